@@ -1,0 +1,227 @@
+//! `list`, `show` and `check`: reading runbooks without opening the app (fine over a serial
+//! console, and scriptable with `--json`).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::{UsageError, exit};
+use crate::catalog::{self, Catalog, Entry};
+use crate::core::runbook::{Action, EditAction, Program, Runbook};
+
+/// Prints problems of user runbook files that were skipped, so a typo never hides silently.
+fn warn_problems(catalog: &Catalog) {
+    for p in &catalog.problems {
+        eprintln!("fieldbook: skipped: {p}");
+    }
+}
+
+pub(super) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<u8> {
+    warn_problems(catalog);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let items: Vec<Value> = catalog
+            .entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.runbook.id,
+                    "title": e.runbook.title,
+                    "steps": e.runbook.step_count(),
+                    "origin": e.origin.to_string(),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
+    } else {
+        let width = catalog
+            .entries
+            .iter()
+            .map(|e| e.runbook.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
+        writeln!(out, "{:<width$}  {:>5}  TITLE", "ID", "STEPS")?;
+        for e in &catalog.entries {
+            writeln!(
+                out,
+                "{:<width$}  {:>5}  {}",
+                e.runbook.id,
+                e.runbook.step_count(),
+                e.runbook.title
+            )?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn find<'a>(catalog: &'a Catalog, id: &str) -> anyhow::Result<&'a Entry> {
+    catalog.get(id).ok_or_else(|| {
+        UsageError(format!(
+            "unknown runbook '{id}' (known: {})",
+            catalog.ids().join(", ")
+        ))
+        .into()
+    })
+}
+
+/// The JSON form of a runbook that `show --json` prints: stable keys for scripts.
+pub fn runbook_json(rb: &Runbook) -> Value {
+    let sections: Vec<Value> = rb
+        .sections
+        .iter()
+        .map(|s| {
+            let steps: Vec<Value> = s.steps.iter().map(step_json).collect();
+            json!({"id": s.id, "title": s.title, "steps": steps})
+        })
+        .collect();
+    json!({
+        "id": rb.id,
+        "title": rb.title,
+        "summary": rb.summary,
+        "applies_to": rb.applies_to,
+        "variables": rb.variables,
+        "sections": sections,
+    })
+}
+
+fn step_json(step: &crate::core::runbook::Step) -> Value {
+    let mut v = json!({
+        "id": step.id,
+        "title": step.title,
+        "kind": step.action.kind_name(),
+        "why": step.why,
+        "confirm": step.confirm,
+        "reboot": step.reboot,
+    });
+    match &step.action {
+        Action::Run(spec) => {
+            let commands: Vec<Value> = spec
+                .programs
+                .iter()
+                .map(|p| match p {
+                    Program::Argv(argv) => json!(argv),
+                    Program::Script { shell, script } => json!([shell, "-c", script]),
+                })
+                .collect();
+            v["commands"] = json!(commands);
+            v["expect"] = json!(spec.expect);
+            v["check"] = json!(spec.check);
+            v["interactive"] = json!(spec.interactive);
+            v["long"] = json!(spec.long);
+            if let Some(r) = &spec.resume {
+                v["resume"] = json!(r);
+            }
+        }
+        Action::Edit { edits } => {
+            v["edits"] = json!(edits);
+        }
+        Action::Form { fields } => v["fields"] = json!(fields),
+        Action::Tool { tool } => v["tool"] = json!(tool.name()),
+        Action::Manual => {}
+    }
+    v
+}
+
+pub(super) fn show(catalog: &Catalog, id: &str, json: bool) -> anyhow::Result<u8> {
+    let entry = find(catalog, id)?;
+    let rb = &entry.runbook;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&runbook_json(rb))?)?;
+        return Ok(exit::OK);
+    }
+    writeln!(out, "{} ({}, {} steps)", rb.title, rb.id, rb.step_count())?;
+    if !rb.summary.is_empty() {
+        writeln!(out, "{}", rb.summary.trim())?;
+    }
+    let mut n = 0;
+    for section in &rb.sections {
+        writeln!(out, "\n== {} ==", section.title)?;
+        for step in &section.steps {
+            n += 1;
+            writeln!(
+                out,
+                "{n:>3}. [{}] {}  ({})",
+                step.action.kind_name(),
+                step.title,
+                step.id
+            )?;
+            match &step.action {
+                Action::Run(spec) => {
+                    for p in &spec.programs {
+                        match p {
+                            Program::Argv(argv) => writeln!(out, "       $ {}", show_argv(argv))?,
+                            Program::Script { shell, script } => {
+                                writeln!(out, "       {shell} script:")?;
+                                for line in script.lines() {
+                                    writeln!(out, "         {line}")?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Action::Edit { edits } => {
+                    for e in edits {
+                        writeln!(out, "       edit {} ({})", e.path, describe_edit(&e.action))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// An argv shown the way a technician would type it: each element that needs it is quoted,
+/// so the boundaries between arguments stay visible.
+pub fn show_argv(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,{}".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One short phrase for an edit, for listings.
+pub fn describe_edit(action: &EditAction) -> String {
+    match action {
+        EditAction::EnsureLine { line, .. } => format!("ensure line: {line}"),
+        EditAction::CommentOut { pattern } => format!("comment out lines with: {pattern}"),
+        EditAction::Uncomment { pattern } => format!("uncomment lines with: {pattern}"),
+        EditAction::SetVar { key, value } => format!("set {key}=\"{value}\""),
+        EditAction::AddWords { key, words } => format!("add to {key}: {}", words.join(" ")),
+        EditAction::RemoveWords { key, words } => {
+            format!("remove from {key}: {}", words.join(" "))
+        }
+        EditAction::EnsureBlock { marker, .. } => format!("ensure block '{marker}'"),
+        EditAction::Chmod { executable: true } => "chmod +x".into(),
+        EditAction::Chmod { executable: false } => "chmod -x".into(),
+        EditAction::Symlink { target } => format!("symlink to {target}"),
+    }
+}
+
+pub(super) fn check(files: &[PathBuf]) -> u8 {
+    let mut bad = false;
+    for f in files {
+        match catalog::load_file(f) {
+            Ok(rb) => println!("{}: ok ({}, {} steps)", f.display(), rb.id, rb.step_count()),
+            Err(problems) => {
+                bad = true;
+                for p in problems {
+                    println!("{p}");
+                }
+            }
+        }
+    }
+    if bad { exit::FAILURE } else { exit::OK }
+}

@@ -1,0 +1,105 @@
+//! The command line: clap definitions, global options, exit codes and dispatch. Each subcommand
+//! lives in its own file; the TUI is opened when no subcommand is given.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalog::{CHECKLISTS_ENV, Catalog};
+
+mod catalog_cmds;
+
+/// Documented exit statuses, shared by every subcommand.
+pub mod exit {
+    /// Success: the command did what was asked (a step ended done, a check found nothing).
+    pub const OK: u8 = 0;
+    /// Failure: problems found, a step failed.
+    pub const FAILURE: u8 = 1;
+    /// Usage error: unknown runbook or step, a missing or invalid value (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+    /// The step needs the terminal (manual or interactive): use the TUI.
+    pub const NEEDS_TERMINAL: u8 = 3;
+}
+
+/// fieldbook walks you through sysadmin runbooks, runs the real commands, edits the real files
+/// and records every step so the work survives a dropped connection and can be handed over.
+#[derive(Debug, Parser)]
+#[command(name = "fieldbook", version, about, long_about = None)]
+#[command(after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
+3 the step needs the terminal.\nRun without a subcommand to open the app.")]
+pub struct Cli {
+    /// Options every subcommand shares.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do; none opens the app.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand shares (where runbooks and state live, which target).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Extra runbook directory; a file there with a built-in id replaces the built-in.
+    #[arg(long, global = true, value_name = "DIR", env = CHECKLISTS_ENV)]
+    pub checklists: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every runbook with its id, title and number of steps.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a runbook's sections and steps.
+    Show {
+        /// Runbook id (see `fieldbook list`).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate runbook files; problems are printed as FILE:LINE:COL: message.
+    Check {
+        /// Runbook TOML files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Parses the command line and runs it, turning every error into a message and an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("fieldbook: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// A usage error that should exit with status 2 (unknown id, bad value).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let catalog = || Catalog::load(cli.global.checklists.as_deref());
+    let result = match cli.command {
+        None => catalog_cmds::list(&catalog(), false),
+        Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
+        Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
+        Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+    };
+    match result {
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("fieldbook: {e}");
+            Ok(exit::USAGE)
+        }
+        other => other,
+    }
+}

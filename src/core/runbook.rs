@@ -1,0 +1,1038 @@
+//! The runbook model: TOML files become a validated [`Runbook`] that the engine can trust.
+//!
+//! Loading happens in two passes, as ripgrep does with its arguments: serde reads the file into
+//! loose "raw" structs that remember where each value stood, then [`validate`] turns them into
+//! the model and reports every problem as `FILE:LINE:COL: message` for the person fixing it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::location::LineCol;
+use super::vars::{self, VarType};
+
+/// One problem found in a runbook file, located so an editor can jump to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file name as given (or `builtin:ID.toml` for an embedded runbook).
+    pub file: String,
+    /// Where in the file.
+    pub at: LineCol,
+    /// What is wrong, written for the technician.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.at, self.message)
+    }
+}
+
+/// A runbook: a titled list of sections of steps, with the variables its steps use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Runbook {
+    /// Stable identifier; progress is stored under it, so it must not change between versions.
+    pub id: String,
+    /// Human title shown on the home screen.
+    pub title: String,
+    /// One paragraph: what the runbook achieves.
+    pub summary: String,
+    /// Files whose existence marks a system this runbook is for (any one is enough).
+    pub applies_to: Vec<String>,
+    /// Variables in the order a form asks for them.
+    pub variables: Vec<Variable>,
+    /// Sections in order.
+    pub sections: Vec<Section>,
+}
+
+/// A typed value a technician supplies (an address, a bridge name…), filled into later steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variable {
+    /// Name used as `{name}` in commands and edits.
+    pub name: String,
+    /// What may be typed.
+    #[serde(rename = "type")]
+    pub ty: VarType,
+    /// Short label for the form.
+    pub label: String,
+    /// Longer help shown under the field.
+    pub help: String,
+    /// Suggested value; `None` means the technician must type one.
+    pub default: Option<String>,
+    /// Allowed values of a `choice` variable.
+    pub choices: Vec<String>,
+}
+
+/// A group of steps with a heading (e.g. "Networking the Gentoo way").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    /// Identifier, unique in the runbook.
+    pub id: String,
+    /// Heading.
+    pub title: String,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+}
+
+/// One thing the technician does, with the reason for doing it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Identifier, unique in the runbook; progress is matched by it when a runbook changes.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// The training explanation: why this step exists and what can go wrong.
+    pub why: String,
+    /// Asked before running, for destructive steps; `None` for harmless ones.
+    pub confirm: Option<String>,
+    /// The step reboots the machine; the run resumes after it.
+    pub reboot: bool,
+    /// What the step does.
+    pub action: Action,
+}
+
+/// The one kind of action a step carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Read, do it yourself, confirm.
+    Manual,
+    /// Run programs (argv vectors or one explicit shell script).
+    Run(RunSpec),
+    /// Change configuration files.
+    Edit {
+        /// The edits, applied in order.
+        edits: Vec<Edit>,
+    },
+    /// Ask for variables.
+    Form {
+        /// Names of the variables asked for, in order.
+        fields: Vec<String>,
+    },
+    /// Open one of the built-in tool screens.
+    Tool {
+        /// Which tool.
+        tool: ToolKind,
+    },
+}
+
+impl Action {
+    /// The `kind` word used in runbook files and in `show --json`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Action::Manual => "manual",
+            Action::Run(spec) if spec.is_script() => "script",
+            Action::Run(_) => "command",
+            Action::Edit { .. } => "edit",
+            Action::Form { .. } => "form",
+            Action::Tool { .. } => "tool",
+        }
+    }
+}
+
+/// How to run a command step and how to judge its result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSpec {
+    /// Run in order; the first failure stops the step.
+    pub programs: Vec<Program>,
+    /// Exit codes that mean success (default `[0]`).
+    pub expect: Vec<i32>,
+    /// Output text that means "already done" even with an unexpected exit code (real
+    /// `rc-update del` exits 1 with "not in the runlevel" when run twice).
+    pub ok_output: Vec<String>,
+    /// A command whose success means the step is already done.
+    pub check: Option<Vec<String>>,
+    /// Needs the real terminal (`emerge --ask`, `etc-update`).
+    pub interactive: bool,
+    /// Runs for a long time (hours); runs detached so a dropped link cannot kill it.
+    pub long: bool,
+    /// The re-run to offer after an interruption (`emerge --resume`).
+    pub resume: Option<Vec<String>>,
+    /// Key of the simulated transcript used in practice mode.
+    pub practice: Option<String>,
+}
+
+impl RunSpec {
+    /// True when the step is an explicit shell script rather than argv vectors.
+    pub fn is_script(&self) -> bool {
+        self.programs.iter().any(|p| matches!(p, Program::Script { .. }))
+    }
+}
+
+/// One program to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Program {
+    /// An argv vector; `{name}` placeholders are filled per element, never split.
+    Argv(Vec<String>),
+    /// A script for an explicit shell. Variables are never spliced into it; they reach it as
+    /// environment variables `FB_<name>`.
+    Script {
+        /// Interpreter, e.g. `/bin/sh`.
+        shell: String,
+        /// The script text.
+        script: String,
+    },
+}
+
+/// A change to one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edit {
+    /// The file (absolute, resolved under `--root` when given). May contain `{name}`.
+    pub path: String,
+    /// Comment prefix for comment/uncomment/marker actions (default `#`).
+    pub comment: String,
+    /// Create the file when missing (for actions that can).
+    pub create: bool,
+    /// What to change.
+    pub action: EditAction,
+}
+
+/// The edit actions the engine implements. Text fields may contain `{name}` placeholders.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum EditAction {
+    /// Ensure `line` is present; when `replace` is given, the first line containing that text is
+    /// replaced, otherwise the line is appended.
+    EnsureLine {
+        /// The exact line wanted.
+        line: String,
+        /// Text identifying the line to replace.
+        replace: Option<String>,
+    },
+    /// Comment out every active line containing `pattern`.
+    CommentOut {
+        /// Text to look for.
+        pattern: String,
+    },
+    /// Uncomment every commented line containing `pattern`.
+    Uncomment {
+        /// Text to look for.
+        pattern: String,
+    },
+    /// Set `KEY="value"` in a shell-style file.
+    SetVar {
+        /// Variable name.
+        key: String,
+        /// Value, without quotes.
+        value: String,
+    },
+    /// Add words to a word list such as `USE="..."`.
+    AddWords {
+        /// Variable name.
+        key: String,
+        /// Words to be present.
+        words: Vec<String>,
+    },
+    /// Remove words from a word list.
+    RemoveWords {
+        /// Variable name.
+        key: String,
+        /// Words to be absent.
+        words: Vec<String>,
+    },
+    /// Ensure a block of lines between `# BEGIN fieldbook MARKER` / `# END fieldbook MARKER`.
+    EnsureBlock {
+        /// Marker naming the block.
+        marker: String,
+        /// The block's lines.
+        block: String,
+    },
+    /// Set or clear the execute bits.
+    Chmod {
+        /// `true` for `+x`, `false` for `-x`.
+        executable: bool,
+    },
+    /// Create a symbolic link at `path` pointing to `target`.
+    Symlink {
+        /// Where the link points.
+        target: String,
+    },
+}
+
+impl EditAction {
+    /// The action word used in runbook files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EditAction::EnsureLine { .. } => "ensure_line",
+            EditAction::CommentOut { .. } => "comment_out",
+            EditAction::Uncomment { .. } => "uncomment",
+            EditAction::SetVar { .. } => "set_var",
+            EditAction::AddWords { .. } => "add_words",
+            EditAction::RemoveWords { .. } => "remove_words",
+            EditAction::EnsureBlock { .. } => "ensure_block",
+            EditAction::Chmod { .. } => "chmod",
+            EditAction::Symlink { .. } => "symlink",
+        }
+    }
+}
+
+/// The built-in tool screens a step can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolKind {
+    /// ClearOS service pruning from `chkconfig --list`.
+    Services,
+    /// OpenRC runlevels from `rc-update show`.
+    Runlevels,
+    /// Choose the GCC profile from `gcc-config -l`.
+    GccProfile,
+    /// Disable the known bad snort rules.
+    SnortRules,
+    /// The subnet calculator.
+    Subnet,
+}
+
+impl ToolKind {
+    /// Every tool, for messages listing the valid names.
+    pub const ALL: [ToolKind; 5] = [
+        ToolKind::Services,
+        ToolKind::Runlevels,
+        ToolKind::GccProfile,
+        ToolKind::SnortRules,
+        ToolKind::Subnet,
+    ];
+
+    /// The name used in runbook files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolKind::Services => "services",
+            ToolKind::Runlevels => "runlevels",
+            ToolKind::GccProfile => "gcc-profile",
+            ToolKind::SnortRules => "snort-rules",
+            ToolKind::Subnet => "subnet",
+        }
+    }
+}
+
+impl Runbook {
+    /// All steps in order, with the section each belongs to.
+    pub fn steps(&self) -> impl Iterator<Item = (&Section, &Step)> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.steps.iter().map(move |st| (s, st)))
+    }
+
+    /// Number of steps.
+    pub fn step_count(&self) -> usize {
+        self.sections.iter().map(|s| s.steps.len()).sum()
+    }
+
+    /// Finds a step by id.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps().map(|(_, s)| s).find(|s| s.id == id)
+    }
+
+    /// Finds a variable by name.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// The defaults of every variable that has one, as the starting values of a run.
+    pub fn default_values(&self) -> BTreeMap<String, String> {
+        self.variables
+            .iter()
+            .filter_map(|v| v.default.clone().map(|d| (v.name.clone(), d)))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw file structures (serde), remembering where values stood.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRunbook {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    applies_to: Vec<String>,
+    #[serde(default, rename = "variable")]
+    variables: Vec<RawVariable>,
+    #[serde(rename = "section")]
+    sections: Spanned<Vec<RawSection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariable {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    ty: VarType,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    help: String,
+    default: Option<Spanned<String>>,
+    #[serde(default)]
+    choices: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSection {
+    id: Spanned<String>,
+    title: String,
+    #[serde(rename = "step")]
+    steps: Spanned<Vec<RawStep>>,
+}
+
+type SpannedArgv = Spanned<Vec<Spanned<String>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: Spanned<String>,
+    title: String,
+    why: Spanned<String>,
+    kind: Spanned<String>,
+    confirm: Option<String>,
+    #[serde(default)]
+    reboot: bool,
+    // command / script
+    commands: Option<Spanned<Vec<SpannedArgv>>>,
+    script: Option<Spanned<String>>,
+    shell: Option<String>,
+    expect: Option<Vec<i32>>,
+    ok_output: Option<Vec<String>>,
+    check: Option<SpannedArgv>,
+    interactive: Option<bool>,
+    long: Option<bool>,
+    resume: Option<SpannedArgv>,
+    practice: Option<String>,
+    // edit
+    edit: Option<Spanned<Vec<RawEdit>>>,
+    // form
+    fields: Option<Spanned<Vec<Spanned<String>>>>,
+    // tool
+    tool: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEdit {
+    path: Spanned<String>,
+    action: Spanned<String>,
+    comment: Option<String>,
+    #[serde(default)]
+    create: bool,
+    line: Option<Spanned<String>>,
+    replace: Option<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    value: Option<Spanned<String>>,
+    words: Option<Spanned<Vec<Spanned<String>>>>,
+    marker: Option<Spanned<String>>,
+    block: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    target: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading and validation.
+
+/// Parses and validates one runbook file. `file` names it in problems.
+pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
+    let raw: RawRunbook = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let offset = e.span().map_or(0, |s| s.start);
+            return Err(vec![Problem {
+                file: file.to_string(),
+                at: LineCol::of(source, offset),
+                message: tidy_toml_message(e.message()),
+            }]);
+        }
+    };
+    let mut v = Validator {
+        file,
+        source,
+        problems: Vec::new(),
+    };
+    let runbook = v.runbook(raw);
+    if v.problems.is_empty() {
+        Ok(runbook)
+    } else {
+        v.problems.sort_by_key(|p| (p.at.line, p.at.col));
+        Err(v.problems)
+    }
+}
+
+/// toml's messages end with a newline and sometimes repeat the location; keep one clean line.
+fn tidy_toml_message(message: &str) -> String {
+    message.trim().replace('\n', "; ")
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    source: &'a str,
+    problems: Vec<Problem>,
+}
+
+/// Every step kind the format knows, for messages.
+const KINDS: &str = "manual, command, script, edit, form, tool";
+
+impl Validator<'_> {
+    fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            at: LineCol::of(self.source, span.start),
+            message: message.into(),
+        });
+    }
+
+    fn identifier(&mut self, what: &str, id: &Spanned<String>) {
+        let ok = !id.get_ref().is_empty()
+            && id
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !ok {
+            self.problem(
+                id.span(),
+                format!(
+                    "{what} id '{}' must be lowercase letters, digits, '-' or '_'",
+                    id.get_ref()
+                ),
+            );
+        }
+    }
+
+    fn runbook(&mut self, raw: RawRunbook) -> Runbook {
+        self.identifier("runbook", &raw.id);
+        let mut variables = Vec::new();
+        let mut declared = BTreeSet::new();
+        for rv in raw.variables {
+            if let Some(v) = self.variable(rv, &mut declared) {
+                variables.push(v);
+            }
+        }
+        if raw.sections.get_ref().is_empty() {
+            self.problem(raw.sections.span(), "a runbook needs at least one section");
+        }
+        let mut step_ids = BTreeSet::new();
+        let mut section_ids = BTreeSet::new();
+        let mut sections = Vec::new();
+        for rs in raw.sections.into_inner() {
+            self.identifier("section", &rs.id);
+            if !section_ids.insert(rs.id.get_ref().clone()) {
+                self.problem(
+                    rs.id.span(),
+                    format!("duplicate section id '{}'", rs.id.get_ref()),
+                );
+            }
+            if rs.steps.get_ref().is_empty() {
+                self.problem(rs.steps.span(), "a section needs at least one step");
+            }
+            let mut steps = Vec::new();
+            for st in rs.steps.into_inner() {
+                if let Some(step) = self.step(st, &declared, &mut step_ids) {
+                    steps.push(step);
+                }
+            }
+            sections.push(Section {
+                id: rs.id.into_inner(),
+                title: rs.title,
+                steps,
+            });
+        }
+        Runbook {
+            id: raw.id.into_inner(),
+            title: raw.title,
+            summary: raw.summary,
+            applies_to: raw.applies_to,
+            variables,
+            sections,
+        }
+    }
+
+    fn variable(&mut self, rv: RawVariable, declared: &mut BTreeSet<String>) -> Option<Variable> {
+        let name = rv.name.get_ref().clone();
+        if !vars::is_var_name(&name) {
+            self.problem(
+                rv.name.span(),
+                format!("variable name '{name}' must be letters, digits and '_'"),
+            );
+            return None;
+        }
+        if !declared.insert(name.clone()) {
+            self.problem(rv.name.span(), format!("duplicate variable '{name}'"));
+            return None;
+        }
+        if rv.ty == VarType::Choice && rv.choices.is_empty() {
+            self.problem(
+                rv.name.span(),
+                format!("choice variable '{name}' needs a list of `choices`"),
+            );
+        }
+        if rv.ty != VarType::Choice && !rv.choices.is_empty() {
+            self.problem(
+                rv.name.span(),
+                format!(
+                    "variable '{name}' has `choices` but is of type {}",
+                    rv.ty.name()
+                ),
+            );
+        }
+        if let Some(d) = &rv.default {
+            if rv.ty == VarType::Secret {
+                self.problem(d.span(), "a secret variable cannot have a default");
+            } else if let Err(msg) = rv.ty.validate(d.get_ref(), &rv.choices) {
+                self.problem(
+                    d.span(),
+                    format!("default of '{name}' ({}): {msg}", rv.ty.name()),
+                );
+            }
+        }
+        Some(Variable {
+            label: rv.label.unwrap_or_else(|| name.clone()),
+            name,
+            ty: rv.ty,
+            help: rv.help,
+            default: rv.default.map(Spanned::into_inner),
+            choices: rv.choices,
+        })
+    }
+
+    /// Reports every `{name}` in `text` that is not a declared variable.
+    fn refs(&mut self, text: &Spanned<String>, declared: &BTreeSet<String>) {
+        // Spans of strings include the opening quote(s); offsets inside are approximate for
+        // escaped strings but always land on the right line.
+        let quote = quote_len(self.source, text.span().start);
+        for (offset, name) in vars::references(text.get_ref()) {
+            if !declared.contains(&name) {
+                let start = text.span().start + quote + offset;
+                self.problem(
+                    start..start,
+                    format!("variable '{name}' is used but not declared (add a [[variable]])"),
+                );
+            }
+        }
+    }
+
+    fn argv(
+        &mut self,
+        argv: SpannedArgv,
+        what: &str,
+        declared: &BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        let span = argv.span();
+        let argv = argv.into_inner();
+        match argv.first() {
+            None => {
+                self.problem(span, format!("{what} is an empty argv: name a program"));
+                return None;
+            }
+            Some(p) if p.get_ref().trim().is_empty() => {
+                self.problem(p.span(), format!("{what} has an empty program name"));
+                return None;
+            }
+            Some(_) => {}
+        }
+        for a in &argv {
+            self.refs(a, declared);
+        }
+        Some(argv.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    fn step(
+        &mut self,
+        st: RawStep,
+        declared: &BTreeSet<String>,
+        ids: &mut BTreeSet<String>,
+    ) -> Option<Step> {
+        self.identifier("step", &st.id);
+        if !ids.insert(st.id.get_ref().clone()) {
+            self.problem(
+                st.id.span(),
+                format!("duplicate step id '{}'", st.id.get_ref()),
+            );
+        }
+        if st.why.get_ref().trim().is_empty() {
+            self.problem(
+                st.why.span(),
+                "`why` is empty: explain the reason for the step",
+            );
+        }
+        let kind = st.kind.get_ref().as_str();
+        // Fields that belong to other kinds are mistakes worth pointing at.
+        let run_fields = st.commands.is_some()
+            || st.expect.is_some()
+            || st.ok_output.is_some()
+            || st.check.is_some()
+            || st.interactive.is_some()
+            || st.long.is_some()
+            || st.resume.is_some()
+            || st.practice.is_some();
+        let present: [(&str, bool, &[&str]); 6] = [
+            ("commands", st.commands.is_some(), &["command"]),
+            ("script", st.script.is_some(), &["script"]),
+            ("shell", st.shell.is_some(), &["script"]),
+            ("edit", st.edit.is_some(), &["edit"]),
+            ("fields", st.fields.is_some(), &["form"]),
+            ("tool", st.tool.is_some(), &["tool"]),
+        ];
+        for (field, is_there, kinds) in present {
+            if is_there && !kinds.contains(&kind) {
+                self.problem(
+                    st.kind.span(),
+                    format!("a {kind} step cannot have `{field}` (that belongs to a {} step)", kinds.join("/")),
+                );
+            }
+        }
+        if run_fields && !matches!(kind, "command" | "script") {
+            self.problem(
+                st.kind.span(),
+                format!("a {kind} step cannot have command options (expect, check, interactive, long, resume, ok_output, practice)"),
+            );
+        }
+        let action = match kind {
+            "manual" => Some(Action::Manual),
+            "command" | "script" => self.run_spec(&st, declared),
+            "edit" => match &st.edit {
+                None => {
+                    self.problem(
+                        st.kind.span(),
+                        "an edit step needs at least one [[section.step.edit]]",
+                    );
+                    None
+                }
+                Some(edits) => {
+                    let mut out = Vec::new();
+                    for e in edits.get_ref() {
+                        if let Some(e) = self.edit(e, declared) {
+                            out.push(e);
+                        }
+                    }
+                    Some(Action::Edit { edits: out })
+                }
+            },
+            "form" => match &st.fields {
+                Some(fields) if !fields.get_ref().is_empty() => {
+                    for f in fields.get_ref() {
+                        if !declared.contains(f.get_ref()) {
+                            self.problem(
+                                f.span(),
+                                format!("form field '{}' is not a declared variable", f.get_ref()),
+                            );
+                        }
+                    }
+                    Some(Action::Form {
+                        fields: fields.get_ref().iter().map(|f| f.get_ref().clone()).collect(),
+                    })
+                }
+                _ => {
+                    self.problem(st.kind.span(), "a form step needs `fields = [\"name\", ...]`");
+                    None
+                }
+            },
+            "tool" => match &st.tool {
+                Some(t) => match ToolKind::ALL.iter().find(|k| k.name() == t.get_ref()) {
+                    Some(k) => Some(Action::Tool { tool: *k }),
+                    None => {
+                        let names: Vec<_> = ToolKind::ALL.iter().map(|k| k.name()).collect();
+                        self.problem(
+                            t.span(),
+                            format!("unknown tool '{}' (one of: {})", t.get_ref(), names.join(", ")),
+                        );
+                        None
+                    }
+                },
+                None => {
+                    self.problem(st.kind.span(), "a tool step needs `tool = \"...\"`");
+                    None
+                }
+            },
+            other => {
+                self.problem(
+                    st.kind.span(),
+                    format!("unknown step kind '{other}' (one of: {KINDS})"),
+                );
+                None
+            }
+        };
+        Some(Step {
+            id: st.id.into_inner(),
+            title: st.title,
+            why: st.why.into_inner(),
+            confirm: st.confirm,
+            reboot: st.reboot,
+            action: action?,
+        })
+    }
+
+    fn run_spec(&mut self, st: &RawStep, declared: &BTreeSet<String>) -> Option<Action> {
+        let mut programs = Vec::new();
+        if st.kind.get_ref() == "script" {
+            let Some(script) = &st.script else {
+                self.problem(st.kind.span(), "a script step needs `script = \"...\"`");
+                return None;
+            };
+            if script.get_ref().trim().is_empty() {
+                self.problem(script.span(), "the script is empty");
+            }
+            if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
+                let start = script.span().start + quote_len(self.source, script.span().start) + offset;
+                self.problem(
+                    start..start,
+                    format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
+                );
+            }
+            programs.push(Program::Script {
+                shell: st.shell.clone().unwrap_or_else(|| "/bin/sh".to_string()),
+                script: script.get_ref().clone(),
+            });
+        } else {
+            let Some(commands) = &st.commands else {
+                self.problem(
+                    st.kind.span(),
+                    "a command step needs `commands = [[\"program\", \"arg\", ...]]`",
+                );
+                return None;
+            };
+            if commands.get_ref().is_empty() {
+                self.problem(commands.span(), "`commands` is empty: give at least one argv");
+            }
+            for argv in commands.get_ref() {
+                if let Some(a) = self.argv(argv.clone(), "a command", declared) {
+                    programs.push(Program::Argv(a));
+                }
+            }
+        }
+        let check = match &st.check {
+            Some(c) => Some(self.argv(c.clone(), "`check`", declared)?),
+            None => None,
+        };
+        let resume = match &st.resume {
+            Some(c) => Some(self.argv(c.clone(), "`resume`", declared)?),
+            None => None,
+        };
+        let interactive = st.interactive.unwrap_or(false);
+        let long = st.long.unwrap_or(false);
+        Some(Action::Run(RunSpec {
+            programs,
+            expect: st.expect.clone().unwrap_or_else(|| vec![0]),
+            ok_output: st.ok_output.clone().unwrap_or_default(),
+            check,
+            interactive,
+            long,
+            resume,
+            practice: st.practice.clone(),
+        }))
+    }
+
+    fn edit(&mut self, e: &RawEdit, declared: &BTreeSet<String>) -> Option<Edit> {
+        self.refs(&e.path, declared);
+        if e.path.get_ref().trim().is_empty() {
+            self.problem(e.path.span(), "an edit needs a file `path`");
+        }
+        let action_name = e.action.get_ref().as_str();
+        // Which optional fields each action takes; anything else given is reported.
+        let allowed: &[&str] = match action_name {
+            "ensure_line" => &["line", "replace"],
+            "comment_out" | "uncomment" => &["pattern"],
+            "set_var" => &["key", "value"],
+            "add_words" | "remove_words" => &["key", "words"],
+            "ensure_block" => &["marker", "block"],
+            "chmod" => &["mode"],
+            "symlink" => &["target"],
+            other => {
+                self.problem(
+                    e.action.span(),
+                    format!("unknown edit action '{other}' (one of: ensure_line, comment_out, uncomment, set_var, add_words, remove_words, ensure_block, chmod, symlink)"),
+                );
+                return None;
+            }
+        };
+        let given: [(&str, Option<Range<usize>>); 9] = [
+            ("line", e.line.as_ref().map(Spanned::span)),
+            ("replace", e.replace.as_ref().map(Spanned::span)),
+            ("pattern", e.pattern.as_ref().map(Spanned::span)),
+            ("key", e.key.as_ref().map(Spanned::span)),
+            ("value", e.value.as_ref().map(Spanned::span)),
+            ("words", e.words.as_ref().map(Spanned::span)),
+            ("marker", e.marker.as_ref().map(Spanned::span)),
+            ("block", e.block.as_ref().map(Spanned::span)),
+            ("mode", e.mode.as_ref().map(Spanned::span)),
+        ];
+        for (field, span) in given {
+            if let Some(span) = span
+                && !allowed.contains(&field)
+            {
+                self.problem(span, format!("`{field}` is not used by the {action_name} action"));
+            }
+        }
+        if let Some(t) = &e.target
+            && action_name != "symlink"
+        {
+            self.problem(t.span(), format!("`target` is not used by the {action_name} action"));
+        }
+        let mut need = |field: &str, value: &Option<Spanned<String>>| -> Option<String> {
+            match value {
+                Some(v) => {
+                    self.refs(v, declared);
+                    Some(v.get_ref().clone())
+                }
+                None => {
+                    self.problem(
+                        e.action.span(),
+                        format!("the {action_name} action needs `{field}`"),
+                    );
+                    None
+                }
+            }
+        };
+        let action = match action_name {
+            "ensure_line" => {
+                let line = need("line", &e.line)?;
+                let replace = match &e.replace {
+                    Some(r) => {
+                        self.refs(r, declared);
+                        Some(r.get_ref().clone())
+                    }
+                    None => None,
+                };
+                EditAction::EnsureLine { line, replace }
+            }
+            "comment_out" => EditAction::CommentOut {
+                pattern: need("pattern", &e.pattern)?,
+            },
+            "uncomment" => EditAction::Uncomment {
+                pattern: need("pattern", &e.pattern)?,
+            },
+            "set_var" => {
+                let key = need("key", &e.key);
+                let value = need("value", &e.value);
+                EditAction::SetVar {
+                    key: key?,
+                    value: value?,
+                }
+            }
+            "add_words" | "remove_words" => {
+                let key = need("key", &e.key)?;
+                let words = match &e.words {
+                    Some(w) if !w.get_ref().is_empty() => {
+                        for word in w.get_ref() {
+                            self.refs(word, declared);
+                        }
+                        w.get_ref().iter().map(|x| x.get_ref().clone()).collect()
+                    }
+                    _ => {
+                        self.problem(
+                            e.action.span(),
+                            format!("the {action_name} action needs a non-empty `words` list"),
+                        );
+                        return None;
+                    }
+                };
+                if action_name == "add_words" {
+                    EditAction::AddWords { key, words }
+                } else {
+                    EditAction::RemoveWords { key, words }
+                }
+            }
+            "ensure_block" => {
+                let marker = need("marker", &e.marker);
+                let block = need("block", &e.block);
+                EditAction::EnsureBlock {
+                    marker: marker?,
+                    block: block?,
+                }
+            }
+            "chmod" => {
+                let mode = need("mode", &e.mode)?;
+                match mode.as_str() {
+                    "+x" => EditAction::Chmod { executable: true },
+                    "-x" => EditAction::Chmod { executable: false },
+                    _ => {
+                        let span = e.mode.as_ref().map_or(e.action.span(), Spanned::span);
+                        self.problem(span, format!("chmod mode '{mode}' must be \"+x\" or \"-x\""));
+                        return None;
+                    }
+                }
+            }
+            _ => EditAction::Symlink {
+                target: need("target", &e.target)?,
+            },
+        };
+        Some(Edit {
+            path: e.path.get_ref().clone(),
+            comment: e.comment.clone().unwrap_or_else(|| "#".to_string()),
+            create: e.create,
+            action,
+        })
+    }
+}
+
+/// Length of the quote that opens the string value at `start` (0, 1 or 3 bytes), plus the
+/// newline a multi-line string skips right after its opening quotes.
+fn quote_len(source: &str, start: usize) -> usize {
+    let rest = source.get(start..).unwrap_or("");
+    for q in ["\"\"\"", "'''"] {
+        if let Some(after) = rest.strip_prefix(q) {
+            return 3 + if after.starts_with('\n') {
+                1
+            } else if after.starts_with("\r\n") {
+                2
+            } else {
+                0
+            };
+        }
+    }
+    usize::from(rest.starts_with('"') || rest.starts_with('\''))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id = "demo"
+title = "Demo"
+
+[[variable]]
+name = "atom"
+type = "text"
+default = "x11-drivers/ati-drivers"
+
+[[section]]
+id = "one"
+title = "One"
+
+[[section.step]]
+id = "keep"
+title = "Keep a binary package"
+why = "So the old version can come back."
+kind = "command"
+commands = [["quickpkg", "{atom}"]]
+"#;
+
+    #[test]
+    fn loads_a_minimal_runbook() {
+        let rb = load_str("demo.toml", MINIMAL).expect("valid");
+        assert_eq!(rb.step_count(), 1);
+        let step = rb.step("keep").expect("step");
+        match &step.action {
+            Action::Run(spec) => {
+                assert_eq!(spec.programs, vec![Program::Argv(vec!["quickpkg".into(), "{atom}".into()])]);
+                assert_eq!(spec.expect, vec![0]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn undeclared_variable_points_into_the_string() {
+        let src = MINIMAL.replace("{atom}", "{pkg}");
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        let line = src.lines().position(|l| l.contains("{pkg}")).map(|i| i + 1);
+        assert_eq!(Some(problems[0].at.line), line);
+        let col = src.lines().find(|l| l.contains("{pkg}")).and_then(|l| l.find("{pkg}")).map(|c| c + 1);
+        assert_eq!(Some(problems[0].at.col), col);
+        assert!(problems[0].message.contains("'pkg' is used but not declared"));
+    }
+}

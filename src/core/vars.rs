@@ -1,0 +1,279 @@
+//! Typed runbook variables: what a technician may type for each type, and how a value is
+//! substituted into commands and file edits.
+//!
+//! Substitution never goes through a shell: a `{name}` inside one argv element is replaced by the
+//! value, and the element stays exactly one argument whatever the value contains.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of value a runbook can ask for. Each has its own validation so a bad address is
+/// caught in the form, not by the tool that would have received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VarType {
+    /// Any single line of text.
+    Text,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// An address with a prefix length, e.g. `192.168.1.0/24`.
+    Cidr,
+    /// A dotted IPv4 netmask with contiguous one bits, e.g. `255.255.255.0`.
+    Netmask,
+    /// An Ethernet MAC address, `00:16:3e:12:34:56`.
+    Mac,
+    /// A host name (RFC 1123 labels).
+    Hostname,
+    /// A TCP/UDP port, 1-65535.
+    Port,
+    /// A file-system path.
+    Path,
+    /// One of the values listed in `choices`.
+    Choice,
+    /// Text that is masked on screen and never written to the state file.
+    Secret,
+}
+
+impl VarType {
+    /// The name used in runbook files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarType::Text => "text",
+            VarType::Ip => "ip",
+            VarType::Cidr => "cidr",
+            VarType::Netmask => "netmask",
+            VarType::Mac => "mac",
+            VarType::Hostname => "hostname",
+            VarType::Port => "port",
+            VarType::Path => "path",
+            VarType::Choice => "choice",
+            VarType::Secret => "secret",
+        }
+    }
+
+    /// Checks `value` for this type; the error is a sentence shown under the field or printed
+    /// by `check`, so it says what was expected.
+    pub fn validate(self, value: &str, choices: &[String]) -> Result<(), String> {
+        if value.contains(['\n', '\r', '\0']) {
+            return Err("must be a single line without control characters".into());
+        }
+        match self {
+            VarType::Text | VarType::Secret => Ok(()),
+            VarType::Ip => value
+                .parse::<IpAddr>()
+                .map(|_| ())
+                .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address")),
+            VarType::Cidr => value
+                .parse::<ipnet::IpNet>()
+                .map(|_| ())
+                .map_err(|_| format!("'{value}' is not an address/prefix such as 192.168.1.0/24")),
+            VarType::Netmask => validate_netmask(value),
+            VarType::Mac => validate_mac(value),
+            VarType::Hostname => validate_hostname(value),
+            VarType::Port => match value.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(()),
+                _ => Err(format!("'{value}' is not a port number from 1 to 65535")),
+            },
+            VarType::Path => {
+                if value.is_empty() {
+                    Err("a path cannot be empty".into())
+                } else {
+                    Ok(())
+                }
+            }
+            VarType::Choice => {
+                if choices.iter().any(|c| c == value) {
+                    Ok(())
+                } else {
+                    Err(format!("'{value}' is not one of: {}", choices.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+/// Accepts only dotted IPv4 masks whose one bits are contiguous from the left.
+pub fn validate_netmask(value: &str) -> Result<(), String> {
+    let addr: std::net::Ipv4Addr = value
+        .parse()
+        .map_err(|_| format!("'{value}' is not a dotted netmask such as 255.255.255.0"))?;
+    let bits = u32::from(addr);
+    if bits.leading_ones() + bits.trailing_zeros() == 32 {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{value}' is not a valid netmask: its one bits must be contiguous (e.g. 255.255.255.0)"
+        ))
+    }
+}
+
+fn validate_mac(value: &str) -> Result<(), String> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{value}' is not a MAC address such as 00:16:3e:12:34:56 (Xen guests use 00:16:3e)"
+        ))
+    }
+}
+
+fn validate_hostname(value: &str) -> Result<(), String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !value.is_empty() && value.len() <= 253 && value.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{value}' is not a host name (letters, digits and '-', dot-separated)"
+        ))
+    }
+}
+
+/// Replaces every `{name}` in `template` with its value. Unknown names are left as written so a
+/// missing value is visible rather than silently empty; `{{` and `}}` give literal braces.
+pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") {
+            out.push('{');
+            rest = &tail[2..];
+        } else if tail.starts_with("}}") {
+            out.push('}');
+            rest = &tail[2..];
+        } else if let (true, Some(end), false) = (
+            tail.starts_with('{'),
+            tail.find('}'),
+            out.ends_with('$'),
+        ) {
+            let name = &tail[1..end];
+            match values.get(name) {
+                Some(v) if is_var_name(name) => out.push_str(v),
+                _ => out.push_str(&tail[..=end]),
+            }
+            rest = &tail[end + 1..];
+        } else {
+            out.push_str(&tail[..1]);
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The variable names a template refers to, with their byte offsets in the template (for
+/// `check` to point at the undeclared one).
+pub fn references(template: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
+            b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
+            b'{' if i > 0 && bytes[i - 1] == b'$' => i += 1,
+            b'{' => {
+                if let Some(len) = template[i + 1..].find('}') {
+                    let name = &template[i + 1..i + 1 + len];
+                    if is_var_name(name) {
+                        found.push((i, name.to_string()));
+                    }
+                    i += len + 2;
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Variable names are identifiers: letters, digits and `_`, not starting with a digit. Anything
+/// else between braces (JSON, a `{a b}`) is left alone, and so is a shell `${...}`.
+pub fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn substitution_keeps_hostile_text_literal() {
+        let v = vals(&[("atom", "; rm -rf / $(reboot) \"quoted\" 'single'")]);
+        assert_eq!(
+            substitute("{atom}", &v),
+            "; rm -rf / $(reboot) \"quoted\" 'single'"
+        );
+    }
+
+    #[test]
+    fn substitution_inside_text_and_escapes() {
+        let v = vals(&[("mac", "00:16:3e:00:00:01")]);
+        assert_eq!(
+            substitute("mac={mac},bridge=xenbr0 {{x}} {unknown}", &v),
+            "mac=00:16:3e:00:00:01,bridge=xenbr0 {x} {unknown}"
+        );
+    }
+
+    #[test]
+    fn references_skip_shell_and_escapes() {
+        let refs = references("echo ${HOME} {{lit}} {gw} {a b}");
+        assert_eq!(refs, vec![(21, "gw".to_string())]);
+    }
+
+    #[test]
+    fn netmask_must_be_contiguous() {
+        assert!(validate_netmask("255.255.255.0").is_ok());
+        assert!(validate_netmask("0.0.0.0").is_ok());
+        assert!(validate_netmask("255.255.255.255").is_ok());
+        assert!(validate_netmask("255.255.0.255").is_err());
+        assert!(validate_netmask("255.255.256.0").is_err());
+    }
+
+    #[test]
+    fn each_type_rejects_bad_input() {
+        let none: &[String] = &[];
+        assert!(VarType::Ip.validate("10.0.0.1", none).is_ok());
+        assert!(VarType::Ip.validate("fe80::1", none).is_ok());
+        assert!(VarType::Ip.validate("10.0.0.256", none).is_err());
+        assert!(VarType::Cidr.validate("10.0.0.0/8", none).is_ok());
+        assert!(VarType::Cidr.validate("10.0.0.0/33", none).is_err());
+        assert!(VarType::Mac.validate("00:16:3e:aa:bb:cc", none).is_ok());
+        assert!(VarType::Mac.validate("00:16:3e:aa:bb", none).is_err());
+        assert!(VarType::Hostname.validate("router-1.example", none).is_ok());
+        assert!(VarType::Hostname.validate("-bad", none).is_err());
+        assert!(VarType::Port.validate("161", none).is_ok());
+        assert!(VarType::Port.validate("0", none).is_err());
+        assert!(VarType::Port.validate("70000", none).is_err());
+        assert!(VarType::Path.validate("", none).is_err());
+        assert!(VarType::Text.validate("two\nlines", none).is_err());
+        let choices = vec!["on".to_string(), "off".to_string()];
+        assert!(VarType::Choice.validate("on", &choices).is_ok());
+        assert!(VarType::Choice.validate("maybe", &choices).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! fieldbook walks a field technician through sysadmin runbooks: it runs the real commands,
+//! edits the real files and records every step so the work survives a dropped link.
+
+pub mod catalog;
+pub mod cli;
+pub mod core;
