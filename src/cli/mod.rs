@@ -43,6 +43,36 @@ pub struct GlobalOpts {
     /// Extra runbook directory; a file there with a built-in id replaces the built-in.
     #[arg(long, global = true, value_name = "DIR", env = CHECKLISTS_ENV)]
     pub checklists: Option<PathBuf>,
+    /// State directory (default: /var/lib/fieldbook as root, else $XDG_STATE_HOME/fieldbook).
+    #[arg(long, global = true, value_name = "DIR", env = "FIELDBOOK_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Which machine this run is for (default: this host's name); one run per target.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Practice mode: nothing is executed and no file is touched; progress is kept apart.
+    #[arg(long, global = true)]
+    pub practice: bool,
+    /// Resolve every edited path under DIR (a chroot or a mounted VM image).
+    #[arg(long, global = true, value_name = "DIR", env = "FIELDBOOK_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Draw with ASCII only (automatic on TERM=vt100/vt102/vt220/dumb or a non-UTF-8 locale).
+    #[arg(long, global = true, conflicts_with = "unicode")]
+    pub ascii: bool,
+    /// Draw with Unicode line characters even where ASCII would be chosen.
+    #[arg(long, global = true)]
+    pub unicode: bool,
+    /// No colour (also NO_COLOR); reverse video and bold still mark the selection.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Terminal size COLSxROWS, for serial consoles that report 0x0.
+    #[arg(long, global = true, value_name = "COLSxROWS")]
+    pub size: Option<String>,
+    /// Redraw as little as possible: no clock or animation (slow serial links).
+    #[arg(long, global = true)]
+    pub low_bandwidth: bool,
+    /// Draw in the main screen instead of the alternate screen (GNU screen without altscreen).
+    #[arg(long, global = true)]
+    pub no_alt_screen: bool,
 }
 
 /// The subcommands.
