@@ -67,13 +67,10 @@ pub(super) fn run(
     }
     for o in &others {
         writeln!(out)?;
-        writeln!(
-            out,
-            "{} {}: {}",
-            if o.same { "LOCAL  " } else { "GATEWAY" },
-            o.other,
-            o.explanation
-        )?;
+        let head = format!("{} {}: ", if o.same { "LOCAL  " } else { "GATEWAY" }, o.other);
+        for line in wrap(&format!("{head}{}", o.explanation), 78, 8) {
+            writeln!(out, "{line}")?;
+        }
     }
     if table {
         if calc.is_some() {
@@ -86,7 +83,9 @@ pub(super) fn run(
 
 fn write_v4(out: &mut impl Write, s: &Subnet4) -> std::io::Result<()> {
     for l in net::report_lines(s) {
-        writeln!(out, "{l}")?;
+        for w in wrap(&l, 78, 12) {
+            writeln!(out, "{w}")?;
+        }
     }
     Ok(())
 }
@@ -106,4 +105,36 @@ fn write_table(out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "{l}")?;
     }
     Ok(())
+}
+
+/// Word-wraps `text` to `width` columns, indenting continuation lines by `indent`, so long
+/// explanations stay readable on an 80-column serial console.
+fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest = text.to_string();
+    while rest.chars().count() > width {
+        // Break at the last space that fits (after the indentation), else give up on this line.
+        let limit = rest.char_indices().nth(width).map_or(rest.len(), |(i, _)| i);
+        match rest[..limit].rfind(' ').filter(|&i| i > indent) {
+            Some(i) => {
+                lines.push(rest[..i].trim_end().to_string());
+                rest = format!("{}{}", " ".repeat(indent), rest[i..].trim_start());
+            }
+            None => break,
+        }
+    }
+    lines.push(rest);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_width_and_indent() {
+        let w = wrap("aaa bbb ccc ddd", 8, 2);
+        assert_eq!(w, vec!["aaa bbb", "  ccc", "  ddd"]);
+        assert_eq!(wrap("Address     1.2.3.4", 78, 12), vec!["Address     1.2.3.4"]);
+    }
 }

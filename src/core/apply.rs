@@ -860,6 +860,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn permission_denied_names_the_file_and_the_fix() {
+        let e = io_error(Path::new("/etc/conf.d/rc"), "writing")(io::Error::from(
+            io::ErrorKind::PermissionDenied,
+        ));
+        assert!(matches!(e, EditError::Permission { .. }));
+        assert_eq!(
+            e.to_string(),
+            "/etc/conf.d/rc: permission denied while writing (run as root, e.g. with sudo)"
+        );
+    }
+
+    #[test]
     fn archive_dir_is_clean() {
         assert_eq!(
             archive_dir("xen4-migration", "dom0/../x", "2026-11-26T16:30:00Z"),

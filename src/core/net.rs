@@ -256,7 +256,7 @@ pub fn cidr_table() -> Vec<CidrRow> {
             let addresses = 1u64 << (32 - u32::from(prefix));
             let contains = match prefix {
                 32 => "Host (single address)".to_string(),
-                31 => "Unusable (p2p links only)".to_string(),
+                31 => "Unusable (p2p only)".to_string(),
                 24 => "\"Class C\", 254 usable".to_string(),
                 16 => "\"Class B\"".to_string(),
                 8 => "\"Class A\"".to_string(),
@@ -279,11 +279,17 @@ pub fn cidr_table() -> Vec<CidrRow> {
 
 /// The calculator's lines for an IPv4 subnet, shared by `fieldbook subnet` and the calculator screen.
 pub fn report_lines(s: &Subnet4) -> Vec<String> {
-    let opt = |a: Option<std::Ipv4Addr>| a.map_or_else(|| "none".to_string(), |a| a.to_string());
+    let opt = |a: Option<Ipv4Addr>| a.map_or_else(|| "none".to_string(), |a| a.to_string());
     let mut lines = vec![
         format!("Address     {:<15}  {}", s.address, binary_with_boundary(u32::from(s.address), s.prefix)),
         format!("Netmask     {:<15}  {}", s.netmask, binary_with_boundary(u32::from(s.netmask), s.prefix)),
-        format!("Prefix      /{}  ({} network bits | {} host bits)", s.prefix, s.prefix, 32 - u32::from(s.prefix)),
+        format!(
+            "Prefix      /{}  ({} network bits | {} host bit{})",
+            s.prefix,
+            s.prefix,
+            32 - u32::from(s.prefix),
+            if s.prefix == 31 { "" } else { "s" }
+        ),
         format!("Wildcard    {}", s.wildcard),
         format!("Network     {}", s.network),
         format!("Broadcast   {}", s.broadcast),
