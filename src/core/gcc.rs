@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use super::parse::gcc_config::GccProfile;
 use super::parse::profile_env::{self, ProfileEnv};
 
+/// `gcc-config -l` as the article shows it, used in practice mode.
+pub const PRACTICE_LISTING: &str = include_str!("../../assets/practice/tools/gcc-config-list.txt");
+
 /// Where env-update writes the variables a login shell picks up.
 pub const PROFILE_ENV: &str = "/etc/profile.env";
 
@@ -47,11 +50,15 @@ mod tests {
 
     #[test]
     fn switching_to_the_newest() {
-        let list = gcc_config::parse("[1] x86_64-pc-linux-gnu-4.1.2 *\n[2] x86_64-pc-linux-gnu-4.3.4\n");
+        let list =
+            gcc_config::parse("[1] x86_64-pc-linux-gnu-4.1.2 *\n[2] x86_64-pc-linux-gnu-4.3.4\n");
         let newest = list.newest().unwrap();
         assert_eq!(
             switch_commands(newest),
-            [vec!["gcc-config".to_string(), "2".to_string()], vec!["env-update".to_string()]]
+            [
+                vec!["gcc-config".to_string(), "2".to_string()],
+                vec!["env-update".to_string()]
+            ]
         );
         assert!(SOURCE_PROFILE_NOTE.contains("source /etc/profile"));
     }

@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use super::parse::rc_update::RcShow;
 
+/// `rc-update -v show` recorded from the real OpenRC, shown in practice mode.
+pub const PRACTICE_LISTING: &str = include_str!("../../assets/practice/tools/rc-update-v-show.txt");
+
 /// Gentoo's stock runlevels. A runlevel no script is in does not show up in `rc-update show`,
 /// so these are always offered as columns.
 pub const STOCK_RUNLEVELS: [&str; 5] = ["boot", "default", "nonetwork", "shutdown", "sysinit"];
@@ -29,7 +32,9 @@ pub struct RunlevelRow {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunlevelError {
     /// The script is not in `/etc/init.d` (or the listing was not `-v`).
-    #[error("no init script '{0}' in the listing (is /etc/init.d/{0} there? the list comes from `rc-update -v show`)")]
+    #[error(
+        "no init script '{0}' in the listing (is /etc/init.d/{0} there? the list comes from `rc-update -v show`)"
+    )]
     NoScript(String),
     /// Not one of the table's runlevels.
     #[error("'{0}' is not a runlevel here")]

@@ -12,6 +12,10 @@ use super::parse::chkconfig::{ChkconfigList, level_digits};
 
 const CLEAROS_ADVICE: &str = include_str!("../../assets/services-clearos.toml");
 
+/// `chkconfig --list` of the article's ClearOS router, shown in practice mode instead of
+/// running chkconfig.
+pub const PRACTICE_LISTING: &str = include_str!("../../assets/practice/tools/chkconfig-list.txt");
+
 /// What the runbook says to do with a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -76,8 +80,7 @@ impl ServicePolicy {
     /// Reads an advice file (`file` names it in errors).
     pub fn from_toml(text: &str, file: &str) -> Result<ServicePolicy, DataFileError> {
         let policy: ServicePolicy = datafile::from_toml(text, file)?;
-        if policy.levels.is_empty() || level_digits(&policy.levels).count() != policy.levels.len()
-        {
+        if policy.levels.is_empty() || level_digits(&policy.levels).count() != policy.levels.len() {
             return Err(DataFileError {
                 file: file.to_string(),
                 at: super::location::LineCol { line: 1, col: 1 },
@@ -132,7 +135,9 @@ pub struct ServiceRow {
 impl ServiceRow {
     /// Locked rows cannot be changed.
     pub fn is_locked(&self) -> bool {
-        self.advice.as_ref().is_some_and(|a| a.advice == Advice::Locked)
+        self.advice
+            .as_ref()
+            .is_some_and(|a| a.advice == Advice::Locked)
     }
 
     /// On in every one of `levels` (xinetd: enabled).
@@ -153,7 +158,11 @@ impl ServiceRow {
 
     /// True when following the choice would change nothing.
     fn already(&self, on: bool, levels: &str) -> bool {
-        if on { self.is_on(levels) } else { self.is_off(levels) }
+        if on {
+            self.is_on(levels)
+        } else {
+            self.is_off(levels)
+        }
     }
 }
 
@@ -207,7 +216,10 @@ impl ServiceTable {
     /// current state is dropped, so toggling twice leaves nothing to apply.
     pub fn toggle(&mut self, index: usize) -> Result<(), ToggleRefused> {
         let levels = self.levels.clone();
-        let row = self.rows.get_mut(index).ok_or(ToggleRefused::NoRow(index))?;
+        let row = self
+            .rows
+            .get_mut(index)
+            .ok_or(ToggleRefused::NoRow(index))?;
         if let Some(a) = row.advice.as_ref().filter(|a| a.advice == Advice::Locked) {
             return Err(ToggleRefused::Locked {
                 name: row.name.clone(),
@@ -294,7 +306,11 @@ impl ServiceTable {
     pub fn refreshed(&self, after: &ChkconfigList, policy: &ServicePolicy) -> ServiceTable {
         let mut fresh = ServiceTable::new(after, policy);
         for row in &mut fresh.rows {
-            if let Some(on) = self.rows.iter().find(|r| r.name == row.name).and_then(|r| r.wanted)
+            if let Some(on) = self
+                .rows
+                .iter()
+                .find(|r| r.name == row.name)
+                .and_then(|r| r.wanted)
             {
                 row.wanted = (!row.already(on, &fresh.levels)).then_some(on);
             }
@@ -351,7 +367,11 @@ xinetd based services:
             assert_eq!(p.advice_for(name).unwrap().advice, Advice::Off, "{name}");
         }
         for name in ["suvad", "lm_sensors", "cpuspeed", "acpid"] {
-            assert_eq!(p.advice_for(name).unwrap().advice, Advice::MaybeOff, "{name}");
+            assert_eq!(
+                p.advice_for(name).unwrap().advice,
+                Advice::MaybeOff,
+                "{name}"
+            );
         }
         assert_eq!(p.advice_for("snmpd").unwrap().advice, Advice::On);
         assert_eq!(p.advice_for("ldap").unwrap().advice, Advice::Locked);
@@ -393,18 +413,31 @@ xinetd based services:
     fn a_half_on_service_toggles_off_then_on() {
         let mut t = table();
         t.toggle(1).unwrap(); // avahi-daemon: off in 2, on in 3-5
-        assert_eq!(t.commands(), [argv("chkconfig --level 2345 avahi-daemon off")]);
+        assert_eq!(
+            t.commands(),
+            [argv("chkconfig --level 2345 avahi-daemon off")]
+        );
         t.toggle(1).unwrap();
-        assert_eq!(t.commands(), [argv("chkconfig --level 2345 avahi-daemon on")]);
+        assert_eq!(
+            t.commands(),
+            [argv("chkconfig --level 2345 avahi-daemon on")]
+        );
     }
 
     #[test]
     fn ldap_services_are_locked() {
         let mut t = table();
         let err = t.toggle(3).unwrap_err();
-        assert!(err.to_string().contains("ClearOS manages the user accounts"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("ClearOS manages the user accounts"),
+            "{err}"
+        );
         let err = t.toggle(4).unwrap_err();
-        assert!(matches!(err, ToggleRefused::Locked { .. }), "pattern lock: {err}");
+        assert!(
+            matches!(err, ToggleRefused::Locked { .. }),
+            "pattern lock: {err}"
+        );
         assert!(t.commands().is_empty());
         assert_eq!(t.toggle(99), Err(ToggleRefused::NoRow(99)));
     }
@@ -435,7 +468,10 @@ xinetd based services:
                 "iscsid          0:off   1:off   2:on    3:on    4:on    5:on",
                 "iscsid          0:off   1:off   2:off   3:off   4:off   5:off",
             )
-            .replace("snmpd           0:off   1:off   2:off   3:off", "snmpd 0:off 1:off 2:on 3:on");
+            .replace(
+                "snmpd           0:off   1:off   2:off   3:off",
+                "snmpd 0:off 1:off 2:on 3:on",
+            );
         let after = chkconfig::parse(&after);
         assert_eq!(t.verify(&after), ["snmpd"], "snmpd is only on in 2 and 3");
         let policy = ServicePolicy::clearos().unwrap();

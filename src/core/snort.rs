@@ -134,12 +134,13 @@ pub fn add_user_sid(user_file: &Path, sid: u64, reason: &str) -> Result<(), Data
         Some(r) => *r = entry,
         None => rules.push(entry),
     }
-    let body = toml::to_string(&SidFile { rule: rules })
-        .map_err(|e| located(user_file, e.to_string()))?;
+    let body =
+        toml::to_string(&SidFile { rule: rules }).map_err(|e| located(user_file, e.to_string()))?;
     let text = format!(
         "# Snort SIDs added by technicians (fieldbook snort add); same format as the built-in list.\n\n{body}"
     );
-    datafile::write_atomic(user_file, text.as_bytes()).map_err(|e| located(user_file, e.to_string()))
+    datafile::write_atomic(user_file, text.as_bytes())
+        .map_err(|e| located(user_file, e.to_string()))
 }
 
 /// One line of a rules file that carries a listed SID.
@@ -422,7 +423,11 @@ alert tcp any any -> any 80 (msg:\"presid:966;\"; sid:9660; rev:1;)
 
     #[test]
     fn scan_text_reports_state_line_and_pattern() {
-        let hits = scan_text("/r/web-misc.rules", WEB_MISC, &[1091, 1807, 1233, 2229, 966]);
+        let hits = scan_text(
+            "/r/web-misc.rules",
+            WEB_MISC,
+            &[1091, 1807, 1233, 2229, 966],
+        );
         let summary: Vec<(u64, usize, bool, &str)> = hits
             .iter()
             .map(|(s, h)| (*s, h.line, h.enabled, h.sid_text.as_str()))
@@ -508,9 +513,15 @@ alert tcp any any -> any 80 (msg:\"presid:966;\"; sid:9660; rev:1;)
         assert_eq!(mine.reason, "Blocks our Nagios probe");
         assert_eq!(mine.source, SidSource::User);
         let s966 = sids.iter().find(|s| s.sid == 966).unwrap();
-        assert_eq!((s966.source, s966.reason.as_str()), (SidSource::User, "Uploads to the intranet"));
+        assert_eq!(
+            (s966.source, s966.reason.as_str()),
+            (SidSource::User, "Uploads to the intranet")
+        );
         assert_eq!(sids.len(), 14);
-        assert_eq!(load_sids(Some(&dir.path().join("missing"))).unwrap().len(), 13);
+        assert_eq!(
+            load_sids(Some(&dir.path().join("missing"))).unwrap().len(),
+            13
+        );
     }
 
     #[test]
@@ -520,7 +531,10 @@ alert tcp any any -> any 80 (msg:\"presid:966;\"; sid:9660; rev:1;)
         std::fs::write(&file, "[[rule]]\nsid = \"x\"\n").unwrap();
         let err = add_user_sid(&file, 1, "r").unwrap_err();
         assert!(err.to_string().contains(":2:"), "{err}");
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[[rule]]\nsid = \"x\"\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "[[rule]]\nsid = \"x\"\n"
+        );
         assert!(load_sids(Some(&file)).is_err());
     }
 

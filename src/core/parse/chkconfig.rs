@@ -181,12 +181,21 @@ mod tests {
             list.service("a-very-long-service-name").unwrap().levels,
             levels("0001110")
         );
-        assert_eq!(list.service("NetworkManager").unwrap().levels, levels("0000000"));
+        assert_eq!(
+            list.service("NetworkManager").unwrap().levels,
+            levels("0000000")
+        );
         assert_eq!(
             list.xinetd,
             [
-                XinetdService { name: "rsync".into(), on: false },
-                XinetdService { name: "tftp".into(), on: true }
+                XinetdService {
+                    name: "rsync".into(),
+                    on: false
+                },
+                XinetdService {
+                    name: "tftp".into(),
+                    on: true
+                }
             ]
         );
         assert!(list.unrecognised.is_empty(), "{:?}", list.unrecognised);
@@ -198,7 +207,13 @@ mod tests {
         let list = parse(&out);
         assert!(list.service("cups").is_none());
         assert_eq!(list.services.len(), 6);
-        assert_eq!(list.xinetd[1], XinetdService { name: "tftp".into(), on: false });
+        assert_eq!(
+            list.xinetd[1],
+            XinetdService {
+                name: "tftp".into(),
+                on: false
+            }
+        );
     }
 
     #[test]
@@ -210,7 +225,13 @@ mod tests {
         assert_eq!(cups.services[0].levels, levels("0010100"));
         assert!(!cups.services[0].on_in_all("2345") && !cups.services[0].off_in_all("2345"));
         let rsync = parse(&transcript::stdout(REAL, "chkconfig --list rsync", 0));
-        assert_eq!(rsync.xinetd, [XinetdService { name: "rsync".into(), on: false }]);
+        assert_eq!(
+            rsync.xinetd,
+            [XinetdService {
+                name: "rsync".into(),
+                on: false
+            }]
+        );
         assert!(rsync.services.is_empty() && rsync.unrecognised.is_empty());
     }
 

@@ -18,16 +18,14 @@ pub fn strip_ansi(text: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('[') => {
-                // Parameters and intermediates, then one final byte in 0x40..=0x7e.
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
+        // Any other `ESC x` pair is dropped whole.
+        if chars.next() == Some('[') {
+            // Parameters and intermediates, then one final byte in 0x40..=0x7e.
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
                 }
             }
-            Some(_) | None => {}
         }
     }
     out
@@ -67,14 +65,18 @@ pub(crate) mod fuzz {
             self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
         }
         pub fn below(&mut self, n: usize) -> usize {
-            if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+            if n == 0 {
+                0
+            } else {
+                (self.next() % n as u64) as usize
+            }
         }
     }
 
     const ALPHABET: &[char] = &[
         ' ', '\t', '\n', '\r', ':', '|', '[', ']', '*', '#', ';', '\'', '"', '\\', '=', '-', '.',
-        '0', '1', '2', '7', '9', 'o', 'n', 'f', 'a', 's', 'i', 'd', 'x', 'e', '\u{1b}', '\0',
-        'é', '€', '\u{7f}', '\u{2028}',
+        '0', '1', '2', '7', '9', 'o', 'n', 'f', 'a', 's', 'i', 'd', 'x', 'e', '\u{1b}', '\0', 'é',
+        '€', '\u{7f}', '\u{2028}',
     ];
 
     /// `count` inputs derived from `sample`: truncations, spliced noise, duplicated lines,
@@ -124,7 +126,9 @@ pub(crate) mod transcript {
             .nth(nth)
             .map(|(i, _)| i + header.len())
             .unwrap_or_else(|| panic!("no run {nth} of {command:?} in transcript"));
-        let len = transcript[start..].find("[stderr]\n").expect("stderr marker");
+        let len = transcript[start..]
+            .find("[stderr]\n")
+            .expect("stderr marker");
         transcript[start..start + len].to_string()
     }
 }
@@ -135,7 +139,10 @@ mod tests {
 
     #[test]
     fn strip_ansi_removes_colour_and_stray_escapes() {
-        assert_eq!(strip_ansi(" [2] gcc-13 \u{1b}[32m*\u{1b}[0m"), " [2] gcc-13 *");
+        assert_eq!(
+            strip_ansi(" [2] gcc-13 \u{1b}[32m*\u{1b}[0m"),
+            " [2] gcc-13 *"
+        );
         assert_eq!(strip_ansi("a\u{1b}"), "a");
         assert_eq!(strip_ansi("a\u{1b}[1;3"), "a");
         assert_eq!(strip_ansi("a\u{1b}]0;title"), "a0;title");

@@ -89,12 +89,23 @@ mod tests {
     #[test]
     fn real_show() {
         let out = transcript::stdout(REAL, "rc-update show", 0);
-        assert!(out.lines().next().unwrap().ends_with("default                           "));
+        assert!(
+            out.lines()
+                .next()
+                .unwrap()
+                .ends_with("default                           ")
+        );
         let show = parse(&out);
         assert_eq!(show.services.len(), 16);
         assert!(show.unrecognised.is_empty());
-        assert_eq!(show.runlevels, ["boot", "default", "nonetwork", "shutdown", "sysinit"]);
-        assert_eq!(show.service("local").unwrap().runlevels, ["default", "nonetwork"]);
+        assert_eq!(
+            show.runlevels,
+            ["boot", "default", "nonetwork", "shutdown", "sysinit"]
+        );
+        assert_eq!(
+            show.service("local").unwrap().runlevels,
+            ["default", "nonetwork"]
+        );
         assert_eq!(show.service("devfs").unwrap().runlevels, ["sysinit"]);
         assert!(show.service("net.eth0").is_none());
     }
@@ -114,7 +125,11 @@ mod tests {
         let show = parse(&transcript::stdout(REAL, "rc-update show default", 0));
         assert_eq!(show.runlevels, ["default"]);
         assert_eq!(show.services.len(), 5);
-        let show = parse(&transcript::stdout(REAL, "rc-update -v show default boot", 0));
+        let show = parse(&transcript::stdout(
+            REAL,
+            "rc-update -v show default boot",
+            0,
+        ));
         assert_eq!(show.runlevels, ["boot", "default"]);
         assert_eq!(show.service("fsck").unwrap().runlevels, ["boot"]);
     }
