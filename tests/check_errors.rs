@@ -185,3 +185,65 @@ fn a_missing_file_is_reported_not_a_panic() {
         "{stdout}"
     );
 }
+
+/// The worked example in docs/runbook-format.md must stay a valid runbook, so the reference
+/// never teaches a format the loader rejects.
+#[test]
+fn the_documented_example_is_valid() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runbook-format.md"),
+    )
+    .unwrap();
+    let start = doc
+        .find("```toml\nid = \"keep-driver\"")
+        .expect("worked example")
+        + 8;
+    let len = doc[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keep-driver.toml");
+    std::fs::write(&file, &doc[start..start + len]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.ends_with(": ok (keep-driver, 4 steps)\n"),
+        "{stdout}"
+    );
+}
+
+/// A user directory with a file carrying a built-in's id replaces the built-in, as the docs say.
+#[test]
+fn a_user_runbook_with_a_builtin_id_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good/minimal.toml"),
+    )
+    .unwrap()
+    .replace("id = \"keep-driver\"", "id = \"gentoo-world-update\"");
+    std::fs::write(dir.path().join("mine.toml"), text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("list")
+        .env("FIELDBOOK_CHECKLISTS", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("gentoo-world-update"))
+        .unwrap();
+    assert!(
+        line.contains("Keep a copy of a fragile package"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("gentoo-world-update"))
+            .count(),
+        1
+    );
+}
