@@ -48,8 +48,16 @@ fn replay(transcript: &str, initial_env: (&str, &Path), skip: &[&str]) -> usize 
             .env_remove("STUB_LOG")
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), run.stdout, "stdout of `{line}`");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), run.stderr, "stderr of `{line}`");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            run.stdout,
+            "stdout of `{line}`"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            run.stderr,
+            "stderr of `{line}`"
+        );
         assert_eq!(out.status.code(), Some(run.exit), "exit of `{line}`");
         replayed += 1;
     }
