@@ -2,9 +2,15 @@
 //! knows about terminals, so all of it is testable without one.
 
 pub mod apply;
+pub mod datafile;
 pub mod edit;
+pub mod gcc;
 pub mod location;
 pub mod net;
+pub mod parse;
 pub mod progress;
 pub mod runbook;
+pub mod runlevels;
+pub mod services;
+pub mod snort;
 pub mod vars;
