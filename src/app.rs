@@ -136,7 +136,9 @@ pub fn detect_applicable(catalog: &Catalog, root: Option<&Path>) -> BTreeSet<Str
 }
 
 /// The terminal facts for help and `--version --verbose`.
-pub fn terminal_info(global: &GlobalOpts) -> Result<(profile::Profile, profile::ResolvedSize, TerminalInfo), String> {
+pub fn terminal_info(
+    global: &GlobalOpts,
+) -> Result<(profile::Profile, profile::ResolvedSize, TerminalInfo), String> {
     let prof = profile::detect(
         &TermEnv::from_process(),
         ProfileFlags {
@@ -280,7 +282,8 @@ fn event_loop(
                     }
                     Effect::Save(run) => {
                         if let Err(e) = store.save(&run) {
-                            queue.push_back(Msg::Problem(format!("could not save progress: {e:#}")));
+                            queue
+                                .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
                         }
                     }
                     Effect::RunStep { .. } => {

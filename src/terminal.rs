@@ -148,7 +148,12 @@ impl Session {
         }
         out.flush()?;
         let area = Rect::new(0, 0, size.cols, size.rows);
-        let backend = FrugalBackend::new(out, Size::new(size.cols, size.rows), profile.color, profile.sgr);
+        let backend = FrugalBackend::new(
+            out,
+            Size::new(size.cols, size.rows),
+            profile.color,
+            profile.sgr,
+        );
         let mut terminal = Terminal::with_options(
             backend,
             TerminalOptions {

@@ -36,7 +36,11 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
             println!("colour: {}", info.color);
             println!(
                 "term: {}",
-                if prof.term.is_empty() { "(unset)" } else { &prof.term }
+                if prof.term.is_empty() {
+                    "(unset)"
+                } else {
+                    &prof.term
+                }
             );
             println!(
                 "screen: {}",

@@ -137,8 +137,8 @@ impl<W: Write> FrugalBackend<W> {
             None => true,
             Some(have) => {
                 let removed = have.mods - want.mods;
-                let colour_dropped =
-                    (have.fg.is_some() && want.fg.is_none()) || (have.bg.is_some() && want.bg.is_none());
+                let colour_dropped = (have.fg.is_some() && want.fg.is_none())
+                    || (have.bg.is_some() && want.bg.is_none());
                 match self.sgr {
                     SgrSet::Vt100 => !removed.is_empty() || colour_dropped,
                     // Turning one attribute off costs as much as a reset plus re-applying when
@@ -148,7 +148,11 @@ impl<W: Write> FrugalBackend<W> {
                 }
             }
         };
-        let base = if reset { DEFAULT_PEN } else { self.pen.unwrap_or(DEFAULT_PEN) };
+        let base = if reset {
+            DEFAULT_PEN
+        } else {
+            self.pen.unwrap_or(DEFAULT_PEN)
+        };
         if reset {
             params.push(0);
         } else {
@@ -320,7 +324,11 @@ impl<W: Write> Backend for FrugalBackend<W> {
             let nx = x.saturating_add(w as u16);
             // Writing the last column leaves the cursor in a pending-wrap state that terminals
             // treat differently: forget where it is.
-            self.cursor = if nx >= self.size.width { None } else { Some((nx, y)) };
+            self.cursor = if nx >= self.size.width {
+                None
+            } else {
+                Some((nx, y))
+            };
         }
         Ok(())
     }
@@ -420,7 +428,8 @@ mod tests {
     fn identical_frame_writes_nothing() {
         let mut t = term(ColorMode::Mono, SgrSet::Vt100);
         let draw = |f: &mut ratatui::Frame| {
-            f.buffer_mut().set_string(3, 3, "hello", Style::new().add_modifier(Modifier::BOLD));
+            f.buffer_mut()
+                .set_string(3, 3, "hello", Style::new().add_modifier(Modifier::BOLD));
         };
         t.draw(draw).unwrap();
         take(&mut t);
@@ -431,9 +440,11 @@ mod tests {
     #[test]
     fn moving_a_mark_is_a_few_bytes_and_no_resets() {
         let mut t = term(ColorMode::Basic8, SgrSet::Ecma48);
-        t.draw(|f| f.buffer_mut().set_string(2, 5, ">", Style::new())).unwrap();
+        t.draw(|f| f.buffer_mut().set_string(2, 5, ">", Style::new()))
+            .unwrap();
         take(&mut t);
-        t.draw(|f| f.buffer_mut().set_string(2, 6, ">", Style::new())).unwrap();
+        t.draw(|f| f.buffer_mut().set_string(2, 6, ">", Style::new()))
+            .unwrap();
         let bytes = take(&mut t);
         assert!(bytes.len() <= 16, "{:?}", String::from_utf8_lossy(&bytes));
         let s = String::from_utf8_lossy(&bytes);
@@ -447,7 +458,12 @@ mod tests {
         let mut t = term(ColorMode::Mono, SgrSet::Vt100);
         t.draw(|f| {
             let b = f.buffer_mut();
-            b.set_string(0, 0, "a", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED));
+            b.set_string(
+                0,
+                0,
+                "a",
+                Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            );
             b.set_string(1, 0, "b", Style::new().add_modifier(Modifier::REVERSED));
             b.set_string(2, 0, "c", Style::new().fg(Color::Red));
             b.set_string(3, 0, "d", Style::new());
@@ -464,7 +480,10 @@ mod tests {
                 }
             }
         }
-        assert!(s.contains("\x1b[0;7mb") || s.contains("\x1b[;7mb") || s.contains("\x1b[0;7m"), "{s:?}");
+        assert!(
+            s.contains("\x1b[0;7mb") || s.contains("\x1b[;7mb") || s.contains("\x1b[0;7m"),
+            "{s:?}"
+        );
     }
 
     #[test]
@@ -478,7 +497,12 @@ mod tests {
 
     #[test]
     fn cup_is_shortest_form() {
-        let mut b = FrugalBackend::new(Vec::new(), Size::new(80, 24), ColorMode::Mono, SgrSet::Vt100);
+        let mut b = FrugalBackend::new(
+            Vec::new(),
+            Size::new(80, 24),
+            ColorMode::Mono,
+            SgrSet::Vt100,
+        );
         b.write_cup(0, 0);
         b.write_cup(0, 4);
         b.write_cup(9, 0);

@@ -54,10 +54,7 @@ impl fmt::Display for ResolvedSize {
 /// Parses `COLSxROWS` as given to `--size`; both values must be above zero.
 pub fn parse_size(text: &str) -> Result<(u16, u16), String> {
     let bad = || format!("--size '{text}': expected COLSxROWS such as 80x24, both above zero");
-    let (c, r) = text
-        .trim()
-        .split_once(['x', 'X'])
-        .ok_or_else(bad)?;
+    let (c, r) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
     let cols: u16 = c.trim().parse().map_err(|_| bad())?;
     let rows: u16 = r.trim().parse().map_err(|_| bad())?;
     if cols == 0 || rows == 0 {
@@ -284,7 +281,10 @@ mod tests {
     fn size_fallback_chain() {
         let r = |f, k, c, l| resolve_size(f, k, c, l).unwrap();
         let flag = r(Some("100x30"), Some((80, 24)), None, None);
-        assert_eq!((flag.cols, flag.rows, flag.source), (100, 30, SizeSource::Flag));
+        assert_eq!(
+            (flag.cols, flag.rows, flag.source),
+            (100, 30, SizeSource::Flag)
+        );
         let k = r(None, Some((120, 40)), Some("90"), Some("20"));
         assert_eq!((k.cols, k.rows, k.source), (120, 40, SizeSource::Kernel));
         for kernel in [Some((0, 0)), Some((0, 24)), Some((80, 0)), None] {
@@ -320,11 +320,20 @@ mod tests {
     fn locale_and_linux_console() {
         let d = ProfileFlags::default();
         assert_eq!(detect(&env("xterm", "C"), d).glyphs, GlyphSet::Ascii);
-        assert_eq!(detect(&env("xterm", "en_GB.utf8"), d).glyphs, GlyphSet::Unicode);
+        assert_eq!(
+            detect(&env("xterm", "en_GB.utf8"), d).glyphs,
+            GlyphSet::Unicode
+        );
         let linux = detect(&env("linux", "C.UTF-8"), d);
-        assert_eq!((linux.glyphs, linux.color), (GlyphSet::Cp437, ColorMode::Basic8));
+        assert_eq!(
+            (linux.glyphs, linux.color),
+            (GlyphSet::Cp437, ColorMode::Basic8)
+        );
         let screen = detect(&env("screen", "C.UTF-8"), d);
-        assert_eq!((screen.glyphs, screen.color), (GlyphSet::Unicode, ColorMode::Basic8));
+        assert_eq!(
+            (screen.glyphs, screen.color),
+            (GlyphSet::Unicode, ColorMode::Basic8)
+        );
         // LC_ALL wins over LANG.
         let mut e = env("xterm", "en_US.UTF-8");
         e.lc_all = Some("C".into());
@@ -337,7 +346,10 @@ mod tests {
             ascii: true,
             ..Default::default()
         };
-        assert_eq!(detect(&env("xterm", "C.UTF-8"), ascii).glyphs, GlyphSet::Ascii);
+        assert_eq!(
+            detect(&env("xterm", "C.UTF-8"), ascii).glyphs,
+            GlyphSet::Ascii
+        );
         let uni = ProfileFlags {
             unicode: true,
             ..Default::default()

@@ -15,7 +15,12 @@ pub fn text_width(size: (u16, u16)) -> usize {
 
 /// Rows of text the help box shows.
 pub fn help_page(size: (u16, u16)) -> usize {
-    usize::from(help_area(Rect::new(0, 0, size.0, size.1)).height.saturating_sub(2)).max(1)
+    usize::from(
+        help_area(Rect::new(0, 0, size.0, size.1))
+            .height
+            .saturating_sub(2),
+    )
+    .max(1)
 }
 
 /// The standard frame: (box, inside of the box, hint line).

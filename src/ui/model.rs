@@ -309,9 +309,9 @@ impl Model {
 
     /// The run of a runbook for the current target, if there is one.
     pub fn run(&self, runbook: &str) -> Option<&Run> {
-        self.runs
-            .iter()
-            .find(|r| r.runbook == runbook && r.target == self.target && r.practice == self.practice)
+        self.runs.iter().find(|r| {
+            r.runbook == runbook && r.target == self.target && r.practice == self.practice
+        })
     }
 
     /// Every run of a runbook (all targets), current target first.
@@ -327,7 +327,8 @@ impl Model {
 
     /// Status of a step on the current target.
     pub fn status(&self, runbook: &str, step: &str) -> Status {
-        self.run(runbook).map_or(Status::Pending, |r| r.status(step))
+        self.run(runbook)
+            .map_or(Status::Pending, |r| r.status(step))
     }
 
     /// The run for the current target, created on first change.

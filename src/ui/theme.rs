@@ -184,7 +184,11 @@ mod tests {
 
     #[test]
     fn ascii_set_is_ascii() {
-        assert!(all(&Glyphs::for_set(GlyphSet::Ascii)).iter().all(|s| s.is_ascii()));
+        assert!(
+            all(&Glyphs::for_set(GlyphSet::Ascii))
+                .iter()
+                .all(|s| s.is_ascii())
+        );
     }
 
     /// The Linux console's font: ASCII plus single/double box lines and shade blocks.

@@ -590,9 +590,9 @@ pub fn clamp_scrolls(model: &mut Model) {
         .screens
         .iter()
         .map(|s| match s {
-            Screen::Step { runbook, step, .. } => {
-                Some(screens::step::body_lines(model, runbook, step, layout::text_width(size)).len())
-            }
+            Screen::Step { runbook, step, .. } => Some(
+                screens::step::body_lines(model, runbook, step, layout::text_width(size)).len(),
+            ),
             _ => None,
         })
         .collect();

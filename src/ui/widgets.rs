@@ -25,7 +25,10 @@ pub fn frame(
     let (boxed, inner, hint) = layout::frame(area);
     let mut block = Block::bordered()
         .border_set(theme.glyphs.border)
-        .title(Line::from(Span::styled(format!(" {title} "), theme.title())));
+        .title(Line::from(Span::styled(
+            format!(" {title} "),
+            theme.title(),
+        )));
     if !right.is_empty() {
         block = block.title(Line::from(format!(" {right} ")).right_aligned());
     }
@@ -73,6 +76,13 @@ pub fn more_marks(buf: &mut Buffer, boxed: Rect, theme: &Theme, above: bool, bel
         put(buf, x, boxed.y + 1, theme.glyphs.more_up, 1, Style::new());
     }
     if below {
-        put(buf, x, boxed.bottom() - 2, theme.glyphs.more_down, 1, Style::new());
+        put(
+            buf,
+            x,
+            boxed.bottom() - 2,
+            theme.glyphs.more_down,
+            1,
+            Style::new(),
+        );
     }
 }

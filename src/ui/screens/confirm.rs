@@ -22,7 +22,13 @@ pub fn draw(model: &Model, question: &str, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(boxed);
     block.render(boxed, buf);
     for (dy, l) in text.iter().take(inner.height.into()).enumerate() {
-        buf.set_stringn(inner.x + 1, inner.y + dy as u16, l, inner.width.saturating_sub(1).into(), model.theme.emphasis());
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y + dy as u16,
+            l,
+            inner.width.saturating_sub(1).into(),
+            model.theme.emphasis(),
+        );
     }
     if inner.height > 0 {
         buf.set_stringn(

@@ -42,7 +42,18 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(boxed);
     block.render(boxed, buf);
     let text = lines(model.screen().scope(), &model.terminal);
-    for (dy, l) in text.iter().skip(scroll).take(inner.height.into()).enumerate() {
-        buf.set_stringn(inner.x + 1, inner.y + dy as u16, l, inner.width.saturating_sub(1).into(), Style::new());
+    for (dy, l) in text
+        .iter()
+        .skip(scroll)
+        .take(inner.height.into())
+        .enumerate()
+    {
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y + dy as u16,
+            l,
+            inner.width.saturating_sub(1).into(),
+            Style::new(),
+        );
     }
 }

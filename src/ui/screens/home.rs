@@ -70,7 +70,14 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
         let lines = wrap(SSH_ADVICE, usize::from(inner.width.saturating_sub(2)));
         let h = (lines.len() as u16).min(inner.height / 2);
         for (i, l) in lines.iter().take(h.into()).enumerate() {
-            put(buf, inner.x + 1, inner.y + i as u16, l, inner.width - 1, theme.warning());
+            put(
+                buf,
+                inner.x + 1,
+                inner.y + i as u16,
+                l,
+                inner.width - 1,
+                theme.warning(),
+            );
         }
         list.y += h + 1;
         list.height = list.height.saturating_sub(h + 1);

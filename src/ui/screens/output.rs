@@ -21,15 +21,43 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         Some(_) => "running".to_string(),
         None => format!("{} lines", model.output.len()),
     };
-    let inner = widgets::frame(buf, area, &model.theme, &title, &right, Scope::Output, model.message.as_deref());
+    let inner = widgets::frame(
+        buf,
+        area,
+        &model.theme,
+        &title,
+        &right,
+        Scope::Output,
+        model.message.as_deref(),
+    );
     if model.output.is_empty() {
-        put(buf, inner.x + 1, inner.y, "(no output yet)", inner.width.saturating_sub(1), Style::new());
+        put(
+            buf,
+            inner.x + 1,
+            inner.y,
+            "(no output yet)",
+            inner.width.saturating_sub(1),
+            Style::new(),
+        );
         return;
     }
     let h = usize::from(inner.height);
     for (dy, line) in model.output.iter().skip(scroll).take(h).enumerate() {
-        put(buf, inner.x + 1, inner.y + dy as u16, &printable(line), inner.width.saturating_sub(1), Style::new());
+        put(
+            buf,
+            inner.x + 1,
+            inner.y + dy as u16,
+            &printable(line),
+            inner.width.saturating_sub(1),
+            Style::new(),
+        );
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(buf, boxed, &model.theme, scroll > 0, scroll + h < model.output.len());
+    widgets::more_marks(
+        buf,
+        boxed,
+        &model.theme,
+        scroll > 0,
+        scroll + h < model.output.len(),
+    );
 }

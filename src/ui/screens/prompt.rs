@@ -12,7 +12,13 @@ use crate::ui::layout;
 use crate::ui::model::Model;
 
 /// Draws the prompt; returns where the text cursor goes.
-pub fn draw(model: &Model, title: &str, input: &Input, area: Rect, buf: &mut Buffer) -> Option<Position> {
+pub fn draw(
+    model: &Model,
+    title: &str,
+    input: &Input,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<Position> {
     let boxed = layout::centered(area, area.width.saturating_sub(4).min(70), 5);
     Clear.render(boxed, buf);
     let block = Block::bordered()
@@ -33,6 +39,8 @@ pub fn draw(model: &Model, title: &str, input: &Input, area: Rect, buf: &mut Buf
     };
     buf.set_stringn(inner.x + 1, inner.y + 2, hint, field.into(), Style::new());
     let x = input.visual_cursor().saturating_sub(scroll);
-    let x = u16::try_from(x).unwrap_or(u16::MAX).min(field.saturating_sub(1));
+    let x = u16::try_from(x)
+        .unwrap_or(u16::MAX)
+        .min(field.saturating_sub(1));
     Some(Position::new(inner.x + 1 + x, inner.y))
 }

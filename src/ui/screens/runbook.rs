@@ -46,14 +46,35 @@ pub fn draw(model: &Model, id: &str, cursor: Cursor, area: Rect, buf: &mut Buffe
     for (dy, row) in rows.iter().skip(offset).take(h).enumerate() {
         let y = inner.y + dy as u16;
         match row {
-            Ok(heading) => put(buf, inner.x + 1, y, heading, inner.width.saturating_sub(1), theme.emphasis()),
+            Ok(heading) => put(
+                buf,
+                inner.x + 1,
+                y,
+                heading,
+                inner.width.saturating_sub(1),
+                theme.emphasis(),
+            ),
             Err((i, step)) => {
                 if *i == cursor.index {
                     put(buf, inner.x, y, theme.glyphs.cursor, 1, Style::new());
                 }
                 let status = model.status(id, &step.id);
-                put(buf, inner.x + 2, y, status.marker(), inner.width.saturating_sub(2), theme.status(status));
-                put(buf, inner.x + 6, y, &step.title, inner.width.saturating_sub(6), Style::new());
+                put(
+                    buf,
+                    inner.x + 2,
+                    y,
+                    status.marker(),
+                    inner.width.saturating_sub(2),
+                    theme.status(status),
+                );
+                put(
+                    buf,
+                    inner.x + 6,
+                    y,
+                    &step.title,
+                    inner.width.saturating_sub(6),
+                    Style::new(),
+                );
             }
         }
     }

@@ -41,13 +41,19 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
     let s = |t: &str| substitute(t, values);
     let change = match &edit.action {
         EditAction::EnsureLine { line, replace } => match replace {
-            Some(r) => format!("replace the line containing \"{}\" with \"{}\"", s(r), s(line)),
+            Some(r) => format!(
+                "replace the line containing \"{}\" with \"{}\"",
+                s(r),
+                s(line)
+            ),
             None => format!("make sure the line \"{}\" is present", s(line)),
         },
         EditAction::CommentOut { pattern } => {
             format!("comment out lines containing \"{}\"", s(pattern))
         }
-        EditAction::Uncomment { pattern } => format!("uncomment lines containing \"{}\"", s(pattern)),
+        EditAction::Uncomment { pattern } => {
+            format!("uncomment lines containing \"{}\"", s(pattern))
+        }
         EditAction::SetVar { key, value } => format!("set {}=\"{}\"", s(key), s(value)),
         EditAction::AddWords { key, words } => {
             format!("add {} to {}", s(&words.join(" ")), s(key))
@@ -55,11 +61,9 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
         EditAction::RemoveWords { key, words } => {
             format!("remove {} from {}", s(&words.join(" ")), s(key))
         }
-        EditAction::EnsureBlock { marker, block } => format!(
-            "make sure the block \"{}\" holds:\n{}",
-            s(marker),
-            s(block)
-        ),
+        EditAction::EnsureBlock { marker, block } => {
+            format!("make sure the block \"{}\" holds:\n{}", s(marker), s(block))
+        }
         EditAction::Chmod { executable } => {
             if *executable {
                 "make it executable".into()
@@ -108,7 +112,13 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         Style::new(),
     );
     if let Some(reason) = state.and_then(|s| s.reason.as_deref()) {
-        para(&mut out, &format!("Reason: {reason}"), width, 0, Style::new());
+        para(
+            &mut out,
+            &format!("Reason: {reason}"),
+            width,
+            0,
+            Style::new(),
+        );
     }
     heading(&mut out, theme, "Why");
     para(&mut out, &st.why, width, 2, Style::new());
@@ -118,7 +128,13 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         para(&mut out, q, width, 2, Style::new());
     }
     if st.reboot {
-        para(&mut out, "This step reboots the machine; the run resumes after it.", width, 0, theme.warning());
+        para(
+            &mut out,
+            "This step reboots the machine; the run resumes after it.",
+            width,
+            0,
+            theme.warning(),
+        );
     }
     if let Some(state) = state {
         if !state.attempts.is_empty() {
@@ -140,41 +156,85 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         if !state.notes.is_empty() {
             heading(&mut out, theme, "Notes");
             for n in &state.notes {
-                let who = if n.who.is_empty() { String::new() } else { format!(" {}", n.who) };
-                para(&mut out, &format!("{}{who}: {}", super::home::when(&n.at), n.text), width, 2, Style::new());
+                let who = if n.who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", n.who)
+                };
+                para(
+                    &mut out,
+                    &format!("{}{who}: {}", super::home::when(&n.at), n.text),
+                    width,
+                    2,
+                    Style::new(),
+                );
             }
         }
     }
     out
 }
 
-fn action_lines(out: &mut Vec<Line<'static>>, model: &Model, rb: &Runbook, st: &Step, width: usize) {
+fn action_lines(
+    out: &mut Vec<Line<'static>>,
+    model: &Model,
+    rb: &Runbook,
+    st: &Step,
+    width: usize,
+) {
     let theme = &model.theme;
     let values = values_for(model, rb);
     match &st.action {
         Action::Manual => {
             heading(out, theme, "What to do");
-            para(out, "Do it by hand, then mark it done (d).", width, 2, Style::new());
+            para(
+                out,
+                "Do it by hand, then mark it done (d).",
+                width,
+                2,
+                Style::new(),
+            );
         }
         Action::Run(spec) => {
             heading(out, theme, "Commands");
             for p in &spec.programs {
                 match p {
                     Program::Argv(argv) => {
-                        let filled: Vec<String> = argv.iter().map(|a| substitute(a, &values)).collect();
-                        para(out, &format!("$ {}", show_argv(&filled)), width, 2, theme.command());
+                        let filled: Vec<String> =
+                            argv.iter().map(|a| substitute(a, &values)).collect();
+                        para(
+                            out,
+                            &format!("$ {}", show_argv(&filled)),
+                            width,
+                            2,
+                            theme.command(),
+                        );
                     }
                     Program::Script { shell, script } => {
-                        para(out, &format!("{shell} script (variables arrive as FB_<name>):"), width, 2, Style::new());
+                        para(
+                            out,
+                            &format!("{shell} script (variables arrive as FB_<name>):"),
+                            width,
+                            2,
+                            Style::new(),
+                        );
                         for l in script.lines() {
-                            out.push(Line::styled(format!("    {}", printable(l)), theme.command()));
+                            out.push(Line::styled(
+                                format!("    {}", printable(l)),
+                                theme.command(),
+                            ));
                         }
                     }
                 }
             }
             if let Some(check) = &spec.check {
                 let filled: Vec<String> = check.iter().map(|a| substitute(a, &values)).collect();
-                para(out, &format!("Already done when this succeeds: {}", show_argv(&filled)), width, 2, Style::new());
+                para(
+                    out,
+                    &format!("Already done when this succeeds: {}", show_argv(&filled)),
+                    width,
+                    2,
+                    Style::new(),
+                );
             }
             let mut flags = Vec::new();
             if spec.interactive {
@@ -198,18 +258,33 @@ fn action_lines(out: &mut Vec<Line<'static>>, model: &Model, rb: &Runbook, st: &
             for f in fields {
                 let label = rb.variable(f).map_or(f.as_str(), |v| v.label.as_str());
                 let value = values.get(f).map_or("(not set)".to_string(), |v| {
-                    if rb.variable(f).is_some_and(|v| v.ty == crate::core::vars::VarType::Secret) {
+                    if rb
+                        .variable(f)
+                        .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret)
+                    {
                         "(secret)".to_string()
                     } else {
                         v.clone()
                     }
                 });
-                para(out, &format!("{label} ({f}): {value}"), width, 2, Style::new());
+                para(
+                    out,
+                    &format!("{label} ({f}): {value}"),
+                    width,
+                    2,
+                    Style::new(),
+                );
             }
         }
         Action::Tool { tool } => {
             heading(out, theme, "Tool");
-            para(out, &format!("Opens the {} screen.", tool.name()), width, 2, Style::new());
+            para(
+                out,
+                &format!("Opens the {} screen.", tool.name()),
+                width,
+                2,
+                Style::new(),
+            );
         }
     }
 }
@@ -223,15 +298,34 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
     let status = model.status(runbook, step);
     let title = format!("{} {}", status.marker(), st.title);
     let right = format!("step {index}/{}", rb.step_count());
-    let inner = widgets::frame(buf, area, &model.theme, &title, &right, Scope::Step, model.message.as_deref());
+    let inner = widgets::frame(
+        buf,
+        area,
+        &model.theme,
+        &title,
+        &right,
+        Scope::Step,
+        model.message.as_deref(),
+    );
     let width = crate::ui::layout::text_width(model.size);
     let lines = body_lines(model, runbook, step, width);
     let h = usize::from(inner.height);
     for (dy, line) in lines.iter().skip(scroll).take(h).enumerate() {
-        let area = Rect { x: inner.x + 1, y: inner.y + dy as u16, width: inner.width.saturating_sub(1), height: 1 };
+        let area = Rect {
+            x: inner.x + 1,
+            y: inner.y + dy as u16,
+            width: inner.width.saturating_sub(1),
+            height: 1,
+        };
         line.clone().render(area, buf);
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(buf, boxed, &model.theme, scroll > 0, scroll + h < lines.len());
+    widgets::more_marks(
+        buf,
+        boxed,
+        &model.theme,
+        scroll > 0,
+        scroll + h < lines.len(),
+    );
     let _ = Span::raw("");
 }

@@ -123,10 +123,16 @@ fn esc_closes_an_empty_prompt_and_notes_are_kept() {
     // Ctrl-U clears, then Esc may close.
     keys(&mut m, &[Key::Ctrl('u'), Key::Esc]);
     assert!(m.overlay.is_none());
-    keys(&mut m, &[Key::Char('n'), Key::Char('o'), Key::Char('k'), Key::Enter]);
+    keys(
+        &mut m,
+        &[Key::Char('n'), Key::Char('o'), Key::Char('k'), Key::Enter],
+    );
     let notes = &m.run("demo").unwrap().steps["read"].notes;
     assert_eq!(notes.len(), 1);
-    assert_eq!((notes[0].text.as_str(), notes[0].who.as_str()), ("ok", "tech"));
+    assert_eq!(
+        (notes[0].text.as_str(), notes[0].who.as_str()),
+        ("ok", "tech")
+    );
 }
 
 #[test]
@@ -135,11 +141,16 @@ fn run_marks_running_then_a_not_started_outcome_restores_the_status() {
     open_step(&mut m, 1);
     let fx = keys(&mut m, &[Key::Char('r')]);
     assert_eq!(fx.len(), 2);
-    assert!(matches!(&fx[1], Effect::RunStep { runbook, step } if runbook == "demo" && step == "update"));
+    assert!(
+        matches!(&fx[1], Effect::RunStep { runbook, step } if runbook == "demo" && step == "update")
+    );
     assert_eq!(m.status("demo", "update"), Status::Running);
     assert!(matches!(m.screen(), Screen::Output { .. }));
     update(&mut m, Msg::OutputLine("hello".into()));
-    let fx = update(&mut m, Msg::StepFinished(StepOutcome::NotStarted("no runner".into())));
+    let fx = update(
+        &mut m,
+        Msg::StepFinished(StepOutcome::NotStarted("no runner".into())),
+    );
     assert_eq!(fx.len(), 1);
     assert_eq!(m.status("demo", "update"), Status::Pending);
     assert!(m.run("demo").unwrap().steps["update"].attempts.is_empty());
@@ -151,7 +162,10 @@ fn a_finished_run_records_the_attempt() {
     let mut m = model();
     open_step(&mut m, 1);
     keys(&mut m, &[Key::Char('r')]);
-    update(&mut m, Msg::StepFinished(StepOutcome::Failed("exit 1".into())));
+    update(
+        &mut m,
+        Msg::StepFinished(StepOutcome::Failed("exit 1".into())),
+    );
     let st = &m.run("demo").unwrap().steps["update"];
     assert_eq!(st.status, Status::Failed);
     assert_eq!(st.attempts[0].outcome.as_deref(), Some("exit 1"));
@@ -233,10 +247,22 @@ fn output_follows_until_scrolled_up() {
         update(&mut m, Msg::OutputLine(format!("line {i}")));
     }
     let page = layout::page(m.size);
-    assert_eq!(m.screen(), &Screen::Output { scroll: 100 - page, follow: true });
+    assert_eq!(
+        m.screen(),
+        &Screen::Output {
+            scroll: 100 - page,
+            follow: true
+        }
+    );
     keys(&mut m, &[Key::Up]);
     update(&mut m, Msg::OutputLine("more".into()));
-    assert_eq!(m.screen(), &Screen::Output { scroll: 100 - page - 1, follow: false });
+    assert_eq!(
+        m.screen(),
+        &Screen::Output {
+            scroll: 100 - page - 1,
+            follow: false
+        }
+    );
     keys(&mut m, &[Key::Char('G')]);
     assert!(matches!(m.screen(), Screen::Output { follow: true, .. }));
 }
@@ -247,7 +273,9 @@ fn step_scroll_is_clamped_to_its_text() {
     m.size = (40, 12);
     open_step(&mut m, 0);
     keys(&mut m, &[Key::End]);
-    let Screen::Step { scroll, .. } = m.screen().clone() else { panic!() };
+    let Screen::Step { scroll, .. } = m.screen().clone() else {
+        panic!()
+    };
     keys(&mut m, &[Key::Up]);
     assert!(matches!(m.screen(), Screen::Step { scroll: s, .. } if *s + 1 == scroll));
 }
