@@ -100,7 +100,11 @@ fn snapshot_tree(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn ctx<'a>(sb: &'a Sandbox, values: &'a BTreeMap<String, String>, archive: &'a Path) -> EditContext<'a> {
+fn ctx<'a>(
+    sb: &'a Sandbox,
+    values: &'a BTreeMap<String, String>,
+    archive: &'a Path,
+) -> EditContext<'a> {
     EditContext {
         root: Some(&sb.root),
         state_dir: &sb.state,
@@ -126,7 +130,10 @@ fn round_trip(sb: &Sandbox, edits: &[Edit]) -> Vec<AppliedEdit> {
     let c = ctx(sb, &values, &archive);
     let before = snapshot_tree(&sb.root);
     let preview = apply::preview(edits, &c).unwrap();
-    assert!(!preview.already_applied(), "{edits:?} should change something");
+    assert!(
+        !preview.already_applied(),
+        "{edits:?} should change something"
+    );
     let applied = apply::apply("step", &preview, &c, "2026-11-26T16:00:00Z").unwrap();
     assert!(!applied.is_empty());
     let after = snapshot_tree(&sb.root);
@@ -135,18 +142,30 @@ fn round_trip(sb: &Sandbox, edits: &[Edit]) -> Vec<AppliedEdit> {
     let again = apply::preview(edits, &c).unwrap();
     assert!(again.already_applied(), "second preview: {}", again.diff());
     assert_eq!(again.diff(), "");
-    assert!(apply::apply_step("step", edits, &c, "t").unwrap().is_empty());
+    assert!(
+        apply::apply_step("step", edits, &c, "t")
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(snapshot_tree(&sb.root), after);
     // Backups: in the archive, equal to the original; none beside the file.
     for a in &applied {
         let backup = sb.state.join(a.backup.as_ref().unwrap());
         assert!(backup.starts_with(sb.state.join("archive/test/host/run1")));
-        let rel = Path::new(&a.path).strip_prefix(&sb.root).unwrap().display().to_string();
+        let rel = Path::new(&a.path)
+            .strip_prefix(&sb.root)
+            .unwrap()
+            .display()
+            .to_string();
         if let Some(orig) = before.get(&rel)
             && !orig.starts_with("->")
         {
             let body = orig.split_once('\n').unwrap().1;
-            assert_eq!(fs::read_to_string(&backup).unwrap(), body, "backup of {rel}");
+            assert_eq!(
+                fs::read_to_string(&backup).unwrap(),
+                body,
+                "backup of {rel}"
+            );
             assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
         }
         assert!(!a.diff.is_empty());
@@ -175,7 +194,9 @@ fn assert_no_litter(root: &Path) {
             !(base.ends_with(".bak")
                 || base.ends_with('~')
                 || base.contains(".fieldbook-tmp")
-                || base.rsplit_once(',').is_some_and(|(_, n)| n.parse::<u32>().is_ok())),
+                || base
+                    .rsplit_once(',')
+                    .is_some_and(|(_, n)| n.parse::<u32>().is_ok())),
             "stray file beside the edited ones: {name}"
         );
     }
@@ -284,7 +305,11 @@ fn mode_and_owner_are_kept() {
     let after = fs::metadata(&path).unwrap();
     assert_eq!(after.mode() & 0o7777, 0o640);
     assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
-    assert_ne!(after.ino(), before.ino(), "written through a new file and rename");
+    assert_ne!(
+        after.ino(),
+        before.ino(),
+        "written through a new file and rename"
+    );
     if is_root() {
         assert_eq!((after.uid(), after.gid()), (1234, 2345));
     }
@@ -317,7 +342,10 @@ fn several_edits_of_one_file_make_one_backup_and_one_diff() {
     let applied = round_trip(&sb, &edits);
     assert_eq!(applied.len(), 1);
     let d = &applied[0].diff;
-    assert!(d.contains("-(network-script network-bridge)\n+#(network-script network-bridge)"), "{d}");
+    assert!(
+        d.contains("-(network-script network-bridge)\n+#(network-script network-bridge)"),
+        "{d}"
+    );
     assert!(d.contains("+(vif-script vif-bridge bridge=xenbr0)"), "{d}");
 }
 
@@ -355,7 +383,10 @@ fn a_second_edit_of_the_same_file_keeps_both_backups() {
     assert!(p.changed_since);
     apply::undo(&second[0], &sb.state, false).unwrap();
     apply::undo(&first[0], &sb.state, false).unwrap();
-    assert_eq!(fs::read_to_string(sb.root.join("etc/conf.d/rc")).unwrap(), original);
+    assert_eq!(
+        fs::read_to_string(sb.root.join("etc/conf.d/rc")).unwrap(),
+        original
+    );
 }
 
 #[test]
@@ -379,9 +410,15 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
     assert!(matches!(err, EditError::Missing(_)), "{err}");
     assert!(err.to_string().contains("create = true"));
 
-    let err = apply::preview(&[Edit { create: true, ..line("/etc/nodir/new.conf") }], &c)
-        .and_then(|p| apply::apply("s", &p, &c, "t").map_err(|f| f.error))
-        .unwrap_err();
+    let err = apply::preview(
+        &[Edit {
+            create: true,
+            ..line("/etc/nodir/new.conf")
+        }],
+        &c,
+    )
+    .and_then(|p| apply::apply("s", &p, &c, "t").map_err(|f| f.error))
+    .unwrap_err();
     assert!(matches!(err, EditError::NoDirectory { .. }), "{err}");
 
     fs::write(sb.root.join("etc/blob"), b"\x7fELF\x00\x01").unwrap();
@@ -404,15 +441,18 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
 
     // A symlink action never replaces a real file.
     let err = apply::preview(
-        &[edit("/etc/inittab", EditAction::Symlink { target: "x".into() })],
+        &[edit(
+            "/etc/inittab",
+            EditAction::Symlink { target: "x".into() },
+        )],
         &c,
     )
     .unwrap_err();
     assert!(matches!(err, EditError::NotALink(_)), "{err}");
 
     // chmod on a missing file.
-    let err = apply::preview(&[edit("/nope", EditAction::Chmod { executable: true })], &c)
-        .unwrap_err();
+    let err =
+        apply::preview(&[edit("/nope", EditAction::Chmod { executable: true })], &c).unwrap_err();
     assert!(matches!(err, EditError::Missing(_)), "{err}");
 
     assert_eq!(snapshot_tree(&sb.root), before, "nothing was written");
@@ -440,7 +480,11 @@ fn permission_denied_is_reported() {
     let before = fs::read_to_string(dir.join("rc")).unwrap();
     let err = apply::apply_step("s", &edits, &c, "t").unwrap_err();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(matches!(err.error, EditError::Permission { .. }), "{}", err.error);
+    assert!(
+        matches!(err.error, EditError::Permission { .. }),
+        "{}",
+        err.error
+    );
     assert_eq!(fs::read_to_string(dir.join("rc")).unwrap(), before);
 }
 
@@ -470,9 +514,21 @@ fn symlinks_are_reported_and_followed_only_when_confirmed() {
         ..c
     };
     let applied = apply::apply_step("s", &edits, &c, "t").unwrap();
-    assert_eq!(PathBuf::from(&applied[0].path), sb.root.join("etc/portage/make.conf"));
-    assert!(fs::read_to_string(sb.root.join("etc/portage/make.conf")).unwrap().contains("MAKEOPTS=\"-j8\""));
-    assert!(fs::symlink_metadata(sb.root.join("etc/make.conf")).unwrap().file_type().is_symlink());
+    assert_eq!(
+        PathBuf::from(&applied[0].path),
+        sb.root.join("etc/portage/make.conf")
+    );
+    assert!(
+        fs::read_to_string(sb.root.join("etc/portage/make.conf"))
+            .unwrap()
+            .contains("MAKEOPTS=\"-j8\"")
+    );
+    assert!(
+        fs::symlink_metadata(sb.root.join("etc/make.conf"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -491,7 +547,10 @@ fn a_file_changed_after_the_preview_is_not_overwritten() {
     fs::write(sb.root.join("etc/inittab"), "someone else\n").unwrap();
     let err = apply::apply("s", &p, &c, "t").unwrap_err();
     assert!(matches!(err.error, EditError::ChangedSincePreview(_)));
-    assert_eq!(fs::read_to_string(sb.root.join("etc/inittab")).unwrap(), "someone else\n");
+    assert_eq!(
+        fs::read_to_string(sb.root.join("etc/inittab")).unwrap(),
+        "someone else\n"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,7 +586,11 @@ fn golden_for(id: &str) {
         if let Some(x) = given.get(v.name.as_str()) {
             values.insert(v.name.clone(), x.to_string());
         }
-        assert!(values.contains_key(&v.name), "give test value for variable {}", v.name);
+        assert!(
+            values.contains_key(&v.name),
+            "give test value for variable {}",
+            v.name
+        );
     }
     let sb = sandbox();
     let pristine = snapshot_tree(&sb.root);
@@ -537,7 +600,9 @@ fn golden_for(id: &str) {
     let mut applied_all = Vec::new();
     let mut edit_steps = 0;
     for (_, step) in rb.steps() {
-        let Action::Edit { edits } = &step.action else { continue };
+        let Action::Edit { edits } = &step.action else {
+            continue;
+        };
         edit_steps += 1;
         let preview = apply::preview(edits, &c).unwrap_or_else(|e| panic!("{}: {e}", step.id));
         report.push_str(&format!("== {} ==\n", step.id));
@@ -547,7 +612,11 @@ fn golden_for(id: &str) {
         report.push_str(&preview.diff());
         let applied = apply::apply(&step.id, &preview, &c, "2026-11-26T16:00:00Z").unwrap();
         applied_all.extend(applied);
-        assert!(apply::preview(edits, &c).unwrap().already_applied(), "{} again", step.id);
+        assert!(
+            apply::preview(edits, &c).unwrap().already_applied(),
+            "{} again",
+            step.id
+        );
     }
     assert!(edit_steps > 0);
     assert_no_litter(&sb.root);
@@ -555,7 +624,11 @@ fn golden_for(id: &str) {
     for a in applied_all.iter().rev() {
         apply::undo(a, &sb.state, false).unwrap();
     }
-    assert_eq!(snapshot_tree(&sb.root), pristine, "undo of every step restores the tree");
+    assert_eq!(
+        snapshot_tree(&sb.root),
+        pristine,
+        "undo of every step restores the tree"
+    );
 }
 
 #[test]
@@ -580,7 +653,9 @@ fn golden_gentoo_world_update() {
 const KILL_ENV: &str = "FIELDBOOK_TEST_KILL_ROOT";
 
 fn big_original() -> String {
-    (0..130_000).map(|i| format!("line {i} of a large rules file\n")).collect()
+    (0..130_000)
+        .map(|i| format!("line {i} of a large rules file\n"))
+        .collect()
 }
 
 fn big_edit() -> Edit {
@@ -597,7 +672,9 @@ fn big_edit() -> Edit {
 #[test]
 #[ignore = "child of kill_9_leaves_old_or_new_file"]
 fn kill_child_loop() {
-    let Ok(dir) = std::env::var(KILL_ENV) else { return };
+    let Ok(dir) = std::env::var(KILL_ENV) else {
+        return;
+    };
     let dir = PathBuf::from(dir);
     let root = dir.join("root");
     let state = dir.join("state");
@@ -628,7 +705,11 @@ fn kill_9_leaves_old_or_new_file() {
     let old = big_original();
     fs::write(root.join("etc/big.rules"), &old).unwrap();
     let new = fieldbook::core::edit::edit_text(&old, &big_edit().action, "#").unwrap();
-    let mut seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     let mut rand = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -639,7 +720,13 @@ fn kill_9_leaves_old_or_new_file() {
     for round in 0..20 {
         let _ = fs::remove_file(dir.path().join("ready"));
         let mut child = Command::new(&exe)
-            .args(["--exact", "kill_child_loop", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "kill_child_loop",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(KILL_ENV, dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -647,7 +734,10 @@ fn kill_9_leaves_old_or_new_file() {
             .unwrap();
         let start = std::time::Instant::now();
         while !dir.path().join("ready").exists() {
-            assert!(start.elapsed() < Duration::from_secs(60), "child never started");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "child never started"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         std::thread::sleep(Duration::from_micros(1_000 + rand() % 200_000));
@@ -656,9 +746,15 @@ fn kill_9_leaves_old_or_new_file() {
             libc::kill(child.id() as i32, libc::SIGKILL);
         }
         let status = child.wait().unwrap();
-        assert!(status.code().is_none(), "round {round}: the child was killed, not exited");
+        assert!(
+            status.code().is_none(),
+            "round {round}: the child was killed, not exited"
+        );
         let now = fs::read_to_string(root.join("etc/big.rules")).unwrap();
-        assert!(now == old || now == new, "round {round}: file is neither old nor new");
+        assert!(
+            now == old || now == new,
+            "round {round}: file is neither old nor new"
+        );
         // Every backup in the archive that exists is whole too.
         let archive = dir.path().join("state/archive/crash/etc");
         if archive.exists() {
@@ -667,7 +763,10 @@ fn kill_9_leaves_old_or_new_file() {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 if name.starts_with("big.rules,") && !name.ends_with(".json") {
                     let body = fs::read_to_string(&p).unwrap();
-                    assert!(body == old || body == new, "round {round}: backup {name} is partial");
+                    assert!(
+                        body == old || body == new,
+                        "round {round}: backup {name} is partial"
+                    );
                 }
             }
         }

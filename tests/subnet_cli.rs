@@ -25,12 +25,21 @@ fn slash_and_separate_mask_give_the_same_answer() {
     assert!(a.contains("Broadcast   192.168.1.255\n"));
     assert!(a.contains("Usable      254\n"));
     assert!(a.contains("11111111.11111111.11111111|00000000"));
-    assert!(a.lines().all(|l| l.len() <= 80 && l.is_ascii()), "serial-safe:\n{a}");
+    assert!(
+        a.lines().all(|l| l.len() <= 80 && l.is_ascii()),
+        "serial-safe:\n{a}"
+    );
 }
 
 #[test]
 fn same_as_says_local_or_gateway() {
-    let (code, out, _) = run(&["192.168.0.1/24", "--same-as", "192.168.0.99", "--same-as", "10.0.0.1"]);
+    let (code, out, _) = run(&[
+        "192.168.0.1/24",
+        "--same-as",
+        "192.168.0.99",
+        "--same-as",
+        "10.0.0.1",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("LOCAL   192.168.0.99"), "{out}");
     assert!(out.contains("GATEWAY 10.0.0.1"), "{out}");

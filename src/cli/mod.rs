@@ -14,8 +14,8 @@ mod gcc;
 mod run;
 mod runlevels;
 mod services;
-mod subnet;
 mod snort;
+mod subnet;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -203,13 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ref same_as,
             table,
             json,
-        }) => subnet::run(
-            address.as_deref(),
-            netmask.as_deref(),
-            same_as,
-            table,
-            json,
-        ),
+        }) => subnet::run(address.as_deref(), netmask.as_deref(), same_as, table, json),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {

@@ -67,7 +67,11 @@ pub(super) fn run(
     }
     for o in &others {
         writeln!(out)?;
-        let head = format!("{} {}: ", if o.same { "LOCAL  " } else { "GATEWAY" }, o.other);
+        let head = format!(
+            "{} {}: ",
+            if o.same { "LOCAL  " } else { "GATEWAY" },
+            o.other
+        );
         for line in wrap(&format!("{head}{}", o.explanation), 78, 8) {
             writeln!(out, "{line}")?;
         }
@@ -96,7 +100,10 @@ fn write_v6(out: &mut impl Write, s: &Subnet6) -> std::io::Result<()> {
     writeln!(out, "Network     {}", s.network)?;
     writeln!(out, "Last        {}", s.last)?;
     writeln!(out, "Addresses   {}", s.addresses)?;
-    writeln!(out, "Note        IPv6 has no broadcast address and no classes")?;
+    writeln!(
+        out,
+        "Note        IPv6 has no broadcast address and no classes"
+    )?;
     Ok(())
 }
 
@@ -114,7 +121,10 @@ fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let mut rest = text.to_string();
     while rest.chars().count() > width {
         // Break at the last space that fits (after the indentation), else give up on this line.
-        let limit = rest.char_indices().nth(width).map_or(rest.len(), |(i, _)| i);
+        let limit = rest
+            .char_indices()
+            .nth(width)
+            .map_or(rest.len(), |(i, _)| i);
         match rest[..limit].rfind(' ').filter(|&i| i > indent) {
             Some(i) => {
                 lines.push(rest[..i].trim_end().to_string());
@@ -135,6 +145,9 @@ mod tests {
     fn wrap_keeps_width_and_indent() {
         let w = wrap("aaa bbb ccc ddd", 8, 2);
         assert_eq!(w, vec!["aaa bbb", "  ccc", "  ddd"]);
-        assert_eq!(wrap("Address     1.2.3.4", 78, 12), vec!["Address     1.2.3.4"]);
+        assert_eq!(
+            wrap("Address     1.2.3.4", 78, 12),
+            vec!["Address     1.2.3.4"]
+        );
     }
 }

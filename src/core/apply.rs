@@ -414,7 +414,11 @@ fn read_node(real: &Path, shown: &str) -> Result<(Node, Option<(u32, u32)>), Edi
         ));
     }
     if !ft.is_file() {
-        let kind = if ft.is_dir() { "directory" } else { "special file" };
+        let kind = if ft.is_dir() {
+            "directory"
+        } else {
+            "special file"
+        };
         return Err(EditError::NotRegular {
             path: shown.to_string(),
             kind,
@@ -631,7 +635,8 @@ fn apply_change(
     let backup_rel = write_backup(change, ctx)?;
     match &change.after {
         Node::File { content, mode } => {
-            let content_same = matches!(&change.before, Node::File { content: c, .. } if c == content);
+            let content_same =
+                matches!(&change.before, Node::File { content: c, .. } if c == content);
             if content_same {
                 fs::set_permissions(&change.real, fs::Permissions::from_mode(*mode))
                     .map_err(io_error(&change.real, "changing the mode"))?;
@@ -801,9 +806,10 @@ fn load_backup(applied: &AppliedEdit, state_dir: &Path) -> Result<(BackupMeta, N
         .ok_or_else(|| no_backup("none was recorded".into()))?;
     let content_path = state_dir.join(rel);
     let meta_path = PathBuf::from(format!("{}.json", content_path.display()));
-    let json = fs::read(&meta_path).map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
-    let meta: BackupMeta =
-        serde_json::from_slice(&json).map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
+    let json =
+        fs::read(&meta_path).map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
+    let meta: BackupMeta = serde_json::from_slice(&json)
+        .map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
     let node = match &meta.before {
         Shape::Missing => Node::Missing,
         Shape::Link { target } => Node::Link {
@@ -899,9 +905,18 @@ mod tests {
         symlink("net.lo", root.join("etc/init.d/net.eth0")).unwrap();
         let r = resolve(root, "/etc/init.d/net.eth0", false).unwrap();
         assert_eq!(r.link.as_deref(), Some("net.lo"));
-        assert!(matches!(resolve(root, "/etc/../x", true), Err(EditError::Escapes(_))));
-        assert!(matches!(resolve(root, "etc/x", true), Err(EditError::NotAbsolute(_))));
+        assert!(matches!(
+            resolve(root, "/etc/../x", true),
+            Err(EditError::Escapes(_))
+        ));
+        assert!(matches!(
+            resolve(root, "etc/x", true),
+            Err(EditError::NotAbsolute(_))
+        ));
         symlink("loop", root.join("loop")).unwrap();
-        assert!(matches!(resolve(root, "/loop/x", true), Err(EditError::TooManyLinks(_))));
+        assert!(matches!(
+            resolve(root, "/loop/x", true),
+            Err(EditError::TooManyLinks(_))
+        ));
     }
 }

@@ -86,7 +86,10 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
 
 /// True for actions that rewrite the file's text (everything but chmod and symlink).
 pub fn is_text_action(action: &EditAction) -> bool {
-    !matches!(action, EditAction::Chmod { .. } | EditAction::Symlink { .. })
+    !matches!(
+        action,
+        EditAction::Chmod { .. } | EditAction::Symlink { .. }
+    )
 }
 
 /// True when an action may create its file when it is missing: appending a line, a block or a
@@ -104,7 +107,11 @@ pub fn can_start_empty(action: &EditAction) -> bool {
 
 /// Applies one text action to `content`. The result equals `content` byte for byte when the
 /// edit is already present.
-pub fn edit_text(content: &str, action: &EditAction, comment: &str) -> Result<String, TextEditError> {
+pub fn edit_text(
+    content: &str,
+    action: &EditAction,
+    comment: &str,
+) -> Result<String, TextEditError> {
     if comment.trim().is_empty() {
         return Err(TextEditError::EmptyComment);
     }
@@ -131,7 +138,9 @@ pub fn edit_text(content: &str, action: &EditAction, comment: &str) -> Result<St
             check_words(words)?;
             remove_words(&mut doc, key, words, comment)
         }
-        EditAction::EnsureBlock { marker, block } => ensure_block(&mut doc, marker, block, comment)?,
+        EditAction::EnsureBlock { marker, block } => {
+            ensure_block(&mut doc, marker, block, comment)?
+        }
         EditAction::Chmod { .. } => return Err(TextEditError::NotText("chmod")),
         EditAction::Symlink { .. } => return Err(TextEditError::NotText("symlink")),
     };
@@ -143,7 +152,11 @@ pub fn edit_text(content: &str, action: &EditAction, comment: &str) -> Result<St
 }
 
 /// True when `action` would not change `content`: the step can be offered as already done.
-pub fn is_present(content: &str, action: &EditAction, comment: &str) -> Result<bool, TextEditError> {
+pub fn is_present(
+    content: &str,
+    action: &EditAction,
+    comment: &str,
+) -> Result<bool, TextEditError> {
     Ok(edit_text(content, action, comment)? == content)
 }
 
@@ -589,9 +602,15 @@ mod tests {
             line: "s0:12345:respawn:/sbin/mingetty ttyS0".into(),
             replace: None,
         };
-        assert_eq!(apply("id:3:initdefault:\n", a.clone()), "id:3:initdefault:\ns0:12345:respawn:/sbin/mingetty ttyS0\n");
+        assert_eq!(
+            apply("id:3:initdefault:\n", a.clone()),
+            "id:3:initdefault:\ns0:12345:respawn:/sbin/mingetty ttyS0\n"
+        );
         // No final newline: the new line is not glued to the last one.
-        assert_eq!(apply("a", a.clone()), "a\ns0:12345:respawn:/sbin/mingetty ttyS0\n");
+        assert_eq!(
+            apply("a", a.clone()),
+            "a\ns0:12345:respawn:/sbin/mingetty ttyS0\n"
+        );
         assert_eq!(apply("", a), "s0:12345:respawn:/sbin/mingetty ttyS0\n");
     }
 
@@ -602,9 +621,15 @@ mod tests {
             replace: Some("RC_PLUG_SERVICES=".into()),
         };
         let src = "#RC_PLUG_SERVICES=\"net.eth0\"\nRC_PLUG_SERVICES=\"\"\nX=1\n";
-        assert_eq!(apply(src, a.clone()), "#RC_PLUG_SERVICES=\"net.eth0\"\nRC_PLUG_SERVICES=\"!net.*\"\nX=1\n");
+        assert_eq!(
+            apply(src, a.clone()),
+            "#RC_PLUG_SERVICES=\"net.eth0\"\nRC_PLUG_SERVICES=\"!net.*\"\nX=1\n"
+        );
         // Only a commented one: it is replaced (uncommented with the new value).
-        assert_eq!(apply("# RC_PLUG_SERVICES=\"\"\n", a.clone()), "RC_PLUG_SERVICES=\"!net.*\"\n");
+        assert_eq!(
+            apply("# RC_PLUG_SERVICES=\"\"\n", a.clone()),
+            "RC_PLUG_SERVICES=\"!net.*\"\n"
+        );
         // Pattern absent: appended.
         assert_eq!(apply("X=1\n", a), "X=1\nRC_PLUG_SERVICES=\"!net.*\"\n");
     }
@@ -615,16 +640,24 @@ mod tests {
             pattern: "(network-script network-bridge)".into(),
         };
         let src = "(network-script network-bridge)\n# (network-script network-bridge) old\n";
-        assert_eq!(apply(src, c), "#(network-script network-bridge)\n# (network-script network-bridge) old\n");
+        assert_eq!(
+            apply(src, c),
+            "#(network-script network-bridge)\n# (network-script network-bridge) old\n"
+        );
         let u = EditAction::Uncomment {
             pattern: "vif-bridge".into(),
         };
-        assert_eq!(apply("  ## (vif-script vif-bridge)\nx\n", u), "  (vif-script vif-bridge)\nx\n");
+        assert_eq!(
+            apply("  ## (vif-script vif-bridge)\nx\n", u),
+            "  (vif-script vif-bridge)\nx\n"
+        );
     }
 
     #[test]
     fn other_comment_prefix() {
-        let c = EditAction::CommentOut { pattern: "sid:1394;".into() };
+        let c = EditAction::CommentOut {
+            pattern: "sid:1394;".into(),
+        };
         let out = edit_text("alert tcp any (sid:1394;)\n", &c, ";").unwrap();
         assert_eq!(out, ";alert tcp any (sid:1394;)\n");
         assert_eq!(edit_text(&out, &c, ";").unwrap(), out);
@@ -638,9 +671,15 @@ mod tests {
             value: "-j4".into(),
         };
         let src = "MAKEOPTS=\"-j1\"\n#MAKEOPTS=\"-j8\"\nexport MAKEOPTS='-j2' # cores\n";
-        assert_eq!(apply(src, a.clone()), "MAKEOPTS=\"-j1\"\n#MAKEOPTS=\"-j8\"\nexport MAKEOPTS=\"-j4\" # cores\n");
+        assert_eq!(
+            apply(src, a.clone()),
+            "MAKEOPTS=\"-j1\"\n#MAKEOPTS=\"-j8\"\nexport MAKEOPTS=\"-j4\" # cores\n"
+        );
         // Same value written differently is already applied.
-        assert_eq!(edit_text("MAKEOPTS=-j4\n", &a, "#").unwrap(), "MAKEOPTS=-j4\n");
+        assert_eq!(
+            edit_text("MAKEOPTS=-j4\n", &a, "#").unwrap(),
+            "MAKEOPTS=-j4\n"
+        );
         assert_eq!(apply("", a), "MAKEOPTS=\"-j4\"\n");
     }
 
@@ -652,10 +691,19 @@ mod tests {
         };
         let out = apply("X=1\n", a);
         assert_eq!(out, "X=\"a\\\"b\\`c\\\\d ${CFLAGS}\"\n");
-        let bad = EditAction::SetVar { key: "X".into(), value: "a\nb".into() };
+        let bad = EditAction::SetVar {
+            key: "X".into(),
+            value: "a\nb".into(),
+        };
         assert!(edit_text("", &bad, "#").is_err());
-        let bad = EditAction::SetVar { key: "X Y".into(), value: "1".into() };
-        assert!(matches!(edit_text("", &bad, "#"), Err(TextEditError::BadKey(_))));
+        let bad = EditAction::SetVar {
+            key: "X Y".into(),
+            value: "1".into(),
+        };
+        assert!(matches!(
+            edit_text("", &bad, "#"),
+            Err(TextEditError::BadKey(_))
+        ));
     }
 
     #[test]
@@ -686,10 +734,22 @@ mod tests {
             key: "FEATURES".into(),
             words: words(&["-collision-protect"]),
         };
-        assert_eq!(apply("FEATURES=\"parallel-fetch collision-protect\"\n", add.clone()), "FEATURES=\"parallel-fetch -collision-protect\"\n");
+        assert_eq!(
+            apply(
+                "FEATURES=\"parallel-fetch collision-protect\"\n",
+                add.clone()
+            ),
+            "FEATURES=\"parallel-fetch -collision-protect\"\n"
+        );
         assert_eq!(apply("", add), "FEATURES=\"-collision-protect\"\n");
-        let bad = EditAction::AddWords { key: "USE".into(), words: words(&["a b"]) };
-        assert!(matches!(edit_text("", &bad, "#"), Err(TextEditError::BadWord(_))));
+        let bad = EditAction::AddWords {
+            key: "USE".into(),
+            words: words(&["a b"]),
+        };
+        assert!(matches!(
+            edit_text("", &bad, "#"),
+            Err(TextEditError::BadWord(_))
+        ));
     }
 
     #[test]
@@ -699,14 +759,30 @@ mod tests {
             block: "echo 1 > /proc/sys/net/ipv4/tcp_syncookies\n".into(),
         };
         let once = apply("#!/bin/sh\n", a);
-        assert_eq!(once, "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 1 > /proc/sys/net/ipv4/tcp_syncookies\n# END fieldbook syn-flood\n");
+        assert_eq!(
+            once,
+            "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 1 > /proc/sys/net/ipv4/tcp_syncookies\n# END fieldbook syn-flood\n"
+        );
         let b = EditAction::EnsureBlock {
             marker: "syn-flood".into(),
             block: "echo 2 > x\necho 3 > y".into(),
         };
-        assert_eq!(apply(&once, b), "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 2 > x\necho 3 > y\n# END fieldbook syn-flood\n");
+        assert_eq!(
+            apply(&once, b),
+            "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 2 > x\necho 3 > y\n# END fieldbook syn-flood\n"
+        );
         let broken = "# BEGIN fieldbook syn-flood\nx\n";
-        assert!(matches!(edit_text(broken, &EditAction::EnsureBlock { marker: "syn-flood".into(), block: "y".into() }, "#"), Err(TextEditError::BrokenBlock(_))));
+        assert!(matches!(
+            edit_text(
+                broken,
+                &EditAction::EnsureBlock {
+                    marker: "syn-flood".into(),
+                    block: "y".into()
+                },
+                "#"
+            ),
+            Err(TextEditError::BrokenBlock(_))
+        ));
     }
 
     #[test]
@@ -715,7 +791,10 @@ mod tests {
         assert_eq!(chmod_mode(0o644, true), 0o755);
         assert_eq!(chmod_mode(0o600, true), 0o700);
         assert_eq!(chmod_mode(0o100644, true), 0o755);
-        assert!(matches!(edit_text("", &EditAction::Chmod { executable: true }, "#"), Err(TextEditError::NotText(_))));
+        assert!(matches!(
+            edit_text("", &EditAction::Chmod { executable: true }, "#"),
+            Err(TextEditError::NotText(_))
+        ));
     }
 
     #[test]

@@ -281,8 +281,16 @@ pub fn cidr_table() -> Vec<CidrRow> {
 pub fn report_lines(s: &Subnet4) -> Vec<String> {
     let opt = |a: Option<Ipv4Addr>| a.map_or_else(|| "none".to_string(), |a| a.to_string());
     let mut lines = vec![
-        format!("Address     {:<15}  {}", s.address, binary_with_boundary(u32::from(s.address), s.prefix)),
-        format!("Netmask     {:<15}  {}", s.netmask, binary_with_boundary(u32::from(s.netmask), s.prefix)),
+        format!(
+            "Address     {:<15}  {}",
+            s.address,
+            binary_with_boundary(u32::from(s.address), s.prefix)
+        ),
+        format!(
+            "Netmask     {:<15}  {}",
+            s.netmask,
+            binary_with_boundary(u32::from(s.netmask), s.prefix)
+        ),
         format!(
             "Prefix      /{}  ({} network bits | {} host bit{})",
             s.prefix,
@@ -441,7 +449,11 @@ pub struct QuizRng(u64);
 impl QuizRng {
     /// Seeded generator; a zero seed is replaced (xorshift cannot leave zero).
     pub fn new(seed: u64) -> QuizRng {
-        QuizRng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        QuizRng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// Next pseudo-random number.
@@ -459,9 +471,9 @@ impl QuizRng {
     pub fn question(&mut self) -> QuizQuestion {
         let r = self.next_u64();
         let base: u32 = match r % 3 {
-            0 => 0x0A00_0000,         // 10/8
-            1 => 0xAC10_0000,         // 172.16/12
-            _ => 0xC0A8_0000,         // 192.168/16
+            0 => 0x0A00_0000, // 10/8
+            1 => 0xAC10_0000, // 172.16/12
+            _ => 0xC0A8_0000, // 192.168/16
         };
         let span_bits = match r % 3 {
             0 => 24,
@@ -489,8 +501,14 @@ pub fn check_quiz(q: &QuizQuestion, answer: &QuizAnswer) -> QuizResult {
             "/{} means {} network bits and {} host bits:",
             s.prefix, s.prefix, host_bits
         ),
-        format!("  address {}", binary_with_boundary(u32::from(s.address), s.prefix)),
-        format!("  mask    {}", binary_with_boundary(u32::from(s.netmask), s.prefix)),
+        format!(
+            "  address {}",
+            binary_with_boundary(u32::from(s.address), s.prefix)
+        ),
+        format!(
+            "  mask    {}",
+            binary_with_boundary(u32::from(s.netmask), s.prefix)
+        ),
         format!(
             "Network: keep the network bits, set the host bits to 0 -> {}",
             s.network
@@ -521,18 +539,140 @@ mod tests {
     }
 
     /// (input, mask, network, broadcast, first, last, usable, netmask, wildcard)
-    const KNOWN: &[(&str, Option<&str>, &str, &str, Option<&str>, Option<&str>, u64, &str, &str)] = &[
-        ("192.168.1.10/24", None, "192.168.1.0", "192.168.1.255", Some("192.168.1.1"), Some("192.168.1.254"), 254, "255.255.255.0", "0.0.0.255"),
-        ("192.168.1.10", Some("255.255.255.0"), "192.168.1.0", "192.168.1.255", Some("192.168.1.1"), Some("192.168.1.254"), 254, "255.255.255.0", "0.0.0.255"),
-        ("192.168.0.1/255.255.255.0", None, "192.168.0.0", "192.168.0.255", Some("192.168.0.1"), Some("192.168.0.254"), 254, "255.255.255.0", "0.0.0.255"),
-        ("10.1.2.3/8", None, "10.0.0.0", "10.255.255.255", Some("10.0.0.1"), Some("10.255.255.254"), 16_777_214, "255.0.0.0", "0.255.255.255"),
-        ("172.16.5.4/20", None, "172.16.0.0", "172.16.15.255", Some("172.16.0.1"), Some("172.16.15.254"), 4094, "255.255.240.0", "0.0.15.255"),
-        ("203.0.113.77/27", None, "203.0.113.64", "203.0.113.95", Some("203.0.113.65"), Some("203.0.113.94"), 30, "255.255.255.224", "0.0.0.31"),
-        ("203.0.113.77/30", None, "203.0.113.76", "203.0.113.79", Some("203.0.113.77"), Some("203.0.113.78"), 2, "255.255.255.252", "0.0.0.3"),
-        ("203.0.113.77/31", None, "203.0.113.76", "203.0.113.77", None, None, 0, "255.255.255.254", "0.0.0.1"),
-        ("203.0.113.77/32", None, "203.0.113.77", "203.0.113.77", Some("203.0.113.77"), Some("203.0.113.77"), 1, "255.255.255.255", "0.0.0.0"),
-        ("8.8.8.8/0", None, "0.0.0.0", "255.255.255.255", Some("0.0.0.1"), Some("255.255.255.254"), 4_294_967_294, "0.0.0.0", "255.255.255.255"),
-        ("8.8.8.8", Some("/1"), "0.0.0.0", "127.255.255.255", Some("0.0.0.1"), Some("127.255.255.254"), 2_147_483_646, "128.0.0.0", "127.255.255.255"),
+    type Row = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        u64,
+        &'static str,
+        &'static str,
+    );
+
+    const KNOWN: &[Row] = &[
+        (
+            "192.168.1.10/24",
+            None,
+            "192.168.1.0",
+            "192.168.1.255",
+            Some("192.168.1.1"),
+            Some("192.168.1.254"),
+            254,
+            "255.255.255.0",
+            "0.0.0.255",
+        ),
+        (
+            "192.168.1.10",
+            Some("255.255.255.0"),
+            "192.168.1.0",
+            "192.168.1.255",
+            Some("192.168.1.1"),
+            Some("192.168.1.254"),
+            254,
+            "255.255.255.0",
+            "0.0.0.255",
+        ),
+        (
+            "192.168.0.1/255.255.255.0",
+            None,
+            "192.168.0.0",
+            "192.168.0.255",
+            Some("192.168.0.1"),
+            Some("192.168.0.254"),
+            254,
+            "255.255.255.0",
+            "0.0.0.255",
+        ),
+        (
+            "10.1.2.3/8",
+            None,
+            "10.0.0.0",
+            "10.255.255.255",
+            Some("10.0.0.1"),
+            Some("10.255.255.254"),
+            16_777_214,
+            "255.0.0.0",
+            "0.255.255.255",
+        ),
+        (
+            "172.16.5.4/20",
+            None,
+            "172.16.0.0",
+            "172.16.15.255",
+            Some("172.16.0.1"),
+            Some("172.16.15.254"),
+            4094,
+            "255.255.240.0",
+            "0.0.15.255",
+        ),
+        (
+            "203.0.113.77/27",
+            None,
+            "203.0.113.64",
+            "203.0.113.95",
+            Some("203.0.113.65"),
+            Some("203.0.113.94"),
+            30,
+            "255.255.255.224",
+            "0.0.0.31",
+        ),
+        (
+            "203.0.113.77/30",
+            None,
+            "203.0.113.76",
+            "203.0.113.79",
+            Some("203.0.113.77"),
+            Some("203.0.113.78"),
+            2,
+            "255.255.255.252",
+            "0.0.0.3",
+        ),
+        (
+            "203.0.113.77/31",
+            None,
+            "203.0.113.76",
+            "203.0.113.77",
+            None,
+            None,
+            0,
+            "255.255.255.254",
+            "0.0.0.1",
+        ),
+        (
+            "203.0.113.77/32",
+            None,
+            "203.0.113.77",
+            "203.0.113.77",
+            Some("203.0.113.77"),
+            Some("203.0.113.77"),
+            1,
+            "255.255.255.255",
+            "0.0.0.0",
+        ),
+        (
+            "8.8.8.8/0",
+            None,
+            "0.0.0.0",
+            "255.255.255.255",
+            Some("0.0.0.1"),
+            Some("255.255.255.254"),
+            4_294_967_294,
+            "0.0.0.0",
+            "255.255.255.255",
+        ),
+        (
+            "8.8.8.8",
+            Some("/1"),
+            "0.0.0.0",
+            "127.255.255.255",
+            Some("0.0.0.1"),
+            Some("127.255.255.254"),
+            2_147_483_646,
+            "128.0.0.0",
+            "127.255.255.255",
+        ),
     ];
 
     #[test]
@@ -551,11 +691,23 @@ mod tests {
 
     #[test]
     fn bad_input_is_rejected_with_a_reason() {
-        assert!(parse4("192.168.1.10", Some("255.255.0.255")).unwrap_err().contains("contiguous"));
-        assert!(parse4("192.168.1.10/255.0.255.0", None).unwrap_err().contains("contiguous"));
+        assert!(
+            parse4("192.168.1.10", Some("255.255.0.255"))
+                .unwrap_err()
+                .contains("contiguous")
+        );
+        assert!(
+            parse4("192.168.1.10/255.0.255.0", None)
+                .unwrap_err()
+                .contains("contiguous")
+        );
         assert!(parse4("192.168.1.10/33", None).is_err());
         assert!(parse4("192.168.1.300/24", None).is_err());
-        assert!(parse4("192.168.1.10", None).unwrap_err().contains("needs a prefix"));
+        assert!(
+            parse4("192.168.1.10", None)
+                .unwrap_err()
+                .contains("needs a prefix")
+        );
         assert!(parse4("192.168.1.10/24", Some("24")).is_err());
         assert!(parse4("", Some("24")).is_err());
         assert!(parse_mask("-1").is_err());
@@ -575,12 +727,30 @@ mod tests {
     #[test]
     fn binary_matches_the_article() {
         // The article's example: 192.168.0.1 with 255.255.255.0.
-        assert_eq!(format!("{:032b}", u32::from(ip("192.168.0.1"))), "11000000101010000000000000000001");
-        assert_eq!(binary_dotted(mask_of(24)), "11111111.11111111.11111111.00000000");
-        assert_eq!(binary_with_boundary(mask_of(24), 24), "11111111.11111111.11111111|00000000");
-        assert_eq!(binary_with_boundary(mask_of(20), 20), "11111111.11111111.1111|0000.00000000");
-        assert_eq!(binary_with_boundary(0, 0), "00000000.00000000.00000000.00000000");
-        assert_eq!(binary_with_boundary(u32::MAX, 32), "11111111.11111111.11111111.11111111");
+        assert_eq!(
+            format!("{:032b}", u32::from(ip("192.168.0.1"))),
+            "11000000101010000000000000000001"
+        );
+        assert_eq!(
+            binary_dotted(mask_of(24)),
+            "11111111.11111111.11111111.00000000"
+        );
+        assert_eq!(
+            binary_with_boundary(mask_of(24), 24),
+            "11111111.11111111.11111111|00000000"
+        );
+        assert_eq!(
+            binary_with_boundary(mask_of(20), 20),
+            "11111111.11111111.1111|0000.00000000"
+        );
+        assert_eq!(
+            binary_with_boundary(0, 0),
+            "00000000.00000000.00000000.00000000"
+        );
+        assert_eq!(
+            binary_with_boundary(u32::MAX, 32),
+            "11111111.11111111.11111111.11111111"
+        );
     }
 
     #[test]
@@ -619,9 +789,14 @@ mod tests {
         let c = calculate("2001:db8::1/64", None).unwrap();
         let Calculation::V6(s) = c else { panic!() };
         assert_eq!(s.network, "2001:db8::".parse::<Ipv6Addr>().unwrap());
-        assert_eq!(s.last, "2001:db8::ffff:ffff:ffff:ffff".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            s.last,
+            "2001:db8::ffff:ffff:ffff:ffff".parse::<Ipv6Addr>().unwrap()
+        );
         assert_eq!(s.addresses, "2^64");
-        let Calculation::V6(s) = calculate("fe80::1", Some("120")).unwrap() else { panic!() };
+        let Calculation::V6(s) = calculate("fe80::1", Some("120")).unwrap() else {
+            panic!()
+        };
         assert_eq!(s.addresses, "256");
         assert!(calculate("2001:db8::1/129", None).is_err());
     }
@@ -635,7 +810,10 @@ mod tests {
             let s = subnet4(addr, prefix);
             assert!(s.network <= addr && addr <= s.broadcast, "{addr}/{prefix}");
             assert_eq!(Some((s.network, s.broadcast)), via_ipnet(addr, prefix));
-            assert_eq!(u64::from(u32::from(s.broadcast) - u32::from(s.network)) + 1, s.total);
+            assert_eq!(
+                u64::from(u32::from(s.broadcast) - u32::from(s.network)) + 1,
+                s.total
+            );
             assert_eq!(u32::from(s.netmask) | u32::from(s.wildcard), u32::MAX);
             if let (Some(f), Some(l)) = (s.first_usable, s.last_usable) {
                 assert!(s.network <= f && f <= l && l <= s.broadcast);
