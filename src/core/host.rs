@@ -77,6 +77,24 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Test helper: a process whose command line says fieldbook, like a real supervisor; returns
+/// once it has exec'd (right after spawn, /proc may still show the parent or nothing).
+#[cfg(test)]
+pub(crate) fn spawn_fake_supervisor() -> std::process::Child {
+    let child = std::process::Command::new("sh")
+        .args(["-c", "sleep 30", "fieldbook-supervise"])
+        .spawn()
+        .expect("spawn sh");
+    let cmdline = format!("/proc/{}/cmdline", child.id());
+    for _ in 0..500 {
+        if std::fs::read(&cmdline).is_ok_and(|c| contains(&c, b"fieldbook-supervise")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,10 +125,7 @@ mod tests {
             fieldbook_process_alive(me),
             contains(&cmdline, b"fieldbook")
         );
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "sleep 30", "fieldbook-supervisor"])
-            .spawn()
-            .unwrap();
+        let mut child = spawn_fake_supervisor();
         assert!(fieldbook_process_alive(child.id()));
         child.kill().unwrap();
         child.wait().unwrap();

@@ -184,10 +184,7 @@ fn exit_file_finishes_a_detached_step_and_a_live_one_is_reattachable() {
     let dir = StateDir::at(tmp.path(), false);
     let mut s = open(&dir);
     let started = s.start("two").unwrap();
-    let mut sup = std::process::Command::new("sh")
-        .args(["-c", "sleep 30", "fieldbook-supervise"])
-        .spawn()
-        .unwrap();
+    let mut sup = crate::core::host::spawn_fake_supervisor();
     s.set_pid("two", sup.id()).unwrap();
     drop(s);
 
