@@ -11,6 +11,7 @@ use crate::catalog::{CHECKLISTS_ENV, Catalog};
 mod capture;
 mod catalog_cmds;
 mod gcc;
+mod run;
 mod runlevels;
 mod services;
 mod snort;
@@ -99,6 +100,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the app on one runbook (with no subcommand the app opens on the runbook list).
+    Run {
+        /// Runbook id (see `fieldbook list`).
+        id: String,
+    },
     /// Validate runbook files; problems are printed as FILE:LINE:COL: message.
     Check {
         /// Runbook TOML files.
@@ -139,6 +145,10 @@ pub enum Command {
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
 pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = run::version_verbose(&args) {
+        return ExitCode::from(code);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -157,7 +167,8 @@ pub struct UsageError(pub String);
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
-        None => catalog_cmds::list(&catalog(), false),
+        None => crate::app::run(&cli.global, catalog(), None),
+        Some(Command::Run { ref id }) => crate::app::run(&cli.global, catalog(), Some(id)),
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
