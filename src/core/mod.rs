@@ -3,11 +3,17 @@
 
 pub mod atomic;
 pub mod clock;
+pub mod datafile;
+pub mod gcc;
 pub mod host;
 pub mod journal;
 pub mod location;
+pub mod parse;
 pub mod progress;
 pub mod runbook;
+pub mod runlevels;
+pub mod services;
+pub mod snort;
 pub mod state_dir;
 pub mod store;
 pub mod vars;
