@@ -17,9 +17,11 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::atomic;
 use super::edit::{self, TextEditError};
-use super::progress::AppliedEdit;
+use super::progress::{AppliedEdit, Run};
 use super::runbook::{Edit, EditAction};
+use super::state_dir;
 
 /// Files larger than this are refused: config files are small, and a huge one is more likely a
 /// log or an image named by mistake.
@@ -158,29 +160,27 @@ pub struct EditContext<'a> {
     pub follow_symlinks: bool,
 }
 
-/// The archive directory of one run, relative to the state directory: one folder per run, as
-/// dispatch-conf keeps its archive, so backups of different runs never mix.
+/// The archive directory of one run's edit backups, relative to the state directory's base:
+/// `archive/edits/<runbook>@<target>/<started>/`. One folder per run, as dispatch-conf keeps
+/// its archive, so backups of different runs never mix; names made safe by `core::state_dir`.
 pub fn archive_dir(runbook: &str, target: &str, started: &str) -> PathBuf {
-    let clean = |s: &str| -> String {
-        let c: String = s
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        if c.is_empty() || c.chars().all(|x| x == '.') {
-            "_".to_string()
-        } else {
-            c
-        }
-    };
-    ["archive", &clean(runbook), &clean(target), &clean(started)]
-        .iter()
-        .collect()
+    let stamp: String = started
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    [
+        "archive",
+        "edits",
+        &state_dir::run_key(runbook, target),
+        &state_dir::file_safe(&stamp),
+    ]
+    .iter()
+    .collect()
+}
+
+/// The archive directory of a run (see [`archive_dir`]).
+pub fn archive_for(run: &Run) -> PathBuf {
+    archive_dir(&run.runbook, &run.target, &run.started)
 }
 
 /// What is at a path, as far as an edit cares.
@@ -666,7 +666,7 @@ fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, E
     let dir_rel = ctx.archive.join(rel_file);
     let base = ctx.state_dir.join(&dir_rel);
     let parent = base.parent().unwrap_or(ctx.state_dir).to_path_buf();
-    fs::create_dir_all(&parent).map_err(io_error(&parent, "creating the archive"))?;
+    atomic::create_private_dir(&parent).map_err(io_error(&parent, "creating the archive"))?;
     let name = base
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -684,7 +684,8 @@ fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, E
     };
     if let Node::File { content, .. } = &change.before {
         // Backups may hold secrets (snmp communities): private to the owner.
-        write_atomic(&content_path, content.as_bytes(), 0o600, None)?;
+        atomic::write_atomic(&content_path, content.as_bytes())
+            .map_err(io_error(&content_path, "writing the backup"))?;
     }
     let meta = BackupMeta {
         path: change.real.display().to_string(),
@@ -700,7 +701,7 @@ fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, E
         source: io::Error::other(e),
     })?;
     let meta_path = parent.join(format!("{name},{n}.json"));
-    write_atomic(&meta_path, &json, 0o600, None)?;
+    atomic::write_atomic(&meta_path, &json).map_err(io_error(&meta_path, "writing the backup"))?;
     Ok(rel)
 }
 
@@ -880,10 +881,15 @@ mod tests {
     #[test]
     fn archive_dir_is_clean() {
         assert_eq!(
-            archive_dir("xen4-migration", "dom0/../x", "2026-11-26T16:30:00Z"),
-            PathBuf::from("archive/xen4-migration/dom0-..-x/2026-11-26T16-30-00Z")
+            archive_dir("xen4-migration", "dom0", "2026-11-26T16:30:00Z"),
+            PathBuf::from("archive/edits/xen4-migration@dom0/2026-11-26T16-30-00Z")
         );
-        assert_eq!(archive_dir("..", "", "a"), PathBuf::from("archive/_/_/a"));
+        let odd = archive_dir("..", "a/../b", "");
+        assert_eq!(odd.components().count(), 4, "{odd:?}");
+        assert!(
+            odd.components().all(|c| matches!(c, Component::Normal(_))),
+            "{odd:?}"
+        );
     }
 
     #[test]

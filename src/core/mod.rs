@@ -2,9 +2,13 @@
 //! knows about terminals, so all of it is testable without one.
 
 pub mod apply;
+pub mod atomic;
+pub mod clock;
 pub mod datafile;
 pub mod edit;
 pub mod gcc;
+pub mod host;
+pub mod journal;
 pub mod location;
 pub mod net;
 pub mod parse;
@@ -13,4 +17,6 @@ pub mod runbook;
 pub mod runlevels;
 pub mod services;
 pub mod snort;
+pub mod state_dir;
+pub mod store;
 pub mod vars;
