@@ -3,6 +3,7 @@
 //! a model: it never panics, and a line it cannot read is kept aside rather than guessed at.
 
 pub mod chkconfig;
+pub mod emerge;
 pub mod gcc_config;
 pub mod profile_env;
 pub mod rc_update;
