@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
 mod catalog_cmds;
+mod export;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -98,6 +99,12 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
+    Export {
+        /// The engine.
+        #[command(subcommand)]
+        to: export::ExportTo,
+    },
 }
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
@@ -124,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Export { ref to }) => export::run(&catalog(), to),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {
