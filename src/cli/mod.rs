@@ -27,8 +27,10 @@ pub mod exit {
 /// and records every step so the work survives a dropped connection and can be handed over.
 #[derive(Debug, Parser)]
 #[command(name = "fieldbook", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
-3 the step needs the terminal.\nRun without a subcommand to open the app.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
+3 the step needs the terminal.\nRun without a subcommand to open the app."
+)]
 pub struct Cli {
     /// Options every subcommand shares.
     #[command(flatten)]

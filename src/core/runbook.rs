@@ -157,7 +157,9 @@ pub struct RunSpec {
 impl RunSpec {
     /// True when the step is an explicit shell script rather than argv vectors.
     pub fn is_script(&self) -> bool {
-        self.programs.iter().any(|p| matches!(p, Program::Script { .. }))
+        self.programs
+            .iter()
+            .any(|p| matches!(p, Program::Script { .. }))
     }
 }
 
@@ -444,7 +446,7 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
             return Err(vec![Problem {
                 file: file.to_string(),
                 at: LineCol::of(source, offset),
-                message: tidy_toml_message(e.message()),
+                message: tidy_toml_message(e.message(), source, offset),
             }]);
         }
     };
@@ -463,8 +465,30 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
 }
 
 /// toml's messages end with a newline and sometimes repeat the location; keep one clean line.
-fn tidy_toml_message(message: &str) -> String {
-    message.trim().replace('\n', "; ")
+/// A wrong value type ("invalid type: string \"yes\", expected a boolean") does not say which
+/// key; name the key written on that line so the technician knows what to fix.
+fn tidy_toml_message(message: &str, source: &str, offset: usize) -> String {
+    let message = message
+        .trim()
+        .replace('\n', "; ")
+        .replace("expected i32", "expected a whole number");
+    if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
+        return message;
+    }
+    let line_start = source
+        .get(..offset)
+        .and_then(|before| before.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = source.get(line_start..).unwrap_or("");
+    let key = line.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    match key {
+        Some(k) => format!("`{k}`: {message}"),
+        None => message,
+    }
 }
 
 struct Validator<'a> {
@@ -659,15 +683,24 @@ impl Validator<'_> {
             );
         }
         let kind = st.kind.get_ref().as_str();
-        // Fields that belong to other kinds are mistakes worth pointing at.
-        let run_fields = st.commands.is_some()
-            || st.expect.is_some()
-            || st.ok_output.is_some()
-            || st.check.is_some()
-            || st.interactive.is_some()
-            || st.long.is_some()
-            || st.resume.is_some()
-            || st.practice.is_some();
+        // Fields that belong to other kinds are mistakes worth pointing at, but only when the
+        // kind itself is known: after a typo in `kind` they would be noise.
+        let known_kind = matches!(
+            kind,
+            "manual" | "command" | "script" | "edit" | "form" | "tool"
+        );
+        let run_options: Vec<&str> = [
+            ("expect", st.expect.is_some()),
+            ("ok_output", st.ok_output.is_some()),
+            ("check", st.check.is_some()),
+            ("interactive", st.interactive.is_some()),
+            ("long", st.long.is_some()),
+            ("resume", st.resume.is_some()),
+            ("practice", st.practice.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, there)| there.then_some(name))
+        .collect();
         let present: [(&str, bool, &[&str]); 6] = [
             ("commands", st.commands.is_some(), &["command"]),
             ("script", st.script.is_some(), &["script"]),
@@ -677,17 +710,23 @@ impl Validator<'_> {
             ("tool", st.tool.is_some(), &["tool"]),
         ];
         for (field, is_there, kinds) in present {
-            if is_there && !kinds.contains(&kind) {
+            if known_kind && is_there && !kinds.contains(&kind) {
                 self.problem(
                     st.kind.span(),
-                    format!("a {kind} step cannot have `{field}` (that belongs to a {} step)", kinds.join("/")),
+                    format!(
+                        "a {kind} step cannot have `{field}` (that belongs to a {} step)",
+                        kinds.join("/")
+                    ),
                 );
             }
         }
-        if run_fields && !matches!(kind, "command" | "script") {
+        if known_kind && !run_options.is_empty() && !matches!(kind, "command" | "script") {
             self.problem(
                 st.kind.span(),
-                format!("a {kind} step cannot have command options (expect, check, interactive, long, resume, ok_output, practice)"),
+                format!(
+                    "a {kind} step cannot have command options ({}); only command and script steps run programs",
+                    run_options.join(", ")
+                ),
             );
         }
         let action = match kind {
@@ -722,11 +761,18 @@ impl Validator<'_> {
                         }
                     }
                     Some(Action::Form {
-                        fields: fields.get_ref().iter().map(|f| f.get_ref().clone()).collect(),
+                        fields: fields
+                            .get_ref()
+                            .iter()
+                            .map(|f| f.get_ref().clone())
+                            .collect(),
                     })
                 }
                 _ => {
-                    self.problem(st.kind.span(), "a form step needs `fields = [\"name\", ...]`");
+                    self.problem(
+                        st.kind.span(),
+                        "a form step needs `fields = [\"name\", ...]`",
+                    );
                     None
                 }
             },
@@ -737,7 +783,11 @@ impl Validator<'_> {
                         let names: Vec<_> = ToolKind::ALL.iter().map(|k| k.name()).collect();
                         self.problem(
                             t.span(),
-                            format!("unknown tool '{}' (one of: {})", t.get_ref(), names.join(", ")),
+                            format!(
+                                "unknown tool '{}' (one of: {})",
+                                t.get_ref(),
+                                names.join(", ")
+                            ),
                         );
                         None
                     }
@@ -776,7 +826,8 @@ impl Validator<'_> {
                 self.problem(script.span(), "the script is empty");
             }
             if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
-                let start = script.span().start + quote_len(self.source, script.span().start) + offset;
+                let start =
+                    script.span().start + quote_len(self.source, script.span().start) + offset;
                 self.problem(
                     start..start,
                     format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
@@ -795,7 +846,10 @@ impl Validator<'_> {
                 return None;
             };
             if commands.get_ref().is_empty() {
-                self.problem(commands.span(), "`commands` is empty: give at least one argv");
+                self.problem(
+                    commands.span(),
+                    "`commands` is empty: give at least one argv",
+                );
             }
             for argv in commands.get_ref() {
                 if let Some(a) = self.argv(argv.clone(), "a command", declared) {
@@ -863,13 +917,19 @@ impl Validator<'_> {
             if let Some(span) = span
                 && !allowed.contains(&field)
             {
-                self.problem(span, format!("`{field}` is not used by the {action_name} action"));
+                self.problem(
+                    span,
+                    format!("`{field}` is not used by the {action_name} action"),
+                );
             }
         }
         if let Some(t) = &e.target
             && action_name != "symlink"
         {
-            self.problem(t.span(), format!("`target` is not used by the {action_name} action"));
+            self.problem(
+                t.span(),
+                format!("`target` is not used by the {action_name} action"),
+            );
         }
         let mut need = |field: &str, value: &Option<Spanned<String>>| -> Option<String> {
             match value {
@@ -950,7 +1010,10 @@ impl Validator<'_> {
                     "-x" => EditAction::Chmod { executable: false },
                     _ => {
                         let span = e.mode.as_ref().map_or(e.action.span(), Spanned::span);
-                        self.problem(span, format!("chmod mode '{mode}' must be \"+x\" or \"-x\""));
+                        self.problem(
+                            span,
+                            format!("chmod mode '{mode}' must be \"+x\" or \"-x\""),
+                        );
                         return None;
                     }
                 }
@@ -1018,7 +1081,10 @@ commands = [["quickpkg", "{atom}"]]
         let step = rb.step("keep").expect("step");
         match &step.action {
             Action::Run(spec) => {
-                assert_eq!(spec.programs, vec![Program::Argv(vec!["quickpkg".into(), "{atom}".into()])]);
+                assert_eq!(
+                    spec.programs,
+                    vec![Program::Argv(vec!["quickpkg".into(), "{atom}".into()])]
+                );
                 assert_eq!(spec.expect, vec![0]);
             }
             other => panic!("unexpected {other:?}"),
@@ -1031,8 +1097,52 @@ commands = [["quickpkg", "{atom}"]]
         let problems = load_str("d.toml", &src).expect_err("invalid");
         let line = src.lines().position(|l| l.contains("{pkg}")).map(|i| i + 1);
         assert_eq!(Some(problems[0].at.line), line);
-        let col = src.lines().find(|l| l.contains("{pkg}")).and_then(|l| l.find("{pkg}")).map(|c| c + 1);
+        let col = src
+            .lines()
+            .find(|l| l.contains("{pkg}"))
+            .and_then(|l| l.find("{pkg}"))
+            .map(|c| c + 1);
         assert_eq!(Some(problems[0].at.col), col);
-        assert!(problems[0].message.contains("'pkg' is used but not declared"));
+        assert!(
+            problems[0]
+                .message
+                .contains("'pkg' is used but not declared")
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_type_names_its_key() {
+        let src = MINIMAL.replace(
+            "commands = [[\"quickpkg\", \"{atom}\"]]",
+            "commands = [[\"quickpkg\", \"{atom}\"]]\nlong = \"hours\"",
+        );
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("`long`: invalid type: string \"hours\""),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_one_problem_not_three() {
+        let src = MINIMAL.replace("kind = \"command\"", "kind = \"shell\"");
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.starts_with("unknown step kind 'shell'"));
+    }
+
+    #[test]
+    fn command_options_on_a_manual_step_are_named() {
+        let src = MINIMAL.replace(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\"]]",
+            "kind = \"manual\"\nlong = true",
+        );
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("command options (long)"));
     }
 }

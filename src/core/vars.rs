@@ -149,17 +149,15 @@ pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
     while let Some(i) = rest.find(['{', '}']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
-        } else if let (true, Some(end), false) = (
-            tail.starts_with('{'),
-            tail.find('}'),
-            out.ends_with('$'),
-        ) {
+            rest = after;
+        } else if let (true, Some(end), false) =
+            (tail.starts_with('{'), tail.find('}'), out.ends_with('$'))
+        {
             let name = &tail[1..end];
             match values.get(name) {
                 Some(v) if is_var_name(name) => out.push_str(v),
