@@ -42,9 +42,17 @@ pub enum PythonArg {
 }
 
 pub(super) fn run(catalog: &Catalog, to: &ExportTo) -> anyhow::Result<u8> {
-    let ExportTo::Ansible { id, target_python, sections, output } = to;
+    let ExportTo::Ansible {
+        id,
+        target_python,
+        sections,
+        output,
+    } = to;
     let entry = catalog.get(id).ok_or_else(|| {
-        UsageError(format!("unknown runbook '{id}' (known: {})", catalog.ids().join(", ")))
+        UsageError(format!(
+            "unknown runbook '{id}' (known: {})",
+            catalog.ids().join(", ")
+        ))
     })?;
     let rb = only_sections(&entry.runbook, sections)?;
     let python = match target_python {

@@ -105,7 +105,11 @@ mod tests {
             .arg(&script)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let got: Vec<String> = String::from_utf8(out.stdout)
             .unwrap()
             .split_terminator('\0')

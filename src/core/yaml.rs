@@ -198,9 +198,16 @@ fn literal_block(s: &str, indent: usize) -> String {
     };
     // An explicit indentation indicator when the first line starts with a space (or a tab,
     // which YAML does not allow as indentation but does allow as content).
-    let indicator = if body.starts_with([' ', '\t']) { "2" } else { "" };
+    let indicator = if body.starts_with([' ', '\t']) {
+        "2"
+    } else {
+        ""
+    };
     let mut out = format!("|{indicator}{chomp}");
-    for line in s.split('\n').take(body.split('\n').count() + trailing.saturating_sub(1)) {
+    for line in s
+        .split('\n')
+        .take(body.split('\n').count() + trailing.saturating_sub(1))
+    {
         out.push('\n');
         if !line.is_empty() {
             out.extend(std::iter::repeat_n(' ', indent));
@@ -243,7 +250,26 @@ mod tests {
     fn plain_strings_stay_plain_and_tricky_ones_are_quoted() {
         assert_eq!(quote_str("rc-update", 0), "rc-update");
         assert_eq!(quote_str("net.eth0", 0), "net.eth0");
-        for tricky in ["yes", "No", "null", "1.0", "0755", "", " x", "a: b", "a #b", "- x", "@x", "*x", "!x", "%x", "2001-01-01", "{x}", "[x]", "a  b"] {
+        for tricky in [
+            "yes",
+            "No",
+            "null",
+            "1.0",
+            "0755",
+            "",
+            " x",
+            "a: b",
+            "a #b",
+            "- x",
+            "@x",
+            "*x",
+            "!x",
+            "%x",
+            "2001-01-01",
+            "{x}",
+            "[x]",
+            "a  b",
+        ] {
             assert!(quote_str(tricky, 0).starts_with('"'), "{tricky}");
         }
     }

@@ -2,8 +2,10 @@
 //! vars checked by `assert` tasks, then one task (or one named block) per step, named
 //! `<step id>: <title>`.
 
-use crate::core::runbook::{Action, Runbook, Step, Variable};
-use crate::core::vars::VarType;
+use std::collections::BTreeSet;
+
+use crate::core::runbook::{Action, EditAction, Program, Runbook, Step, Variable};
+use crate::core::vars::{self, VarType};
 use crate::core::yaml::{self, Yaml};
 
 use super::jinja::{self, jinja_string};
@@ -24,12 +26,23 @@ pub(super) type Task = Vec<(String, Yaml)>;
 
 /// Builds a task `name` that calls `module` with `args`.
 pub(super) fn task(name: impl Into<String>, module: &str, args: Yaml) -> Task {
-    vec![("name".into(), Yaml::Str(name.into())), (module.into(), args)]
+    vec![
+        ("name".into(), literal(&name.into())),
+        (module.into(), args),
+    ]
 }
 
 /// Builds a `raw` task: one shell command line run by `/bin/sh -c` on the host, no Python.
+/// The command says "already applied" / "already done" when it changed nothing, which is what
+/// Ansible reports as unchanged.
 pub(super) fn raw(name: impl Into<String>, line: Yaml) -> Task {
-    task(name, "ansible.builtin.raw", line)
+    let mut t = task(name, "ansible.builtin.raw", line);
+    t.push(("register".into(), Yaml::str("fb_raw")));
+    t.push((
+        "changed_when".into(),
+        Yaml::str("'already applied' not in fb_raw.stdout and 'already done' not in fb_raw.stdout"),
+    ));
+    t
 }
 
 /// A pause that shows `prompt` and waits for Enter (skipped when Ansible has no terminal).
@@ -40,7 +53,11 @@ pub(super) fn pause(name: impl Into<String>, prompt: impl Into<String>) -> Task 
     } else {
         Yaml::Str(prompt)
     };
-    task(name, "ansible.builtin.pause", Yaml::map([("prompt", value)]))
+    task(
+        name,
+        "ansible.builtin.pause",
+        Yaml::map([("prompt", value)]),
+    )
 }
 
 /// What the exporter knows while it writes one runbook.
@@ -49,6 +66,8 @@ pub(super) struct Export<'a> {
     pub rb: &'a Runbook,
     /// Old or modern targets.
     pub python: TargetPython,
+    /// The variables the exported steps use (a one-section export needs only its own).
+    pub used: Vec<&'a Variable>,
 }
 
 impl Export<'_> {
@@ -60,10 +79,14 @@ impl Export<'_> {
     /// `FB_<name>` environment for a script, as Ansible `environment`.
     pub fn script_env(&self) -> Yaml {
         Yaml::Map(
-            self.rb
-                .variables
+            self.used
                 .iter()
-                .map(|v| (format!("FB_{}", v.name), Yaml::str(format!("{{{{ {} }}}}", v.name))))
+                .map(|v| {
+                    (
+                        format!("FB_{}", v.name),
+                        Yaml::str(format!("{{{{ {} }}}}", v.name)),
+                    )
+                })
                 .collect(),
         )
     }
@@ -71,24 +94,33 @@ impl Export<'_> {
 
 /// Writes the playbook performing `rb` on every host of the inventory.
 pub fn playbook(rb: &Runbook, python: TargetPython) -> String {
-    let ex = Export { rb, python };
+    let names = used_variables(rb);
+    let used: Vec<&Variable> = rb
+        .variables
+        .iter()
+        .filter(|v| names.contains(&v.name))
+        .collect();
+    let ex = Export { rb, python, used };
     let mut tasks = Vec::new();
-    if !rb.variables.is_empty() {
+    if !ex.used.is_empty() {
         tasks.push(Yaml::Map(assert_task(
             "variables: check every value before anything changes",
-            &rb.variables.iter().collect::<Vec<_>>(),
+            &ex.used,
         )));
     }
     for (_, step) in rb.steps() {
         tasks.push(step_task(&ex, step));
     }
-    let vars: Vec<(String, Yaml)> = rb
-        .variables
+    let vars: Vec<(String, Yaml)> = ex
+        .used
         .iter()
         .filter_map(|v| v.default.as_ref().map(|d| (v.name.clone(), literal(d))))
         .collect();
     let play = Yaml::map([
-        ("name", Yaml::str(format!("{} (fieldbook runbook {})", rb.title, rb.id))),
+        (
+            "name",
+            Yaml::str(format!("{} (fieldbook runbook {})", rb.title, rb.id)),
+        ),
         ("hosts", Yaml::str("all")),
         ("gather_facts", Yaml::Bool(false)),
         ("vars", Yaml::Map(vars)),
@@ -108,8 +140,12 @@ fn header(ex: &Export) -> String {
     let rb = ex.rb;
     let mut lines = vec![
         "---".to_string(),
-        format!("# {} — exported by fieldbook from runbook '{}'.", rb.title, rb.id),
-        "# One task per step, named '<step id>: <title>'. Manual steps pause with the step's".into(),
+        format!(
+            "# {} — exported by fieldbook from runbook '{}'.",
+            rb.title, rb.id
+        ),
+        "# One task per step, named '<step id>: <title>'. Manual steps pause with the step's"
+            .into(),
         "# explanation (a run without a terminal does not wait at pauses).".into(),
     ];
     if ex.old() {
@@ -118,20 +154,90 @@ fn header(ex: &Export) -> String {
             "# TARGET PYTHON: OLD. These hosts have a Python that Ansible's modules cannot use (ClearOS 5".into(),
             "# ships Python 2.4), so every action on a host is an ansible.builtin.raw shell command with".into(),
             "# each argument single-quoted, and facts are not gathered. Assert and pause run on the".into(),
-            "# controller. The hosts need a POSIX /bin/sh (and awk and grep for file edits).".into(),
+            "# controller. The hosts need a POSIX /bin/sh, and awk, cat, ls, ln and chmod for edits.".into(),
         ]);
     }
-    if !rb.variables.is_empty() {
+    if !ex.used.is_empty() {
         lines.push("#".into());
-        lines.push("# Variables (override with -e NAME=VALUE; each is checked before anything changes):".into());
-        for v in &rb.variables {
-            let need = if v.default.is_none() { " — REQUIRED, no default" } else { "" };
-            lines.push(format!("#   {} ({}): {}{}", v.name, v.ty.name(), one_line(&v.label), need));
+        lines.push(
+            "# Variables (override with -e NAME=VALUE; each is checked before anything changes):"
+                .into(),
+        );
+        for v in &ex.used {
+            let need = if v.default.is_none() {
+                " — REQUIRED, no default"
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "#   {} ({}): {}{}",
+                v.name,
+                v.ty.name(),
+                one_line(&v.label),
+                need
+            ));
         }
     }
     let mut out = lines.join("\n");
     out.push('\n');
     out
+}
+
+/// Names of the variables the runbook's steps refer to: `{name}` in commands and edits, the
+/// fields of forms, and `$FB_name` in scripts.
+fn used_variables(rb: &Runbook) -> BTreeSet<String> {
+    let mut texts: Vec<&str> = Vec::new();
+    let mut names = BTreeSet::new();
+    for (_, step) in rb.steps() {
+        match &step.action {
+            Action::Run(spec) => {
+                for p in &spec.programs {
+                    match p {
+                        Program::Argv(argv) => texts.extend(argv.iter().map(String::as_str)),
+                        Program::Script { script, .. } => {
+                            for v in &rb.variables {
+                                if script.contains(&format!("FB_{}", v.name)) {
+                                    names.insert(v.name.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+                texts.extend(spec.check.iter().flatten().map(String::as_str));
+            }
+            Action::Edit { edits } => {
+                for e in edits {
+                    texts.push(&e.path);
+                    match &e.action {
+                        EditAction::EnsureLine { line, replace } => {
+                            texts.push(line);
+                            texts.extend(replace.as_deref());
+                        }
+                        EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
+                            texts.push(pattern)
+                        }
+                        EditAction::SetVar { key, value } => texts.extend([key.as_str(), value]),
+                        EditAction::AddWords { key, words }
+                        | EditAction::RemoveWords { key, words } => {
+                            texts.push(key);
+                            texts.extend(words.iter().map(String::as_str));
+                        }
+                        EditAction::EnsureBlock { marker, block } => {
+                            texts.extend([marker.as_str(), block])
+                        }
+                        EditAction::Chmod { .. } => {}
+                        EditAction::Symlink { target } => texts.push(target),
+                    }
+                }
+            }
+            Action::Form { fields } => names.extend(fields.iter().cloned()),
+            Action::Manual | Action::Tool { .. } => {}
+        }
+    }
+    for t in texts {
+        names.extend(vars::references(t).into_iter().map(|(_, n)| n));
+    }
+    names
 }
 
 fn one_line(s: &str) -> String {
@@ -150,7 +256,10 @@ fn step_task(ex: &Export, step: &Step) -> Yaml {
     if let Some(question) = &step.confirm {
         tasks.push(pause(
             format!("{name} (confirm)"),
-            format!("{}\n\n{question}\nPress Enter to go on, or Ctrl-C then A to stop.", one_line(&step.title)),
+            format!(
+                "{}\n\n{question}\nPress Enter to go on, or Ctrl-C then A to stop.",
+                one_line(&step.title)
+            ),
         ));
     }
     let mut body = match &step.action {
@@ -181,11 +290,11 @@ fn step_task(ex: &Export, step: &Step) -> Yaml {
     tasks.extend(body);
     if tasks.len() == 1 {
         let mut only = tasks.remove(0);
-        only[0] = ("name".into(), Yaml::Str(name));
+        only[0] = ("name".into(), literal(&name));
         return Yaml::Map(only);
     }
     let block: Vec<Yaml> = tasks.into_iter().map(Yaml::Map).collect();
-    Yaml::map([("name", Yaml::Str(name)), ("block", Yaml::Seq(block))])
+    Yaml::map([("name", literal(&name)), ("block", Yaml::Seq(block))])
 }
 
 /// An `assert` task checking each variable the way fieldbook's form does.
@@ -305,12 +414,15 @@ id = "ask"
 title = "Ask"
 why = "w"
 kind = "form"
-fields = ["mask"]
+fields = ["mask", "gw"]
 "#);
         let out = playbook(&rb, TargetPython::Modern);
         assert!(out.contains("  vars:\n    gw: \"192.168.1.1\"\n"), "{out}");
         assert!(out.contains("REQUIRED"), "{out}");
-        assert!(out.contains("- name: \"ask: Ask\"\n      ansible.builtin.assert:"), "{out}");
+        assert!(
+            out.contains("- name: \"ask: Ask\"\n      ansible.builtin.assert:"),
+            "{out}"
+        );
         assert!(out.contains("'255.255.255.0'"), "{out}");
     }
 

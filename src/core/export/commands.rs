@@ -57,7 +57,11 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
     }
     let count = programs.len();
     for (i, p) in programs.iter().enumerate() {
-        let sub = if count == 1 { name.clone() } else { format!("{name} ({}/{count})", i + 1) };
+        let sub = if count == 1 {
+            name.clone()
+        } else {
+            format!("{name} ({}/{count})", i + 1)
+        };
         let mut t = modern_task(ex, sub, p);
         if !is_module_with_own_result(&t) {
             if let Some(cond) = failed_when(spec) {
@@ -79,7 +83,10 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
 }
 
 fn is_reboot(argv: &[String]) -> bool {
-    matches!(argv.first().map(|a| basename(a)), Some("reboot" | "shutdown"))
+    matches!(
+        argv.first().map(|a| basename(a)),
+        Some("reboot" | "shutdown")
+    )
 }
 
 fn basename(path: &str) -> &str {
@@ -111,7 +118,8 @@ fn non_interactive(argv: &[String]) -> Option<Vec<String>> {
 
 /// True for module tasks (portage, service) whose success is judged by the module itself.
 fn is_module_with_own_result(t: &Task) -> bool {
-    t.iter().any(|(k, _)| k == "community.general.portage" || k == "ansible.builtin.service")
+    t.iter()
+        .any(|(k, _)| k == "community.general.portage" || k == "ansible.builtin.service")
 }
 
 /// `failed_when` for a step whose success is more than exit status 0.
@@ -151,7 +159,7 @@ fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
                     ("executable", jinja::render(&[Piece::Lit(shell.clone())])),
                 ]),
             );
-            if !ex.rb.variables.is_empty() {
+            if !ex.used.is_empty() {
                 t.push(("environment".into(), ex.script_env()));
             }
             t
@@ -163,7 +171,11 @@ fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
             if let Some(args) = portage(argv) {
                 return task(name, "community.general.portage", args);
             }
-            task(name, "ansible.builtin.command", Yaml::map([("argv", argv_yaml(argv))]))
+            task(
+                name,
+                "ansible.builtin.command",
+                Yaml::map([("argv", argv_yaml(argv))]),
+            )
         }
     }
 }
@@ -279,7 +291,10 @@ fn portage(argv: &[String]) -> Option<Yaml> {
         if packages.is_empty() {
             return None;
         }
-        out.push(("package".into(), Yaml::Seq(packages.iter().map(|p| jinja::template(p)).collect())));
+        out.push((
+            "package".into(),
+            Yaml::Seq(packages.iter().map(|p| jinja::template(p)).collect()),
+        ));
         // The module defaults to --noreplace (skip installed packages); plain `emerge ATOM`
         // re-emerges, so say which one the runbook meant.
         out.push(("noreplace".into(), Yaml::Bool(flags.contains(&"noreplace"))));
@@ -301,7 +316,10 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
     if let Some(check) = &spec.check {
         lit(&mut p, "if ");
         p.extend(jinja::shell_line(check));
-        lit(&mut p, " >/dev/null 2>&1; then echo 'already done: the check passed'; exit 0; fi\n");
+        lit(
+            &mut p,
+            " >/dev/null 2>&1; then echo 'already done: the check passed'; exit 0; fi\n",
+        );
     }
     let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
     for program in programs {
@@ -310,7 +328,7 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
             Program::Argv(argv) => cmd.extend(jinja::shell_line(argv)),
             Program::Script { shell, script } => {
                 // Variables reach the script as FB_<name> in its environment, never spliced.
-                for v in &ex.rb.variables {
+                for v in &ex.used {
                     cmd.push(Piece::Lit(format!("FB_{}=", v.name)));
                     cmd.push(Piece::Expr(format!("{} | quote", v.name)));
                     cmd.push(Piece::Lit(" ".into()));
@@ -327,7 +345,13 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
             lit(&mut p, " || exit $?\n");
         } else if spec.ok_output.is_empty() {
             p.extend(cmd);
-            lit(&mut p, &format!("\nfb_rc=$?; case $fb_rc in {}) ;; *) exit $fb_rc;; esac\n", codes.join("|")));
+            lit(
+                &mut p,
+                &format!(
+                    "\nfb_rc=$?; case $fb_rc in {}) ;; *) exit $fb_rc;; esac\n",
+                    codes.join("|")
+                ),
+            );
         } else {
             // Output that means "already done" is looked for in stdout and stderr together.
             lit(&mut p, "fb_out=$(");
@@ -371,18 +395,35 @@ mod tests {
 
     #[test]
     fn argv_uses_command_with_argv_and_hostile_values_stay_one_argument() {
-        let out = export("kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("      ansible.builtin.command:\n        argv:\n          - quickpkg\n          - \"{{ atom }}\"\n          - \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"\n"), "{out}");
-        let old = export("kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n", TargetPython::Old);
+        let old = export(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
+            TargetPython::Old,
+        );
         assert!(old.contains("ansible.builtin.raw: \"quickpkg {{ atom | quote }} '; rm -rf / $(reboot) \\\"quoted\\\" '\\\\''single'\\\\''' || exit $?\""), "{old}");
     }
 
     #[test]
     fn script_gets_its_shell_and_variables_as_environment() {
-        let out = export("kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("ansible.builtin.shell:\n        cmd: |\n          echo \"$FB_atom\"\n        executable: /bin/bash\n      environment:\n        FB_atom: \"{{ atom }}\"\n"), "{out}");
-        let old = export("kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n", TargetPython::Old);
-        assert!(old.contains("FB_atom={{ atom | quote }} /bin/bash -c 'echo \"$FB_atom\"\n        ' || exit $?"), "{old}");
+        let old = export(
+            "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
+            TargetPython::Old,
+        );
+        assert!(
+            old.contains(
+                "FB_atom={{ atom | quote }} /bin/bash -c 'echo \"$FB_atom\"\n        ' || exit $?"
+            ),
+            "{old}"
+        );
     }
 
     #[test]
@@ -391,27 +432,57 @@ mod tests {
         let out = export(step, TargetPython::Modern);
         assert!(out.contains("ansible.builtin.service:\n        name: net.eth0\n        enabled: false\n        runlevel: default\n"), "{out}");
         let old = export(step, TargetPython::Old);
-        assert!(old.contains("fb_out=$(rc-update del net.eth0 default 2>&1); fb_rc=$?"), "{old}");
-        assert!(old.contains("case $fb_out in *'is not in the runlevel'*) ;;"), "{old}");
+        assert!(
+            old.contains("fb_out=$(rc-update del net.eth0 default 2>&1); fb_rc=$?"),
+            "{old}"
+        );
+        assert!(
+            old.contains("case $fb_out in *'is not in the runlevel'*) ;;"),
+            "{old}"
+        );
     }
 
     #[test]
     fn emerge_maps_to_portage_without_ask_or_stays_a_command() {
-        let out = export("kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--update\", \"--deep\", \"--newuse\", \"world\", \"--ask\"]]\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--update\", \"--deep\", \"--newuse\", \"world\", \"--ask\"]]\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("community.general.portage:\n        package:\n          - \"@world\"\n        noreplace: false\n        update: true\n        deep: true\n        newuse: true\n"), "{out}");
-        let out = export("kind = \"command\"\ncommands = [[\"emerge\", \"--sync\"]]\n", TargetPython::Modern);
-        assert!(out.contains("community.general.portage:\n        sync: \"yes\"\n"), "{out}");
-        let out = export("kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--depclean\", \"--deep\", \"--ask\"]]\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"command\"\ncommands = [[\"emerge\", \"--sync\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(
+            out.contains("community.general.portage:\n        sync: \"yes\"\n"),
+            "{out}"
+        );
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--depclean\", \"--deep\", \"--ask\"]]\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("ansible.builtin.command:\n        argv:\n          - emerge\n          - \"--depclean\"\n          - \"--deep\"\n"), "{out}");
-        let old = export("kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"-uDNav\", \"world\"]]\n", TargetPython::Old);
-        assert!(old.contains("ansible.builtin.raw: \"emerge -uDNv world || exit $?\""), "{old}");
+        let old = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"-uDNav\", \"world\"]]\n",
+            TargetPython::Old,
+        );
+        assert!(
+            old.contains("ansible.builtin.raw: \"emerge -uDNv world || exit $?\""),
+            "{old}"
+        );
     }
 
     #[test]
     fn interactive_without_a_batch_form_pauses_with_the_command() {
-        let out = export("kind = \"command\"\ninteractive = true\ncommands = [[\"etc-update\"]]\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"etc-update\"]]\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("ansible.builtin.pause:"), "{out}");
-        assert!(out.contains("Run it by hand on the host:\n\n            etc-update\n"), "{out}");
+        assert!(
+            out.contains("Run it by hand on the host:\n\n            etc-update\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -419,16 +490,25 @@ mod tests {
         let step = "kind = \"command\"\ncommands = [[\"yum\", \"check-update\"]]\nexpect = [0, 100]\ncheck = [\"test\", \"-e\", \"/x\"]\n";
         let out = export(step, TargetPython::Modern);
         assert!(out.contains("register: fb_check"), "{out}");
-        assert!(out.contains("failed_when: \"fb_result.rc not in [0, 100]\""), "{out}");
+        assert!(
+            out.contains("failed_when: \"fb_result.rc not in [0, 100]\""),
+            "{out}"
+        );
         assert!(out.contains("when: \"fb_check.rc != 0\""), "{out}");
         let old = export(step, TargetPython::Old);
         assert!(old.contains("if test -e /x >/dev/null 2>&1; then echo 'already done: the check passed'; exit 0; fi\n"), "{old}");
-        assert!(old.contains("case $fb_rc in 0|100) ;; *) exit $fb_rc;; esac"), "{old}");
+        assert!(
+            old.contains("case $fb_rc in 0|100) ;; *) exit $fb_rc;; esac"),
+            "{old}"
+        );
     }
 
     #[test]
     fn long_steps_run_async() {
-        let out = export("kind = \"command\"\nlong = true\ncommands = [[\"revdep-rebuild\"]]\n", TargetPython::Modern);
+        let out = export(
+            "kind = \"command\"\nlong = true\ncommands = [[\"revdep-rebuild\"]]\n",
+            TargetPython::Modern,
+        );
         assert!(out.contains("async: 86400\n      poll: 30\n"), "{out}");
     }
 }

@@ -16,7 +16,13 @@ pub(super) fn edit_step(ex: &Export, name: &str, edits: &[Edit]) -> Vec<Task> {
         let sub = if edits.len() == 1 {
             name.to_string()
         } else {
-            format!("{name} ({}/{}: {} {})", i + 1, edits.len(), e.action.name(), e.path)
+            format!(
+                "{name} ({}/{}: {} {})",
+                i + 1,
+                edits.len(),
+                e.action.name(),
+                e.path
+            )
         };
         if ex.old() {
             tasks.push(raw(sub, old_edit(e)));
@@ -28,7 +34,11 @@ pub(super) fn edit_step(ex: &Export, name: &str, edits: &[Edit]) -> Vec<Task> {
 }
 
 /// Maps every piece of a template through `f` for its variable parts (an escaping filter).
-fn with_filter(template: &str, lit: impl Fn(&str) -> String, expr: impl Fn(&str) -> String) -> Vec<Piece> {
+fn with_filter(
+    template: &str,
+    lit: impl Fn(&str) -> String,
+    expr: impl Fn(&str) -> String,
+) -> Vec<Piece> {
     jinja::pieces(template)
         .into_iter()
         .map(|p| match p {
@@ -45,9 +55,11 @@ fn regex(template: &str) -> Vec<Piece> {
 
 /// A template used as the replacement text of Python's `re.sub` (only `\` is special there).
 fn replacement(template: &str) -> Vec<Piece> {
-    with_filter(template, |s| s.replace('\\', "\\\\"), |e| {
-        format!("{e} | replace('\\\\', '\\\\\\\\')")
-    })
+    with_filter(
+        template,
+        |s| s.replace('\\', "\\\\"),
+        |e| format!("{e} | replace('\\\\', '\\\\\\\\')"),
+    )
 }
 
 /// Escapes text for a Python regular expression, as `re.escape` does.
@@ -82,17 +94,31 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
     let c = &e.comment;
     let create = ("create".to_string(), Yaml::Bool(e.create));
     match &e.action {
-        EditAction::EnsureLine { line, replace: None } => vec![task(
+        EditAction::EnsureLine {
+            line,
+            replace: None,
+        } => vec![task(
             name,
             "ansible.builtin.lineinfile",
-            Yaml::Map(vec![path(e), ("line".into(), jinja::template(line)), create]),
+            Yaml::Map(vec![
+                path(e),
+                ("line".into(), jinja::template(line)),
+                create,
+            ]),
         )],
-        EditAction::EnsureLine { line, replace: Some(pattern) } => {
+        EditAction::EnsureLine {
+            line,
+            replace: Some(pattern),
+        } => {
             // fieldbook replaces the FIRST active line containing the text, else the first
             // commented one, else appends — and changes nothing when the exact line is there.
             // lineinfile would take the last match, so the first two cases are `replace` tasks
             // guarded by a look-ahead that fails once the line exists.
-            let guard = cat(vec![lits(r"\A(?![\s\S]*^"), regex(line), lits(r"$)((?:.*\n)*?)")]);
+            let guard = cat(vec![
+                lits(r"\A(?![\s\S]*^"),
+                regex(line),
+                lits(r"$)((?:.*\n)*?)"),
+            ]);
             let guard = match guard {
                 Yaml::Str(s) | Yaml::Unsafe(s) => s,
                 _ => String::new(),
@@ -103,7 +129,15 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             }
             for (label, active) in [("active line", true), ("commented line", false)] {
                 let head = if active {
-                    cat(vec![lits(&guard), lits("(?![ \\t]*"), regex(c), lits(")"), lits(".*"), regex(pattern), lits(".*$")])
+                    cat(vec![
+                        lits(&guard),
+                        lits("(?![ \\t]*"),
+                        regex(c),
+                        lits(")"),
+                        lits(".*"),
+                        regex(pattern),
+                        lits(".*$"),
+                    ])
                 } else {
                     cat(vec![lits(&guard), lits(".*"), regex(pattern), lits(".*$")])
                 };
@@ -113,7 +147,10 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
                     Yaml::Map(vec![
                         path(e),
                         ("regexp".into(), head),
-                        ("replace".into(), cat(vec![lits("\\g<1>"), replacement(line)])),
+                        (
+                            "replace".into(),
+                            cat(vec![lits("\\g<1>"), replacement(line)]),
+                        ),
                     ]),
                 ));
             }
@@ -129,7 +166,16 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             "ansible.builtin.replace",
             Yaml::Map(vec![
                 path(e),
-                ("regexp".into(), cat(vec![lits("^(?![ \\t]*"), regex(c), lits(")(.*"), regex(pattern), lits(".*)$")])),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^(?![ \\t]*"),
+                        regex(c),
+                        lits(")(.*"),
+                        regex(pattern),
+                        lits(".*)$"),
+                    ]),
+                ),
                 ("replace".into(), cat(vec![replacement(c), lits("\\g<1>")])),
             ]),
         )],
@@ -138,7 +184,16 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             "ansible.builtin.replace",
             Yaml::Map(vec![
                 path(e),
-                ("regexp".into(), cat(vec![lits("^(?=.*"), regex(pattern), lits(")([ \\t]*)(?:"), regex(c), lits(")+ ?(.*)$")])),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^(?=.*"),
+                        regex(pattern),
+                        lits(")([ \\t]*)(?:"),
+                        regex(c),
+                        lits(")+ ?(.*)$"),
+                    ]),
+                ),
                 ("replace".into(), Yaml::str("\\g<1>\\g<2>")),
             ]),
         )],
@@ -147,8 +202,23 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             "ansible.builtin.lineinfile",
             Yaml::Map(vec![
                 path(e),
-                ("regexp".into(), cat(vec![lits("^[ \\t]*(export[ \\t]+)?"), regex(key), lits("=")])),
-                ("line".into(), cat(vec![jinja::pieces(key), lits("=\""), shell_dq(value), lits("\"")])),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^[ \\t]*(export[ \\t]+)?"),
+                        regex(key),
+                        lits("="),
+                    ]),
+                ),
+                (
+                    "line".into(),
+                    cat(vec![
+                        jinja::pieces(key),
+                        lits("=\""),
+                        shell_dq(value),
+                        lits("\""),
+                    ]),
+                ),
                 create,
             ]),
         )],
@@ -162,7 +232,13 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
                 Yaml::Map(vec![
                     path(e),
                     // Ansible puts BEGIN/END where {mark} stands: "# BEGIN fieldbook MARKER".
-                    ("marker".into(), cat(vec![lits(&format!("{c} {{mark}} fieldbook ")), jinja::pieces(marker)])),
+                    (
+                        "marker".into(),
+                        cat(vec![
+                            lits(&format!("{c} {{mark}} fieldbook ")),
+                            jinja::pieces(marker),
+                        ]),
+                    ),
                     ("marker_begin".into(), Yaml::str("BEGIN")),
                     ("marker_end".into(), Yaml::str("END")),
                     ("block".into(), jinja::template(body)),
@@ -181,9 +257,15 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             let m = "(fb_stat.stat.mode | int(base=8))";
             let add: Vec<String> = [(256, 64), (32, 8), (4, 1)]
                 .iter()
-                .map(|(r, x)| format!("((({m} // {r}) % 2 == 1 and ({m} // {x}) % 2 == 0) | ternary({x}, 0))"))
+                .map(|(r, x)| {
+                    format!("((({m} // {r}) % 2 == 1 and ({m} // {x}) % 2 == 0) | ternary({x}, 0))")
+                })
                 .collect();
-            let mut stat = task(format!("{name} (read the mode)"), "ansible.builtin.stat", Yaml::Map(vec![path(e)]));
+            let mut stat = task(
+                format!("{name} (read the mode)"),
+                "ansible.builtin.stat",
+                Yaml::Map(vec![path(e)]),
+            );
             stat.push(("register".into(), Yaml::str("fb_stat")));
             vec![
                 stat,
@@ -192,7 +274,10 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
                     "ansible.builtin.file",
                     Yaml::Map(vec![
                         path(e),
-                        ("mode".into(), Yaml::str(format!("{{{{ '%04o' % ({m} + {}) }}}}", add.join(" + ")))),
+                        (
+                            "mode".into(),
+                            Yaml::str(format!("{{{{ '%04o' % ({m} + {}) }}}}", add.join(" + "))),
+                        ),
                     ]),
                 ),
             ]
@@ -237,7 +322,9 @@ fn shell_dq(template: &str) -> Vec<Piece> {
         o
     };
     with_filter(template, esc, |e| {
-        format!("{e} | replace('\\\\', '\\\\\\\\') | replace('\"', '\\\\\"') | replace('`', '\\\\`')")
+        format!(
+            "{e} | replace('\\\\', '\\\\\\\\') | replace('\"', '\\\\\"') | replace('`', '\\\\`')"
+        )
     })
 }
 
@@ -251,14 +338,20 @@ fn words_tasks(name: &str, e: &Edit, key: &str, words: &[String], add: bool) -> 
     };
     let list: Vec<String> = words.iter().map(|w| word_expr(w)).collect();
     let list = format!("[{}]", list.join(", "));
-    let mut slurp = task(format!("{name} (read the file)"), "ansible.builtin.slurp", Yaml::map([("src", jinja::template(&e.path))]));
+    let mut slurp = task(
+        format!("{name} (read the file)"),
+        "ansible.builtin.slurp",
+        Yaml::map([("src", jinja::template(&e.path))]),
+    );
     slurp.push(("register".into(), Yaml::str("fb_file")));
     if e.create || add {
         slurp.push(("failed_when".into(), Yaml::Bool(false)));
     }
     let found = format!(
         "((fb_file.content | default('') | b64decode) | regex_findall({}, multiline=True))",
-        jinja_string(&format!(r#"^[ \t]*(?:export[ \t]+)?{key_re}=(?:"([^"]*)"|'([^']*)'|([^ \t\n;#]*))"#))
+        jinja_string(&format!(
+            r#"^[ \t]*(?:export[ \t]+)?{key_re}=(?:"([^"]*)"|'([^']*)'|([^ \t\n;#]*))"#
+        ))
     );
     let current = format!("(({found} | last | default(['', '', ''])) | join(''))");
     let new = if add {
@@ -280,7 +373,10 @@ fn words_tasks(name: &str, e: &Edit, key: &str, words: &[String], add: bool) -> 
         format!("{name} (work out the words)"),
         "ansible.builtin.set_fact",
         Yaml::map([
-            ("fb_found", Yaml::str(format!("{{{{ ({found} | length) > 0 }}}}"))),
+            (
+                "fb_found",
+                Yaml::str(format!("{{{{ ({found} | length) > 0 }}}}")),
+            ),
             ("fb_old", Yaml::str(format!("{{{{ {current} }}}}"))),
             ("fb_new", Yaml::str(format!("{{{{ {new} }}}}"))),
         ]),
@@ -291,8 +387,14 @@ fn words_tasks(name: &str, e: &Edit, key: &str, words: &[String], add: bool) -> 
         "ansible.builtin.lineinfile",
         Yaml::Map(vec![
             path(e),
-            ("regexp".into(), Yaml::str(format!("^[ \\t]*(export[ \\t]+)?{key_re}="))),
-            ("line".into(), Yaml::str(format!("{}=\"{{{{ fb_new }}}}\"", key))),
+            (
+                "regexp".into(),
+                Yaml::str(format!("^[ \\t]*(export[ \\t]+)?{key_re}=")),
+            ),
+            (
+                "line".into(),
+                Yaml::str(format!("{}=\"{{{{ fb_new }}}}\"", key)),
+            ),
             ("create".into(), Yaml::Bool(true)),
         ]),
     );
@@ -327,7 +429,9 @@ fn awk_program(action: &EditAction) -> &'static str {
         EditAction::EnsureLine { .. } => AWK_ENSURE_LINE,
         EditAction::CommentOut { .. } => AWK_COMMENT_OUT,
         EditAction::Uncomment { .. } => AWK_UNCOMMENT,
-        EditAction::SetVar { .. } | EditAction::AddWords { .. } | EditAction::RemoveWords { .. } => AWK_ASSIGN,
+        EditAction::SetVar { .. }
+        | EditAction::AddWords { .. }
+        | EditAction::RemoveWords { .. } => AWK_ASSIGN,
         EditAction::EnsureBlock { .. } => AWK_BLOCK,
         EditAction::Chmod { .. } | EditAction::Symlink { .. } => "",
     }
@@ -452,8 +556,8 @@ fn old_edit(e: &Edit) -> Yaml {
             p.extend(env_assign("t", target));
             p.pop();
             p.push(Piece::Lit(
-                "\nif [ -L \"$f\" ]; then\n\
-                 \x20 [ \"$(ls -ld -- \"$f\" | awk '{sub(/^.* -> /, \"\"); print}')\" = \"$t\" ] || ln -sfn -- \"$t\" \"$f\"\n\
+                "\nif [ -L \"$f\" ] && [ \"$(ls -ld -- \"$f\" | awk '{sub(/^.* -> /, \"\"); print}')\" = \"$t\" ]; then echo 'already applied'\n\
+                 elif [ -L \"$f\" ]; then ln -sfn -- \"$t\" \"$f\"\n\
                  elif [ -e \"$f\" ]; then echo \"fieldbook: $f exists and is not a symbolic link\" >&2; exit 1\n\
                  else ln -s -- \"$t\" \"$f\"; fi"
                     .into(),
@@ -466,7 +570,10 @@ fn old_edit(e: &Edit) -> Yaml {
                 _ => "set",
             };
             let mut env: Vec<Piece> = Vec::new();
-            env.push(Piece::Lit(format!("FB_COMMENT={} FB_MODE={mode} ", crate::core::shell_quote::quote(&e.comment))));
+            env.push(Piece::Lit(format!(
+                "FB_COMMENT={} FB_MODE={mode} ",
+                crate::core::shell_quote::quote(&e.comment)
+            )));
             match action {
                 EditAction::EnsureLine { line, replace } => {
                     env.extend(env_assign("FB_LINE", line));
@@ -494,7 +601,9 @@ fn old_edit(e: &Edit) -> Yaml {
             } else {
                 "echo \"fieldbook: $f does not exist\" >&2; exit 1"
             };
-            p.push(Piece::Lit(format!("if [ ! -e \"$f\" ]; then {missing}; fi\n")));
+            p.push(Piece::Lit(format!(
+                "if [ ! -e \"$f\" ]; then {missing}; fi\n"
+            )));
             p.extend(env);
             let program = format!("{AWK_COMMON}{}", awk_program(action));
             p.push(Piece::Lit(format!(
@@ -532,28 +641,43 @@ mod tests {
 
     #[test]
     fn ensure_line_is_lineinfile() {
-        let out = modern("path = \"/etc/inittab\"\naction = \"ensure_line\"\nline = \"x:12345:respawn:/sbin/agetty\"\n");
-        assert_eq!(out, "- name: \"e: E\"\n  ansible.builtin.lineinfile:\n    path: /etc/inittab\n    line: \"x:12345:respawn:/sbin/agetty\"\n    create: false\n");
+        let out = modern(
+            "path = \"/etc/inittab\"\naction = \"ensure_line\"\nline = \"x:12345:respawn:/sbin/agetty\"\n",
+        );
+        assert_eq!(
+            out,
+            "- name: \"e: E\"\n  ansible.builtin.lineinfile:\n    path: /etc/inittab\n    line: \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
+        );
     }
 
     #[test]
     fn ensure_block_uses_fieldbook_markers() {
-        let out = modern("path = \"/etc/conf.d/net\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_{br}=\\\"eth1\\\"\\n\"\n");
+        let out = modern(
+            "path = \"/etc/conf.d/net\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_{br}=\\\"eth1\\\"\\n\"\n",
+        );
         assert!(out.contains("marker: \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
     }
 
     #[test]
     fn comment_out_and_symlink() {
-        let out = modern("path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n");
+        let out = modern(
+            "path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n",
+        );
         assert!(out.contains("regexp: \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: \"#\\\\g<1>\"\n"), "{out}");
-        let out = modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
+        let out =
+            modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
         assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: net.lo\n    state: link\n"), "{out}");
     }
 
     #[test]
     fn set_var_escapes_like_the_engine() {
-        let out = modern("path = \"/etc/conf.d/rc\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n");
-        assert!(out.contains("line: \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"), "{out}");
+        let out = modern(
+            "path = \"/etc/conf.d/rc\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
+        );
+        assert!(
+            out.contains("line: \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
+            "{out}"
+        );
     }
 
     /// Runs the old-target shell program of an edit with /bin/sh on a temp file, twice: the
@@ -564,37 +688,81 @@ mod tests {
         std::fs::write(&file, before).unwrap();
         let mut e = one_edit(edit);
         e.path = file.to_string_lossy().into_owned();
-        let Yaml::Str(script) = old_edit(&e) else { panic!("unsafe") };
+        let Yaml::Str(script) = old_edit(&e) else {
+            panic!("unsafe")
+        };
         // Stand in for Ansible's templating of the one variable used here.
         let script = script.replace("{{ br | quote }}", "xenbr0");
         let run = || {
-            let out = std::process::Command::new("/bin/sh").arg("-c").arg(&script).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8(out.stdout).unwrap()
         };
         run();
         let first = std::fs::read_to_string(&file).unwrap();
         let second_msg = run();
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), first, "not idempotent");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            first,
+            "not idempotent"
+        );
         (first, second_msg)
     }
 
     #[test]
     fn old_edits_match_the_engine_and_are_idempotent() {
-        let (out, msg) = run_old("path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n", "#a=0\na=1\na=3\n");
+        let (out, msg) = run_old(
+            "path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+            "#a=0\na=1\na=3\n",
+        );
         assert_eq!(out, "#a=0\na=2\na=3\n");
         assert!(msg.contains("already applied"));
-        let (out, _) = run_old("path = \"x\"\naction = \"comment_out\"\npattern = \"network-bridge\"\n", "(network-script network-bridge)\n# (network-script network-bridge)\n");
-        assert_eq!(out, "#(network-script network-bridge)\n# (network-script network-bridge)\n");
-        let (out, _) = run_old("path = \"x\"\naction = \"uncomment\"\npattern = \"vif-bridge\"\n", "  ## (vif-script vif-bridge)\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"comment_out\"\npattern = \"network-bridge\"\n",
+            "(network-script network-bridge)\n# (network-script network-bridge)\n",
+        );
+        assert_eq!(
+            out,
+            "#(network-script network-bridge)\n# (network-script network-bridge)\n"
+        );
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"uncomment\"\npattern = \"vif-bridge\"\n",
+            "  ## (vif-script vif-bridge)\n",
+        );
         assert_eq!(out, "  (vif-script vif-bridge)\n");
-        let (out, _) = run_old("path = \"x\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n", "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES='y'\n");
-        assert_eq!(out, "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES=\"!net.*\"\n");
-        let (out, _) = run_old("path = \"x\"\naction = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\", \"xen\"]\n", "USE=\"-pae  gtk\"\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
+            "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES='y'\n",
+        );
+        assert_eq!(
+            out,
+            "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES=\"!net.*\"\n"
+        );
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\", \"xen\"]\n",
+            "USE=\"-pae  gtk\"\n",
+        );
         assert_eq!(out, "USE=\"gtk pae xen\"\n");
-        let (out, _) = run_old("path = \"x\"\naction = \"remove_words\"\nkey = \"USE\"\nwords = [\"gtk\"]\n", "USE=\"gtk pae\"\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"remove_words\"\nkey = \"USE\"\nwords = [\"gtk\"]\n",
+            "USE=\"gtk pae\"\n",
+        );
         assert_eq!(out, "USE=\"pae\"\n");
-        let (out, _) = run_old("path = \"x\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_x=\\\"eth1\\\"\\n\"\n", "a\n# BEGIN fieldbook bridges\nold\n# END fieldbook bridges\nz\n");
-        assert_eq!(out, "a\n# BEGIN fieldbook bridges\nbridge_x=\"eth1\"\n# END fieldbook bridges\nz\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_x=\\\"eth1\\\"\\n\"\n",
+            "a\n# BEGIN fieldbook bridges\nold\n# END fieldbook bridges\nz\n",
+        );
+        assert_eq!(
+            out,
+            "a\n# BEGIN fieldbook bridges\nbridge_x=\"eth1\"\n# END fieldbook bridges\nz\n"
+        );
     }
 }

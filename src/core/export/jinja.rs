@@ -25,12 +25,12 @@ pub fn pieces(template: &str) -> Vec<Piece> {
     while let Some(i) = rest.find(['{', '}']) {
         lit.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             lit.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             lit.push('}');
-            rest = &tail[2..];
+            rest = after;
         } else if let (true, Some(end), false) =
             (tail.starts_with('{'), tail.find('}'), lit.ends_with('$'))
         {
@@ -168,10 +168,7 @@ mod tests {
 
     #[test]
     fn literal_braces_beside_a_variable_use_one_expression() {
-        assert_eq!(
-            template("{{{a}}}"),
-            Yaml::str("{{ '{' ~ (a) ~ '}' }}")
-        );
+        assert_eq!(template("{{{a}}}"), Yaml::str("{{ '{' ~ (a) ~ '}' }}"));
         assert_eq!(template("it's {a} 100%"), Yaml::str("it's {{ a }} 100%"));
         assert_eq!(
             template("{{{{{a} {{%"),
@@ -181,7 +178,13 @@ mod tests {
 
     #[test]
     fn shell_words_quote_literals_and_filter_variables() {
-        let p = shell_line(&["ip".into(), "addr".into(), "add".into(), "{addr}/24".into(), "it's".into()]);
+        let p = shell_line(&[
+            "ip".into(),
+            "addr".into(),
+            "add".into(),
+            "{addr}/24".into(),
+            "it's".into(),
+        ]);
         assert_eq!(
             render(&p),
             Yaml::str("ip addr add {{ addr | quote }}/24 'it'\\''s'")

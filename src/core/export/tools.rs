@@ -34,14 +34,23 @@ pub(super) fn tool_step(ex: &Export, step: &Step, tool: ToolKind) -> Vec<Task> {
             "ansible.builtin.debug",
             Yaml::map([(
                 "msg",
-                Yaml::str("The subnet calculator changes nothing on the host; use `fieldbook subnet` to check addresses."),
+                Yaml::str(
+                    "The subnet calculator changes nothing on the host; use `fieldbook subnet` to check addresses.",
+                ),
             )]),
         )],
         ToolKind::Runlevels => {
             if ex.old() {
-                vec![raw(name, Yaml::str("rc-update show"))]
+                let mut t = raw(name, Yaml::str("rc-update show"));
+                t.retain(|(k, _)| k != "changed_when");
+                t.push(("changed_when".into(), Yaml::Bool(false)));
+                vec![t]
             } else {
-                let mut t = task(name, "ansible.builtin.command", Yaml::map([("argv", Yaml::strs(["rc-update", "show"]))]));
+                let mut t = task(
+                    name,
+                    "ansible.builtin.command",
+                    Yaml::map([("argv", Yaml::strs(["rc-update", "show"]))]),
+                );
                 t.push(("changed_when".into(), Yaml::Bool(false)));
                 vec![t]
             }
