@@ -462,6 +462,7 @@ fn gentoo_commands_are_the_articles() {
         [["quickpkg", "{fragile_atom}"]]
     );
     assert_eq!(argvs(run_spec(&rb, "sync")), [["emerge", "--sync"]]);
+    assert_eq!(argvs(run_spec(&rb, "portage")), [["emerge", "portage"]]);
     assert_eq!(
         argvs(run_spec(&rb, "gcc-glibc")),
         [["emerge", "--update", "gcc", "glibc"]]

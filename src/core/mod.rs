@@ -1,10 +1,16 @@
 //! The pure core: runbooks, variables, progress, running, edits and parsers. Nothing in here
 //! knows about terminals, so all of it is testable without one.
 
+pub mod datafile;
 pub mod export;
+pub mod gcc;
 pub mod location;
+pub mod parse;
 pub mod progress;
 pub mod runbook;
+pub mod runlevels;
+pub mod services;
 pub mod shell_quote;
+pub mod snort;
 pub mod vars;
 pub mod yaml;
