@@ -10,6 +10,7 @@ use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
 mod capture;
 mod catalog_cmds;
+mod export;
 mod gcc;
 mod run;
 mod runlevels;
@@ -112,6 +113,12 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
+    Export {
+        /// The engine.
+        #[command(subcommand)]
+        to: export::ExportTo,
+    },
     /// ClearOS services from `chkconfig --list` with the runbook's advice.
     Services {
         /// Print JSON instead of a table.
@@ -193,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Export { ref to }) => export::run(&catalog(), to),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
