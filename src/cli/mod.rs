@@ -11,6 +11,7 @@ use crate::catalog::{CHECKLISTS_ENV, Catalog};
 mod capture;
 mod catalog_cmds;
 mod export;
+mod fleet;
 mod gcc;
 mod run;
 mod runlevels;
@@ -113,6 +114,8 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Every host's progress in one table, asked over ssh (`fieldbook status --json` on each).
+    Fleet(fleet::FleetArgs),
     /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
     Export {
         /// The engine.
@@ -201,6 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
+        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, args),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
