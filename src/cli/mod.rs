@@ -8,7 +8,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
+mod auto;
 mod catalog_cmds;
+mod exec;
+mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -26,8 +29,10 @@ pub mod exit {
 /// and records every step so the work survives a dropped connection and can be handed over.
 #[derive(Debug, Parser)]
 #[command(name = "fieldbook", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
-3 the step needs the terminal.\nRun without a subcommand to open the app.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
+3 the step needs the terminal.\nRun without a subcommand to open the app."
+)]
 pub struct Cli {
     /// Options every subcommand shares.
     #[command(flatten)]
@@ -98,6 +103,35 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Run one step without the app: prints its output, records progress and the log.
+    /// Exit 0 done, 1 failed, 2 usage error, 3 the step needs the terminal.
+    Exec {
+        /// Runbook id.
+        id: String,
+        /// Step id (see `fieldbook show ID`).
+        step: String,
+        /// A variable value, NAME=VALUE (repeatable); saved with the run except secrets.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Confirm a step that asks for confirmation (destructive steps).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Run forward from the first unfinished step through the steps that need nobody; stop at
+    /// the first manual, interactive or destructive step, or at a failure.
+    Auto {
+        /// Runbook id.
+        id: String,
+        /// A variable value, NAME=VALUE (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Internal: the detached supervisor of a long step.
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        /// The attempt's log file.
+        log: PathBuf,
+    },
 }
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
@@ -124,6 +158,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Exec {
+            ref id,
+            ref step,
+            ref vars,
+            yes,
+        }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
+        Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
+        Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {

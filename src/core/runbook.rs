@@ -157,7 +157,9 @@ pub struct RunSpec {
 impl RunSpec {
     /// True when the step is an explicit shell script rather than argv vectors.
     pub fn is_script(&self) -> bool {
-        self.programs.iter().any(|p| matches!(p, Program::Script { .. }))
+        self.programs
+            .iter()
+            .any(|p| matches!(p, Program::Script { .. }))
     }
 }
 
@@ -680,7 +682,10 @@ impl Validator<'_> {
             if is_there && !kinds.contains(&kind) {
                 self.problem(
                     st.kind.span(),
-                    format!("a {kind} step cannot have `{field}` (that belongs to a {} step)", kinds.join("/")),
+                    format!(
+                        "a {kind} step cannot have `{field}` (that belongs to a {} step)",
+                        kinds.join("/")
+                    ),
                 );
             }
         }
@@ -722,11 +727,18 @@ impl Validator<'_> {
                         }
                     }
                     Some(Action::Form {
-                        fields: fields.get_ref().iter().map(|f| f.get_ref().clone()).collect(),
+                        fields: fields
+                            .get_ref()
+                            .iter()
+                            .map(|f| f.get_ref().clone())
+                            .collect(),
                     })
                 }
                 _ => {
-                    self.problem(st.kind.span(), "a form step needs `fields = [\"name\", ...]`");
+                    self.problem(
+                        st.kind.span(),
+                        "a form step needs `fields = [\"name\", ...]`",
+                    );
                     None
                 }
             },
@@ -737,7 +749,11 @@ impl Validator<'_> {
                         let names: Vec<_> = ToolKind::ALL.iter().map(|k| k.name()).collect();
                         self.problem(
                             t.span(),
-                            format!("unknown tool '{}' (one of: {})", t.get_ref(), names.join(", ")),
+                            format!(
+                                "unknown tool '{}' (one of: {})",
+                                t.get_ref(),
+                                names.join(", ")
+                            ),
                         );
                         None
                     }
@@ -776,7 +792,8 @@ impl Validator<'_> {
                 self.problem(script.span(), "the script is empty");
             }
             if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
-                let start = script.span().start + quote_len(self.source, script.span().start) + offset;
+                let start =
+                    script.span().start + quote_len(self.source, script.span().start) + offset;
                 self.problem(
                     start..start,
                     format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
@@ -795,7 +812,10 @@ impl Validator<'_> {
                 return None;
             };
             if commands.get_ref().is_empty() {
-                self.problem(commands.span(), "`commands` is empty: give at least one argv");
+                self.problem(
+                    commands.span(),
+                    "`commands` is empty: give at least one argv",
+                );
             }
             for argv in commands.get_ref() {
                 if let Some(a) = self.argv(argv.clone(), "a command", declared) {
@@ -863,13 +883,19 @@ impl Validator<'_> {
             if let Some(span) = span
                 && !allowed.contains(&field)
             {
-                self.problem(span, format!("`{field}` is not used by the {action_name} action"));
+                self.problem(
+                    span,
+                    format!("`{field}` is not used by the {action_name} action"),
+                );
             }
         }
         if let Some(t) = &e.target
             && action_name != "symlink"
         {
-            self.problem(t.span(), format!("`target` is not used by the {action_name} action"));
+            self.problem(
+                t.span(),
+                format!("`target` is not used by the {action_name} action"),
+            );
         }
         let mut need = |field: &str, value: &Option<Spanned<String>>| -> Option<String> {
             match value {
@@ -950,7 +976,10 @@ impl Validator<'_> {
                     "-x" => EditAction::Chmod { executable: false },
                     _ => {
                         let span = e.mode.as_ref().map_or(e.action.span(), Spanned::span);
-                        self.problem(span, format!("chmod mode '{mode}' must be \"+x\" or \"-x\""));
+                        self.problem(
+                            span,
+                            format!("chmod mode '{mode}' must be \"+x\" or \"-x\""),
+                        );
                         return None;
                     }
                 }
@@ -1018,7 +1047,10 @@ commands = [["quickpkg", "{atom}"]]
         let step = rb.step("keep").expect("step");
         match &step.action {
             Action::Run(spec) => {
-                assert_eq!(spec.programs, vec![Program::Argv(vec!["quickpkg".into(), "{atom}".into()])]);
+                assert_eq!(
+                    spec.programs,
+                    vec![Program::Argv(vec!["quickpkg".into(), "{atom}".into()])]
+                );
                 assert_eq!(spec.expect, vec![0]);
             }
             other => panic!("unexpected {other:?}"),
@@ -1031,8 +1063,16 @@ commands = [["quickpkg", "{atom}"]]
         let problems = load_str("d.toml", &src).expect_err("invalid");
         let line = src.lines().position(|l| l.contains("{pkg}")).map(|i| i + 1);
         assert_eq!(Some(problems[0].at.line), line);
-        let col = src.lines().find(|l| l.contains("{pkg}")).and_then(|l| l.find("{pkg}")).map(|c| c + 1);
+        let col = src
+            .lines()
+            .find(|l| l.contains("{pkg}"))
+            .and_then(|l| l.find("{pkg}"))
+            .map(|c| c + 1);
         assert_eq!(Some(problems[0].at.col), col);
-        assert!(problems[0].message.contains("'pkg' is used but not declared"));
+        assert!(
+            problems[0]
+                .message
+                .contains("'pkg' is used but not declared")
+        );
     }
 }

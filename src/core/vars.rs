@@ -155,11 +155,9 @@ pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
         } else if tail.starts_with("}}") {
             out.push('}');
             rest = &tail[2..];
-        } else if let (true, Some(end), false) = (
-            tail.starts_with('{'),
-            tail.find('}'),
-            out.ends_with('$'),
-        ) {
+        } else if let (true, Some(end), false) =
+            (tail.starts_with('{'), tail.find('}'), out.ends_with('$'))
+        {
             let name = &tail[1..end];
             match values.get(name) {
                 Some(v) if is_var_name(name) => out.push_str(v),
