@@ -9,8 +9,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
 mod auto;
+mod capture;
 mod catalog_cmds;
 mod exec;
+mod gcc;
+mod run;
+mod runlevels;
+mod services;
+mod snort;
 mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
@@ -97,11 +103,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the app on one runbook (with no subcommand the app opens on the runbook list).
+    Run {
+        /// Runbook id (see `fieldbook list`).
+        id: String,
+    },
     /// Validate runbook files; problems are printed as FILE:LINE:COL: message.
     Check {
         /// Runbook TOML files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// ClearOS services from `chkconfig --list` with the runbook's advice.
+    Services {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print the chkconfig commands that follow the advice (off/on), one per line.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// OpenRC scripts and their runlevels from `rc-update -v show`.
+    Runlevels {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// GCC profiles from `gcc-config -l`: the one in use, the newest, how to switch.
+    Gcc {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where each known false-positive snort SID stands in the rules (honours --root).
+    Snort {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Add your own SID instead of scanning.
+        #[command(subcommand)]
+        action: Option<snort::SnortAction>,
     },
     /// Run one step without the app: prints its output, records progress and the log.
     /// Exit 0 done, 1 failed, 2 usage error, 3 the step needs the terminal.
@@ -136,6 +177,10 @@ pub enum Command {
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
 pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = run::version_verbose(&args) {
+        return ExitCode::from(code);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -154,7 +199,8 @@ pub struct UsageError(pub String);
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
-        None => catalog_cmds::list(&catalog(), false),
+        None => crate::app::run(&cli.global, catalog(), None),
+        Some(Command::Run { ref id }) => crate::app::run(&cli.global, catalog(), Some(id)),
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
@@ -166,6 +212,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
         Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
+        Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
+        Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
+        Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
+        Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {

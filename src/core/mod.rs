@@ -2,11 +2,17 @@
 //! knows about terminals, so all of it is testable without one.
 
 pub mod attempts;
+pub mod datafile;
+pub mod gcc;
 pub mod location;
+pub mod parse;
 pub mod practice;
 pub mod progress;
 pub mod runbook;
+pub mod runlevels;
 pub mod runner;
+pub mod services;
+pub mod snort;
 pub mod supervisor;
 pub mod terminal_text;
 pub mod vars;

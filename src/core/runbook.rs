@@ -446,7 +446,7 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
             return Err(vec![Problem {
                 file: file.to_string(),
                 at: LineCol::of(source, offset),
-                message: tidy_toml_message(e.message()),
+                message: tidy_toml_message(e.message(), source, offset),
             }]);
         }
     };
@@ -465,8 +465,30 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
 }
 
 /// toml's messages end with a newline and sometimes repeat the location; keep one clean line.
-fn tidy_toml_message(message: &str) -> String {
-    message.trim().replace('\n', "; ")
+/// A wrong value type ("invalid type: string \"yes\", expected a boolean") does not say which
+/// key; name the key written on that line so the technician knows what to fix.
+fn tidy_toml_message(message: &str, source: &str, offset: usize) -> String {
+    let message = message
+        .trim()
+        .replace('\n', "; ")
+        .replace("expected i32", "expected a whole number");
+    if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
+        return message;
+    }
+    let line_start = source
+        .get(..offset)
+        .and_then(|before| before.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = source.get(line_start..).unwrap_or("");
+    let key = line.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    match key {
+        Some(k) => format!("`{k}`: {message}"),
+        None => message,
+    }
 }
 
 struct Validator<'a> {
@@ -661,15 +683,24 @@ impl Validator<'_> {
             );
         }
         let kind = st.kind.get_ref().as_str();
-        // Fields that belong to other kinds are mistakes worth pointing at.
-        let run_fields = st.commands.is_some()
-            || st.expect.is_some()
-            || st.ok_output.is_some()
-            || st.check.is_some()
-            || st.interactive.is_some()
-            || st.long.is_some()
-            || st.resume.is_some()
-            || st.practice.is_some();
+        // Fields that belong to other kinds are mistakes worth pointing at, but only when the
+        // kind itself is known: after a typo in `kind` they would be noise.
+        let known_kind = matches!(
+            kind,
+            "manual" | "command" | "script" | "edit" | "form" | "tool"
+        );
+        let run_options: Vec<&str> = [
+            ("expect", st.expect.is_some()),
+            ("ok_output", st.ok_output.is_some()),
+            ("check", st.check.is_some()),
+            ("interactive", st.interactive.is_some()),
+            ("long", st.long.is_some()),
+            ("resume", st.resume.is_some()),
+            ("practice", st.practice.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, there)| there.then_some(name))
+        .collect();
         let present: [(&str, bool, &[&str]); 6] = [
             ("commands", st.commands.is_some(), &["command"]),
             ("script", st.script.is_some(), &["script"]),
@@ -679,7 +710,7 @@ impl Validator<'_> {
             ("tool", st.tool.is_some(), &["tool"]),
         ];
         for (field, is_there, kinds) in present {
-            if is_there && !kinds.contains(&kind) {
+            if known_kind && is_there && !kinds.contains(&kind) {
                 self.problem(
                     st.kind.span(),
                     format!(
@@ -689,10 +720,13 @@ impl Validator<'_> {
                 );
             }
         }
-        if run_fields && !matches!(kind, "command" | "script") {
+        if known_kind && !run_options.is_empty() && !matches!(kind, "command" | "script") {
             self.problem(
                 st.kind.span(),
-                format!("a {kind} step cannot have command options (expect, check, interactive, long, resume, ok_output, practice)"),
+                format!(
+                    "a {kind} step cannot have command options ({}); only command and script steps run programs",
+                    run_options.join(", ")
+                ),
             );
         }
         let action = match kind {
@@ -1074,5 +1108,41 @@ commands = [["quickpkg", "{atom}"]]
                 .message
                 .contains("'pkg' is used but not declared")
         );
+    }
+
+    #[test]
+    fn a_wrong_value_type_names_its_key() {
+        let src = MINIMAL.replace(
+            "commands = [[\"quickpkg\", \"{atom}\"]]",
+            "commands = [[\"quickpkg\", \"{atom}\"]]\nlong = \"hours\"",
+        );
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("`long`: invalid type: string \"hours\""),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_one_problem_not_three() {
+        let src = MINIMAL.replace("kind = \"command\"", "kind = \"shell\"");
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.starts_with("unknown step kind 'shell'"));
+    }
+
+    #[test]
+    fn command_options_on_a_manual_step_are_named() {
+        let src = MINIMAL.replace(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\"]]",
+            "kind = \"manual\"\nlong = true",
+        );
+        let problems = load_str("d.toml", &src).expect_err("invalid");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("command options (long)"));
     }
 }

@@ -149,12 +149,12 @@ pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
     while let Some(i) = rest.find(['{', '}']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
+            rest = after;
         } else if let (true, Some(end), false) =
             (tail.starts_with('{'), tail.find('}'), out.ends_with('$'))
         {

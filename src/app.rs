@@ -1,0 +1,309 @@
+//! The app loop: read keys → `Msg`; drain background results → `Msg`; `update`; carry out the
+//! effects; draw once per batch, and only when the model changed. Input is read on this thread
+//! only, so there is never a second reader to pause when a child needs the terminal.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::catalog::Catalog;
+use crate::cli::{GlobalOpts, UsageError};
+use crate::core::progress::Run;
+use crate::terminal::profile::{self, ProfileFlags, TermEnv};
+use crate::terminal::{self, Session, Signals};
+use crate::ui::keys::Key;
+use crate::ui::model::{Model, StepOutcome, TerminalInfo};
+use crate::ui::{self, Effect, Msg};
+
+/// How long the loop sleeps waiting for input before checking signals and background work.
+/// Waking costs no bytes: nothing is drawn unless the model changed.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Where runs are kept. The progress store implements this; until it is wired in, runs live in
+/// the model only ([`MemoryStore`]).
+pub trait ProgressStore {
+    /// Every run the store knows (all targets).
+    fn load_all(&mut self) -> anyhow::Result<Vec<Run>>;
+    /// Saves one run (atomically, in a real store).
+    fn save(&mut self, run: &Run) -> anyhow::Result<()>;
+}
+
+/// A store that keeps nothing beyond the model: progress is lost on quit.
+#[derive(Debug, Default)]
+pub struct MemoryStore;
+
+impl ProgressStore for MemoryStore {
+    fn load_all(&mut self) -> anyhow::Result<Vec<Run>> {
+        Ok(Vec::new())
+    }
+    fn save(&mut self, _run: &Run) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Translates a terminal key event into fieldbook's key. Raw mode delivers 0x08 as Ctrl-H
+/// (Backspace on a VT100), LF as Ctrl-J and Tab as Ctrl-I; Alt combinations (which are really
+/// Esc followed by a key, often a split escape sequence) are ignored.
+pub fn key_of(ev: KeyEvent) -> Option<Key> {
+    if ev.kind == KeyEventKind::Release {
+        return None;
+    }
+    if ev.modifiers.contains(KeyModifiers::ALT) {
+        return None;
+    }
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match ev.code {
+        KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
+            'h' => Key::Backspace,
+            'j' | 'm' => Key::Enter,
+            'i' => Key::Tab,
+            c => Key::Ctrl(c),
+        },
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::Delete => Key::Delete,
+        _ => return None,
+    })
+}
+
+/// The current time as RFC 3339 UTC (seconds), without a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// This machine's host name (the default target).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Runbooks whose `applies_to` files exist (under `--root` when given).
+pub fn detect_applicable(catalog: &Catalog, root: Option<&Path>) -> BTreeSet<String> {
+    catalog
+        .entries
+        .iter()
+        .filter(|e| {
+            e.runbook.applies_to.iter().any(|p| {
+                let rel = p.trim_start_matches('/');
+                match root {
+                    Some(r) => r.join(rel).exists(),
+                    None => Path::new(p).exists(),
+                }
+            })
+        })
+        .map(|e| e.runbook.id.clone())
+        .collect()
+}
+
+/// The terminal facts for help and `--version --verbose`.
+pub fn terminal_info(
+    global: &GlobalOpts,
+) -> Result<(profile::Profile, profile::ResolvedSize, TerminalInfo), String> {
+    let prof = profile::detect(
+        &TermEnv::from_process(),
+        ProfileFlags {
+            ascii: global.ascii,
+            unicode: global.unicode,
+            no_color: global.no_color,
+        },
+    );
+    let size = terminal::resolve_size(global.size.as_deref())?;
+    let info = TerminalInfo {
+        size: size.to_string(),
+        glyphs: format!("{} ({})", prof.glyphs.name(), prof.glyphs_reason),
+        color: format!(
+            "{} ({})",
+            match prof.color {
+                profile::ColorMode::Mono => "mono",
+                profile::ColorMode::Basic8 => "8 colours",
+            },
+            prof.color_reason
+        ),
+    };
+    Ok((prof, size, info))
+}
+
+/// Opens the app (optionally on one runbook) and runs it until the technician quits.
+pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow::Result<u8> {
+    if let Some(id) = open
+        && catalog.get(id).is_none()
+    {
+        return Err(UsageError(format!(
+            "no runbook '{id}' (known: {})",
+            catalog.ids().join(", ")
+        ))
+        .into());
+    }
+    if !terminal::is_interactive() {
+        anyhow::bail!(
+            "the app needs a terminal: stdin and stdout must be a tty \
+             (the subcommands list, show and check work without one)"
+        );
+    }
+    let (prof, size, info) = terminal_info(global).map_err(UsageError)?;
+    let mut store = MemoryStore;
+    let runs = store.load_all()?;
+    let applicable = detect_applicable(&catalog, global.root.as_deref());
+    let mut model = Model::new(
+        catalog.entries.iter().map(|e| e.runbook.clone()).collect(),
+        applicable,
+        runs,
+    );
+    model.target = global.target.clone().unwrap_or_else(host_name);
+    model.practice = global.practice;
+    model.who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_default();
+    model.now = now_rfc3339();
+    model.ssh_advice = std::env::var_os("SSH_CONNECTION").is_some()
+        && std::env::var_os("STY").is_none()
+        && std::env::var_os("TMUX").is_none();
+    model.theme = ui::theme::Theme::new(prof.glyphs, prof.color);
+    model.terminal = info;
+    model.size = (size.cols, size.rows);
+    if let Some(id) = open {
+        ui::update::open_runbook(&mut model, id);
+    }
+    let signals = Signals::register().context("cannot install signal handlers")?;
+    let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
+        .context("cannot set up the terminal")?;
+    let result = event_loop(&mut session, &mut model, &mut store, &signals);
+    drop(session);
+    result.map(|()| crate::cli::exit::OK)
+}
+
+fn event_loop(
+    session: &mut Session,
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    signals: &Signals,
+) -> anyhow::Result<()> {
+    let mut queue: VecDeque<Msg> = VecDeque::new();
+    let mut dirty = true;
+    loop {
+        if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if signals.resumed.swap(false, Ordering::SeqCst) {
+            session.reenter(session.alt_screen)?;
+            dirty = true;
+        }
+        if dirty {
+            session.terminal.draw(|f| {
+                let area = f.area();
+                if let Some(pos) = ui::render(model, area, f.buffer_mut()) {
+                    f.set_cursor_position(pos);
+                }
+            })?;
+            dirty = false;
+        }
+        // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
+        let mut resized = false;
+        if queue.is_empty() && event::poll(IDLE_POLL)? {
+            loop {
+                match event::read()? {
+                    Event::Key(k) => {
+                        if let Some(key) = key_of(k) {
+                            queue.push_back(Msg::Key(key));
+                        }
+                    }
+                    Event::Resize(..) => resized = true,
+                    _ => {}
+                }
+                if !event::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        }
+        if resized {
+            let s = session.refresh(false)?;
+            queue.push_back(Msg::Resized {
+                cols: s.cols,
+                rows: s.rows,
+            });
+        }
+        model.now = now_rfc3339();
+        while let Some(msg) = queue.pop_front() {
+            let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
+            dirty |= changes;
+            for effect in ui::update(model, msg) {
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    Effect::Redraw => {
+                        let s = session.refresh(true)?;
+                        queue.push_back(Msg::Resized {
+                            cols: s.cols,
+                            rows: s.rows,
+                        });
+                    }
+                    Effect::Suspend => {
+                        session.suspend()?;
+                        dirty = true;
+                    }
+                    Effect::Save(run) => {
+                        if let Err(e) = store.save(&run) {
+                            queue
+                                .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
+                        }
+                    }
+                    Effect::RunStep { .. } => {
+                        // Stub until the runner lands: nothing is executed.
+                        queue.push_back(Msg::OutputLine(
+                            "fieldbook: running commands is not built yet; nothing was run.".into(),
+                        ));
+                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
+                            "the command runner is not built yet".into(),
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A key with no meaning in the current scope changes nothing, so it causes no draw.
+fn ignored(model: &Model, key: Key) -> bool {
+    let scope = model.scope();
+    ui::keys::lookup(scope, key).is_none()
+        && !(scope == ui::keys::Scope::Prompt && matches!(key, Key::Char(_)))
+}

@@ -1,0 +1,83 @@
+//! Running a read-only listing command (`chkconfig --list`, `rc-update -v show`,
+//! `gcc-config -l`) and capturing its output, for the tool subcommands; in practice mode the
+//! embedded practice listing is used instead, since nothing may be executed.
+
+use anyhow::{Context, bail};
+
+/// What a listing command printed.
+pub struct Listing {
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+}
+
+/// Runs `argv` with a null stdin and returns its stdout; a missing program is named with PATH,
+/// and a non-zero exit is an error carrying the program's stderr.
+pub fn run(argv: &[&str]) -> anyhow::Result<Listing> {
+    let Some((program, args)) = argv.split_first() else {
+        bail!("empty command");
+    };
+    let out = duct::cmd(*program, args)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                anyhow::anyhow!(
+                    "`{program}` not found in PATH ({})",
+                    std::env::var("PATH").unwrap_or_default()
+                )
+            } else {
+                anyhow::Error::new(e)
+            }
+        })
+        .with_context(|| format!("running `{}`", argv.join(" ")))?;
+    if !out.status.success() {
+        let stderr = crate::core::parse::printable(String::from_utf8_lossy(&out.stderr).trim());
+        bail!("`{}` failed ({}): {stderr}", argv.join(" "), out.status);
+    }
+    Ok(Listing {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    })
+}
+
+/// The listing for `argv`, or `practice_text` when nothing may be executed.
+pub fn listing(argv: &[&str], practice: bool, practice_text: &str) -> anyhow::Result<String> {
+    if practice {
+        return Ok(practice_text.to_string());
+    }
+    Ok(run(argv)?.stdout)
+}
+
+/// Quotes one argv element for display only (nothing is ever run through a shell).
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// An argv vector as a technician would type it, for showing what will run.
+pub fn display_argv(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Writes `text` to stdout; a closed pipe (`fieldbook services | head`) is not an error, and
+/// unlike `println!` it never panics.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,60 @@
+//! `fieldbook run ID` (open the app on one runbook) and `fieldbook --version --verbose`, which
+//! reports how the app would see this terminal: the size and its source, glyphs and colour.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use super::{Cli, exit};
+
+/// Handles `--version --verbose` (in any order, with any global options) before clap, whose
+/// own `--version` prints and exits on sight. Returns the exit status when it handled it.
+pub fn version_verbose(args: &[OsString]) -> Option<u8> {
+    let has = |flags: &[&str]| args.iter().skip(1).any(|a| flags.iter().any(|f| a == f));
+    if !(has(&["--version", "-V"]) && has(&["--verbose"])) {
+        return None;
+    }
+    let rest: Vec<OsString> = args
+        .iter()
+        .filter(|a| !["--version", "-V", "--verbose"].iter().any(|f| *a == f))
+        .cloned()
+        .collect();
+    let cli = match Cli::try_parse_from(rest) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return Some(exit::USAGE);
+        }
+    };
+    println!("fieldbook {}", env!("CARGO_PKG_VERSION"));
+    match crate::app::terminal_info(&cli.global) {
+        Ok((prof, _, info)) => {
+            let kernel = crate::terminal::kernel_size()
+                .map_or("unavailable".to_string(), |(c, r)| format!("{c}x{r}"));
+            println!("size: {} (kernel reports {kernel})", info.size);
+            println!("glyphs: {}", info.glyphs);
+            println!("colour: {}", info.color);
+            println!(
+                "term: {}",
+                if prof.term.is_empty() {
+                    "(unset)"
+                } else {
+                    &prof.term
+                }
+            );
+            println!(
+                "screen: {}",
+                if cli.global.no_alt_screen {
+                    "main (--no-alt-screen)"
+                } else {
+                    "alternate"
+                }
+            );
+            Some(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("fieldbook: {e}");
+            Some(exit::USAGE)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `fieldbook runlevels`: OpenRC init scripts × runlevels from `rc-update -v show`.
+
+use crate::cli::GlobalOpts;
+use crate::cli::capture::listing;
+use std::fmt::Write as _;
+
+use crate::cli::capture::print;
+use crate::cli::exit;
+use crate::core::parse::rc_update;
+use crate::core::runlevels::{PRACTICE_LISTING, RunlevelTable};
+
+/// Prints the table (or JSON), one column per runlevel, `x` where the script is in it.
+pub fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
+    let mut out = String::new();
+    let text = listing(
+        &["rc-update", "-v", "show"],
+        global.practice,
+        PRACTICE_LISTING,
+    )?;
+    let show = rc_update::parse(&text);
+    let table = RunlevelTable::new(&show);
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&table)?)?;
+        print(&out)?;
+        return Ok(exit::OK);
+    }
+    let mut header = format!("{:<20}", "SCRIPT");
+    for level in &table.runlevels {
+        header.push_str(&format!(" {level:<9}"));
+    }
+    writeln!(out, "{}", header.trim_end())?;
+    for row in &table.rows {
+        let mut line = format!("{:<20}", row.name);
+        for level in &table.runlevels {
+            let mark = if row.current.contains(level) {
+                "x"
+            } else {
+                "."
+            };
+            line.push_str(&format!(" {mark:<9}"));
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    for (line, text) in &show.unrecognised {
+        eprintln!(
+            "fieldbook: rc-update output line {line} not understood: {}",
+            crate::core::parse::printable(text)
+        );
+    }
+    print(&out)?;
+    Ok(exit::OK)
+}

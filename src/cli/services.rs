@@ -1,0 +1,75 @@
+//! `fieldbook services`: the ClearOS service pruning table from `chkconfig --list`, with the
+//! runbook's advice, for scripts and serial sessions without the app.
+
+use crate::cli::GlobalOpts;
+use crate::cli::capture::{display_argv, listing};
+use std::fmt::Write as _;
+
+use crate::cli::capture::print;
+use crate::cli::exit;
+use crate::core::parse::chkconfig;
+use crate::core::services::{PRACTICE_LISTING, ServiceKind, ServicePolicy, ServiceTable};
+
+/// Prints the table (or JSON); with `plan`, prints the commands that follow the clear advice
+/// (`off` and `on`, never `maybe off` or locked) instead, one per line.
+pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
+    let mut out = String::new();
+    let text = listing(&["chkconfig", "--list"], global.practice, PRACTICE_LISTING)?;
+    let list = chkconfig::parse(&text);
+    let policy = ServicePolicy::clearos()?;
+    let mut table = ServiceTable::new(&list, &policy);
+    if plan {
+        table.follow_advice();
+        let commands = table.commands();
+        if json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&commands)?)?;
+        } else {
+            for argv in &commands {
+                writeln!(out, "{}", display_argv(argv))?;
+            }
+        }
+        print(&out)?;
+        return Ok(exit::OK);
+    }
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&table)?)?;
+        print(&out)?;
+        return Ok(exit::OK);
+    }
+    writeln!(
+        out,
+        "{:<16} {:<7}  {:<9}  WHY",
+        "SERVICE", "0123456", "ADVICE"
+    )?;
+    for row in &table.rows {
+        let levels = match row.kind {
+            ServiceKind::Sysv(l) => (0..7)
+                .map(|n| {
+                    if l[n] {
+                        char::from(b'0' + n as u8)
+                    } else {
+                        '-'
+                    }
+                })
+                .collect(),
+            ServiceKind::Xinetd(on) => format!("xinetd:{}", if on { "on" } else { "off" }),
+        };
+        let (advice, why) = row
+            .advice
+            .as_ref()
+            .map_or(("", ""), |a| (a.advice.label(), a.reason.as_str()));
+        writeln!(
+            out,
+            "{:<16} {:<7}  {:<9}  {}",
+            row.name, levels, advice, why
+        )?;
+    }
+    for (line, text) in &list.unrecognised {
+        eprintln!(
+            "fieldbook: chkconfig output line {line} not understood: {}",
+            crate::core::parse::printable(text)
+        );
+    }
+    print(&out)?;
+    Ok(exit::OK)
+}

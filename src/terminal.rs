@@ -1,0 +1,225 @@
+//! The terminal's lifetime as a value: raw mode, the alternate screen and a hidden cursor while a
+//! [`Session`] lives, restored on drop, on panic (hook), on SIGTERM/SIGHUP and around a suspend.
+//! Also the size fallback for serial consoles that report 0x0.
+//!
+//! Never sent: cursor-position or device-attribute queries, the kitty keyboard protocol, mouse
+//! capture, bracketed paste or focus events. Each of those blocks or misbehaves on a console
+//! that does not answer or cannot undo it.
+
+pub mod frugal;
+pub mod profile;
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+
+use ratatui::Terminal;
+use ratatui::layout::{Rect, Size};
+use ratatui::{TerminalOptions, Viewport};
+
+use frugal::FrugalBackend;
+use profile::{Profile, ResolvedSize};
+
+/// The terminal type the app draws on.
+pub type Screen = Terminal<FrugalBackend<io::Stdout>>;
+
+// What the restore path must undo, readable from the panic hook and signal paths.
+static RAW: AtomicBool = AtomicBool::new(false);
+static ALT: AtomicBool = AtomicBool::new(false);
+static DRAWN_ROWS: AtomicU16 = AtomicU16::new(0);
+static HOOK: Once = Once::new();
+
+/// Writes bytes straight to fd 1, ignoring errors: usable from a panic hook (no stdout lock)
+/// and after a hang-up (EIO).
+fn raw_write(bytes: &[u8]) {
+    // SAFETY: writing a valid buffer to fd 1; the result is deliberately ignored.
+    unsafe {
+        libc::write(1, bytes.as_ptr().cast(), bytes.len());
+    }
+}
+
+/// Puts the terminal back the way the shell wants it. Every step is tried on its own and its
+/// error ignored, so one failure (ENXIO after a hang-up) cannot skip the rest.
+pub fn restore_all() {
+    if RAW.swap(false, Ordering::SeqCst) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+    raw_write(b"\x1b[0m");
+    if ALT.swap(false, Ordering::SeqCst) {
+        raw_write(b"\x1b[?25h\x1b[?1049l");
+    } else {
+        let rows = DRAWN_ROWS.swap(0, Ordering::SeqCst);
+        if rows > 0 {
+            // Clear what was drawn in the main screen and leave the prompt at its top.
+            raw_write(b"\x1b[H\x1b[J\x1b[?25h");
+        } else {
+            raw_write(b"\x1b[?25h");
+        }
+    }
+}
+
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_all();
+            previous(info);
+        }));
+    });
+}
+
+/// True when both stdin and stdout are terminals.
+pub fn is_interactive() -> bool {
+    // SAFETY: isatty only inspects the descriptors.
+    unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 }
+}
+
+/// The kernel's idea of the size (may be 0x0 on a serial line).
+pub fn kernel_size() -> Option<(u16, u16)> {
+    crossterm::terminal::size().ok()
+}
+
+/// Resolves the working size: `--size`, the kernel when both values are above zero,
+/// COLUMNS/LINES, 80x24.
+pub fn resolve_size(flag: Option<&str>) -> Result<ResolvedSize, String> {
+    let columns = std::env::var("COLUMNS").ok();
+    let lines = std::env::var("LINES").ok();
+    profile::resolve_size(flag, kernel_size(), columns.as_deref(), lines.as_deref())
+}
+
+/// Signals the loop checks between batches of input.
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    /// SIGTERM, SIGINT or SIGHUP arrived: restore and leave.
+    pub terminate: Arc<AtomicBool>,
+    /// SIGHUP arrived: the terminal is gone, so no more drawing.
+    pub hangup: Arc<AtomicBool>,
+    /// SIGCONT arrived (after a stop from outside): re-enter and redraw.
+    pub resumed: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Registers the handlers (flags only; the loop does the work).
+    pub fn register() -> io::Result<Signals> {
+        use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM};
+        let s = Signals::default();
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal_hook::flag::register(sig, Arc::clone(&s.terminate))?;
+        }
+        signal_hook::flag::register(SIGHUP, Arc::clone(&s.hangup))?;
+        signal_hook::flag::register(SIGCONT, Arc::clone(&s.resumed))?;
+        Ok(s)
+    }
+}
+
+/// A terminal in raw mode drawing the app. Dropping it restores the terminal.
+pub struct Session {
+    /// The ratatui terminal over the frugal backend.
+    pub terminal: Screen,
+    /// The working size and where it came from.
+    pub size: ResolvedSize,
+    /// Drawing in the alternate screen.
+    pub alt_screen: bool,
+    /// `--size` as given, to re-resolve on Ctrl-L and resize.
+    size_flag: Option<String>,
+}
+
+impl Session {
+    /// Enters raw mode (and the alternate screen unless `alt_screen` is false), hides the
+    /// cursor and clears the drawing area.
+    pub fn start(
+        profile: &Profile,
+        size: ResolvedSize,
+        size_flag: Option<String>,
+        alt_screen: bool,
+    ) -> io::Result<Session> {
+        install_panic_hook();
+        crossterm::terminal::enable_raw_mode()?;
+        RAW.store(true, Ordering::SeqCst);
+        let mut out = io::stdout();
+        if alt_screen {
+            out.write_all(b"\x1b[?1049h")?;
+            ALT.store(true, Ordering::SeqCst);
+        } else {
+            // Push the shell's output into the scrollback instead of drawing over it.
+            out.write_all(&b"\n".repeat(size.rows.into()))?;
+            DRAWN_ROWS.store(size.rows, Ordering::SeqCst);
+        }
+        out.flush()?;
+        let area = Rect::new(0, 0, size.cols, size.rows);
+        let backend = FrugalBackend::new(
+            out,
+            Size::new(size.cols, size.rows),
+            profile.color,
+            profile.sgr,
+        );
+        let mut terminal = Terminal::with_options(
+            backend,
+            TerminalOptions {
+                viewport: Viewport::Fixed(area),
+            },
+        )?;
+        terminal.hide_cursor()?;
+        // Clears the area and resets the back buffer; unlike `clear()` it asks nothing.
+        terminal.resize(area)?;
+        Ok(Session {
+            terminal,
+            size,
+            alt_screen,
+            size_flag,
+        })
+    }
+
+    /// Re-reads the size; when `force` or the size changed, repaints every cell. Returns the
+    /// new size.
+    pub fn refresh(&mut self, force: bool) -> io::Result<ResolvedSize> {
+        let new = resolve_size(self.size_flag.as_deref()).unwrap_or(self.size);
+        if force || (new.cols, new.rows) != (self.size.cols, self.size.rows) {
+            self.size = new;
+            if !self.alt_screen {
+                DRAWN_ROWS.store(new.rows, Ordering::SeqCst);
+            }
+            let area = Rect::new(0, 0, new.cols, new.rows);
+            let backend = self.terminal.backend_mut();
+            backend.set_size(Size::new(new.cols, new.rows));
+            backend.forget_state();
+            self.terminal.hide_cursor()?;
+            self.terminal.resize(area)?;
+        }
+        self.size = new;
+        Ok(new)
+    }
+
+    /// Gives the terminal back to the shell and stops the process (Ctrl-Z); on `fg` takes it
+    /// back and repaints. A process without a job-control shell is not stopped at all
+    /// (the kernel discards SIGTSTP for an orphaned process group), so it cannot hang.
+    pub fn suspend(&mut self) -> io::Result<()> {
+        let alt = self.alt_screen;
+        restore_all();
+        // SAFETY: raising a signal at ourselves.
+        unsafe {
+            libc::raise(libc::SIGTSTP);
+        }
+        self.reenter(alt)
+    }
+
+    /// Re-enters raw mode and the screen after a stop/continue from outside.
+    pub fn reenter(&mut self, alt: bool) -> io::Result<()> {
+        crossterm::terminal::enable_raw_mode()?;
+        RAW.store(true, Ordering::SeqCst);
+        if alt {
+            raw_write(b"\x1b[?1049h");
+            ALT.store(true, Ordering::SeqCst);
+        } else {
+            DRAWN_ROWS.store(self.size.rows, Ordering::SeqCst);
+        }
+        self.refresh(true).map(|_| ())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        restore_all();
+    }
+}

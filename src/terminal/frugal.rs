@@ -1,0 +1,513 @@
+//! A ratatui backend that writes as few bytes as possible, for 9600-baud serial consoles.
+//!
+//! ratatui's crossterm backend ends every frame with `ESC[39m ESC[49m ESC[59m ESC[0m` and hides
+//! the cursor on every draw, even when one character changed. This backend remembers what the
+//! terminal is showing (the pen: colours and attributes; the cursor position and visibility)
+//! across frames and writes only the difference, with the shortest cursor move it knows, and
+//! only SGR codes the terminal understands (a VT100 gets 0/1/4/5/7 and nothing else). It never
+//! asks the terminal anything: `get_cursor_position` answers from memory, because a query
+//! blocks for 2 s on a console that does not answer.
+
+use std::io::{self, Write};
+
+use ratatui::backend::{Backend, ClearType, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use ratatui::style::{Color, Modifier};
+use unicode_width::UnicodeWidthStr;
+
+use super::profile::{ColorMode, SgrSet};
+
+/// The attributes we emit; everything else (italic, dim, strike) is dropped.
+const KEPT: Modifier = Modifier::BOLD
+    .union(Modifier::UNDERLINED)
+    .union(Modifier::REVERSED)
+    .union(Modifier::SLOW_BLINK);
+
+/// Colour and attribute state of the terminal's pen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pen {
+    fg: Option<u8>,
+    bg: Option<u8>,
+    mods: Modifier,
+}
+
+const DEFAULT_PEN: Pen = Pen {
+    fg: None,
+    bg: None,
+    mods: Modifier::empty(),
+};
+
+/// A [`Backend`] that writes minimal escape sequences to `W`, buffering each frame into one
+/// write.
+#[derive(Debug)]
+pub struct FrugalBackend<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    size: Size,
+    color: ColorMode,
+    sgr: SgrSet,
+    /// What the terminal's pen is; `None` when unknown (start, after a hand-off).
+    pen: Option<Pen>,
+    /// Where the terminal's cursor is; `None` when unknown (after writing the last column).
+    cursor: Option<(u16, u16)>,
+    /// Whether the cursor is visible; `None` when unknown.
+    visible: Option<bool>,
+}
+
+impl<W: Write> FrugalBackend<W> {
+    /// A backend drawing a `size` screen for a terminal with these capabilities.
+    pub fn new(out: W, size: Size, color: ColorMode, sgr: SgrSet) -> Self {
+        FrugalBackend {
+            out,
+            buf: Vec::with_capacity(4096),
+            size,
+            color,
+            sgr,
+            pen: None,
+            cursor: None,
+            visible: None,
+        }
+    }
+
+    /// Sets the size `size()` reports (the resolved size, not the kernel's 0x0).
+    pub fn set_size(&mut self, size: Size) {
+        self.size = size;
+    }
+
+    /// Forgets what the terminal shows (after a child program or a suspend used it), so the
+    /// next frame re-establishes pen, cursor and visibility.
+    pub fn forget_state(&mut self) {
+        self.pen = None;
+        self.cursor = None;
+        self.visible = None;
+    }
+
+    /// The writer (tests read the bytes from it).
+    pub fn writer(&self) -> &W {
+        &self.out
+    }
+
+    /// The writer, mutably (tests reset their byte count).
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    fn color_code(&self, c: Color) -> Option<u8> {
+        if self.color == ColorMode::Mono {
+            return None;
+        }
+        match c {
+            Color::Black | Color::DarkGray => Some(0),
+            Color::Red | Color::LightRed => Some(1),
+            Color::Green | Color::LightGreen => Some(2),
+            Color::Yellow | Color::LightYellow => Some(3),
+            Color::Blue | Color::LightBlue => Some(4),
+            Color::Magenta | Color::LightMagenta => Some(5),
+            Color::Cyan | Color::LightCyan => Some(6),
+            Color::Gray | Color::White => Some(7),
+            Color::Indexed(i) if i < 8 => Some(i),
+            _ => None,
+        }
+    }
+
+    fn pen_of(&self, cell: &Cell) -> Pen {
+        let mut mods = cell.modifier & KEPT;
+        // Reverse video without colours must still read as a selection.
+        if self.sgr == SgrSet::Vt100 {
+            mods &= KEPT;
+        }
+        Pen {
+            fg: self.color_code(cell.fg),
+            bg: self.color_code(cell.bg),
+            mods,
+        }
+    }
+
+    fn push_num(&mut self, n: u32) {
+        let _ = write!(self.buf, "{n}");
+    }
+
+    fn set_pen(&mut self, want: Pen) {
+        if self.pen == Some(want) {
+            return;
+        }
+        let mut params: Vec<u32> = Vec::new();
+        let reset = match self.pen {
+            None => true,
+            Some(have) => {
+                let removed = have.mods - want.mods;
+                let colour_dropped = (have.fg.is_some() && want.fg.is_none())
+                    || (have.bg.is_some() && want.bg.is_none());
+                match self.sgr {
+                    SgrSet::Vt100 => !removed.is_empty() || colour_dropped,
+                    // Turning one attribute off costs as much as a reset plus re-applying when
+                    // several would follow; keep it simple: reset when leaving bold (22 also
+                    // clears dim) would need more than one code.
+                    SgrSet::Ecma48 => false,
+                }
+            }
+        };
+        let base = if reset {
+            DEFAULT_PEN
+        } else {
+            self.pen.unwrap_or(DEFAULT_PEN)
+        };
+        if reset {
+            params.push(0);
+        } else {
+            let removed = base.mods - want.mods;
+            if removed.contains(Modifier::BOLD) {
+                params.push(22);
+            }
+            if removed.contains(Modifier::UNDERLINED) {
+                params.push(24);
+            }
+            if removed.contains(Modifier::SLOW_BLINK) {
+                params.push(25);
+            }
+            if removed.contains(Modifier::REVERSED) {
+                params.push(27);
+            }
+        }
+        let added = want.mods - base.mods;
+        if added.contains(Modifier::BOLD) {
+            params.push(1);
+        }
+        if added.contains(Modifier::UNDERLINED) {
+            params.push(4);
+        }
+        if added.contains(Modifier::SLOW_BLINK) {
+            params.push(5);
+        }
+        if added.contains(Modifier::REVERSED) {
+            params.push(7);
+        }
+        if want.fg != base.fg {
+            params.push(want.fg.map_or(39, |c| 30 + u32::from(c)));
+        }
+        if want.bg != base.bg {
+            params.push(want.bg.map_or(49, |c| 40 + u32::from(c)));
+        }
+        // A lone reset is written as ESC[m (3 bytes).
+        self.buf.extend_from_slice(b"\x1b[");
+        if params != [0] {
+            for (i, p) in params.iter().enumerate() {
+                if i > 0 {
+                    self.buf.push(b';');
+                }
+                self.push_num(*p);
+            }
+        }
+        self.buf.push(b'm');
+        self.pen = Some(want);
+    }
+
+    /// Moves the cursor with the shortest sequence this backend knows.
+    fn move_to(&mut self, x: u16, y: u16) {
+        if self.cursor == Some((x, y)) {
+            return;
+        }
+        let abs_len = cup_len(x, y);
+        let rel: Option<Vec<u8>> = self.cursor.and_then(|(cx, cy)| relative_move(cx, cy, x, y));
+        match rel {
+            Some(seq) if seq.len() < abs_len => self.buf.extend_from_slice(&seq),
+            _ => self.write_cup(x, y),
+        }
+        self.cursor = Some((x, y));
+    }
+
+    fn write_cup(&mut self, x: u16, y: u16) {
+        self.buf.extend_from_slice(b"\x1b[");
+        if (x, y) != (0, 0) {
+            if y != 0 {
+                self.push_num(u32::from(y) + 1);
+            }
+            if x != 0 {
+                self.buf.push(b';');
+                self.push_num(u32::from(x) + 1);
+            }
+        }
+        self.buf.push(b'H');
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.out.flush()
+    }
+}
+
+fn digits(n: u32) -> usize {
+    n.to_string().len()
+}
+
+/// Length of `ESC [ row ; col H` with the defaults left out.
+fn cup_len(x: u16, y: u16) -> usize {
+    let mut n = 3;
+    if y != 0 {
+        n += digits(u32::from(y) + 1);
+    }
+    if x != 0 {
+        n += 1 + digits(u32::from(x) + 1);
+    }
+    n
+}
+
+/// A relative move from (cx, cy) to (x, y) when one is simple: CR, LF, BS, CUU/CUD/CUF/CUB.
+/// LF never scrolls here because the target row exists on screen.
+fn relative_move(cx: u16, cy: u16, x: u16, y: u16) -> Option<Vec<u8>> {
+    let mut seq = Vec::new();
+    let mut col = cx;
+    if x == 0 && cx != 0 {
+        seq.push(b'\r');
+        col = 0;
+    }
+    if y > cy {
+        let d = y - cy;
+        if d <= 2 && (x == 0 || x == col) {
+            seq.extend(std::iter::repeat_n(b'\n', d.into()));
+        } else if d == 1 {
+            seq.extend_from_slice(b"\x1b[B");
+        } else {
+            seq.extend_from_slice(format!("\x1b[{d}B").as_bytes());
+        }
+    } else if y < cy {
+        let d = cy - y;
+        if d == 1 {
+            seq.extend_from_slice(b"\x1b[A");
+        } else {
+            seq.extend_from_slice(format!("\x1b[{d}A").as_bytes());
+        }
+    }
+    if x > col {
+        let d = x - col;
+        if d == 1 {
+            seq.extend_from_slice(b"\x1b[C");
+        } else {
+            seq.extend_from_slice(format!("\x1b[{d}C").as_bytes());
+        }
+    } else if x < col {
+        let d = col - x;
+        if d <= 3 {
+            seq.extend(std::iter::repeat_n(b'\x08', d.into()));
+        } else {
+            seq.extend_from_slice(format!("\x1b[{d}D").as_bytes());
+        }
+    }
+    Some(seq)
+}
+
+impl<W: Write> Backend for FrugalBackend<W> {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        for (x, y, cell) in content {
+            if x >= self.size.width || y >= self.size.height {
+                continue;
+            }
+            self.move_to(x, y);
+            let pen = self.pen_of(cell);
+            self.set_pen(pen);
+            let sym = cell.symbol();
+            let (text, w) = if sym.is_empty() {
+                (" ", 1)
+            } else {
+                (sym, sym.width().max(1))
+            };
+            self.buf.extend_from_slice(text.as_bytes());
+            let nx = x.saturating_add(w as u16);
+            // Writing the last column leaves the cursor in a pending-wrap state that terminals
+            // treat differently: forget where it is.
+            self.cursor = if nx >= self.size.width {
+                None
+            } else {
+                Some((nx, y))
+            };
+        }
+        Ok(())
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        if self.visible != Some(false) {
+            self.buf.extend_from_slice(b"\x1b[?25l");
+            self.visible = Some(false);
+        }
+        Ok(())
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        if self.visible != Some(true) {
+            self.buf.extend_from_slice(b"\x1b[?25h");
+            self.visible = Some(true);
+        }
+        Ok(())
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        let (x, y) = self.cursor.unwrap_or((0, 0));
+        Ok(Position { x, y })
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        let p = position.into();
+        self.move_to(p.x, p.y);
+        Ok(())
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.clear_region(ClearType::All)
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        // Erasing fills with the current background: reset the pen first.
+        if self.pen != Some(DEFAULT_PEN) {
+            self.set_pen(DEFAULT_PEN);
+        }
+        let seq: &[u8] = match clear_type {
+            ClearType::All => {
+                self.buf.extend_from_slice(b"\x1b[H");
+                self.cursor = Some((0, 0));
+                b"\x1b[J"
+            }
+            ClearType::AfterCursor => b"\x1b[J",
+            ClearType::BeforeCursor => b"\x1b[1J",
+            ClearType::CurrentLine => b"\x1b[2K",
+            ClearType::UntilNewLine => b"\x1b[K",
+        };
+        self.buf.extend_from_slice(seq);
+        Ok(())
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        Ok(self.size)
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        Ok(WindowSize {
+            columns_rows: self.size,
+            pixels: Size::default(),
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.emit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::layout::Rect;
+    use ratatui::style::Style;
+    use ratatui::{TerminalOptions, Viewport};
+
+    fn term(color: ColorMode, sgr: SgrSet) -> Terminal<FrugalBackend<Vec<u8>>> {
+        let size = Size::new(80, 24);
+        let b = FrugalBackend::new(Vec::new(), size, color, sgr);
+        Terminal::with_options(
+            b,
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+            },
+        )
+        .unwrap()
+    }
+
+    fn take(t: &mut Terminal<FrugalBackend<Vec<u8>>>) -> Vec<u8> {
+        std::mem::take(t.backend_mut().writer_mut())
+    }
+
+    #[test]
+    fn identical_frame_writes_nothing() {
+        let mut t = term(ColorMode::Mono, SgrSet::Vt100);
+        let draw = |f: &mut ratatui::Frame| {
+            f.buffer_mut()
+                .set_string(3, 3, "hello", Style::new().add_modifier(Modifier::BOLD));
+        };
+        t.draw(draw).unwrap();
+        take(&mut t);
+        t.draw(draw).unwrap();
+        assert_eq!(take(&mut t), b"");
+    }
+
+    #[test]
+    fn moving_a_mark_is_a_few_bytes_and_no_resets() {
+        let mut t = term(ColorMode::Basic8, SgrSet::Ecma48);
+        t.draw(|f| f.buffer_mut().set_string(2, 5, ">", Style::new()))
+            .unwrap();
+        take(&mut t);
+        t.draw(|f| f.buffer_mut().set_string(2, 6, ">", Style::new()))
+            .unwrap();
+        let bytes = take(&mut t);
+        assert!(bytes.len() <= 16, "{:?}", String::from_utf8_lossy(&bytes));
+        let s = String::from_utf8_lossy(&bytes);
+        for bad in ["39m", "49m", "59m", "?25"] {
+            assert!(!s.contains(bad), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn vt100_never_gets_ecma48_only_codes() {
+        let mut t = term(ColorMode::Mono, SgrSet::Vt100);
+        t.draw(|f| {
+            let b = f.buffer_mut();
+            b.set_string(
+                0,
+                0,
+                "a",
+                Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            );
+            b.set_string(1, 0, "b", Style::new().add_modifier(Modifier::REVERSED));
+            b.set_string(2, 0, "c", Style::new().fg(Color::Red));
+            b.set_string(3, 0, "d", Style::new());
+        })
+        .unwrap();
+        let s = String::from_utf8(take(&mut t)).unwrap();
+        // Every SGR parameter is one of 0, 1, 4, 5, 7.
+        for part in s.split("\x1b[").skip(1) {
+            if let Some(params) = part.split_once('m').map(|(p, _)| p)
+                && params.chars().all(|c| c.is_ascii_digit() || c == ';')
+            {
+                for p in params.split(';').filter(|p| !p.is_empty()) {
+                    assert!(["0", "1", "4", "5", "7"].contains(&p), "SGR {p} in {s:?}");
+                }
+            }
+        }
+        assert!(
+            s.contains("\x1b[0;7mb") || s.contains("\x1b[;7mb") || s.contains("\x1b[0;7m"),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn cursor_visibility_is_only_written_on_change() {
+        let mut t = term(ColorMode::Mono, SgrSet::Ecma48);
+        t.draw(|_| {}).unwrap();
+        assert_eq!(take(&mut t), b"\x1b[?25l");
+        t.draw(|_| {}).unwrap();
+        assert_eq!(take(&mut t), b"");
+    }
+
+    #[test]
+    fn cup_is_shortest_form() {
+        let mut b = FrugalBackend::new(
+            Vec::new(),
+            Size::new(80, 24),
+            ColorMode::Mono,
+            SgrSet::Vt100,
+        );
+        b.write_cup(0, 0);
+        b.write_cup(0, 4);
+        b.write_cup(9, 0);
+        b.write_cup(9, 4);
+        assert_eq!(b.buf, b"\x1b[H\x1b[5H\x1b[;10H\x1b[5;10H");
+        assert_eq!(cup_len(9, 4), 7);
+    }
+}

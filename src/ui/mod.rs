@@ -1,0 +1,72 @@
+//! The screens: `render(&Model)` draws the model, `update` (in [`update`]) changes it, and the
+//! key table in [`keys`] connects the two. See `src/ui/README.md` for how to add a screen, a key
+//! action or an effect.
+
+pub mod keys;
+pub mod layout;
+pub mod model;
+pub mod screens;
+pub mod text;
+pub mod theme;
+pub mod update;
+pub mod widgets;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+
+use crate::terminal::profile::{MIN_COLS, MIN_ROWS};
+use model::{Model, Overlay, Screen};
+
+pub use model::{Effect, Msg};
+pub use update::update;
+
+/// Draws the whole model into `buf` over `area`. Returns where the text cursor should be shown
+/// (in a prompt), or `None` to keep it hidden. Never panics, whatever the size.
+pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    if area.width < MIN_COLS || area.height < MIN_ROWS {
+        too_small(area, buf);
+        return None;
+    }
+    match model.screen() {
+        Screen::Home { cursor } => screens::home::draw(model, *cursor, area, buf),
+        Screen::Runbook { runbook, cursor } => {
+            screens::runbook::draw(model, runbook, *cursor, area, buf)
+        }
+        Screen::Step {
+            runbook,
+            step,
+            scroll,
+        } => screens::step::draw(model, runbook, step, *scroll, area, buf),
+        Screen::Output { scroll, .. } => screens::output::draw(model, *scroll, area, buf),
+    }
+    match &model.overlay {
+        None => None,
+        Some(Overlay::Help { scroll }) => {
+            screens::help::draw(model, *scroll, area, buf);
+            None
+        }
+        Some(Overlay::Confirm { question, .. }) => {
+            screens::confirm::draw(model, question, area, buf);
+            None
+        }
+        Some(Overlay::Prompt { title, input, .. }) => {
+            screens::prompt::draw(model, title, input, area, buf)
+        }
+    }
+}
+
+/// The message shown instead of the screens below the minimum size.
+pub fn too_small(area: Rect, buf: &mut Buffer) {
+    let text = format!(
+        "terminal too small: need {MIN_COLS}x{MIN_ROWS}, have {}x{} (Ctrl-L re-reads the size; --size COLSxROWS sets it)",
+        area.width, area.height
+    );
+    for (i, line) in text::wrap(&text, area.width.into()).iter().enumerate() {
+        let Ok(dy) = u16::try_from(i) else { break };
+        if dy >= area.height {
+            break;
+        }
+        buf.set_stringn(area.x, area.y + dy, line, area.width.into(), Style::new());
+    }
+}

@@ -1,0 +1,414 @@
+//! The app's whole state ([`Model`]), what can happen to it ([`Msg`]) and what it asks the loop
+//! to do ([`Effect`]). Nothing here performs I/O.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use tui_input::Input;
+
+use crate::core::progress::{Run, Status};
+use crate::core::runbook::{Runbook, Step};
+
+use super::keys::{Key, Scope};
+use super::theme::Theme;
+
+/// Most output lines kept in memory; older ones are dropped (the full log is on disk).
+pub const OUTPUT_LIMIT: usize = 5000;
+
+/// Something that happened: a key, a new size, output from the runner, a save result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// A key (already translated from the terminal library's event).
+    Key(Key),
+    /// The working size changed (resize event or Ctrl-L re-read).
+    Resized {
+        /// Columns.
+        cols: u16,
+        /// Rows.
+        rows: u16,
+    },
+    /// One line of (sanitised) output from the running command.
+    OutputLine(String),
+    /// The running step ended.
+    StepFinished(StepOutcome),
+    /// A save or another background job failed: shown on the status line.
+    Problem(String),
+    /// The terminal came back from a suspend or a child program: redraw fully.
+    Resumed,
+}
+
+/// How a run of a step ended, as the runner reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// Ran and succeeded.
+    Succeeded,
+    /// Ran and failed, with a one-line description (e.g. "exit 1").
+    Failed(String),
+    /// Could not start; the step goes back to its previous status.
+    NotStarted(String),
+}
+
+/// Work for the loop: the only way `update` reaches the outside world.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Leave the app.
+    Quit,
+    /// Re-read the size and repaint every cell (Ctrl-L, after a child or a suspend).
+    Redraw,
+    /// Suspend to the shell (Ctrl-Z).
+    Suspend,
+    /// Write this run to the progress store.
+    Save(Run),
+    /// Start the step's commands (the runner sends `OutputLine`s and `StepFinished`).
+    RunStep {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+}
+
+/// The cursor of a list screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Index of the selected item.
+    pub index: usize,
+}
+
+/// One screen on the stack. The top one is drawn and gets the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// The runbook list.
+    Home {
+        /// Selected runbook (index into `Model::order`).
+        cursor: Cursor,
+    },
+    /// One runbook's steps.
+    Runbook {
+        /// Runbook id.
+        runbook: String,
+        /// Selected step (index in runbook order).
+        cursor: Cursor,
+    },
+    /// One step.
+    Step {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// First text line shown.
+        scroll: usize,
+    },
+    /// Command output.
+    Output {
+        /// First line shown.
+        scroll: usize,
+        /// Keep the last line in view as lines arrive.
+        follow: bool,
+    },
+}
+
+impl Screen {
+    /// The key scope of this screen.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Screen::Home { .. } => Scope::Home,
+            Screen::Runbook { .. } => Scope::Runbook,
+            Screen::Step { .. } => Scope::Step,
+            Screen::Output { .. } => Scope::Output,
+        }
+    }
+}
+
+/// What a yes answer to a question does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// Quit the app.
+    Quit,
+    /// Run a step (destructive steps, re-runs).
+    Run {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+}
+
+/// What the text typed into a prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptFor {
+    /// The reason for skipping a step.
+    SkipReason {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+    /// A note on a step.
+    Note {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+}
+
+/// A modal box over the current screen.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    /// Key help, generated from the key table.
+    Help {
+        /// First line shown.
+        scroll: usize,
+    },
+    /// A yes/no question.
+    Confirm {
+        /// The question, one or more sentences.
+        question: String,
+        /// What yes does.
+        on_yes: Pending,
+    },
+    /// A one-line text prompt.
+    Prompt {
+        /// Heading.
+        title: String,
+        /// The text typed so far.
+        input: Input,
+        /// What the text is for.
+        purpose: PromptFor,
+    },
+}
+
+impl Overlay {
+    /// The key scope of this overlay.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Overlay::Help { .. } => Scope::Help,
+            Overlay::Confirm { .. } => Scope::Confirm,
+            Overlay::Prompt { .. } => Scope::Prompt,
+        }
+    }
+}
+
+/// The step whose commands are running, and what its status was before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// Runbook id.
+    pub runbook: String,
+    /// Step id.
+    pub step: String,
+    /// Status to restore when the run could not start.
+    pub previous: Status,
+}
+
+/// Facts about the terminal shown in help and `--version --verbose`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TerminalInfo {
+    /// e.g. `80x24 (kernel)`.
+    pub size: String,
+    /// e.g. `ascii (TERM=vt100)`.
+    pub glyphs: String,
+    /// e.g. `mono (NO_COLOR)`.
+    pub color: String,
+}
+
+/// Everything the screens show. `update` changes it; `ui::render` draws it.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Every runbook, built-in and user.
+    pub runbooks: Vec<Runbook>,
+    /// Ids of runbooks whose `applies_to` files exist on this host.
+    pub applicable: BTreeSet<String>,
+    /// Home screen order: indexes into `runbooks`, applicable ones first.
+    pub order: Vec<usize>,
+    /// Every known run (all targets); the one for `target` is edited.
+    pub runs: Vec<Run>,
+    /// The target new activity is recorded for.
+    pub target: String,
+    /// Practice mode: nothing is executed.
+    pub practice: bool,
+    /// Who is working (for attempts and notes).
+    pub who: String,
+    /// The current time, RFC 3339 UTC, set by the loop before each batch of messages.
+    pub now: String,
+    /// Screen stack; never empty.
+    pub screens: Vec<Screen>,
+    /// Modal box, if any.
+    pub overlay: Option<Overlay>,
+    /// The command output buffer (bounded).
+    pub output: VecDeque<String>,
+    /// Title of the output buffer (which step it belongs to).
+    pub output_title: String,
+    /// The step currently running, if any.
+    pub running: Option<Running>,
+    /// Show the "use screen over SSH" advice box on the home screen.
+    pub ssh_advice: bool,
+    /// A one-line message for the technician; cleared by the next key.
+    pub message: Option<String>,
+    /// Working size (columns, rows); layouts and scrolling limits use it.
+    pub size: (u16, u16),
+    /// Glyphs and styles.
+    pub theme: Theme,
+    /// Terminal facts for the help overlay.
+    pub terminal: TerminalInfo,
+}
+
+impl Model {
+    /// A model showing the home screen.
+    pub fn new(runbooks: Vec<Runbook>, applicable: BTreeSet<String>, runs: Vec<Run>) -> Model {
+        let mut order: Vec<usize> = (0..runbooks.len()).collect();
+        order.sort_by_key(|&i| !applicable.contains(&runbooks[i].id));
+        Model {
+            runbooks,
+            applicable,
+            order,
+            runs,
+            target: "localhost".into(),
+            practice: false,
+            who: String::new(),
+            now: String::new(),
+            screens: vec![Screen::Home {
+                cursor: Cursor::default(),
+            }],
+            overlay: None,
+            output: VecDeque::new(),
+            output_title: String::new(),
+            running: None,
+            ssh_advice: false,
+            message: None,
+            size: (80, 24),
+            theme: Theme::plain(),
+            terminal: TerminalInfo::default(),
+        }
+    }
+
+    /// The screen on top of the stack.
+    pub fn screen(&self) -> &Screen {
+        // The stack is never empty: `update` refuses to pop the last screen.
+        self.screens.last().unwrap_or(&Screen::Home {
+            cursor: Cursor { index: 0 },
+        })
+    }
+
+    /// The key scope in force: the overlay's, else the screen's.
+    pub fn scope(&self) -> Scope {
+        self.overlay
+            .as_ref()
+            .map_or_else(|| self.screen().scope(), Overlay::scope)
+    }
+
+    /// A runbook by id.
+    pub fn runbook(&self, id: &str) -> Option<&Runbook> {
+        self.runbooks.iter().find(|r| r.id == id)
+    }
+
+    /// A step of a runbook, by ids.
+    pub fn step(&self, runbook: &str, step: &str) -> Option<(&Runbook, &Step)> {
+        let rb = self.runbook(runbook)?;
+        rb.step(step).map(|s| (rb, s))
+    }
+
+    /// The run of a runbook for the current target, if there is one.
+    pub fn run(&self, runbook: &str) -> Option<&Run> {
+        self.runs.iter().find(|r| {
+            r.runbook == runbook && r.target == self.target && r.practice == self.practice
+        })
+    }
+
+    /// Every run of a runbook (all targets), current target first.
+    pub fn runs_of(&self, runbook: &str) -> Vec<&Run> {
+        let mut v: Vec<&Run> = self
+            .runs
+            .iter()
+            .filter(|r| r.runbook == runbook && r.practice == self.practice)
+            .collect();
+        v.sort_by_key(|r| r.target != self.target);
+        v
+    }
+
+    /// Status of a step on the current target.
+    pub fn status(&self, runbook: &str, step: &str) -> Status {
+        self.run(runbook)
+            .map_or(Status::Pending, |r| r.status(step))
+    }
+
+    /// The run for the current target, created on first change.
+    pub fn run_mut(&mut self, runbook: &str) -> &mut Run {
+        let pos = self.runs.iter().position(|r| {
+            r.runbook == runbook && r.target == self.target && r.practice == self.practice
+        });
+        let i = match pos {
+            Some(i) => i,
+            None => {
+                let values = self
+                    .runbook(runbook)
+                    .map(Runbook::default_values)
+                    .unwrap_or_default();
+                self.runs.push(Run {
+                    runbook: runbook.to_string(),
+                    target: self.target.clone(),
+                    started: self.now.clone(),
+                    updated: self.now.clone(),
+                    practice: self.practice,
+                    values,
+                    ..Run::default()
+                });
+                self.runs.len() - 1
+            }
+        };
+        &mut self.runs[i]
+    }
+
+    /// Index (in runbook order) of the first step that is not done or skipped; the last step
+    /// when all are finished.
+    pub fn first_unfinished(&self, runbook: &str) -> usize {
+        let Some(rb) = self.runbook(runbook) else {
+            return 0;
+        };
+        rb.steps()
+            .position(|(_, s)| !self.status(runbook, &s.id).is_finished())
+            .unwrap_or_else(|| rb.step_count().saturating_sub(1))
+    }
+
+    /// Appends an output line, dropping the oldest beyond [`OUTPUT_LIMIT`].
+    pub fn push_output(&mut self, line: String) {
+        if self.output.len() >= OUTPUT_LIMIT {
+            self.output.pop_front();
+        }
+        self.output.push_back(line);
+    }
+}
+
+/// Progress of a runbook on one run: finished (done + skipped), total, failed, skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Done or skipped.
+    pub finished: usize,
+    /// Steps in the runbook.
+    pub total: usize,
+    /// Failed, cancelled or interrupted.
+    pub failed: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+impl Progress {
+    /// Counts a run against its runbook (steps no longer in the runbook are not counted).
+    pub fn of(runbook: &Runbook, run: Option<&Run>) -> Progress {
+        let mut p = Progress {
+            total: runbook.step_count(),
+            ..Progress::default()
+        };
+        for (_, step) in runbook.steps() {
+            let status = run.map_or(Status::Pending, |r| r.status(&step.id));
+            if status.is_finished() {
+                p.finished += 1;
+            }
+            match status {
+                Status::Skipped => p.skipped += 1,
+                Status::Failed | Status::Cancelled | Status::Interrupted => p.failed += 1,
+                _ => {}
+            }
+        }
+        p
+    }
+}

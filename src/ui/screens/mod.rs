@@ -1,0 +1,9 @@
+//! One file per screen or overlay; each has a `draw` function that only reads the model.
+
+pub mod confirm;
+pub mod help;
+pub mod home;
+pub mod output;
+pub mod prompt;
+pub mod runbook;
+pub mod step;

@@ -1,0 +1,331 @@
+//! Step: why it exists (wrapped, scrollable), the exact commands with the variables filled in,
+//! the file and change of an edit, the status, every attempt and the notes.
+
+use std::collections::BTreeMap;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::core::runbook::{Action, Edit, EditAction, Program, Runbook, Step};
+use crate::core::vars::substitute;
+use crate::ui::keys::Scope;
+use crate::ui::model::Model;
+use crate::ui::text::{printable, show_argv, wrap};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{self};
+
+fn heading(out: &mut Vec<Line<'static>>, theme: &Theme, text: &str) {
+    out.push(Line::raw(""));
+    out.push(Line::styled(text.to_string(), theme.emphasis()));
+}
+
+fn para(out: &mut Vec<Line<'static>>, text: &str, width: usize, indent: usize, style: Style) {
+    let pad = " ".repeat(indent);
+    for l in wrap(&printable_keep_newlines(text), width.saturating_sub(indent)) {
+        out.push(Line::styled(format!("{pad}{l}"), style));
+    }
+}
+
+fn printable_keep_newlines(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What an edit does, in one sentence, with the variables filled in.
+pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
+    let s = |t: &str| substitute(t, values);
+    let change = match &edit.action {
+        EditAction::EnsureLine { line, replace } => match replace {
+            Some(r) => format!(
+                "replace the line containing \"{}\" with \"{}\"",
+                s(r),
+                s(line)
+            ),
+            None => format!("make sure the line \"{}\" is present", s(line)),
+        },
+        EditAction::CommentOut { pattern } => {
+            format!("comment out lines containing \"{}\"", s(pattern))
+        }
+        EditAction::Uncomment { pattern } => {
+            format!("uncomment lines containing \"{}\"", s(pattern))
+        }
+        EditAction::SetVar { key, value } => format!("set {}=\"{}\"", s(key), s(value)),
+        EditAction::AddWords { key, words } => {
+            format!("add {} to {}", s(&words.join(" ")), s(key))
+        }
+        EditAction::RemoveWords { key, words } => {
+            format!("remove {} from {}", s(&words.join(" ")), s(key))
+        }
+        EditAction::EnsureBlock { marker, block } => {
+            format!("make sure the block \"{}\" holds:\n{}", s(marker), s(block))
+        }
+        EditAction::Chmod { executable } => {
+            if *executable {
+                "make it executable".into()
+            } else {
+                "make it not executable".into()
+            }
+        }
+        EditAction::Symlink { target } => format!("make it a link to {}", s(target)),
+    };
+    format!("{}: {change}", s(&edit.path))
+}
+
+fn values_for(model: &Model, rb: &Runbook) -> BTreeMap<String, String> {
+    let mut v = rb.default_values();
+    if let Some(run) = model.run(&rb.id) {
+        v.extend(run.values.clone());
+    }
+    v
+}
+
+/// The scrollable body of a step screen, wrapped to `width`. `update` uses its length to
+/// clamp scrolling, so it must be exactly what `draw` shows.
+pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec<Line<'static>> {
+    let theme = &model.theme;
+    let mut out = Vec::new();
+    let Some((rb, st)) = model.step(runbook, step) else {
+        return out;
+    };
+    let section = rb
+        .steps()
+        .find(|(_, s)| s.id == st.id)
+        .map(|(sec, _)| sec.title.clone())
+        .unwrap_or_default();
+    let status = model.status(runbook, step);
+    let state = model.run(runbook).and_then(|r| r.steps.get(step));
+    para(
+        &mut out,
+        &format!(
+            "Section: {section}   Kind: {}   Status: {} {}",
+            st.action.kind_name(),
+            status.marker(),
+            status.name()
+        ),
+        width,
+        0,
+        Style::new(),
+    );
+    if let Some(reason) = state.and_then(|s| s.reason.as_deref()) {
+        para(
+            &mut out,
+            &format!("Reason: {reason}"),
+            width,
+            0,
+            Style::new(),
+        );
+    }
+    heading(&mut out, theme, "Why");
+    para(&mut out, &st.why, width, 2, Style::new());
+    action_lines(&mut out, model, rb, st, width);
+    if let Some(q) = &st.confirm {
+        heading(&mut out, theme, "Asks first");
+        para(&mut out, q, width, 2, Style::new());
+    }
+    if st.reboot {
+        para(
+            &mut out,
+            "This step reboots the machine; the run resumes after it.",
+            width,
+            0,
+            theme.warning(),
+        );
+    }
+    if let Some(state) = state {
+        if !state.attempts.is_empty() {
+            heading(&mut out, theme, "Attempts");
+            for a in &state.attempts {
+                let mut t = format!("#{} {}", a.number, super::home::when(&a.started));
+                if let Some(e) = &a.exit {
+                    t.push_str(&format!(", {e}"));
+                }
+                if let Some(o) = &a.outcome {
+                    t.push_str(&format!(", {o}"));
+                }
+                if !a.who.is_empty() {
+                    t.push_str(&format!(" ({})", a.who));
+                }
+                para(&mut out, &t, width, 2, Style::new());
+            }
+        }
+        if !state.notes.is_empty() {
+            heading(&mut out, theme, "Notes");
+            for n in &state.notes {
+                let who = if n.who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", n.who)
+                };
+                para(
+                    &mut out,
+                    &format!("{}{who}: {}", super::home::when(&n.at), n.text),
+                    width,
+                    2,
+                    Style::new(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn action_lines(
+    out: &mut Vec<Line<'static>>,
+    model: &Model,
+    rb: &Runbook,
+    st: &Step,
+    width: usize,
+) {
+    let theme = &model.theme;
+    let values = values_for(model, rb);
+    match &st.action {
+        Action::Manual => {
+            heading(out, theme, "What to do");
+            para(
+                out,
+                "Do it by hand, then mark it done (d).",
+                width,
+                2,
+                Style::new(),
+            );
+        }
+        Action::Run(spec) => {
+            heading(out, theme, "Commands");
+            for p in &spec.programs {
+                match p {
+                    Program::Argv(argv) => {
+                        let filled: Vec<String> =
+                            argv.iter().map(|a| substitute(a, &values)).collect();
+                        para(
+                            out,
+                            &format!("$ {}", show_argv(&filled)),
+                            width,
+                            2,
+                            theme.command(),
+                        );
+                    }
+                    Program::Script { shell, script } => {
+                        para(
+                            out,
+                            &format!("{shell} script (variables arrive as FB_<name>):"),
+                            width,
+                            2,
+                            Style::new(),
+                        );
+                        for l in script.lines() {
+                            out.push(Line::styled(
+                                format!("    {}", printable(l)),
+                                theme.command(),
+                            ));
+                        }
+                    }
+                }
+            }
+            if let Some(check) = &spec.check {
+                let filled: Vec<String> = check.iter().map(|a| substitute(a, &values)).collect();
+                para(
+                    out,
+                    &format!("Already done when this succeeds: {}", show_argv(&filled)),
+                    width,
+                    2,
+                    Style::new(),
+                );
+            }
+            let mut flags = Vec::new();
+            if spec.interactive {
+                flags.push("needs the terminal (interactive)");
+            }
+            if spec.long {
+                flags.push("long: runs detached, survives a dropped link");
+            }
+            if !flags.is_empty() {
+                para(out, &flags.join("; "), width, 2, Style::new());
+            }
+        }
+        Action::Edit { edits } => {
+            heading(out, theme, "Changes");
+            for e in edits {
+                para(out, &describe_edit(e, &values), width, 2, Style::new());
+            }
+        }
+        Action::Form { fields } => {
+            heading(out, theme, "Asks for");
+            for f in fields {
+                let label = rb.variable(f).map_or(f.as_str(), |v| v.label.as_str());
+                let value = values.get(f).map_or("(not set)".to_string(), |v| {
+                    if rb
+                        .variable(f)
+                        .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret)
+                    {
+                        "(secret)".to_string()
+                    } else {
+                        v.clone()
+                    }
+                });
+                para(
+                    out,
+                    &format!("{label} ({f}): {value}"),
+                    width,
+                    2,
+                    Style::new(),
+                );
+            }
+        }
+        Action::Tool { tool } => {
+            heading(out, theme, "Tool");
+            para(
+                out,
+                &format!("Opens the {} screen.", tool.name()),
+                width,
+                2,
+                Style::new(),
+            );
+        }
+    }
+}
+
+/// Draws one step.
+pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect, buf: &mut Buffer) {
+    let Some((rb, st)) = model.step(runbook, step) else {
+        return;
+    };
+    let index = rb.steps().position(|(_, s)| s.id == st.id).unwrap_or(0) + 1;
+    let status = model.status(runbook, step);
+    let title = format!("{} {}", status.marker(), st.title);
+    let right = format!("step {index}/{}", rb.step_count());
+    let inner = widgets::frame(
+        buf,
+        area,
+        &model.theme,
+        &title,
+        &right,
+        Scope::Step,
+        model.message.as_deref(),
+    );
+    let width = crate::ui::layout::text_width(model.size);
+    let lines = body_lines(model, runbook, step, width);
+    let h = usize::from(inner.height);
+    for (dy, line) in lines.iter().skip(scroll).take(h).enumerate() {
+        let area = Rect {
+            x: inner.x + 1,
+            y: inner.y + dy as u16,
+            width: inner.width.saturating_sub(1),
+            height: 1,
+        };
+        line.clone().render(area, buf);
+    }
+    let (boxed, _, _) = crate::ui::layout::frame(area);
+    widgets::more_marks(
+        buf,
+        boxed,
+        &model.theme,
+        scroll > 0,
+        scroll + h < lines.len(),
+    );
+    let _ = Span::raw("");
+}

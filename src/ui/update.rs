@@ -1,0 +1,627 @@
+//! `update(&mut Model, Msg) -> Vec<Effect>`: all behaviour of the app, with no I/O, so it is
+//! tested by feeding messages and looking at the model and the effects.
+
+use tui_input::{Input, InputRequest};
+
+use crate::core::progress::{Attempt, Note, Status};
+use crate::core::runbook::Action as StepAction;
+
+use super::keys::{self, Action, Key, Scope};
+use super::layout;
+use super::model::{
+    Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen, StepOutcome,
+};
+use super::screens;
+
+/// Applies one message to the model and returns the work the loop must do. Marks the model
+/// changed (so the loop draws) unless the message was a key with no meaning here.
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => {
+            let scope = model.scope();
+            match keys::lookup(scope, key) {
+                Some(action) => {
+                    model.message = None;
+                    act(model, action)
+                }
+                None => typed(model, scope, key),
+            }
+        }
+        Msg::Resized { cols, rows } => {
+            model.size = (cols, rows);
+            clamp_scrolls(model);
+            Vec::new()
+        }
+        Msg::OutputLine(line) => {
+            model.push_output(line);
+            clamp_scrolls(model);
+            Vec::new()
+        }
+        Msg::StepFinished(outcome) => finish(model, outcome),
+        Msg::Problem(text) => {
+            model.message = Some(text);
+            Vec::new()
+        }
+        Msg::Resumed => vec![Effect::Redraw],
+    }
+}
+
+/// Keys without a binding: typed text in a prompt, otherwise ignored.
+fn typed(model: &mut Model, scope: Scope, key: Key) -> Vec<Effect> {
+    if scope == Scope::Prompt
+        && let (Key::Char(c), Some(Overlay::Prompt { input, .. })) = (key, &mut model.overlay)
+    {
+        input.handle(InputRequest::InsertChar(c));
+    }
+    Vec::new()
+}
+
+fn act(model: &mut Model, action: Action) -> Vec<Effect> {
+    match model.scope() {
+        Scope::Help => help_key(model, action),
+        Scope::Confirm => confirm_key(model, action),
+        Scope::Prompt => prompt_key(model, action),
+        _ => match action {
+            Action::Help => {
+                model.overlay = Some(Overlay::Help { scroll: 0 });
+                Vec::new()
+            }
+            Action::Redraw => vec![Effect::Redraw],
+            Action::Suspend => vec![Effect::Suspend],
+            Action::Interrupt => ask_quit(model, true),
+            Action::Quit => ask_quit(model, false),
+            _ => screen_key(model, action),
+        },
+    }
+}
+
+fn ask_quit(model: &mut Model, always_ask: bool) -> Vec<Effect> {
+    let question = match &model.running {
+        Some(r) => format!(
+            "A command is still running (step {}). Quit fieldbook anyway?",
+            r.step
+        ),
+        None if always_ask => "Quit fieldbook?".to_string(),
+        None => return vec![Effect::Quit],
+    };
+    model.overlay = Some(Overlay::Confirm {
+        question,
+        on_yes: Pending::Quit,
+    });
+    Vec::new()
+}
+
+fn help_key(model: &mut Model, action: Action) -> Vec<Effect> {
+    let page = layout::page(model.size);
+    if let Some(Overlay::Help { scroll }) = &mut model.overlay {
+        match action {
+            Action::Up => *scroll = scroll.saturating_sub(1),
+            Action::Down => *scroll += 1,
+            Action::PageUp => *scroll = scroll.saturating_sub(page),
+            Action::PageDown => *scroll += page,
+            Action::Redraw => return vec![Effect::Redraw],
+            _ => model.overlay = None,
+        }
+    }
+    clamp_scrolls(model);
+    Vec::new()
+}
+
+fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Redraw => vec![Effect::Redraw],
+        Action::Yes => match model.overlay.take() {
+            Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
+                Pending::Quit => vec![Effect::Quit],
+                Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+            },
+            _ => Vec::new(),
+        },
+        _ => {
+            model.overlay = None;
+            Vec::new()
+        }
+    }
+}
+
+fn prompt_key(model: &mut Model, action: Action) -> Vec<Effect> {
+    let Some(Overlay::Prompt { input, .. }) = &mut model.overlay else {
+        return Vec::new();
+    };
+    let request = match action {
+        Action::DeleteBack => InputRequest::DeletePrevChar,
+        Action::DeleteForward => InputRequest::DeleteNextChar,
+        Action::ClearLine => InputRequest::DeleteLine,
+        Action::CursorLeft => InputRequest::GoToPrevChar,
+        Action::CursorRight => InputRequest::GoToNextChar,
+        Action::CursorStart => InputRequest::GoToStart,
+        Action::CursorEnd => InputRequest::GoToEnd,
+        Action::Redraw => return vec![Effect::Redraw],
+        Action::Back => {
+            // Esc may be the first byte of a split arrow key: it never throws text away.
+            if input.value().is_empty() {
+                model.overlay = None;
+            } else {
+                model.message =
+                    Some("Enter saves the text; Ctrl-U clears it, then Esc closes".into());
+            }
+            return Vec::new();
+        }
+        Action::Submit => return submit_prompt(model),
+        _ => return Vec::new(),
+    };
+    input.handle(request);
+    Vec::new()
+}
+
+fn submit_prompt(model: &mut Model) -> Vec<Effect> {
+    let Some(Overlay::Prompt { input, purpose, .. }) = &model.overlay else {
+        return Vec::new();
+    };
+    let text = input.value().trim().to_string();
+    let purpose = purpose.clone();
+    match purpose {
+        PromptFor::SkipReason { runbook, step } => {
+            if text.is_empty() {
+                model.message = Some("Type the reason for skipping, then Enter".into());
+                return Vec::new();
+            }
+            model.overlay = None;
+            let now = model.now.clone();
+            let run = model.run_mut(&runbook);
+            let state = run.steps.entry(step).or_default();
+            state.status = Status::Skipped;
+            state.reason = Some(text);
+            run.updated = now;
+            vec![Effect::Save(run.clone())]
+        }
+        PromptFor::Note { runbook, step } => {
+            model.overlay = None;
+            if text.is_empty() {
+                return Vec::new();
+            }
+            let (now, who) = (model.now.clone(), model.who.clone());
+            let run = model.run_mut(&runbook);
+            run.steps.entry(step).or_default().notes.push(Note {
+                at: now.clone(),
+                who,
+                text,
+            });
+            run.updated = now;
+            vec![Effect::Save(run.clone())]
+        }
+    }
+}
+
+fn move_cursor(index: usize, len: usize, action: Action, page: usize) -> usize {
+    let last = len.saturating_sub(1);
+    match action {
+        Action::Up => index.saturating_sub(1),
+        Action::Down => (index + 1).min(last),
+        Action::PageUp => index.saturating_sub(page),
+        Action::PageDown => (index + page).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => index,
+    }
+    .min(last)
+}
+
+fn scroll_by(scroll: usize, action: Action, page: usize) -> usize {
+    match action {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => scroll + 1,
+        Action::PageUp => scroll.saturating_sub(page),
+        Action::PageDown => scroll + page,
+        Action::Top => 0,
+        Action::Bottom | Action::Follow => usize::MAX,
+        _ => scroll,
+    }
+}
+
+fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
+    let page = layout::page(model.size);
+    let top = model.screens.len() - 1;
+    let screen = model.screens[top].clone();
+    let effects = match screen {
+        Screen::Home { cursor } => home_key(model, cursor, action, page),
+        Screen::Runbook { runbook, cursor } => runbook_key(model, &runbook, cursor, action, page),
+        Screen::Step {
+            runbook,
+            step,
+            scroll,
+        } => step_key(model, &runbook, &step, scroll, action, page),
+        Screen::Output { scroll, follow } => {
+            match action {
+                Action::Back => pop(model),
+                _ => {
+                    let s = scroll_by(scroll, action, page);
+                    model.screens[top] = Screen::Output {
+                        scroll: s,
+                        follow: action == Action::Follow || (follow && s >= scroll),
+                    };
+                }
+            }
+            Vec::new()
+        }
+    };
+    clamp_scrolls(model);
+    effects
+}
+
+fn pop(model: &mut Model) {
+    if model.screens.len() > 1 {
+        model.screens.pop();
+    }
+}
+
+fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> Vec<Effect> {
+    match action {
+        Action::Open => {
+            if let Some(&i) = model.order.get(cursor.index) {
+                let id = model.runbooks[i].id.clone();
+                model.ssh_advice = false;
+                open_runbook(model, &id);
+            }
+        }
+        Action::Dismiss => model.ssh_advice = false,
+        _ => {
+            let index = move_cursor(cursor.index, model.order.len(), action, page);
+            if let Some(Screen::Home { cursor }) = model.screens.last_mut() {
+                cursor.index = index;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Pushes a runbook's screen with the cursor on its first unfinished step.
+pub fn open_runbook(model: &mut Model, id: &str) {
+    let index = model.first_unfinished(id);
+    model.screens.push(Screen::Runbook {
+        runbook: id.to_string(),
+        cursor: Cursor { index },
+    });
+}
+
+fn step_id_at(model: &Model, runbook: &str, index: usize) -> Option<String> {
+    model
+        .runbook(runbook)?
+        .steps()
+        .nth(index)
+        .map(|(_, s)| s.id.clone())
+}
+
+fn runbook_key(
+    model: &mut Model,
+    runbook: &str,
+    cursor: Cursor,
+    action: Action,
+    page: usize,
+) -> Vec<Effect> {
+    let Some(rb) = model.runbook(runbook) else {
+        pop(model);
+        return Vec::new();
+    };
+    let count = rb.step_count();
+    // First step index of each section, for Tab / Shift-Tab.
+    let mut starts = Vec::new();
+    let mut n = 0;
+    for s in &rb.sections {
+        starts.push(n);
+        n += s.steps.len();
+    }
+    let index = match action {
+        Action::Open => {
+            if let Some(step) = step_id_at(model, runbook, cursor.index) {
+                model.screens.push(Screen::Step {
+                    runbook: runbook.to_string(),
+                    step,
+                    scroll: 0,
+                });
+            }
+            return Vec::new();
+        }
+        Action::Back => {
+            pop(model);
+            return Vec::new();
+        }
+        Action::ShowOutput => {
+            model.screens.push(Screen::Output {
+                scroll: usize::MAX,
+                follow: true,
+            });
+            return Vec::new();
+        }
+        Action::Next => starts
+            .iter()
+            .copied()
+            .find(|&s| s > cursor.index && s < count)
+            .unwrap_or(cursor.index),
+        Action::Previous => starts
+            .iter()
+            .copied()
+            .rev()
+            .find(|&s| s < cursor.index)
+            .unwrap_or(0),
+        _ => move_cursor(cursor.index, count, action, page),
+    };
+    if let Some(Screen::Runbook { cursor, .. }) = model.screens.last_mut() {
+        cursor.index = index;
+    }
+    Vec::new()
+}
+
+fn step_key(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    scroll: usize,
+    action: Action,
+    page: usize,
+) -> Vec<Effect> {
+    let target = (runbook.to_string(), step.to_string());
+    match action {
+        Action::Back => {
+            pop(model);
+            Vec::new()
+        }
+        Action::Run => request_run(model, runbook, step),
+        Action::MarkDone => {
+            if is_running(model, runbook, step) {
+                model.message = Some("The step is running: wait for it to end".into());
+                return Vec::new();
+            }
+            let now = model.now.clone();
+            let run = model.run_mut(runbook);
+            let state = run.steps.entry(step.to_string()).or_default();
+            state.status = Status::Done;
+            state.reason = Some("marked done by hand".into());
+            run.updated = now;
+            vec![Effect::Save(run.clone())]
+        }
+        Action::Skip | Action::Note => {
+            if action == Action::Skip && is_running(model, runbook, step) {
+                model.message = Some("The step is running: wait for it to end".into());
+                return Vec::new();
+            }
+            let (title, purpose) = if action == Action::Skip {
+                (
+                    "Why skip this step?",
+                    PromptFor::SkipReason {
+                        runbook: target.0,
+                        step: target.1,
+                    },
+                )
+            } else {
+                (
+                    "Note",
+                    PromptFor::Note {
+                        runbook: target.0,
+                        step: target.1,
+                    },
+                )
+            };
+            model.overlay = Some(Overlay::Prompt {
+                title: title.into(),
+                input: Input::default(),
+                purpose,
+            });
+            Vec::new()
+        }
+        Action::ShowOutput => {
+            model.screens.push(Screen::Output {
+                scroll: usize::MAX,
+                follow: true,
+            });
+            Vec::new()
+        }
+        Action::Next | Action::Previous => {
+            let Some(rb) = model.runbook(runbook) else {
+                return Vec::new();
+            };
+            let ids: Vec<String> = rb.steps().map(|(_, s)| s.id.clone()).collect();
+            let Some(i) = ids.iter().position(|s| s == step) else {
+                return Vec::new();
+            };
+            let j = if action == Action::Next {
+                (i + 1).min(ids.len() - 1)
+            } else {
+                i.saturating_sub(1)
+            };
+            let n = model.screens.len();
+            model.screens[n - 1] = Screen::Step {
+                runbook: runbook.to_string(),
+                step: ids[j].clone(),
+                scroll: 0,
+            };
+            if n >= 2
+                && let Screen::Runbook { cursor, .. } = &mut model.screens[n - 2]
+            {
+                cursor.index = j;
+            }
+            Vec::new()
+        }
+        _ => {
+            let s = scroll_by(scroll, action, page);
+            if let Some(Screen::Step { scroll, .. }) = model.screens.last_mut() {
+                *scroll = s;
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn is_running(model: &Model, runbook: &str, step: &str) -> bool {
+    model
+        .running
+        .as_ref()
+        .is_some_and(|r| r.runbook == runbook && r.step == step)
+}
+
+fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    let Some((_, s)) = model.step(runbook, step) else {
+        return Vec::new();
+    };
+    if model.running.is_some() {
+        model.message = Some("A command is already running: wait for it to end".into());
+        return Vec::new();
+    }
+    match &s.action {
+        StepAction::Run(_) => {}
+        StepAction::Manual => {
+            model.message = Some("A manual step: do it by hand, then press d".into());
+            return Vec::new();
+        }
+        other => {
+            model.message = Some(format!(
+                "Running {} steps is not available yet",
+                other.kind_name()
+            ));
+            return Vec::new();
+        }
+    }
+    let question = match (model.status(runbook, step), &s.confirm) {
+        (Status::Done, _) => Some("This step is already done. Run it again?".to_string()),
+        (_, Some(q)) => Some(q.clone()),
+        _ => None,
+    };
+    match question {
+        Some(question) => {
+            model.overlay = Some(Overlay::Confirm {
+                question,
+                on_yes: Pending::Run {
+                    runbook: runbook.into(),
+                    step: step.into(),
+                },
+            });
+            Vec::new()
+        }
+        None => start_run(model, runbook, step),
+    }
+}
+
+fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    let title = model
+        .step(runbook, step)
+        .map(|(_, s)| s.title.clone())
+        .unwrap_or_default();
+    let previous = model.status(runbook, step);
+    let (now, who) = (model.now.clone(), model.who.clone());
+    let run = model.run_mut(runbook);
+    let state = run.steps.entry(step.to_string()).or_default();
+    state.status = Status::Running;
+    let number = state.attempts.len() as u32 + 1;
+    state.attempts.push(Attempt {
+        number,
+        started: now.clone(),
+        who,
+        ..Attempt::default()
+    });
+    run.updated = now;
+    let saved = run.clone();
+    model.running = Some(Running {
+        runbook: runbook.into(),
+        step: step.into(),
+        previous,
+    });
+    model.output.clear();
+    model.output_title = title;
+    model.screens.push(Screen::Output {
+        scroll: 0,
+        follow: true,
+    });
+    vec![
+        Effect::Save(saved),
+        Effect::RunStep {
+            runbook: runbook.into(),
+            step: step.into(),
+        },
+    ]
+}
+
+fn finish(model: &mut Model, outcome: StepOutcome) -> Vec<Effect> {
+    let Some(running) = model.running.take() else {
+        return Vec::new();
+    };
+    let now = model.now.clone();
+    let run = model.run_mut(&running.runbook);
+    let state = run.steps.entry(running.step.clone()).or_default();
+    let message = match outcome {
+        StepOutcome::Succeeded => {
+            state.status = Status::Done;
+            if let Some(a) = state.attempts.last_mut() {
+                a.ended = Some(now.clone());
+                a.outcome = Some("done".into());
+            }
+            None
+        }
+        StepOutcome::Failed(why) => {
+            state.status = Status::Failed;
+            if let Some(a) = state.attempts.last_mut() {
+                a.ended = Some(now.clone());
+                a.outcome = Some(why.clone());
+            }
+            Some(format!("The step failed: {why}"))
+        }
+        StepOutcome::NotStarted(why) => {
+            state.status = running.previous;
+            state.attempts.pop();
+            Some(format!("Not run: {why}"))
+        }
+    };
+    run.updated = now;
+    let saved = run.clone();
+    if let Some(m) = message {
+        model.push_output(m.clone());
+        model.message = Some(m);
+    }
+    clamp_scrolls(model);
+    vec![Effect::Save(saved)]
+}
+
+/// Keeps every scroll offset within its content, so scrolling back after overshooting the end
+/// takes effect at once. Follow mode pins the output to its last page.
+pub fn clamp_scrolls(model: &mut Model) {
+    let size = model.size;
+    let body = layout::page(size);
+    let output_max = model.output.len().saturating_sub(body);
+    let step_lengths: Vec<Option<usize>> = model
+        .screens
+        .iter()
+        .map(|s| match s {
+            Screen::Step { runbook, step, .. } => Some(
+                screens::step::body_lines(model, runbook, step, layout::text_width(size)).len(),
+            ),
+            _ => None,
+        })
+        .collect();
+    for (screen, len) in model.screens.iter_mut().zip(step_lengths) {
+        match screen {
+            Screen::Output { scroll, follow } => {
+                if *follow {
+                    *scroll = output_max;
+                } else {
+                    *scroll = (*scroll).min(output_max);
+                    if *scroll == output_max {
+                        *follow = true;
+                    }
+                }
+            }
+            Screen::Step { scroll, .. } => {
+                *scroll = (*scroll).min(len.unwrap_or(0).saturating_sub(body));
+            }
+            _ => {}
+        }
+    }
+    if matches!(model.overlay, Some(Overlay::Help { .. })) {
+        let len = screens::help::lines(model.screen().scope(), &model.terminal).len();
+        let max = len.saturating_sub(layout::help_page(size));
+        if let Some(Overlay::Help { scroll }) = &mut model.overlay {
+            *scroll = (*scroll).min(max);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! Unit tests of `update`: feed messages, look at the model and the effects.
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::core::runbook::load_str;
+
+fn model() -> Model {
+    let rb = load_str(
+        "tui-runbook.toml",
+        include_str!("../../../tests/fixtures/tui-runbook.toml"),
+    )
+    .unwrap();
+    let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    m.target = "gw1".into();
+    m.now = "2026-11-26T10:00:00Z".into();
+    m.who = "tech".into();
+    m
+}
+
+fn keys(m: &mut Model, keys: &[Key]) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for k in keys {
+        out.extend(update(m, Msg::Key(*k)));
+    }
+    out
+}
+
+fn open_step(m: &mut Model, index: usize) {
+    keys(m, &[Key::Enter]);
+    keys(m, &[Key::Char('g')]);
+    for _ in 0..index {
+        keys(m, &[Key::Down]);
+    }
+    keys(m, &[Key::Enter]);
+}
+
+#[test]
+fn opening_a_runbook_puts_the_cursor_on_the_first_unfinished_step() {
+    let mut m = model();
+    let run = m.run_mut("demo");
+    for id in ["read", "update"] {
+        run.steps.entry(id.into()).or_default().status = Status::Done;
+    }
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(
+        m.screen(),
+        &Screen::Runbook {
+            runbook: "demo".into(),
+            cursor: Cursor { index: 2 }
+        }
+    );
+}
+
+#[test]
+fn navigate_to_a_step_and_back() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    keys(&mut m, &[Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Runbook { .. }));
+    keys(&mut m, &[Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Home { .. }));
+    // Esc on the home screen does nothing, q quits.
+    assert!(keys(&mut m, &[Key::Esc]).is_empty());
+    assert_eq!(keys(&mut m, &[Key::Char('q')]), vec![Effect::Quit]);
+}
+
+#[test]
+fn cursor_moves_stay_in_range_and_tab_jumps_sections() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter, Key::Char('g'), Key::Up, Key::Up]);
+    assert!(matches!(m.screen(), Screen::Runbook { cursor, .. } if cursor.index == 0));
+    keys(&mut m, &[Key::Tab]);
+    assert!(matches!(m.screen(), Screen::Runbook { cursor, .. } if cursor.index == 3));
+    keys(&mut m, &[Key::Char('G'), Key::Down, Key::PageDown]);
+    assert!(matches!(m.screen(), Screen::Runbook { cursor, .. } if cursor.index == 5));
+    keys(&mut m, &[Key::BackTab]);
+    assert!(matches!(m.screen(), Screen::Runbook { cursor, .. } if cursor.index == 3));
+}
+
+#[test]
+fn mark_done_saves_the_run() {
+    let mut m = model();
+    open_step(&mut m, 0);
+    let fx = keys(&mut m, &[Key::Char('d')]);
+    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("read") == Status::Done));
+    assert_eq!(m.status("demo", "read"), Status::Done);
+}
+
+#[test]
+fn skip_needs_a_reason_and_esc_never_discards_it() {
+    let mut m = model();
+    open_step(&mut m, 0);
+    keys(&mut m, &[Key::Char('s')]);
+    assert_eq!(m.scope(), Scope::Prompt);
+    // Enter on an empty reason does not skip.
+    assert!(keys(&mut m, &[Key::Enter]).is_empty());
+    assert_eq!(m.scope(), Scope::Prompt);
+    keys(&mut m, &[Key::Char('n'), Key::Char('o'), Key::Char('q')]);
+    // Esc (perhaps a split arrow key) keeps the text and the prompt.
+    keys(&mut m, &[Key::Esc]);
+    assert_eq!(m.scope(), Scope::Prompt);
+    // Backspace as 0x7f and as Ctrl-H both delete.
+    keys(&mut m, &[Key::Backspace]);
+    keys(&mut m, &[Key::Ctrl('h')]);
+    keys(&mut m, &[Key::Char('o'), Key::Char(' '), Key::Char('x')]);
+    let fx = keys(&mut m, &[Key::Enter]);
+    assert_eq!(fx.len(), 1);
+    let state = &m.run("demo").unwrap().steps["read"];
+    assert_eq!(state.status, Status::Skipped);
+    assert_eq!(state.reason.as_deref(), Some("no x"));
+    assert!(m.overlay.is_none());
+}
+
+#[test]
+fn esc_closes_an_empty_prompt_and_notes_are_kept() {
+    let mut m = model();
+    open_step(&mut m, 0);
+    keys(&mut m, &[Key::Char('n'), Key::Esc]);
+    assert!(m.overlay.is_none());
+    keys(&mut m, &[Key::Char('n'), Key::Char('h'), Key::Char('i')]);
+    // Ctrl-U clears, then Esc may close.
+    keys(&mut m, &[Key::Ctrl('u'), Key::Esc]);
+    assert!(m.overlay.is_none());
+    keys(
+        &mut m,
+        &[Key::Char('n'), Key::Char('o'), Key::Char('k'), Key::Enter],
+    );
+    let notes = &m.run("demo").unwrap().steps["read"].notes;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        (notes[0].text.as_str(), notes[0].who.as_str()),
+        ("ok", "tech")
+    );
+}
+
+#[test]
+fn run_marks_running_then_a_not_started_outcome_restores_the_status() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    let fx = keys(&mut m, &[Key::Char('r')]);
+    assert_eq!(fx.len(), 2);
+    assert!(
+        matches!(&fx[1], Effect::RunStep { runbook, step } if runbook == "demo" && step == "update")
+    );
+    assert_eq!(m.status("demo", "update"), Status::Running);
+    assert!(matches!(m.screen(), Screen::Output { .. }));
+    update(&mut m, Msg::OutputLine("hello".into()));
+    let fx = update(
+        &mut m,
+        Msg::StepFinished(StepOutcome::NotStarted("no runner".into())),
+    );
+    assert_eq!(fx.len(), 1);
+    assert_eq!(m.status("demo", "update"), Status::Pending);
+    assert!(m.run("demo").unwrap().steps["update"].attempts.is_empty());
+    assert!(m.running.is_none());
+}
+
+#[test]
+fn a_finished_run_records_the_attempt() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r')]);
+    update(
+        &mut m,
+        Msg::StepFinished(StepOutcome::Failed("exit 1".into())),
+    );
+    let st = &m.run("demo").unwrap().steps["update"];
+    assert_eq!(st.status, Status::Failed);
+    assert_eq!(st.attempts[0].outcome.as_deref(), Some("exit 1"));
+    keys(&mut m, &[Key::Char('q'), Key::Char('r')]);
+    update(&mut m, Msg::StepFinished(StepOutcome::Succeeded));
+    let st = &m.run("demo").unwrap().steps["update"];
+    assert_eq!((st.status, st.attempts.len()), (Status::Done, 2));
+}
+
+#[test]
+fn destructive_steps_ask_first_and_esc_says_no() {
+    let mut m = model();
+    open_step(&mut m, 2);
+    assert!(keys(&mut m, &[Key::Char('r')]).is_empty());
+    assert_eq!(m.scope(), Scope::Confirm);
+    // Enter does not confirm; Esc answers no.
+    assert!(keys(&mut m, &[Key::Enter, Key::Esc]).is_empty());
+    assert_eq!(m.scope(), Scope::Step);
+    assert_eq!(m.status("demo", "wipe"), Status::Pending);
+    keys(&mut m, &[Key::Char('r')]);
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(matches!(&fx[1], Effect::RunStep { step, .. } if step == "wipe"));
+}
+
+#[test]
+fn quitting_while_a_command_runs_asks_and_ctrl_c_always_asks() {
+    let mut m = model();
+    assert!(keys(&mut m, &[Key::Ctrl('c')]).is_empty());
+    assert_eq!(m.scope(), Scope::Confirm);
+    keys(&mut m, &[Key::Char('n')]);
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r')]);
+    // Back from output, step, runbook to home; q there asks because a command runs.
+    keys(&mut m, &[Key::Char('q'), Key::Char('q'), Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Home { .. }));
+    assert!(keys(&mut m, &[Key::Char('q')]).is_empty());
+    assert_eq!(m.scope(), Scope::Confirm);
+    assert_eq!(keys(&mut m, &[Key::Char('y')]), vec![Effect::Quit]);
+}
+
+#[test]
+fn esc_never_quits_from_any_screen() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('o')]);
+    for _ in 0..10 {
+        let fx = keys(&mut m, &[Key::Esc]);
+        assert!(!fx.contains(&Effect::Quit));
+    }
+    assert!(matches!(m.screen(), Screen::Home { .. }));
+}
+
+#[test]
+fn manual_and_other_steps_say_why_they_do_not_run() {
+    let mut m = model();
+    open_step(&mut m, 0);
+    assert!(keys(&mut m, &[Key::Char('r')]).is_empty());
+    assert!(m.message.as_deref().unwrap().contains("by hand"));
+}
+
+#[test]
+fn help_overlay_and_redraw() {
+    let mut m = model();
+    keys(&mut m, &[Key::Char('?')]);
+    assert_eq!(m.scope(), Scope::Help);
+    keys(&mut m, &[Key::PageDown, Key::PageDown, Key::PageDown]);
+    keys(&mut m, &[Key::Char('?')]);
+    assert!(m.overlay.is_none());
+    assert_eq!(keys(&mut m, &[Key::Ctrl('l')]), vec![Effect::Redraw]);
+    assert_eq!(keys(&mut m, &[Key::Ctrl('z')]), vec![Effect::Suspend]);
+}
+
+#[test]
+fn output_follows_until_scrolled_up() {
+    let mut m = model();
+    m.size = (80, 24);
+    keys(&mut m, &[Key::Enter, Key::Char('o')]);
+    for i in 0..100 {
+        update(&mut m, Msg::OutputLine(format!("line {i}")));
+    }
+    let page = layout::page(m.size);
+    assert_eq!(
+        m.screen(),
+        &Screen::Output {
+            scroll: 100 - page,
+            follow: true
+        }
+    );
+    keys(&mut m, &[Key::Up]);
+    update(&mut m, Msg::OutputLine("more".into()));
+    assert_eq!(
+        m.screen(),
+        &Screen::Output {
+            scroll: 100 - page - 1,
+            follow: false
+        }
+    );
+    keys(&mut m, &[Key::Char('G')]);
+    assert!(matches!(m.screen(), Screen::Output { follow: true, .. }));
+}
+
+#[test]
+fn step_scroll_is_clamped_to_its_text() {
+    let mut m = model();
+    m.size = (40, 12);
+    open_step(&mut m, 0);
+    keys(&mut m, &[Key::End]);
+    let Screen::Step { scroll, .. } = m.screen().clone() else {
+        panic!()
+    };
+    keys(&mut m, &[Key::Up]);
+    assert!(matches!(m.screen(), Screen::Step { scroll: s, .. } if *s + 1 == scroll));
+}
