@@ -1,9 +1,13 @@
 //! The pure core: runbooks, variables, progress, running, edits and parsers. Nothing in here
 //! knows about terminals, so all of it is testable without one.
 
+pub mod atomic;
 pub mod attempts;
+pub mod clock;
 pub mod datafile;
 pub mod gcc;
+pub mod host;
+pub mod journal;
 pub mod location;
 pub mod parse;
 pub mod practice;
@@ -13,6 +17,8 @@ pub mod runlevels;
 pub mod runner;
 pub mod services;
 pub mod snort;
+pub mod state_dir;
+pub mod store;
 pub mod supervisor;
 pub mod terminal_text;
 pub mod vars;
