@@ -17,6 +17,7 @@ mod run;
 mod runlevels;
 mod services;
 mod snort;
+mod subnet;
 mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
@@ -173,6 +174,26 @@ pub enum Command {
         /// The attempt's log file.
         log: PathBuf,
     },
+    /// Subnet calculator: network, broadcast, usable hosts, the mask in binary.
+    #[command(after_help = "Examples:\n  fieldbook subnet 192.168.1.10/24\n  \
+fieldbook subnet 192.168.1.10 255.255.255.0 --same-as 192.168.2.1\n  fieldbook subnet --table")]
+    Subnet {
+        /// Address with /PREFIX or /NETMASK (IPv4), or an IPv6 prefix.
+        #[arg(value_name = "ADDRESS", required_unless_present = "table")]
+        address: Option<String>,
+        /// Netmask or prefix, when not given after a slash.
+        #[arg(value_name = "NETMASK")]
+        netmask: Option<String>,
+        /// Is this address on the same subnet (local) or behind the gateway? Repeatable.
+        #[arg(long, value_name = "ADDR")]
+        same_as: Vec<String>,
+        /// Print the CIDR reference table (/32 to /0).
+        #[arg(long)]
+        table: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
@@ -216,6 +237,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
         Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
+        Some(Command::Subnet {
+            ref address,
+            ref netmask,
+            ref same_as,
+            table,
+            json,
+        }) => subnet::run(address.as_deref(), netmask.as_deref(), same_as, table, json),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {

@@ -1,14 +1,17 @@
 //! The pure core: runbooks, variables, progress, running, edits and parsers. Nothing in here
 //! knows about terminals, so all of it is testable without one.
 
+pub mod apply;
 pub mod atomic;
 pub mod attempts;
 pub mod clock;
 pub mod datafile;
+pub mod edit;
 pub mod gcc;
 pub mod host;
 pub mod journal;
 pub mod location;
+pub mod net;
 pub mod parse;
 pub mod practice;
 pub mod progress;
