@@ -12,6 +12,7 @@ mod auto;
 mod capture;
 mod catalog_cmds;
 mod exec;
+mod export;
 mod gcc;
 mod run;
 mod runlevels;
@@ -114,6 +115,12 @@ pub enum Command {
         /// Runbook TOML files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
+    Export {
+        /// The engine.
+        #[command(subcommand)]
+        to: export::ExportTo,
     },
     /// ClearOS services from `chkconfig --list` with the runbook's advice.
     Services {
@@ -233,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
         Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
+        Some(Command::Export { ref to }) => export::run(&catalog(), to),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
