@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod attempts;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
@@ -14,13 +15,17 @@ pub mod journal;
 pub mod location;
 pub mod net;
 pub mod parse;
+pub mod practice;
 pub mod progress;
 pub mod runbook;
 pub mod runlevels;
+pub mod runner;
 pub mod services;
 pub mod shell_quote;
 pub mod snort;
 pub mod state_dir;
 pub mod store;
+pub mod supervisor;
+pub mod terminal_text;
 pub mod vars;
 pub mod yaml;
