@@ -278,9 +278,7 @@ fn fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one() 
     };
     let alpha = line("alpha ");
     assert!(
-        alpha.contains("xen4-migration")
-            && alpha.contains(" 2/")
-            && alpha.contains(&xen[2]),
+        alpha.contains("xen4-migration") && alpha.contains(" 2/") && alpha.contains(&xen[2]),
         "{table}"
     );
     let beta = line("beta ");
