@@ -7,6 +7,7 @@ pub mod clock;
 pub mod datafile;
 pub mod edit;
 pub mod export;
+pub mod fleet;
 pub mod gcc;
 pub mod host;
 pub mod journal;
