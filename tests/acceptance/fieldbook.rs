@@ -24,6 +24,18 @@ impl Outcome {
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
+
+    /// The raw bytes the step's programs wrote, from the attempt log fieldbook names on stderr
+    /// (`(log: PATH)`), to show what the filter had to clean.
+    pub fn raw_log(&self) -> Vec<u8> {
+        let at = self
+            .stderr
+            .find("(log: ")
+            .expect("fieldbook names the attempt log")
+            + 6;
+        let end = self.stderr[at..].find(')').expect("closing parenthesis") + at;
+        std::fs::read(&self.stderr[at..end]).expect("the attempt log exists")
+    }
 }
 
 /// How `fieldbook` is started for a test: its state directory and what goes first on PATH.

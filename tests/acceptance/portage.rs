@@ -34,7 +34,6 @@ fn planned(out: &Outcome) -> Vec<(String, MergeKind, Option<String>)> {
 }
 
 #[test]
-#[ignore = "needs `fieldbook exec` (issue 4), not on main yet"]
 fn world_update_steps_run_through_fieldbook_against_the_real_emerge() {
     let test = "world_update_steps_run_through_fieldbook_against_the_real_emerge";
     let Some(root) = setup::root(test, Part::Gentoo) else {
@@ -66,6 +65,10 @@ fn world_update_steps_run_through_fieldbook_against_the_real_emerge() {
         .push(("EMERGE_DEFAULT_OPTS".into(), "--color y".into()));
     let out = coloured.exec(RUNBOOK, &pretend, &[]);
     done(&pretend, &out);
+    assert!(
+        contains(&out.raw_log(), b"\x1b[32;01mN\x1b[39;49;00m"),
+        "emerge really printed colours (the log keeps the raw bytes)"
+    );
     assert_eq!(planned(&out), expected);
     assert!(
         without_sgr(&out.stdout).contains("[ebuild     U  ] app-misc/hello-1.1 [1.0]"),
@@ -120,6 +123,10 @@ fn world_update_steps_run_through_fieldbook_against_the_real_emerge() {
     let out = plain.exec(RUNBOOK, &quickpkg, &[("fragile_atom", "app-misc/hello")]);
     done(&quickpkg, &out);
     assert!(
+        contains(&out.raw_log(), b"\x1b[32m * \x1b[39;49;00m"),
+        "quickpkg colours"
+    );
+    assert!(
         without_sgr(&out.all()).contains(" * Building package for app-misc/hello-1.1 ..."),
         "{}",
         out.all()
@@ -140,6 +147,10 @@ fn world_update_steps_run_through_fieldbook_against_the_real_emerge() {
             out.stdout
         );
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn assert_installed(tree: &Path, cpvs: &[&str]) {
