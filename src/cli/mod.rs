@@ -14,7 +14,7 @@ mod gcc;
 mod run;
 mod runlevels;
 mod services;
-mod snort;
+pub(crate) mod snort;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {

@@ -29,7 +29,7 @@ pub enum SnortAction {
 
 /// The state directory as documented for `--state-dir`.
 // TODO(progress store): use the store's resolver once it lands, so both agree.
-fn state_dir(global: &GlobalOpts) -> PathBuf {
+pub fn state_dir(global: &GlobalOpts) -> PathBuf {
     if let Some(dir) = &global.state_dir {
         return dir.clone();
     }
