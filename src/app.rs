@@ -204,7 +204,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     model.terminal = info;
     model.size = (size.cols, size.rows);
     model.root = global.root.clone();
-    model.state_dir = Some(crate::cli::snort::state_dir(global));
+    model.state_dir = crate::cli::snort::state_dir(global).ok();
     let tools = ToolContext {
         practice: global.practice,
         root: model.root.clone(),

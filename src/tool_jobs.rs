@@ -2,8 +2,11 @@
 //! profile.env, the technicians' own SIDs and the tool commands. Each job runs on a thread of
 //! its own and reports back as a `Msg`, so a hung tool never freezes the screen.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
+
+use crate::core::apply::{self, EditContext};
 
 use crate::core::runbook::ToolKind;
 use crate::core::{gcc, runlevels, services, snort};
@@ -75,6 +78,26 @@ pub fn start(job: ToolJob, ctx: &ToolContext, env: Vec<(String, String)>, tx: Se
     });
 }
 
+const NO_STATE_DIR: &str =
+    "no state directory for the backups: set --state-dir DIR or FIELDBOOK_STATE_DIR";
+
+/// The edit engine's context for a tool's edits: no runbook variables, no symlink following
+/// (a rules file that is a link is reported, never silently followed).
+fn edit_context<'a>(
+    ctx: &'a ToolContext,
+    state_dir: &'a Path,
+    archive: &'a Path,
+    values: &'a BTreeMap<String, String>,
+) -> EditContext<'a> {
+    EditContext {
+        root: ctx.root.as_deref(),
+        state_dir,
+        archive,
+        values,
+        follow_symlinks: false,
+    }
+}
+
 fn user_sids(ctx: &ToolContext) -> Option<PathBuf> {
     ctx.state_dir.as_ref().map(|d| d.join(snort::USER_FILE))
 }
@@ -103,9 +126,47 @@ fn run(job: ToolJob, ctx: &ToolContext, env: &[(String, String)]) -> ToolResult 
                 .map_err(|e| e.to_string()),
             None => Err("no state directory".into()),
         }),
-        ToolJob::ApplyEdits { .. } => ToolResult::EditsApplied(Err(
-            "the edit engine is not wired into the app yet: nothing was changed".into(),
-        )),
+        ToolJob::PreviewEdits { edits } => ToolResult::EditPreview(match &ctx.state_dir {
+            Some(state_dir) => {
+                let archive = PathBuf::new();
+                let values = BTreeMap::new();
+                apply::preview(&edits, &edit_context(ctx, state_dir, &archive, &values))
+                    .map(|p| p.diff())
+                    .map_err(|e| e.to_string())
+            }
+            None => Err(NO_STATE_DIR.into()),
+        }),
+        ToolJob::ApplyEdits {
+            step,
+            archive,
+            at,
+            edits,
+        } => match &ctx.state_dir {
+            Some(state_dir) => {
+                let values = BTreeMap::new();
+                let cx = edit_context(ctx, state_dir, &archive, &values);
+                match apply::apply_step(&step, &edits, &cx, &at) {
+                    Ok(applied) => ToolResult::EditsApplied {
+                        applied,
+                        error: None,
+                    },
+                    Err(f) => ToolResult::EditsApplied {
+                        applied: f.applied,
+                        error: Some(f.error.to_string()),
+                    },
+                }
+            }
+            None => ToolResult::EditsApplied {
+                applied: Vec::new(),
+                error: Some(NO_STATE_DIR.into()),
+            },
+        },
+        ToolJob::UndoEdit(applied) => ToolResult::EditUndone(match &ctx.state_dir {
+            Some(state_dir) => apply::undo(&applied, state_dir, false)
+                .map(|()| applied)
+                .map_err(|e| e.to_string()),
+            None => Err(NO_STATE_DIR.into()),
+        }),
     }
 }
 

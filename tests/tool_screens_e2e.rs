@@ -215,3 +215,65 @@ fn gcc_switch_reloads_profile_env_under_root() {
     let env = std::fs::read_to_string(root.join("etc/profile.env")).unwrap();
     assert!(env.contains("gcc-bin/4.3.4"), "{env}");
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn snort_disable_through_the_edit_engine_then_undo() {
+    let dir = tempdir();
+    let root = dir.path().join("root");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools/root"),
+        &root,
+    );
+    let rules = root.join("var/lib/suva/services/intrusion-protection/rules/web-misc.rules");
+    let original = std::fs::read_to_string(&rules).unwrap();
+    let mut app = App::start(dir.path(), &["--root", root.to_str().unwrap()]);
+    app.wait_for("Disable the bad snort rules");
+    app.keys("jjj\r");
+    app.wait_for("r:run");
+    app.keys("r");
+    app.wait_for("web-misc.rules:2");
+    app.keys(" a");
+    app.wait_for("Apply this change?");
+    app.wait_for("+#alert tcp $EXTE...sid:1091; rev:13;)");
+    app.keys("y");
+    app.wait_for("Edited 1 file(s), backups kept");
+    app.wait_for("5 listed rule(s) enabled");
+    let edited = std::fs::read_to_string(&rules).unwrap();
+    assert_eq!(
+        edited,
+        original.replace(
+            "\nalert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS (msg:\"WEB-MISC long",
+            "\n#alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS (msg:\"WEB-MISC long"
+        )
+    );
+    assert_ne!(edited, original);
+    // The backup is in the state directory's archive, never beside the rules.
+    let beside: Vec<_> = std::fs::read_dir(rules.parent().unwrap())
+        .unwrap()
+        .collect();
+    assert_eq!(beside.len(), 2, "{beside:?}");
+    // Restart is offered as the exact command; answer no here.
+    app.keys("x");
+    app.wait_for("/etc/init.d/snort restart");
+    app.keys("n");
+    // Undo puts the file back from the backup.
+    app.keys("u");
+    app.wait_for("Undo the last rules edit?");
+    app.keys("y");
+    app.wait_for("is back as it was");
+    assert_eq!(std::fs::read_to_string(&rules).unwrap(), original);
+    assert!(recorded(dir.path()).is_empty(), "no program was run");
+}

@@ -13,7 +13,7 @@ use crate::core::gcc::{self, SOURCE_PROFILE_NOTE};
 use crate::core::parse::gcc_config::{self, GccList};
 use crate::core::parse::profile_env::ProfileEnv;
 use crate::core::parse::{chkconfig, printable, rc_update};
-use crate::core::progress::{Attempt, Status};
+use crate::core::progress::{AppliedEdit, Attempt, Status};
 use crate::core::runbook::{Edit, ToolKind};
 use crate::core::runlevels::RunlevelTable;
 use crate::core::services::{ServicePolicy, ServiceTable};
@@ -35,15 +35,24 @@ pub enum ToolJob {
     /// Load the SID list (the article's and `<state-dir>/snort-sids.toml`) and scan the
     /// rules directories under `--root`.
     ScanSnort,
-    /// Apply edits through the edit engine (diff shown first, backup, undo).
-    ApplyEdits {
-        /// Runbook id.
-        runbook: String,
-        /// Step id.
-        step: String,
+    /// Compute the diff the edits would make, touching nothing (shown before asking).
+    PreviewEdits {
         /// The edits.
         edits: Vec<Edit>,
     },
+    /// Apply edits through the edit engine: backup into the run's archive, atomic write.
+    ApplyEdits {
+        /// Step id (recorded in each applied edit).
+        step: String,
+        /// The run's archive directory, relative to the state directory.
+        archive: std::path::PathBuf,
+        /// The time recorded, RFC 3339 UTC.
+        at: String,
+        /// The edits.
+        edits: Vec<Edit>,
+    },
+    /// Put a file back from the backup of an applied edit.
+    UndoEdit(AppliedEdit),
     /// Add one of the technician's own SIDs to `<state-dir>/snort-sids.toml`.
     AddSid {
         /// The rule's sid.
@@ -67,8 +76,17 @@ pub enum ToolResult {
     ProfileEnv(Result<ProfileEnv, String>),
     /// The snort scan.
     Snort(Result<ScanReport, String>),
-    /// Edits applied (or why not), with one line per changed file for the notice.
-    EditsApplied(Result<Vec<String>, String>),
+    /// The diff the chosen edits would make (empty when the files are already as wanted).
+    EditPreview(Result<String, String>),
+    /// The edits that were applied, and the error that stopped the rest, if any.
+    EditsApplied {
+        /// Applied edits, for the run's journal and undo.
+        applied: Vec<AppliedEdit>,
+        /// What stopped the others.
+        error: Option<String>,
+    },
+    /// An edit was undone (the same record, to mark it), or why not.
+    EditUndone(Result<AppliedEdit, String>),
     /// A SID was added (or why not).
     SidAdded(Result<u64, String>),
 }
@@ -85,6 +103,8 @@ pub enum ToolConfirm {
     },
     /// Apply these edits.
     Edits(Vec<Edit>),
+    /// Undo this applied edit.
+    Undo(AppliedEdit),
 }
 
 /// The GCC screen's data.
@@ -305,11 +325,28 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Undo => {
-            model.message = Some(
-                "Undo a rules edit from the step's edit history (the edit engine keeps the backup)"
-                    .into(),
-            );
-            Vec::new()
+            let (runbook, step) = (session.runbook.clone(), session.step.clone());
+            let last = model.run(&runbook).and_then(|r| {
+                r.edits
+                    .iter()
+                    .rev()
+                    .find(|e| e.step == step && !e.undone)
+                    .cloned()
+            });
+            match last {
+                Some(applied) => ask(
+                    model,
+                    format!(
+                        "Undo the last rules edit? {} goes back to its backup from {}.",
+                        applied.path, applied.at
+                    ),
+                    ToolConfirm::Undo(applied),
+                ),
+                None => {
+                    model.message = Some("No rules edit of this step to undo".into());
+                    Vec::new()
+                }
+            }
         }
         _ => Vec::new(),
     }
@@ -398,13 +435,8 @@ fn apply(model: &mut Model, root_env: Vec<(String, String)>) -> Vec<Effect> {
                 model.message = Some("Choose a rule to disable or re-enable with Space".into());
                 return Vec::new();
             }
-            let mut question = format!("Edit {} rules file(s)?", edits.len());
-            for e in &edits {
-                question.push('\n');
-                question.push_str(&describe_edit(e));
-            }
-            question.push_str("\nA backup is made first; u undoes it.");
-            return ask(model, question, ToolConfirm::Edits(edits));
+            // The diff comes first; the question is asked when it arrives.
+            return vec![Effect::Tool(ToolJob::PreviewEdits { edits })];
         }
         ToolView::Loading | ToolView::Unavailable(_) => return Vec::new(),
     };
@@ -427,13 +459,41 @@ fn apply(model: &mut Model, root_env: Vec<(String, String)>) -> Vec<Effect> {
     ask(model, question, ToolConfirm::Run { commands, env })
 }
 
-fn describe_edit(e: &Edit) -> String {
-    use crate::core::runbook::EditAction;
-    match &e.action {
-        EditAction::CommentOut { pattern } => format!("comment out {pattern} in {}", e.path),
-        EditAction::Uncomment { pattern } => format!("uncomment {pattern} in {}", e.path),
-        other => format!("{} {}", other.name(), e.path),
+/// The changed lines of a unified diff, each cut to `width` columns, under the file it is in.
+pub fn diff_summary(diff: &str, width: usize) -> String {
+    // A long rule keeps its start (the action, with the `#` that changes) and the part from
+    // `sid:` on, which says which rule it is.
+    let cut = |l: &str| -> String {
+        let l = printable(l);
+        let chars: Vec<char> = l.chars().collect();
+        if chars.len() <= width {
+            return l;
+        }
+        let head = width / 3;
+        let tail_at = l
+            .find("sid")
+            .map(|b| l[..b].chars().count())
+            .filter(|&c| c > head)
+            .unwrap_or(chars.len().saturating_sub(width - head - 3));
+        let tail: String = chars[tail_at..].iter().take(width - head - 3).collect();
+        let start: String = chars[..head].iter().collect();
+        format!("{start}...{tail}")
+    };
+    let mut out = Vec::new();
+    for line in diff.lines() {
+        if let Some(path) = line.strip_prefix("+++ ") {
+            out.push(format!(
+                "in {}:",
+                path.strip_prefix("b/")
+                    .map_or(path.to_string(), |p| format!("/{p}"))
+            ));
+        } else if line.starts_with("--- ") || line.starts_with("@@") {
+            continue;
+        } else if line.starts_with('-') || line.starts_with('+') {
+            out.push(cut(line));
+        }
     }
+    out.join("\n")
 }
 
 fn snort_edits(s: &SnortView) -> Vec<Edit> {
@@ -505,12 +565,16 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
                 }
                 return Vec::new();
             }
+            let run = model.run_mut(&session.runbook);
+            let archive = crate::core::apply::archive_for(run);
             vec![Effect::Tool(ToolJob::ApplyEdits {
-                runbook: session.runbook,
                 step: session.step,
+                archive,
+                at: model.now.clone(),
                 edits,
             })]
         }
+        ToolConfirm::Undo(applied) => vec![Effect::Tool(ToolJob::UndoEdit(applied))],
     }
 }
 
@@ -694,18 +758,100 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                 Err(e) => ToolView::Unavailable(printable(&e)),
             };
         }
-        ToolResult::EditsApplied(done) => {
-            match done {
-                Ok(lines) => {
-                    session.notice = Some(format!(
-                        "Edited {} file(s) (backup kept). Press x to restart snort.",
-                        lines.len()
-                    ));
+        ToolResult::EditPreview(diff) => {
+            let edits = match &session.view {
+                ToolView::Snort(s) => snort_edits(s),
+                _ => Vec::new(),
+            };
+            return match diff {
+                Ok(d) if d.trim().is_empty() => {
+                    model.message = Some("The rules are already as chosen: nothing to edit".into());
+                    Vec::new()
                 }
-                Err(e) => session.notice = Some(format!("Not edited: {}", printable(&e))),
-            }
-            effects.push(Effect::Tool(ToolJob::ScanSnort));
+                Ok(d) => {
+                    // The whole diff goes to the output screen (o); the question shows the
+                    // changed lines, cut to the box.
+                    model.output.clear();
+                    model.output_title = "Diff of the snort rules edit".into();
+                    for line in d.lines() {
+                        model.push_output(printable(line));
+                    }
+                    ask(
+                        model,
+                        format!(
+                            "Apply this change? A backup is kept; u undoes it.\n{}",
+                            diff_summary(&d, 52)
+                        ),
+                        ToolConfirm::Edits(edits),
+                    )
+                }
+                Err(e) => {
+                    model.message = Some(format!("Cannot edit: {}", printable(&e)));
+                    Vec::new()
+                }
+            };
         }
+        ToolResult::EditsApplied { applied, error } => {
+            let (runbook, step) = (session.runbook.clone(), session.step.clone());
+            session.notice = Some(match &error {
+                None => format!(
+                    "Edited {} file(s), backups kept (u undoes). Press x to restart snort.",
+                    applied.len()
+                ),
+                Some(e) => format!(
+                    "Edited {} file(s), then stopped: {}",
+                    applied.len(),
+                    printable(e)
+                ),
+            });
+            let (now, who) = (model.now.clone(), model.who.clone());
+            let run = model.run_mut(&runbook);
+            let state = run.steps.entry(step).or_default();
+            let number = state.attempts.len() as u32 + 1;
+            state.attempts.push(Attempt {
+                number,
+                started: now.clone(),
+                ended: Some(now.clone()),
+                who,
+                outcome: Some(match &error {
+                    None => format!("edited {} rules file(s)", applied.len()),
+                    Some(e) => format!("edit failed: {e}"),
+                }),
+                ..Attempt::default()
+            });
+            state.status = if error.is_none() {
+                Status::Done
+            } else {
+                Status::Failed
+            };
+            run.edits.extend(applied);
+            run.updated = now;
+            effects.push(Effect::Save(run.clone()));
+            effects.push(Effect::Tool(ToolJob::ScanSnort));
+            return effects;
+        }
+        ToolResult::EditUndone(undone) => {
+            let runbook = session.runbook.clone();
+            match undone {
+                Ok(applied) => {
+                    session.notice = Some(format!(
+                        "{} is back as it was. Press x to restart snort.",
+                        applied.path
+                    ));
+                    let now = model.now.clone();
+                    let run = model.run_mut(&runbook);
+                    if let Some(e) = run.edits.iter_mut().find(|e| **e == applied) {
+                        e.undone = true;
+                    }
+                    run.updated = now;
+                    effects.push(Effect::Save(run.clone()));
+                    effects.push(Effect::Tool(ToolJob::ScanSnort));
+                }
+                Err(e) => session.notice = Some(format!("Not undone: {}", printable(&e))),
+            }
+            return effects;
+        }
+
         ToolResult::SidAdded(added) => match added {
             Ok(sid) => {
                 session.notice = Some(format!("SID {sid} added to your list."));

@@ -364,22 +364,69 @@ fn snort_choose_apply_asks_then_edits() {
     let mut m = model();
     open_tool(&mut m, 3);
     update(&mut m, Msg::Tool(ToolResult::Snort(Ok(report))));
-    // Row 0 is SID 1091, enabled.
-    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    // Row 0 is SID 1091, enabled: Apply asks the edit engine for the diff first.
+    let fx = keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    let [Effect::Tool(ToolJob::PreviewEdits { edits })] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(edits.len(), 1);
+    assert_eq!(
+        edits[0].path,
+        "/var/lib/suva/services/intrusion-protection/rules/web.rules"
+    );
+    let diff = "--- a/var/lib/suva/services/intrusion-protection/rules/web.rules\n\
+                +++ b/var/lib/suva/services/intrusion-protection/rules/web.rules\n\
+                @@ -1 +1 @@\n\
+                -alert tcp any any -> any 80 (msg:\"a\"; sid:1091; rev:1;)\n\
+                +#alert tcp any any -> any 80 (msg:\"a\"; sid:1091; rev:1;)\n";
+    update(&mut m, Msg::Tool(ToolResult::EditPreview(Ok(diff.into()))));
     let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
         panic!()
     };
     assert!(
-        question.contains(
-            "comment out sid:1091; in /var/lib/suva/services/intrusion-protection/rules/web.rules"
-        ),
+        question.contains("in /var/lib/suva/services/intrusion-protection/rules/web.rules:"),
+        "{question}"
+    );
+    assert!(
+        question.contains("+#alert tcp any a...sid:1091; rev:1;)"),
         "{question}"
     );
     let fx = keys(&mut m, &[Key::Char('y')]);
     assert!(
-        matches!(&fx[..], [Effect::Tool(ToolJob::ApplyEdits { edits, .. })] if edits.len() == 1),
+        matches!(&fx[..], [Effect::Tool(ToolJob::ApplyEdits { edits, step, .. })] if edits.len() == 1 && step == "snort"),
         "{fx:?}"
     );
+    // The engine reports the applied edit: it is recorded in the run for undo.
+    let applied = AppliedEdit {
+        step: "snort".into(),
+        path: "/r/web.rules".into(),
+        at: "2026-11-26T10:00:00Z".into(),
+        backup: Some("archive/x".into()),
+        diff: diff.into(),
+        hash_before: "a".into(),
+        hash_after: "b".into(),
+        undone: false,
+    };
+    let fx = update(
+        &mut m,
+        Msg::Tool(ToolResult::EditsApplied {
+            applied: vec![applied.clone()],
+            error: None,
+        }),
+    );
+    assert!(
+        matches!(&fx[0], Effect::Save(run) if run.edits == [applied.clone()] && run.status("snort") == Status::Done)
+    );
+    let fx = keys(&mut m, &[Key::Char('u'), Key::Char('y')]);
+    assert_eq!(fx, [Effect::Tool(ToolJob::UndoEdit(applied.clone()))]);
+    update(&mut m, Msg::Tool(ToolResult::EditUndone(Ok(applied))));
+    assert!(m.run("tools-demo").unwrap().edits[0].undone);
+    keys(&mut m, &[Key::Char('u')]);
+    assert_eq!(
+        m.message.as_deref(),
+        Some("No rules edit of this step to undo")
+    );
+    keys(&mut m, &[Key::Char('g')]);
     // A not-found SID cannot be chosen.
     keys(&mut m, &[Key::Down, Key::Char(' ')]);
     assert!(m.message.clone().unwrap().contains("not in the rules here"));
