@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,6 +19,7 @@ use crate::core::runbook::Action as StepAction;
 use crate::core::state_dir::StateDir;
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
+use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
 use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
@@ -204,6 +206,13 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     model.theme = ui::theme::Theme::new(prof.glyphs, prof.color);
     model.terminal = info;
     model.size = (size.cols, size.rows);
+    model.root = global.root.clone();
+    model.state_dir = crate::cli::snort::state_dir(global).ok();
+    let tools = ToolContext {
+        practice: global.practice,
+        root: model.root.clone(),
+        state_dir: model.state_dir.clone(),
+    };
     if let Some(id) = open {
         ui::update::open_runbook(&mut model, id);
     }
@@ -216,7 +225,14 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
             state_dir: dir.base(),
         })
         .map_err(|e| e.to_string());
-    let result = event_loop(&mut session, &mut model, &mut store, &signals, &site);
+    let result = event_loop(
+        &mut session,
+        &mut model,
+        &mut store,
+        &signals,
+        &tools,
+        &site,
+    );
     drop(session);
     result.map(|()| crate::cli::exit::OK)
 }
@@ -226,10 +242,13 @@ fn event_loop(
     model: &mut Model,
     store: &mut dyn ProgressStore,
     signals: &Signals,
+    tools: &ToolContext,
     site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
+    // Results of background work (tool listings, tool commands) come back on this channel.
+    let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
             return Ok(());
@@ -272,6 +291,7 @@ fn event_loop(
                 rows: s.rows,
             });
         }
+        queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
@@ -301,6 +321,12 @@ fn event_loop(
                     | Effect::PreviewUndo { .. }
                     | Effect::UndoEdit { .. }) => {
                         queue.push_back(edit_effect(site, model, edit));
+                    }
+                    Effect::RunCommands { commands, env, .. } => {
+                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    }
+                    Effect::Tool(job) => {
+                        tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
                     Effect::RunStep { .. } => {
                         // Stub until the runner lands: nothing is executed.

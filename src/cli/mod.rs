@@ -13,11 +13,12 @@ mod capture;
 mod catalog_cmds;
 mod exec;
 mod export;
+mod fleet;
 mod gcc;
 mod run;
 mod runlevels;
 mod services;
-mod snort;
+pub(crate) mod snort;
 mod subnet;
 mod supervise;
 
@@ -116,6 +117,8 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Every host's progress in one table, asked over ssh (`fieldbook status --json` on each).
+    Fleet(fleet::FleetArgs),
     /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
     Export {
         /// The engine.
@@ -241,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
+        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, args),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),

@@ -3,11 +3,11 @@
 
 pub mod apply;
 pub mod atomic;
-pub mod attempts;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
 pub mod export;
+pub mod fleet;
 pub mod gcc;
 pub mod host;
 pub mod journal;

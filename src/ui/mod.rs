@@ -8,6 +8,7 @@ pub mod model;
 pub mod screens;
 pub mod text;
 pub mod theme;
+pub mod tools;
 pub mod update;
 pub mod widgets;
 
@@ -65,6 +66,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         }
         Screen::CidrTable { scroll } => screens::subnet::draw_table(model, *scroll, area, buf),
         Screen::Quiz(quiz) => cursor = screens::subnet::draw_quiz(model, quiz, area, buf),
+        Screen::Tool { .. } => screens::tool::draw(model, area, buf),
     }
     match &model.overlay {
         None => cursor,

@@ -11,3 +11,8 @@ pub mod prompt;
 pub mod runbook;
 pub mod step;
 pub mod subnet;
+pub mod tool;
+pub mod tool_gcc;
+pub mod tool_runlevels;
+pub mod tool_services;
+pub mod tool_snort;
