@@ -3,7 +3,6 @@
 
 pub mod apply;
 pub mod atomic;
-pub mod attempts;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
