@@ -10,6 +10,7 @@ pub mod journal;
 pub mod location;
 pub mod parse;
 pub mod progress;
+pub mod report;
 pub mod runbook;
 pub mod runlevels;
 pub mod services;
