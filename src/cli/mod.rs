@@ -10,6 +10,7 @@ use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
 mod capture;
 mod catalog_cmds;
+mod export;
 mod gcc;
 mod report;
 mod reset;
@@ -19,6 +20,7 @@ pub mod runs;
 mod services;
 mod snort;
 mod status;
+mod subnet;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -115,6 +117,12 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
+    Export {
+        /// The engine.
+        #[command(subcommand)]
+        to: export::ExportTo,
+    },
     /// ClearOS services from `chkconfig --list` with the runbook's advice.
     Services {
         /// Print JSON instead of a table.
@@ -172,6 +180,26 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<snort::SnortAction>,
     },
+    /// Subnet calculator: network, broadcast, usable hosts, the mask in binary.
+    #[command(after_help = "Examples:\n  fieldbook subnet 192.168.1.10/24\n  \
+fieldbook subnet 192.168.1.10 255.255.255.0 --same-as 192.168.2.1\n  fieldbook subnet --table")]
+    Subnet {
+        /// Address with /PREFIX or /NETMASK (IPv4), or an IPv6 prefix.
+        #[arg(value_name = "ADDRESS", required_unless_present = "table")]
+        address: Option<String>,
+        /// Netmask or prefix, when not given after a slash.
+        #[arg(value_name = "NETMASK")]
+        netmask: Option<String>,
+        /// Is this address on the same subnet (local) or behind the gateway? Repeatable.
+        #[arg(long, value_name = "ADDR")]
+        same_as: Vec<String>,
+        /// Print the CIDR reference table (/32 to /0).
+        #[arg(long)]
+        table: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line and runs it, turning every error into a message and an exit code.
@@ -203,6 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Export { ref to }) => export::run(&catalog(), to),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
@@ -214,6 +243,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Command::Reset { ref id, yes }) => reset::run(&cli.global, id, yes),
         Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
+        Some(Command::Subnet {
+            ref address,
+            ref netmask,
+            ref same_as,
+            table,
+            json,
+        }) => subnet::run(address.as_deref(), netmask.as_deref(), same_as, table, json),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {
