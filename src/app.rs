@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,6 +16,7 @@ use crate::cli::{GlobalOpts, UsageError};
 use crate::core::progress::Run;
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
+use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
 use crate::ui::model::{Model, StepOutcome, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
@@ -201,13 +203,20 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     model.theme = ui::theme::Theme::new(prof.glyphs, prof.color);
     model.terminal = info;
     model.size = (size.cols, size.rows);
+    model.root = global.root.clone();
+    model.state_dir = crate::cli::snort::state_dir(global).ok();
+    let tools = ToolContext {
+        practice: global.practice,
+        root: model.root.clone(),
+        state_dir: model.state_dir.clone(),
+    };
     if let Some(id) = open {
         ui::update::open_runbook(&mut model, id);
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
-    let result = event_loop(&mut session, &mut model, &mut store, &signals);
+    let result = event_loop(&mut session, &mut model, &mut store, &signals, &tools);
     drop(session);
     result.map(|()| crate::cli::exit::OK)
 }
@@ -217,9 +226,12 @@ fn event_loop(
     model: &mut Model,
     store: &mut dyn ProgressStore,
     signals: &Signals,
+    tools: &ToolContext,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
+    // Results of background work (tool listings, tool commands) come back on this channel.
+    let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
             return Ok(());
@@ -262,6 +274,7 @@ fn event_loop(
                 rows: s.rows,
             });
         }
+        queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
@@ -285,6 +298,12 @@ fn event_loop(
                             queue
                                 .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
                         }
+                    }
+                    Effect::RunCommands { commands, env, .. } => {
+                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    }
+                    Effect::Tool(job) => {
+                        tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
                     Effect::RunStep { .. } => {
                         // Stub until the runner lands: nothing is executed.

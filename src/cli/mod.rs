@@ -8,9 +8,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
+mod auto;
 mod capture;
 mod catalog_cmds;
+mod exec;
 mod export;
+mod fleet;
 mod gcc;
 mod report;
 mod reset;
@@ -18,9 +21,10 @@ mod run;
 mod runlevels;
 pub mod runs;
 mod services;
-mod snort;
+pub(crate) mod snort;
 mod status;
 mod subnet;
+mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -117,6 +121,8 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Every host's progress in one table, asked over ssh (`fieldbook status --json` on each).
+    Fleet(fleet::FleetArgs),
     /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
     Export {
         /// The engine.
@@ -180,6 +186,35 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<snort::SnortAction>,
     },
+    /// Run one step without the app: prints its output, records progress and the log.
+    /// Exit 0 done, 1 failed, 2 usage error, 3 the step needs the terminal.
+    Exec {
+        /// Runbook id.
+        id: String,
+        /// Step id (see `fieldbook show ID`).
+        step: String,
+        /// A variable value, NAME=VALUE (repeatable); saved with the run except secrets.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Confirm a step that asks for confirmation (destructive steps).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Run forward from the first unfinished step through the steps that need nobody; stop at
+    /// the first manual, interactive or destructive step, or at a failure.
+    Auto {
+        /// Runbook id.
+        id: String,
+        /// A variable value, NAME=VALUE (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Internal: the detached supervisor of a long step.
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        /// The attempt's log file.
+        log: PathBuf,
+    },
     /// Subnet calculator: network, broadcast, usable hosts, the mask in binary.
     #[command(after_help = "Examples:\n  fieldbook subnet 192.168.1.10/24\n  \
 fieldbook subnet 192.168.1.10 255.255.255.0 --same-as 192.168.2.1\n  fieldbook subnet --table")]
@@ -231,7 +266,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Exec {
+            ref id,
+            ref step,
+            ref vars,
+            yes,
+        }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
+        Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
+        Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
+        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, args),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
