@@ -229,6 +229,12 @@ fn event_loop(
             dirty = true;
         }
         if dirty {
+            // Test hook for the restore-on-panic test: a panic in the middle of drawing.
+            if std::env::var_os("FIELDBOOK_TEST_PANIC").is_some()
+                && session.terminal.get_frame().count() > 0
+            {
+                panic!("FIELDBOOK_TEST_PANIC");
+            }
             session.terminal.draw(|f| {
                 let area = f.area();
                 if let Some(pos) = ui::render(model, area, f.buffer_mut()) {
@@ -277,7 +283,16 @@ fn event_loop(
                         });
                     }
                     Effect::Suspend => {
+                        signals.resumed.store(false, Ordering::SeqCst);
                         session.suspend()?;
+                        // A real stop ends with SIGCONT; without one the kernel discarded the
+                        // stop (no job-control shell, e.g. a console login that exec'd us).
+                        if !signals.resumed.swap(false, Ordering::SeqCst) {
+                            queue.push_back(Msg::Problem(
+                                "Not suspended: no job-control shell here to come back with fg"
+                                    .into(),
+                            ));
+                        }
                         dirty = true;
                     }
                     Effect::Save(run) => {

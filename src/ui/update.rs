@@ -615,7 +615,10 @@ pub fn clamp_scrolls(model: &mut Model) {
         }
     }
     if matches!(model.overlay, Some(Overlay::Help { .. })) {
-        let len = screens::help::lines(model.screen().scope(), &model.terminal).len();
+        let width = layout::help_area(ratatui::layout::Rect::new(0, 0, size.0, size.1))
+            .width
+            .saturating_sub(4);
+        let len = screens::help::lines(model.screen().scope(), &model.terminal, width.into()).len();
         let max = len.saturating_sub(layout::help_page(size));
         if let Some(Overlay::Help { scroll }) = &mut model.overlay {
             *scroll = (*scroll).min(max);
