@@ -8,13 +8,19 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::{CHECKLISTS_ENV, Catalog};
 
+mod auto;
 mod capture;
 mod catalog_cmds;
+mod exec;
+mod export;
+mod fleet;
 mod gcc;
 mod run;
 mod runlevels;
 mod services;
 mod snort;
+mod subnet;
+mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
 pub mod exit {
@@ -111,6 +117,14 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Every host's progress in one table, asked over ssh (`fieldbook status --json` on each).
+    Fleet(fleet::FleetArgs),
+    /// Hand a runbook over to an automation engine (Ansible) as a playbook doing the same steps.
+    Export {
+        /// The engine.
+        #[command(subcommand)]
+        to: export::ExportTo,
+    },
     /// ClearOS services from `chkconfig --list` with the runbook's advice.
     Services {
         /// Print JSON instead of a table.
@@ -140,6 +154,55 @@ pub enum Command {
         /// Add your own SID instead of scanning.
         #[command(subcommand)]
         action: Option<snort::SnortAction>,
+    },
+    /// Run one step without the app: prints its output, records progress and the log.
+    /// Exit 0 done, 1 failed, 2 usage error, 3 the step needs the terminal.
+    Exec {
+        /// Runbook id.
+        id: String,
+        /// Step id (see `fieldbook show ID`).
+        step: String,
+        /// A variable value, NAME=VALUE (repeatable); saved with the run except secrets.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Confirm a step that asks for confirmation (destructive steps).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Run forward from the first unfinished step through the steps that need nobody; stop at
+    /// the first manual, interactive or destructive step, or at a failure.
+    Auto {
+        /// Runbook id.
+        id: String,
+        /// A variable value, NAME=VALUE (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Internal: the detached supervisor of a long step.
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        /// The attempt's log file.
+        log: PathBuf,
+    },
+    /// Subnet calculator: network, broadcast, usable hosts, the mask in binary.
+    #[command(after_help = "Examples:\n  fieldbook subnet 192.168.1.10/24\n  \
+fieldbook subnet 192.168.1.10 255.255.255.0 --same-as 192.168.2.1\n  fieldbook subnet --table")]
+    Subnet {
+        /// Address with /PREFIX or /NETMASK (IPv4), or an IPv6 prefix.
+        #[arg(value_name = "ADDRESS", required_unless_present = "table")]
+        address: Option<String>,
+        /// Netmask or prefix, when not given after a slash.
+        #[arg(value_name = "NETMASK")]
+        netmask: Option<String>,
+        /// Is this address on the same subnet (local) or behind the gateway? Repeatable.
+        #[arg(long, value_name = "ADDR")]
+        same_as: Vec<String>,
+        /// Print the CIDR reference table (/32 to /0).
+        #[arg(long)]
+        table: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -172,10 +235,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
+        Some(Command::Exec {
+            ref id,
+            ref step,
+            ref vars,
+            yes,
+        }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
+        Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
+        Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
+        Some(Command::Export { ref to }) => export::run(&catalog(), to),
+        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, args),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
         Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
+        Some(Command::Subnet {
+            ref address,
+            ref netmask,
+            ref same_as,
+            table,
+            json,
+        }) => subnet::run(address.as_deref(), netmask.as_deref(), same_as, table, json),
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {

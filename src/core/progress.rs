@@ -137,6 +137,10 @@ pub struct Note {
 pub struct StepState {
     /// Current status.
     pub status: Status,
+    /// The step's title when it was last touched, so a step later removed from the runbook
+    /// still reads as something in the report.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
     /// Why it was skipped or marked done by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -176,8 +180,14 @@ pub struct AppliedEdit {
 /// One runbook on one target: the unit that is saved, resumed, reported and handed over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Run {
+    /// Version of this file's layout, so a later fieldbook can read an older run.
+    #[serde(default = "Run::current_format")]
+    pub format: u32,
     /// Runbook id.
     pub runbook: String,
+    /// Runbook title when the run was last opened (reports stay readable without the runbook).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
     /// Target name (host name by default).
     pub target: String,
     /// Host name of the machine fieldbook ran on.
@@ -195,6 +205,10 @@ pub struct Run {
     /// Variable values entered (never those of `secret` variables).
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// The runbook's step ids, in order, as of the last time the run was opened with it. A
+    /// step in `steps` but not here was removed from the runbook: kept and reported as such.
+    #[serde(default)]
+    pub step_order: Vec<String>,
     /// Per step id. Ids no longer in the runbook are kept, never dropped.
     #[serde(default)]
     pub steps: BTreeMap<String, StepState>,
@@ -203,9 +217,106 @@ pub struct Run {
     pub edits: Vec<AppliedEdit>,
 }
 
+/// How far a run is, as counted over the runbook's current steps; what `status` prints and
+/// what the TUI's header shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Tally {
+    /// Steps in the runbook now.
+    pub total: usize,
+    /// Done (including marked done).
+    pub done: usize,
+    /// Last attempt failed.
+    pub failed: usize,
+    /// Skipped with a reason.
+    pub skipped: usize,
+    /// Outcome unknown after a crash, hang-up or reboot.
+    pub interrupted: usize,
+    /// Cancelled while running.
+    pub cancelled: usize,
+    /// Running now (or re-attachable).
+    pub running: usize,
+    /// Not started.
+    pub pending: usize,
+    /// Steps with progress that are no longer in the runbook (kept, shown apart).
+    pub removed: usize,
+}
+
 impl Run {
+    /// The layout version this fieldbook writes.
+    pub const FORMAT: u32 = 1;
+
+    fn current_format() -> u32 {
+        Self::FORMAT
+    }
+
     /// Status of a step (pending when never touched).
     pub fn status(&self, step: &str) -> Status {
         self.steps.get(step).map_or(Status::Pending, |s| s.status)
+    }
+
+    /// True if `step` has progress but is no longer in the runbook.
+    pub fn is_removed(&self, step: &str) -> bool {
+        !self.step_order.iter().any(|s| s == step)
+    }
+
+    /// Ids with recorded progress that are no longer in the runbook, sorted.
+    pub fn removed_steps(&self) -> Vec<&str> {
+        self.steps
+            .keys()
+            .filter(|id| self.is_removed(id))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The first step of the runbook that is not finished (done or skipped): where the cursor
+    /// goes when a run is resumed.
+    pub fn first_unfinished(&self) -> Option<&str> {
+        self.step_order
+            .iter()
+            .find(|id| !self.status(id).is_finished())
+            .map(String::as_str)
+    }
+
+    /// Counts per status over the runbook's current steps, plus removed steps apart.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally {
+            total: self.step_order.len(),
+            removed: self.removed_steps().len(),
+            ..Tally::default()
+        };
+        for id in &self.step_order {
+            match self.status(id) {
+                Status::Pending => t.pending += 1,
+                Status::Running => t.running += 1,
+                Status::Done => t.done += 1,
+                Status::Failed => t.failed += 1,
+                Status::Skipped => t.skipped += 1,
+                Status::Cancelled => t.cancelled += 1,
+                Status::Interrupted => t.interrupted += 1,
+            }
+        }
+        t
+    }
+
+    /// Everyone who started an attempt or wrote a note, in order of first appearance: the
+    /// "who worked on this" line of a handover.
+    pub fn people(&self) -> Vec<&str> {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for st in self.steps.values() {
+            let attempts = st
+                .attempts
+                .iter()
+                .map(|a| (a.started.as_str(), a.who.as_str()));
+            let notes = st.notes.iter().map(|n| (n.at.as_str(), n.who.as_str()));
+            seen.extend(attempts.chain(notes).filter(|(_, w)| !w.is_empty()));
+        }
+        seen.sort();
+        let mut out: Vec<&str> = Vec::new();
+        for (_, w) in seen {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
     }
 }

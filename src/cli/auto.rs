@@ -1,0 +1,54 @@
+//! `fieldbook auto ID`: run forward from the first unfinished step through every step that
+//! needs nobody (not manual, not interactive, not destructive) and stop at the first one that
+//! does, or at a failure, saying which and why. For serial consoles and for running the same
+//! runbook on many machines.
+
+use super::exec::{Context, StepEnd, find_runbook};
+use super::{GlobalOpts, exit};
+use crate::catalog::Catalog;
+
+/// `fieldbook auto ID [--var NAME=VALUE]...`.
+pub(super) fn auto(
+    global: &GlobalOpts,
+    catalog: &Catalog,
+    id: &str,
+    given: &[String],
+) -> anyhow::Result<u8> {
+    let runbook = find_runbook(catalog, id)?;
+    // `auto` never confirms destructive steps on the technician's behalf.
+    let ctx = Context::open(global, runbook, given, false)?;
+    let run = ctx.recorder.load()?;
+    let mut ran = 0;
+    for (_, step) in runbook.steps() {
+        if run.status(&step.id).is_finished() {
+            continue;
+        }
+        if step.reboot {
+            eprintln!(
+                "fieldbook: stopped at '{}' ({}): it reboots the machine; do it from the app",
+                step.id, step.title
+            );
+            return Ok(exit::NEEDS_TERMINAL);
+        }
+        match ctx.run_step(step)? {
+            StepEnd::Done => ran += 1,
+            StepEnd::NeedsTerminal(reason) => {
+                eprintln!(
+                    "fieldbook: stopped at '{}' ({}): {reason}. {ran} step(s) done by auto.",
+                    step.id, step.title
+                );
+                return Ok(exit::NEEDS_TERMINAL);
+            }
+            StepEnd::NotDone(message) => {
+                eprintln!(
+                    "fieldbook: stopped at '{}' ({}): it did not succeed: {message}. Read its \
+                     why with `fieldbook show {id}`; retry with `fieldbook exec {id} {}`.",
+                    step.id, step.title, step.id
+                );
+                return Ok(exit::FAILURE);
+            }
+        }
+    }
+    eprintln!("fieldbook: every step of '{id}' is finished ({ran} run by auto).");
+    Ok(exit::OK)
+}

@@ -1,0 +1,479 @@
+//! `fieldbook exec ID STEP`: run one non-interactive step without the app (over a serial
+//! console, from a script), printing the filtered output and recording progress and the log
+//! exactly as the app does. Also the shared machinery `auto` uses.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{GlobalOpts, UsageError, exit};
+use crate::catalog::Catalog;
+use crate::core::attempts::{self, AttemptStart, JsonRecorder, Recorder};
+use crate::core::progress::{Run, Status};
+use crate::core::runbook::{Action, Program, RunSpec, Runbook, Step};
+use crate::core::runner::{self, CheckResult, RunEvent, RunOptions, RunOutcome, StepJob};
+use crate::core::terminal_text::StyledLine;
+use crate::core::{practice, supervisor, vars};
+
+/// How long a `check` command may take before it is given up on.
+const CHECK_LIMIT: Duration = Duration::from_secs(120);
+
+/// Everything a headless step run needs: the runbook, where progress goes, the values.
+pub(super) struct Context<'a> {
+    pub runbook: &'a Runbook,
+    pub recorder: Box<dyn Recorder>,
+    pub practice: bool,
+    pub values: BTreeMap<String, String>,
+    /// Confirmation given on the command line (`--yes`) for steps that ask for it.
+    pub yes: bool,
+    signals: Signals,
+}
+
+/// How a headless step ended, mapped to an exit status by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum StepEnd {
+    /// Done (ran, or found done by its check).
+    Done,
+    /// Failed, cancelled or interrupted; the message says which.
+    NotDone(String),
+    /// Needs the app; the reason in words.
+    NeedsTerminal(String),
+}
+
+impl StepEnd {
+    /// The exit status `exec` uses for this end.
+    pub fn code(&self) -> u8 {
+        match self {
+            StepEnd::Done => exit::OK,
+            StepEnd::NotDone(_) => exit::FAILURE,
+            StepEnd::NeedsTerminal(_) => exit::NEEDS_TERMINAL,
+        }
+    }
+}
+
+/// Signals seen while a headless step runs: Ctrl-C and SIGTERM cancel the step, a hang-up ends
+/// a short step's process group and leaves a long (supervised) one running.
+#[derive(Clone, Default)]
+struct Signals {
+    interrupt: Arc<AtomicBool>,
+    hangup: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn register() -> Signals {
+        let s = Signals::default();
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(sig, s.interrupt.clone());
+        }
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, s.hangup.clone());
+        s
+    }
+}
+
+/// The state directory: `--state-dir`, else /var/lib/fieldbook for root, else
+/// `$XDG_STATE_HOME/fieldbook` (default `~/.local/state/fieldbook`).
+pub(super) fn state_dir(global: &GlobalOpts) -> PathBuf {
+    if let Some(d) = &global.state_dir {
+        return d.clone();
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/fieldbook");
+    }
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("fieldbook");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+    PathBuf::from(home).join(".local/state/fieldbook")
+}
+
+/// The target: `--target`, else this host's name.
+pub(super) fn target(global: &GlobalOpts) -> String {
+    global.target.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    })
+}
+
+/// Parses `--var NAME=VALUE` options against the runbook's variables (usage errors name the
+/// variable and say what is wrong).
+pub(super) fn parse_vars(
+    runbook: &Runbook,
+    given: &[String],
+) -> Result<BTreeMap<String, String>, UsageError> {
+    let mut values = BTreeMap::new();
+    for item in given {
+        let Some((name, value)) = item.split_once('=') else {
+            return Err(UsageError(format!("--var '{item}' must be NAME=VALUE")));
+        };
+        let Some(var) = runbook.variable(name) else {
+            let known: Vec<&str> = runbook.variables.iter().map(|v| v.name.as_str()).collect();
+            return Err(UsageError(format!(
+                "runbook '{}' has no variable '{name}' (its variables: {})",
+                runbook.id,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        if let Err(msg) = var.ty.validate(value, &var.choices) {
+            return Err(UsageError(format!("variable '{name}': {msg}")));
+        }
+        values.insert(name.to_string(), value.to_string());
+    }
+    Ok(values)
+}
+
+impl<'a> Context<'a> {
+    /// Opens the run of `runbook` on the target and merges the values: defaults, then saved
+    /// values, then `--var` (which are saved, except secrets).
+    pub fn open(
+        global: &GlobalOpts,
+        runbook: &'a Runbook,
+        given: &[String],
+        yes: bool,
+    ) -> anyhow::Result<Context<'a>> {
+        let cli_values = parse_vars(runbook, given)?;
+        let recorder: Box<dyn Recorder> = Box::new(JsonRecorder::new(
+            &state_dir(global),
+            &runbook.id,
+            &target(global),
+            global.practice,
+        ));
+        let mut run = recorder.load()?;
+        let mut values = runbook.default_values();
+        values.extend(run.values.clone());
+        values.extend(cli_values.clone());
+        let mut changed = false;
+        for (k, v) in &cli_values {
+            let secret = runbook
+                .variable(k)
+                .is_some_and(|var| var.ty == vars::VarType::Secret);
+            if !secret && run.values.get(k) != Some(v) {
+                run.values.insert(k.clone(), v.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            recorder.save(&run)?;
+        }
+        Ok(Context {
+            runbook,
+            recorder,
+            practice: global.practice,
+            values,
+            yes,
+            signals: Signals::register(),
+        })
+    }
+
+    /// Why a step cannot run here, if it cannot (manual, interactive, a tool, a form without
+    /// its values, a confirmation not given, a missing variable).
+    pub fn blocker(&self, step: &Step) -> Result<Option<String>, UsageError> {
+        let reason = match &step.action {
+            Action::Manual => Some("it is a manual step: read it and confirm it in the app".into()),
+            Action::Tool { tool } => Some(format!(
+                "it opens the {} tool screen, which needs the app",
+                tool.name()
+            )),
+            Action::Form { fields } => {
+                let missing: Vec<&String> = fields
+                    .iter()
+                    .filter(|f| !self.values.contains_key(*f))
+                    .collect();
+                if missing.is_empty() {
+                    None
+                } else {
+                    Some(format!(
+                        "it asks for values ({}); give them with --var NAME=VALUE or use the app",
+                        missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            }
+            Action::Edit { .. } => Some(
+                "it edits configuration files; edit steps are applied from the app for now".into(),
+            ),
+            Action::Run(spec) if spec.interactive => Some(
+                "it is interactive (it asks questions on the terminal): run it from the app".into(),
+            ),
+            Action::Run(spec) => {
+                self.check_values(step, spec)?;
+                None
+            }
+        };
+        if reason.is_some() {
+            return Ok(reason);
+        }
+        if let Some(confirm) = &step.confirm {
+            if !self.yes {
+                return Ok(Some(format!(
+                    "it asks for confirmation (\"{}\"): add --yes to confirm, or use the app",
+                    confirm.trim()
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_values(&self, step: &Step, spec: &RunSpec) -> Result<(), UsageError> {
+        let mut args: Vec<&String> = Vec::new();
+        for p in &spec.programs {
+            if let Program::Argv(argv) = p {
+                args.extend(argv);
+            }
+        }
+        if let Some(c) = &spec.check {
+            args.extend(c);
+        }
+        for a in args {
+            for (_, name) in vars::references(a) {
+                if !self.values.contains_key(&name) {
+                    let label = self
+                        .runbook
+                        .variable(&name)
+                        .map(|v| format!(" ({})", v.label))
+                        .unwrap_or_default();
+                    return Err(UsageError(format!(
+                        "step '{}' needs variable '{name}'{label}: give it with --var {name}=VALUE",
+                        step.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&self) -> anyhow::Result<Run> {
+        Ok(self.recorder.load()?)
+    }
+
+    /// Runs one step to its end, recording it; prints output to stdout, notes to stderr.
+    pub fn run_step(&self, step: &Step) -> anyhow::Result<StepEnd> {
+        if let Some(reason) = self.blocker(step)? {
+            return Ok(StepEnd::NeedsTerminal(reason));
+        }
+        let now = attempts::now_rfc3339;
+        let spec = match &step.action {
+            Action::Run(spec) => spec,
+            Action::Form { .. } => {
+                let mut run = self.load()?;
+                attempts::mark_done(
+                    &mut run,
+                    &step.id,
+                    "values given on the command line",
+                    &now(),
+                );
+                self.recorder.save(&run)?;
+                return Ok(StepEnd::Done);
+            }
+            _ => return Ok(StepEnd::NeedsTerminal("it needs the app".into())),
+        };
+        let job = StepJob::from_spec(spec, &self.values);
+        if !self.practice {
+            if let Some(check) = StepJob::check(spec, &self.values) {
+                match runner::run_check(&check, CHECK_LIMIT) {
+                    CheckResult::AlreadyDone => {
+                        let reason = format!("already done: `{}` succeeded", check.display());
+                        eprintln!("fieldbook: {}: {reason}", step.id);
+                        let mut run = self.load()?;
+                        attempts::mark_done(&mut run, &step.id, &reason, &now());
+                        self.recorder.save(&run)?;
+                        return Ok(StepEnd::Done);
+                    }
+                    CheckResult::NotDone => {}
+                    CheckResult::Unknown(why) => {
+                        eprintln!("fieldbook: {}: check not conclusive: {why}", step.id);
+                    }
+                }
+            }
+        }
+        let mut run = self.load()?;
+        let (_, log_rel) = attempts::begin(
+            &mut run,
+            &step.id,
+            self.practice,
+            AttemptStart {
+                now: now(),
+                who: attempts::who(),
+                pid: None,
+                boot_id: supervisor::boot_id(),
+            },
+        );
+        self.recorder.save(&run)?;
+        let log = attempts::log_path(self.recorder.state_dir(), &log_rel);
+        let supervised = spec.long && !self.practice;
+        let running = if self.practice {
+            practice::start(
+                job,
+                spec.practice.clone(),
+                Some(log.clone()),
+                Duration::ZERO,
+            )
+        } else if supervised {
+            let exe = std::env::current_exe()?;
+            match supervisor::launch(&exe, &job, &log) {
+                Ok(pid) => {
+                    attempts::set_pid(&mut run, &step.id, pid);
+                    self.recorder.save(&run)?;
+                    supervisor::watch(pid, log.clone(), Some(job))
+                }
+                Err(e) => {
+                    let outcome = RunOutcome {
+                        status: Status::Failed,
+                        exit: None,
+                        failed_program: None,
+                        message: format!("cannot start the supervisor: {e}"),
+                    };
+                    attempts::finish(&mut run, &step.id, &outcome, &now());
+                    self.recorder.save(&run)?;
+                    return Ok(StepEnd::NotDone(outcome.message));
+                }
+            }
+        } else {
+            runner::start(job, log.clone(), RunOptions::default())
+        };
+        if self.practice {
+            eprintln!("fieldbook: PRACTICE: nothing is executed");
+        }
+        eprintln!("fieldbook: {} (log: {})", step.title, log.display());
+        let outcome = match self.follow(&running, supervised) {
+            Some(outcome) => outcome,
+            None => {
+                // Hung up while a supervised step runs: it carries on; the next start of
+                // fieldbook re-attaches to it.
+                return Ok(StepEnd::NotDone(
+                    "hung up; the step keeps running under its supervisor".into(),
+                ));
+            }
+        };
+        let mut run = self.load()?;
+        attempts::finish(&mut run, &step.id, &outcome, &now());
+        self.recorder.save(&run)?;
+        eprintln!(
+            "fieldbook: {}: {} ({})",
+            step.id,
+            outcome.status.name(),
+            outcome.message
+        );
+        Ok(match outcome.status {
+            Status::Done => StepEnd::Done,
+            _ => StepEnd::NotDone(outcome.message),
+        })
+    }
+
+    /// Prints a running step's output until it finishes. `None` when a hang-up left a
+    /// supervised step running.
+    fn follow(&self, running: &runner::RunningStep, supervised: bool) -> Option<RunOutcome> {
+        let mut out = std::io::stdout().lock();
+        let mut hung_up = false;
+        loop {
+            if self.signals.interrupt.swap(false, Ordering::SeqCst) {
+                eprintln!("fieldbook: cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                running.cancel.cancel();
+            }
+            if !hung_up && self.signals.hangup.load(Ordering::SeqCst) {
+                hung_up = true;
+                if supervised {
+                    return None;
+                }
+                running.cancel.end_now();
+            }
+            match running.events.recv_timeout(Duration::from_millis(100)) {
+                Ok(RunEvent::Started { command, .. }) => {
+                    let _ = writeln!(out, "$ {command}");
+                }
+                Ok(RunEvent::Output { lines, .. }) => {
+                    for line in &lines {
+                        let _ = writeln!(out, "{}", display(line));
+                    }
+                }
+                Ok(RunEvent::Notice(n)) => {
+                    let _ = out.flush();
+                    eprintln!("fieldbook: {n}");
+                }
+                Ok(RunEvent::Finished(mut outcome)) => {
+                    let _ = out.flush();
+                    if hung_up && outcome.status != Status::Done {
+                        outcome.status = Status::Interrupted;
+                        outcome.message = "interrupted: the terminal hung up".into();
+                    }
+                    return Some(outcome);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Some(RunOutcome {
+                        status: Status::Interrupted,
+                        exit: None,
+                        failed_program: None,
+                        message: "lost track of the command".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A filtered line as plain text, saying when it was cut.
+fn display(line: &StyledLine) -> String {
+    if line.cut > 0 {
+        format!(
+            "{} [... {} more characters in the log]",
+            line.text(),
+            line.cut
+        )
+    } else {
+        line.text()
+    }
+}
+
+/// Finds a runbook by id or says which exist.
+pub(super) fn find_runbook<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c Runbook, UsageError> {
+    catalog.get(id).map(|e| &e.runbook).ok_or_else(|| {
+        UsageError(format!(
+            "unknown runbook '{id}' (known: {})",
+            catalog.ids().join(", ")
+        ))
+    })
+}
+
+/// `fieldbook exec ID STEP [--var NAME=VALUE]... [--yes]`.
+pub(super) fn exec(
+    global: &GlobalOpts,
+    catalog: &Catalog,
+    id: &str,
+    step_id: &str,
+    given: &[String],
+    yes: bool,
+) -> anyhow::Result<u8> {
+    let runbook = find_runbook(catalog, id)?;
+    let Some(step) = runbook.step(step_id) else {
+        let ids: Vec<&str> = runbook.steps().map(|(_, s)| s.id.as_str()).collect();
+        return Err(UsageError(format!(
+            "runbook '{id}' has no step '{step_id}' (its steps: {})",
+            ids.join(", ")
+        ))
+        .into());
+    };
+    let ctx = Context::open(global, runbook, given, yes)?;
+    let end = ctx.run_step(step)?;
+    if let StepEnd::NeedsTerminal(reason) = &end {
+        eprintln!(
+            "fieldbook: step '{}' needs the terminal: {reason}. Open it with: fieldbook (then \
+             choose '{}')",
+            step.id, runbook.title
+        );
+    }
+    Ok(end.code())
+}

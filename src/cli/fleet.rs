@@ -1,0 +1,158 @@
+//! `fieldbook fleet HOST...`: every host's progress in one table, asked over the system's
+//! OpenSSH (`fieldbook status --json` on each host, 8 at a time), or one host's handover report.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::{GlobalOpts, UsageError, exit};
+use crate::core::fleet::{self, HostAnswer, ssh};
+
+/// Options of `fieldbook fleet`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Hosts as ssh takes them (`name`, `user@name`, an alias from your ssh config).
+    #[arg(value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Read more hosts from FILE: one per line, `#` comments.
+    #[arg(long = "hosts", value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+    /// Print the merged answers as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// An ssh option for every host, passed as `-o OPTION` (repeatable), e.g. `-o Port=2222`,
+    /// `-o ControlMaster=auto`.
+    #[arg(short = 'o', long = "ssh-option", value_name = "OPTION")]
+    pub ssh_options: Vec<String>,
+    /// Any other ssh argument, passed as given (repeatable), e.g. `--ssh-arg=-F --ssh-arg=cfg`.
+    #[arg(long = "ssh-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub ssh_args: Vec<String>,
+    /// Seconds to wait for each connection (ssh's ConnectTimeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u32,
+    /// The fieldbook program on the hosts.
+    #[arg(long, value_name = "PATH", default_value = "fieldbook")]
+    pub remote_fieldbook: String,
+    /// Instead of the table, print this runbook's handover report from the (single) host;
+    /// the run's target is `--target`, or the host's own run of that runbook.
+    #[arg(long, value_name = "RUNBOOK")]
+    pub report: Option<String>,
+}
+
+impl FleetArgs {
+    /// The ssh settings these options ask for (`FIELDBOOK_SSH` names another ssh binary).
+    pub fn settings(&self) -> ssh::SshSettings {
+        let mut s = ssh::SshSettings::from_env();
+        s.connect_timeout = self.connect_timeout;
+        s.remote_fieldbook = self.remote_fieldbook.clone();
+        for o in &self.ssh_options {
+            s.extra_args.push("-o".into());
+            s.extra_args.push(o.clone());
+        }
+        s.extra_args.extend(self.ssh_args.iter().cloned());
+        s.answer_timeout = Duration::from_secs(u64::from(self.connect_timeout) + 110);
+        s
+    }
+
+    /// Hosts from the command line and the hosts file, checked, without duplicates.
+    pub fn all_hosts(&self) -> anyhow::Result<Vec<String>> {
+        let mut hosts = Vec::new();
+        for h in &self.hosts {
+            fleet::check_host(h).map_err(|e| UsageError(e.to_string()))?;
+            hosts.push(h.clone());
+        }
+        if let Some(file) = &self.hosts_file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the hosts file {}", file.display()))?;
+            let more = fleet::parse_hosts_file(&text)
+                .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+            hosts.extend(more);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        hosts.retain(|h| seen.insert(h.clone()));
+        if hosts.is_empty() {
+            return Err(UsageError("no hosts: name them, or give --hosts FILE".into()).into());
+        }
+        Ok(hosts)
+    }
+}
+
+pub(super) fn run(global: &GlobalOpts, args: &FleetArgs) -> anyhow::Result<u8> {
+    let hosts = args.all_hosts()?;
+    let settings = args.settings();
+    if let Some(runbook) = &args.report {
+        let [host] = hosts.as_slice() else {
+            return Err(UsageError(
+                "--report shows one host's report: name exactly one host".into(),
+            )
+            .into());
+        };
+        return report(&settings, host, runbook, global.target.as_deref());
+    }
+    let reports = ssh::ask_all(&settings, &hosts);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "hosts": reports }))?
+        )?;
+    } else {
+        out.write_all(fleet::table(&reports).as_bytes())?;
+    }
+    let all_answered = reports
+        .iter()
+        .all(|r| matches!(r.answer, HostAnswer::Ok { .. }));
+    Ok(if all_answered {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn report(
+    settings: &ssh::SshSettings,
+    host: &str,
+    runbook: &str,
+    target: Option<&str>,
+) -> anyhow::Result<u8> {
+    let target = match target {
+        Some(t) => t.to_string(),
+        None => {
+            let answer = ssh::ask_all(settings, &[host.to_string()]).remove(0).answer;
+            let HostAnswer::Ok { runs, .. } = answer else {
+                eprintln!(
+                    "fieldbook: {host}: {}",
+                    fleet::table(&[fleet::HostReport {
+                        host: host.into(),
+                        answer
+                    }])
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                );
+                return Ok(exit::FAILURE);
+            };
+            match runs.iter().find(|r| r.runbook == runbook && !r.practice) {
+                Some(r) => r.target.clone(),
+                None => {
+                    return Err(UsageError(format!("{host} has no run of '{runbook}'")).into());
+                }
+            }
+        }
+    };
+    match ssh::report(settings, host, runbook, &target) {
+        Ok(text) => {
+            writeln!(std::io::stdout().lock(), "{text}")?;
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("fieldbook: {host}: {e}");
+            Ok(exit::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,830 @@
+//! Pure, idempotent text edits of configuration files: (content, action) → new content.
+//!
+//! Every function here returns the input unchanged when the edit is already present, so
+//! applying a step twice does nothing and a step whose edit is already in the file can be
+//! offered as done. Nothing here touches the disk; `core::apply` does that.
+
+use std::collections::BTreeMap;
+
+use similar::TextDiff;
+
+use super::runbook::{Edit, EditAction};
+use super::vars;
+
+/// Why an edit cannot be computed. These are runbook or file problems, shown to the technician.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextEditError {
+    /// chmod and symlink change the file system, not the text.
+    #[error("the {0} action does not change file text")]
+    NotText(&'static str),
+    /// An empty pattern would match every line.
+    #[error("the {0} action needs a non-empty text to look for")]
+    EmptyPattern(&'static str),
+    /// An empty comment prefix cannot mark anything as commented.
+    #[error("the comment prefix cannot be empty")]
+    EmptyComment,
+    /// The key of a shell assignment must be a shell name.
+    #[error("'{0}' is not a variable name (letters, digits and _)")]
+    BadKey(String),
+    /// A word list entry cannot contain spaces or quotes.
+    #[error("'{0}' is not a single word")]
+    BadWord(String),
+    /// The text to insert contains a line break where one line is required.
+    #[error("the {0} must be a single line")]
+    MultiLine(&'static str),
+    /// A marker must be one line so the BEGIN/END lines can be found again.
+    #[error("the block marker must be a single line without the word END or BEGIN alone")]
+    BadMarker,
+    /// The file has a BEGIN marker without its END (or the reverse): editing would guess.
+    #[error("the file has a '{0}' line without its matching end marker; fix it by hand first")]
+    BrokenBlock(String),
+}
+
+/// Returns a copy of `edit` with every `{name}` in its text fields replaced by the run's values.
+/// Edits are always substituted before they are previewed, applied or compared.
+pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
+    let s = |t: &str| vars::substitute(t, values);
+    let action = match &edit.action {
+        EditAction::EnsureLine { line, replace } => EditAction::EnsureLine {
+            line: s(line),
+            replace: replace.as_deref().map(s),
+        },
+        EditAction::CommentOut { pattern } => EditAction::CommentOut {
+            pattern: s(pattern),
+        },
+        EditAction::Uncomment { pattern } => EditAction::Uncomment {
+            pattern: s(pattern),
+        },
+        EditAction::SetVar { key, value } => EditAction::SetVar {
+            key: s(key),
+            value: s(value),
+        },
+        EditAction::AddWords { key, words } => EditAction::AddWords {
+            key: s(key),
+            words: words.iter().map(|w| s(w)).collect(),
+        },
+        EditAction::RemoveWords { key, words } => EditAction::RemoveWords {
+            key: s(key),
+            words: words.iter().map(|w| s(w)).collect(),
+        },
+        EditAction::EnsureBlock { marker, block } => EditAction::EnsureBlock {
+            marker: s(marker),
+            block: s(block),
+        },
+        EditAction::Chmod { executable } => EditAction::Chmod {
+            executable: *executable,
+        },
+        EditAction::Symlink { target } => EditAction::Symlink { target: s(target) },
+    };
+    Edit {
+        path: s(&edit.path),
+        comment: edit.comment.clone(),
+        create: edit.create,
+        action,
+    }
+}
+
+/// True for actions that rewrite the file's text (everything but chmod and symlink).
+pub fn is_text_action(action: &EditAction) -> bool {
+    !matches!(
+        action,
+        EditAction::Chmod { .. } | EditAction::Symlink { .. }
+    )
+}
+
+/// True when an action may create its file when it is missing: appending a line, a block or a
+/// variable to an empty file means the same as to a missing one. Removing or commenting
+/// something in a missing file is "nothing to do", which also works on an empty text.
+pub fn can_start_empty(action: &EditAction) -> bool {
+    matches!(
+        action,
+        EditAction::EnsureLine { .. }
+            | EditAction::EnsureBlock { .. }
+            | EditAction::SetVar { .. }
+            | EditAction::AddWords { .. }
+    )
+}
+
+/// Applies one text action to `content`. The result equals `content` byte for byte when the
+/// edit is already present.
+pub fn edit_text(
+    content: &str,
+    action: &EditAction,
+    comment: &str,
+) -> Result<String, TextEditError> {
+    if comment.trim().is_empty() {
+        return Err(TextEditError::EmptyComment);
+    }
+    let mut doc = Lines::parse(content);
+    let changed = match action {
+        EditAction::EnsureLine { line, replace } => {
+            single_line(line, "line")?;
+            ensure_line(&mut doc, line, replace.as_deref(), comment)?
+        }
+        EditAction::CommentOut { pattern } => comment_out(&mut doc, pattern, comment)?,
+        EditAction::Uncomment { pattern } => uncomment(&mut doc, pattern, comment)?,
+        EditAction::SetVar { key, value } => {
+            check_key(key)?;
+            single_line(value, "value")?;
+            set_var(&mut doc, key, value, comment)
+        }
+        EditAction::AddWords { key, words } => {
+            check_key(key)?;
+            check_words(words)?;
+            add_words(&mut doc, key, words, comment)
+        }
+        EditAction::RemoveWords { key, words } => {
+            check_key(key)?;
+            check_words(words)?;
+            remove_words(&mut doc, key, words, comment)
+        }
+        EditAction::EnsureBlock { marker, block } => {
+            ensure_block(&mut doc, marker, block, comment)?
+        }
+        EditAction::Chmod { .. } => return Err(TextEditError::NotText("chmod")),
+        EditAction::Symlink { .. } => return Err(TextEditError::NotText("symlink")),
+    };
+    Ok(if changed {
+        doc.render()
+    } else {
+        content.to_string()
+    })
+}
+
+/// True when `action` would not change `content`: the step can be offered as already done.
+pub fn is_present(
+    content: &str,
+    action: &EditAction,
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    Ok(edit_text(content, action, comment)? == content)
+}
+
+/// A unified diff (3 lines of context) labelled with the file path, empty when nothing changes.
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a{path}"), &format!("b{path}"))
+        .to_string();
+    // `similar` marks a missing final newline the way diff(1) does; keep it readable.
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// New permission bits for chmod ±x. `+x` adds execute for each class that may read (the
+/// usual outcome of `chmod +x` under umask 022 without making a private file world-executable);
+/// `-x` clears every execute bit.
+pub fn chmod_mode(mode: u32, executable: bool) -> u32 {
+    let perms = mode & 0o7777;
+    if executable {
+        perms | ((perms & 0o444) >> 2)
+    } else {
+        perms & !0o111
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A file as lines without their terminators, remembering whether it ended with a newline.
+struct Lines {
+    lines: Vec<String>,
+    final_newline: bool,
+}
+
+impl Lines {
+    fn parse(content: &str) -> Lines {
+        let final_newline = content.ends_with('\n');
+        let body = content.strip_suffix('\n').unwrap_or(content);
+        let lines = if content.is_empty() {
+            Vec::new()
+        } else {
+            body.split('\n').map(str::to_string).collect()
+        };
+        Lines {
+            lines,
+            final_newline,
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = self.lines.join("\n");
+        // A changed file always ends with a newline; an appended line must not be glued to a
+        // last line that lacked one.
+        if !self.lines.is_empty() || self.final_newline {
+            out.push('\n');
+        }
+        out
+    }
+
+    fn push(&mut self, line: String) {
+        self.lines.push(line);
+        self.final_newline = true;
+    }
+}
+
+fn single_line(text: &str, what: &'static str) -> Result<(), TextEditError> {
+    if text.contains(['\n', '\r']) {
+        Err(TextEditError::MultiLine(what))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_key(key: &str) -> Result<(), TextEditError> {
+    if vars::is_var_name(key) {
+        Ok(())
+    } else {
+        Err(TextEditError::BadKey(key.to_string()))
+    }
+}
+
+fn check_words(words: &[String]) -> Result<(), TextEditError> {
+    for w in words {
+        if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "\"'`\\$".contains(c)) {
+            return Err(TextEditError::BadWord(w.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// A line is commented when its first non-blank text is the comment prefix.
+fn is_commented(line: &str, comment: &str) -> bool {
+    line.trim_start().starts_with(comment)
+}
+
+fn ensure_line(
+    doc: &mut Lines,
+    line: &str,
+    replace: Option<&str>,
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    if doc.lines.iter().any(|l| l == line) {
+        return Ok(false);
+    }
+    if let Some(pattern) = replace {
+        if pattern.is_empty() {
+            return Err(TextEditError::EmptyPattern("ensure_line replace"));
+        }
+        // An active line is the one that matters; a commented one is the fallback (a file
+        // that ships the setting commented out, as conf.d files often do).
+        let found = doc
+            .lines
+            .iter()
+            .position(|l| !is_commented(l, comment) && l.contains(pattern))
+            .or_else(|| doc.lines.iter().position(|l| l.contains(pattern)));
+        if let Some(i) = found {
+            doc.lines[i] = line.to_string();
+            return Ok(true);
+        }
+    }
+    doc.push(line.to_string());
+    Ok(true)
+}
+
+fn comment_out(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, TextEditError> {
+    if pattern.is_empty() {
+        return Err(TextEditError::EmptyPattern("comment_out"));
+    }
+    let mut changed = false;
+    for l in &mut doc.lines {
+        if !is_commented(l, comment) && l.contains(pattern) {
+            *l = format!("{comment}{l}");
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+fn uncomment(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, TextEditError> {
+    if pattern.is_empty() {
+        return Err(TextEditError::EmptyPattern("uncomment"));
+    }
+    let mut changed = false;
+    for l in &mut doc.lines {
+        if is_commented(l, comment) && l.contains(pattern) {
+            let indent_len = l.len() - l.trim_start().len();
+            let mut rest = &l[indent_len..];
+            while let Some(r) = rest.strip_prefix(comment) {
+                rest = r;
+            }
+            // "# (vif-script ...)" → "(vif-script ...)": drop the one space people put after #.
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            *l = format!("{}{rest}", &l[..indent_len]);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// A shell assignment `KEY=...` found in the file, possibly spanning lines (a quoted value
+/// with newlines, as `GENTOO_MIRRORS` often is).
+struct Assignment {
+    /// First and last line index.
+    first: usize,
+    last: usize,
+    /// Indentation and `export ` before the key.
+    lead: String,
+    /// The value as the shell would see it (quotes removed, escapes resolved).
+    value: String,
+    /// Text after the value on the last line (a trailing comment), kept when rewriting.
+    trailing: String,
+}
+
+/// Finds the last active assignment of `key` (the one the shell ends up with).
+fn find_assignment(doc: &Lines, key: &str, comment: &str) -> Option<Assignment> {
+    let mut found = None;
+    let mut i = 0;
+    while i < doc.lines.len() {
+        let line = &doc.lines[i];
+        if is_commented(line, comment) {
+            i += 1;
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let (export, rest) = match trimmed.strip_prefix("export") {
+            Some(r) if r.starts_with([' ', '\t']) => {
+                let r2 = r.trim_start();
+                (&trimmed[..trimmed.len() - r2.len()], r2)
+            }
+            _ => ("", trimmed),
+        };
+        let Some(after) = rest.strip_prefix(key).and_then(|r| r.strip_prefix('=')) else {
+            i += 1;
+            continue;
+        };
+        // Join following lines while a quote is open.
+        let mut text = after.to_string();
+        let mut last = i;
+        let parsed = loop {
+            match parse_value(&text) {
+                Some(p) => break Some(p),
+                None if last + 1 < doc.lines.len() => {
+                    last += 1;
+                    text.push('\n');
+                    text.push_str(&doc.lines[last]);
+                }
+                None => break None,
+            }
+        };
+        match parsed {
+            Some((value, trailing)) => {
+                found = Some(Assignment {
+                    first: i,
+                    last,
+                    lead: format!("{indent}{export}"),
+                    value,
+                    trailing,
+                });
+                i = last + 1;
+            }
+            // An unterminated quote: leave the file alone rather than guess.
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// Parses a shell value at the start of `text`: returns the value and the rest, or `None` when
+/// a quote is still open.
+fn parse_value(text: &str) -> Option<(String, String)> {
+    let mut value = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            '"' => {
+                chars.next();
+                let mut closed = false;
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        '\\' => match chars.next() {
+                            Some((_, '\n')) => {}
+                            Some((_, e)) if "\"\\$`".contains(e) => value.push(e),
+                            Some((_, e)) => {
+                                value.push('\\');
+                                value.push(e);
+                            }
+                            None => return None,
+                        },
+                        other => value.push(other),
+                    }
+                }
+                if !closed {
+                    return None;
+                }
+            }
+            '\'' => {
+                chars.next();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == '\'' {
+                        closed = true;
+                        break;
+                    }
+                    value.push(c);
+                }
+                if !closed {
+                    return None;
+                }
+            }
+            c if c.is_whitespace() || c == ';' => return Some((value, text[i..].to_string())),
+            '\\' => {
+                chars.next();
+                match chars.next() {
+                    Some((_, e)) => value.push(e),
+                    None => return None,
+                }
+            }
+            other => {
+                value.push(other);
+                chars.next();
+            }
+        }
+    }
+    Some((value, String::new()))
+}
+
+/// Double-quotes a value for a shell-style file. `$` stays live on purpose so values such as
+/// `${CFLAGS}` keep working in make.conf; quotes, backslashes and backticks are escaped.
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+fn write_assignment(doc: &mut Lines, key: &str, value: &str, comment: &str) -> bool {
+    match find_assignment(doc, key, comment) {
+        Some(a) if a.value == value => false,
+        Some(a) => {
+            let line = format!("{}{key}={}{}", a.lead, quote(value), a.trailing);
+            doc.lines.splice(a.first..=a.last, [line]);
+            true
+        }
+        None => {
+            doc.push(format!("{key}={}", quote(value)));
+            true
+        }
+    }
+}
+
+fn set_var(doc: &mut Lines, key: &str, value: &str, comment: &str) -> bool {
+    write_assignment(doc, key, value, comment)
+}
+
+/// The word that cancels `w` in a Portage-style list (`-gtk` for `gtk` and the reverse).
+fn negation(w: &str) -> String {
+    match w.strip_prefix('-') {
+        Some(pos) => pos.to_string(),
+        None => format!("-{w}"),
+    }
+}
+
+fn add_words(doc: &mut Lines, key: &str, add: &[String], comment: &str) -> bool {
+    let current = find_assignment(doc, key, comment).map(|a| a.value);
+    let mut words: Vec<String> = current
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    for w in add {
+        // Adding `pae` to USE="-pae" means turning the flag on: drop the negation.
+        let neg = negation(w);
+        words.retain(|x| *x != neg);
+        if !words.contains(w) {
+            words.push(w.clone());
+        }
+    }
+    let joined = words.join(" ");
+    match current {
+        Some(old) if old.split_whitespace().eq(joined.split_whitespace()) => false,
+        _ => write_assignment(doc, key, &joined, comment),
+    }
+}
+
+fn remove_words(doc: &mut Lines, key: &str, remove: &[String], comment: &str) -> bool {
+    let Some(current) = find_assignment(doc, key, comment).map(|a| a.value) else {
+        return false;
+    };
+    let words: Vec<&str> = current
+        .split_whitespace()
+        .filter(|w| !remove.iter().any(|r| r == w))
+        .collect();
+    if words.len() == current.split_whitespace().count() {
+        return false;
+    }
+    write_assignment(doc, key, &words.join(" "), comment)
+}
+
+fn block_markers(marker: &str, comment: &str) -> (String, String) {
+    (
+        format!("{comment} BEGIN fieldbook {marker}"),
+        format!("{comment} END fieldbook {marker}"),
+    )
+}
+
+fn ensure_block(
+    doc: &mut Lines,
+    marker: &str,
+    block: &str,
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    if marker.trim().is_empty() || marker.contains(['\n', '\r']) {
+        return Err(TextEditError::BadMarker);
+    }
+    let (begin, end) = block_markers(marker, comment);
+    let body: Vec<String> = block
+        .strip_suffix('\n')
+        .unwrap_or(block)
+        .split('\n')
+        .map(str::to_string)
+        .collect();
+    let start = doc.lines.iter().position(|l| l.trim_end() == begin);
+    let stop = doc.lines.iter().position(|l| l.trim_end() == end);
+    match (start, stop) {
+        (Some(s), Some(e)) if s < e => {
+            if doc.lines[s + 1..e] == body[..] {
+                return Ok(false);
+            }
+            doc.lines.splice(s + 1..e, body);
+            Ok(true)
+        }
+        (None, None) => {
+            doc.push(begin);
+            for l in body {
+                doc.push(l);
+            }
+            doc.push(end);
+            Ok(true)
+        }
+        (Some(_), _) => Err(TextEditError::BrokenBlock(begin)),
+        (None, Some(_)) => Err(TextEditError::BrokenBlock(end)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(content: &str, action: EditAction) -> String {
+        let once = edit_text(content, &action, "#").unwrap();
+        let twice = edit_text(&once, &action, "#").unwrap();
+        assert_eq!(once, twice, "applying twice must change nothing");
+        assert!(is_present(&once, &action, "#").unwrap());
+        once
+    }
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ensure_line_appends_once() {
+        let a = EditAction::EnsureLine {
+            line: "s0:12345:respawn:/sbin/mingetty ttyS0".into(),
+            replace: None,
+        };
+        assert_eq!(
+            apply("id:3:initdefault:\n", a.clone()),
+            "id:3:initdefault:\ns0:12345:respawn:/sbin/mingetty ttyS0\n"
+        );
+        // No final newline: the new line is not glued to the last one.
+        assert_eq!(
+            apply("a", a.clone()),
+            "a\ns0:12345:respawn:/sbin/mingetty ttyS0\n"
+        );
+        assert_eq!(apply("", a), "s0:12345:respawn:/sbin/mingetty ttyS0\n");
+    }
+
+    #[test]
+    fn ensure_line_replaces_active_line_first() {
+        let a = EditAction::EnsureLine {
+            line: "RC_PLUG_SERVICES=\"!net.*\"".into(),
+            replace: Some("RC_PLUG_SERVICES=".into()),
+        };
+        let src = "#RC_PLUG_SERVICES=\"net.eth0\"\nRC_PLUG_SERVICES=\"\"\nX=1\n";
+        assert_eq!(
+            apply(src, a.clone()),
+            "#RC_PLUG_SERVICES=\"net.eth0\"\nRC_PLUG_SERVICES=\"!net.*\"\nX=1\n"
+        );
+        // Only a commented one: it is replaced (uncommented with the new value).
+        assert_eq!(
+            apply("# RC_PLUG_SERVICES=\"\"\n", a.clone()),
+            "RC_PLUG_SERVICES=\"!net.*\"\n"
+        );
+        // Pattern absent: appended.
+        assert_eq!(apply("X=1\n", a), "X=1\nRC_PLUG_SERVICES=\"!net.*\"\n");
+    }
+
+    #[test]
+    fn comment_out_and_uncomment() {
+        let c = EditAction::CommentOut {
+            pattern: "(network-script network-bridge)".into(),
+        };
+        let src = "(network-script network-bridge)\n# (network-script network-bridge) old\n";
+        assert_eq!(
+            apply(src, c),
+            "#(network-script network-bridge)\n# (network-script network-bridge) old\n"
+        );
+        let u = EditAction::Uncomment {
+            pattern: "vif-bridge".into(),
+        };
+        assert_eq!(
+            apply("  ## (vif-script vif-bridge)\nx\n", u),
+            "  (vif-script vif-bridge)\nx\n"
+        );
+    }
+
+    #[test]
+    fn other_comment_prefix() {
+        let c = EditAction::CommentOut {
+            pattern: "sid:1394;".into(),
+        };
+        let out = edit_text("alert tcp any (sid:1394;)\n", &c, ";").unwrap();
+        assert_eq!(out, ";alert tcp any (sid:1394;)\n");
+        assert_eq!(edit_text(&out, &c, ";").unwrap(), out);
+        assert_eq!(edit_text("x", &c, " "), Err(TextEditError::EmptyComment));
+    }
+
+    #[test]
+    fn set_var_replaces_last_active_and_keeps_trailing_comment() {
+        let a = EditAction::SetVar {
+            key: "MAKEOPTS".into(),
+            value: "-j4".into(),
+        };
+        let src = "MAKEOPTS=\"-j1\"\n#MAKEOPTS=\"-j8\"\nexport MAKEOPTS='-j2' # cores\n";
+        assert_eq!(
+            apply(src, a.clone()),
+            "MAKEOPTS=\"-j1\"\n#MAKEOPTS=\"-j8\"\nexport MAKEOPTS=\"-j4\" # cores\n"
+        );
+        // Same value written differently is already applied.
+        assert_eq!(
+            edit_text("MAKEOPTS=-j4\n", &a, "#").unwrap(),
+            "MAKEOPTS=-j4\n"
+        );
+        assert_eq!(apply("", a), "MAKEOPTS=\"-j4\"\n");
+    }
+
+    #[test]
+    fn set_var_quotes_hostile_values() {
+        let a = EditAction::SetVar {
+            key: "X".into(),
+            value: "a\"b`c\\d ${CFLAGS}".into(),
+        };
+        let out = apply("X=1\n", a);
+        assert_eq!(out, "X=\"a\\\"b\\`c\\\\d ${CFLAGS}\"\n");
+        let bad = EditAction::SetVar {
+            key: "X".into(),
+            value: "a\nb".into(),
+        };
+        assert!(edit_text("", &bad, "#").is_err());
+        let bad = EditAction::SetVar {
+            key: "X Y".into(),
+            value: "1".into(),
+        };
+        assert!(matches!(
+            edit_text("", &bad, "#"),
+            Err(TextEditError::BadKey(_))
+        ));
+    }
+
+    #[test]
+    fn multi_line_value_is_collapsed() {
+        let src = "GENTOO_MIRRORS=\"http://a/\n  http://b/ \"\nSYNC=x\n";
+        let a = EditAction::RemoveWords {
+            key: "GENTOO_MIRRORS".into(),
+            words: words(&["http://b/"]),
+        };
+        assert_eq!(apply(src, a), "GENTOO_MIRRORS=\"http://a/\"\nSYNC=x\n");
+    }
+
+    #[test]
+    fn add_and_remove_words() {
+        let src = "USE=\"-alsa gtk -pae xen\"\n";
+        let add = EditAction::AddWords {
+            key: "USE".into(),
+            words: words(&["pae", "pygrub", "xen"]),
+        };
+        assert_eq!(apply(src, add), "USE=\"-alsa gtk xen pae pygrub\"\n");
+        let rm = EditAction::RemoveWords {
+            key: "USE".into(),
+            words: words(&["gtk", "absent"]),
+        };
+        assert_eq!(apply(src, rm.clone()), "USE=\"-alsa -pae xen\"\n");
+        assert_eq!(apply("", rm), "");
+        let add = EditAction::AddWords {
+            key: "FEATURES".into(),
+            words: words(&["-collision-protect"]),
+        };
+        assert_eq!(
+            apply(
+                "FEATURES=\"parallel-fetch collision-protect\"\n",
+                add.clone()
+            ),
+            "FEATURES=\"parallel-fetch -collision-protect\"\n"
+        );
+        assert_eq!(apply("", add), "FEATURES=\"-collision-protect\"\n");
+        let bad = EditAction::AddWords {
+            key: "USE".into(),
+            words: words(&["a b"]),
+        };
+        assert!(matches!(
+            edit_text("", &bad, "#"),
+            Err(TextEditError::BadWord(_))
+        ));
+    }
+
+    #[test]
+    fn ensure_block_inserts_then_updates() {
+        let a = EditAction::EnsureBlock {
+            marker: "syn-flood".into(),
+            block: "echo 1 > /proc/sys/net/ipv4/tcp_syncookies\n".into(),
+        };
+        let once = apply("#!/bin/sh\n", a);
+        assert_eq!(
+            once,
+            "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 1 > /proc/sys/net/ipv4/tcp_syncookies\n# END fieldbook syn-flood\n"
+        );
+        let b = EditAction::EnsureBlock {
+            marker: "syn-flood".into(),
+            block: "echo 2 > x\necho 3 > y".into(),
+        };
+        assert_eq!(
+            apply(&once, b),
+            "#!/bin/sh\n# BEGIN fieldbook syn-flood\necho 2 > x\necho 3 > y\n# END fieldbook syn-flood\n"
+        );
+        let broken = "# BEGIN fieldbook syn-flood\nx\n";
+        assert!(matches!(
+            edit_text(
+                broken,
+                &EditAction::EnsureBlock {
+                    marker: "syn-flood".into(),
+                    block: "y".into()
+                },
+                "#"
+            ),
+            Err(TextEditError::BrokenBlock(_))
+        ));
+    }
+
+    #[test]
+    fn chmod_bits() {
+        assert_eq!(chmod_mode(0o755, false), 0o644);
+        assert_eq!(chmod_mode(0o644, true), 0o755);
+        assert_eq!(chmod_mode(0o600, true), 0o700);
+        assert_eq!(chmod_mode(0o100644, true), 0o755);
+        assert!(matches!(
+            edit_text("", &EditAction::Chmod { executable: true }, "#"),
+            Err(TextEditError::NotText(_))
+        ));
+    }
+
+    #[test]
+    fn diff_is_unified_and_empty_when_same() {
+        assert_eq!(unified_diff("/etc/x", "a\n", "a\n"), "");
+        let d = unified_diff("/etc/x", "a\nb\n", "a\nc\n");
+        assert!(d.starts_with("--- a/etc/x\n+++ b/etc/x\n@@"), "{d}");
+        assert!(d.contains("-b\n+c\n"));
+    }
+
+    #[test]
+    fn substitution_fills_every_text_field() {
+        let mut values = BTreeMap::new();
+        values.insert("gw".to_string(), "10.0.0.1".to_string());
+        let e = Edit {
+            path: "/etc/conf.d/net".into(),
+            comment: "#".into(),
+            create: false,
+            action: EditAction::EnsureLine {
+                line: "routes_xenbr0=(\"default via {gw}\")".into(),
+                replace: Some("routes_xenbr0=".into()),
+            },
+        };
+        let s = substituted(&e, &values);
+        assert_eq!(
+            s.action,
+            EditAction::EnsureLine {
+                line: "routes_xenbr0=(\"default via 10.0.0.1\")".into(),
+                replace: Some("routes_xenbr0=".into()),
+            }
+        );
+    }
+}

@@ -1,0 +1,514 @@
+//! Command and script steps as Ansible tasks: argv through `command` (never a shell), scripts
+//! through `shell` with their explicit interpreter, `rc-update` as `service` with a runlevel,
+//! `emerge` as `community.general.portage` where that module expresses the same invocation —
+//! or, for old targets, everything as one quoted `raw` command line.
+
+use crate::core::runbook::{Program, RunSpec, Step};
+use crate::core::shell_quote;
+use crate::core::yaml::Yaml;
+
+use super::ansible::{Export, Task, pause, raw, step_name, task};
+use super::jinja::{self, Piece, jinja_string};
+
+/// The tasks of a command or script step.
+pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
+    let name = step_name(step);
+    let mut programs: Vec<Program> = Vec::new();
+    for p in &spec.programs {
+        match p {
+            // A reboot step's own `reboot` is replaced by Ansible's, which waits for the host.
+            Program::Argv(argv) if step.reboot && is_reboot(argv) => {}
+            Program::Argv(argv) if spec.interactive => match non_interactive(argv) {
+                Some(a) => programs.push(Program::Argv(a)),
+                None => {
+                    let line = shell_quote::join(argv);
+                    return vec![pause(
+                        name,
+                        format!(
+                            "{}\n\n{}\n\nThis step needs a terminal and has no non-interactive form. \
+                             Run it by hand on the host:\n\n  {line}\n\nthen press Enter.",
+                            step.title,
+                            step.why.trim()
+                        ),
+                    )];
+                }
+            },
+            other => programs.push(other.clone()),
+        }
+    }
+    if programs.is_empty() {
+        return Vec::new();
+    }
+    if ex.old() {
+        return vec![raw(name, old_line(ex, spec, &programs))];
+    }
+    let mut tasks = Vec::new();
+    let guarded = spec.check.is_some();
+    if let Some(check) = &spec.check {
+        let mut t = task(
+            format!("{name} (already done?)"),
+            "ansible.builtin.command",
+            Yaml::map([("argv", argv_yaml(check))]),
+        );
+        t.push(("register".into(), Yaml::str("fb_check")));
+        t.push(("failed_when".into(), Yaml::Bool(false)));
+        t.push(("changed_when".into(), Yaml::Bool(false)));
+        tasks.push(t);
+    }
+    let count = programs.len();
+    for (i, p) in programs.iter().enumerate() {
+        let sub = if count == 1 {
+            name.clone()
+        } else {
+            format!("{name} ({}/{count})", i + 1)
+        };
+        let mut t = modern_task(ex, sub, p);
+        if !is_module_with_own_result(&t) {
+            if let Some(cond) = failed_when(spec) {
+                t.push(("register".into(), Yaml::str("fb_result")));
+                t.push(("failed_when".into(), Yaml::str(cond)));
+            }
+        }
+        if spec.long {
+            // Hours-long steps run detached from the SSH session, as fieldbook's supervisor does.
+            t.push(("async".into(), Yaml::Int(86_400)));
+            t.push(("poll".into(), Yaml::Int(30)));
+        }
+        if guarded {
+            t.push(("when".into(), Yaml::str("fb_check.rc != 0")));
+        }
+        tasks.push(t);
+    }
+    tasks
+}
+
+fn is_reboot(argv: &[String]) -> bool {
+    matches!(
+        argv.first().map(|a| basename(a)),
+        Some("reboot" | "shutdown")
+    )
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The non-interactive form of an interactive command, where one means the same thing:
+/// `emerge` without `--ask` (the playbook itself was the confirmation).
+fn non_interactive(argv: &[String]) -> Option<Vec<String>> {
+    if argv.first().map(|a| basename(a)) != Some("emerge") {
+        return None;
+    }
+    let mut out = Vec::new();
+    for a in argv {
+        if a == "--ask" || a == "--ask=y" {
+            continue;
+        }
+        if a.starts_with('-') && !a.starts_with("--") && a.contains('a') {
+            let rest: String = a.chars().filter(|&c| c != 'a').collect();
+            if rest != "-" {
+                out.push(rest);
+            }
+            continue;
+        }
+        out.push(a.clone());
+    }
+    Some(out)
+}
+
+/// True for module tasks (portage, service) whose success is judged by the module itself.
+fn is_module_with_own_result(t: &Task) -> bool {
+    t.iter()
+        .any(|(k, _)| k == "community.general.portage" || k == "ansible.builtin.service")
+}
+
+/// `failed_when` for a step whose success is more than exit status 0.
+fn failed_when(spec: &RunSpec) -> Option<String> {
+    if spec.expect == [0] && spec.ok_output.is_empty() {
+        return None;
+    }
+    let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
+    let mut cond = format!("fb_result.rc not in [{}]", codes.join(", "));
+    if !spec.ok_output.is_empty() {
+        let texts: Vec<String> = spec
+            .ok_output
+            .iter()
+            .map(|t| {
+                let t = jinja_string(t);
+                format!("{t} in fb_result.stdout or {t} in fb_result.stderr")
+            })
+            .collect();
+        cond = format!("{cond} and not ({})", texts.join(" or "));
+    }
+    Some(cond)
+}
+
+fn argv_yaml(argv: &[String]) -> Yaml {
+    Yaml::Seq(argv.iter().map(|a| jinja::template(a)).collect())
+}
+
+/// One program as the most natural module for a host with a modern Python.
+fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
+    match program {
+        Program::Script { shell, script } => {
+            let mut t = task(
+                name,
+                "ansible.builtin.shell",
+                Yaml::map([
+                    ("cmd", jinja::render(&[Piece::Lit(script.clone())])),
+                    ("executable", jinja::render(&[Piece::Lit(shell.clone())])),
+                ]),
+            );
+            if !ex.used.is_empty() {
+                t.push(("environment".into(), ex.script_env()));
+            }
+            t
+        }
+        Program::Argv(argv) => {
+            if let Some(args) = rc_update_service(argv) {
+                return task(name, "ansible.builtin.service", args);
+            }
+            if let Some(args) = portage(argv) {
+                return task(name, "community.general.portage", args);
+            }
+            task(
+                name,
+                "ansible.builtin.command",
+                Yaml::map([("argv", argv_yaml(argv))]),
+            )
+        }
+    }
+}
+
+/// `rc-update add|del SERVICE RUNLEVEL` is the `service` module with `runlevel` (OpenRC).
+fn rc_update_service(argv: &[String]) -> Option<Yaml> {
+    let [prog, verb, service, level] = argv else {
+        return None;
+    };
+    if basename(prog) != "rc-update" {
+        return None;
+    }
+    let enabled = match verb.as_str() {
+        "add" | "-a" => true,
+        "del" | "delete" | "-d" => false,
+        _ => return None,
+    };
+    Some(Yaml::map([
+        ("name", jinja::template(service)),
+        ("enabled", Yaml::Bool(enabled)),
+        ("runlevel", jinja::template(level)),
+    ]))
+}
+
+/// `emerge` invocations that `community.general.portage` performs identically; anything else
+/// (`--pretend`, `--resume`, `--depclean --deep`, unknown options) stays a command.
+fn portage(argv: &[String]) -> Option<Yaml> {
+    let (prog, args) = argv.split_first()?;
+    if basename(prog) != "emerge" {
+        return None;
+    }
+    let mut flags: Vec<&'static str> = Vec::new();
+    let mut packages: Vec<String> = Vec::new();
+    let mut sync = false;
+    let mut depclean = false;
+    for a in args {
+        let long: Vec<&str> = if let Some(l) = a.strip_prefix("--") {
+            vec![l]
+        } else if let Some(s) = a.strip_prefix('-') {
+            let mut v = Vec::new();
+            for c in s.chars() {
+                v.push(match c {
+                    'u' => "update",
+                    'D' => "deep",
+                    'N' => "newuse",
+                    'U' => "changed-use",
+                    '1' => "oneshot",
+                    'n' => "noreplace",
+                    'O' => "nodeps",
+                    'o' => "onlydeps",
+                    'q' => "quiet",
+                    'v' => "verbose",
+                    'g' => "getbinpkg",
+                    'G' => "getbinpkgonly",
+                    'k' => "usepkg",
+                    'K' => "usepkgonly",
+                    'c' => "depclean",
+                    _ => return None,
+                });
+            }
+            v
+        } else {
+            packages.push(match a.as_str() {
+                "world" | "system" => format!("@{a}"),
+                _ => a.clone(),
+            });
+            continue;
+        };
+        for l in long {
+            let flag = match l {
+                "sync" => {
+                    sync = true;
+                    continue;
+                }
+                "depclean" => {
+                    depclean = true;
+                    continue;
+                }
+                "update" => "update",
+                "deep" => "deep",
+                "newuse" => "newuse",
+                "changed-use" => "changed_use",
+                "oneshot" => "oneshot",
+                "noreplace" => "noreplace",
+                "nodeps" => "nodeps",
+                "onlydeps" => "onlydeps",
+                "quiet" => "quiet",
+                "verbose" => "verbose",
+                "getbinpkg" => "getbinpkg",
+                "getbinpkgonly" => "getbinpkgonly",
+                "usepkg" => "usepkg",
+                "usepkgonly" => "usepkgonly",
+                "keep-going" => "keepgoing",
+                _ => return None,
+            };
+            flags.push(flag);
+        }
+    }
+    let mut out: Vec<(String, Yaml)> = Vec::new();
+    if sync {
+        // The module syncs and stops when no package is named; anything more stays a command.
+        if depclean || !packages.is_empty() || flags.iter().any(|f| !matches!(*f, "quiet")) {
+            return None;
+        }
+        out.push(("sync".into(), Yaml::str("yes")));
+    } else if depclean {
+        // The module's depclean passes only --quiet/--verbose (not --deep): same or nothing.
+        if !packages.is_empty() || flags.iter().any(|f| !matches!(*f, "quiet" | "verbose")) {
+            return None;
+        }
+        out.push(("depclean".into(), Yaml::Bool(true)));
+    } else {
+        if packages.is_empty() {
+            return None;
+        }
+        out.push((
+            "package".into(),
+            Yaml::Seq(packages.iter().map(|p| jinja::template(p)).collect()),
+        ));
+        // The module defaults to --noreplace (skip installed packages); plain `emerge ATOM`
+        // re-emerges, so say which one the runbook meant.
+        out.push(("noreplace".into(), Yaml::Bool(flags.contains(&"noreplace"))));
+    }
+    for f in flags {
+        if f != "noreplace" {
+            out.push((f.into(), Yaml::Bool(true)));
+        }
+    }
+    Some(Yaml::Map(out))
+}
+
+/// The whole step as one POSIX shell command line for `raw`: each argument quoted, variables
+/// quoted by Ansible's `quote` filter, the check first, then each program in order; the first
+/// failure ends the command with that program's exit status.
+fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
+    let mut p: Vec<Piece> = Vec::new();
+    let lit = |p: &mut Vec<Piece>, s: &str| p.push(Piece::Lit(s.to_string()));
+    if let Some(check) = &spec.check {
+        lit(&mut p, "if ");
+        p.extend(jinja::shell_line(check));
+        lit(
+            &mut p,
+            " >/dev/null 2>&1; then echo 'already done: the check passed'; exit 0; fi\n",
+        );
+    }
+    let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
+    for program in programs {
+        let mut cmd: Vec<Piece> = Vec::new();
+        match program {
+            Program::Argv(argv) => cmd.extend(jinja::shell_line(argv)),
+            Program::Script { shell, script } => {
+                // Variables reach the script as FB_<name> in its environment, never spliced.
+                for v in &ex.used {
+                    cmd.push(Piece::Lit(format!("FB_{}=", v.name)));
+                    cmd.push(Piece::Expr(format!("{} | quote", v.name)));
+                    cmd.push(Piece::Lit(" ".into()));
+                }
+                cmd.push(Piece::Lit(format!(
+                    "{} -c {}",
+                    shell_quote::quote(shell),
+                    shell_quote::quote(script)
+                )));
+            }
+        }
+        if spec.ok_output.is_empty() && spec.expect == [0] {
+            p.extend(cmd);
+            lit(&mut p, " || exit $?\n");
+        } else if spec.ok_output.is_empty() {
+            p.extend(cmd);
+            lit(
+                &mut p,
+                &format!(
+                    "\nfb_rc=$?; case $fb_rc in {}) ;; *) exit $fb_rc;; esac\n",
+                    codes.join("|")
+                ),
+            );
+        } else {
+            // Output that means "already done" is looked for in stdout and stderr together.
+            lit(&mut p, "fb_out=$(");
+            p.extend(cmd);
+            lit(&mut p, " 2>&1); fb_rc=$?; printf '%s\\n' \"$fb_out\"\n");
+            let pats: Vec<String> = spec
+                .ok_output
+                .iter()
+                .map(|t| format!("*{}*", shell_quote::quote(t)))
+                .collect();
+            lit(
+                &mut p,
+                &format!(
+                    "case $fb_rc in {}) ;; *) case $fb_out in {}) ;; *) exit $fb_rc;; esac;; esac\n",
+                    codes.join("|"),
+                    pats.join("|")
+                ),
+            );
+        }
+    }
+    // Drop the final newline so a one-program step is one readable line.
+    if let Some(Piece::Lit(last)) = p.last_mut() {
+        while last.ends_with('\n') {
+            last.pop();
+        }
+    }
+    jinja::render(&p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ansible::{TargetPython, playbook};
+    use crate::core::runbook::load_str;
+
+    fn export(step: &str, python: TargetPython) -> String {
+        let src = format!(
+            "id = \"t\"\ntitle = \"T\"\n[[variable]]\nname = \"atom\"\ntype = \"text\"\ndefault = \"x\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"st\"\ntitle = \"Do\"\nwhy = \"w\"\n{step}"
+        );
+        playbook(&load_str("t.toml", &src).unwrap(), python)
+    }
+
+    #[test]
+    fn argv_uses_command_with_argv_and_hostile_values_stay_one_argument() {
+        let out = export(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("      ansible.builtin.command:\n        argv:\n          - quickpkg\n          - \"{{ atom }}\"\n          - \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"\n"), "{out}");
+        let old = export(
+            "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
+            TargetPython::Old,
+        );
+        assert!(old.contains("ansible.builtin.raw: \"quickpkg {{ atom | quote }} '; rm -rf / $(reboot) \\\"quoted\\\" '\\\\''single'\\\\''' || exit $?\""), "{old}");
+    }
+
+    #[test]
+    fn script_gets_its_shell_and_variables_as_environment() {
+        let out = export(
+            "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("ansible.builtin.shell:\n        cmd: |\n          echo \"$FB_atom\"\n        executable: /bin/bash\n      environment:\n        FB_atom: \"{{ atom }}\"\n"), "{out}");
+        let old = export(
+            "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
+            TargetPython::Old,
+        );
+        assert!(
+            old.contains(
+                "FB_atom={{ atom | quote }} /bin/bash -c 'echo \"$FB_atom\"\n        ' || exit $?"
+            ),
+            "{old}"
+        );
+    }
+
+    #[test]
+    fn rc_update_becomes_service_with_runlevel_and_ok_output_is_kept() {
+        let step = "kind = \"command\"\ncommands = [[\"rc-update\", \"del\", \"net.eth0\", \"default\"]]\nexpect = [0]\nok_output = [\"is not in the runlevel\"]\n";
+        let out = export(step, TargetPython::Modern);
+        assert!(out.contains("ansible.builtin.service:\n        name: net.eth0\n        enabled: false\n        runlevel: default\n"), "{out}");
+        let old = export(step, TargetPython::Old);
+        assert!(
+            old.contains("fb_out=$(rc-update del net.eth0 default 2>&1); fb_rc=$?"),
+            "{old}"
+        );
+        assert!(
+            old.contains("case $fb_out in *'is not in the runlevel'*) ;;"),
+            "{old}"
+        );
+    }
+
+    #[test]
+    fn emerge_maps_to_portage_without_ask_or_stays_a_command() {
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--update\", \"--deep\", \"--newuse\", \"world\", \"--ask\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("community.general.portage:\n        package:\n          - \"@world\"\n        noreplace: false\n        update: true\n        deep: true\n        newuse: true\n"), "{out}");
+        let out = export(
+            "kind = \"command\"\ncommands = [[\"emerge\", \"--sync\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(
+            out.contains("community.general.portage:\n        sync: \"yes\"\n"),
+            "{out}"
+        );
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--depclean\", \"--deep\", \"--ask\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("ansible.builtin.command:\n        argv:\n          - emerge\n          - \"--depclean\"\n          - \"--deep\"\n"), "{out}");
+        let old = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"-uDNav\", \"world\"]]\n",
+            TargetPython::Old,
+        );
+        assert!(
+            old.contains("ansible.builtin.raw: \"emerge -uDNv world || exit $?\""),
+            "{old}"
+        );
+    }
+
+    #[test]
+    fn interactive_without_a_batch_form_pauses_with_the_command() {
+        let out = export(
+            "kind = \"command\"\ninteractive = true\ncommands = [[\"etc-update\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("ansible.builtin.pause:"), "{out}");
+        assert!(
+            out.contains("Run it by hand on the host:\n\n            etc-update\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn check_guards_and_expect_codes_fail_the_task() {
+        let step = "kind = \"command\"\ncommands = [[\"yum\", \"check-update\"]]\nexpect = [0, 100]\ncheck = [\"test\", \"-e\", \"/x\"]\n";
+        let out = export(step, TargetPython::Modern);
+        assert!(out.contains("register: fb_check"), "{out}");
+        assert!(
+            out.contains("failed_when: \"fb_result.rc not in [0, 100]\""),
+            "{out}"
+        );
+        assert!(out.contains("when: \"fb_check.rc != 0\""), "{out}");
+        let old = export(step, TargetPython::Old);
+        assert!(old.contains("if test -e /x >/dev/null 2>&1; then echo 'already done: the check passed'; exit 0; fi\n"), "{old}");
+        assert!(
+            old.contains("case $fb_rc in 0|100) ;; *) exit $fb_rc;; esac"),
+            "{old}"
+        );
+    }
+
+    #[test]
+    fn long_steps_run_async() {
+        let out = export(
+            "kind = \"command\"\nlong = true\ncommands = [[\"revdep-rebuild\"]]\n",
+            TargetPython::Modern,
+        );
+        assert!(out.contains("async: 86400\n      poll: 30\n"), "{out}");
+    }
+}

@@ -1,0 +1,768 @@
+//! File edits as Ansible tasks with the same effect and idempotence as fieldbook's edit engine:
+//! `lineinfile`, `replace`, `blockinfile` and `file` for modern targets; for old targets a
+//! POSIX sh + awk program per edit in a `raw` task, values passed in the environment (never
+//! spliced into the program), the file rewritten in place so its mode and owner stay.
+
+use crate::core::runbook::{Edit, EditAction};
+use crate::core::yaml::Yaml;
+
+use super::ansible::{Export, Task, raw, task};
+use super::jinja::{self, Piece, jinja_string};
+
+/// The tasks of an edit step, one or more per edit.
+pub(super) fn edit_step(ex: &Export, name: &str, edits: &[Edit]) -> Vec<Task> {
+    let mut tasks = Vec::new();
+    for (i, e) in edits.iter().enumerate() {
+        let sub = if edits.len() == 1 {
+            name.to_string()
+        } else {
+            format!(
+                "{name} ({}/{}: {} {})",
+                i + 1,
+                edits.len(),
+                e.action.name(),
+                e.path
+            )
+        };
+        if ex.old() {
+            tasks.push(raw(sub, old_edit(e)));
+        } else {
+            tasks.extend(modern_edit(&sub, e));
+        }
+    }
+    tasks
+}
+
+/// Maps every piece of a template through `f` for its variable parts (an escaping filter).
+fn with_filter(
+    template: &str,
+    lit: impl Fn(&str) -> String,
+    expr: impl Fn(&str) -> String,
+) -> Vec<Piece> {
+    jinja::pieces(template)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Lit(s) => Piece::Lit(lit(&s)),
+            Piece::Expr(e) => Piece::Expr(expr(&e)),
+        })
+        .collect()
+}
+
+/// A template used inside a Python regular expression.
+fn regex(template: &str) -> Vec<Piece> {
+    with_filter(template, regex_escape, |e| format!("{e} | regex_escape"))
+}
+
+/// A template used as the replacement text of Python's `re.sub` (only `\` is special there).
+fn replacement(template: &str) -> Vec<Piece> {
+    with_filter(
+        template,
+        |s| s.replace('\\', "\\\\"),
+        |e| format!("{e} | replace('\\\\', '\\\\\\\\')"),
+    )
+}
+
+/// Escapes text for a Python regular expression, as `re.escape` does.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii() {
+            out.push(c);
+        } else if c == '\n' {
+            out.push_str("\\n");
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn lits(s: &str) -> Vec<Piece> {
+    vec![Piece::Lit(s.to_string())]
+}
+
+fn cat(parts: Vec<Vec<Piece>>) -> Yaml {
+    jinja::render(&parts.concat())
+}
+
+fn path(e: &Edit) -> (String, Yaml) {
+    ("path".into(), jinja::template(&e.path))
+}
+
+fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
+    let c = &e.comment;
+    let create = ("create".to_string(), Yaml::Bool(e.create));
+    match &e.action {
+        EditAction::EnsureLine {
+            line,
+            replace: None,
+        } => vec![task(
+            name,
+            "ansible.builtin.lineinfile",
+            Yaml::Map(vec![
+                path(e),
+                ("line".into(), jinja::template(line)),
+                create,
+            ]),
+        )],
+        EditAction::EnsureLine {
+            line,
+            replace: Some(pattern),
+        } => {
+            // fieldbook replaces the FIRST active line containing the text, else the first
+            // commented one, else appends — and changes nothing when the exact line is there.
+            // lineinfile would take the last match, so the first two cases are `replace` tasks
+            // guarded by a look-ahead that fails once the line exists.
+            let guard = cat(vec![
+                lits(r"\A(?![\s\S]*^"),
+                regex(line),
+                lits(r"$)((?:.*\n)*?)"),
+            ]);
+            let guard = match guard {
+                Yaml::Str(s) | Yaml::Unsafe(s) => s,
+                _ => String::new(),
+            };
+            let mut tasks = Vec::new();
+            if e.create {
+                tasks.push(touch(name, e));
+            }
+            for (label, active) in [("active line", true), ("commented line", false)] {
+                let head = if active {
+                    cat(vec![
+                        lits(&guard),
+                        lits("(?![ \\t]*"),
+                        regex(c),
+                        lits(")"),
+                        lits(".*"),
+                        regex(pattern),
+                        lits(".*$"),
+                    ])
+                } else {
+                    cat(vec![lits(&guard), lits(".*"), regex(pattern), lits(".*$")])
+                };
+                tasks.push(task(
+                    format!("{name} (replace the first {label})"),
+                    "ansible.builtin.replace",
+                    Yaml::Map(vec![
+                        path(e),
+                        ("regexp".into(), head),
+                        (
+                            "replace".into(),
+                            cat(vec![lits("\\g<1>"), replacement(line)]),
+                        ),
+                    ]),
+                ));
+            }
+            tasks.push(task(
+                format!("{name} (append when still missing)"),
+                "ansible.builtin.lineinfile",
+                Yaml::Map(vec![path(e), ("line".into(), jinja::template(line))]),
+            ));
+            tasks
+        }
+        EditAction::CommentOut { pattern } => vec![task(
+            name,
+            "ansible.builtin.replace",
+            Yaml::Map(vec![
+                path(e),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^(?![ \\t]*"),
+                        regex(c),
+                        lits(")(.*"),
+                        regex(pattern),
+                        lits(".*)$"),
+                    ]),
+                ),
+                ("replace".into(), cat(vec![replacement(c), lits("\\g<1>")])),
+            ]),
+        )],
+        EditAction::Uncomment { pattern } => vec![task(
+            name,
+            "ansible.builtin.replace",
+            Yaml::Map(vec![
+                path(e),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^(?=.*"),
+                        regex(pattern),
+                        lits(")([ \\t]*)(?:"),
+                        regex(c),
+                        lits(")+ ?(.*)$"),
+                    ]),
+                ),
+                ("replace".into(), Yaml::str("\\g<1>\\g<2>")),
+            ]),
+        )],
+        EditAction::SetVar { key, value } => vec![task(
+            name,
+            "ansible.builtin.lineinfile",
+            Yaml::Map(vec![
+                path(e),
+                (
+                    "regexp".into(),
+                    cat(vec![
+                        lits("^[ \\t]*(export[ \\t]+)?"),
+                        regex(key),
+                        lits("="),
+                    ]),
+                ),
+                (
+                    "line".into(),
+                    cat(vec![
+                        jinja::pieces(key),
+                        lits("=\""),
+                        shell_dq(value),
+                        lits("\""),
+                    ]),
+                ),
+                create,
+            ]),
+        )],
+        EditAction::AddWords { key, words } => words_tasks(name, e, key, words, true),
+        EditAction::RemoveWords { key, words } => words_tasks(name, e, key, words, false),
+        EditAction::EnsureBlock { marker, block } => {
+            let body = block.strip_suffix('\n').unwrap_or(block);
+            vec![task(
+                name,
+                "ansible.builtin.blockinfile",
+                Yaml::Map(vec![
+                    path(e),
+                    // Ansible puts BEGIN/END where {mark} stands: "# BEGIN fieldbook MARKER".
+                    (
+                        "marker".into(),
+                        cat(vec![
+                            lits(&format!("{c} {{mark}} fieldbook ")),
+                            jinja::pieces(marker),
+                        ]),
+                    ),
+                    ("marker_begin".into(), Yaml::str("BEGIN")),
+                    ("marker_end".into(), Yaml::str("END")),
+                    ("block".into(), jinja::template(body)),
+                    create,
+                ]),
+            )]
+        }
+        EditAction::Chmod { executable: false } => vec![task(
+            name,
+            "ansible.builtin.file",
+            Yaml::Map(vec![path(e), ("mode".into(), Yaml::str("a-x"))]),
+        )],
+        EditAction::Chmod { executable: true } => {
+            // fieldbook's +x adds execute only for the classes that may read (a private 0600
+            // file becomes 0700, not 0711), which a symbolic mode cannot say: compute it.
+            let m = "(fb_stat.stat.mode | int(base=8))";
+            let add: Vec<String> = [(256, 64), (32, 8), (4, 1)]
+                .iter()
+                .map(|(r, x)| {
+                    format!("((({m} // {r}) % 2 == 1 and ({m} // {x}) % 2 == 0) | ternary({x}, 0))")
+                })
+                .collect();
+            let mut stat = task(
+                format!("{name} (read the mode)"),
+                "ansible.builtin.stat",
+                Yaml::Map(vec![path(e)]),
+            );
+            stat.push(("register".into(), Yaml::str("fb_stat")));
+            vec![
+                stat,
+                task(
+                    name,
+                    "ansible.builtin.file",
+                    Yaml::Map(vec![
+                        path(e),
+                        (
+                            "mode".into(),
+                            Yaml::str(format!("{{{{ '%04o' % ({m} + {}) }}}}", add.join(" + "))),
+                        ),
+                    ]),
+                ),
+            ]
+        }
+        EditAction::Symlink { target } => vec![task(
+            name,
+            "ansible.builtin.file",
+            Yaml::Map(vec![
+                path(e),
+                ("src".into(), jinja::template(target)),
+                ("state".into(), Yaml::str("link")),
+            ]),
+        )],
+    }
+}
+
+/// Creates a missing file without touching an existing one.
+fn touch(name: &str, e: &Edit) -> Task {
+    task(
+        format!("{name} (create the file when missing)"),
+        "ansible.builtin.file",
+        Yaml::Map(vec![
+            path(e),
+            ("state".into(), Yaml::str("touch")),
+            ("modification_time".into(), Yaml::str("preserve")),
+            ("access_time".into(), Yaml::str("preserve")),
+        ]),
+    )
+}
+
+/// A value written between double quotes in a shell-style file, escaped as the engine does
+/// (`"`, `\` and backquote; `$` stays live so `${CFLAGS}` keeps working).
+fn shell_dq(template: &str) -> Vec<Piece> {
+    let esc = |s: &str| {
+        let mut o = String::new();
+        for ch in s.chars() {
+            if matches!(ch, '"' | '\\' | '`') {
+                o.push('\\');
+            }
+            o.push(ch);
+        }
+        o
+    };
+    with_filter(template, esc, |e| {
+        format!(
+            "{e} | replace('\\\\', '\\\\\\\\') | replace('\"', '\\\\\"') | replace('`', '\\\\`')"
+        )
+    })
+}
+
+/// add_words / remove_words: read the file, work out the new word list in Jinja exactly as the
+/// engine does (a negated `-word` gives way to `word`; new words go at the end; nothing changes
+/// when the set of words is already right), then write `KEY="..."` with lineinfile.
+fn words_tasks(name: &str, e: &Edit, key: &str, words: &[String], add: bool) -> Vec<Task> {
+    let key_re = match cat(vec![regex(key)]) {
+        Yaml::Str(s) | Yaml::Unsafe(s) => s,
+        _ => String::new(),
+    };
+    let list: Vec<String> = words.iter().map(|w| word_expr(w)).collect();
+    let list = format!("[{}]", list.join(", "));
+    let mut slurp = task(
+        format!("{name} (read the file)"),
+        "ansible.builtin.slurp",
+        Yaml::map([("src", jinja::template(&e.path))]),
+    );
+    slurp.push(("register".into(), Yaml::str("fb_file")));
+    if e.create || add {
+        slurp.push(("failed_when".into(), Yaml::Bool(false)));
+    }
+    let found = format!(
+        "((fb_file.content | default('') | b64decode) | regex_findall({}, multiline=True))",
+        jinja_string(&format!(
+            r#"^[ \t]*(?:export[ \t]+)?{key_re}=(?:"([^"]*)"|'([^']*)'|([^ \t\n;#]*))"#
+        ))
+    );
+    let current = format!("(({found} | last | default(['', '', ''])) | join(''))");
+    let new = if add {
+        let negs: Vec<String> = words
+            .iter()
+            .map(|w| match w.strip_prefix('-') {
+                Some(pos) => word_expr(pos),
+                None => word_expr(&format!("-{w}")),
+            })
+            .collect();
+        format!(
+            "(({current}.split() | reject('in', [{}]) | list) + ({list} | reject('in', {current}.split()) | list)) | join(' ')",
+            negs.join(", ")
+        )
+    } else {
+        format!("({current}.split() | reject('in', {list}) | list) | join(' ')")
+    };
+    let mut fact = task(
+        format!("{name} (work out the words)"),
+        "ansible.builtin.set_fact",
+        Yaml::map([
+            (
+                "fb_found",
+                Yaml::str(format!("{{{{ ({found} | length) > 0 }}}}")),
+            ),
+            ("fb_old", Yaml::str(format!("{{{{ {current} }}}}"))),
+            ("fb_new", Yaml::str(format!("{{{{ {new} }}}}"))),
+        ]),
+    );
+    fact.push(("no_log".into(), Yaml::Bool(false)));
+    let mut write = task(
+        name,
+        "ansible.builtin.lineinfile",
+        Yaml::Map(vec![
+            path(e),
+            (
+                "regexp".into(),
+                Yaml::str(format!("^[ \\t]*(export[ \\t]+)?{key_re}=")),
+            ),
+            (
+                "line".into(),
+                Yaml::str(format!("{}=\"{{{{ fb_new }}}}\"", key)),
+            ),
+            ("create".into(), Yaml::Bool(true)),
+        ]),
+    );
+    let when = if add {
+        "fb_new.split() != fb_old.split() or not fb_found"
+    } else {
+        "fb_found and fb_new.split() != fb_old.split()"
+    };
+    write.push(("when".into(), Yaml::str(when)));
+    vec![slurp, fact, write]
+}
+
+/// One word of a word list as a Jinja expression.
+fn word_expr(w: &str) -> String {
+    let parts: Vec<String> = jinja::pieces(w)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Lit(s) => jinja_string(&s),
+            Piece::Expr(e) => format!("({e})"),
+        })
+        .collect();
+    parts.join(" ~ ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Old targets: POSIX sh + awk, values through the environment.
+
+/// The awk program of each text action. It reads the file and prints the new content; the
+/// shell wrapper replaces the file only when the content changed.
+fn awk_program(action: &EditAction) -> &'static str {
+    match action {
+        EditAction::EnsureLine { .. } => AWK_ENSURE_LINE,
+        EditAction::CommentOut { .. } => AWK_COMMENT_OUT,
+        EditAction::Uncomment { .. } => AWK_UNCOMMENT,
+        EditAction::SetVar { .. }
+        | EditAction::AddWords { .. }
+        | EditAction::RemoveWords { .. } => AWK_ASSIGN,
+        EditAction::EnsureBlock { .. } => AWK_BLOCK,
+        EditAction::Chmod { .. } | EditAction::Symlink { .. } => "",
+    }
+}
+
+const AWK_COMMON: &str = r#"function commented(l) { sub(/^[ \t]*/, "", l); return index(l, C) == 1 }
+BEGIN { C = ENVIRON["FB_COMMENT"]; P = ENVIRON["FB_PATTERN"]; L = ENVIRON["FB_LINE"] }
+{ a[++n] = $0; orig[n] = $0 }
+function emit(l) { o[++m] = l; print l }
+function finish(   i) { if (m != n) exit 0; for (i = 1; i <= n; i++) if (o[i] != orig[i]) exit 0; exit 10 }
+"#;
+
+const AWK_ENSURE_LINE: &str = r#"END {
+  for (i = 1; i <= n; i++) if (a[i] == L) hit = i
+  if (!hit && P != "") { for (i = 1; i <= n; i++) if (!commented(a[i]) && index(a[i], P)) { hit = i; break } }
+  if (!hit && P != "") { for (i = 1; i <= n; i++) if (index(a[i], P)) { hit = i; break } }
+  if (hit) a[hit] = L; else a[++n] = L
+  for (i = 1; i <= n; i++) emit(a[i])
+  finish()
+}
+"#;
+
+const AWK_COMMENT_OUT: &str = r#"END {
+  for (i = 1; i <= n; i++) { if (!commented(a[i]) && index(a[i], P)) a[i] = C a[i]; emit(a[i]) }
+  finish()
+}
+"#;
+
+const AWK_UNCOMMENT: &str = r#"END {
+  for (i = 1; i <= n; i++) {
+    l = a[i]
+    if (commented(l) && index(l, P)) {
+      match(l, /^[ \t]*/); ind = substr(l, 1, RLENGTH); r = substr(l, RLENGTH + 1)
+      while (index(r, C) == 1) r = substr(r, length(C) + 1)
+      if (substr(r, 1, 1) == " ") r = substr(r, 2)
+      l = ind r
+    }
+    emit(l)
+  }
+  finish()
+}
+"#;
+
+/// set_var / add_words / remove_words on single-line assignments: FB_MODE is set, add or remove.
+const AWK_ASSIGN: &str = r#"function val(l,   v, q) {
+  sub(/^[ \t]*(export[ \t]+)?/, "", l); v = substr(l, length(K) + 2); q = substr(v, 1, 1)
+  if (q == "\"" || q == "'") { v = substr(v, 2); sub(q ".*$", "", v) } else sub(/[ \t;#].*$/, "", v)
+  return v
+}
+function dq(v,   o, i, ch) { o = ""; for (i = 1; i <= length(v); i++) { ch = substr(v, i, 1); if (ch == "\"" || ch == "\\" || ch == "`") o = o "\\"; o = o ch } return "\"" o "\"" }
+function norm(s) { gsub(/[ \t\n]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s); return s }
+function has(list, w,   x, m, i) { m = split(list, x, " "); for (i = 1; i <= m; i++) if (x[i] == w) return 1; return 0 }
+END {
+  K = ENVIRON["FB_KEY"]; V = ENVIRON["FB_VALUE"]; M = ENVIRON["FB_MODE"]
+  for (i = 1; i <= n; i++) { l = a[i]; if (commented(l)) continue; sub(/^[ \t]*(export[ \t]+)?/, "", l); if (index(l, K "=") == 1) hit = i }
+  old = hit ? val(a[hit]) : ""
+  if (M == "set") new = V
+  else {
+    cnt = split(old, ow, /[ \t]+/); nw = split(V, ws, " "); new = ""
+    for (i = 1; i <= cnt; i++) {
+      if (ow[i] == "") continue
+      drop = 0
+      for (j = 1; j <= nw; j++) {
+        if (M == "remove" && ow[i] == ws[j]) drop = 1
+        if (M == "add" && (ow[i] == "-" ws[j] || "-" ow[i] == ws[j])) drop = 1
+      }
+      if (!drop) new = new (new == "" ? "" : " ") ow[i]
+    }
+    if (M == "add") for (j = 1; j <= nw; j++) if (!has(new, ws[j])) new = new (new == "" ? "" : " ") ws[j]
+  }
+  same = (M == "set") ? (hit && old == new) : (norm(old) == norm(new) && (hit || M == "remove"))
+  if (M == "remove" && !hit) same = 1
+  if (!same) {
+    line = K "=" dq(new)
+    if (hit) { match(a[hit], /^[ \t]*(export[ \t]+)?/); a[hit] = substr(a[hit], 1, RLENGTH) line } else a[++n] = line
+  }
+  for (i = 1; i <= n; i++) emit(a[i])
+  finish()
+}
+"#;
+
+const AWK_BLOCK: &str = r#"END {
+  B = C " BEGIN fieldbook " ENVIRON["FB_MARKER"]; E = C " END fieldbook " ENVIRON["FB_MARKER"]
+  body = ENVIRON["FB_BLOCK"]; sub(/\n$/, "", body)
+  for (i = 1; i <= n; i++) { t = a[i]; sub(/[ \t\r]+$/, "", t); if (t == B && !s) s = i; if (t == E && !e) e = i }
+  if ((s && !e) || (e && !s) || (s && e && s > e)) { print "fieldbook: broken block markers around " ENVIRON["FB_MARKER"] > "/dev/stderr"; exit 3 }
+  if (!s) { for (i = 1; i <= n; i++) emit(a[i]); emit(B); nb = split(body, bl, "\n"); for (j = 1; j <= nb; j++) emit(bl[j]); emit(E); finish() }
+  for (i = 1; i < s; i++) emit(a[i])
+  emit(B); nb = split(body, bl, "\n"); for (j = 1; j <= nb; j++) emit(bl[j])
+  for (i = e; i <= n; i++) emit(a[i])
+  finish()
+}
+"#;
+
+/// A `VAR=value ` environment prefix with the value quoted for the shell.
+fn env_assign(name: &str, template: &str) -> Vec<Piece> {
+    let mut p = vec![Piece::Lit(format!("{name}="))];
+    p.extend(jinja::shell_word(template));
+    p.push(Piece::Lit(" ".into()));
+    p
+}
+
+fn old_edit(e: &Edit) -> Yaml {
+    let mut p: Vec<Piece> = Vec::new();
+    p.extend(env_assign("f", &e.path));
+    p.pop();
+    p.push(Piece::Lit("\n".into()));
+    match &e.action {
+        EditAction::Chmod { executable } => {
+            p.push(Piece::Lit(if *executable {
+                "p=$(ls -ld -- \"$f\") || exit 1; m=\n\
+                 case $p in ?r*) m=u+x;; esac\n\
+                 case $p in ????r*) m=${m:+$m,}g+x;; esac\n\
+                 case $p in ???????r*) m=${m:+$m,}o+x;; esac\n\
+                 [ -z \"$m\" ] || chmod \"$m\" -- \"$f\""
+                    .to_string()
+            } else {
+                "chmod a-x -- \"$f\"".to_string()
+            }));
+        }
+        EditAction::Symlink { target } => {
+            p.extend(env_assign("t", target));
+            p.pop();
+            p.push(Piece::Lit(
+                "\nif [ -L \"$f\" ] && [ \"$(ls -ld -- \"$f\" | awk '{sub(/^.* -> /, \"\"); print}')\" = \"$t\" ]; then echo 'already applied'\n\
+                 elif [ -L \"$f\" ]; then ln -sfn -- \"$t\" \"$f\"\n\
+                 elif [ -e \"$f\" ]; then echo \"fieldbook: $f exists and is not a symbolic link\" >&2; exit 1\n\
+                 else ln -s -- \"$t\" \"$f\"; fi"
+                    .into(),
+            ));
+        }
+        action => {
+            let mode = match action {
+                EditAction::AddWords { .. } => "add",
+                EditAction::RemoveWords { .. } => "remove",
+                _ => "set",
+            };
+            let mut env: Vec<Piece> = Vec::new();
+            env.push(Piece::Lit(format!(
+                "FB_COMMENT={} FB_MODE={mode} ",
+                crate::core::shell_quote::quote(&e.comment)
+            )));
+            match action {
+                EditAction::EnsureLine { line, replace } => {
+                    env.extend(env_assign("FB_LINE", line));
+                    env.extend(env_assign("FB_PATTERN", replace.as_deref().unwrap_or("")));
+                }
+                EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
+                    env.extend(env_assign("FB_PATTERN", pattern));
+                }
+                EditAction::SetVar { key, value } => {
+                    env.extend(env_assign("FB_KEY", key));
+                    env.extend(env_assign("FB_VALUE", value));
+                }
+                EditAction::AddWords { key, words } | EditAction::RemoveWords { key, words } => {
+                    env.extend(env_assign("FB_KEY", key));
+                    env.extend(env_assign("FB_VALUE", &words.join(" ")));
+                }
+                EditAction::EnsureBlock { marker, block } => {
+                    env.extend(env_assign("FB_MARKER", marker));
+                    env.extend(env_assign("FB_BLOCK", block));
+                }
+                EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
+            }
+            let missing = if e.create {
+                ": > \"$f\" || exit 1"
+            } else {
+                "echo \"fieldbook: $f does not exist\" >&2; exit 1"
+            };
+            p.push(Piece::Lit(format!(
+                "if [ ! -e \"$f\" ]; then {missing}; fi\n"
+            )));
+            p.extend(env);
+            let program = format!("{AWK_COMMON}{}", awk_program(action));
+            p.push(Piece::Lit(format!(
+                "awk {} \"$f\" > \"$f.fieldbook-new\"; rc=$?\n\
+                 if [ $rc = 10 ]; then rm -f \"$f.fieldbook-new\"; echo 'already applied'\n\
+                 elif [ $rc = 0 ]; then cat \"$f.fieldbook-new\" > \"$f\" && rm -f \"$f.fieldbook-new\"\n\
+                 else rm -f \"$f.fieldbook-new\"; exit $rc; fi",
+                crate::core::shell_quote::quote(&program)
+            )));
+        }
+    }
+    jinja::render(&p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runbook::load_str;
+
+    fn one_edit(edit: &str) -> Edit {
+        let src = format!(
+            "id = \"t\"\ntitle = \"T\"\n[[variable]]\nname = \"br\"\ntype = \"text\"\ndefault = \"xenbr0\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"e\"\ntitle = \"E\"\nwhy = \"w\"\nkind = \"edit\"\n[[section.step.edit]]\n{edit}"
+        );
+        let rb = load_str("t.toml", &src).unwrap();
+        match &rb.step("e").unwrap().action {
+            crate::core::runbook::Action::Edit { edits } => edits[0].clone(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn modern(edit: &str) -> String {
+        let tasks = modern_edit("e: E", &one_edit(edit));
+        crate::core::yaml::to_string(&Yaml::Seq(tasks.into_iter().map(Yaml::Map).collect()))
+    }
+
+    #[test]
+    fn ensure_line_is_lineinfile() {
+        let out = modern(
+            "path = \"/etc/inittab\"\naction = \"ensure_line\"\nline = \"x:12345:respawn:/sbin/agetty\"\n",
+        );
+        assert_eq!(
+            out,
+            "- name: \"e: E\"\n  ansible.builtin.lineinfile:\n    path: /etc/inittab\n    line: \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
+        );
+    }
+
+    #[test]
+    fn ensure_block_uses_fieldbook_markers() {
+        let out = modern(
+            "path = \"/etc/conf.d/net\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_{br}=\\\"eth1\\\"\\n\"\n",
+        );
+        assert!(out.contains("marker: \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
+    }
+
+    #[test]
+    fn comment_out_and_symlink() {
+        let out = modern(
+            "path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n",
+        );
+        assert!(out.contains("regexp: \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: \"#\\\\g<1>\"\n"), "{out}");
+        let out =
+            modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
+        assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: net.lo\n    state: link\n"), "{out}");
+    }
+
+    #[test]
+    fn set_var_escapes_like_the_engine() {
+        let out = modern(
+            "path = \"/etc/conf.d/rc\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
+        );
+        assert!(
+            out.contains("line: \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
+            "{out}"
+        );
+    }
+
+    /// Runs the old-target shell program of an edit with /bin/sh on a temp file, twice: the
+    /// result must be the engine's, and the second run must change nothing.
+    fn run_old(edit: &str, before: &str) -> (String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, before).unwrap();
+        let mut e = one_edit(edit);
+        e.path = file.to_string_lossy().into_owned();
+        let Yaml::Str(script) = old_edit(&e) else {
+            panic!("unsafe")
+        };
+        // Stand in for Ansible's templating of the one variable used here.
+        let script = script.replace("{{ br | quote }}", "xenbr0");
+        let run = || {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        run();
+        let first = std::fs::read_to_string(&file).unwrap();
+        let second_msg = run();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            first,
+            "not idempotent"
+        );
+        (first, second_msg)
+    }
+
+    #[test]
+    fn old_edits_match_the_engine_and_are_idempotent() {
+        let (out, msg) = run_old(
+            "path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+            "#a=0\na=1\na=3\n",
+        );
+        assert_eq!(out, "#a=0\na=2\na=3\n");
+        assert!(msg.contains("already applied"));
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"comment_out\"\npattern = \"network-bridge\"\n",
+            "(network-script network-bridge)\n# (network-script network-bridge)\n",
+        );
+        assert_eq!(
+            out,
+            "#(network-script network-bridge)\n# (network-script network-bridge)\n"
+        );
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"uncomment\"\npattern = \"vif-bridge\"\n",
+            "  ## (vif-script vif-bridge)\n",
+        );
+        assert_eq!(out, "  (vif-script vif-bridge)\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
+            "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES='y'\n",
+        );
+        assert_eq!(
+            out,
+            "#RC_PLUG_SERVICES=\"x\"\nexport RC_PLUG_SERVICES=\"!net.*\"\n"
+        );
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\", \"xen\"]\n",
+            "USE=\"-pae  gtk\"\n",
+        );
+        assert_eq!(out, "USE=\"gtk pae xen\"\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"remove_words\"\nkey = \"USE\"\nwords = [\"gtk\"]\n",
+            "USE=\"gtk pae\"\n",
+        );
+        assert_eq!(out, "USE=\"pae\"\n");
+        let (out, _) = run_old(
+            "path = \"x\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_x=\\\"eth1\\\"\\n\"\n",
+            "a\n# BEGIN fieldbook bridges\nold\n# END fieldbook bridges\nz\n",
+        );
+        assert_eq!(
+            out,
+            "a\n# BEGIN fieldbook bridges\nbridge_x=\"eth1\"\n# END fieldbook bridges\nz\n"
+        );
+    }
+}

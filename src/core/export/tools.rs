@@ -1,0 +1,293 @@
+//! Tool-screen steps as Ansible tasks. A tool screen is where the technician decides (which
+//! services to prune, which GCC profile); the playbook applies the runbook's recommendation
+//! where it is fixed, and otherwise pauses saying what to decide by hand.
+
+use crate::core::runbook::{Step, ToolKind};
+use crate::core::services::{Advice, ServicePolicy};
+use crate::core::shell_quote;
+use crate::core::snort;
+use crate::core::yaml::Yaml;
+
+use super::ansible::{Export, Task, pause, raw, step_name, task};
+
+/// The tasks of a tool step.
+pub(super) fn tool_step(ex: &Export, step: &Step, tool: ToolKind) -> Vec<Task> {
+    let name = step_name(step);
+    match tool {
+        ToolKind::Services => services(ex, &name),
+        ToolKind::Subnet => vec![task(
+            name,
+            "ansible.builtin.debug",
+            Yaml::map([(
+                "msg",
+                Yaml::str(
+                    "The subnet calculator changes nothing on the host; use `fieldbook subnet` to check addresses.",
+                ),
+            )]),
+        )],
+        ToolKind::Runlevels => {
+            if ex.old() {
+                let mut t = raw(name, Yaml::str("rc-update show"));
+                t.retain(|(k, _)| k != "changed_when");
+                t.push(("changed_when".into(), Yaml::Bool(false)));
+                vec![t]
+            } else {
+                let mut t = task(
+                    name,
+                    "ansible.builtin.command",
+                    Yaml::map([("argv", Yaml::strs(["rc-update", "show"]))]),
+                );
+                t.push(("changed_when".into(), Yaml::Bool(false)));
+                vec![t]
+            }
+        }
+        ToolKind::GccProfile => vec![pause(
+            name,
+            format!(
+                "{}\n\n{}\n\nOn the host: run `gcc-config -l`, choose the newest profile with `gcc-config N`, \
+                 then `env-update && source /etc/profile` in every open shell. Press Enter when done.",
+                step.title,
+                step.why.trim()
+            ),
+        )],
+        ToolKind::SnortRules => snort_rules(ex, &name),
+    }
+}
+
+/// `chkconfig --level LEVELS NAME off|on` for the services the advice (the tool screen's data,
+/// `assets/services-clearos.toml`) says to turn off or on; a service that is not installed is
+/// not an error, as the screen lists only installed ones. The maybe-off list is a pause, and
+/// locked services are never touched.
+fn services(ex: &Export, name: &str) -> Vec<Task> {
+    let policy = match ServicePolicy::clearos() {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![pause(
+                name,
+                format!("fieldbook's service advice did not load ({e}); prune services by hand."),
+            )];
+        }
+    };
+    let pick = |a: Advice| -> Vec<&str> {
+        policy
+            .services
+            .iter()
+            .filter(|s| s.advice == a)
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let mut tasks = Vec::new();
+    for (state, list) in [("off", pick(Advice::Off)), ("on", pick(Advice::On))] {
+        if list.is_empty() {
+            continue;
+        }
+        let sub = format!("{name} (turn {state}: {})", list.join(", "));
+        if ex.old() {
+            let names: Vec<String> = list.iter().map(|s| shell_quote::quote(s)).collect();
+            let line = format!(
+                "for s in {}; do\n  if chkconfig --list \"$s\" >/dev/null 2>&1; then chkconfig --level {} \"$s\" {state} || exit $?; fi\ndone",
+                names.join(" "),
+                shell_quote::quote(&policy.levels)
+            );
+            tasks.push(raw(sub, Yaml::str(line)));
+        } else {
+            let mut t = task(
+                sub,
+                "ansible.builtin.command",
+                Yaml::map([(
+                    "argv",
+                    Yaml::Seq(vec![
+                        Yaml::str("chkconfig"),
+                        Yaml::str("--level"),
+                        Yaml::str(policy.levels.clone()),
+                        Yaml::str("{{ item }}"),
+                        Yaml::str(state),
+                    ]),
+                )]),
+            );
+            t.push(("loop".into(), Yaml::strs(list.iter().copied())));
+            t.push(("register".into(), Yaml::str("fb_result")));
+            t.push((
+                "failed_when".into(),
+                Yaml::str("fb_result.rc != 0 and 'error reading information on service' not in fb_result.stderr"),
+            ));
+            tasks.push(t);
+        }
+    }
+    let maybe: Vec<String> = policy
+        .services
+        .iter()
+        .filter(|s| s.advice == Advice::MaybeOff)
+        .map(|s| format!("  {}: {}", s.name, s.reason))
+        .collect();
+    let mut locked: Vec<String> = pick(Advice::Locked).iter().map(|s| s.to_string()).collect();
+    locked.extend(
+        policy
+            .lock_names_containing
+            .iter()
+            .map(|p| format!("anything containing '{p}'")),
+    );
+    tasks.push(pause(
+        format!("{name} (decide by hand)"),
+        format!(
+            "Decide per machine whether to turn these off (`chkconfig --level {} NAME off`):\n{}\n\n\
+             Never touch: {}. {}\nPress Enter when done.",
+            policy.levels,
+            maybe.join("\n"),
+            locked.join(", "),
+            policy.lock_reason
+        ),
+    ));
+    tasks
+}
+
+/// Comments out every active rule line carrying one of the article's SIDs (the snort tool's
+/// list, `assets/snort-sids.toml`) in ClearOS's rules directories, then restarts snort.
+fn snort_rules(ex: &Export, name: &str) -> Vec<Task> {
+    let sids = match snort::article_sids() {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![pause(
+                name,
+                format!("fieldbook's SID list did not load ({e}); disable the rules by hand."),
+            )];
+        }
+    };
+    let alt: Vec<String> = sids.iter().map(|s| s.sid.to_string()).collect();
+    let alt = alt.join("|");
+    if ex.old() {
+        let dirs: Vec<String> = snort::RULE_DIRS
+            .iter()
+            .map(|d| shell_quote::quote(d))
+            .collect();
+        let program = format!(
+            "{{ l = $0; t = l; sub(/^[ \\t]*/, \"\", t) }}\n\
+             substr(t, 1, 1) != \"#\" && l ~ /(^|[^A-Za-z0-9_])sid[ \\t]*:[ \\t]*({alt})[ \\t]*;/ {{ l = \"#\" l; c = 1 }}\n\
+             {{ print l }}\nEND {{ exit c ? 0 : 10 }}\n"
+        );
+        let line = format!(
+            "found=\nfor d in {}; do\n  [ -d \"$d\" ] || continue\n  for f in \"$d\"/*; do\n    [ -f \"$f\" ] || continue; found=1\n    \
+             awk {} \"$f\" > \"$f.fieldbook-new\"; rc=$?\n    \
+             if [ $rc = 0 ]; then cat \"$f.fieldbook-new\" > \"$f\"; echo \"disabled rules in $f\"; changed=1\n    \
+             elif [ $rc != 10 ]; then rm -f \"$f.fieldbook-new\"; exit $rc; fi\n    rm -f \"$f.fieldbook-new\"\n  done\ndone\n\
+             [ -n \"$found\" ] || {{ echo 'fieldbook: no snort rules directory found' >&2; exit 1; }}\n\
+             if [ -n \"$changed\" ]; then {}; else echo 'already applied'; fi",
+            dirs.join(" "),
+            shell_quote::quote(&program),
+            shell_quote::join(&snort::RESTART)
+        );
+        return vec![raw(name, Yaml::str(line))];
+    }
+    let mut find = task(
+        format!("{name} (find the rule files)"),
+        "ansible.builtin.find",
+        Yaml::map([
+            ("paths", Yaml::strs(snort::RULE_DIRS)),
+            ("file_type", Yaml::str("file")),
+        ]),
+    );
+    find.push(("register".into(), Yaml::str("fb_rules")));
+    let mut replace = task(
+        format!("{name} (comment out the listed SIDs)"),
+        "ansible.builtin.replace",
+        Yaml::map([
+            ("path", Yaml::str("{{ item.path }}")),
+            (
+                "regexp",
+                Yaml::str(format!(
+                    r"^(?![ \t]*#)(.*(?<![A-Za-z0-9_])sid[ \t]*:[ \t]*({alt})[ \t]*;.*)$"
+                )),
+            ),
+            ("replace", Yaml::str("#\\g<1>")),
+        ]),
+    );
+    replace.push(("loop".into(), Yaml::str("{{ fb_rules.files }}")));
+    replace.push(("register".into(), Yaml::str("fb_snort")));
+    let mut restart = task(
+        format!("{name} (restart snort)"),
+        "ansible.builtin.command",
+        Yaml::map([("argv", Yaml::strs(snort::RESTART))]),
+    );
+    restart.push(("when".into(), Yaml::str("fb_snort is changed")));
+    vec![find, replace, restart]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ansible::{TargetPython, playbook};
+    use crate::core::runbook::load_str;
+
+    fn export(tool: &str, python: TargetPython) -> String {
+        let src = format!(
+            "id = \"t\"\ntitle = \"T\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"st\"\ntitle = \"Tool\"\nwhy = \"w\"\nkind = \"tool\"\ntool = \"{tool}\"\n"
+        );
+        playbook(&load_str("t.toml", &src).unwrap(), python)
+    }
+
+    #[test]
+    fn services_follow_the_tool_advice_and_never_touch_ldap() {
+        let out = export("services", TargetPython::Modern);
+        assert!(
+            out.contains("(turn off: avahi-daemon, avahi-dnsconfd"),
+            "{out}"
+        );
+        assert!(out.contains("(turn on: snmpd)"), "{out}");
+        assert!(out.contains("- \"2345\"\n"), "{out}");
+        let touched: Vec<&str> = out.lines().filter(|l| l.contains("(turn ")).collect();
+        assert!(touched.iter().all(|l| !l.contains("ldap")), "{touched:?}");
+        assert!(out.contains("Never touch:"), "{out}");
+        let old = export("services", TargetPython::Old);
+        assert!(
+            old.contains("chkconfig --level 2345 \"$s\" off || exit $?"),
+            "{old}"
+        );
+    }
+
+    /// The old-target snort program, run by /bin/sh on a copy of a rules directory: the listed
+    /// SIDs are commented out once, other rules and commented ones stay, a second run is a no-op.
+    #[test]
+    fn old_snort_program_comments_listed_sids_once() {
+        let out = export("snort-rules", TargetPython::Old);
+        let start = out.find("ansible.builtin.raw: ").unwrap();
+        let yaml_body: String = out[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("        "))
+            .map(|l| format!("{}\n", &l[8..]))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        std::fs::create_dir(&rules).unwrap();
+        let file = rules.join("web.rules");
+        std::fs::write(
+            &file,
+            "alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:3;)\nalert tcp any any -> any 80 (msg:\"y\"; sid:10910; rev:1;)\n# alert tcp (sid: 1233 ;)\n",
+        )
+        .unwrap();
+        let script = yaml_body
+            .replace(super::snort::RULE_DIRS[0], &rules.to_string_lossy())
+            .replace("/etc/init.d/snort restart", "echo RESTARTED");
+        let run = || {
+            let o = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert!(run().contains("RESTARTED"));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "#alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:3;)\nalert tcp any any -> any 80 (msg:\"y\"; sid:10910; rev:1;)\n# alert tcp (sid: 1233 ;)\n"
+        );
+        assert!(run().contains("already applied"));
+    }
+
+    #[test]
+    fn modern_snort_restarts_only_after_a_change() {
+        let out = export("snort-rules", TargetPython::Modern);
+        assert!(out.contains("ansible.builtin.find:"), "{out}");
+        assert!(out.contains("when: fb_snort is changed"), "{out}");
+    }
+}

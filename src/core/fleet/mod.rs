@@ -1,0 +1,437 @@
+//! Many machines at once: what each host's `fieldbook status --json` says, merged into one
+//! host × runbook view for the person in charge of a migration of nine servers.
+//!
+//! The engine is OpenSSH ([`ssh`]); this module holds the pure parts — the host list, how a
+//! host's answer is understood, and the table — so they are tested without any network.
+
+pub mod ssh;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// How many hosts are asked at the same time.
+pub const PARALLEL: usize = 8;
+
+/// What one host said, or why it said nothing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum HostAnswer {
+    /// fieldbook answered; its runs (possibly none).
+    Ok {
+        /// One summary per run on that host.
+        runs: Vec<RunSummary>,
+        /// The host's `status --json` as it came, for `--json` users who want every field.
+        status: Value,
+    },
+    /// ssh could not reach or log in to the host.
+    Unreachable {
+        /// ssh's own words.
+        message: String,
+    },
+    /// The host was reached but has no fieldbook (the shell could not find it).
+    NoFieldbook {
+        /// The shell's words.
+        message: String,
+    },
+    /// fieldbook ran but failed or printed something that is not its status JSON.
+    Failed {
+        /// Exit status of the remote command, when it exited.
+        exit: Option<i32>,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One run on one host, reduced to what the fleet table shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Runbook id.
+    pub runbook: String,
+    /// Target of the run (a host may prepare several VM images).
+    pub target: String,
+    /// Done steps (as `fieldbook status` counts them).
+    pub done: u64,
+    /// Skipped steps.
+    pub skipped: u64,
+    /// Steps in the runbook.
+    pub total: u64,
+    /// Ids of failed steps.
+    pub failed: Vec<String>,
+    /// Ids of interrupted steps.
+    pub interrupted: Vec<String>,
+    /// Last activity, RFC 3339.
+    pub last_activity: String,
+    /// Who worked on it.
+    pub who: Vec<String>,
+    /// A practice run (nothing was executed).
+    pub practice: bool,
+}
+
+/// One host and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostReport {
+    /// The host as given on the command line or in the hosts file.
+    pub host: String,
+    /// What it said.
+    #[serde(flatten)]
+    pub answer: HostAnswer,
+}
+
+/// Why a host name was refused before anything ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// Empty names are a typo in a hosts file.
+    #[error("an empty host name")]
+    Empty,
+    /// A name starting with `-` would be read by ssh as an option.
+    #[error("host '{0}' starts with '-', which ssh would read as an option")]
+    LooksLikeOption(String),
+    /// Whitespace or control characters never belong in a host name.
+    #[error("host '{0}' contains whitespace or control characters")]
+    BadCharacters(String),
+}
+
+/// Checks one host as given (`name`, `user@name`, an ssh config alias, `ssh://user@name:port`).
+pub fn check_host(host: &str) -> Result<(), HostError> {
+    if host.is_empty() {
+        Err(HostError::Empty)
+    } else if host.starts_with('-') {
+        Err(HostError::LooksLikeOption(host.to_string()))
+    } else if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(HostError::BadCharacters(visible(host)))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads a hosts file: one host per line; blank lines and `#` comments are ignored. Errors name
+/// the line.
+pub fn parse_hosts_file(text: &str) -> Result<Vec<String>, String> {
+    let mut hosts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        check_host(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        hosts.push(line.to_string());
+    }
+    Ok(hosts)
+}
+
+/// Understands the answer of `ssh HOST fieldbook status --json`: ssh itself exits 255 when it
+/// cannot connect or log in, a POSIX shell exits 127 for a command it cannot find (126 when it
+/// cannot run it), anything else is fieldbook's own exit status and output.
+pub fn classify(exit: Option<i32>, stdout: &str, stderr: &str) -> HostAnswer {
+    let said = last_words(stderr);
+    match exit {
+        Some(255) => HostAnswer::Unreachable {
+            message: if said.is_empty() {
+                "ssh failed (exit 255)".into()
+            } else {
+                said
+            },
+        },
+        Some(126 | 127) => HostAnswer::NoFieldbook {
+            message: if said.is_empty() {
+                "fieldbook not found on the host".into()
+            } else {
+                said
+            },
+        },
+        _ => match parse_status(stdout) {
+            Ok((runs, status)) => HostAnswer::Ok { runs, status },
+            Err(why) => HostAnswer::Failed {
+                exit,
+                message: if said.is_empty() {
+                    why
+                } else {
+                    format!("{said} ({why})")
+                },
+            },
+        },
+    }
+}
+
+/// The last non-empty line of a tool's stderr, made safe to show.
+fn last_words(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(visible)
+        .unwrap_or_default()
+}
+
+/// Reads `fieldbook status --json` output. Unknown fields are ignored and missing ones are
+/// empty, so a newer or older fieldbook on a host still shows.
+pub fn parse_status(stdout: &str) -> Result<(Vec<RunSummary>, Value), String> {
+    let value: Value = serde_json::from_str(stdout.trim())
+        .map_err(|e| format!("not fieldbook status JSON: {e}"))?;
+    let runs = value
+        .get("runs")
+        .and_then(Value::as_array)
+        .ok_or("not fieldbook status JSON: no \"runs\" list")?;
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(visible)
+            .unwrap_or_default()
+    };
+    let ids_with = |run: &Value, status: &str| -> Vec<String> {
+        run.get("steps")
+            .and_then(Value::as_array)
+            .map(|steps| {
+                steps
+                    .iter()
+                    .filter(|s| s.get("status").and_then(Value::as_str) == Some(status))
+                    .map(|s| text(s, "id"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let summaries = runs
+        .iter()
+        .map(|run| {
+            let progress = run.get("progress").cloned().unwrap_or(Value::Null);
+            let count = |k: &str| progress.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let who = run
+                .get("people")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().filter_map(Value::as_str).map(visible).collect())
+                .unwrap_or_default();
+            RunSummary {
+                runbook: text(run, "runbook"),
+                target: text(run, "target"),
+                done: count("done"),
+                skipped: count("skipped"),
+                total: count("total"),
+                failed: ids_with(run, "failed"),
+                interrupted: ids_with(run, "interrupted"),
+                last_activity: text(run, "last_activity"),
+                who,
+                practice: run
+                    .get("practice")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            }
+        })
+        .collect();
+    Ok((summaries, value))
+}
+
+/// Text from another machine made safe for the technician's terminal: control characters
+/// (escape sequences included) are shown as `?`.
+pub fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The fleet as a plain-text table, one line per host × run; fine over a serial console.
+pub fn table(reports: &[HostReport]) -> String {
+    let mut rows: Vec<[String; 7]> = vec![[
+        "HOST".into(),
+        "RUNBOOK".into(),
+        "DONE".into(),
+        "FAILED".into(),
+        "INTERRUPTED".into(),
+        "LAST ACTIVITY".into(),
+        "WHO".into(),
+    ]];
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    for r in reports {
+        let host = visible(&r.host);
+        match &r.answer {
+            HostAnswer::Ok { runs, .. } if runs.is_empty() => {
+                notes.push((rows.len(), format!("{host}  no fieldbook runs yet")));
+            }
+            HostAnswer::Ok { runs, .. } => {
+                for run in runs {
+                    let mut runbook = run.runbook.clone();
+                    if run.target != r.host && !run.target.is_empty() {
+                        runbook = format!("{runbook}@{}", run.target);
+                    }
+                    if run.practice {
+                        runbook.push_str(" (practice)");
+                    }
+                    rows.push([
+                        host.clone(),
+                        runbook,
+                        format!("{}/{}", run.done, run.total),
+                        list(&run.failed),
+                        list(&run.interrupted),
+                        run.last_activity.clone(),
+                        run.who.join(", "),
+                    ]);
+                }
+            }
+            HostAnswer::Unreachable { message } => {
+                notes.push((rows.len(), format!("{host}  UNREACHABLE: {message}")));
+            }
+            HostAnswer::NoFieldbook { message } => {
+                notes.push((rows.len(), format!("{host}  NO FIELDBOOK: {message}")));
+            }
+            HostAnswer::Failed { exit, message } => {
+                let code = exit.map_or_else(String::new, |c| format!(" (exit {c})"));
+                notes.push((rows.len(), format!("{host}  FAILED{code}: {message}")));
+            }
+        }
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut next_note = notes.iter().peekable();
+    for (i, row) in rows.iter().enumerate() {
+        while let Some((_, note)) = next_note.next_if(|(at, _)| *at == i) {
+            out.push_str(note);
+            out.push('\n');
+        }
+        let mut line = String::new();
+        for (j, cell) in row.iter().enumerate() {
+            if j + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[j]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for (_, note) in next_note {
+        out.push_str(note);
+        out.push('\n');
+    }
+    out
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "-".into()
+    } else {
+        ids.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = r#"{
+      "state_dir": "/var/lib/fieldbook",
+      "runs": [{
+        "runbook": "xen4-migration", "title": "Xen", "target": "alpha", "host": "alpha",
+        "practice": false, "last_activity": "2026-11-26T10:00:00Z", "people": ["ann", "bob"],
+        "progress": {"done": 3, "skipped": 1, "failed": 1, "interrupted": 1, "total": 35},
+        "steps": [{"id": "sync", "status": "failed"}, {"id": "world", "status": "interrupted"},
+                  {"id": "keywords", "status": "done"}],
+        "future_field": 1
+      }],
+      "unreadable": []
+    }"#;
+
+    #[test]
+    fn status_json_becomes_a_summary() {
+        let (runs, _) = parse_status(STATUS).unwrap();
+        assert_eq!(
+            runs,
+            vec![RunSummary {
+                runbook: "xen4-migration".into(),
+                target: "alpha".into(),
+                done: 3,
+                skipped: 1,
+                total: 35,
+                failed: vec!["sync".into()],
+                interrupted: vec!["world".into()],
+                last_activity: "2026-11-26T10:00:00Z".into(),
+                who: vec!["ann".into(), "bob".into()],
+                practice: false,
+            }]
+        );
+    }
+
+    #[test]
+    fn exit_codes_say_unreachable_or_missing() {
+        assert!(matches!(
+            classify(Some(255), "", "ssh: connect to host 127.0.0.1 port 9: Connection refused\n"),
+            HostAnswer::Unreachable { message } if message.contains("Connection refused")
+        ));
+        assert!(matches!(
+            classify(Some(127), "", "bash: line 1: fieldbook: command not found\n"),
+            HostAnswer::NoFieldbook { message } if message.contains("command not found")
+        ));
+        assert!(matches!(
+            classify(Some(0), "garbage", ""),
+            HostAnswer::Failed { .. }
+        ));
+        assert!(matches!(
+            classify(Some(1), STATUS, ""),
+            HostAnswer::Ok { .. }
+        ));
+    }
+
+    #[test]
+    fn escape_sequences_from_a_host_never_reach_the_terminal() {
+        let a = classify(Some(255), "", "evil \x1b]0;pwned\x07 text");
+        let HostAnswer::Unreachable { message } = a else {
+            panic!()
+        };
+        assert_eq!(message, "evil ?]0;pwned? text");
+    }
+
+    #[test]
+    fn hosts_file_and_hostile_names() {
+        assert_eq!(
+            parse_hosts_file("# routers\nalpha\n\n  root@beta  # the old one\nssh://gamma:2222\n")
+                .unwrap(),
+            vec!["alpha", "root@beta", "ssh://gamma:2222"]
+        );
+        assert_eq!(
+            parse_hosts_file("alpha\n-oProxyCommand=reboot\n").unwrap_err(),
+            "line 2: host '-oProxyCommand=reboot' starts with '-', which ssh would read as an option"
+        );
+        assert!(check_host("a b").is_err());
+    }
+
+    #[test]
+    fn table_shows_every_host_plainly() {
+        let (runs, status) = parse_status(STATUS).unwrap();
+        let reports = vec![
+            HostReport {
+                host: "alpha".into(),
+                answer: HostAnswer::Ok { runs, status },
+            },
+            HostReport {
+                host: "beta".into(),
+                answer: HostAnswer::Ok {
+                    runs: vec![],
+                    status: Value::Null,
+                },
+            },
+            HostReport {
+                host: "gamma".into(),
+                answer: HostAnswer::Unreachable {
+                    message: "Connection refused".into(),
+                },
+            },
+            HostReport {
+                host: "delta".into(),
+                answer: HostAnswer::NoFieldbook {
+                    message: "fieldbook: not found".into(),
+                },
+            },
+        ];
+        assert_eq!(
+            table(&reports),
+            "HOST   RUNBOOK         DONE  FAILED  INTERRUPTED  LAST ACTIVITY         WHO\n\
+             alpha  xen4-migration  3/35  sync    world        2026-11-26T10:00:00Z  ann, bob\n\
+             beta  no fieldbook runs yet\n\
+             gamma  UNREACHABLE: Connection refused\n\
+             delta  NO FIELDBOOK: fieldbook: not found\n"
+        );
+    }
+}

@@ -1,0 +1,665 @@
+//! Running a step's programs for real: argv vectors through duct (never a shell, unless the step
+//! is an explicit script), output merged and streamed to whoever watches as filtered lines, every
+//! raw byte kept in the attempt's log, and a cancel that reaches grandchildren.
+//!
+//! The runner owns a thread per step; the UI only ever reads a channel, so it never blocks on a
+//! child. Long steps go through [`super::supervisor`] instead, practice runs through
+//! [`super::practice`]; all three speak the same [`RunEvent`]s.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::progress::{Exit, Status};
+use super::runbook::{Program, RunSpec};
+use super::terminal_text::{StyledLine, TerminalText};
+use super::vars;
+
+/// One program ready to start: the argv after variable substitution, and extra environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Program and arguments; each element is exactly one argument.
+    pub argv: Vec<String>,
+    /// Extra environment (`FB_<name>` for scripts).
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+}
+
+impl Command {
+    /// The command as a technician would type it, for screens and logs (display only; nothing
+    /// ever parses this text back).
+    pub fn display(&self) -> String {
+        self.argv
+            .iter()
+            .map(|a| display_arg(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The program's base name (`yum` for `/usr/bin/yum`).
+    pub fn program_name(&self) -> &str {
+        let p = self.argv.first().map_or("", String::as_str);
+        p.rsplit('/').next().unwrap_or(p)
+    }
+}
+
+fn display_arg(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+/// Everything needed to run a step's programs and judge the result, without the runbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepJob {
+    /// Programs in order; the first failure stops the step.
+    pub commands: Vec<Command>,
+    /// Exit codes meaning success.
+    pub expect: Vec<i32>,
+    /// Output text meaning "fine" whatever the exit code.
+    #[serde(default)]
+    pub ok_output: Vec<String>,
+}
+
+impl StepJob {
+    /// Prepares a step's programs with the run's variable values: `{name}` is filled inside each
+    /// argv element (which stays one argument); a script gets the values as `FB_<name>`.
+    pub fn from_spec(spec: &RunSpec, values: &BTreeMap<String, String>) -> StepJob {
+        let commands = spec
+            .programs
+            .iter()
+            .map(|p| match p {
+                Program::Argv(argv) => Command {
+                    argv: argv.iter().map(|a| vars::substitute(a, values)).collect(),
+                    env: Vec::new(),
+                },
+                Program::Script { shell, script } => Command {
+                    argv: vec![shell.clone(), "-c".to_string(), script.clone()],
+                    env: script_env(values),
+                },
+            })
+            .collect();
+        StepJob {
+            commands,
+            expect: if spec.expect.is_empty() {
+                vec![0]
+            } else {
+                spec.expect.clone()
+            },
+            ok_output: spec.ok_output.clone(),
+        }
+    }
+
+    /// The step's `check` command with values filled in, when it has one.
+    pub fn check(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<Command> {
+        spec.check.as_ref().map(|argv| Command {
+            argv: argv.iter().map(|a| vars::substitute(a, values)).collect(),
+            env: Vec::new(),
+        })
+    }
+}
+
+/// Variables as the environment of a script step: `FB_<name>=value`.
+pub fn script_env(values: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    values
+        .iter()
+        .map(|(k, v)| (format!("FB_{k}"), v.clone()))
+        .collect()
+}
+
+/// How a run ended, in the step state machine's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Done, failed, cancelled or interrupted.
+    pub status: Status,
+    /// How the deciding program ended, when it ran.
+    pub exit: Option<Exit>,
+    /// Which program (0-based) failed, for multi-command steps.
+    pub failed_program: Option<usize>,
+    /// One sentence for the technician (also stored as the attempt's outcome).
+    pub message: String,
+}
+
+/// What a running step reports, in order; `Finished` is always last.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// Program `index` of the step is starting.
+    Started {
+        /// 0-based position in the step.
+        index: usize,
+        /// The command, for display.
+        command: String,
+    },
+    /// New output: finished lines, and the line being printed now (progress bars, prompts).
+    Output {
+        /// Lines completed since the last event.
+        lines: Vec<StyledLine>,
+        /// The current unfinished line, if it changed; `None` when it did not.
+        partial: Option<StyledLine>,
+    },
+    /// A message from fieldbook itself (not the child), e.g. which program failed.
+    Notice(String),
+    /// The step ended.
+    Finished(RunOutcome),
+}
+
+/// Lets the UI (or a signal handler) cancel a running step from another thread.
+#[derive(Debug, Clone, Default)]
+pub struct CancelHandle {
+    inner: Arc<CancelState>,
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
+    requested: AtomicBool,
+    /// Process group of the program running now (0 when none).
+    pgid: AtomicI32,
+    grace: std::sync::Mutex<Option<(Duration, Duration)>>,
+}
+
+impl CancelHandle {
+    /// A handle for a process group that already exists (a supervised step found on start-up).
+    pub fn for_group(pgid: u32) -> CancelHandle {
+        let h = CancelHandle::default();
+        h.set_group(pgid as i32);
+        h
+    }
+
+    /// True once cancel was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    fn set_group(&self, pgid: i32) {
+        self.inner.pgid.store(pgid, Ordering::SeqCst);
+    }
+
+    fn set_grace(&self, grace: (Duration, Duration)) {
+        if let Ok(mut g) = self.inner.grace.lock() {
+            *g = Some(grace);
+        }
+    }
+
+    /// Asks the program to stop: SIGINT to its process group, then SIGTERM, then SIGKILL, each
+    /// after a short wait. Returns at once; the step then finishes as cancelled.
+    pub fn cancel(&self) {
+        if self.inner.requested.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let inner = self.inner.clone();
+        let (int_wait, term_wait) = self
+            .inner
+            .grace
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .unwrap_or((Duration::from_secs(3), Duration::from_secs(3)));
+        thread::spawn(move || {
+            for (sig, wait) in [
+                (libc::SIGINT, int_wait),
+                (libc::SIGTERM, term_wait),
+                (libc::SIGKILL, Duration::ZERO),
+            ] {
+                let pgid = inner.pgid.load(Ordering::SeqCst);
+                if pgid <= 0 || !group_exists(pgid) {
+                    return;
+                }
+                signal_group(pgid, sig);
+                let deadline = Instant::now() + wait;
+                while Instant::now() < deadline {
+                    let pgid = inner.pgid.load(Ordering::SeqCst);
+                    if pgid <= 0 || !group_exists(pgid) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+        });
+    }
+
+    /// Ends the group at once with SIGTERM then SIGKILL (on hang-up of the UI for a short step,
+    /// where nobody is left to watch it). Blocks for at most about a second.
+    pub fn end_now(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        let pgid = self.inner.pgid.load(Ordering::SeqCst);
+        if pgid <= 0 {
+            return;
+        }
+        signal_group(pgid, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_millis(800);
+        while Instant::now() < deadline && group_exists(pgid) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        if group_exists(pgid) {
+            signal_group(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Sends `sig` to every process of group `pgid`.
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: killpg only sends a signal; a stale group gives ESRCH, which is fine.
+    unsafe {
+        libc::killpg(pgid, sig);
+    }
+}
+
+/// True while any process of the group exists.
+pub fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 performs only the existence and permission check.
+    let r = unsafe { libc::killpg(pgid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Knobs of a direct run (tests shorten the waits).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Wait after SIGINT before SIGTERM, and after SIGTERM before SIGKILL.
+    pub cancel_grace: (Duration, Duration),
+    /// How long to keep reading after a program exits while a background process it started
+    /// still holds the output pipe (a daemon started by an init script).
+    pub drain_after_exit: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            cancel_grace: (Duration::from_secs(3), Duration::from_secs(3)),
+            drain_after_exit: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A step that is running: read [`events`](Self::events) until `Finished`.
+#[derive(Debug)]
+pub struct RunningStep {
+    /// The step's events, in order.
+    pub events: Receiver<RunEvent>,
+    /// Cancels it.
+    pub cancel: CancelHandle,
+}
+
+/// Events waiting in the channel before the reader waits for the watcher; keeps memory bounded
+/// when a command prints faster than the screen drains.
+const CHANNEL_DEPTH: usize = 256;
+
+/// Starts a step's programs on a thread of their own; output goes to `log` (created, with its
+/// directory) and, filtered, to the returned channel.
+pub fn start(job: StepJob, log: PathBuf, options: RunOptions) -> RunningStep {
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH);
+    let cancel = CancelHandle::default();
+    cancel.set_grace(options.cancel_grace);
+    let c = cancel.clone();
+    thread::spawn(move || {
+        let outcome = run_job(&job, &log, &options, &c, &tx);
+        let _ = tx.send(RunEvent::Finished(outcome));
+    });
+    RunningStep { events: rx, cancel }
+}
+
+fn run_job(
+    job: &StepJob,
+    log: &Path,
+    options: &RunOptions,
+    cancel: &CancelHandle,
+    tx: &SyncSender<RunEvent>,
+) -> RunOutcome {
+    if let Err(e) = create_log(log) {
+        return RunOutcome {
+            status: Status::Failed,
+            exit: None,
+            failed_program: None,
+            message: format!("cannot write the log {}: {e}", log.display()),
+        };
+    }
+    let several = job.commands.len() > 1;
+    let mut last_exit = None;
+    for (index, command) in job.commands.iter().enumerate() {
+        if cancel.is_requested() {
+            return cancelled(last_exit, index);
+        }
+        let _ = tx.send(RunEvent::Started {
+            index,
+            command: command.display(),
+        });
+        let result = run_one(command, &job.ok_output, log, options, cancel, tx);
+        let (exit, ok_seen) = match result {
+            Ok(r) => r,
+            Err(message) => {
+                let _ = tx.send(RunEvent::Notice(message.clone()));
+                return RunOutcome {
+                    status: Status::Failed,
+                    exit: None,
+                    failed_program: Some(index),
+                    message,
+                };
+            }
+        };
+        last_exit = Some(exit);
+        if cancel.is_requested() {
+            return cancelled(last_exit, index);
+        }
+        if let Some(why) = judge(exit, &job.expect, ok_seen) {
+            let message = if several {
+                format!(
+                    "command {} of {} failed ({why}): {}",
+                    index + 1,
+                    job.commands.len(),
+                    command.display()
+                )
+            } else {
+                format!("{} failed ({why})", command.display())
+            };
+            let _ = tx.send(RunEvent::Notice(message.clone()));
+            return RunOutcome {
+                status: Status::Failed,
+                exit: Some(exit),
+                failed_program: Some(index),
+                message,
+            };
+        }
+    }
+    RunOutcome {
+        status: Status::Done,
+        exit: last_exit,
+        failed_program: None,
+        message: match last_exit {
+            Some(e) => format!("finished ({e})"),
+            None => "finished".to_string(),
+        },
+    }
+}
+
+fn cancelled(exit: Option<Exit>, index: usize) -> RunOutcome {
+    RunOutcome {
+        status: Status::Cancelled,
+        exit,
+        failed_program: Some(index),
+        message: "cancelled".to_string(),
+    }
+}
+
+/// `None` when the exit counts as success, else the reason in words. An `ok_output` match turns
+/// an unexpected exit code into success (a second `rc-update del` exits 1 but is fine).
+pub fn judge(exit: Exit, expect: &[i32], ok_output_seen: bool) -> Option<String> {
+    match exit {
+        Exit::Code(c) if expect.contains(&c) => None,
+        Exit::Code(_) if ok_output_seen => None,
+        Exit::Code(c) => Some(format!("exit {c}")),
+        Exit::Signal(s) => Some(format!("killed by signal {s}")),
+    }
+}
+
+fn create_log(log: &Path) -> std::io::Result<()> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map(|_| ())
+}
+
+/// Runs one program to its end. Ok((exit, whether an ok_output text was seen)).
+fn run_one(
+    command: &Command,
+    ok_output: &[String],
+    log: &Path,
+    options: &RunOptions,
+    cancel: &CancelHandle,
+    tx: &SyncSender<RunEvent>,
+) -> Result<(Exit, bool), String> {
+    let program = find_program(command)?;
+    let (reader, writer) = os_pipe::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let mut expr = duct::cmd(program, &command.argv[1..])
+        .stdin_null()
+        // duct applies the outer redirection first: stdout to the pipe, then stderr joins it.
+        .stderr_to_stdout()
+        .stdout_file(writer)
+        .unchecked()
+        .before_spawn(|c| {
+            // Its own process group, so cancel reaches everything it starts.
+            c.process_group(0);
+            Ok(())
+        });
+    for (k, v) in &command.env {
+        expr = expr.env(k, v);
+    }
+    let handle = expr
+        .start()
+        .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
+    // The expression holds a copy of the pipe's write end; drop it so EOF can arrive.
+    drop(expr);
+    if let Some(&pid) = handle.pids().first() {
+        cancel.set_group(pid as i32);
+    }
+    let log_file = OpenOptions::new()
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot write the log {}: {e}", log.display()))?;
+    let (done_tx, done_rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    let ok_output = ok_output.to_vec();
+    thread::spawn(move || {
+        let result = pump(reader, log_file, &ok_output, &tx2);
+        let _ = done_tx.send(result);
+    });
+    let status = handle.wait().map(|o| o.status);
+    cancel.set_group(0);
+    let status = status.map_err(|e| format!("lost track of {}: {e}", command.display()))?;
+    let exit = match (status.code(), status.signal()) {
+        (Some(c), _) => Exit::Code(c),
+        (None, Some(s)) => Exit::Signal(s),
+        (None, None) => Exit::Code(-1),
+    };
+    let ok_seen = match done_rx.recv_timeout(options.drain_after_exit) {
+        Ok(seen) => seen,
+        Err(_) => {
+            let _ = tx.send(RunEvent::Notice(
+                "a background process the command started still holds its output; \
+                 not waiting for it"
+                    .to_string(),
+            ));
+            false
+        }
+    };
+    Ok((exit, ok_seen))
+}
+
+/// Read size: big enough that 200,000 fast lines cost few wake-ups.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
+/// whether any `ok_output` text was seen (matched on filtered text, so colours cannot hide it).
+pub(crate) fn pump(
+    mut reader: impl Read,
+    log: File,
+    ok_output: &[String],
+    tx: &SyncSender<RunEvent>,
+) -> bool {
+    let mut log = std::io::BufWriter::with_capacity(READ_CHUNK, log);
+    let mut filter = TerminalText::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut seen = false;
+    let mut log_ok = true;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if log_ok && log.write_all(&buf[..n]).is_err() {
+            // A full disk must not stop the command; the screen still shows the output.
+            log_ok = false;
+        }
+        let mut lines = Vec::new();
+        filter.feed(&buf[..n], &mut lines);
+        seen |= matches_ok(&lines, ok_output);
+        send_output(&mut filter, lines, tx);
+    }
+    let _ = log.flush();
+    let mut lines = Vec::new();
+    filter.finish(&mut lines);
+    seen |= matches_ok(&lines, ok_output);
+    if !lines.is_empty() {
+        let _ = tx.send(RunEvent::Output {
+            lines,
+            partial: None,
+        });
+    }
+    seen
+}
+
+fn matches_ok(lines: &[StyledLine], ok_output: &[String]) -> bool {
+    !ok_output.is_empty()
+        && lines.iter().any(|l| {
+            let text = l.text();
+            ok_output.iter().any(|o| text.contains(o.as_str()))
+        })
+}
+
+/// Sends finished lines and, when it changed, the current partial line.
+pub(crate) fn send_output(
+    filter: &mut TerminalText,
+    lines: Vec<StyledLine>,
+    tx: &SyncSender<RunEvent>,
+) {
+    let partial_changed = filter.take_partial_changed();
+    if lines.is_empty() && !partial_changed {
+        return;
+    }
+    let partial = if partial_changed {
+        Some(filter.partial().cloned().unwrap_or_default())
+    } else {
+        None
+    };
+    let _ = tx.send(RunEvent::Output { lines, partial });
+}
+
+/// Resolves the program on PATH (or as a path), so a missing tool gives a clear message naming
+/// it and the PATH searched instead of a bare "No such file or directory".
+pub fn find_program(command: &Command) -> Result<PathBuf, String> {
+    let name = command.argv.first().map_or("", String::as_str);
+    // A PATH given to the command itself wins, as it would for the child.
+    let path_var = command
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    resolve(name, &path_var).ok_or_else(|| missing_program_message(name, &path_var))
+}
+
+/// The message for a program that is not on this machine.
+pub fn missing_program_message(name: &str, path_var: &std::ffi::OsStr) -> String {
+    if name.contains('/') {
+        format!(
+            "'{name}' does not exist or is not executable. Is this the machine the runbook is \
+             for? To rehearse without running anything, start fieldbook with --practice."
+        )
+    } else {
+        format!(
+            "'{name}' was not found: no executable '{name}' in PATH ({}). Is this the kind of \
+             machine the runbook is for? To rehearse without running anything, start fieldbook \
+             with --practice.",
+            path_var.to_string_lossy()
+        )
+    }
+}
+
+fn resolve(name: &str, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+    if name.is_empty() {
+        return None;
+    }
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return is_executable(&p).then_some(p);
+    }
+    std::env::split_paths(path_var)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// What a `check` command said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    /// It succeeded: the step looks done already.
+    AlreadyDone,
+    /// It failed: the step is needed.
+    NotDone,
+    /// It could not run (missing program, timeout); the reason in words.
+    Unknown(String),
+}
+
+/// Runs a step's `check` quietly (output discarded, stdin null), with a generous time limit.
+pub fn run_check(command: &Command, limit: Duration) -> CheckResult {
+    let program = match find_program(command) {
+        Ok(p) => p,
+        Err(m) => return CheckResult::Unknown(m),
+    };
+    let mut expr = duct::cmd(program, &command.argv[1..])
+        .stdin_null()
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .before_spawn(|c| {
+            c.process_group(0);
+            Ok(())
+        });
+    for (k, v) in &command.env {
+        expr = expr.env(k, v);
+    }
+    let handle = match expr.start() {
+        Ok(h) => h,
+        Err(e) => return CheckResult::Unknown(format!("cannot start the check: {e}")),
+    };
+    let deadline = Instant::now() + limit;
+    loop {
+        match handle.try_wait() {
+            Ok(Some(out)) => {
+                return if out.status.success() {
+                    CheckResult::AlreadyDone
+                } else {
+                    CheckResult::NotDone
+                };
+            }
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                if let Some(&pid) = handle.pids().first() {
+                    signal_group(pid as i32, libc::SIGKILL);
+                }
+                let _ = handle.wait();
+                return CheckResult::Unknown(format!(
+                    "the check `{}` took longer than {} s",
+                    command.display(),
+                    limit.as_secs()
+                ));
+            }
+            Err(e) => return CheckResult::Unknown(format!("the check failed to run: {e}")),
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The store: one open run (a runbook on a target) whose every change is journalled and saved
+//! atomically before the call returns. The TUI, the runner and the edit code change progress
+//! only through its methods, which enforce the step state machine.
+//!
+//! Typical use:
+//!
+//! ```no_run
+//! # use fieldbook::core::{store::{Store, IfCorrupt}, state_dir::StateDir, progress::Exit};
+//! # fn demo(rb: &fieldbook::core::runbook::Runbook) -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = StateDir::resolve(None, false)?;
+//! let mut store = Store::open(&dir, rb, &fieldbook::core::store::default_target(None), IfCorrupt::Stop)?;
+//! for live in store.live_steps() { /* re-attach to live.log */ let _ = live; }
+//! let started = store.start("sync")?;      // Running; write output to started.log
+//! store.finish("sync", Exit::Code(0), true)?; // Done
+//! # Ok(()) }
+//! ```
+//!
+//! A failed save (read-only or full disk) returns [`StoreError::Save`] but the change is kept
+//! in memory and the next change (or [`Store::retry_save`]) writes everything again;
+//! [`Store::save_problem`] says what went wrong for a status line.
+
+mod archive;
+mod open;
+mod reconcile;
+mod steps;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use archive::archive_run;
+pub use open::IfCorrupt;
+pub use reconcile::{LiveStep, Reconciled};
+
+use super::atomic;
+use super::clock;
+use super::journal::{Entry, Event};
+use super::progress::{Run, Status};
+use super::state_dir::{StateDir, StateDirError};
+
+/// The target to use when none is given: this machine's host name.
+pub fn default_target(given: Option<&str>) -> String {
+    match given.map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => super::host::hostname(),
+    }
+}
+
+/// What can go wrong with progress. The UI branches on the kind: `Corrupt` asks the
+/// technician before starting fresh, `Save` is shown but work continues, `Transition` means a
+/// bug or a stale screen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory could not be chosen or created.
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
+    /// The state file could not be read or parsed. It was moved aside (never overwritten);
+    /// open again with [`IfCorrupt::StartFresh`] once the technician agrees to start over.
+    #[error(
+        "the saved progress in {file} could not be read ({reason}); it was moved to {moved_to}. \
+         Start a fresh run only if you mean to (fieldbook asks; scripts pass --yes)"
+    )]
+    Corrupt {
+        /// The state file.
+        file: PathBuf,
+        /// Where the unreadable copy now is.
+        moved_to: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// Another fieldbook has this run open.
+    #[error("this run is open in another fieldbook (lock {0}); close that one first")]
+    InUse(PathBuf),
+    /// No run exists for this runbook and target (reset, report).
+    #[error("no run of '{runbook}' for target '{target}' in {dir}")]
+    NoRun {
+        /// Runbook id.
+        runbook: String,
+        /// Target.
+        target: String,
+        /// State directory searched.
+        dir: PathBuf,
+    },
+    /// The step is not in the runbook (and has no recorded progress).
+    #[error("no step '{0}' in this runbook")]
+    UnknownStep(String),
+    /// The variable is not declared by the runbook.
+    #[error("no variable '{0}' in this runbook")]
+    UnknownVariable(String),
+    /// The state machine does not allow this change from the step's current status.
+    #[error("cannot {action} step '{step}' while it is {from}")]
+    Transition {
+        /// Step id.
+        step: String,
+        /// Its status.
+        from: &'static str,
+        /// What was asked ("start", "skip", ...).
+        action: &'static str,
+    },
+    /// Skipping, marking done and notes need words.
+    #[error("a reason is required to {0}")]
+    EmptyReason(&'static str),
+    /// A step is still running under its supervisor, so the run cannot be archived.
+    #[error("step '{0}' is still running (detached); wait for it or stop it before a reset")]
+    StillRunning(String),
+    /// Saving failed. The change is kept in memory and saved again on the next change.
+    #[error(
+        "cannot save progress to {file}: {source}; the change is kept and saved again on the next change"
+    )]
+    Save {
+        /// The file that could not be written.
+        file: PathBuf,
+        /// Why (read-only file system, no space left, ...).
+        source: io::Error,
+    },
+    /// Any other file-system failure (with the path).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    fn io(path: &Path, source: io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Writes a whole state file; replaceable so tests can simulate a full or read-only disk.
+pub type Writer = fn(&Path, &[u8]) -> io::Result<()>;
+
+/// What the store knows about the runbook it was opened with.
+#[derive(Debug, Clone, Default)]
+struct RunbookFacts {
+    titles: BTreeMap<String, String>,
+    /// Exit codes that mean success, per command step.
+    expect: BTreeMap<String, Vec<i32>>,
+    variables: BTreeSet<String>,
+    secrets: BTreeSet<String>,
+}
+
+/// One open run. Holds the run's lock for its lifetime, so only one fieldbook writes a run.
+#[derive(Debug)]
+pub struct Store {
+    dir: StateDir,
+    file: PathBuf,
+    journal: PathBuf,
+    run: Run,
+    facts: RunbookFacts,
+    who: String,
+    /// Journal lines not yet written (a failed append is retried with the next change).
+    unjournalled: Vec<String>,
+    last_save_error: Option<String>,
+    reconciled: Vec<Reconciled>,
+    writer: Writer,
+    _lock: File,
+}
+
+impl Store {
+    /// The run as it stands (always the latest, saved or not).
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    /// The state directory this run lives in.
+    pub fn state_dir(&self) -> &StateDir {
+        &self.dir
+    }
+
+    /// The run's state file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The run's journal.
+    pub fn journal_file(&self) -> &Path {
+        &self.journal
+    }
+
+    /// Who this session records as the person working.
+    pub fn who(&self) -> &str {
+        &self.who
+    }
+
+    /// What opening the run found about steps left running (finished while we were away,
+    /// still live, or interrupted); the TUI asks the technician about the interrupted ones.
+    pub fn reconciled(&self) -> &[Reconciled] {
+        &self.reconciled
+    }
+
+    /// `Some("last save failed: …")` while the latest change is only in memory; for the
+    /// UI's status line. Cleared by the next successful save.
+    pub fn save_problem(&self) -> Option<String> {
+        self.last_save_error
+            .as_ref()
+            .map(|e| format!("last save failed: {e}"))
+    }
+
+    /// Writes the state (and any journal lines still pending) again, e.g. after the
+    /// technician freed disk space.
+    pub fn retry_save(&mut self) -> Result<(), StoreError> {
+        self.flush()
+    }
+
+    /// Replaces the state-file writer; for tests that simulate a full or read-only disk,
+    /// which cannot be produced with permissions when tests run as root.
+    pub fn set_writer(&mut self, writer: Writer) {
+        self.writer = writer;
+    }
+
+    /// Records `event` now, then journals and saves. The in-memory change has already been
+    /// made by the caller; on a failed save it stays, and is written by the next flush.
+    fn commit(&mut self, event: Event) -> Result<(), StoreError> {
+        let at = clock::now();
+        self.run.updated = at.clone();
+        let entry = Entry {
+            at,
+            who: self.who.clone(),
+            event,
+        };
+        match serde_json::to_string(&entry) {
+            Ok(line) => self.unjournalled.push(line),
+            Err(e) => {
+                // Cannot happen for these plain types; never lose the state save over it.
+                self.last_save_error = Some(format!("journal entry not encodable: {e}"));
+            }
+        }
+        self.flush()
+    }
+
+    /// Appends pending journal lines, then writes the state file. Both are attempted even if
+    /// the first fails, because the state file matters most.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let mut failure: Option<StoreError> = None;
+        while let Some(line) = self.unjournalled.first() {
+            match append_whole_line(&self.journal, line) {
+                Ok(()) => {
+                    self.unjournalled.remove(0);
+                }
+                Err(source) => {
+                    failure = Some(StoreError::Save {
+                        file: self.journal.clone(),
+                        source,
+                    });
+                    break;
+                }
+            }
+        }
+        let saved = toml::to_string(&self.run)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+            .and_then(|text| (self.writer)(&self.file, text.as_bytes()));
+        if let Err(source) = saved {
+            failure = Some(StoreError::Save {
+                file: self.file.clone(),
+                source,
+            });
+        }
+        match failure {
+            None => {
+                self.last_save_error = None;
+                Ok(())
+            }
+            Some(e) => {
+                self.last_save_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn status_of(&self, step: &str) -> Status {
+        self.run.status(step)
+    }
+}
+
+/// Appends one journal line; if the write fails part-way (disk full), the file is cut back
+/// to where it was so the retried line is not glued to a fragment.
+fn append_whole_line(path: &Path, line: &str) -> io::Result<()> {
+    let before = match std::fs::metadata(path) {
+        Ok(m) => Some(m.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let result = atomic::append_line(path, line);
+    if result.is_err()
+        && let Some(len) = before
+        && let Ok(f) = std::fs::OpenOptions::new().write(true).open(path)
+    {
+        let _ = f.set_len(len);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,274 @@
+//! Opening a run: lock it, load or create its state file, move an unreadable one aside (and
+//! refuse to start fresh until asked), refresh what the runbook says, reconcile steps left
+//! running.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use super::{RunbookFacts, Store, StoreError};
+use crate::core::atomic::{self, FILE_MODE};
+use crate::core::clock;
+use crate::core::host;
+use crate::core::journal::Event;
+use crate::core::progress::Run;
+use crate::core::runbook::{Action, Runbook};
+use crate::core::state_dir::{self, StateDir};
+
+/// What to do when the saved progress cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfCorrupt {
+    /// Move it aside and return [`StoreError::Corrupt`] so the technician can decide.
+    Stop,
+    /// The technician agreed: move it aside (if not already) and start a fresh run.
+    StartFresh,
+}
+
+impl Store {
+    /// Opens the run of `runbook` on `target` in `dir`, creating it if new. Any step left
+    /// `running` is reconciled first (see [`Store::reconciled`]). Takes the run's lock:
+    /// [`StoreError::InUse`] if another fieldbook has it open.
+    ///
+    /// An unreadable state file is moved aside as `<name>.corrupt-<stamp>` and, with
+    /// [`IfCorrupt::Stop`], [`StoreError::Corrupt`] says where; as long as such a copy exists
+    /// and no new state file was written, opening keeps returning that error until called
+    /// with [`IfCorrupt::StartFresh`].
+    pub fn open(
+        dir: &StateDir,
+        runbook: &Runbook,
+        target: &str,
+        if_corrupt: IfCorrupt,
+    ) -> Result<Store, StoreError> {
+        dir.ensure()?;
+        let file = dir.run_file(&runbook.id, target);
+        let journal = dir.journal_file(&runbook.id, target);
+        let lock = lock_run(&dir.lock_file(&runbook.id, target))?;
+        remove_stale_temp(&file);
+
+        let mut events = Vec::new();
+        let loaded = match std::fs::read(&file) {
+            Ok(bytes) => match state_dir::parse_run(&file, &bytes) {
+                Ok(run) => Some(run),
+                Err(reason) => {
+                    let moved_to = move_aside(&file)?;
+                    fresh_or_stop(dir, &file, moved_to, reason, if_corrupt, &mut events)?;
+                    None
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(moved_to) = latest_corrupt_copy(&file) {
+                    let reason = "an earlier state file was unreadable".to_string();
+                    fresh_or_stop(dir, &file, moved_to, reason, if_corrupt, &mut events)?;
+                }
+                None
+            }
+            Err(e) => {
+                let reason = format!("cannot read: {e}");
+                let moved_to = move_aside(&file)?;
+                fresh_or_stop(dir, &file, moved_to, reason, if_corrupt, &mut events)?;
+                None
+            }
+        };
+
+        let who = host::who();
+        let now = clock::now();
+        let is_new = loaded.is_none();
+        let mut run = loaded.unwrap_or_else(|| Run {
+            format: Run::FORMAT,
+            runbook: runbook.id.clone(),
+            target: target.to_string(),
+            host: host::hostname(),
+            started: now.clone(),
+            updated: now.clone(),
+            practice: dir.is_practice(),
+            ..Run::default()
+        });
+        if is_new {
+            events.insert(
+                0,
+                Event::Created {
+                    runbook: run.runbook.clone(),
+                    target: run.target.clone(),
+                    host: run.host.clone(),
+                },
+            );
+        }
+        let before = run.clone();
+        run.title = runbook.title.clone();
+        run.step_order = runbook.steps().map(|(_, s)| s.id.clone()).collect();
+
+        let mut store = Store {
+            dir: dir.clone(),
+            file,
+            journal,
+            run,
+            facts: facts_of(runbook),
+            who,
+            unjournalled: Vec::new(),
+            last_save_error: None,
+            reconciled: Vec::new(),
+            writer: atomic::write_atomic,
+            _lock: lock,
+        };
+        let mut reconcile_events = store.reconcile_running();
+        events.append(&mut reconcile_events);
+        if store.run != before || is_new || !events.is_empty() {
+            store.run.updated = now;
+            // A failed save here is not fatal: the technician can still look at the run, and
+            // the error is reported by save_problem() until a save succeeds.
+            let _ = store.commit_many(events);
+        }
+        Ok(store)
+    }
+
+    /// Journals several events and saves once.
+    pub(super) fn commit_many(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
+        let mut events = events.into_iter();
+        let Some(last) = events.next_back() else {
+            return self.flush();
+        };
+        for e in events {
+            let entry = crate::core::journal::Entry {
+                at: clock::now(),
+                who: self.who.clone(),
+                event: e,
+            };
+            if let Ok(line) = serde_json::to_string(&entry) {
+                self.unjournalled.push(line);
+            }
+        }
+        self.commit(last)
+    }
+}
+
+fn fresh_or_stop(
+    dir: &StateDir,
+    file: &Path,
+    moved_to: PathBuf,
+    reason: String,
+    if_corrupt: IfCorrupt,
+    events: &mut Vec<Event>,
+) -> Result<(), StoreError> {
+    match if_corrupt {
+        IfCorrupt::Stop => Err(StoreError::Corrupt {
+            file: file.to_path_buf(),
+            moved_to,
+            reason,
+        }),
+        IfCorrupt::StartFresh => {
+            let rel = moved_to
+                .strip_prefix(dir.base())
+                .unwrap_or(&moved_to)
+                .display()
+                .to_string();
+            events.push(Event::StartedFresh { moved_to: rel });
+            Ok(())
+        }
+    }
+}
+
+fn facts_of(runbook: &Runbook) -> RunbookFacts {
+    let mut facts = RunbookFacts::default();
+    for (_, step) in runbook.steps() {
+        facts.titles.insert(step.id.clone(), step.title.clone());
+        if let Action::Run(spec) = &step.action {
+            facts.expect.insert(step.id.clone(), spec.expect.clone());
+        }
+    }
+    for v in &runbook.variables {
+        facts.variables.insert(v.name.clone());
+        if v.ty == crate::core::vars::VarType::Secret {
+            facts.secrets.insert(v.name.clone());
+        }
+    }
+    facts
+}
+
+/// Takes an exclusive, non-blocking lock on the run's lock file. The kernel drops it when the
+/// process dies (kill -9 included), so a crashed fieldbook never leaves a run locked.
+pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    // SAFETY: the descriptor is open for the duration of the call; flock has no other
+    // preconditions.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        return Err(if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            StoreError::InUse(path.to_path_buf())
+        } else {
+            StoreError::io(path, err)
+        });
+    }
+    Ok(file)
+}
+
+/// A temp file left by a writer killed mid-save; holding the lock, we know it is not in use.
+fn remove_stale_temp(file: &Path) {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+    if let Ok(listing) = std::fs::read_dir(dir) {
+        for entry in listing.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Renames an unreadable state file to `<name>.corrupt-<stamp>` (with a counter if taken) and
+/// makes the rename durable. Never overwrites anything.
+fn move_aside(file: &Path) -> Result<PathBuf, StoreError> {
+    let stamp = clock::file_stamp(clock::now_unix());
+    let mut n = 0;
+    loop {
+        let suffix = if n == 0 {
+            format!(".corrupt-{stamp}")
+        } else {
+            format!(".corrupt-{stamp}-{n}")
+        };
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let target = PathBuf::from(name);
+        if !target.exists() {
+            std::fs::rename(file, &target).map_err(|e| StoreError::io(file, e))?;
+            if let Some(dir) = file.parent() {
+                let _ = atomic::sync_dir(dir);
+            }
+            return Ok(target);
+        }
+        n += 1;
+    }
+}
+
+/// The newest `<name>.corrupt-*` beside `file`, if any (names sort by their stamp).
+pub(super) fn corrupt_copies(file: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.corrupt-", name.to_string_lossy());
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|l| {
+            l.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn latest_corrupt_copy(file: &Path) -> Option<PathBuf> {
+    corrupt_copies(file).pop()
+}

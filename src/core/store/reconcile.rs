@@ -1,0 +1,206 @@
+//! Steps found `running` when a run is opened: the app that started them is gone (we hold the
+//! run's lock), so each one either finished under its supervisor (an exit file exists), is
+//! still running detached (re-attach), or is interrupted with its outcome unknown.
+
+use std::path::PathBuf;
+
+use super::Store;
+use crate::core::clock;
+use crate::core::host;
+use crate::core::journal::Event;
+use crate::core::progress::{Exit, Status};
+use crate::core::state_dir;
+
+/// A step still running under its detached supervisor: the TUI can follow its log and wait
+/// for its exit file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStep {
+    /// Step id.
+    pub step: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Supervisor pid.
+    pub pid: u32,
+    /// Absolute path of the attempt's log.
+    pub log: Option<PathBuf>,
+    /// Absolute path of the exit file the supervisor will write.
+    pub exit_file: Option<PathBuf>,
+}
+
+/// What reconciling found for one step that was `running`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciled {
+    /// It ended while no fieldbook was watching; its exit file gave the outcome.
+    Finished {
+        /// Step id.
+        step: String,
+        /// How it ended.
+        exit: Exit,
+        /// Done or Failed, judged by the step's expected exit codes.
+        status: Status,
+    },
+    /// It is still running under its supervisor; re-attach.
+    Live(LiveStep),
+    /// Its process is gone with no exit recorded (crash, hang-up, reboot): ask the
+    /// technician what happened.
+    Interrupted {
+        /// Step id.
+        step: String,
+        /// Why we think so, in words.
+        why: String,
+    },
+}
+
+impl Store {
+    /// Checks every `running` step again (exit file, pid, boot id) and records finished or
+    /// interrupted ones. Called by `open`; the TUI may call it to poll a detached step.
+    /// Returns what it found and saves if anything changed.
+    pub fn reconcile(&mut self) -> Result<Vec<Reconciled>, super::StoreError> {
+        let events = self.reconcile_running();
+        let found = self.reconciled.clone();
+        if !events.is_empty() {
+            self.commit_many(events)?;
+        }
+        Ok(found)
+    }
+
+    /// Steps running detached right now, for re-attaching (pid alive, same boot).
+    pub fn live_steps(&self) -> Vec<LiveStep> {
+        let boot = host::boot_id();
+        self.run
+            .steps
+            .iter()
+            .filter(|(_, st)| st.status == Status::Running)
+            .filter_map(|(id, st)| {
+                let a = st.attempts.last()?;
+                let pid = a.pid?;
+                let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
+                (same_boot && host::fieldbook_process_alive(pid)).then(|| self.live(id, a, pid))
+            })
+            .collect()
+    }
+
+    fn live(&self, id: &str, a: &crate::core::progress::Attempt, pid: u32) -> LiveStep {
+        let log = a.log.as_deref().map(|l| self.dir.resolve_path(l));
+        LiveStep {
+            step: id.to_string(),
+            attempt: a.number,
+            pid,
+            exit_file: log.as_deref().map(state_dir::exit_file),
+            log,
+        }
+    }
+
+    /// The work of `reconcile`, without saving: changes the run, sets `self.reconciled` and
+    /// returns the journal events.
+    pub(super) fn reconcile_running(&mut self) -> Vec<Event> {
+        let boot = host::boot_id();
+        let running: Vec<String> = self
+            .run
+            .steps
+            .iter()
+            .filter(|(_, st)| st.status == Status::Running)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut found = Vec::new();
+        let mut events = Vec::new();
+        for id in running {
+            let Some(attempt) = self
+                .run
+                .steps
+                .get(&id)
+                .and_then(|st| st.attempts.last())
+                .cloned()
+            else {
+                // Running with no attempt: only a hand-edited file does this.
+                let why = "no attempt was recorded".to_string();
+                events.push(self.set_interrupted(&id, &why));
+                found.push(Reconciled::Interrupted { step: id, why });
+                continue;
+            };
+            let exit_file = attempt
+                .log
+                .as_deref()
+                .map(|l| state_dir::exit_file(&self.dir.resolve_path(l)));
+            let exit = exit_file
+                .as_deref()
+                .and_then(|p| state_dir::read_exit_file(p).ok().flatten());
+            if let Some(exit) = exit {
+                let ok = self.exit_is_success(&id, exit);
+                let status = if ok { Status::Done } else { Status::Failed };
+                let outcome = "finished while fieldbook was away".to_string();
+                events.push(self.set_ended(&id, status, Some(exit), Some(outcome)));
+                found.push(Reconciled::Finished {
+                    step: id,
+                    exit,
+                    status,
+                });
+                continue;
+            }
+            let rebooted =
+                matches!((&boot, &attempt.boot_id), (Some(now), Some(then)) if now != then);
+            let why = match attempt.pid {
+                _ if rebooted => "the machine rebooted while it ran".to_string(),
+                Some(pid) if host::fieldbook_process_alive(pid) => {
+                    found.push(Reconciled::Live(self.live(&id, &attempt, pid)));
+                    continue;
+                }
+                Some(pid) => format!("its supervisor (pid {pid}) is gone and left no exit status"),
+                None => "fieldbook ended while it ran".to_string(),
+            };
+            events.push(self.set_interrupted(&id, &why));
+            found.push(Reconciled::Interrupted { step: id, why });
+        }
+        self.reconciled = found;
+        events
+    }
+
+    /// Whether an exit counts as success for `step` (its `expect` codes, default 0).
+    pub fn exit_is_success(&self, step: &str, exit: Exit) -> bool {
+        match exit {
+            Exit::Code(c) => match self.facts.expect.get(step) {
+                Some(codes) if !codes.is_empty() => codes.contains(&c),
+                _ => c == 0,
+            },
+            Exit::Signal(_) => false,
+        }
+    }
+
+    fn set_interrupted(&mut self, id: &str, why: &str) -> Event {
+        self.set_ended(
+            id,
+            Status::Interrupted,
+            None,
+            Some(format!("interrupted: {why}")),
+        )
+    }
+
+    /// Ends the last attempt of a running step with `status`; shared by every way a run ends.
+    pub(super) fn set_ended(
+        &mut self,
+        id: &str,
+        status: Status,
+        exit: Option<Exit>,
+        outcome: Option<String>,
+    ) -> Event {
+        let now = clock::now();
+        let st = self.run.steps.entry(id.to_string()).or_default();
+        st.status = status;
+        let mut number = 0;
+        if let Some(a) = st.attempts.last_mut() {
+            a.ended = Some(now);
+            a.exit = exit.or(a.exit);
+            if outcome.is_some() {
+                a.outcome.clone_from(&outcome);
+            }
+            number = a.number;
+        }
+        Event::Finished {
+            step: id.to_string(),
+            attempt: number,
+            status,
+            exit,
+            outcome,
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The step state machine as methods: each checks the transition, changes the run, journals
+//! the event and saves before returning.
+//!
+//! ```text
+//!   pending/failed/cancelled/interrupted/done/skipped --start--> running
+//!   running --finish--> done | failed      running --cancel--> cancelled
+//!   running --mark_interrupted--> interrupted
+//!   anything but running --skip(reason)--> skipped
+//!   anything but running --complete / mark_done(reason)--> done
+//! ```
+
+use std::path::PathBuf;
+
+use super::{Store, StoreError};
+use crate::core::atomic;
+use crate::core::clock;
+use crate::core::host;
+use crate::core::journal::Event;
+use crate::core::progress::{AppliedEdit, Attempt, Exit, Note, Status, StepState};
+use crate::core::state_dir;
+
+/// What the runner needs to run a freshly started attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedAttempt {
+    /// Attempt number (1-based).
+    pub number: u32,
+    /// Absolute path to write the output to (its directory exists).
+    pub log: PathBuf,
+    /// The same path as stored in the run, relative to the state directory.
+    pub log_stored: String,
+}
+
+impl Store {
+    fn known_step(&self, step: &str) -> Result<(), StoreError> {
+        if self.facts.titles.contains_key(step) || self.run.steps.contains_key(step) {
+            Ok(())
+        } else {
+            Err(StoreError::UnknownStep(step.to_string()))
+        }
+    }
+
+    fn refuse(&self, step: &str, action: &'static str) -> StoreError {
+        StoreError::Transition {
+            step: step.to_string(),
+            from: self.status_of(step).name(),
+            action,
+        }
+    }
+
+    /// The step's record, created on first touch, with its current title remembered.
+    fn step_mut(&mut self, step: &str) -> &mut StepState {
+        let title = self.facts.titles.get(step).cloned();
+        let st = self.run.steps.entry(step.to_string()).or_default();
+        if let Some(t) = title {
+            st.title = t;
+        }
+        st
+    }
+
+    /// Starts a new attempt: the step becomes `running` with who, boot id and its log path
+    /// (see [`state_dir::attempt_log`]; the log directory is created). Refused while the step
+    /// is already running or when it is no longer in the runbook.
+    pub fn start(&mut self, step: &str) -> Result<StartedAttempt, StoreError> {
+        if !self.facts.titles.contains_key(step) {
+            return Err(StoreError::UnknownStep(step.to_string()));
+        }
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "start"));
+        }
+        let number = self
+            .run
+            .steps
+            .get(step)
+            .and_then(|s| s.attempts.last())
+            .map_or(1, |a| a.number + 1);
+        let log_stored = state_dir::attempt_log(&self.run.runbook, &self.run.target, step, number);
+        let log = self.dir.resolve_path(&log_stored);
+        if let Some(parent) = log.parent() {
+            atomic::create_private_dir(parent).map_err(|e| StoreError::io(parent, e))?;
+        }
+        let who = self.who.clone();
+        let st = self.step_mut(step);
+        st.status = Status::Running;
+        st.reason = None;
+        st.attempts.push(Attempt {
+            number,
+            started: clock::now(),
+            log: Some(log_stored.clone()),
+            boot_id: host::boot_id(),
+            who,
+            ..Attempt::default()
+        });
+        self.commit(Event::Started {
+            step: step.to_string(),
+            attempt: number,
+            log: Some(log_stored.clone()),
+        })?;
+        Ok(StartedAttempt {
+            number,
+            log,
+            log_stored,
+        })
+    }
+
+    /// Records the pid of the supervisor a long step runs under, so a later fieldbook can
+    /// tell whether it is still alive and re-attach.
+    pub fn set_pid(&mut self, step: &str, pid: u32) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "record the pid of"));
+        }
+        let st = self.step_mut(step);
+        let mut number = 0;
+        if let Some(a) = st.attempts.last_mut() {
+            a.pid = Some(pid);
+            number = a.number;
+        }
+        self.commit(Event::Detached {
+            step: step.to_string(),
+            attempt: number,
+            pid,
+        })
+    }
+
+    /// Ends the running attempt with the process's exit: `done` if `ok` (the runner judged
+    /// the exit code and output), `failed` otherwise.
+    pub fn finish(&mut self, step: &str, exit: Exit, ok: bool) -> Result<(), StoreError> {
+        self.end(step, exit, ok, None)
+    }
+
+    /// Ends the running attempt as failed because program `program` (0-based) of a
+    /// multi-command step failed with `exit`.
+    pub fn fail_at(&mut self, step: &str, exit: Exit, program: usize) -> Result<(), StoreError> {
+        self.end(step, exit, false, Some(program))
+    }
+
+    fn end(
+        &mut self,
+        step: &str,
+        exit: Exit,
+        ok: bool,
+        program: Option<usize>,
+    ) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "finish"));
+        }
+        let status = if ok { Status::Done } else { Status::Failed };
+        let event = self.set_ended(step, status, Some(exit), None);
+        if let Some(a) = self.step_mut(step).attempts.last_mut() {
+            a.failed_program = program;
+        }
+        self.commit(event)
+    }
+
+    /// The technician stopped a running step (`exit` is how the process ended, if known).
+    pub fn cancel(&mut self, step: &str, exit: Option<Exit>) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "cancel"));
+        }
+        let event = self.set_ended(step, Status::Cancelled, exit, Some("cancelled".into()));
+        self.commit(event)
+    }
+
+    /// A running step whose outcome is unknown (the app is being hung up or terminated and
+    /// ends the step's process group): becomes `interrupted`, to be asked about on resume.
+    pub fn mark_interrupted(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "interrupt"));
+        }
+        let event = self.set_ended(
+            step,
+            Status::Interrupted,
+            None,
+            Some(format!("interrupted: {why}")),
+        );
+        self.commit(event)
+    }
+
+    /// On SIGHUP/SIGTERM: every running step that is not detached (no supervisor pid) becomes
+    /// `interrupted`, saved once; detached ones keep running and are re-attached later.
+    /// Returns the steps interrupted.
+    pub fn interrupt_attached(&mut self, why: &str) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<String> = self
+            .run
+            .steps
+            .iter()
+            .filter(|(_, st)| {
+                st.status == Status::Running && st.attempts.last().is_none_or(|a| a.pid.is_none())
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let events = ids
+            .iter()
+            .map(|id| {
+                self.set_ended(
+                    id,
+                    Status::Interrupted,
+                    None,
+                    Some(format!("interrupted: {why}")),
+                )
+            })
+            .collect();
+        self.commit_many(events)?;
+        Ok(ids)
+    }
+
+    /// Skips a step on purpose; the reason goes in the report.
+    pub fn skip(&mut self, step: &str, reason: &str) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::EmptyReason("skip a step"));
+        }
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "skip"));
+        }
+        let st = self.step_mut(step);
+        st.status = Status::Skipped;
+        st.reason = Some(reason.to_string());
+        self.commit(Event::Skipped {
+            step: step.to_string(),
+            reason: reason.to_string(),
+        })
+    }
+
+    /// The technician confirms a step is done (a manual step, a form filled in, an edit
+    /// applied): no reason needed.
+    pub fn complete(&mut self, step: &str) -> Result<(), StoreError> {
+        self.set_done(step, None)
+    }
+
+    /// The technician overrides the recorded outcome (a failed or interrupted step they fixed
+    /// or ran by hand): `done`, with the reason in the report.
+    pub fn mark_done(&mut self, step: &str, reason: &str) -> Result<(), StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::EmptyReason("mark a step done"));
+        }
+        self.set_done(step, Some(reason.to_string()))
+    }
+
+    fn set_done(&mut self, step: &str, reason: Option<String>) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "mark done"));
+        }
+        let st = self.step_mut(step);
+        st.status = Status::Done;
+        st.reason.clone_from(&reason);
+        self.commit(Event::MarkedDone {
+            step: step.to_string(),
+            reason: reason.unwrap_or_default(),
+        })
+    }
+
+    /// Attaches a note to a step (any status, removed steps included).
+    pub fn note(&mut self, step: &str, text: &str) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(StoreError::EmptyReason("add a note"));
+        }
+        let note = Note {
+            at: clock::now(),
+            who: self.who.clone(),
+            text: text.to_string(),
+        };
+        self.step_mut(step).notes.push(note);
+        self.commit(Event::Noted {
+            step: step.to_string(),
+            text: text.to_string(),
+        })
+    }
+
+    /// Records a variable's value. A `secret` variable's value is never stored (any old
+    /// value is removed) and the journal only says it was set; the caller keeps it in memory.
+    pub fn set_value(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
+        if !self.facts.variables.contains(name) {
+            return Err(StoreError::UnknownVariable(name.to_string()));
+        }
+        let stored = if self.facts.secrets.contains(name) {
+            self.run.values.remove(name);
+            None
+        } else {
+            self.run.values.insert(name.to_string(), value.to_string());
+            Some(value.to_string())
+        };
+        self.commit(Event::ValueSet {
+            name: name.to_string(),
+            value: stored,
+        })
+    }
+
+    /// Records an applied file edit (with its diff and backup) for the report. Returns its
+    /// index, for [`Store::mark_edit_undone`].
+    pub fn record_edit(&mut self, edit: AppliedEdit) -> Result<usize, StoreError> {
+        self.known_step(&edit.step)?;
+        let event = Event::EditApplied {
+            step: edit.step.clone(),
+            path: edit.path.clone(),
+            backup: edit.backup.clone(),
+        };
+        self.run.edits.push(edit);
+        let index = self.run.edits.len() - 1;
+        self.commit(event)?;
+        Ok(index)
+    }
+
+    /// Records that edit `index` was undone (the file restored from its backup).
+    pub fn mark_edit_undone(&mut self, index: usize) -> Result<(), StoreError> {
+        let Some(edit) = self.run.edits.get_mut(index) else {
+            return Err(StoreError::UnknownStep(format!("edit #{index}")));
+        };
+        edit.undone = true;
+        let event = Event::EditUndone {
+            step: edit.step.clone(),
+            path: edit.path.clone(),
+        };
+        self.commit(event)
+    }
+}

@@ -1,0 +1,493 @@
+//! Unit tests of the store: transitions, saves, reconcile; crash tests live in tests/.
+use super::*;
+use crate::core::progress::Exit;
+use crate::core::runbook;
+
+pub(crate) const RUNBOOK: &str = r#"
+id = "demo"
+title = "Demo"
+
+[[variable]]
+name = "host"
+type = "hostname"
+
+[[variable]]
+name = "pw"
+type = "secret"
+
+[[section]]
+id = "s"
+title = "S"
+
+[[section.step]]
+id = "one"
+title = "First"
+why = "w"
+kind = "manual"
+
+[[section.step]]
+id = "two"
+title = "Second"
+why = "w"
+kind = "command"
+commands = [["true"]]
+expect = [0, 3]
+"#;
+
+fn rb() -> Runbook {
+    runbook::load_str("demo.toml", RUNBOOK).unwrap()
+}
+
+fn open(dir: &StateDir) -> Store {
+    Store::open(dir, &rb(), "web1", IfCorrupt::Stop).unwrap()
+}
+
+use crate::core::runbook::Runbook;
+
+#[test]
+fn open_creates_private_files_and_saves_every_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    assert!(s.file().exists());
+    let a = s.start("two").unwrap();
+    assert_eq!(a.number, 1);
+    assert_eq!(a.log_stored, "logs/demo@web1/two.1.log");
+    assert!(a.log.parent().unwrap().is_dir());
+    s.finish("two", Exit::Code(3), true).unwrap();
+    let on_disk = crate::core::state_dir::read_run(s.file()).unwrap();
+    assert_eq!(on_disk.status("two"), Status::Done);
+    assert_eq!(on_disk.steps["two"].attempts[0].exit, Some(Exit::Code(3)));
+    assert_eq!(on_disk.steps["two"].title, "Second");
+    use std::os::unix::fs::PermissionsExt;
+    for p in [s.file(), s.journal_file()] {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    let journal = std::fs::read_to_string(s.journal_file()).unwrap();
+    let (entries, bad) = crate::core::journal::parse(&journal);
+    assert_eq!(bad, 0);
+    let kinds: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            serde_json::to_value(&e.event).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["created", "started", "finished"]);
+}
+
+#[test]
+fn transitions_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = open(&StateDir::at(tmp.path(), false));
+    assert!(matches!(
+        s.finish("two", Exit::Code(0), true),
+        Err(StoreError::Transition { .. })
+    ));
+    assert!(matches!(
+        s.cancel("two", None),
+        Err(StoreError::Transition { .. })
+    ));
+    s.start("two").unwrap();
+    assert!(matches!(s.start("two"), Err(StoreError::Transition { .. })));
+    assert!(matches!(
+        s.skip("two", "no"),
+        Err(StoreError::Transition { .. })
+    ));
+    assert!(matches!(
+        s.mark_done("two", "x"),
+        Err(StoreError::Transition { .. })
+    ));
+    s.cancel("two", Some(Exit::Signal(15))).unwrap();
+    assert_eq!(s.run().status("two"), Status::Cancelled);
+    assert!(matches!(
+        s.skip("two", "  "),
+        Err(StoreError::EmptyReason(_))
+    ));
+    s.skip("two", "done by hand yesterday").unwrap();
+    assert_eq!(
+        s.run().steps["two"].reason.as_deref(),
+        Some("done by hand yesterday")
+    );
+    assert_eq!(s.start("two").unwrap().number, 2);
+    s.fail_at("two", Exit::Code(1), 0).unwrap();
+    assert_eq!(s.run().status("two"), Status::Failed);
+    assert_eq!(s.run().steps["two"].attempts[1].failed_program, Some(0));
+    s.mark_done("two", "fixed the mirror and ran it by hand")
+        .unwrap();
+    assert_eq!(s.run().status("two"), Status::Done);
+    assert!(matches!(s.start("nope"), Err(StoreError::UnknownStep(_))));
+    assert!(matches!(
+        s.note("nope", "x"),
+        Err(StoreError::UnknownStep(_))
+    ));
+    s.complete("one").unwrap();
+    s.note("one", "checked the cabling").unwrap();
+    assert_eq!(s.run().steps["one"].notes[0].text, "checked the cabling");
+    assert_eq!(s.run().first_unfinished(), None);
+}
+
+#[test]
+fn secret_values_never_reach_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = open(&StateDir::at(tmp.path(), false));
+    s.set_value("host", "web1.example.org").unwrap();
+    s.set_value("pw", "hunter2-secret").unwrap();
+    assert!(matches!(
+        s.set_value("nope", "x"),
+        Err(StoreError::UnknownVariable(_))
+    ));
+    let state = std::fs::read_to_string(s.file()).unwrap();
+    let journal = std::fs::read_to_string(s.journal_file()).unwrap();
+    assert!(state.contains("web1.example.org"));
+    assert!(!state.contains("hunter2") && !journal.contains("hunter2"));
+    assert!(journal.contains(r#""name":"pw""#));
+}
+
+#[test]
+fn second_open_is_refused_while_first_holds_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let s = open(&dir);
+    assert!(matches!(
+        Store::open(&dir, &rb(), "web1", IfCorrupt::Stop),
+        Err(StoreError::InUse(_))
+    ));
+    drop(s);
+    open(&dir);
+}
+
+#[test]
+fn reopen_reconciles_running_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    drop(s);
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Interrupted);
+    assert!(matches!(&s.reconciled()[0], Reconciled::Interrupted { step, .. } if step == "two"));
+    let a = &s.run().steps["two"].attempts[0];
+    assert!(a.ended.is_some());
+    assert_eq!(
+        a.outcome.as_deref(),
+        Some("interrupted: fieldbook ended while it ran")
+    );
+}
+
+#[test]
+fn exit_file_finishes_a_detached_step_and_a_live_one_is_reattachable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let started = s.start("two").unwrap();
+    let mut sup = crate::core::host::spawn_fake_supervisor();
+    s.set_pid("two", sup.id()).unwrap();
+    drop(s);
+
+    // Still running: live, re-attachable, status unchanged.
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Running);
+    let live = s.live_steps();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].log.as_deref(), Some(started.log.as_path()));
+    assert!(matches!(&s.reconciled()[0], Reconciled::Live(l) if l.pid == sup.id()));
+    drop(s);
+
+    // The supervisor wrote the exit (3 is expected for this step) and ended.
+    crate::core::state_dir::write_exit_file(
+        &crate::core::state_dir::exit_file(&started.log),
+        Exit::Code(3),
+    )
+    .unwrap();
+    sup.kill().unwrap();
+    sup.wait().unwrap();
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Done);
+    assert_eq!(s.run().steps["two"].attempts[0].exit, Some(Exit::Code(3)));
+    assert!(s.live_steps().is_empty());
+}
+
+#[test]
+fn supervisor_gone_without_exit_file_is_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    s.set_pid("two", gone.id()).unwrap();
+    drop(s);
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Interrupted);
+}
+
+#[test]
+fn interrupt_attached_leaves_detached_steps_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = RUNBOOK.replace(
+        "expect = [0, 3]",
+        "expect = [0, 3]\n\n[[section.step]]\nid = \"three\"\ntitle = \"T\"\nwhy = \"w\"\nkind = \"command\"\ncommands = [[\"true\"]]\n",
+    );
+    let rb = runbook::load_str("demo.toml", &text).unwrap();
+    let mut s = Store::open(
+        &StateDir::at(tmp.path(), false),
+        &rb,
+        "web1",
+        IfCorrupt::Stop,
+    )
+    .unwrap();
+    s.start("two").unwrap();
+    s.start("three").unwrap();
+    s.set_pid("three", 1).unwrap();
+    assert_eq!(s.interrupt_attached("hang-up").unwrap(), ["two"]);
+    assert_eq!(s.run().status("two"), Status::Interrupted);
+    assert_eq!(s.run().status("three"), Status::Running);
+}
+
+#[test]
+fn practice_runs_are_stored_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(&StateDir::at(tmp.path(), true));
+    assert!(s.file().starts_with(tmp.path().join("practice")));
+    assert!(s.run().practice);
+}
+
+#[test]
+fn archive_moves_everything_and_a_new_run_starts_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let a = s.start("two").unwrap();
+    std::fs::write(&a.log, "output\n").unwrap();
+    s.finish("two", Exit::Code(0), true).unwrap();
+    assert!(matches!(
+        archive_run(&dir, "demo", "web1"),
+        Err(StoreError::InUse(_))
+    ));
+    drop(s);
+    let dest = archive_run(&dir, "demo", "web1").unwrap();
+    assert!(dest.join("demo@web1.toml").exists());
+    assert!(dest.join("demo@web1.jsonl").exists());
+    assert!(dest.join("demo@web1/two.1.log").exists());
+    let journal = std::fs::read_to_string(dest.join("demo@web1.jsonl")).unwrap();
+    assert!(journal.lines().last().unwrap().contains("archived"));
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Pending);
+    drop(s);
+    let second = archive_run(&dir, "demo", "web1").unwrap();
+    assert_ne!(dest, second);
+    assert!(matches!(
+        archive_run(&dir, "demo", "other"),
+        Err(StoreError::NoRun { .. })
+    ));
+}
+
+#[test]
+fn every_status_round_trips_through_the_state_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let s = open(&dir);
+    let mut run = s.run().clone();
+    drop(s);
+    for (i, status) in Status::ALL.iter().enumerate() {
+        let st = StepState {
+            status: *status,
+            title: format!("Step {i}"),
+            reason: Some(format!("because {i}")),
+            attempts: vec![crate::core::progress::Attempt {
+                number: 1,
+                started: "2026-11-26T10:00:00Z".into(),
+                ended: Some("2026-11-26T10:01:00Z".into()),
+                exit: Some(if i % 2 == 0 {
+                    Exit::Code(i as i32)
+                } else {
+                    Exit::Signal(9)
+                }),
+                failed_program: Some(i),
+                log: Some(format!("logs/demo@web1/s{i}.1.log")),
+                pid: Some(100 + i as u32),
+                boot_id: Some("b".into()),
+                who: "ana".into(),
+                outcome: Some("why \"quoted\"\nand two lines".into()),
+            }],
+            notes: vec![crate::core::progress::Note {
+                at: "2026-11-26T10:02:00Z".into(),
+                who: "bo".into(),
+                text: "note = [tricky] 'toml'".into(),
+            }],
+        };
+        run.steps.insert(format!("s{i}.dotted key"), st);
+    }
+    let text = toml::to_string(&run).unwrap();
+    let back =
+        crate::core::state_dir::parse_run(std::path::Path::new("x.toml"), text.as_bytes()).unwrap();
+    assert_eq!(back, run);
+    for status in Status::ALL {
+        assert!(
+            text.contains(&format!("status = \"{}\"", status.name())),
+            "{text}"
+        );
+    }
+}
+
+use crate::core::progress::StepState;
+
+fn corrupt_case(content: &[u8]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    let file = s.file().to_path_buf();
+    drop(s);
+    std::fs::write(&file, content).unwrap();
+    let err = Store::open(&dir, &rb(), "web1", IfCorrupt::Stop).unwrap_err();
+    let StoreError::Corrupt { moved_to, .. } = &err else {
+        panic!("expected Corrupt, got {err:?}");
+    };
+    // Moved aside byte for byte, never overwritten; the message says where.
+    assert_eq!(std::fs::read(moved_to).unwrap(), content);
+    assert!(err.to_string().contains(&moved_to.display().to_string()));
+    assert!(!file.exists());
+    // Until the technician agrees, no fresh run is created.
+    assert!(matches!(
+        Store::open(&dir, &rb(), "web1", IfCorrupt::Stop),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(!file.exists());
+    let s = Store::open(&dir, &rb(), "web1", IfCorrupt::StartFresh).unwrap();
+    assert_eq!(s.run().status("one"), Status::Pending);
+    assert_eq!(std::fs::read(moved_to).unwrap(), content);
+    drop(s);
+    open(&dir);
+}
+
+#[test]
+fn corrupt_state_file_is_moved_aside_and_fresh_needs_consent() {
+    corrupt_case(b"runbook = \"demo\"\n[steps.one\nstatus = ");
+}
+
+#[test]
+fn truncated_state_file_is_moved_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    s.finish("two", Exit::Code(0), true).unwrap();
+    let full = std::fs::read(s.file()).unwrap();
+    drop(s);
+    // Cut inside the last table so the file is no longer valid TOML.
+    let cut = full.iter().rposition(|&b| b == b'=').unwrap() + 1;
+    corrupt_case(&full[..cut]);
+}
+
+#[test]
+fn empty_and_binary_state_files_are_moved_aside() {
+    corrupt_case(b"");
+    corrupt_case(b"\xff\xfe\x00garbage");
+    corrupt_case(b"just = \"toml but not a run\"\n");
+}
+
+#[test]
+fn failed_saves_keep_the_old_file_and_memory_and_retry() {
+    fn disk_full(_: &Path, _: &[u8]) -> io::Result<()> {
+        Err(io::Error::from_raw_os_error(libc::ENOSPC))
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    let before = std::fs::read(s.file()).unwrap();
+    s.set_writer(disk_full);
+    let err = s.skip("two", "not needed").unwrap_err();
+    assert!(matches!(err, StoreError::Save { .. }));
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    assert!(s.save_problem().unwrap().starts_with("last save failed: "));
+    assert_eq!(
+        std::fs::read(s.file()).unwrap(),
+        before,
+        "old file must be intact"
+    );
+    assert_eq!(s.run().status("two"), Status::Skipped, "kept in memory");
+    s.set_writer(crate::core::atomic::write_atomic);
+    s.note("one", "disk cleaned").unwrap();
+    assert_eq!(s.save_problem(), None);
+    let on_disk = crate::core::state_dir::read_run(s.file()).unwrap();
+    assert_eq!(
+        on_disk.status("two"),
+        Status::Skipped,
+        "earlier change saved by the retry"
+    );
+}
+
+/// Tests run as root, where chmod does not stop writes and bind mounts are unavailable. So a
+/// real unwritable directory is made by putting a plain file where the `runs` directory is
+/// expected: every write under it fails with ENOTDIR, like EROFS would, through the real
+/// writer and journal code.
+#[test]
+fn unwritable_directory_keeps_the_old_file_and_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    let runs = dir.runs_dir();
+    let aside = tmp.path().join("runs-aside");
+    std::fs::rename(&runs, &aside).unwrap();
+    std::fs::write(&runs, b"not a directory").unwrap();
+    let err = s.note("one", "written while the disk is away").unwrap_err();
+    assert!(matches!(err, StoreError::Save { .. }), "{err:?}");
+    assert!(s.save_problem().is_some());
+    assert_eq!(s.run().steps["one"].notes.len(), 1);
+    std::fs::remove_file(&runs).unwrap();
+    std::fs::rename(&aside, &runs).unwrap();
+    let old = crate::core::state_dir::read_run(s.file()).unwrap();
+    assert!(old.steps["one"].notes.is_empty(), "previous file intact");
+    s.retry_save().unwrap();
+    let new = crate::core::state_dir::read_run(s.file()).unwrap();
+    assert_eq!(
+        new.steps["one"].notes[0].text,
+        "written while the disk is away"
+    );
+    let journal = std::fs::read_to_string(s.journal_file()).unwrap();
+    assert!(
+        journal.contains("written while the disk is away"),
+        "journal line retried"
+    );
+}
+
+#[test]
+fn runbook_changes_match_by_id_and_keep_removed_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    s.start("two").unwrap();
+    s.finish("two", Exit::Code(1), false).unwrap();
+    drop(s);
+    // New version: "one" removed, "zero" added before, "two" kept.
+    let changed = RUNBOOK.replace(
+        "id = \"one\"\ntitle = \"First\"",
+        "id = \"zero\"\ntitle = \"New first\"",
+    );
+    let rb2 = runbook::load_str("demo.toml", &changed).unwrap();
+    let mut s = Store::open(&dir, &rb2, "web1", IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().step_order, ["zero", "two"]);
+    assert_eq!(s.run().status("two"), Status::Failed);
+    assert_eq!(s.run().status("one"), Status::Done, "kept");
+    assert_eq!(s.run().removed_steps(), ["one"]);
+    assert_eq!(s.run().steps["one"].title, "First");
+    assert_eq!(s.run().first_unfinished(), Some("zero"));
+    let t = s.run().tally();
+    assert_eq!(
+        (t.total, t.done, t.failed, t.pending, t.removed),
+        (2, 0, 1, 1, 1)
+    );
+    assert!(matches!(s.start("one"), Err(StoreError::UnknownStep(_))));
+    s.note("one", "still visible").unwrap();
+    drop(s);
+    let on_disk = crate::core::state_dir::read_run(&dir.run_file("demo", "web1")).unwrap();
+    assert_eq!(on_disk.status("one"), Status::Done);
+}

@@ -1,0 +1,424 @@
+//! The Ansible hand-off checked by Ansible itself: every built-in runbook's playbook passes
+//! `ansible-playbook --syntax-check`, the YAML writer round-trips hostile strings through a real
+//! YAML reader, and the Xen networking steps exported for old Pythons, run through Ansible's
+//! chroot connection against a throwaway OpenRC root, leave the runlevel links fieldbook's own
+//! steps leave.
+//!
+//! Ansible comes from PyPI into a virtualenv made by `tests/support/ansible-venv.sh` (cached
+//! under target/, ~25 s the first time).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fieldbook::core::yaml::{self, Yaml};
+
+const RUNBOOKS: [&str; 3] = ["clearos-install", "xen4-migration", "gentoo-world-update"];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's bin directory, or `None` (with the reason printed) where it cannot be made.
+fn ansible_bin() -> Option<PathBuf> {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: python3 is not installed, so Ansible cannot be set up");
+        return None;
+    }
+    let out = Command::new("sh")
+        .arg(repo().join("tests/support/ansible-venv.sh"))
+        .output()
+        .expect("run ansible-venv.sh");
+    assert!(
+        out.status.success(),
+        "setting up Ansible failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
+}
+
+fn export(id: &str, args: &[&str], file: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .args(["export", "ansible", id, "-o"])
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_runbook_exports_a_playbook_ansible_accepts() {
+    let Some(bin) = ansible_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for id in RUNBOOKS {
+        for python in ["modern", "old"] {
+            let file = dir.path().join(format!("{id}-{python}.yml"));
+            export(id, &["--target-python", python], &file);
+            let text = std::fs::read_to_string(&file).unwrap();
+            if python == "old" {
+                assert!(
+                    text.contains("TARGET PYTHON: OLD"),
+                    "{id}: no note at the top"
+                );
+                for module in [
+                    "ansible.builtin.command",
+                    "ansible.builtin.shell",
+                    "ansible.builtin.lineinfile",
+                    "community.general.portage",
+                ] {
+                    assert!(
+                        !text.contains(module),
+                        "{id}: {module} in an old-Python playbook"
+                    );
+                }
+            }
+            files.push(file);
+        }
+    }
+    let out = Command::new(bin.join("ansible-playbook"))
+        .args(["--syntax-check", "-i", "localhost,"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syntax check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unknown_runbook_or_section_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .args(["export", "ansible", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .args(["export", "ansible", "xen4-migration", "--section", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("network"));
+}
+
+fn json(value: &Yaml) -> serde_json::Value {
+    match value {
+        Yaml::Str(s) | Yaml::Unsafe(s) => serde_json::Value::String(s.clone()),
+        Yaml::Bool(b) => serde_json::Value::Bool(*b),
+        Yaml::Int(n) => serde_json::Value::from(*n),
+        Yaml::Seq(items) => serde_json::Value::Array(items.iter().map(json).collect()),
+        Yaml::Map(pairs) => {
+            serde_json::Value::Object(pairs.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
+    }
+}
+
+/// The YAML writer's quoting, checked by PyYAML (what Ansible reads playbooks with).
+#[test]
+fn yaml_writer_round_trips_hostile_strings_through_pyyaml() {
+    let Some(bin) = ansible_bin() else { return };
+    let hostile = [
+        "; rm -rf / $(reboot) \"quoted\" 'single'",
+        "yes",
+        "No",
+        "null",
+        "~",
+        "0755",
+        "1e3",
+        "0x1f",
+        ".inf",
+        "2026-11-26",
+        "- a",
+        "? a",
+        ": a",
+        "a: b",
+        "a #b",
+        "#c",
+        "@x",
+        "`x`",
+        "!x",
+        "&x",
+        "*x",
+        "|",
+        ">",
+        "%x",
+        "{a}",
+        "[a]",
+        "a,b",
+        "",
+        " ",
+        " lead",
+        "trail ",
+        "tab\there",
+        "\ttab",
+        "two\nlines",
+        "two\nlines\n",
+        " indented\nblock\n",
+        "ends\n\n\n",
+        "\nleading newline",
+        "cr\r\nlf",
+        "nul\u{0}x",
+        "bell\u{7}",
+        "del\u{7f}",
+        "nel\u{85}",
+        "ls\u{2028}",
+        "bom\u{feff}",
+        "ünïcödé ✓",
+        "back\\slash",
+        "\"",
+        "'",
+        "{{ jinja }}",
+        "line\n  - looks like a list\n",
+    ];
+    let mut pairs = Vec::new();
+    for (i, s) in hostile.iter().enumerate() {
+        pairs.push((s.to_string(), Yaml::str(*s)));
+        pairs.push((
+            format!("seq{i}"),
+            Yaml::Seq(vec![
+                Yaml::str(*s),
+                Yaml::Map(vec![(format!("k{i}"), Yaml::str(*s))]),
+            ]),
+        ));
+        pairs.push((format!("unsafe{i}"), Yaml::Unsafe(s.to_string())));
+    }
+    pairs.push((
+        "nested".into(),
+        Yaml::Seq(vec![Yaml::Seq(vec![
+            Yaml::str("a\n b\n"),
+            Yaml::Int(-3),
+            Yaml::Bool(true),
+        ])]),
+    ));
+    pairs.push((
+        "empty".into(),
+        Yaml::Seq(vec![Yaml::Map(vec![]), Yaml::Seq(vec![])]),
+    ));
+    let doc = Yaml::Seq(vec![Yaml::Map(pairs)]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.yml"), yaml::to_string(&doc)).unwrap();
+    std::fs::write(
+        dir.path().join("doc.json"),
+        serde_json::to_string(&json(&doc)).unwrap(),
+    )
+    .unwrap();
+    let check = r#"
+import json, sys, yaml
+class Loader(yaml.SafeLoader): pass
+Loader.add_constructor('!unsafe', lambda l, n: l.construct_scalar(n))
+got = yaml.load(open(sys.argv[1], encoding='utf-8'), Loader=Loader)
+want = json.load(open(sys.argv[2], encoding='utf-8'))
+if got != want:
+    for k in want[0]:
+        if got[0].get(k) != want[0][k]:
+            print('MISMATCH', repr(k), repr(got[0].get(k)), repr(want[0][k]))
+    sys.exit(1)
+"#;
+    let out = Command::new(bin.join("python"))
+        .arg("-c")
+        .arg(check)
+        .arg(dir.path().join("doc.yml"))
+        .arg(dir.path().join("doc.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        yaml::to_string(&doc)
+    );
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Links in a root's runlevel directories, as "runlevel/service" (sorted).
+fn runlevel_links(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for level in std::fs::read_dir(root.join("etc/runlevels")).unwrap() {
+        let level = level.unwrap();
+        for svc in std::fs::read_dir(level.path()).unwrap() {
+            out.push(format!(
+                "{}/{}",
+                level.file_name().to_string_lossy(),
+                svc.unwrap().file_name().to_string_lossy()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The files the networking steps edit, as a Gentoo dom0 has them before the migration.
+fn seed_files(root: &Path) {
+    std::fs::create_dir_all(root.join("etc/conf.d")).unwrap();
+    std::fs::create_dir_all(root.join("etc/xen")).unwrap();
+    std::fs::write(
+        root.join("etc/conf.d/rc"),
+        "# /etc/conf.d/rc\n#RC_PLUG_SERVICES=\"net.*\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/xen/xend-config.sxp"),
+        "(xend-relocation-server no)\n(network-script network-bridge)\n(vif-script vif-bridge)\n",
+    )
+    .unwrap();
+}
+
+const NETWORK_VALUES: [&str; 3] = ["int_if=eth1", "int_address=10.0.0.2/24", "gateway=10.0.0.1"];
+
+/// Builds the throwaway OpenRC root with the acceptance suite's own setup script; `None` (with
+/// the reason printed) where that cannot be done here.
+fn openrc_root() -> Option<PathBuf> {
+    if !is_root() {
+        eprintln!("SKIPPED: needs root (chroot into the throwaway OpenRC root)");
+        return None;
+    }
+    let setup = repo().join("scripts/acceptance-setup.sh");
+    if !setup.exists() {
+        eprintln!(
+            "SKIPPED: {} is missing (the real-tools acceptance setup)",
+            setup.display()
+        );
+        return None;
+    }
+    let dir = repo().join("target/export-acceptance");
+    let out = Command::new("bash")
+        .arg(&setup)
+        .arg(&dir)
+        .arg("openrc")
+        .output()
+        .unwrap();
+    match out.status.code() {
+        Some(0) => Some(dir.join("openrc/root")),
+        Some(75) if std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() != Ok("require") => {
+            eprintln!(
+                "SKIPPED: the Debian archive is unreachable: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+        _ => panic!(
+            "acceptance setup failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+#[test]
+fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
+    let Some(pristine) = openrc_root() else {
+        return;
+    };
+    let Some(bin) = ansible_bin() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(&pristine)
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let shell = Command::new("sh")
+        .arg(repo().join("tests/support/chroot-shell.sh"))
+        .arg(&root)
+        .arg(repo().join("target/export-acceptance/chroot-shell-debs"))
+        .output()
+        .unwrap();
+    if shell.status.code() == Some(75) {
+        eprintln!(
+            "SKIPPED: the Debian archive is unreachable: {}",
+            String::from_utf8_lossy(&shell.stderr)
+        );
+        return;
+    }
+    assert!(
+        shell.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+    // Any real host has /dev/null; the commands' checks redirect into it.
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    let null = std::ffi::CString::new(root.join("dev/null").to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; makedev(1, 3) is /dev/null.
+    let rc = unsafe { libc::mknod(null.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(rc, 0, "mknod /dev/null");
+    seed_files(&root);
+    let before = runlevel_links(&root);
+
+    let playbook = work.path().join("network.yml");
+    export(
+        "xen4-migration",
+        &["--section", "network", "--target-python", "old"],
+        &playbook,
+    );
+    let run = || {
+        let mut cmd = Command::new(bin.join("ansible-playbook"));
+        cmd.arg("-i").arg(format!("{},", root.display()));
+        cmd.args(["-c", "community.general.chroot"]);
+        for v in NETWORK_VALUES {
+            cmd.args(["-e", v]);
+        }
+        // Inside the chroot the real tools live in /sbin and /bin.
+        cmd.env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
+        cmd.env("ANSIBLE_NOCOLOR", "1");
+        let out = cmd.arg(&playbook).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "ansible-playbook failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    run();
+    let after = runlevel_links(&root);
+    let net: Vec<&String> = after.iter().filter(|l| l.contains("net.")).collect();
+    assert_eq!(
+        net,
+        ["default/net.extbr0", "default/net.xenbr0"],
+        "{after:?}"
+    );
+    // Everything else in the runlevels is as it was.
+    let untouched = |v: &[String]| {
+        v.iter()
+            .filter(|l| !l.contains("net."))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(untouched(&after), untouched(&before));
+    let net_conf = std::fs::read_to_string(root.join("etc/conf.d/net")).unwrap();
+    assert!(
+        net_conf.starts_with("# BEGIN fieldbook xen-bridges\n"),
+        "{net_conf}"
+    );
+    assert!(
+        net_conf.contains("config_xenbr0=(\"10.0.0.2/24\")"),
+        "{net_conf}"
+    );
+
+    // A second run changes nothing (the same idempotence as fieldbook's steps).
+    let files = |r: &Path| {
+        ["etc/conf.d/rc", "etc/conf.d/net", "etc/xen/xend-config.sxp"]
+            .map(|f| std::fs::read_to_string(r.join(f)).unwrap())
+    };
+    let first = files(&root);
+    let second_log = run();
+    assert_eq!(files(&root), first);
+    assert_eq!(runlevel_links(&root), after);
+    assert!(second_log.contains("changed=0"), "{second_log}");
+}
