@@ -343,3 +343,42 @@ fn ctrl_z_without_a_job_control_shell_does_not_hang() {
     app.send(b"q");
     assert!(app.wait_exit().success());
 }
+
+#[test]
+fn progress_goes_through_the_store_and_is_there_next_time() {
+    let dir = fixture_dir();
+    let state = tempfile::tempdir().unwrap();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--target", "gw9", "run", "demo"],
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    // Mark the first step done, skip the second with a reason, note on the second.
+    app.send(b"\rd");
+    app.wait_for("Status: [x] done");
+    app.send(b"\tsno mirror\r");
+    app.wait_for("Reason: no mirror");
+    app.send(b"nlooked at it\r");
+    app.wait_for("looked at it");
+    app.send(b"qqq");
+    assert!(app.wait_exit().success());
+    let journal = std::fs::read_dir(state.path().join("runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().ends_with(".jsonl"));
+    assert!(journal, "no journal written in {:?}", state.path());
+
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--target", "gw9"],
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    let screen = app.wait_for("Demo router setup");
+    assert!(
+        screen.iter().any(|l| l.contains("2/6, 1 skipped")),
+        "{screen:#?}"
+    );
+    app.send(b"q");
+    app.wait_exit();
+}

@@ -31,6 +31,8 @@ pub const FORBIDDEN: &[(&str, &[u8])] = &[
 
 /// A running `fieldbook` under a pty.
 pub struct App {
+    /// The state directory the app writes its progress to.
+    pub state: std::path::PathBuf,
     master: Box<dyn MasterPty + Send>,
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
@@ -50,6 +52,8 @@ pub struct Spawn<'a> {
     pub pty: (u16, u16),
     /// Size of the emulated screen the output is parsed into (cols, rows).
     pub view: (u16, u16),
+    /// State directory (`FIELDBOOK_STATE_DIR`); a fresh one per spawn when `None`.
+    pub state: Option<&'a std::path::Path>,
 }
 
 impl Default for Spawn<'_> {
@@ -59,6 +63,7 @@ impl Default for Spawn<'_> {
             env: &[("TERM", "vt100"), ("LANG", "C.UTF-8")],
             pty: (80, 24),
             view: (80, 24),
+            state: None,
         }
     }
 }
@@ -78,11 +83,16 @@ impl App {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_fieldbook"));
         cmd.env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
-        let state = std::env::temp_dir().join(format!("fieldbook-pty-{}", std::process::id()));
-        std::fs::create_dir_all(&state).expect("state dir");
-        cmd.cwd(&state);
-        cmd.env("HOME", &state);
-        cmd.env("XDG_STATE_HOME", state.join("state"));
+        static SPAWNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SPAWNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let home = std::env::temp_dir().join(format!("fieldbook-pty-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&home).expect("home dir");
+        let state = opts
+            .state
+            .map_or_else(|| home.join("state"), std::path::Path::to_path_buf);
+        cmd.cwd(&home);
+        cmd.env("HOME", &home);
+        cmd.env("FIELDBOOK_STATE_DIR", &state);
         for (k, v) in opts.env {
             cmd.env(k, v);
         }
@@ -103,6 +113,7 @@ impl App {
             }
         });
         App {
+            state,
             master: pair.master,
             child,
             writer,
