@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod cli;
 pub mod core;
 pub mod terminal;
+pub mod tool_jobs;
 pub mod ui;

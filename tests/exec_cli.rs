@@ -46,14 +46,14 @@ impl Env {
         self.cmd(args).output().unwrap()
     }
 
+    fn run_file(&self, practice: bool) -> PathBuf {
+        fieldbook::core::state_dir::StateDir::at(self.state.path(), practice)
+            .run_file("runner-test", "web1")
+    }
+
     fn state_json(&self, practice: bool) -> serde_json::Value {
-        let dir = if practice {
-            self.state.path().join("practice/runs")
-        } else {
-            self.state.path().join("runs")
-        };
-        let text = std::fs::read_to_string(dir.join("runner-test@web1.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
+        let run = fieldbook::core::state_dir::read_run(&self.run_file(practice)).unwrap();
+        serde_json::to_value(run).unwrap()
     }
 
     fn recorded(&self) -> String {
@@ -191,13 +191,12 @@ fn practice_runs_nothing_and_is_stored_apart() {
     let practice = env.state_json(true);
     assert_eq!(practice["steps"]["yum-clean"]["status"], "done");
     assert_eq!(practice["practice"], true);
-    assert!(!env.state.path().join("runs/runner-test@web1.json").exists());
+    assert!(!env.run_file(false).exists());
 }
 
 fn supervisor_pid(env: &Env, step: &str) -> Option<u32> {
-    let path = env.state.path().join("runs/runner-test@web1.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let run = fieldbook::core::state_dir::read_run(&env.run_file(false)).ok()?;
+    let v = serde_json::to_value(run).ok()?;
     v["steps"][step]["attempts"][0]["pid"]
         .as_u64()
         .map(|p| p as u32)
@@ -330,4 +329,38 @@ fn auto_stops_at_a_failure() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("stopped at 'sync'"), "{}", stderr(&o));
     assert_eq!(env.recorded(), "emerge --sync\n");
+}
+
+#[test]
+fn exec_applies_an_edit_step_with_a_backup() {
+    let env = Env::new();
+    let root = tempfile::tempdir().unwrap();
+    let conf = root.path().join("etc/portage/make.conf");
+    std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
+    std::fs::write(&conf, "CFLAGS=\"-O2\"\n").unwrap();
+    let root_arg = root.path().to_str().unwrap();
+    let o = env.run(&[
+        "--practice",
+        "--root",
+        root_arg,
+        "exec",
+        "runner-test",
+        "conf",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("+FEATURES=\"buildpkg\""));
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), "CFLAGS=\"-O2\"\n");
+    let o = env.run(&["--root", root_arg, "exec", "runner-test", "conf"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "CFLAGS=\"-O2\"\nFEATURES=\"buildpkg\"\n"
+    );
+    let state = env.state_json(false);
+    assert_eq!(state["steps"]["conf"]["status"], "done");
+    assert_eq!(state["edits"][0]["step"], "conf");
+    // Again: already applied, nothing changes.
+    let o = env.run(&["--root", root_arg, "exec", "runner-test", "conf"]);
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("already applied"), "{}", stderr(&o));
 }

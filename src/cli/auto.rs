@@ -17,10 +17,9 @@ pub(super) fn auto(
     let runbook = find_runbook(catalog, id)?;
     // `auto` never confirms destructive steps on the technician's behalf.
     let ctx = Context::open(global, runbook, given, false)?;
-    let run = ctx.recorder.load()?;
     let mut ran = 0;
     for (_, step) in runbook.steps() {
-        if run.status(&step.id).is_finished() {
+        if ctx.status(&step.id).is_finished() {
             continue;
         }
         if step.reboot {

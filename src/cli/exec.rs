@@ -2,6 +2,7 @@
 //! console, from a script), printing the filtered output and recording progress and the log
 //! exactly as the app does. Also the shared machinery `auto` uses.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,12 +12,14 @@ use std::time::Duration;
 
 use super::{GlobalOpts, UsageError, exit};
 use crate::catalog::Catalog;
-use crate::core::attempts::{self, AttemptStart, JsonRecorder, Recorder};
-use crate::core::progress::{Run, Status};
+use crate::core::apply::{self, EditContext};
+use crate::core::progress::{Exit, Status};
 use crate::core::runbook::{Action, Program, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOptions, RunOutcome, StepJob};
+use crate::core::state_dir::StateDir;
+use crate::core::store::{self, IfCorrupt, Store};
 use crate::core::terminal_text::StyledLine;
-use crate::core::{practice, supervisor, vars};
+use crate::core::{clock, practice, supervisor, vars};
 
 /// How long a `check` command may take before it is given up on.
 const CHECK_LIMIT: Duration = Duration::from_secs(120);
@@ -24,8 +27,11 @@ const CHECK_LIMIT: Duration = Duration::from_secs(120);
 /// Everything a headless step run needs: the runbook, where progress goes, the values.
 pub(super) struct Context<'a> {
     pub runbook: &'a Runbook,
-    pub recorder: Box<dyn Recorder>,
+    /// The run's store (holds the run's lock while `exec`/`auto` works on it).
+    pub store: RefCell<Store>,
     pub practice: bool,
+    /// `--root`: edits are applied under it.
+    pub root: Option<PathBuf>,
     pub values: BTreeMap<String, String>,
     /// Confirmation given on the command line (`--yes`) for steps that ask for it.
     pub yes: bool,
@@ -73,34 +79,6 @@ impl Signals {
     }
 }
 
-/// The state directory: `--state-dir`, else /var/lib/fieldbook for root, else
-/// `$XDG_STATE_HOME/fieldbook` (default `~/.local/state/fieldbook`).
-pub(super) fn state_dir(global: &GlobalOpts) -> PathBuf {
-    if let Some(d) = &global.state_dir {
-        return d.clone();
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/fieldbook");
-    }
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("fieldbook");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
-    PathBuf::from(home).join(".local/state/fieldbook")
-}
-
-/// The target: `--target`, else this host's name.
-pub(super) fn target(global: &GlobalOpts) -> String {
-    global.target.clone().unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "localhost".to_string())
-    })
-}
-
 /// Parses `--var NAME=VALUE` options against the runbook's variables (usage errors name the
 /// variable and say what is wrong).
 pub(super) fn parse_vars(
@@ -142,33 +120,20 @@ impl<'a> Context<'a> {
         yes: bool,
     ) -> anyhow::Result<Context<'a>> {
         let cli_values = parse_vars(runbook, given)?;
-        let recorder: Box<dyn Recorder> = Box::new(JsonRecorder::new(
-            &state_dir(global),
-            &runbook.id,
-            &target(global),
-            global.practice,
-        ));
-        let mut run = recorder.load()?;
-        let mut values = runbook.default_values();
-        values.extend(run.values.clone());
-        values.extend(cli_values.clone());
-        let mut changed = false;
+        let dir = StateDir::resolve(global.state_dir.as_deref(), global.practice)?;
+        let target = store::default_target(global.target.as_deref());
+        let mut store = Store::open(&dir, runbook, &target, IfCorrupt::Stop)?;
         for (k, v) in &cli_values {
-            let secret = runbook
-                .variable(k)
-                .is_some_and(|var| var.ty == vars::VarType::Secret);
-            if !secret && run.values.get(k) != Some(v) {
-                run.values.insert(k.clone(), v.clone());
-                changed = true;
-            }
+            store.set_value(k, v)?;
         }
-        if changed {
-            recorder.save(&run)?;
-        }
+        let mut values = runbook.default_values();
+        values.extend(store.run().values.clone());
+        values.extend(cli_values);
         Ok(Context {
             runbook,
-            recorder,
+            store: RefCell::new(store),
             practice: global.practice,
+            root: global.root.clone(),
             values,
             yes,
             signals: Signals::register(),
@@ -202,9 +167,7 @@ impl<'a> Context<'a> {
                     ))
                 }
             }
-            Action::Edit { .. } => Some(
-                "it edits configuration files; edit steps are applied from the app for now".into(),
-            ),
+            Action::Edit { .. } => None,
             Action::Run(spec) if spec.interactive => Some(
                 "it is interactive (it asks questions on the terminal): run it from the app".into(),
             ),
@@ -255,8 +218,9 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    fn load(&self) -> anyhow::Result<Run> {
-        Ok(self.recorder.load()?)
+    /// Status of a step in the run.
+    pub fn status(&self, step: &str) -> Status {
+        self.store.borrow().run().status(step)
     }
 
     /// Runs one step to its end, recording it; prints output to stdout, notes to stderr.
@@ -264,55 +228,57 @@ impl<'a> Context<'a> {
         if let Some(reason) = self.blocker(step)? {
             return Ok(StepEnd::NeedsTerminal(reason));
         }
-        let now = attempts::now_rfc3339;
         let spec = match &step.action {
             Action::Run(spec) => spec,
             Action::Form { .. } => {
-                let mut run = self.load()?;
-                attempts::mark_done(
-                    &mut run,
-                    &step.id,
-                    "values given on the command line",
-                    &now(),
-                );
-                self.recorder.save(&run)?;
+                self.store
+                    .borrow_mut()
+                    .mark_done(&step.id, "values given on the command line")?;
                 return Ok(StepEnd::Done);
             }
+            Action::Edit { edits } => return self.edit_step(step, edits),
             _ => return Ok(StepEnd::NeedsTerminal("it needs the app".into())),
         };
+        // A long step still running under its supervisor (started earlier, by the app or by
+        // another exec): follow it instead of starting it twice.
+        let live = self
+            .store
+            .borrow()
+            .live_steps()
+            .into_iter()
+            .find(|l| l.step == step.id);
+        if let Some(live) = live {
+            let Some(log) = live.log else {
+                return Ok(StepEnd::NotDone("running, but its log is unknown".into()));
+            };
+            eprintln!(
+                "fieldbook: {} is still running (supervisor pid {}); following its log {}",
+                step.id,
+                live.pid,
+                log.display()
+            );
+            let running = supervisor::watch(live.pid, log, None);
+            return self.follow_and_record(step, &running, true);
+        }
         let job = StepJob::from_spec(spec, &self.values);
-        if !self.practice {
-            if let Some(check) = StepJob::check(spec, &self.values) {
-                match runner::run_check(&check, CHECK_LIMIT) {
-                    CheckResult::AlreadyDone => {
-                        let reason = format!("already done: `{}` succeeded", check.display());
-                        eprintln!("fieldbook: {}: {reason}", step.id);
-                        let mut run = self.load()?;
-                        attempts::mark_done(&mut run, &step.id, &reason, &now());
-                        self.recorder.save(&run)?;
-                        return Ok(StepEnd::Done);
-                    }
-                    CheckResult::NotDone => {}
-                    CheckResult::Unknown(why) => {
-                        eprintln!("fieldbook: {}: check not conclusive: {why}", step.id);
-                    }
+        if !self.practice
+            && let Some(check) = StepJob::check(spec, &self.values)
+        {
+            match runner::run_check(&check, CHECK_LIMIT) {
+                CheckResult::AlreadyDone => {
+                    let reason = format!("already done: `{}` succeeded", check.display());
+                    eprintln!("fieldbook: {}: {reason}", step.id);
+                    self.store.borrow_mut().mark_done(&step.id, &reason)?;
+                    return Ok(StepEnd::Done);
+                }
+                CheckResult::NotDone => {}
+                CheckResult::Unknown(why) => {
+                    eprintln!("fieldbook: {}: check not conclusive: {why}", step.id);
                 }
             }
         }
-        let mut run = self.load()?;
-        let (_, log_rel) = attempts::begin(
-            &mut run,
-            &step.id,
-            self.practice,
-            AttemptStart {
-                now: now(),
-                who: attempts::who(),
-                pid: None,
-                boot_id: supervisor::boot_id(),
-            },
-        );
-        self.recorder.save(&run)?;
-        let log = attempts::log_path(self.recorder.state_dir(), &log_rel);
+        let started = self.store.borrow_mut().start(&step.id)?;
+        let log = started.log.clone();
         let supervised = spec.long && !self.practice;
         let running = if self.practice {
             practice::start(
@@ -325,8 +291,7 @@ impl<'a> Context<'a> {
             let exe = std::env::current_exe()?;
             match supervisor::launch(&exe, &job, &log) {
                 Ok(pid) => {
-                    attempts::set_pid(&mut run, &step.id, pid);
-                    self.recorder.save(&run)?;
+                    self.store.borrow_mut().set_pid(&step.id, pid)?;
                     supervisor::watch(pid, log.clone(), Some(job))
                 }
                 Err(e) => {
@@ -336,8 +301,7 @@ impl<'a> Context<'a> {
                         failed_program: None,
                         message: format!("cannot start the supervisor: {e}"),
                     };
-                    attempts::finish(&mut run, &step.id, &outcome, &now());
-                    self.recorder.save(&run)?;
+                    record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
                     return Ok(StepEnd::NotDone(outcome.message));
                 }
             }
@@ -348,19 +312,23 @@ impl<'a> Context<'a> {
             eprintln!("fieldbook: PRACTICE: nothing is executed");
         }
         eprintln!("fieldbook: {} (log: {})", step.title, log.display());
-        let outcome = match self.follow(&running, supervised) {
-            Some(outcome) => outcome,
-            None => {
-                // Hung up while a supervised step runs: it carries on; the next start of
-                // fieldbook re-attaches to it.
-                return Ok(StepEnd::NotDone(
-                    "hung up; the step keeps running under its supervisor".into(),
-                ));
-            }
+        self.follow_and_record(step, &running, supervised)
+    }
+
+    fn follow_and_record(
+        &self,
+        step: &Step,
+        running: &runner::RunningStep,
+        supervised: bool,
+    ) -> anyhow::Result<StepEnd> {
+        let Some(outcome) = self.follow(running, supervised) else {
+            // Hung up while a supervised step runs: it carries on; the next fieldbook
+            // re-attaches to it.
+            return Ok(StepEnd::NotDone(
+                "hung up; the step keeps running under its supervisor".into(),
+            ));
         };
-        let mut run = self.load()?;
-        attempts::finish(&mut run, &step.id, &outcome, &now());
-        self.recorder.save(&run)?;
+        record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
         eprintln!(
             "fieldbook: {}: {} ({})",
             step.id,
@@ -371,6 +339,60 @@ impl<'a> Context<'a> {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),
         })
+    }
+
+    /// Applies an edit step through the edit engine (backups into the state directory's
+    /// archive, atomic writes); in practice mode only shows the diff.
+    fn edit_step(
+        &self,
+        step: &Step,
+        edits: &[crate::core::runbook::Edit],
+    ) -> anyhow::Result<StepEnd> {
+        let (base, archive) = {
+            let store = self.store.borrow();
+            (store.state_dir().base(), apply::archive_for(store.run()))
+        };
+        let ctx = EditContext {
+            root: self.root.as_deref(),
+            state_dir: &base,
+            archive: &archive,
+            values: &self.values,
+            follow_symlinks: false,
+        };
+        let preview = match apply::preview(edits, &ctx) {
+            Ok(p) => p,
+            Err(e) => return Ok(StepEnd::NotDone(e.to_string())),
+        };
+        print!("{}", preview.diff());
+        if preview.already_applied() {
+            eprintln!("fieldbook: {}: already applied; nothing to change", step.id);
+            self.store.borrow_mut().complete(&step.id)?;
+            return Ok(StepEnd::Done);
+        }
+        if self.practice {
+            eprintln!("fieldbook: PRACTICE: no file was touched");
+            self.store.borrow_mut().complete(&step.id)?;
+            return Ok(StepEnd::Done);
+        }
+        let result = apply::apply(&step.id, &preview, &ctx, &clock::now());
+        let (applied, error) = match result {
+            Ok(applied) => (applied, None),
+            Err(f) => (f.applied, Some(f.error.to_string())),
+        };
+        let mut store = self.store.borrow_mut();
+        for a in applied {
+            store.record_edit(a)?;
+        }
+        match error {
+            None => {
+                store.complete(&step.id)?;
+                Ok(StepEnd::Done)
+            }
+            Some(e) => {
+                eprintln!("fieldbook: {}: {e}", step.id);
+                Ok(StepEnd::NotDone(e))
+            }
+        }
     }
 
     /// Prints a running step's output until it finishes. `None` when a hang-up left a
@@ -423,6 +445,24 @@ impl<'a> Context<'a> {
             }
         }
     }
+}
+
+/// Records how a run ended in the store, by the state machine's rules.
+pub(super) fn record(store: &mut Store, step: &str, outcome: &RunOutcome) -> anyhow::Result<()> {
+    match outcome.status {
+        Status::Done => store.finish(step, outcome.exit.unwrap_or(Exit::Code(0)), true)?,
+        Status::Cancelled => store.cancel(step, outcome.exit)?,
+        Status::Interrupted => store.mark_interrupted(step, &outcome.message)?,
+        _ => {
+            // A program that could not start has no exit; 127 is the shell's "not found".
+            let exit = outcome.exit.unwrap_or(Exit::Code(127));
+            match outcome.failed_program {
+                Some(i) => store.fail_at(step, exit, i)?,
+                None => store.finish(step, exit, false)?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A filtered line as plain text, saying when it was cut.

@@ -3,7 +3,6 @@
 
 pub mod apply;
 pub mod atomic;
-pub mod attempts;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
@@ -17,6 +16,7 @@ pub mod net;
 pub mod parse;
 pub mod practice;
 pub mod progress;
+pub mod report;
 pub mod runbook;
 pub mod runlevels;
 pub mod runner;

@@ -10,7 +10,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,13 +20,14 @@ use std::time::Duration;
 use super::progress::{Exit, Status};
 use super::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, judge};
 use super::terminal_text::TerminalText;
+use super::{atomic, state_dir};
 
 /// The hidden subcommand that runs a supervisor (kept out of `--help`).
 pub const SUBCOMMAND: &str = "__supervise";
 
 /// `<log>.exit`: the exit status file the supervisor writes when the programs end.
 pub fn exit_path(log: &Path) -> PathBuf {
-    suffixed(log, ".exit")
+    state_dir::exit_file(log)
 }
 
 /// `<log>.job`: the step's programs, read by the supervisor.
@@ -49,7 +49,7 @@ pub fn launch(exe: &Path, job: &StepJob, log: &Path) -> std::io::Result<u32> {
         std::fs::create_dir_all(dir)?;
     }
     let json = serde_json::to_vec(job).map_err(std::io::Error::other)?;
-    write_atomic(&job_path(log), &json, 0o600)?;
+    atomic::write_atomic(&job_path(log), &json)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg(SUBCOMMAND)
         .arg(log)
@@ -93,11 +93,7 @@ pub fn supervise(log: &Path) -> i32 {
             Exit::Code(127)
         }
     };
-    let line = match exit {
-        Exit::Code(c) => format!("code {c}\n"),
-        Exit::Signal(s) => format!("signal {s}\n"),
-    };
-    match write_atomic(&exit_path(log), line.as_bytes(), 0o644) {
+    match state_dir::write_exit_file(&exit_path(log), exit) {
         Ok(()) => 0,
         Err(_) => 1,
     }
@@ -176,47 +172,9 @@ fn output_since(log: &Path, start: u64, ok_output: &[String]) -> bool {
     })
 }
 
-/// Writes a small file the way every state file is written: temp file in the same directory,
-/// fsync, rename over, fsync the directory. Readers see the old or the new content, never half.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Reads `<log>.exit`: `code N` or `signal N` on the first line.
+/// Reads `<log>.exit` (`None` until the supervisor wrote it).
 pub fn read_exit(log: &Path) -> Option<Exit> {
-    let text = std::fs::read_to_string(exit_path(log)).ok()?;
-    parse_exit(&text)
-}
-
-/// Parses the content of an exit file.
-pub fn parse_exit(text: &str) -> Option<Exit> {
-    let mut words = text.lines().next()?.split_whitespace();
-    let kind = words.next()?;
-    let n: i32 = words.next()?.parse().ok()?;
-    match kind {
-        "code" => Some(Exit::Code(n)),
-        "signal" => Some(Exit::Signal(n)),
-        _ => None,
-    }
+    state_dir::read_exit_file(&exit_path(log)).ok().flatten()
 }
 
 /// True while the supervisor with this pid runs. A zombie or a pid reused by another program
@@ -403,21 +361,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_file_format() {
-        assert_eq!(parse_exit("code 0\n"), Some(Exit::Code(0)));
-        assert_eq!(parse_exit("signal 9\n"), Some(Exit::Signal(9)));
-        assert_eq!(parse_exit("code x\n"), None);
-        assert_eq!(parse_exit(""), None);
-    }
-
-    #[test]
-    fn atomic_write_replaces() {
+    fn exit_file_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log.exit");
-        write_atomic(&p, b"code 1\n", 0o644).unwrap();
-        write_atomic(&p, b"code 0\n", 0o644).unwrap();
-        assert_eq!(read_exit(&dir.path().join("a.log")), Some(Exit::Code(0)));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let log = dir.path().join("a.log");
+        assert_eq!(read_exit(&log), None);
+        state_dir::write_exit_file(&exit_path(&log), Exit::Signal(9)).unwrap();
+        assert_eq!(read_exit(&log), Some(Exit::Signal(9)));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::model::{
     Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen, StepOutcome,
 };
 use super::screens;
+use super::tools;
 
 /// Applies one message to the model and returns the work the loop must do. Marks the model
 /// changed (so the loop draws) unless the message was a key with no meaning here.
@@ -37,7 +38,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
-        Msg::StepFinished(outcome) => finish(model, outcome),
+        Msg::StepFinished(outcome) => {
+            let mut effects = finish(model, outcome);
+            effects.extend(tools::after_run(model));
+            effects
+        }
+        Msg::Tool(result) => tools::result(model, result),
         Msg::Problem(text) => {
             model.message = Some(text);
             Vec::new()
@@ -48,6 +54,27 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
+        Msg::EditPreviewed {
+            runbook,
+            step,
+            result,
+        } => {
+            let effects = edit::previewed(model, &runbook, &step, result);
+            clamp_scrolls(model);
+            effects
+        }
+        Msg::EditApplied {
+            runbook,
+            step,
+            applied,
+            error,
+        } => edit::applied(model, &runbook, &step, applied, error),
+        Msg::EditUndone {
+            runbook,
+            step,
+            undone,
+            error,
+        } => edit::undone(model, &runbook, &step, undone, error),
     }
 }
 
@@ -57,6 +84,9 @@ fn typed(model: &mut Model, scope: Scope, key: Key) -> Vec<Effect> {
         && let (Key::Char(c), Some(Overlay::Prompt { input, .. })) = (key, &mut model.overlay)
     {
         input.handle(InputRequest::InsertChar(c));
+    }
+    if let (Scope::Form, Key::Char(c)) = (scope, key) {
+        form::typed(model, c);
     }
     Vec::new()
 }
@@ -119,6 +149,8 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
             Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+                Pending::Tool(what) => tools::confirmed(model, what),
+                other => edit::confirmed(model, other),
             },
             _ => Vec::new(),
         },
@@ -180,6 +212,7 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
             run.updated = now;
             vec![Effect::Save(run.clone())]
         }
+        PromptFor::OwnSid => tools::own_sid_typed(model, &text),
         PromptFor::Note { runbook, step } => {
             model.overlay = None;
             if text.is_empty() {
@@ -236,6 +269,7 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             step,
             scroll,
         } => step_key(model, &runbook, &step, scroll, action, page),
+        Screen::Tool { .. } => tools::key(model, action),
         Screen::Output { scroll, follow } => {
             match action {
                 Action::Back => pop(model),
@@ -249,6 +283,18 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Screen::Diff {
+            runbook,
+            step,
+            preview,
+            scroll,
+        } => edit::diff_key(model, &runbook, &step, &preview, scroll, action, page),
+        Screen::Form { .. } => form::form_key(model, action),
+        Screen::SubnetMenu { .. } | Screen::CidrTable { .. } => {
+            subnet::list_key(model, action, page)
+        }
+        Screen::SubnetCalc { .. } => subnet::calc_key(model, action, page),
+        Screen::Quiz(_) => subnet::quiz_key(model, action),
     };
     clamp_scrolls(model);
     effects
@@ -270,6 +316,7 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
             }
         }
         Action::Dismiss => model.ssh_advice = false,
+        Action::Calculator => subnet::open(model),
         _ => {
             let index = move_cursor(cursor.index, model.order.len(), action, page);
             if let Some(Screen::Home { cursor }) = model.screens.last_mut() {
@@ -376,6 +423,7 @@ fn step_key(
             Vec::new()
         }
         Action::Run => request_run(model, runbook, step),
+        Action::Undo => edit::request_undo(model, runbook, step),
         Action::MarkDone => {
             if is_running(model, runbook, step) {
                 model.message = Some("The step is running: wait for it to end".into());
@@ -480,6 +528,13 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
     let Some((_, s)) = model.step(runbook, step) else {
         return Vec::new();
     };
+    if let StepAction::Tool { tool } = s.action {
+        if tool == crate::core::runbook::ToolKind::Subnet {
+            subnet::open(model);
+            return Vec::new();
+        }
+        return tools::open(model, runbook, step, tool);
+    }
     if model.running.is_some() {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
@@ -488,6 +543,11 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         StepAction::Run(_) => {}
         StepAction::Manual => {
             model.message = Some("A manual step: do it by hand, then press d".into());
+            return Vec::new();
+        }
+        StepAction::Edit { .. } => return edit::request_preview(model, runbook, step),
+        StepAction::Form { .. } => {
+            form::open(model, runbook, step);
             return Vec::new();
         }
         other => {
@@ -628,6 +688,12 @@ pub fn clamp_scrolls(model: &mut Model) {
             Screen::Step { scroll, .. } => {
                 *scroll = (*scroll).min(len.unwrap_or(0).saturating_sub(body));
             }
+            Screen::Diff {
+                preview, scroll, ..
+            } => {
+                let len = screens::diff::body_lines(preview).len();
+                *scroll = (*scroll).min(len.saturating_sub(body));
+            }
             _ => {}
         }
     }
@@ -643,5 +709,8 @@ pub fn clamp_scrolls(model: &mut Model) {
     }
 }
 
+mod edit;
+pub mod form;
+pub mod subnet;
 #[cfg(test)]
 mod tests;
