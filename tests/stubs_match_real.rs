@@ -100,10 +100,9 @@ fn rc_update_stub_replays_the_real_transcript() {
         state.push_str(&format!("{} {}\n", name.trim(), levels.join(" ")));
     }
     std::fs::write(&initial, state).unwrap();
-    // Not replayed: `-a` (all runlevels) is not implemented, and `add sshd` without a runlevel
-    // went to sysinit in the recording chroot (no softlevel), where the stub uses default
-    // like a booted box.
-    let skip = ["rc-update -a del local", "rc-update add sshd"];
+    // Not replayed: `add sshd` without a runlevel went to sysinit in the recording chroot (no
+    // softlevel), where the stub uses default like a booted box.
+    let skip = ["rc-update add sshd"];
     let n = replay(t, ("STUB_RC_STATE", &initial), &skip);
     assert_eq!(n, runs(t).len() - skip.len());
 }

@@ -34,6 +34,7 @@ transcripts!(
     "emerge-depclean",
     "emerge-gcc-glibc",
     "emerge-portage",
+    "emerge-pretend",
     "emerge-sync",
     "emerge-world",
     "emerge-world-blocked",
