@@ -68,10 +68,11 @@ pub fn root(test: &str, part: Part) -> Option<Root> {
     let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return skip(
-            test,
-            "not running as root (the OpenRC root is entered with chroot)",
-        );
+        let why = match part {
+            Part::OpenRc => "not running as root (the OpenRC root is entered with chroot)",
+            Part::Gentoo => "not running as root (Portage builds and merges as root here)",
+        };
+        return skip(test, why);
     }
     if std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("skip") {
         return skip(test, "FIELDBOOK_ACCEPTANCE=skip");
