@@ -104,6 +104,13 @@ fn xen_networking_steps_run_through_fieldbook_against_the_real_rc_update() {
     let log1 = work.path().join("calls-1");
     let bin = wrappers(&root, &work.path().join("bin-1"), &log1, None);
     let fb = Fieldbook::new(&work.path().join("state-1"), &[bin, root.bin()]);
+    // Taking eth0 out asks for confirmation: without --yes nothing runs (exit 3).
+    let unconfirmed = fb.exec(RUNBOOK, &ids[0], &[STEPS[0].1]);
+    assert_eq!(unconfirmed.code, 3, "{}", unconfirmed.all());
+    assert!(
+        calls(&log1).is_empty(),
+        "rc-update ran without confirmation"
+    );
     for (id, (argv, var, message)) in ids.iter().zip(STEPS) {
         let out = fb.exec_with(RUNBOOK, id, &[var], &["--yes"]);
         assert_eq!(out.code, 0, "{id} should end done:\n{}", out.all());
