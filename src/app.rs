@@ -13,15 +13,19 @@ use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifier
 use crate::catalog::Catalog;
 use crate::cli::{GlobalOpts, UsageError};
 use crate::core::progress::Run;
+use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::keys::Key;
-use crate::ui::model::{Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How long the loop waits for input while a command runs: output is drawn at most this often.
+const RUNNING_POLL: Duration = Duration::from_millis(50);
 
 /// Where runs are kept. The progress store implements this; until it is wired in, runs live in
 /// the model only ([`MemoryStore`]).
@@ -207,7 +211,8 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     let signals = Signals::register().context("cannot install signal handlers")?;
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
-    let result = event_loop(&mut session, &mut model, &mut store, &signals);
+    let mut runner = StepRunner::new(global);
+    let result = event_loop(&mut session, &mut model, &mut store, &signals, &mut runner);
     drop(session);
     result.map(|()| crate::cli::exit::OK)
 }
@@ -217,11 +222,18 @@ fn event_loop(
     model: &mut Model,
     store: &mut dyn ProgressStore,
     signals: &Signals,
+    runner: &mut StepRunner,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            let why = if signals.hangup.load(Ordering::SeqCst) {
+                "the terminal hung up"
+            } else {
+                "fieldbook was terminated"
+            };
+            stop_running(model, store, runner, why);
             return Ok(());
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
@@ -239,7 +251,13 @@ fn event_loop(
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        if queue.is_empty() && event::poll(IDLE_POLL)? {
+        // While a command runs, wake often enough to show its output (at most every ~50 ms).
+        let wait = if runner.busy() {
+            RUNNING_POLL
+        } else {
+            IDLE_POLL
+        };
+        if queue.is_empty() && event::poll(wait)? {
             loop {
                 match event::read()? {
                     Event::Key(k) => {
@@ -263,12 +281,17 @@ fn event_loop(
             });
         }
         model.now = now_rfc3339();
+        queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
             for effect in ui::update(model, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        stop_running(model, store, runner, "fieldbook was quit while it ran");
+                        return Ok(());
+                    }
+                    Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
                         let s = session.refresh(true)?;
                         queue.push_back(Msg::Resized {
@@ -286,16 +309,31 @@ fn event_loop(
                                 .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
                         }
                     }
-                    Effect::RunStep { .. } => {
-                        // Stub until the runner lands: nothing is executed.
-                        queue.push_back(Msg::OutputLine(
-                            "fieldbook: running commands is not built yet; nothing was run.".into(),
-                        ));
-                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
-                            "the command runner is not built yet".into(),
-                        )));
-                    }
+                    Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
+                    {
+                        Start::Messages(msgs) => queue.extend(msgs),
+                        Start::Interactive(child) => {
+                            queue.extend(step_runner::hand_over(session, signals, *child));
+                            dirty = true;
+                        }
+                    },
                 }
+            }
+        }
+    }
+}
+
+/// Records how a running step ends when the app goes away, and saves it.
+fn stop_running(
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    runner: &mut StepRunner,
+    why: &str,
+) {
+    for msg in runner.stop_for_exit(why) {
+        for effect in ui::update(model, msg) {
+            if let Effect::Save(run) = effect {
+                let _ = store.save(&run);
             }
         }
     }

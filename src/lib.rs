@@ -5,5 +5,6 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod core;
+pub mod step_runner;
 pub mod terminal;
 pub mod ui;

@@ -7,6 +7,7 @@ use tui_input::Input;
 
 use crate::core::progress::{Run, Status};
 use crate::core::runbook::{Runbook, Step};
+use crate::core::runner::RunOutcome;
 
 use super::keys::{Key, Scope};
 use super::theme::Theme;
@@ -28,6 +29,20 @@ pub enum Msg {
     },
     /// One line of (sanitised) output from the running command.
     OutputLine(String),
+    /// A batch of sanitised output lines (a fast command prints thousands at once).
+    Output(Vec<String>),
+    /// The running attempt's log file (relative to the state directory) and, for a long step,
+    /// its supervisor's pid: recorded so a later fieldbook can re-attach.
+    Attached {
+        /// Log path as stored.
+        log: String,
+        /// Supervisor pid, for detached steps.
+        pid: Option<u32>,
+        /// Boot id when it started.
+        boot_id: Option<String>,
+    },
+    /// The running step ended, as the runner judged it (status, exit, failing program).
+    StepEnded(RunOutcome),
     /// The running step ended.
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.
@@ -65,6 +80,8 @@ pub enum Effect {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    CancelRun,
 }
 
 /// The cursor of a list screen.
@@ -131,6 +148,8 @@ pub enum Pending {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command.
+    Cancel,
 }
 
 /// What the text typed into a prompt is for.
