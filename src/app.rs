@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,7 @@ use crate::core::progress::Run;
 use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
+use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
 use crate::ui::model::{Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
@@ -205,6 +207,13 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     model.theme = ui::theme::Theme::new(prof.glyphs, prof.color);
     model.terminal = info;
     model.size = (size.cols, size.rows);
+    model.root = global.root.clone();
+    model.state_dir = crate::cli::snort::state_dir(global).ok();
+    let tools = ToolContext {
+        practice: global.practice,
+        root: model.root.clone(),
+        state_dir: model.state_dir.clone(),
+    };
     if let Some(id) = open {
         ui::update::open_runbook(&mut model, id);
     }
@@ -212,7 +221,14 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
     let mut runner = StepRunner::new(global);
-    let result = event_loop(&mut session, &mut model, &mut store, &signals, &mut runner);
+    let result = event_loop(
+        &mut session,
+        &mut model,
+        &mut store,
+        &signals,
+        &tools,
+        &mut runner,
+    );
     drop(session);
     result.map(|()| crate::cli::exit::OK)
 }
@@ -222,10 +238,13 @@ fn event_loop(
     model: &mut Model,
     store: &mut dyn ProgressStore,
     signals: &Signals,
+    tools: &ToolContext,
     runner: &mut StepRunner,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
+    // Results of background work (tool listings, tool commands) come back on this channel.
+    let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
             let why = if signals.hangup.load(Ordering::SeqCst) {
@@ -280,6 +299,7 @@ fn event_loop(
                 rows: s.rows,
             });
         }
+        queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
         queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
@@ -308,6 +328,12 @@ fn event_loop(
                             queue
                                 .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
                         }
+                    }
+                    Effect::RunCommands { commands, env, .. } => {
+                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    }
+                    Effect::Tool(job) => {
+                        tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
                     Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
                     {

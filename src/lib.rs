@@ -7,4 +7,5 @@ pub mod cli;
 pub mod core;
 pub mod step_runner;
 pub mod terminal;
+pub mod tool_jobs;
 pub mod ui;

@@ -18,7 +18,7 @@ mod gcc;
 mod run;
 mod runlevels;
 mod services;
-mod snort;
+pub(crate) mod snort;
 mod subnet;
 mod supervise;
 

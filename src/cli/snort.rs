@@ -14,6 +14,7 @@ use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::printable;
 use crate::core::snort::{self, RULE_DIRS, USER_FILE};
+use crate::core::state_dir::StateDir;
 
 /// `fieldbook snort` subcommands.
 #[derive(Debug, Subcommand)]
@@ -27,32 +28,20 @@ pub enum SnortAction {
     },
 }
 
-/// The state directory as documented for `--state-dir`.
-// TODO(progress store): use the store's resolver once it lands, so both agree.
-fn state_dir(global: &GlobalOpts) -> PathBuf {
-    if let Some(dir) = &global.state_dir {
-        return dir.clone();
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/fieldbook");
-    }
-    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x).join("fieldbook"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".local/state/fieldbook"),
-    }
+/// The state directory (the real one, not the practice area: the rules are the machine's).
+pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
+    Ok(StateDir::resolve(global.state_dir.as_deref(), false)?.base())
 }
 
 /// The user SID file for these options.
-pub fn user_file(global: &GlobalOpts) -> PathBuf {
-    state_dir(global).join(USER_FILE)
+pub fn user_file(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
+    Ok(state_dir(global)?.join(USER_FILE))
 }
 
 /// Scans and prints the report (or JSON), or adds a SID.
 pub fn run(global: &GlobalOpts, json: bool, action: Option<&SnortAction>) -> anyhow::Result<u8> {
     let mut out = String::new();
-    let file = user_file(global);
+    let file = user_file(global)?;
     if let Some(SnortAction::Add { sid, reason }) = action {
         if reason.trim().is_empty() {
             return Err(crate::cli::UsageError("give a reason for the SID".into()).into());

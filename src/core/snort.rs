@@ -139,7 +139,10 @@ pub fn add_user_sid(user_file: &Path, sid: u64, reason: &str) -> Result<(), Data
     let text = format!(
         "# Snort SIDs added by technicians (fieldbook snort add); same format as the built-in list.\n\n{body}"
     );
-    datafile::write_atomic(user_file, text.as_bytes())
+    if let Some(dir) = user_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        super::atomic::create_private_dir(dir).map_err(|e| located(user_file, e.to_string()))?;
+    }
+    super::atomic::write_atomic(user_file, text.as_bytes())
         .map_err(|e| located(user_file, e.to_string()))
 }
 

@@ -140,6 +140,26 @@ pub enum Action {
     CursorEnd,
     /// Follow new output (scroll to the end as lines arrive).
     Follow,
+    /// Tool screens: flip the selected item (service on/off, runlevel cell, rule).
+    Toggle,
+    /// Tool screens: show the exact commands or diff, confirm, carry them out, verify.
+    Apply,
+    /// Services: choose what the runbook advises.
+    FollowAdvice,
+    /// Tool screens: forget every choice.
+    ClearChoices,
+    /// Tool screens: read the tool's listing again.
+    Refresh,
+    /// Runlevels: previous column.
+    ColumnLeft,
+    /// Runlevels: next column.
+    ColumnRight,
+    /// Snort rules: undo the last rules edit from its backup.
+    Undo,
+    /// Snort rules: add your own SID with a reason.
+    AddOwn,
+    /// Snort rules: restart snort so it re-reads its rules.
+    Restart,
 }
 
 /// Where a binding applies. Modal scopes (help, confirm, prompt) take the keys first.
@@ -161,6 +181,14 @@ pub enum Scope {
     Confirm,
     /// A one-line text prompt (skip reason, note); printable keys are typed into it.
     Prompt,
+    /// The Services tool (chkconfig).
+    Services,
+    /// The Runlevels tool (rc-update).
+    Runlevels,
+    /// The GCC profile tool (gcc-config).
+    GccProfile,
+    /// The Snort rules tool.
+    SnortRules,
 }
 
 impl Scope {
@@ -175,6 +203,23 @@ impl Scope {
             Scope::Help => "Help",
             Scope::Confirm => "Question",
             Scope::Prompt => "Typing text",
+            Scope::Services => "Services (chkconfig)",
+            Scope::Runlevels => "Runlevels (rc-update)",
+            Scope::GccProfile => "GCC profile (gcc-config)",
+            Scope::SnortRules => "Snort rules",
+        }
+    }
+
+    /// The scope of a tool screen.
+    pub fn of_tool(tool: crate::core::runbook::ToolKind) -> Scope {
+        use crate::core::runbook::ToolKind;
+        match tool {
+            ToolKind::Services => Scope::Services,
+            ToolKind::Runlevels => Scope::Runlevels,
+            ToolKind::GccProfile => Scope::GccProfile,
+            ToolKind::SnortRules => Scope::SnortRules,
+            // The subnet calculator has no screen of its own here; it is never pushed.
+            ToolKind::Subnet => Scope::Step,
         }
     }
 
@@ -226,6 +271,9 @@ const PAGE_DOWN: &[Key] = &[K::PageDown, K::Char('f'), K::Ctrl('f'), K::Char(' '
 const TOP: &[Key] = &[K::Home, K::Char('g')];
 const BOTTOM: &[Key] = &[K::End, K::Char('G')];
 const BACK: &[Key] = &[K::Char('q'), K::Esc, K::Left, K::Char('h')];
+/// Back on screens where Left/Right move between columns.
+const BACK_ONLY: &[Key] = &[K::Char('q'), K::Esc];
+const LIST_PAGE_DOWN: &[Key] = &[K::PageDown, K::Char('f'), K::Ctrl('f')];
 
 /// The key table. Order is the order of the help overlay and hint line.
 pub const BINDINGS: &[Binding] = &[
@@ -417,6 +465,228 @@ pub const BINDINGS: &[Binding] = &[
         BACK,
         A::Back,
         "back (a running command keeps running)",
+        Some("back"),
+    ),
+    // Services tool.
+    bind(S::Services, MOVE_UP, A::Up, "previous service", None),
+    bind(S::Services, MOVE_DOWN, A::Down, "next service", None),
+    bind(S::Services, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Services, LIST_PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Services, TOP, A::Top, "first service", None),
+    bind(S::Services, BOTTOM, A::Bottom, "last service", None),
+    bind(
+        S::Services,
+        &[K::Char(' ')],
+        A::Toggle,
+        "turn the service off or on in runlevels 2-5 (locked ones refuse)",
+        Some("toggle"),
+    ),
+    bind(
+        S::Services,
+        &[K::Char('a')],
+        A::Apply,
+        "show the chkconfig commands, confirm, run them, then check chkconfig --list",
+        Some("apply"),
+    ),
+    bind(
+        S::Services,
+        &[K::Char('v')],
+        A::FollowAdvice,
+        "choose what the runbook advises (off and on; never 'maybe off' or locked)",
+        Some("advice"),
+    ),
+    bind(
+        S::Services,
+        &[K::Char('c')],
+        A::ClearChoices,
+        "forget every choice",
+        None,
+    ),
+    bind(
+        S::Services,
+        &[K::Char('R')],
+        A::Refresh,
+        "read chkconfig --list again",
+        None,
+    ),
+    bind(
+        S::Services,
+        &[K::Char('o')],
+        A::ShowOutput,
+        "show the last command output",
+        None,
+    ),
+    bind(S::Services, BACK, A::Back, "back to the step", Some("back")),
+    // Runlevels tool.
+    bind(S::Runlevels, MOVE_UP, A::Up, "previous script", None),
+    bind(S::Runlevels, MOVE_DOWN, A::Down, "next script", None),
+    bind(S::Runlevels, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Runlevels, LIST_PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Runlevels, TOP, A::Top, "first script", None),
+    bind(S::Runlevels, BOTTOM, A::Bottom, "last script", None),
+    bind(
+        S::Runlevels,
+        &[K::Left, K::BackTab],
+        A::ColumnLeft,
+        "previous runlevel",
+        None,
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Right, K::Tab],
+        A::ColumnRight,
+        "next runlevel",
+        Some("runlevel"),
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char(' ')],
+        A::Toggle,
+        "add to or remove from the selected runlevel",
+        Some("toggle"),
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char('a')],
+        A::Apply,
+        "show the rc-update commands, confirm, run them, then check rc-update -v show",
+        Some("apply"),
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char('c')],
+        A::ClearChoices,
+        "forget every change",
+        None,
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char('R')],
+        A::Refresh,
+        "read rc-update -v show again",
+        None,
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char('o')],
+        A::ShowOutput,
+        "show the last command output",
+        None,
+    ),
+    bind(
+        S::Runlevels,
+        BACK_ONLY,
+        A::Back,
+        "back to the step",
+        Some("back"),
+    ),
+    // GCC profile tool.
+    bind(S::GccProfile, MOVE_UP, A::Up, "previous profile", None),
+    bind(S::GccProfile, MOVE_DOWN, A::Down, "next profile", None),
+    bind(S::GccProfile, TOP, A::Top, "first profile", None),
+    bind(S::GccProfile, BOTTOM, A::Bottom, "last profile", None),
+    bind(
+        S::GccProfile,
+        &[K::Char(' '), K::Enter],
+        A::Toggle,
+        "choose this profile",
+        Some("choose"),
+    ),
+    bind(
+        S::GccProfile,
+        &[K::Char('a')],
+        A::Apply,
+        "switch: gcc-config N, env-update, then reload /etc/profile.env",
+        Some("apply"),
+    ),
+    bind(
+        S::GccProfile,
+        &[K::Char('R')],
+        A::Refresh,
+        "read gcc-config -l again",
+        None,
+    ),
+    bind(
+        S::GccProfile,
+        &[K::Char('o')],
+        A::ShowOutput,
+        "show the last command output",
+        None,
+    ),
+    bind(
+        S::GccProfile,
+        BACK,
+        A::Back,
+        "back to the step",
+        Some("back"),
+    ),
+    // Snort rules tool.
+    bind(S::SnortRules, MOVE_UP, A::Up, "previous rule", None),
+    bind(S::SnortRules, MOVE_DOWN, A::Down, "next rule", None),
+    bind(S::SnortRules, PAGE_UP, A::PageUp, "page up", None),
+    bind(
+        S::SnortRules,
+        LIST_PAGE_DOWN,
+        A::PageDown,
+        "page down",
+        None,
+    ),
+    bind(S::SnortRules, TOP, A::Top, "first rule", None),
+    bind(S::SnortRules, BOTTOM, A::Bottom, "last rule", None),
+    bind(
+        S::SnortRules,
+        &[K::Char(' ')],
+        A::Toggle,
+        "choose to disable (or re-enable) the rule",
+        Some("toggle"),
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('a')],
+        A::Apply,
+        "show the diff, confirm, edit the rules files (with a backup)",
+        Some("apply"),
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('u')],
+        A::Undo,
+        "undo the last rules edit from its backup",
+        Some("undo"),
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('x')],
+        A::Restart,
+        "restart snort (/etc/init.d/snort restart) so it re-reads the rules",
+        Some("restart"),
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('n')],
+        A::AddOwn,
+        "add your own SID with a reason",
+        None,
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('R')],
+        A::Refresh,
+        "scan the rules again",
+        None,
+    ),
+    bind(
+        S::SnortRules,
+        &[K::Char('o')],
+        A::ShowOutput,
+        "show the last command output",
+        None,
+    ),
+    bind(
+        S::SnortRules,
+        BACK,
+        A::Back,
+        "back to the step",
         Some("back"),
     ),
     // Help overlay.

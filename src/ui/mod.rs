@@ -8,6 +8,7 @@ pub mod model;
 pub mod screens;
 pub mod text;
 pub mod theme;
+pub mod tools;
 pub mod update;
 pub mod widgets;
 
@@ -39,6 +40,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
             scroll,
         } => screens::step::draw(model, runbook, step, *scroll, area, buf),
         Screen::Output { scroll, .. } => screens::output::draw(model, *scroll, area, buf),
+        Screen::Tool { .. } => screens::tool::draw(model, area, buf),
     }
     if model.practice {
         practice_badge(area, buf);

@@ -6,11 +6,12 @@ use std::collections::{BTreeSet, VecDeque};
 use tui_input::Input;
 
 use crate::core::progress::{Run, Status};
-use crate::core::runbook::{Runbook, Step};
+use crate::core::runbook::{Runbook, Step, ToolKind};
 use crate::core::runner::RunOutcome;
 
 use super::keys::{Key, Scope};
 use super::theme::Theme;
+use super::tools::{ToolConfirm, ToolJob, ToolResult, ToolSession};
 
 /// Most output lines kept in memory; older ones are dropped (the full log is on disk).
 pub const OUTPUT_LIMIT: usize = 5000;
@@ -49,6 +50,8 @@ pub enum Msg {
     Problem(String),
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
+    /// A tool screen's background job (listing, scan, profile.env) finished.
+    Tool(ToolResult),
 }
 
 /// How a run of a step ended, as the runner reports it.
@@ -82,6 +85,20 @@ pub enum Effect {
     },
     /// Cancel the running command: SIGINT, then SIGTERM, then SIGKILL to its process group.
     CancelRun,
+    /// Run commands a tool screen built (e.g. `chkconfig --level 2345 iscsid off`) as an
+    /// attempt of its step, through the runner, exactly like `RunStep`.
+    RunCommands {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The argv vectors, in order; the first failure stops.
+        commands: Vec<Vec<String>>,
+        /// Extra environment for these commands (e.g. `ROOT` for gcc-config under `--root`).
+        env: Vec<(String, String)>,
+    },
+    /// Background work for a tool screen; the result comes back as `Msg::Tool`.
+    Tool(ToolJob),
 }
 
 /// The cursor of a list screen.
@@ -122,6 +139,15 @@ pub enum Screen {
         /// Keep the last line in view as lines arrive.
         follow: bool,
     },
+    /// A tool screen opened by a tool step; its state is `Model::tool`.
+    Tool {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Which tool.
+        tool: ToolKind,
+    },
 }
 
 impl Screen {
@@ -132,12 +158,13 @@ impl Screen {
             Screen::Runbook { .. } => Scope::Runbook,
             Screen::Step { .. } => Scope::Step,
             Screen::Output { .. } => Scope::Output,
+            Screen::Tool { tool, .. } => Scope::of_tool(*tool),
         }
     }
 }
 
 /// What a yes answer to a question does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Pending {
     /// Quit the app.
     Quit,
@@ -150,6 +177,8 @@ pub enum Pending {
     },
     /// Cancel the running command.
     Cancel,
+    /// Carry out what a tool screen asked to confirm (its exact commands, an edit).
+    Tool(ToolConfirm),
 }
 
 /// What the text typed into a prompt is for.
@@ -169,6 +198,8 @@ pub enum PromptFor {
         /// Step id.
         step: String,
     },
+    /// One of the technician's own snort SIDs: `NUMBER reason`.
+    OwnSid,
 }
 
 /// A modal box over the current screen.
@@ -269,6 +300,15 @@ pub struct Model {
     pub theme: Theme,
     /// Terminal facts for the help overlay.
     pub terminal: TerminalInfo,
+    /// The open tool screen's state (one tool at a time).
+    pub tool: Option<ToolSession>,
+    /// Environment given to every command run from now on: what a tool re-read from
+    /// `/etc/profile.env` after `gcc-config` and `env-update` (in-session only).
+    pub command_env: Vec<(String, String)>,
+    /// `--root`: where edited files and profile.env are resolved.
+    pub root: Option<std::path::PathBuf>,
+    /// The state directory (`--state-dir` or the default), for the technicians' own data.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Model {
@@ -297,6 +337,10 @@ impl Model {
             size: (80, 24),
             theme: Theme::plain(),
             terminal: TerminalInfo::default(),
+            tool: None,
+            command_env: Vec::new(),
+            root: None,
+            state_dir: None,
         }
     }
 

@@ -13,6 +13,7 @@ use super::model::{
     Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen, StepOutcome,
 };
 use super::screens;
+use super::tools;
 
 /// Applies one message to the model and returns the work the loop must do. Marks the model
 /// changed (so the loop draws) unless the message was a key with no meaning here.
@@ -46,8 +47,17 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
-        Msg::StepEnded(outcome) => ended(model, outcome),
-        Msg::StepFinished(outcome) => finish(model, outcome),
+        Msg::StepEnded(outcome) => {
+            let mut effects = ended(model, outcome);
+            effects.extend(tools::after_run(model));
+            effects
+        }
+        Msg::StepFinished(outcome) => {
+            let mut effects = finish(model, outcome);
+            effects.extend(tools::after_run(model));
+            effects
+        }
+        Msg::Tool(result) => tools::result(model, result),
         Msg::Problem(text) => {
             model.message = Some(text);
             Vec::new()
@@ -147,6 +157,7 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     vec![Effect::CancelRun]
                 }
                 Pending::Cancel => Vec::new(),
+                Pending::Tool(what) => tools::confirmed(model, what),
             },
             _ => Vec::new(),
         },
@@ -208,6 +219,7 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
             run.updated = now;
             vec![Effect::Save(run.clone())]
         }
+        PromptFor::OwnSid => tools::own_sid_typed(model, &text),
         PromptFor::Note { runbook, step } => {
             model.overlay = None;
             if text.is_empty() {
@@ -264,6 +276,7 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             step,
             scroll,
         } => step_key(model, &runbook, &step, scroll, action, page),
+        Screen::Tool { .. } => tools::key(model, action),
         Screen::Output { scroll, follow } => {
             match action {
                 Action::Back => pop(model),
@@ -509,6 +522,9 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
     let Some((_, s)) = model.step(runbook, step) else {
         return Vec::new();
     };
+    if let StepAction::Tool { tool } = s.action {
+        return tools::open(model, runbook, step, tool);
+    }
     if model.running.is_some() {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();

@@ -7,3 +7,8 @@ pub mod output;
 pub mod prompt;
 pub mod runbook;
 pub mod step;
+pub mod tool;
+pub mod tool_gcc;
+pub mod tool_runlevels;
+pub mod tool_services;
+pub mod tool_snort;

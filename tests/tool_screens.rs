@@ -1,0 +1,157 @@
+//! The four tool screens drawn into a buffer: insta snapshots at 80x24 in ASCII without colour,
+//! a render at every size that must not panic, and the cost of a toggle on the wire (only the
+//! changed cells differ between two frames, which is what the frugal backend sends).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use fieldbook::core::runbook::{ToolKind, load_str};
+use fieldbook::core::{gcc, runlevels, services, snort};
+use fieldbook::ui::keys::Key;
+use fieldbook::ui::model::{Model, Msg};
+use fieldbook::ui::theme::Theme;
+use fieldbook::ui::tools::ToolResult;
+use fieldbook::ui::{render, update};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn model(size: (u16, u16)) -> Model {
+    let rb = load_str(
+        "tools-demo.toml",
+        include_str!("fixtures/tools/tools-demo.toml"),
+    )
+    .unwrap();
+    let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    m.target = "gw1".into();
+    m.now = "2026-11-26T10:00:00Z".into();
+    m.theme = Theme::plain();
+    m.size = size;
+    m
+}
+
+fn keys(m: &mut Model, keys: &[Key]) {
+    for k in keys {
+        update(m, Msg::Key(*k));
+    }
+}
+
+/// A model with tool step `index` open and its listing loaded.
+fn tool(index: usize, size: (u16, u16)) -> Model {
+    let mut m = model(size);
+    keys(&mut m, &[Key::Enter]);
+    for _ in 0..index {
+        keys(&mut m, &[Key::Down]);
+    }
+    keys(&mut m, &[Key::Enter, Key::Char('r')]);
+    let (kind, text) = match index {
+        0 => (ToolKind::Services, services::PRACTICE_LISTING),
+        1 => (ToolKind::Runlevels, runlevels::PRACTICE_LISTING),
+        2 => (ToolKind::GccProfile, gcc::PRACTICE_LISTING),
+        _ => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools/root");
+            let list = snort::article_sids().unwrap();
+            let report = snort::scan(Some(&root), &snort::RULE_DIRS, &list);
+            update(&mut m, Msg::Tool(ToolResult::Snort(Ok(report))));
+            return m;
+        }
+    };
+    update(
+        &mut m,
+        Msg::Tool(ToolResult::Listing {
+            tool: kind,
+            text: Ok(text.to_string()),
+        }),
+    );
+    m
+}
+
+fn draw(m: &Model) -> Buffer {
+    let area = Rect::new(0, 0, m.size.0, m.size.1);
+    let mut buf = Buffer::empty(area);
+    render(m, area, &mut buf);
+    buf
+}
+
+fn text(buf: &Buffer) -> String {
+    let w = buf.area.width as usize;
+    buf.content
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every screen of this file, with a few choices made so the snapshots show them.
+fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
+    let mut services = tool(0, size);
+    keys(&mut services, &[Key::Down, Key::Char(' '), Key::Char('v')]);
+    let mut locked = tool(0, size);
+    for _ in 0..19 {
+        keys(&mut locked, &[Key::Down]);
+    }
+    keys(&mut locked, &[Key::Char(' ')]);
+    let mut confirm = tool(0, size);
+    keys(&mut confirm, &[Key::Char('v'), Key::Char('a')]);
+    let mut runlevels = tool(1, size);
+    for _ in 0..11 {
+        keys(&mut runlevels, &[Key::Down]);
+    }
+    keys(&mut runlevels, &[Key::Right, Key::Char(' ')]);
+    let gcc = tool(2, size);
+    let mut snort = tool(3, size);
+    keys(&mut snort, &[Key::Char(' ')]);
+    vec![
+        ("services", services),
+        ("services_locked", locked),
+        ("services_confirm", confirm),
+        ("runlevels", runlevels),
+        ("gcc", gcc),
+        ("snort", snort),
+    ]
+}
+
+#[test]
+fn snapshots_ascii_mono_80x24() {
+    for (name, m) in screens((80, 24)) {
+        let buf = draw(&m);
+        assert!(buf.content.iter().all(|c| c.symbol().is_ascii()), "{name}");
+        insta::assert_snapshot!(format!("tool_{name}_80x24"), text(&buf));
+    }
+}
+
+#[test]
+fn every_size_renders_without_panicking() {
+    for w in (1..=120).step_by(7) {
+        for h in (1..=40).step_by(3) {
+            for (_, m) in screens((w, h)) {
+                draw(&m);
+            }
+        }
+    }
+}
+
+/// Cells that differ between two frames: what the frugal backend has to send.
+fn changed_cells(a: &Buffer, b: &Buffer) -> usize {
+    a.content
+        .iter()
+        .zip(&b.content)
+        .filter(|(x, y)| x != y)
+        .count()
+}
+
+#[test]
+fn a_toggle_changes_only_its_row_and_the_count() {
+    let mut m = tool(0, (80, 24));
+    keys(&mut m, &[Key::Down]); // avahi-daemon, advice "off"
+    let before = draw(&m);
+    keys(&mut m, &[Key::Char(' ')]);
+    let after = draw(&m);
+    // "->off" in the row (5 cells) and the count in the title (1 cell).
+    let n = changed_cells(&before, &after);
+    assert!(n <= 8, "a toggle changed {n} cells");
+    // Moving the cursor changes the gutter marks and the detail lines only.
+    keys(&mut m, &[Key::Down]);
+    let moved = draw(&m);
+    let n = changed_cells(&after, &moved);
+    assert!(n <= 2 + 3 * 78, "a cursor move changed {n} cells");
+}
