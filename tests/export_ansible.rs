@@ -315,24 +315,19 @@ fn openrc_root() -> Option<PathBuf> {
     }
 }
 
-#[test]
-fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
-    let Some(pristine) = openrc_root() else {
-        return;
-    };
-    let Some(bin) = ansible_bin() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let root = work.path().join("root");
+/// A copy of the pristine OpenRC root with a shell and the basic tools, /dev/null and the
+/// files the networking steps edit; `None` (reason printed) when the archive is unreachable.
+fn prepared_root(pristine: &Path, root: &Path) -> Option<()> {
     let cp = Command::new("cp")
         .arg("-a")
-        .arg(&pristine)
-        .arg(&root)
+        .arg(pristine)
+        .arg(root)
         .status()
         .unwrap();
     assert!(cp.success());
     let shell = Command::new("sh")
         .arg(repo().join("tests/support/chroot-shell.sh"))
-        .arg(&root)
+        .arg(root)
         .arg(repo().join("target/export-acceptance/chroot-shell-debs"))
         .output()
         .unwrap();
@@ -341,7 +336,7 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
             "SKIPPED: the Debian archive is unreachable: {}",
             String::from_utf8_lossy(&shell.stderr)
         );
-        return;
+        return None;
     }
     assert!(
         shell.status.success(),
@@ -354,8 +349,109 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
     // SAFETY: a valid NUL-terminated path; makedev(1, 3) is /dev/null.
     let rc = unsafe { libc::mknod(null.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
     assert_eq!(rc, 0, "mknod /dev/null");
-    seed_files(&root);
+    seed_files(root);
+    Some(())
+}
+
+/// fieldbook itself performs the network section's command steps (`fieldbook exec`) against a
+/// second copy of the root: `rc-update` and `test` on its PATH run inside that root, as they
+/// would on the real dom0. Steps exec leaves to the app (edits, tool screens: exit 3) are
+/// compared through the edit engine instead.
+fn fieldbook_network_steps(root: &Path, work: &Path) {
+    let wrappers = work.join("fieldbook-bin");
+    std::fs::create_dir_all(&wrappers).unwrap();
+    for (name, program) in [("rc-update", "/sbin/rc-update"), ("test", "/usr/bin/test")] {
+        let w = wrappers.join(name);
+        std::fs::write(
+            &w,
+            format!(
+                "#!/bin/sh\nexec chroot '{}' {program} \"$@\"\n",
+                root.display()
+            ),
+        )
+        .unwrap();
+        Command::new("chmod").arg("755").arg(&w).status().unwrap();
+    }
+    let catalog = fieldbook::catalog::Catalog::load(None);
+    let rb = &catalog.get("xen4-migration").unwrap().runbook;
+    let section = rb.sections.iter().find(|s| s.id == "network").unwrap();
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for step in &section.steps {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+        cmd.args([
+            "exec",
+            "xen4-migration",
+            &step.id,
+            "--yes",
+            "--target",
+            "dom0",
+        ]);
+        cmd.arg("--state-dir").arg(work.join("fieldbook-state"));
+        cmd.arg("--root").arg(root);
+        for v in NETWORK_VALUES {
+            cmd.args(["--var", v]);
+        }
+        let out = cmd.env("PATH", &path).output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "fieldbook exec {} failed:\n{}{}",
+            step.id,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// What fieldbook's edit engine makes of the seeded files with the network section's edits.
+fn engine_results(root_before: &Path) -> Vec<(String, String)> {
+    use fieldbook::core::edit;
+    use fieldbook::core::runbook::Action;
+    let catalog = fieldbook::catalog::Catalog::load(None);
+    let rb = &catalog.get("xen4-migration").unwrap().runbook;
+    let mut values = rb.default_values();
+    for v in NETWORK_VALUES {
+        let (k, val) = v.split_once('=').unwrap();
+        values.insert(k.into(), val.into());
+    }
+    let mut files: std::collections::BTreeMap<String, String> = Default::default();
+    let section = rb.sections.iter().find(|s| s.id == "network").unwrap();
+    for step in &section.steps {
+        let Action::Edit { edits } = &step.action else {
+            continue;
+        };
+        for e in edits {
+            let e = edit::substituted(e, &values);
+            if !edit::is_text_action(&e.action) {
+                continue;
+            }
+            let current = files.entry(e.path.clone()).or_insert_with(|| {
+                std::fs::read_to_string(root_before.join(e.path.trim_start_matches('/')))
+                    .unwrap_or_default()
+            });
+            *current = edit::edit_text(current, &e.action, &e.comment).unwrap();
+        }
+    }
+    files.into_iter().collect()
+}
+
+#[test]
+fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
+    let Some(pristine) = openrc_root() else {
+        return;
+    };
+    let Some(bin) = ansible_bin() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    let theirs = work.path().join("fieldbook-root");
+    if prepared_root(&pristine, &root).is_none() || prepared_root(&pristine, &theirs).is_none() {
+        return;
+    }
     let before = runlevel_links(&root);
+    let expected_files = engine_results(&root);
 
     let playbook = work.path().join("network.yml");
     export(
@@ -401,6 +497,21 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
             .collect::<Vec<_>>()
     };
     assert_eq!(untouched(&after), untouched(&before));
+    // The same runlevel links as fieldbook's own steps leave.
+    fieldbook_network_steps(&theirs, work.path());
+    assert_eq!(after, runlevel_links(&theirs), "ansible vs fieldbook");
+    // The same file contents as fieldbook's edit engine makes, and the same bridge links.
+    for (file, want) in &expected_files {
+        let got = std::fs::read_to_string(root.join(file.trim_start_matches('/'))).unwrap();
+        assert_eq!(
+            &got, want,
+            "{file}: the playbook's edit differs from fieldbook's"
+        );
+    }
+    for bridge in ["extbr0", "xenbr0"] {
+        let link = std::fs::read_link(root.join(format!("etc/init.d/net.{bridge}"))).unwrap();
+        assert_eq!(link, Path::new("net.lo"));
+    }
     let net_conf = std::fs::read_to_string(root.join("etc/conf.d/net")).unwrap();
     assert!(
         net_conf.starts_with("# BEGIN fieldbook xen-bridges\n"),
@@ -421,4 +532,147 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
     assert_eq!(files(&root), first);
     assert_eq!(runlevel_links(&root), after);
     assert!(second_log.contains("changed=0"), "{second_log}");
+}
+
+/// The modern playbook's edit tasks, run by Ansible on local files, give exactly what
+/// fieldbook's edit engine gives, and a second run changes nothing.
+#[test]
+fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
+    let Some(bin) = ansible_bin() else { return };
+    let cases: &[(&str, &str)] = &[
+        ("action = \"ensure_line\"\nline = \"a=2\"\n", "a=1\n"),
+        (
+            "action = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+            "# a=0\n",
+        ),
+        (
+            "action = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+            "b\n#a=0\na=1\na=3\n",
+        ),
+        (
+            "action = \"ensure_line\"\nline = \"x {{y}} $(reboot) \\\\1 'q'\"\nreplace = \"x \"\n",
+            "x old\n",
+        ),
+        (
+            "action = \"comment_out\"\npattern = \"sshd\"\n",
+            "sshd on\n  sshd indented\n#sshd off\n",
+        ),
+        (
+            "action = \"uncomment\"\npattern = \"vif\"\ncomment = \";\"\n",
+            ";; (vif x)\n; (vif y)\n(vif z)\n",
+        ),
+        (
+            "action = \"set_var\"\nkey = \"USE\"\nvalue = \"a \\\"b\\\" `c` $d\"\n",
+            "USE=\"x\"\n",
+        ),
+        (
+            "action = \"set_var\"\nkey = \"K\"\nvalue = \"v\"\n",
+            "# K=old\n",
+        ),
+        (
+            "action = \"add_words\"\nkey = \"FEATURES\"\nwords = [\"collision-protect\"]\n",
+            "FEATURES=\"sandbox\"\n",
+        ),
+        (
+            "action = \"add_words\"\nkey = \"USE\"\nwords = [\"-gtk\", \"pae\"]\n",
+            "USE=\"gtk x\"\n",
+        ),
+        (
+            "action = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\"]\n",
+            "# nothing yet\n",
+        ),
+        (
+            "action = \"remove_words\"\nkey = \"USE\"\nwords = [\"x\"]\n",
+            "USE=\"x y x\"\n",
+        ),
+        (
+            "action = \"remove_words\"\nkey = \"USE\"\nwords = [\"x\"]\n",
+            "OTHER=1\n",
+        ),
+        (
+            "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
+            "before\n",
+        ),
+        (
+            "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
+            "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    let mut toml =
+        String::from("id = \"edits\"\ntitle = \"Edits\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n");
+    let mut expected = Vec::new();
+    for (i, (edit, before)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("f{i}"));
+        std::fs::write(&file, before).unwrap();
+        toml.push_str(&format!(
+            "[[section.step]]\nid = \"e{i}\"\ntitle = \"E{i}\"\nwhy = \"w\"\nkind = \"edit\"\n[[section.step.edit]]\npath = \"{}\"\n{edit}",
+            file.display()
+        ));
+        let rb_one = fieldbook::core::runbook::load_str(
+            "one.toml",
+            &format!("id = \"o\"\ntitle = \"O\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"e\"\ntitle = \"E\"\nwhy = \"w\"\nkind = \"edit\"\n[[section.step.edit]]\npath = \"/x\"\n{edit}"),
+        )
+        .unwrap();
+        let fieldbook::core::runbook::Action::Edit { edits } = &rb_one.step("e").unwrap().action
+        else {
+            unreachable!()
+        };
+        let e = fieldbook::core::edit::substituted(&edits[0], &Default::default());
+        expected.push((
+            file,
+            fieldbook::core::edit::edit_text(before, &e.action, &e.comment).unwrap(),
+        ));
+    }
+    std::fs::write(books.join("edits.toml"), toml).unwrap();
+    let playbook = dir.path().join("edits.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("--checklists")
+        .arg(&books)
+        .args(["export", "ansible", "edits", "-o"])
+        .arg(&playbook)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = || {
+        let out = Command::new(bin.join("ansible-playbook"))
+            .args(["-i", "localhost,", "-c", "local"])
+            .arg("-e")
+            .arg(format!(
+                "ansible_python_interpreter={}",
+                bin.join("python").display()
+            ))
+            .arg(&playbook)
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_PIPELINING", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    run();
+    for (i, (file, want)) in expected.iter().enumerate() {
+        assert_eq!(
+            &std::fs::read_to_string(file).unwrap(),
+            want,
+            "case {i}: {:?}",
+            cases[i]
+        );
+    }
+    let second = run();
+    assert!(second.contains("changed=0"), "{second}");
+    for (file, want) in &expected {
+        assert_eq!(&std::fs::read_to_string(file).unwrap(), want);
+    }
 }

@@ -765,4 +765,77 @@ mod tests {
             "a\n# BEGIN fieldbook bridges\nbridge_x=\"eth1\"\n# END fieldbook bridges\nz\n"
         );
     }
+
+    /// The old-target programs against fieldbook's own edit engine, case by case.
+    #[test]
+    fn old_edits_equal_the_engine() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\n",
+                "a=1\n",
+            ),
+            (
+                "path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+                "# a=0\n",
+            ),
+            (
+                "path = \"x\"\naction = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+                "b\n#a=0\na=1\n",
+            ),
+            (
+                "path = \"x\"\naction = \"ensure_line\"\nline = \"; rm -rf / $(reboot) \\\"q\\\" 'single'\"\n",
+                "x\n",
+            ),
+            (
+                "path = \"x\"\naction = \"comment_out\"\npattern = \"sshd\"\n",
+                "sshd on\n  sshd indented\n#sshd off\n",
+            ),
+            (
+                "path = \"x\"\naction = \"uncomment\"\npattern = \"vif\"\ncomment = \";\"\n",
+                ";; (vif x)\n; (vif y)\n(vif z)\n",
+            ),
+            (
+                "path = \"x\"\naction = \"set_var\"\nkey = \"USE\"\nvalue = \"a \\\"b\\\" `c` $d\"\n",
+                "USE=\"x\"\n",
+            ),
+            (
+                "path = \"x\"\naction = \"set_var\"\nkey = \"K\"\nvalue = \"v\"\n",
+                "K=v\n",
+            ),
+            (
+                "path = \"x\"\naction = \"set_var\"\nkey = \"K\"\nvalue = \"v\"\n",
+                "",
+            ),
+            (
+                "path = \"x\"\naction = \"add_words\"\nkey = \"FEATURES\"\nwords = [\"collision-protect\"]\n",
+                "FEATURES=\"sandbox\"\n",
+            ),
+            (
+                "path = \"x\"\naction = \"add_words\"\nkey = \"USE\"\nwords = [\"-gtk\"]\n",
+                "USE=\"gtk x\"\n",
+            ),
+            (
+                "path = \"x\"\naction = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\"]\n",
+                "# nothing yet\n",
+            ),
+            (
+                "path = \"x\"\naction = \"remove_words\"\nkey = \"USE\"\nwords = [\"x\"]\n",
+                "USE=\"x y x\"\n",
+            ),
+            (
+                "path = \"x\"\naction = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
+                "before\n",
+            ),
+            (
+                "path = \"x\"\naction = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
+                "# BEGIN fieldbook m\none\ntwo\n# END fieldbook m\n",
+            ),
+        ];
+        for (edit, before) in cases {
+            let e = one_edit(edit);
+            let want = crate::core::edit::edit_text(before, &e.action, &e.comment).unwrap();
+            let (got, _) = run_old(edit, before);
+            assert_eq!(got, want, "{edit} on {before:?}");
+        }
+    }
 }
