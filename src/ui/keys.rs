@@ -347,7 +347,7 @@ pub const BINDINGS: &[Binding] = &[
         &[K::Char('p')],
         A::TogglePractice,
         "practice mode on/off (nothing is executed; progress kept apart)",
-        Some("practice"),
+        None,
     ),
     bind(
         S::Home,
