@@ -356,6 +356,8 @@ fn event_loop(
         }
         queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
+        // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
+        queue.extend(runner.reattach(model));
         queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));

@@ -306,6 +306,47 @@ impl StepRunner {
         }
     }
 
+    /// Finds a long step of the current target still running under a live supervisor (after
+    /// fieldbook was killed, crashed or lost its terminal) and follows it again. Returns the
+    /// message that tells the model, or nothing.
+    pub fn reattach(&mut self, model: &Model) -> Option<Msg> {
+        if self.active.is_some() || model.running.is_some() {
+            return None;
+        }
+        for run in model
+            .runs
+            .iter()
+            .filter(|r| r.target == model.target && r.practice == model.practice)
+        {
+            for (id, st) in &run.steps {
+                if st.status != Status::Running {
+                    continue;
+                }
+                let Some(a) = st.attempts.last() else {
+                    continue;
+                };
+                let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
+                    continue;
+                };
+                if !supervisor::is_alive(pid) {
+                    continue;
+                }
+                let Ok(dir) = StateDir::resolve(self.state_root.as_deref(), model.practice) else {
+                    continue;
+                };
+                self.active = Some(Active::Running {
+                    running: supervisor::watch(pid, dir.resolve_path(log), None),
+                    supervised: true,
+                });
+                return Some(Msg::Reattached {
+                    runbook: run.runbook.clone(),
+                    step: id.clone(),
+                });
+            }
+        }
+        None
+    }
+
     /// Cancels the running step (SIGINT, SIGTERM, SIGKILL to its process group).
     pub fn cancel(&mut self) {
         match &self.active {

@@ -45,6 +45,14 @@ pub enum Msg {
     },
     /// The running step ended, as the runner judged it (status, exit, failing program).
     StepEnded(RunOutcome),
+    /// A long step found still running under its supervisor when fieldbook started again:
+    /// its output is followed and its end recorded as if it had never been left.
+    Reattached {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// The running step ended.
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.

@@ -47,6 +47,30 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
+        Msg::Reattached { runbook, step } => {
+            let title = model
+                .step(&runbook, &step)
+                .map(|(_, s)| s.title.clone())
+                .unwrap_or_else(|| step.clone());
+            model.message = Some(format!(
+                "'{title}' is still running under its supervisor: re-attached to its output"
+            ));
+            model.running = Some(Running {
+                runbook,
+                step,
+                previous: Status::Interrupted,
+            });
+            model.output.clear();
+            model.output_title = format!("{title} (re-attached)");
+            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+                model.screens.push(Screen::Output {
+                    scroll: 0,
+                    follow: true,
+                });
+            }
+            clamp_scrolls(model);
+            Vec::new()
+        }
         Msg::StepEnded(outcome) => {
             let mut effects = ended(model, outcome);
             effects.extend(tools::after_run(model));
