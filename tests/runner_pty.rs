@@ -224,9 +224,15 @@ fn a_hangup_ends_a_short_step_and_restores_the_terminal() {
             .unwrap_or_default()
             .contains("hung up")
     );
+    // Restored: the cursor is shown again and the screen left (the alternate screen, or the
+    // drawn area cleared on a vt100 where the app draws in the main screen).
     let raw = app.bytes_since_mark();
     assert!(
-        raw.windows(8).any(|w| w == b"\x1b[?1049l"),
-        "the alternate screen was not left"
+        raw.windows(6).any(|w| w == b"\x1b[?25h"),
+        "the cursor was not shown again"
+    );
+    assert!(
+        raw.windows(8).any(|w| w == b"\x1b[?1049l") || raw.windows(6).any(|w| w == b"\x1b[H\x1b[J"),
+        "the screen was not restored"
     );
 }
