@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -17,16 +17,23 @@ use crate::core::apply::{EditError, EditSite};
 use crate::core::progress::Run;
 use crate::core::runbook::Action as StepAction;
 use crate::core::state_dir::StateDir;
+use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
-use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{EditPreview, EditProblem, Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How long the loop waits for input while a command runs: output is drawn at most this often.
+const RUNNING_POLL: Duration = Duration::from_millis(50);
+/// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
+/// most this often.
+const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
 
 mod recorder;
 
@@ -218,6 +225,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     );
     model.target = global.target.clone().unwrap_or_else(host_name);
     model.practice = global.practice;
+    model.low_bandwidth = global.low_bandwidth;
     model.who = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_default();
@@ -247,16 +255,18 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         );
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
-    let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
+    let alt_screen = prof.alt_screen && !global.no_alt_screen;
+    let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
         .context("cannot set up the terminal")?;
     for runbook in first {
         match store.open_run(model.practice, &runbook, &model.target) {
             Ok(run) => {
-                ui::update(&mut model, Msg::RunLoaded(Box::new(run)));
+                ui::update(&mut model, Msg::RunOpened(Box::new(run)));
             }
             Err(e) => model.message = Some(format!("{e:#}")),
         }
     }
+    let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
         .map(|dir| EditSite {
             root: global.root.clone(),
@@ -269,6 +279,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         &mut store,
         &signals,
         &tools,
+        &mut runner,
         &site,
     );
     drop(session);
@@ -281,21 +292,38 @@ fn event_loop(
     store: &mut dyn ProgressStore,
     signals: &Signals,
     tools: &ToolContext,
+    runner: &mut StepRunner,
     site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
+    // A key always gets its answer drawn at once; other changes (command output) wait for the
+    // low-bandwidth interval.
+    let mut key_seen = false;
+    let mut last_draw: Option<Instant> = None;
     // Results of background work (tool listings, tool commands) come back on this channel.
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            let why = if signals.hangup.load(Ordering::SeqCst) {
+                "the terminal hung up"
+            } else {
+                "fieldbook was terminated"
+            };
+            stop_running(model, store, runner, why);
             return Ok(());
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
             session.reenter(session.alt_screen)?;
             dirty = true;
         }
-        if dirty {
+        let min_gap = if model.low_bandwidth {
+            LOW_BANDWIDTH_GAP
+        } else {
+            Duration::ZERO
+        };
+        let draw_due = key_seen || last_draw.is_none_or(|t| t.elapsed() >= min_gap);
+        if dirty && draw_due {
             // Test hook for the restore-on-panic test: a panic in the middle of drawing.
             if std::env::var_os("FIELDBOOK_TEST_PANIC").is_some()
                 && session.terminal.get_frame().count() > 0
@@ -309,10 +337,23 @@ fn event_loop(
                 }
             })?;
             dirty = false;
+            key_seen = false;
+            last_draw = Some(Instant::now());
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        if queue.is_empty() && event::poll(IDLE_POLL)? {
+        // A deferred draw wakes the loop when it is due; while a command runs, wake often
+        // enough to show its output (at most every ~50 ms).
+        let idle = if runner.busy() {
+            RUNNING_POLL
+        } else {
+            IDLE_POLL
+        };
+        let wait = match (dirty, last_draw) {
+            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
+            _ => idle,
+        };
+        if queue.is_empty() && event::poll(wait)? {
             loop {
                 match event::read()? {
                     Event::Key(k) => {
@@ -337,12 +378,20 @@ fn event_loop(
         }
         queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
+        // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
+        queue.extend(runner.reattach(model));
+        queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
+            key_seen |= changes && matches!(msg, Msg::Key(_));
             for effect in ui::update(model, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        stop_running(model, store, runner, "fieldbook was quit while it ran");
+                        return Ok(());
+                    }
+                    Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
                         let s = session.refresh(true)?;
                         queue.push_back(Msg::Resized {
@@ -373,7 +422,7 @@ fn event_loop(
                     }
                     Effect::OpenRun { runbook } => {
                         match store.open_run(model.practice, &runbook, &model.target) {
-                            Ok(run) => queue.push_back(Msg::RunLoaded(Box::new(run))),
+                            Ok(run) => queue.push_back(Msg::RunOpened(Box::new(run))),
                             Err(e) => queue.push_back(Msg::Problem(format!("{e:#}"))),
                         }
                     }
@@ -395,16 +444,31 @@ fn event_loop(
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
-                    Effect::RunStep { .. } => {
-                        // Stub until the runner lands: nothing is executed.
-                        queue.push_back(Msg::OutputLine(
-                            "fieldbook: running commands is not built yet; nothing was run.".into(),
-                        ));
-                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
-                            "the command runner is not built yet".into(),
-                        )));
-                    }
+                    Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
+                    {
+                        Start::Messages(msgs) => queue.extend(msgs),
+                        Start::Interactive(child) => {
+                            queue.extend(step_runner::hand_over(session, signals, *child));
+                            dirty = true;
+                        }
+                    },
                 }
+            }
+        }
+    }
+}
+
+/// Records how a running step ends when the app goes away, and saves it.
+fn stop_running(
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    runner: &mut StepRunner,
+    why: &str,
+) {
+    for msg in runner.stop_for_exit(why) {
+        for effect in ui::update(model, msg) {
+            if let Effect::Save(run) = effect {
+                let _ = store.save(&run);
             }
         }
     }

@@ -8,6 +8,7 @@ use tui_input::Input;
 use crate::core::net::{QuizResult, Subnet4};
 use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
+use crate::core::runner::RunOutcome;
 
 use super::keys::{Key, Scope};
 use super::theme::Theme;
@@ -30,6 +31,28 @@ pub enum Msg {
     },
     /// One line of (sanitised) output from the running command.
     OutputLine(String),
+    /// A batch of sanitised output lines (a fast command prints thousands at once).
+    Output(Vec<String>),
+    /// The running attempt's log file (relative to the state directory) and, for a long step,
+    /// its supervisor's pid: recorded so a later fieldbook can re-attach.
+    Attached {
+        /// Log path as stored.
+        log: String,
+        /// Supervisor pid, for detached steps.
+        pid: Option<u32>,
+        /// Boot id when it started.
+        boot_id: Option<String>,
+    },
+    /// The running step ended, as the runner judged it (status, exit, failing program).
+    StepEnded(RunOutcome),
+    /// A long step found still running under its supervisor when fieldbook started again:
+    /// its output is followed and its end recorded as if it had never been left.
+    Reattached {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// The running step ended.
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.
@@ -39,6 +62,9 @@ pub enum Msg {
     /// A run as the progress store holds it (after opening or saving): replaces the model's
     /// copy, so the store's state machine has the last word.
     RunLoaded(Box<Run>),
+    /// A run just opened in the progress store (its runbook was opened): like `RunLoaded`,
+    /// and steps found interrupted are pointed out.
+    RunOpened(Box<Run>),
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
     /// The loop computed what an edit step (or its undo) would change.
@@ -136,6 +162,8 @@ pub enum Effect {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    CancelRun,
     /// Run commands a tool screen built (e.g. `chkconfig --level 2345 iscsid off`) as an
     /// attempt of its step, through the runner, exactly like `RunStep`.
     RunCommands {
@@ -353,6 +381,8 @@ pub enum Pending {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command.
+    Cancel,
     /// Preview an edit step again, following symbolic links.
     FollowSymlinks {
         /// Runbook id.
@@ -484,6 +514,8 @@ pub struct Model {
     pub target: String,
     /// Practice mode: nothing is executed.
     pub practice: bool,
+    /// `--low-bandwidth`: the loop draws output changes at most once a second.
+    pub low_bandwidth: bool,
     /// Who is working (for attempts and notes).
     pub who: String,
     /// The current time, RFC 3339 UTC, set by the loop before each batch of messages.
@@ -536,6 +568,7 @@ impl Model {
             runs,
             target: "localhost".into(),
             practice: false,
+            low_bandwidth: false,
             who: String::new(),
             now: String::new(),
             screens: vec![Screen::Home {
