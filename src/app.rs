@@ -506,8 +506,8 @@ fn event_loop(
                         commands,
                         env,
                     } => {
-                        let log = tool_jobs::attempt_log_path(model, &runbook, &step);
-                        tool_jobs::run_commands(commands, env, log, bg_tx.clone());
+                        // Through the same runner as a step: log, cancel, exit recorded.
+                        queue.extend(runner.start_commands(model, &runbook, &step, commands, env));
                     }
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
