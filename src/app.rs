@@ -167,6 +167,25 @@ pub fn terminal_info(
 
 /// Opens the app (optionally on one runbook) and runs it until the technician quits.
 pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow::Result<u8> {
+    run_opened(global, catalog, open, None)
+}
+
+/// Opens the app on the fleet screen for `hosts` (`fieldbook fleet --app`).
+pub fn run_fleet(
+    global: &GlobalOpts,
+    catalog: Catalog,
+    settings: crate::core::fleet::ssh::SshSettings,
+    hosts: Vec<String>,
+) -> anyhow::Result<u8> {
+    run_opened(global, catalog, None, Some((settings, hosts)))
+}
+
+fn run_opened(
+    global: &GlobalOpts,
+    catalog: Catalog,
+    open: Option<&str>,
+    fleet: Option<(crate::core::fleet::ssh::SshSettings, Vec<String>)>,
+) -> anyhow::Result<u8> {
     if let Some(id) = open
         && catalog.get(id).is_none()
     {
@@ -213,10 +232,21 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     if let Some(id) = open {
         ui::update::open_runbook(&mut model, id);
     }
+    let initial = match fleet {
+        Some((settings, hosts)) => ui::fleet::open(&mut model, settings, hosts),
+        None => Vec::new(),
+    };
     let signals = Signals::register().context("cannot install signal handlers")?;
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
-    let result = event_loop(&mut session, &mut model, &mut store, &signals, &tools);
+    let result = event_loop(
+        &mut session,
+        &mut model,
+        &mut store,
+        &signals,
+        &tools,
+        initial,
+    );
     drop(session);
     result.map(|()| crate::cli::exit::OK)
 }
@@ -227,11 +257,18 @@ fn event_loop(
     store: &mut dyn ProgressStore,
     signals: &Signals,
     tools: &ToolContext,
+    initial: Vec<Effect>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
     // Results of background work (tool listings, tool commands) come back on this channel.
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
+    // The screen the app opened on may need background work at once (the fleet's first ask).
+    for effect in initial {
+        if let Effect::Fleet(job) = effect {
+            crate::fleet_jobs::start(job, bg_tx.clone());
+        }
+    }
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
             return Ok(());
@@ -302,6 +339,7 @@ fn event_loop(
                     Effect::RunCommands { commands, env, .. } => {
                         tool_jobs::run_commands(commands, env, bg_tx.clone());
                     }
+                    Effect::Fleet(job) => crate::fleet_jobs::start(job, bg_tx.clone()),
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }

@@ -2,6 +2,7 @@
 //! key table in [`keys`] connects the two. See `src/ui/README.md` for how to add a screen, a key
 //! action or an effect.
 
+pub mod fleet;
 pub mod keys;
 pub mod layout;
 pub mod model;
@@ -41,6 +42,8 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         } => screens::step::draw(model, runbook, step, *scroll, area, buf),
         Screen::Output { scroll, .. } => screens::output::draw(model, *scroll, area, buf),
         Screen::Tool { .. } => screens::tool::draw(model, area, buf),
+        Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
+        Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
     match &model.overlay {
         None => None,

@@ -8,6 +8,7 @@ use tui_input::Input;
 use crate::core::progress::{Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
 
+use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
 use super::theme::Theme;
 use super::tools::{ToolConfirm, ToolJob, ToolResult, ToolSession};
@@ -37,6 +38,8 @@ pub enum Msg {
     Resumed,
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
+    /// The fleet screen's background asking (status of every host, one report) finished.
+    Fleet(FleetResult),
 }
 
 /// How a run of a step ended, as the runner reports it.
@@ -82,6 +85,8 @@ pub enum Effect {
     },
     /// Background work for a tool screen; the result comes back as `Msg::Tool`.
     Tool(ToolJob),
+    /// Ask hosts over ssh for the fleet screen; the result comes back as `Msg::Fleet`.
+    Fleet(FleetJob),
 }
 
 /// The cursor of a list screen.
@@ -122,6 +127,16 @@ pub enum Screen {
         /// Keep the last line in view as lines arrive.
         follow: bool,
     },
+    /// Every host × run of a fleet (`fieldbook fleet --app`); its state is `Model::fleet`.
+    Fleet {
+        /// Selected row.
+        cursor: Cursor,
+    },
+    /// One host's handover report, fetched over ssh from the fleet screen.
+    FleetReport {
+        /// First line shown.
+        scroll: usize,
+    },
     /// A tool screen opened by a tool step; its state is `Model::tool`.
     Tool {
         /// Runbook id.
@@ -142,6 +157,8 @@ impl Screen {
             Screen::Step { .. } => Scope::Step,
             Screen::Output { .. } => Scope::Output,
             Screen::Tool { tool, .. } => Scope::of_tool(*tool),
+            Screen::Fleet { .. } => Scope::Fleet,
+            Screen::FleetReport { .. } => Scope::FleetReport,
         }
     }
 }
@@ -290,6 +307,8 @@ pub struct Model {
     pub root: Option<std::path::PathBuf>,
     /// The state directory (`--state-dir` or the default), for the technicians' own data.
     pub state_dir: Option<std::path::PathBuf>,
+    /// The fleet screen's state, when the app was opened on a fleet.
+    pub fleet: Option<FleetView>,
 }
 
 impl Model {
@@ -322,6 +341,7 @@ impl Model {
             command_env: Vec::new(),
             root: None,
             state_dir: None,
+            fleet: None,
         }
     }
 

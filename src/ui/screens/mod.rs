@@ -1,6 +1,7 @@
 //! One file per screen or overlay; each has a `draw` function that only reads the model.
 
 pub mod confirm;
+pub mod fleet;
 pub mod help;
 pub mod home;
 pub mod output;
