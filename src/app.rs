@@ -13,12 +13,15 @@ use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifier
 
 use crate::catalog::Catalog;
 use crate::cli::{GlobalOpts, UsageError};
+use crate::core::apply::{EditError, EditSite};
 use crate::core::progress::Run;
+use crate::core::runbook::Action as StepAction;
+use crate::core::state_dir::StateDir;
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
-use crate::ui::model::{Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
@@ -239,6 +242,12 @@ fn run_opened(
     let signals = Signals::register().context("cannot install signal handlers")?;
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
+    let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
+        .map(|dir| EditSite {
+            root: global.root.clone(),
+            state_dir: dir.base(),
+        })
+        .map_err(|e| e.to_string());
     let result = event_loop(
         &mut session,
         &mut model,
@@ -246,6 +255,7 @@ fn run_opened(
         &signals,
         &tools,
         initial,
+        &site,
     );
     drop(session);
     result.map(|()| crate::cli::exit::OK)
@@ -258,6 +268,7 @@ fn event_loop(
     signals: &Signals,
     tools: &ToolContext,
     initial: Vec<Effect>,
+    site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
@@ -336,6 +347,12 @@ fn event_loop(
                                 .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
                         }
                     }
+                    edit @ (Effect::PreviewEdit { .. }
+                    | Effect::ApplyEdit { .. }
+                    | Effect::PreviewUndo { .. }
+                    | Effect::UndoEdit { .. }) => {
+                        queue.push_back(edit_effect(site, model, edit));
+                    }
                     Effect::RunCommands { commands, env, .. } => {
                         tool_jobs::run_commands(commands, env, bg_tx.clone());
                     }
@@ -363,4 +380,144 @@ fn ignored(model: &Model, key: Key) -> bool {
     let scope = model.scope();
     ui::keys::lookup(scope, key).is_none()
         && !(scope == ui::keys::Scope::Prompt && matches!(key, Key::Char(_)))
+}
+
+/// Carries out the file work of an edit effect (quick: a few small files) and returns the
+/// result for `update`.
+pub fn edit_effect(site: &Result<EditSite, String>, model: &Model, effect: Effect) -> Msg {
+    let edits_of = |runbook: &str, step: &str| match model.step(runbook, step) {
+        Some((_, s)) => match &s.action {
+            StepAction::Edit { edits } => edits.clone(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let problem = |e: EditError| match e {
+        EditError::Symlink { .. } => EditProblem::Symlink {
+            message: e.to_string(),
+        },
+        other => EditProblem::Other(other.to_string()),
+    };
+    let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+    let site = match site {
+        Ok(s) => s,
+        Err(e) => {
+            let (runbook, step) = match &effect {
+                Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
+                    (run.runbook.clone(), step.clone())
+                }
+                Effect::PreviewUndo { runbook, step, .. }
+                | Effect::UndoEdit { runbook, step, .. } => (runbook.clone(), step.clone()),
+                _ => (String::new(), String::new()),
+            };
+            return Msg::EditPreviewed {
+                runbook,
+                step,
+                result: Err(EditProblem::Other(e.clone())),
+            };
+        }
+    };
+    match effect {
+        Effect::PreviewEdit {
+            run,
+            step,
+            secrets,
+            follow_symlinks,
+        } => {
+            let edits = edits_of(&run.runbook, &step);
+            let result = site
+                .preview(&run, &edits, &secrets, follow_symlinks)
+                .map(|p| EditPreview {
+                    diff: lines(&p.diff()),
+                    already_applied: p.already_applied(),
+                    undo: None,
+                    changed_since: false,
+                    follow_symlinks,
+                })
+                .map_err(problem);
+            Msg::EditPreviewed {
+                runbook: run.runbook,
+                step,
+                result,
+            }
+        }
+        Effect::ApplyEdit {
+            run,
+            step,
+            secrets,
+            follow_symlinks,
+        } => {
+            let edits = edits_of(&run.runbook, &step);
+            let (applied, error) =
+                match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &model.now) {
+                    Ok(a) => (a, None),
+                    Err(f) => (f.applied, Some(f.error.to_string())),
+                };
+            Msg::EditApplied {
+                runbook: run.runbook,
+                step,
+                applied,
+                error,
+            }
+        }
+        Effect::PreviewUndo {
+            runbook,
+            step,
+            edits,
+        } => {
+            let mut diff = Vec::new();
+            let mut changed_since = false;
+            for (_, e) in &edits {
+                match site.undo_preview(e) {
+                    Ok(p) => {
+                        changed_since |= p.changed_since;
+                        diff.extend(lines(&p.diff));
+                    }
+                    Err(e) => {
+                        return Msg::EditPreviewed {
+                            runbook,
+                            step,
+                            result: Err(problem(e)),
+                        };
+                    }
+                }
+            }
+            Msg::EditPreviewed {
+                runbook,
+                step,
+                result: Ok(EditPreview {
+                    diff,
+                    already_applied: false,
+                    undo: Some(edits.iter().map(|(i, _)| *i).collect()),
+                    changed_since,
+                    follow_symlinks: false,
+                }),
+            }
+        }
+        Effect::UndoEdit {
+            runbook,
+            step,
+            edits,
+            force,
+        } => {
+            let mut undone = Vec::new();
+            let mut error = None;
+            for (i, e) in &edits {
+                match site.undo(e, force) {
+                    Ok(()) => undone.push(*i),
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            Msg::EditUndone {
+                runbook,
+                step,
+                undone,
+                error,
+            }
+        }
+        _ => Msg::Problem("internal: not an edit effect".into()),
+    }
 }

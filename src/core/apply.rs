@@ -862,6 +862,83 @@ pub fn undo(applied: &AppliedEdit, state_dir: &Path, force: bool) -> Result<(), 
     }
 }
 
+/// Where edits happen on this machine: the `--root` and the state directory. Built once by the
+/// app or by `fieldbook exec`; every edit step goes through it, so both callers preview, apply
+/// and undo the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditSite {
+    /// `--root DIR`, or `None` for the real `/`.
+    pub root: Option<PathBuf>,
+    /// The state directory's base (practice runs never apply edits).
+    pub state_dir: PathBuf,
+}
+
+impl EditSite {
+    /// The values an edit of `run` is filled with: the run's values plus the secrets typed
+    /// this session (which are never stored in the run).
+    pub fn values(run: &Run, secrets: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut v = run.values.clone();
+        v.extend(secrets.iter().map(|(k, x)| (k.clone(), x.clone())));
+        v
+    }
+
+    /// What a step's edits would change, touching nothing.
+    pub fn preview(
+        &self,
+        run: &Run,
+        edits: &[Edit],
+        secrets: &BTreeMap<String, String>,
+        follow_symlinks: bool,
+    ) -> Result<StepPreview, EditError> {
+        let values = Self::values(run, secrets);
+        let archive = archive_for(run);
+        let ctx = self.context(&values, &archive, follow_symlinks);
+        preview(edits, &ctx)
+    }
+
+    /// Previews and applies a step's edits; the journal entries come back even when a later
+    /// file fails.
+    pub fn apply(
+        &self,
+        run: &Run,
+        step: &str,
+        edits: &[Edit],
+        secrets: &BTreeMap<String, String>,
+        follow_symlinks: bool,
+        at: &str,
+    ) -> Result<Vec<AppliedEdit>, ApplyFailure> {
+        let values = Self::values(run, secrets);
+        let archive = archive_for(run);
+        let ctx = self.context(&values, &archive, follow_symlinks);
+        apply_step(step, edits, &ctx, at)
+    }
+
+    /// The reverse diff of an applied edit.
+    pub fn undo_preview(&self, applied: &AppliedEdit) -> Result<UndoPreview, EditError> {
+        undo_preview(applied, &self.state_dir)
+    }
+
+    /// Restores an applied edit from its backup.
+    pub fn undo(&self, applied: &AppliedEdit, force: bool) -> Result<(), EditError> {
+        undo(applied, &self.state_dir, force)
+    }
+
+    fn context<'a>(
+        &'a self,
+        values: &'a BTreeMap<String, String>,
+        archive: &'a Path,
+        follow_symlinks: bool,
+    ) -> EditContext<'a> {
+        EditContext {
+            root: self.root.as_deref(),
+            state_dir: &self.state_dir,
+            archive,
+            values,
+            follow_symlinks,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,9 +255,9 @@ pub fn cidr_table() -> Vec<CidrRow> {
             let mask = mask_of(prefix);
             let addresses = 1u64 << (32 - u32::from(prefix));
             let contains = match prefix {
-                32 => "Host (single address)".to_string(),
+                32 => "Host (one address)".to_string(),
                 31 => "Unusable (p2p only)".to_string(),
-                24 => "\"Class C\", 254 usable".to_string(),
+                24 => "\"Class C\" 254 usable".to_string(),
                 16 => "\"Class B\"".to_string(),
                 8 => "\"Class A\"".to_string(),
                 0 => "This Network".to_string(),
@@ -771,7 +771,7 @@ mod tests {
         let t = cidr_table();
         assert_eq!(t.len(), 33);
         assert_eq!(t[0].prefix, 32);
-        assert_eq!(t[0].contains, "Host (single address)");
+        assert_eq!(t[0].contains, "Host (one address)");
         let row = |p: u8| t.iter().find(|r| r.prefix == p).unwrap();
         assert_eq!(row(30).contains, "2 usable");
         assert_eq!(row(25).contains, "126 usable");

@@ -136,10 +136,16 @@ pub enum Action {
     CursorEnd,
     /// Follow new output (scroll to the end as lines arrive).
     Follow,
+    /// Apply: an edit's previewed diff (or, in an undo preview, the backup); a tool screen's
+    /// exact commands or diff. Always asks first.
+    Apply,
+    /// Undo: an edit step's applied edits (reverse diff first); in the snort tool, the last
+    /// rules edit from its backup.
+    Undo,
+    /// Open the subnet calculator.
+    Calculator,
     /// Tool screens: flip the selected item (service on/off, runlevel cell, rule).
     Toggle,
-    /// Tool screens: show the exact commands or diff, confirm, carry them out, verify.
-    Apply,
     /// Services: choose what the runbook advises.
     FollowAdvice,
     /// Tool screens: forget every choice.
@@ -150,8 +156,6 @@ pub enum Action {
     ColumnLeft,
     /// Runlevels: next column.
     ColumnRight,
-    /// Snort rules: undo the last rules edit from its backup.
-    Undo,
     /// Snort rules: add your own SID with a reason.
     AddOwn,
     /// Snort rules: restart snort so it re-reads its rules.
@@ -177,6 +181,12 @@ pub enum Scope {
     Confirm,
     /// A one-line text prompt (skip reason, note); printable keys are typed into it.
     Prompt,
+    /// The diff of an edit (or of its undo) before it is carried out.
+    Diff,
+    /// Text fields (a form step, the subnet calculator, the quiz); printable keys are typed.
+    Form,
+    /// The subnet tool's menu and its CIDR table.
+    Subnet,
     /// The Services tool (chkconfig).
     Services,
     /// The Runlevels tool (rc-update).
@@ -203,6 +213,9 @@ impl Scope {
             Scope::Help => "Help",
             Scope::Confirm => "Question",
             Scope::Prompt => "Typing text",
+            Scope::Diff => "Change preview",
+            Scope::Form => "Fields",
+            Scope::Subnet => "Subnet tool",
             Scope::Services => "Services (chkconfig)",
             Scope::Runlevels => "Runlevels (rc-update)",
             Scope::GccProfile => "GCC profile (gcc-config)",
@@ -227,7 +240,10 @@ impl Scope {
 
     /// Modal scopes do not fall back to global bindings (typing `q` into a note is a `q`).
     pub fn is_modal(self) -> bool {
-        matches!(self, Scope::Help | Scope::Confirm | Scope::Prompt)
+        matches!(
+            self,
+            Scope::Help | Scope::Confirm | Scope::Prompt | Scope::Form
+        )
     }
 }
 
@@ -365,6 +381,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         S::Home,
+        &[K::Char('c')],
+        A::Calculator,
+        "open the subnet calculator (CIDR table, practice quiz)",
+        Some("subnet"),
+    ),
+    bind(
+        S::Home,
         &[K::Char('x')],
         A::Dismiss,
         "dismiss the advice box",
@@ -430,8 +453,15 @@ pub const BINDINGS: &[Binding] = &[
         S::Step,
         &[K::Char('r')],
         A::Run,
-        "run the step's commands",
+        "run the step: its commands; an edit shows its diff first; a form or tool opens",
         Some("run"),
+    ),
+    bind(
+        S::Step,
+        &[K::Char('u')],
+        A::Undo,
+        "undo the step's file edits (shows the reverse diff first)",
+        None,
     ),
     bind(
         S::Step,
@@ -490,6 +520,130 @@ pub const BINDINGS: &[Binding] = &[
         "back (a running command keeps running)",
         Some("back"),
     ),
+    // Change preview (diff).
+    bind(
+        S::Diff,
+        &[K::Char('a')],
+        A::Apply,
+        "apply the change (undo preview: restore the backup); asks first",
+        Some("apply"),
+    ),
+    bind(S::Diff, MOVE_UP, A::Up, "scroll up", None),
+    bind(S::Diff, MOVE_DOWN, A::Down, "scroll down", None),
+    bind(S::Diff, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Diff, PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Diff, TOP, A::Top, "top", None),
+    bind(S::Diff, BOTTOM, A::Bottom, "bottom", None),
+    bind(
+        S::Diff,
+        BACK,
+        A::Back,
+        "back, changing nothing",
+        Some("back"),
+    ),
+    // Fields: printable keys are typed.
+    bind(
+        S::Form,
+        &[K::Enter],
+        A::Submit,
+        "save the form / next field in the calculator / check the answer",
+        Some("save/check"),
+    ),
+    bind(
+        S::Form,
+        &[K::Tab, K::Down],
+        A::Next,
+        "next field",
+        Some("next field"),
+    ),
+    bind(
+        S::Form,
+        &[K::BackTab, K::Up],
+        A::Previous,
+        "previous field",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::Backspace, K::Ctrl('h')],
+        A::DeleteBack,
+        "delete the character before the cursor",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::Delete],
+        A::DeleteForward,
+        "delete the character under the cursor",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::Ctrl('u')],
+        A::ClearLine,
+        "clear the field",
+        None,
+    ),
+    bind(S::Form, &[K::Left], A::CursorLeft, "cursor left", None),
+    bind(S::Form, &[K::Right], A::CursorRight, "cursor right", None),
+    bind(
+        S::Form,
+        &[K::Home],
+        A::CursorStart,
+        "cursor to the start",
+        None,
+    ),
+    bind(S::Form, &[K::End], A::CursorEnd, "cursor to the end", None),
+    bind(
+        S::Form,
+        &[K::PageUp],
+        A::PageUp,
+        "scroll the results up",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::PageDown],
+        A::PageDown,
+        "scroll the results down",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::Esc],
+        A::Back,
+        "back (what you typed is kept for next time)",
+        Some("back"),
+    ),
+    bind(
+        S::Form,
+        &[K::Ctrl('l')],
+        A::Redraw,
+        "re-read the size and redraw",
+        None,
+    ),
+    bind(
+        S::Form,
+        &[K::Ctrl('c')],
+        A::Interrupt,
+        "quit (asks first)",
+        None,
+    ),
+    // Subnet tool menu and CIDR table.
+    bind(S::Subnet, MOVE_UP, A::Up, "up", None),
+    bind(S::Subnet, MOVE_DOWN, A::Down, "down", None),
+    bind(S::Subnet, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Subnet, PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Subnet, TOP, A::Top, "top", None),
+    bind(S::Subnet, BOTTOM, A::Bottom, "bottom", None),
+    bind(
+        S::Subnet,
+        &[K::Enter, K::Right, K::Char('l')],
+        A::Open,
+        "open",
+        Some("open"),
+    ),
+    bind(S::Subnet, BACK, A::Back, "back", Some("back")),
     // Services tool.
     bind(S::Services, MOVE_UP, A::Up, "previous service", None),
     bind(S::Services, MOVE_DOWN, A::Down, "next service", None),

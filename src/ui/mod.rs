@@ -30,6 +30,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         too_small(area, buf);
         return None;
     }
+    let mut cursor = None;
     match model.screen() {
         Screen::Home { cursor } => screens::home::draw(model, *cursor, area, buf),
         Screen::Runbook { runbook, cursor } => {
@@ -41,12 +42,37 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
             scroll,
         } => screens::step::draw(model, runbook, step, *scroll, area, buf),
         Screen::Output { scroll, .. } => screens::output::draw(model, *scroll, area, buf),
+        Screen::Diff {
+            runbook,
+            step,
+            preview,
+            scroll,
+        } => screens::diff::draw(model, runbook, step, preview, *scroll, area, buf),
+        Screen::Form {
+            runbook,
+            step,
+            names,
+            fields,
+            focus,
+        } => {
+            cursor = screens::form::draw(model, runbook, step, (names, fields, *focus), area, buf);
+        }
+        Screen::SubnetMenu { cursor } => screens::subnet::draw_menu(model, *cursor, area, buf),
+        Screen::SubnetCalc {
+            fields,
+            focus,
+            scroll,
+        } => {
+            cursor = screens::subnet::draw_calc(model, fields, *focus, *scroll, area, buf);
+        }
+        Screen::CidrTable { scroll } => screens::subnet::draw_table(model, *scroll, area, buf),
+        Screen::Quiz(quiz) => cursor = screens::subnet::draw_quiz(model, quiz, area, buf),
         Screen::Tool { .. } => screens::tool::draw(model, area, buf),
         Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
         Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
     match &model.overlay {
-        None => None,
+        None => cursor,
         Some(Overlay::Help { scroll }) => {
             screens::help::draw(model, *scroll, area, buf);
             None

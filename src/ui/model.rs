@@ -1,11 +1,12 @@
 //! The app's whole state ([`Model`]), what can happen to it ([`Msg`]) and what it asks the loop
 //! to do ([`Effect`]). Nothing here performs I/O.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tui_input::Input;
 
-use crate::core::progress::{Run, Status};
+use crate::core::net::{QuizResult, Subnet4};
+use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
 
 use super::fleet::{FleetJob, FleetResult, FleetView};
@@ -40,6 +41,64 @@ pub enum Msg {
     Tool(ToolResult),
     /// The fleet screen's background asking (status of every host, one report) finished.
     Fleet(FleetResult),
+    /// The loop computed what an edit step (or its undo) would change.
+    EditPreviewed {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The diff, or why it could not be computed.
+        result: Result<EditPreview, EditProblem>,
+    },
+    /// The loop applied an edit step's changes (or failed part-way).
+    EditApplied {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Files changed (journal entries), even when a later file failed.
+        applied: Vec<AppliedEdit>,
+        /// The failure, if any.
+        error: Option<String>,
+    },
+    /// The loop restored files from their backups.
+    EditUndone {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Indexes into `Run::edits` that were restored.
+        undone: Vec<usize>,
+        /// The failure, if any.
+        error: Option<String>,
+    },
+}
+
+/// What the preview of an edit step (or of its undo) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditPreview {
+    /// The diff, one line per entry.
+    pub diff: Vec<String>,
+    /// Every edit is already in place (apply previews only).
+    pub already_applied: bool,
+    /// `Some(indexes into Run::edits)` for an undo preview.
+    pub undo: Option<Vec<usize>>,
+    /// Undo would overwrite changes made after the edit.
+    pub changed_since: bool,
+    /// The technician confirmed following symbolic links for this step.
+    pub follow_symlinks: bool,
+}
+
+/// Why a preview could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditProblem {
+    /// A file is a symbolic link: ask before following it.
+    Symlink {
+        /// The message naming the link and its target.
+        message: String,
+    },
+    /// Anything else (missing file, permission, binary...).
+    Other(String),
 }
 
 /// How a run of a step ended, as the runner reports it.
@@ -87,6 +146,85 @@ pub enum Effect {
     Tool(ToolJob),
     /// Ask hosts over ssh for the fleet screen; the result comes back as `Msg::Fleet`.
     Fleet(FleetJob),
+    /// Compute the diff of an edit step (`Msg::EditPreviewed` comes back). Reads files only.
+    PreviewEdit {
+        /// The run (values, archive) the edit belongs to.
+        run: Run,
+        /// Step id.
+        step: String,
+        /// Values of secret variables (kept in memory only).
+        secrets: BTreeMap<String, String>,
+        /// The technician confirmed editing through symbolic links.
+        follow_symlinks: bool,
+    },
+    /// Apply an edit step (`Msg::EditApplied` comes back).
+    ApplyEdit {
+        /// The run (values, archive) the edit belongs to.
+        run: Run,
+        /// Step id.
+        step: String,
+        /// Values of secret variables.
+        secrets: BTreeMap<String, String>,
+        /// The technician confirmed editing through symbolic links.
+        follow_symlinks: bool,
+    },
+    /// Compute the reverse diff of these applied edits (`Msg::EditPreviewed` with `undo`).
+    PreviewUndo {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The edits, with their indexes in `Run::edits`, newest first.
+        edits: Vec<(usize, AppliedEdit)>,
+    },
+    /// Restore these edits from their backups (`Msg::EditUndone` comes back).
+    UndoEdit {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The edits, with their indexes in `Run::edits`, newest first.
+        edits: Vec<(usize, AppliedEdit)>,
+        /// Overwrite changes made after the edit (the technician saw the diff and confirmed).
+        force: bool,
+    },
+}
+
+/// One text field of a form, calculator or quiz: the text and where the cursor is (kept apart
+/// from `tui_input::Input`, which the update functions use to edit it, so screens stay `Eq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Field {
+    /// The text typed.
+    pub value: String,
+    /// Cursor position in characters.
+    pub cursor: usize,
+}
+
+impl Field {
+    /// A field holding `value` with the cursor at its end.
+    pub fn with(value: &str) -> Field {
+        Field {
+            value: value.to_string(),
+            cursor: value.chars().count(),
+        }
+    }
+}
+
+/// The practice quiz's state: the question, the answers typed, the verdict once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quiz {
+    /// Generator state for the next question.
+    pub seed: u64,
+    /// The subnet asked about.
+    pub question: Subnet4,
+    /// Network, broadcast and usable count as typed.
+    pub fields: Vec<Field>,
+    /// Focused field.
+    pub focus: usize,
+    /// The verdict, after Enter.
+    pub result: Option<QuizResult>,
+    /// Questions answered fully right, and asked.
+    pub score: (u32, u32),
 }
 
 /// The cursor of a list screen.
@@ -146,6 +284,51 @@ pub enum Screen {
         /// Which tool.
         tool: ToolKind,
     },
+    /// The diff of an edit step before applying it (or the reverse diff before undoing).
+    Diff {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// What was found.
+        preview: EditPreview,
+        /// First line shown.
+        scroll: usize,
+    },
+    /// A form step: one field per variable.
+    Form {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Variable names, in order.
+        names: Vec<String>,
+        /// The text of each field.
+        fields: Vec<Field>,
+        /// Focused field.
+        focus: usize,
+    },
+    /// The subnet tool's menu: calculator, CIDR table, quiz.
+    SubnetMenu {
+        /// Selected entry.
+        cursor: Cursor,
+    },
+    /// The subnet calculator: address (with prefix or mask) and an address to compare.
+    SubnetCalc {
+        /// The two fields.
+        fields: Vec<Field>,
+        /// Focused field.
+        focus: usize,
+        /// First result line shown.
+        scroll: usize,
+    },
+    /// The article's CIDR table.
+    CidrTable {
+        /// First line shown.
+        scroll: usize,
+    },
+    /// The trainee quiz.
+    Quiz(Box<Quiz>),
 }
 
 impl Screen {
@@ -159,6 +342,9 @@ impl Screen {
             Screen::Tool { tool, .. } => Scope::of_tool(*tool),
             Screen::Fleet { .. } => Scope::Fleet,
             Screen::FleetReport { .. } => Scope::FleetReport,
+            Screen::Diff { .. } => Scope::Diff,
+            Screen::Form { .. } | Screen::SubnetCalc { .. } | Screen::Quiz(_) => Scope::Form,
+            Screen::SubnetMenu { .. } | Screen::CidrTable { .. } => Scope::Subnet,
         }
     }
 }
@@ -174,6 +360,38 @@ pub enum Pending {
         runbook: String,
         /// Step id.
         step: String,
+    },
+    /// Preview an edit step again, following symbolic links.
+    FollowSymlinks {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+    /// Apply the previewed edit step.
+    ApplyEdit {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Follow symbolic links (confirmed before).
+        follow_symlinks: bool,
+    },
+    /// Mark an edit step done because its changes are already in place.
+    MarkApplied {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+    /// Restore the step's files from their backups.
+    UndoEdit {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Overwrite later changes.
+        force: bool,
     },
     /// Carry out what a tool screen asked to confirm (its exact commands, an edit).
     Tool(ToolConfirm),
@@ -309,6 +527,11 @@ pub struct Model {
     pub state_dir: Option<std::path::PathBuf>,
     /// The fleet screen's state, when the app was opened on a fleet.
     pub fleet: Option<FleetView>,
+    /// Values of `secret` variables: in memory for this session only, never saved.
+    pub secrets: BTreeMap<String, String>,
+    /// Text typed into a form or the calculator and left with Esc, so it is never lost:
+    /// keyed by `runbook/step` (or `subnet`).
+    pub drafts: BTreeMap<String, Vec<Field>>,
 }
 
 impl Model {
@@ -342,6 +565,8 @@ impl Model {
             root: None,
             state_dir: None,
             fleet: None,
+            secrets: BTreeMap::new(),
+            drafts: BTreeMap::new(),
         }
     }
 

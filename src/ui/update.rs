@@ -50,6 +50,27 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Resumed => vec![Effect::Redraw],
+        Msg::EditPreviewed {
+            runbook,
+            step,
+            result,
+        } => {
+            let effects = edit::previewed(model, &runbook, &step, result);
+            clamp_scrolls(model);
+            effects
+        }
+        Msg::EditApplied {
+            runbook,
+            step,
+            applied,
+            error,
+        } => edit::applied(model, &runbook, &step, applied, error),
+        Msg::EditUndone {
+            runbook,
+            step,
+            undone,
+            error,
+        } => edit::undone(model, &runbook, &step, undone, error),
     }
 }
 
@@ -59,6 +80,9 @@ fn typed(model: &mut Model, scope: Scope, key: Key) -> Vec<Effect> {
         && let (Key::Char(c), Some(Overlay::Prompt { input, .. })) = (key, &mut model.overlay)
     {
         input.handle(InputRequest::InsertChar(c));
+    }
+    if let (Scope::Form, Key::Char(c)) = (scope, key) {
+        form::typed(model, c);
     }
     Vec::new()
 }
@@ -122,6 +146,7 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
                 Pending::Tool(what) => tools::confirmed(model, what),
+                other => edit::confirmed(model, other),
             },
             _ => Vec::new(),
         },
@@ -255,6 +280,18 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Screen::Diff {
+            runbook,
+            step,
+            preview,
+            scroll,
+        } => edit::diff_key(model, &runbook, &step, &preview, scroll, action, page),
+        Screen::Form { .. } => form::form_key(model, action),
+        Screen::SubnetMenu { .. } | Screen::CidrTable { .. } => {
+            subnet::list_key(model, action, page)
+        }
+        Screen::SubnetCalc { .. } => subnet::calc_key(model, action, page),
+        Screen::Quiz(_) => subnet::quiz_key(model, action),
     };
     clamp_scrolls(model);
     effects
@@ -276,6 +313,7 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
             }
         }
         Action::Dismiss => model.ssh_advice = false,
+        Action::Calculator => subnet::open(model),
         _ => {
             let index = move_cursor(cursor.index, model.order.len(), action, page);
             if let Some(Screen::Home { cursor }) = model.screens.last_mut() {
@@ -378,6 +416,7 @@ fn step_key(
             Vec::new()
         }
         Action::Run => request_run(model, runbook, step),
+        Action::Undo => edit::request_undo(model, runbook, step),
         Action::MarkDone => {
             if is_running(model, runbook, step) {
                 model.message = Some("The step is running: wait for it to end".into());
@@ -475,6 +514,10 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         return Vec::new();
     };
     if let StepAction::Tool { tool } = s.action {
+        if tool == crate::core::runbook::ToolKind::Subnet {
+            subnet::open(model);
+            return Vec::new();
+        }
         return tools::open(model, runbook, step, tool);
     }
     if model.running.is_some() {
@@ -485,6 +528,11 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         StepAction::Run(_) => {}
         StepAction::Manual => {
             model.message = Some("A manual step: do it by hand, then press d".into());
+            return Vec::new();
+        }
+        StepAction::Edit { .. } => return edit::request_preview(model, runbook, step),
+        StepAction::Form { .. } => {
+            form::open(model, runbook, step);
             return Vec::new();
         }
         other => {
@@ -625,6 +673,12 @@ pub fn clamp_scrolls(model: &mut Model) {
             Screen::Step { scroll, .. } => {
                 *scroll = (*scroll).min(len.unwrap_or(0).saturating_sub(body));
             }
+            Screen::Diff {
+                preview, scroll, ..
+            } => {
+                let len = screens::diff::body_lines(preview).len();
+                *scroll = (*scroll).min(len.saturating_sub(body));
+            }
             _ => {}
         }
     }
@@ -637,5 +691,8 @@ pub fn clamp_scrolls(model: &mut Model) {
     }
 }
 
+mod edit;
+pub mod form;
+pub mod subnet;
 #[cfg(test)]
 mod tests;

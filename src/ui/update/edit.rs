@@ -1,0 +1,324 @@
+//! Edit steps in the app: `r` previews the diff (read-only), `a` applies after a question, an
+//! edit already in place is offered as done, `u` shows the reverse diff and restores the
+//! backups. The file work is done by the loop (`Effect::PreviewEdit` …); this only decides.
+
+use crate::core::progress::{Attempt, Status};
+
+use super::super::keys::Action;
+use super::super::model::{EditPreview, EditProblem, Effect, Model, Overlay, Pending, Screen};
+use super::{pop, scroll_by};
+
+/// `r` on an edit step: ask the loop for the diff.
+pub(super) fn request_preview(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    preview_effect(model, runbook, step, false)
+}
+
+fn preview_effect(model: &mut Model, runbook: &str, step: &str, follow: bool) -> Vec<Effect> {
+    let secrets = model.secrets.clone();
+    let run = model.run_mut(runbook).clone();
+    vec![Effect::PreviewEdit {
+        run,
+        step: step.to_string(),
+        secrets,
+        follow_symlinks: follow,
+    }]
+}
+
+/// `u` on a step: the step's applied edits that are not undone yet, newest first.
+pub(super) fn request_undo(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    let edits: Vec<_> = model
+        .run(runbook)
+        .map(|r| {
+            r.edits
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.step == step && !e.undone)
+                .map(|(i, e)| (i, e.clone()))
+                .rev()
+                .collect()
+        })
+        .unwrap_or_default();
+    if edits.is_empty() {
+        model.message = Some("Nothing to undo: no file edit of this step is recorded".into());
+        return Vec::new();
+    }
+    vec![Effect::PreviewUndo {
+        runbook: runbook.to_string(),
+        step: step.to_string(),
+        edits,
+    }]
+}
+
+/// The loop's answer to a preview request.
+pub(super) fn previewed(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    result: Result<EditPreview, EditProblem>,
+) -> Vec<Effect> {
+    let preview = match result {
+        Ok(p) => p,
+        Err(EditProblem::Symlink { message }) => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!("{message}. Edit the file it points to?"),
+                on_yes: Pending::FollowSymlinks {
+                    runbook: runbook.into(),
+                    step: step.into(),
+                },
+            });
+            return Vec::new();
+        }
+        Err(EditProblem::Other(m)) => {
+            model.message = Some(format!("Cannot edit: {m}"));
+            return Vec::new();
+        }
+    };
+    if preview.undo.is_none() && preview.already_applied {
+        if model.status(runbook, step) == Status::Done {
+            model.message = Some("Already applied: nothing to change".into());
+        } else {
+            model.overlay = Some(Overlay::Confirm {
+                question: "These changes are already in the files. Mark the step done?".into(),
+                on_yes: Pending::MarkApplied {
+                    runbook: runbook.into(),
+                    step: step.into(),
+                },
+            });
+        }
+        return Vec::new();
+    }
+    let screen = Screen::Diff {
+        runbook: runbook.into(),
+        step: step.into(),
+        preview,
+        scroll: 0,
+    };
+    match model.screens.last_mut() {
+        Some(top @ Screen::Diff { .. }) => *top = screen,
+        _ => model.screens.push(screen),
+    }
+    Vec::new()
+}
+
+/// Keys on the diff screen.
+pub(super) fn diff_key(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    preview: &EditPreview,
+    scroll: usize,
+    action: Action,
+    page: usize,
+) -> Vec<Effect> {
+    match action {
+        Action::Back => pop(model),
+        Action::Apply => ask_apply(model, runbook, step, preview),
+        _ => {
+            let s = scroll_by(scroll, action, page);
+            if let Some(Screen::Diff { scroll, .. }) = model.screens.last_mut() {
+                *scroll = s;
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn ask_apply(model: &mut Model, runbook: &str, step: &str, preview: &EditPreview) {
+    let files = preview
+        .diff
+        .iter()
+        .filter(|l| l.starts_with("+++ ") || l.starts_with("new symlink") || l.starts_with("mode "))
+        .count()
+        .max(1);
+    let plural = if files == 1 { "" } else { "s" };
+    let (question, on_yes) = match &preview.undo {
+        Some(_) => {
+            let warn = if preview.changed_since {
+                " The files changed after the edit: those later changes will be lost."
+            } else {
+                ""
+            };
+            (
+                format!("Restore {files} file{plural} from the backup?{warn}"),
+                Pending::UndoEdit {
+                    runbook: runbook.into(),
+                    step: step.into(),
+                    force: preview.changed_since,
+                },
+            )
+        }
+        None => {
+            let asks = model
+                .step(runbook, step)
+                .and_then(|(_, s)| s.confirm.clone())
+                .map(|q| format!("{q} "))
+                .unwrap_or_default();
+            let question = if model.practice {
+                format!("{asks}Practice mode: nothing is written. Mark the step done?")
+            } else {
+                format!(
+                    "{asks}Apply the change to {files} file{plural}? A backup goes to the state directory."
+                )
+            };
+            (
+                question,
+                Pending::ApplyEdit {
+                    runbook: runbook.into(),
+                    step: step.into(),
+                    follow_symlinks: preview.follow_symlinks,
+                },
+            )
+        }
+    };
+    model.overlay = Some(Overlay::Confirm { question, on_yes });
+}
+
+/// A yes to one of the edit questions.
+pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
+    match pending {
+        Pending::FollowSymlinks { runbook, step } => preview_effect(model, &runbook, &step, true),
+        Pending::ApplyEdit {
+            runbook,
+            step,
+            follow_symlinks,
+        } => {
+            if model.practice {
+                return mark_done(model, &runbook, &step, "practice: the edit was not written");
+            }
+            let secrets = model.secrets.clone();
+            let run = model.run_mut(&runbook).clone();
+            vec![Effect::ApplyEdit {
+                run,
+                step,
+                secrets,
+                follow_symlinks,
+            }]
+        }
+        Pending::MarkApplied { runbook, step } => mark_done(
+            model,
+            &runbook,
+            &step,
+            "already applied (found in the files)",
+        ),
+        Pending::UndoEdit {
+            runbook,
+            step,
+            force,
+        } => {
+            let Some(Screen::Diff { preview, .. }) = model.screens.last() else {
+                return Vec::new();
+            };
+            let indexes = preview.undo.clone().unwrap_or_default();
+            let edits = model
+                .run(&runbook)
+                .map(|r| {
+                    indexes
+                        .iter()
+                        .filter_map(|&i| r.edits.get(i).map(|e| (i, e.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![Effect::UndoEdit {
+                runbook,
+                step,
+                edits,
+                force,
+            }]
+        }
+        Pending::Quit | Pending::Run { .. } | Pending::Tool(_) => Vec::new(),
+    }
+}
+
+fn mark_done(model: &mut Model, runbook: &str, step: &str, reason: &str) -> Vec<Effect> {
+    if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
+        pop(model);
+    }
+    let now = model.now.clone();
+    let run = model.run_mut(runbook);
+    let state = run.steps.entry(step.to_string()).or_default();
+    state.status = Status::Done;
+    state.reason = Some(reason.to_string());
+    run.updated = now;
+    model.message = Some(format!("Step marked done: {reason}"));
+    vec![Effect::Save(model.run_mut(runbook).clone())]
+}
+
+/// The loop applied (some of) the step's edits.
+pub(super) fn applied(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    applied: Vec<crate::core::progress::AppliedEdit>,
+    error: Option<String>,
+) -> Vec<Effect> {
+    if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
+        pop(model);
+    }
+    let (now, who) = (model.now.clone(), model.who.clone());
+    let count = applied.len();
+    let run = model.run_mut(runbook);
+    run.edits.extend(applied);
+    let state = run.steps.entry(step.to_string()).or_default();
+    let number = state.attempts.len() as u32 + 1;
+    let outcome = match &error {
+        None => format!("applied to {count} file(s); backups in the state directory"),
+        Some(e) => format!("failed after {count} file(s): {e}"),
+    };
+    state.attempts.push(Attempt {
+        number,
+        started: now.clone(),
+        ended: Some(now.clone()),
+        who,
+        outcome: Some(outcome.clone()),
+        ..Attempt::default()
+    });
+    state.status = if error.is_none() {
+        Status::Done
+    } else {
+        Status::Failed
+    };
+    run.updated = now;
+    let saved = run.clone();
+    model.message = Some(match error {
+        None => format!("Applied: {outcome} (u undoes)"),
+        Some(_) => format!("Edit {outcome}"),
+    });
+    vec![Effect::Save(saved)]
+}
+
+/// The loop restored (some of) the step's files.
+pub(super) fn undone(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    undone: Vec<usize>,
+    error: Option<String>,
+) -> Vec<Effect> {
+    if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
+        pop(model);
+    }
+    let now = model.now.clone();
+    let run = model.run_mut(runbook);
+    for i in &undone {
+        if let Some(e) = run.edits.get_mut(*i) {
+            e.undone = true;
+        }
+    }
+    let all_undone = run
+        .edits
+        .iter()
+        .filter(|e| e.step == step)
+        .all(|e| e.undone);
+    if all_undone && error.is_none() {
+        let state = run.steps.entry(step.to_string()).or_default();
+        state.status = Status::Pending;
+        state.reason = Some("edit undone".into());
+    }
+    run.updated = now;
+    let saved = run.clone();
+    model.message = Some(match error {
+        None => format!("Undone: {} file(s) restored from the backup", undone.len()),
+        Some(e) => format!("Undo stopped after {} file(s): {e}", undone.len()),
+    });
+    vec![Effect::Save(saved)]
+}
