@@ -99,14 +99,14 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         .unwrap_or_default();
     let status = model.status(runbook, step);
     let state = model.run(runbook).and_then(|r| r.steps.get(step));
+    out.push(Line::from(vec![
+        Span::raw("Status: "),
+        Span::styled(status.marker(), theme.status(status)),
+        Span::raw(format!(" {}", status.name())),
+    ]));
     para(
         &mut out,
-        &format!(
-            "Section: {section}   Kind: {}   Status: {} {}",
-            st.action.kind_name(),
-            status.marker(),
-            status.name()
-        ),
+        &format!("Section: {section}; kind: {}", st.action.kind_name()),
         width,
         0,
         Style::new(),
@@ -327,5 +327,4 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
         scroll > 0,
         scroll + h < lines.len(),
     );
-    let _ = Span::raw("");
 }
