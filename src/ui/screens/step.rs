@@ -252,6 +252,35 @@ fn action_lines(
             for e in edits {
                 para(out, &describe_edit(e, &values), width, 2, Style::new());
             }
+            para(
+                out,
+                "r shows the diff first; nothing is written before you answer yes.",
+                width,
+                2,
+                theme.quiet(),
+            );
+            let applied: Vec<_> = model
+                .run(&rb.id)
+                .map(|r| r.edits.iter().filter(|e| e.step == st.id).collect())
+                .unwrap_or_default();
+            if !applied.is_empty() {
+                heading(out, theme, "Applied (u undoes)");
+                for a in applied {
+                    let state = if a.undone { ", undone" } else { "" };
+                    let backup = a.backup.as_deref().unwrap_or("none");
+                    para(
+                        out,
+                        &format!(
+                            "{} {}{state}; backup {backup}",
+                            super::home::when(&a.at),
+                            a.path
+                        ),
+                        width,
+                        2,
+                        Style::new(),
+                    );
+                }
+            }
         }
         Action::Form { fields } => {
             heading(out, theme, "Asks for");
