@@ -414,8 +414,14 @@ fn event_loop(
                     | Effect::UndoEdit { .. }) => {
                         queue.push_back(edit_effect(site, model, edit));
                     }
-                    Effect::RunCommands { commands, env, .. } => {
-                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    Effect::RunCommands {
+                        runbook,
+                        step,
+                        commands,
+                        env,
+                    } => {
+                        let log = tool_jobs::attempt_log_path(model, &runbook, &step);
+                        tool_jobs::run_commands(commands, env, log, bg_tx.clone());
                     }
                     Effect::Fleet(job) => crate::fleet_jobs::start(job, bg_tx.clone()),
                     Effect::Tool(job) => {
