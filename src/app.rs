@@ -17,17 +17,20 @@ use crate::core::apply::{EditError, EditSite};
 use crate::core::progress::Run;
 use crate::core::runbook::Action as StepAction;
 use crate::core::state_dir::StateDir;
+use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
-use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{EditPreview, EditProblem, Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
+/// How long the loop waits for input while a command runs: output is drawn at most this often.
+const RUNNING_POLL: Duration = Duration::from_millis(50);
 /// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
 /// most this often.
 const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
@@ -270,10 +273,10 @@ fn run_opened(
                 }),
         );
     }
-    let initial = match fleet {
-        Some((settings, hosts)) => ui::fleet::open(&mut model, settings, hosts),
-        None => Vec::new(),
-    };
+    if let Some((settings, hosts)) = fleet {
+        // The first ask is started by the loop (`ui::fleet::first_job`), which owns the channel.
+        ui::fleet::open(&mut model, settings, hosts);
+    }
     let signals = Signals::register().context("cannot install signal handlers")?;
     let alt_screen = prof.alt_screen && !global.no_alt_screen;
     let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
@@ -286,6 +289,7 @@ fn run_opened(
             Err(e) => model.message = Some(format!("{e:#}")),
         }
     }
+    let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
         .map(|dir| EditSite {
             root: global.root.clone(),
@@ -298,7 +302,7 @@ fn run_opened(
         &mut store,
         &signals,
         &tools,
-        initial,
+        &mut runner,
         &site,
     );
     drop(session);
@@ -311,7 +315,7 @@ fn event_loop(
     store: &mut dyn ProgressStore,
     signals: &Signals,
     tools: &ToolContext,
-    initial: Vec<Effect>,
+    runner: &mut StepRunner,
     site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
@@ -323,13 +327,17 @@ fn event_loop(
     // Results of background work (tool listings, tool commands) come back on this channel.
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     // The screen the app opened on may need background work at once (the fleet's first ask).
-    for effect in initial {
-        if let Effect::Fleet(job) = effect {
-            crate::fleet_jobs::start(job, bg_tx.clone());
-        }
+    if let Some(job) = ui::fleet::first_job(model) {
+        crate::fleet_jobs::start(job, bg_tx.clone());
     }
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            let why = if signals.hangup.load(Ordering::SeqCst) {
+                "the terminal hung up"
+            } else {
+                "fieldbook was terminated"
+            };
+            stop_running(model, store, runner, why);
             return Ok(());
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
@@ -361,10 +369,16 @@ fn event_loop(
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        // A deferred draw wakes the loop when it is due.
+        // A deferred draw wakes the loop when it is due; while a command runs, wake often
+        // enough to show its output (at most every ~50 ms).
+        let idle = if runner.busy() {
+            RUNNING_POLL
+        } else {
+            IDLE_POLL
+        };
         let wait = match (dirty, last_draw) {
-            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(IDLE_POLL),
-            _ => IDLE_POLL,
+            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
+            _ => idle,
         };
         if queue.is_empty() && event::poll(wait)? {
             loop {
@@ -391,13 +405,20 @@ fn event_loop(
         }
         queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
+        // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
+        queue.extend(runner.reattach(model));
+        queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
             key_seen |= changes && matches!(msg, Msg::Key(_));
             for effect in ui::update(model, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        stop_running(model, store, runner, "fieldbook was quit while it ran");
+                        return Ok(());
+                    }
+                    Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
                         let s = session.refresh(true)?;
                         queue.push_back(Msg::Resized {
@@ -451,16 +472,31 @@ fn event_loop(
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
-                    Effect::RunStep { .. } => {
-                        // Stub until the runner lands: nothing is executed.
-                        queue.push_back(Msg::OutputLine(
-                            "fieldbook: running commands is not built yet; nothing was run.".into(),
-                        ));
-                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
-                            "the command runner is not built yet".into(),
-                        )));
-                    }
+                    Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
+                    {
+                        Start::Messages(msgs) => queue.extend(msgs),
+                        Start::Interactive(child) => {
+                            queue.extend(step_runner::hand_over(session, signals, *child));
+                            dirty = true;
+                        }
+                    },
                 }
+            }
+        }
+    }
+}
+
+/// Records how a running step ends when the app goes away, and saves it.
+fn stop_running(
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    runner: &mut StepRunner,
+    why: &str,
+) {
+    for msg in runner.stop_for_exit(why) {
+        for effect in ui::update(model, msg) {
+            if let Effect::Save(run) = effect {
+                let _ = store.save(&run);
             }
         }
     }

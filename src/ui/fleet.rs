@@ -105,6 +105,15 @@ pub fn open(model: &mut Model, settings: SshSettings, hosts: Vec<String>) -> Vec
     vec![Effect::Fleet(FleetJob::Ask { settings, hosts })]
 }
 
+/// The ask the app must start when it opens on a fleet that has no answers yet.
+pub fn first_job(model: &Model) -> Option<FleetJob> {
+    let view = model.fleet.as_ref()?;
+    (view.asking && view.reports.is_empty()).then(|| FleetJob::Ask {
+        settings: view.settings.clone(),
+        hosts: view.hosts.clone(),
+    })
+}
+
 /// Keys on the fleet list and the report screen.
 pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
     let page = layout::page(model.size);

@@ -71,6 +71,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
         Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
+    if model.practice {
+        practice_badge(area, buf);
+    }
     match &model.overlay {
         None => cursor,
         Some(Overlay::Help { scroll }) => {
@@ -85,6 +88,20 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
             screens::prompt::draw(model, title, input, area, buf)
         }
     }
+}
+
+/// PRACTICE on the top line of every screen, so a trainee never mistakes a rehearsal for the
+/// real thing (reverse video and bold: visible without colour).
+fn practice_badge(area: Rect, buf: &mut Buffer) {
+    const BADGE: &str = " PRACTICE ";
+    let width = BADGE.len() as u16;
+    if area.width < width + 4 {
+        return;
+    }
+    let x = area.x + area.width - width - 2;
+    let style = Style::new()
+        .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
+    buf.set_stringn(x, area.y, BADGE, width.into(), style);
 }
 
 /// The message shown instead of the screens below the minimum size.
