@@ -383,8 +383,14 @@ fn event_loop(
                     | Effect::UndoEdit { .. }) => {
                         queue.push_back(edit_effect(site, model, edit));
                     }
-                    Effect::RunCommands { commands, env, .. } => {
-                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    Effect::RunCommands {
+                        runbook,
+                        step,
+                        commands,
+                        env,
+                    } => {
+                        let log = tool_jobs::attempt_log_path(model, &runbook, &step);
+                        tool_jobs::run_commands(commands, env, log, bg_tx.clone());
                     }
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
