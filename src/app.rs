@@ -17,17 +17,20 @@ use crate::core::apply::{EditError, EditSite};
 use crate::core::progress::Run;
 use crate::core::runbook::Action as StepAction;
 use crate::core::state_dir::StateDir;
+use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
-use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{EditPreview, EditProblem, Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
+/// How long the loop waits for input while a command runs: output is drawn at most this often.
+const RUNNING_POLL: Duration = Duration::from_millis(50);
 /// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
 /// most this often.
 const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
@@ -263,6 +266,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
             Err(e) => model.message = Some(format!("{e:#}")),
         }
     }
+    let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
         .map(|dir| EditSite {
             root: global.root.clone(),
@@ -275,6 +279,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         &mut store,
         &signals,
         &tools,
+        &mut runner,
         &site,
     );
     drop(session);
@@ -287,6 +292,7 @@ fn event_loop(
     store: &mut dyn ProgressStore,
     signals: &Signals,
     tools: &ToolContext,
+    runner: &mut StepRunner,
     site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
@@ -299,6 +305,12 @@ fn event_loop(
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            let why = if signals.hangup.load(Ordering::SeqCst) {
+                "the terminal hung up"
+            } else {
+                "fieldbook was terminated"
+            };
+            stop_running(model, store, runner, why);
             return Ok(());
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
@@ -330,10 +342,16 @@ fn event_loop(
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        // A deferred draw wakes the loop when it is due.
+        // A deferred draw wakes the loop when it is due; while a command runs, wake often
+        // enough to show its output (at most every ~50 ms).
+        let idle = if runner.busy() {
+            RUNNING_POLL
+        } else {
+            IDLE_POLL
+        };
         let wait = match (dirty, last_draw) {
-            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(IDLE_POLL),
-            _ => IDLE_POLL,
+            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
+            _ => idle,
         };
         if queue.is_empty() && event::poll(wait)? {
             loop {
@@ -360,13 +378,20 @@ fn event_loop(
         }
         queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
+        // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
+        queue.extend(runner.reattach(model));
+        queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
             key_seen |= changes && matches!(msg, Msg::Key(_));
             for effect in ui::update(model, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        stop_running(model, store, runner, "fieldbook was quit while it ran");
+                        return Ok(());
+                    }
+                    Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
                         let s = session.refresh(true)?;
                         queue.push_back(Msg::Resized {
@@ -419,16 +444,31 @@ fn event_loop(
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
-                    Effect::RunStep { .. } => {
-                        // Stub until the runner lands: nothing is executed.
-                        queue.push_back(Msg::OutputLine(
-                            "fieldbook: running commands is not built yet; nothing was run.".into(),
-                        ));
-                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
-                            "the command runner is not built yet".into(),
-                        )));
-                    }
+                    Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
+                    {
+                        Start::Messages(msgs) => queue.extend(msgs),
+                        Start::Interactive(child) => {
+                            queue.extend(step_runner::hand_over(session, signals, *child));
+                            dirty = true;
+                        }
+                    },
                 }
+            }
+        }
+    }
+}
+
+/// Records how a running step ends when the app goes away, and saves it.
+fn stop_running(
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    runner: &mut StepRunner,
+    why: &str,
+) {
+    for msg in runner.stop_for_exit(why) {
+        for effect in ui::update(model, msg) {
+            if let Effect::Save(run) = effect {
+                let _ = store.save(&run);
             }
         }
     }
