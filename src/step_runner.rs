@@ -46,6 +46,7 @@ enum Active {
         answer: Receiver<CheckResult>,
         prepared: Box<Prepared>,
         check: String,
+        step: (String, String),
     },
     /// The programs run (or a supervisor, or a transcript).
     Running {
@@ -73,6 +74,9 @@ pub struct StepRunner {
     state_root: Option<PathBuf>,
     exe: Option<PathBuf>,
     active: Option<Active>,
+    /// The step whose passing `check` the technician was just told about: running it again
+    /// means "run it anyway", so its check is not asked twice.
+    check_answered: Option<(String, String)>,
 }
 
 impl StepRunner {
@@ -82,6 +86,7 @@ impl StepRunner {
             state_root: global.state_dir.clone(),
             exe: std::env::current_exe().ok(),
             active: None,
+            check_answered: None,
         }
     }
 
@@ -152,7 +157,8 @@ impl StepRunner {
             log_stored,
             practice: model.practice,
         };
-        match StepJob::check(spec, &values).filter(|_| !model.practice) {
+        let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
+        match StepJob::check(spec, &values).filter(|_| !model.practice && !answered) {
             Some(check) => {
                 let (tx, rx) = mpsc::channel();
                 let shown = check.display();
@@ -166,11 +172,76 @@ impl StepRunner {
                     answer: rx,
                     prepared: Box::new(prepared),
                     check: shown,
+                    step: (runbook.to_string(), step.to_string()),
                 });
             }
             None => msgs.extend(self.launch(prepared)),
         }
         Start::Messages(msgs)
+    }
+
+    /// Runs commands a tool screen built (exact argv, e.g. `chkconfig --level 2345 cups off`)
+    /// as the running attempt of `step`, with the same log, cancel and recording as a step.
+    pub fn start_commands(
+        &mut self,
+        model: &Model,
+        runbook: &str,
+        step: &str,
+        commands: Vec<Vec<String>>,
+        env: Vec<(String, String)>,
+    ) -> Vec<Msg> {
+        let dir = match StateDir::resolve(self.state_root.as_deref(), model.practice) {
+            Ok(d) => d,
+            Err(e) => return vec![Msg::StepFinished(StepOutcome::NotStarted(e.to_string()))],
+        };
+        let number = model
+            .run(runbook)
+            .and_then(|r| r.steps.get(step))
+            .and_then(|s| s.attempts.last())
+            .map_or(1, |a| a.number);
+        let log_stored = state_dir::attempt_log(runbook, &model.target, step, number);
+        let log = dir.resolve_path(&log_stored);
+        if let Some(parent) = log.parent()
+            && let Err(e) = crate::core::atomic::create_private_dir(parent)
+        {
+            return vec![Msg::StepFinished(StepOutcome::NotStarted(format!(
+                "cannot create {}: {e}",
+                parent.display()
+            )))];
+        }
+        let job = StepJob {
+            commands: commands
+                .into_iter()
+                .map(|argv| runner::Command {
+                    argv,
+                    env: env.clone(),
+                })
+                .collect(),
+            expect: vec![0],
+            ok_output: Vec::new(),
+        };
+        let mut msgs = vec![Msg::Attached {
+            log: log_stored.clone(),
+            pid: None,
+            boot_id: host::boot_id(),
+        }];
+        msgs.extend(self.launch(Prepared {
+            job,
+            spec: RunSpec {
+                programs: Vec::new(),
+                expect: vec![0],
+                ok_output: Vec::new(),
+                check: None,
+                interactive: false,
+                long: false,
+                resume: None,
+                practice: None,
+            },
+            log,
+            log_stored,
+            practice: model.practice,
+        }));
+        msgs
     }
 
     fn launch(&mut self, p: Prepared) -> Vec<Msg> {
@@ -228,26 +299,26 @@ impl StepRunner {
                 answer,
                 prepared,
                 check,
+                step,
             }) => match answer.try_recv() {
                 Err(TryRecvError::Empty) => {
                     self.active = Some(Active::Checking {
                         answer,
                         prepared,
                         check,
+                        step,
                     });
                     Vec::new()
                 }
-                Ok(CheckResult::AlreadyDone) => vec![
-                    Msg::OutputLine(format!(
-                        "fieldbook: `{check}` succeeded: the step is already done; nothing was run."
-                    )),
-                    Msg::StepEnded(RunOutcome {
-                        status: Status::Done,
-                        exit: None,
-                        failed_program: None,
-                        message: format!("already done (`{check}` succeeded); nothing was run"),
-                    }),
-                ],
+                Ok(CheckResult::AlreadyDone) => {
+                    self.check_answered = Some(step);
+                    vec![
+                        Msg::OutputLine(format!(
+                            "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
+                        )),
+                        Msg::AlreadyDone { check },
+                    ]
+                }
                 Ok(CheckResult::Unknown(why)) => {
                     let mut m = vec![Msg::OutputLine(format!(
                         "fieldbook: the check was not conclusive ({why}); running the step"

@@ -236,3 +236,25 @@ fn a_hangup_ends_a_short_step_and_restores_the_terminal() {
         "the screen was not restored"
     );
 }
+
+#[test]
+fn a_passing_check_offers_already_done_and_runs_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let argv_log = state.path().join("argv.log");
+    let argv_env = argv_log.to_str().unwrap().to_string();
+    let mut app = spawn(state.path(), &[("STUB_LOG", argv_env.as_str())]);
+    run_step(&mut app, 4);
+    app.wait_for("looks already done");
+    app.send(b"y");
+    let run = wait_status(state.path(), "checked", Status::Done);
+    assert!(
+        run.steps["checked"]
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("`true` succeeded"),
+        "{:?}",
+        run.steps["checked"]
+    );
+    assert!(!argv_log.exists(), "nothing may run when the check passed");
+}

@@ -45,6 +45,11 @@ pub enum Msg {
     },
     /// The running step ended, as the runner judged it (status, exit, failing program).
     StepEnded(RunOutcome),
+    /// The step's `check` succeeded before anything ran: offer to mark it done.
+    AlreadyDone {
+        /// The check command, for the question.
+        check: String,
+    },
     /// A long step found still running under its supervisor when fieldbook started again:
     /// its output is followed and its end recorded as if it had never been left.
     Reattached {
@@ -383,6 +388,15 @@ pub enum Pending {
     },
     /// Cancel the running command.
     Cancel,
+    /// Mark a step done because its `check` says it already is.
+    MarkDone {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Why (the check that passed).
+        reason: String,
+    },
     /// Preview an edit step again, following symbolic links.
     FollowSymlinks {
         /// Runbook id.

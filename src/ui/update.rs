@@ -47,6 +47,27 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
+        Msg::AlreadyDone { check } => {
+            let Some(running) = model.running.clone() else {
+                return Vec::new();
+            };
+            let effects = finish(
+                model,
+                StepOutcome::NotStarted(format!("`{check}` says the step is already done")),
+            );
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "The check `{check}` succeeded: this step looks already done. Mark it done \
+                     without running it? (No: nothing is run; r runs it anyway.)"
+                ),
+                on_yes: Pending::MarkDone {
+                    runbook: running.runbook,
+                    step: running.step,
+                    reason: format!("already done: `{check}` succeeded"),
+                },
+            });
+            effects
+        }
         Msg::Reattached { runbook, step } => {
             let title = model
                 .step(&runbook, &step)
@@ -242,6 +263,19 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     vec![Effect::CancelRun]
                 }
                 Pending::Cancel => Vec::new(),
+                Pending::MarkDone {
+                    runbook,
+                    step,
+                    reason,
+                } => {
+                    let now = model.now.clone();
+                    let run = model.run_mut(&runbook);
+                    let state = run.steps.entry(step).or_default();
+                    state.status = Status::Done;
+                    state.reason = Some(reason);
+                    run.updated = now;
+                    vec![Effect::Save(run.clone())]
+                }
                 Pending::Tool(what) => tools::confirmed(model, what),
                 other => edit::confirmed(model, other),
             },
