@@ -29,8 +29,13 @@ use crate::ui::{self, Effect, Msg};
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
+/// How long an Esc at the end of the input waits for the rest of a split escape sequence.
+/// At 9600 baud a byte takes about 1 ms; GNU screen and tmux may hold bytes longer.
+const ESC_WAIT: Duration = Duration::from_millis(60);
+
 /// How long the loop waits for input while a command runs: output is drawn at most this often.
 const RUNNING_POLL: Duration = Duration::from_millis(50);
+
 /// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
 /// most this often.
 const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
@@ -111,6 +116,67 @@ pub fn key_of(ev: KeyEvent) -> Option<Key> {
         KeyCode::Delete => Key::Delete,
         _ => return None,
     })
+}
+
+/// True when the keys end in Esc, Esc `[` or Esc `O`: possibly the start of a key sequence
+/// whose remaining bytes are still on the line.
+fn ends_in_escape(keys: &[Key]) -> bool {
+    matches!(
+        keys,
+        [.., Key::Esc]
+            | [.., Key::Esc, Key::Char('[' | 'O')]
+            | [.., Key::Esc, Key::Char('['), Key::Char('0'..='9')]
+    )
+}
+
+/// Re-reads key sequences that a slow line split across reads, which crossterm delivers as
+/// Esc followed by plain characters (Esc, `[`, `A` instead of Up): cursor keys, Home/End and
+/// PgUp/PgDn in both their CSI and SS3 forms. Anything else passes through unchanged.
+pub fn join_split_escapes(keys: Vec<Key>) -> Vec<Key> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut i = 0;
+    while i < keys.len() {
+        if keys[i] == Key::Esc
+            && let Some((key, len)) = split_sequence(&keys[i + 1..])
+        {
+            out.push(key);
+            i += 1 + len;
+            continue;
+        }
+        out.push(keys[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The key a split sequence stands for and how many keys after the Esc it used.
+fn split_sequence(rest: &[Key]) -> Option<(Key, usize)> {
+    let final_key = |c: char| match c {
+        'A' => Some(Key::Up),
+        'B' => Some(Key::Down),
+        'C' => Some(Key::Right),
+        'D' => Some(Key::Left),
+        'H' => Some(Key::Home),
+        'F' => Some(Key::End),
+        _ => None,
+    };
+    match rest {
+        [Key::Char('[' | 'O'), Key::Char(c), ..] if final_key(*c).is_some() => {
+            final_key(*c).map(|k| (k, 2))
+        }
+        [Key::Char('['), Key::Char(d), Key::Char('~'), ..] => {
+            let key = match d {
+                '1' | '7' => Key::Home,
+                '4' | '8' => Key::End,
+                '5' => Key::PageUp,
+                '6' => Key::PageDown,
+                '3' => Key::Delete,
+                _ => return None,
+            };
+            Some((key, 3))
+        }
+        _ => None,
+    }
 }
 
 /// The current time as RFC 3339 UTC (seconds), without a date crate.
@@ -354,20 +420,22 @@ fn event_loop(
             _ => idle,
         };
         if queue.is_empty() && event::poll(wait)? {
+            let mut keys = Vec::new();
             loop {
                 match event::read()? {
-                    Event::Key(k) => {
-                        if let Some(key) = key_of(k) {
-                            queue.push_back(Msg::Key(key));
-                        }
-                    }
+                    Event::Key(k) => keys.extend(key_of(k)),
                     Event::Resize(..) => resized = true,
                     _ => {}
                 }
-                if !event::poll(Duration::ZERO)? {
+                let more = event::poll(Duration::ZERO)?
+                    // An Esc (or Esc [) at the end of a read may be an arrow key split by a slow
+                    // line: give the rest a moment to arrive before taking it as Esc.
+                    || (ends_in_escape(&keys) && event::poll(ESC_WAIT)?);
+                if !more {
                     break;
                 }
             }
+            queue.extend(join_split_escapes(keys).into_iter().map(Msg::Key));
         }
         if resized {
             let s = session.refresh(false)?;
@@ -618,5 +686,70 @@ pub fn edit_effect(site: &Result<EditSite, String>, model: &Model, effect: Effec
             }
         }
         _ => Msg::Problem("internal: not an edit effect".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_escape_sequences_become_their_keys() {
+        let c = Key::Char;
+        let cases: &[(&[Key], &[Key])] = &[
+            (&[Key::Esc, c('['), c('A')], &[Key::Up]),
+            (&[Key::Esc, c('O'), c('B')], &[Key::Down]),
+            (
+                &[c('j'), Key::Esc, c('['), c('5'), c('~'), c('k')],
+                &[c('j'), Key::PageUp, c('k')],
+            ),
+            (&[Key::Esc, c('['), c('4'), c('~')], &[Key::End]),
+            (&[Key::Esc, c('['), c('H')], &[Key::Home]),
+            // A real Esc, and Esc followed by an unrelated key, stay as typed.
+            (&[Key::Esc], &[Key::Esc]),
+            (&[Key::Esc, c('q')], &[Key::Esc, c('q')]),
+            (
+                &[Key::Esc, c('['), c('9'), c('~')],
+                &[Key::Esc, c('['), c('9'), c('~')],
+            ),
+            (&[Key::Esc, c('[')], &[Key::Esc, c('[')]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                join_split_escapes(input.to_vec()),
+                want.to_vec(),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_escape_at_the_end_waits_for_more() {
+        assert!(ends_in_escape(&[Key::Char('j'), Key::Esc]));
+        assert!(ends_in_escape(&[Key::Esc, Key::Char('[')]));
+        assert!(ends_in_escape(&[Key::Esc, Key::Char('['), Key::Char('5')]));
+        assert!(!ends_in_escape(&[Key::Esc, Key::Char('q')]));
+        assert!(!ends_in_escape(&[]));
+    }
+
+    #[test]
+    fn raw_mode_control_keys_map_to_what_they_mean() {
+        use crossterm::event::{KeyEvent, KeyModifiers as M};
+        let ctrl = |c| key_of(KeyEvent::new(KeyCode::Char(c), M::CONTROL));
+        assert_eq!(ctrl('h'), Some(Key::Backspace));
+        assert_eq!(ctrl('j'), Some(Key::Enter));
+        assert_eq!(ctrl('l'), Some(Key::Ctrl('l')));
+        assert_eq!(key_of(KeyEvent::new(KeyCode::Char('x'), M::ALT)), None);
+        assert_eq!(
+            key_of(KeyEvent::new(KeyCode::Backspace, M::NONE)),
+            Some(Key::Backspace)
+        );
+    }
+
+    #[test]
+    fn rfc3339_clock_has_the_right_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
     }
 }
