@@ -1,0 +1,8 @@
+//! Fuzz target `edit_text`: the property is in `fuzz/checks.rs`, shared with
+//! `tests/fuzz_regressions.rs`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::edit_text(data));
