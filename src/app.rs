@@ -28,13 +28,32 @@ use crate::ui::{self, Effect, Msg};
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// Where runs are kept. The progress store implements this; until it is wired in, runs live in
-/// the model only ([`MemoryStore`]).
+mod recorder;
+
+pub use recorder::Recorder;
+
+/// Where runs are kept: [`Recorder`] (the progress store on disk) in the app, [`MemoryStore`]
+/// in tests.
 pub trait ProgressStore {
     /// Every run the store knows (all targets).
     fn load_all(&mut self) -> anyhow::Result<Vec<Run>>;
     /// Saves one run (atomically, in a real store).
     fn save(&mut self, run: &Run) -> anyhow::Result<()>;
+    /// The stored truth about a run after a save (the store may have refused a change or
+    /// filled in log paths); `None` when the store keeps no copy.
+    fn current(&mut self, _run: &Run) -> Option<Run> {
+        None
+    }
+    /// Opens a run when its runbook is opened (locking it and reconciling steps left running);
+    /// returns the run as stored.
+    fn open_run(&mut self, practice: bool, runbook: &str, target: &str) -> anyhow::Result<Run> {
+        Ok(Run {
+            runbook: runbook.to_string(),
+            target: target.to_string(),
+            practice,
+            ..Run::default()
+        })
+    }
 }
 
 /// A store that keeps nothing beyond the model: progress is lost on quit.
@@ -186,7 +205,10 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         );
     }
     let (prof, size, info) = terminal_info(global).map_err(UsageError)?;
-    let mut store = MemoryStore;
+    let mut store = Recorder::new(
+        global.state_dir.clone(),
+        catalog.entries.iter().map(|e| e.runbook.clone()).collect(),
+    );
     let runs = store.load_all()?;
     let applicable = detect_applicable(&catalog, global.root.as_deref());
     let mut model = Model::new(
@@ -206,6 +228,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     model.theme = ui::theme::Theme::new(prof.glyphs, prof.color);
     model.terminal = info;
     model.size = (size.cols, size.rows);
+    let mut first = VecDeque::new();
     model.root = global.root.clone();
     model.state_dir = crate::cli::snort::state_dir(global).ok();
     let tools = ToolContext {
@@ -214,11 +237,26 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         state_dir: model.state_dir.clone(),
     };
     if let Some(id) = open {
-        ui::update::open_runbook(&mut model, id);
+        first.extend(
+            ui::update::open_runbook(&mut model, id)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Effect::OpenRun { runbook } => Some(runbook),
+                    _ => None,
+                }),
+        );
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
     let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
         .context("cannot set up the terminal")?;
+    for runbook in first {
+        match store.open_run(model.practice, &runbook, &model.target) {
+            Ok(run) => {
+                ui::update(&mut model, Msg::RunLoaded(Box::new(run)));
+            }
+            Err(e) => model.message = Some(format!("{e:#}")),
+        }
+    }
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
         .map(|dir| EditSite {
             root: global.root.clone(),
@@ -258,6 +296,12 @@ fn event_loop(
             dirty = true;
         }
         if dirty {
+            // Test hook for the restore-on-panic test: a panic in the middle of drawing.
+            if std::env::var_os("FIELDBOOK_TEST_PANIC").is_some()
+                && session.terminal.get_frame().count() > 0
+            {
+                panic!("FIELDBOOK_TEST_PANIC");
+            }
             session.terminal.draw(|f| {
                 let area = f.area();
                 if let Some(pos) = ui::render(model, area, f.buffer_mut()) {
@@ -307,13 +351,30 @@ fn event_loop(
                         });
                     }
                     Effect::Suspend => {
+                        signals.resumed.store(false, Ordering::SeqCst);
                         session.suspend()?;
+                        // A real stop ends with SIGCONT; without one the kernel discarded the
+                        // stop (no job-control shell, e.g. a console login that exec'd us).
+                        if !signals.resumed.swap(false, Ordering::SeqCst) {
+                            queue.push_back(Msg::Problem(
+                                "Not suspended: no job-control shell here to come back with fg"
+                                    .into(),
+                            ));
+                        }
                         dirty = true;
                     }
                     Effect::Save(run) => {
                         if let Err(e) = store.save(&run) {
-                            queue
-                                .push_back(Msg::Problem(format!("could not save progress: {e:#}")));
+                            queue.push_back(Msg::Problem(format!("progress not saved: {e:#}")));
+                        }
+                        if let Some(truth) = store.current(&run) {
+                            queue.push_back(Msg::RunLoaded(Box::new(truth)));
+                        }
+                    }
+                    Effect::OpenRun { runbook } => {
+                        match store.open_run(model.practice, &runbook, &model.target) {
+                            Ok(run) => queue.push_back(Msg::RunLoaded(Box::new(run))),
+                            Err(e) => queue.push_back(Msg::Problem(format!("{e:#}"))),
                         }
                     }
                     edit @ (Effect::PreviewEdit { .. }

@@ -75,9 +75,18 @@ pub fn is_interactive() -> bool {
     unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 }
 }
 
-/// The kernel's idea of the size (may be 0x0 on a serial line).
+/// The kernel's idea of the size (often 0x0 on a serial line), from stdout, stdin or stderr.
+/// Asked directly rather than through crossterm, which runs `tput` when the ioctl fails and
+/// would report terminfo's 80x24 as if the kernel had said so.
 pub fn kernel_size() -> Option<(u16, u16)> {
-    crossterm::terminal::size().ok()
+    for fd in [1, 0, 2] {
+        // SAFETY: TIOCGWINSZ fills a winsize we own; failure leaves it untouched.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 {
+            return Some((ws.ws_col, ws.ws_row));
+        }
+    }
+    None
 }
 
 /// Resolves the working size: `--size`, the kernel when both values are above zero,

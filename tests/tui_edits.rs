@@ -206,6 +206,8 @@ fn edit_step_previews_applies_offers_done_and_undoes() {
     );
     assert!(matches!(f.model.screen(), Screen::Step { .. }));
 
+    let text = screen_text(&f.model);
+    assert!(text.contains("Applied (u undoes)"), "{text}");
     // Applying again: already applied, nothing to do.
     keys(&mut f, &[Key::Char('r')]);
     assert_eq!(

@@ -15,10 +15,14 @@ mod exec;
 mod export;
 mod fleet;
 mod gcc;
+mod report;
+mod reset;
 mod run;
 mod runlevels;
+pub mod runs;
 mod services;
 pub(crate) mod snort;
+mod status;
 mod subnet;
 mod supervise;
 
@@ -146,6 +150,33 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Where every run stands: done/total, failed, skipped, interrupted, last activity, who.
+    /// With an id, every step of its runs. `--target` filters. Exit 1 if a state file is
+    /// unreadable.
+    Status {
+        /// Only runs of this runbook, listed step by step.
+        id: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The handover report of a run: who, when, every step with status, duration, exit,
+    /// reasons, notes and log files, and the edits applied with their diffs.
+    Report {
+        /// Runbook id.
+        id: String,
+        /// Markdown (for a ticket) or JSON.
+        #[arg(long, value_enum, default_value_t = report::Format::Md)]
+        format: report::Format,
+    },
+    /// Start a runbook over on a target; the old run is archived, not deleted.
+    Reset {
+        /// Runbook id.
+        id: String,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Where each known false-positive snort SID stands in the rules (honours --root).
     Snort {
         /// Print JSON instead of text.
@@ -248,6 +279,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),
+        Some(Command::Status { ref id, json }) => {
+            status::run(&cli.global, &catalog(), id.as_deref(), json)
+        }
+        Some(Command::Report { ref id, format }) => {
+            report::run(&cli.global, &catalog(), id, format)
+        }
+        Some(Command::Reset { ref id, yes }) => reset::run(&cli.global, id, yes),
         Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
         Some(Command::Subnet {
             ref address,

@@ -35,6 +35,16 @@ pub enum TextEditError {
     /// A marker must be one line so the BEGIN/END lines can be found again.
     #[error("the block marker must be a single line without the word END or BEGIN alone")]
     BadMarker,
+    /// A `KEY="...` whose quote never closes: the shell would not read it either.
+    #[error(
+        "line {line}: the value of {key} opens a quote that never closes; fix it by hand first"
+    )]
+    OpenQuote {
+        /// The variable.
+        key: String,
+        /// 1-based line number.
+        line: usize,
+    },
     /// The file has a BEGIN marker without its END (or the reverse): editing would guess.
     #[error("the file has a '{0}' line without its matching end marker; fix it by hand first")]
     BrokenBlock(String),
@@ -126,17 +136,17 @@ pub fn edit_text(
         EditAction::SetVar { key, value } => {
             check_key(key)?;
             single_line(value, "value")?;
-            set_var(&mut doc, key, value, comment)
+            set_var(&mut doc, key, value, comment)?
         }
         EditAction::AddWords { key, words } => {
             check_key(key)?;
             check_words(words)?;
-            add_words(&mut doc, key, words, comment)
+            add_words(&mut doc, key, words, comment)?
         }
         EditAction::RemoveWords { key, words } => {
             check_key(key)?;
             check_words(words)?;
-            remove_words(&mut doc, key, words, comment)
+            remove_words(&mut doc, key, words, comment)?
         }
         EditAction::EnsureBlock { marker, block } => {
             ensure_block(&mut doc, marker, block, comment)?
@@ -311,11 +321,17 @@ fn uncomment(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, Text
         if is_commented(l, comment) && l.contains(pattern) {
             let indent_len = l.len() - l.trim_start().len();
             let mut rest = &l[indent_len..];
+            // "# (vif-script ...)" → "(vif-script ...)", and "## # x" → "x": strip every
+            // prefix (with the spaces people put after it) so the line really is active and a
+            // second uncomment finds nothing to do.
             while let Some(r) = rest.strip_prefix(comment) {
-                rest = r;
+                let trimmed = r.trim_start();
+                rest = if trimmed.starts_with(comment) {
+                    trimmed
+                } else {
+                    r.strip_prefix(' ').unwrap_or(r)
+                };
             }
-            // "# (vif-script ...)" → "(vif-script ...)": drop the one space people put after #.
-            let rest = rest.strip_prefix(' ').unwrap_or(rest);
             *l = format!("{}{rest}", &l[..indent_len]);
             changed = true;
         }
@@ -337,8 +353,13 @@ struct Assignment {
     trailing: String,
 }
 
-/// Finds the last active assignment of `key` (the one the shell ends up with).
-fn find_assignment(doc: &Lines, key: &str, comment: &str) -> Option<Assignment> {
+/// Finds the last active assignment of `key` (the one the shell ends up with). A quote that
+/// never closes is an error: guessing where the value ends could swallow later lines.
+fn find_assignment(
+    doc: &Lines,
+    key: &str,
+    comment: &str,
+) -> Result<Option<Assignment>, TextEditError> {
     let mut found = None;
     let mut i = 0;
     while i < doc.lines.len() {
@@ -385,11 +406,15 @@ fn find_assignment(doc: &Lines, key: &str, comment: &str) -> Option<Assignment> 
                 });
                 i = last + 1;
             }
-            // An unterminated quote: leave the file alone rather than guess.
-            None => i += 1,
+            None => {
+                return Err(TextEditError::OpenQuote {
+                    key: key.to_string(),
+                    line: i + 1,
+                });
+            }
         }
     }
-    found
+    Ok(found)
 }
 
 /// Parses a shell value at the start of `text`: returns the value and the rest, or `None` when
@@ -470,8 +495,13 @@ fn quote(value: &str) -> String {
     out
 }
 
-fn write_assignment(doc: &mut Lines, key: &str, value: &str, comment: &str) -> bool {
-    match find_assignment(doc, key, comment) {
+fn write_assignment(
+    doc: &mut Lines,
+    key: &str,
+    value: &str,
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    Ok(match find_assignment(doc, key, comment)? {
         Some(a) if a.value == value => false,
         Some(a) => {
             let line = format!("{}{key}={}{}", a.lead, quote(value), a.trailing);
@@ -482,10 +512,10 @@ fn write_assignment(doc: &mut Lines, key: &str, value: &str, comment: &str) -> b
             doc.push(format!("{key}={}", quote(value)));
             true
         }
-    }
+    })
 }
 
-fn set_var(doc: &mut Lines, key: &str, value: &str, comment: &str) -> bool {
+fn set_var(doc: &mut Lines, key: &str, value: &str, comment: &str) -> Result<bool, TextEditError> {
     write_assignment(doc, key, value, comment)
 }
 
@@ -497,8 +527,13 @@ fn negation(w: &str) -> String {
     }
 }
 
-fn add_words(doc: &mut Lines, key: &str, add: &[String], comment: &str) -> bool {
-    let current = find_assignment(doc, key, comment).map(|a| a.value);
+fn add_words(
+    doc: &mut Lines,
+    key: &str,
+    add: &[String],
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    let current = find_assignment(doc, key, comment)?.map(|a| a.value);
     let mut words: Vec<String> = current
         .as_deref()
         .unwrap_or("")
@@ -515,21 +550,26 @@ fn add_words(doc: &mut Lines, key: &str, add: &[String], comment: &str) -> bool 
     }
     let joined = words.join(" ");
     match current {
-        Some(old) if old.split_whitespace().eq(joined.split_whitespace()) => false,
+        Some(old) if old.split_whitespace().eq(joined.split_whitespace()) => Ok(false),
         _ => write_assignment(doc, key, &joined, comment),
     }
 }
 
-fn remove_words(doc: &mut Lines, key: &str, remove: &[String], comment: &str) -> bool {
-    let Some(current) = find_assignment(doc, key, comment).map(|a| a.value) else {
-        return false;
+fn remove_words(
+    doc: &mut Lines,
+    key: &str,
+    remove: &[String],
+    comment: &str,
+) -> Result<bool, TextEditError> {
+    let Some(current) = find_assignment(doc, key, comment)?.map(|a| a.value) else {
+        return Ok(false);
     };
     let words: Vec<&str> = current
         .split_whitespace()
         .filter(|w| !remove.iter().any(|r| r == w))
         .collect();
     if words.len() == current.split_whitespace().count() {
-        return false;
+        return Ok(false);
     }
     write_assignment(doc, key, &words.join(" "), comment)
 }
@@ -717,6 +757,22 @@ mod tests {
     }
 
     #[test]
+    fn an_open_quote_is_refused_not_guessed() {
+        let a = EditAction::SetVar {
+            key: "KEY".into(),
+            value: "1".into(),
+        };
+        let e = edit_text("A=1\nKEY=\"open\nB=2\n", &a, "#").unwrap_err();
+        assert_eq!(
+            e,
+            TextEditError::OpenQuote {
+                key: "KEY".into(),
+                line: 2
+            }
+        );
+    }
+
+    #[test]
     fn add_and_remove_words() {
         let src = "USE=\"-alsa gtk -pae xen\"\n";
         let add = EditAction::AddWords {
@@ -783,6 +839,97 @@ mod tests {
             ),
             Err(TextEditError::BrokenBlock(_))
         ));
+    }
+
+    /// A tiny xorshift so the property test needs no extra crate and can replay a seed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 33) as usize
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.next() % items.len()]
+        }
+    }
+
+    #[test]
+    fn property_every_action_is_idempotent_on_random_files() {
+        let lines = [
+            "USE=\"a -b c\"",
+            "#USE=\"x\"",
+            "export USE='q r'",
+            "KEY=1 # note",
+            "KEY=\"open",
+            "still open\"",
+            "# BEGIN fieldbook m",
+            "# END fieldbook m",
+            "(network-script network-bridge)",
+            "# (network-script network-bridge)",
+            "## # (vif-script vif-bridge)",
+            "  indented # thing",
+            "",
+            "plain line",
+            "tab\tline",
+            "KEY=\\$x\\\\y",
+        ];
+        let texts = [
+            "a", "KEY=", "vif", "#", "-b", "network", "x y", "$HOME", "\\",
+        ];
+        let words = ["a", "-b", "b", "new", "-new", "c"];
+        for seed in 1..=10u64 {
+            let mut rng = Rng(0x5eed_1234_abcd_0001 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            for round in 0..2000 {
+                let n = rng.next() % 12;
+                let mut content: String =
+                    (0..n).map(|_| format!("{}\n", rng.pick(&lines))).collect();
+                if rng.next() % 4 == 0 {
+                    content.pop();
+                }
+                let action = match rng.next() % 7 {
+                    0 => EditAction::EnsureLine {
+                        line: rng.pick(&texts).to_string(),
+                        replace: (rng.next() % 2 == 0).then(|| rng.pick(&texts).to_string()),
+                    },
+                    1 => EditAction::CommentOut {
+                        pattern: rng.pick(&texts).to_string(),
+                    },
+                    2 => EditAction::Uncomment {
+                        pattern: rng.pick(&texts).to_string(),
+                    },
+                    3 => EditAction::SetVar {
+                        key: rng.pick(&["KEY", "USE", "NEW"]).to_string(),
+                        value: rng.pick(&texts).to_string(),
+                    },
+                    4 => EditAction::AddWords {
+                        key: rng.pick(&["USE", "NEW"]).to_string(),
+                        words: vec![rng.pick(&words).to_string(), rng.pick(&words).to_string()],
+                    },
+                    5 => EditAction::RemoveWords {
+                        key: rng.pick(&["USE", "NEW"]).to_string(),
+                        words: vec![rng.pick(&words).to_string()],
+                    },
+                    _ => EditAction::EnsureBlock {
+                        marker: rng.pick(&["m", "other"]).to_string(),
+                        block: rng.pick(&texts).to_string(),
+                    },
+                };
+                let comment = rng.pick(&["#", ";"]);
+                let Ok(once) = edit_text(&content, &action, comment) else {
+                    continue;
+                };
+                let twice = edit_text(&once, &action, comment).unwrap_or_else(|e| {
+                    panic!("seed {seed} round {round}: second apply failed: {e}")
+                });
+                assert_eq!(
+                    once, twice,
+                    "seed {seed} round {round}: {action:?} with {comment:?} is not idempotent on {content:?}"
+                );
+                assert!(once.is_empty() || once.ends_with('\n') || once == content);
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod net;
 pub mod parse;
 pub mod practice;
 pub mod progress;
+pub mod report;
 pub mod runbook;
 pub mod runlevels;
 pub mod runner;

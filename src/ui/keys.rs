@@ -954,10 +954,12 @@ pub fn bindings_for(scope: Scope) -> Vec<&'static Binding> {
     own.chain(global).collect()
 }
 
-/// The hint line for a scope: `key:label` pairs from the table.
+/// The hint line for a scope: `key:label` pairs from the table, the global ones (help) first
+/// so they survive when a narrow line cuts the rest.
 pub fn hints(scope: Scope) -> Vec<(String, &'static str)> {
-    bindings_for(scope)
-        .into_iter()
+    let mut list = bindings_for(scope);
+    list.sort_by_key(|b| b.scope != Scope::Global);
+    list.into_iter()
         .filter_map(|b| b.hint.map(|h| (b.keys[0].label(), h)))
         .collect()
 }

@@ -36,6 +36,9 @@ pub enum Msg {
     Problem(String),
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
+    /// A run as the progress store holds it (after opening or saving): replaces the model's
+    /// copy, so the store's state machine has the last word.
+    RunLoaded(Box<Run>),
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
     /// The loop computed what an edit step (or its undo) would change.
@@ -120,6 +123,12 @@ pub enum Effect {
     Suspend,
     /// Write this run to the progress store.
     Save(Run),
+    /// Open a runbook's run in the progress store (lock it, reconcile steps left running); the
+    /// loop answers with `Msg::RunLoaded`.
+    OpenRun {
+        /// Runbook id.
+        runbook: String,
+    },
     /// Start the step's commands (the runner sends `OutputLine`s and `StepFinished`).
     RunStep {
         /// Runbook id.
@@ -636,6 +645,17 @@ impl Model {
         rb.steps()
             .position(|(_, s)| !self.status(runbook, &s.id).is_finished())
             .unwrap_or_else(|| rb.step_count().saturating_sub(1))
+    }
+
+    /// Puts a run from the store in place of the model's copy (or adds it).
+    pub fn replace_run(&mut self, run: Run) {
+        let found = self.runs.iter_mut().find(|r| {
+            r.runbook == run.runbook && r.target == run.target && r.practice == run.practice
+        });
+        match found {
+            Some(r) => *r = run,
+            None => self.runs.push(run),
+        }
     }
 
     /// Appends an output line, dropping the oldest beyond [`OUTPUT_LIMIT`].

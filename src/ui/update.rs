@@ -49,6 +49,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Resumed => vec![Effect::Redraw],
+        Msg::RunLoaded(run) => {
+            model.replace_run(*run);
+            clamp_scrolls(model);
+            Vec::new()
+        }
         Msg::EditPreviewed {
             runbook,
             step,
@@ -307,7 +312,7 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
             if let Some(&i) = model.order.get(cursor.index) {
                 let id = model.runbooks[i].id.clone();
                 model.ssh_advice = false;
-                open_runbook(model, &id);
+                return open_runbook(model, &id);
             }
         }
         Action::Dismiss => model.ssh_advice = false,
@@ -322,13 +327,17 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
     Vec::new()
 }
 
-/// Pushes a runbook's screen with the cursor on its first unfinished step.
-pub fn open_runbook(model: &mut Model, id: &str) {
+/// Pushes a runbook's screen with the cursor on its first unfinished step, and asks the loop
+/// to open its run in the progress store.
+pub fn open_runbook(model: &mut Model, id: &str) -> Vec<Effect> {
     let index = model.first_unfinished(id);
     model.screens.push(Screen::Runbook {
         runbook: id.to_string(),
         cursor: Cursor { index },
     });
+    vec![Effect::OpenRun {
+        runbook: id.to_string(),
+    }]
 }
 
 fn step_id_at(model: &Model, runbook: &str, index: usize) -> Option<String> {
@@ -421,10 +430,18 @@ fn step_key(
                 return Vec::new();
             }
             let now = model.now.clone();
+            // Overriding a recorded failure needs a reason in the report; finishing a manual
+            // or pending step does not.
+            let reason = match model.status(runbook, step) {
+                Status::Failed | Status::Interrupted | Status::Cancelled => {
+                    Some("marked done by hand".to_string())
+                }
+                _ => None,
+            };
             let run = model.run_mut(runbook);
             let state = run.steps.entry(step.to_string()).or_default();
             state.status = Status::Done;
-            state.reason = Some("marked done by hand".into());
+            state.reason = reason;
             run.updated = now;
             vec![Effect::Save(run.clone())]
         }
@@ -681,7 +698,10 @@ pub fn clamp_scrolls(model: &mut Model) {
         }
     }
     if matches!(model.overlay, Some(Overlay::Help { .. })) {
-        let len = screens::help::lines(model.screen().scope(), &model.terminal).len();
+        let width = layout::help_area(ratatui::layout::Rect::new(0, 0, size.0, size.1))
+            .width
+            .saturating_sub(4);
+        let len = screens::help::lines(model.screen().scope(), &model.terminal, width.into()).len();
         let max = len.saturating_sub(layout::help_page(size));
         if let Some(Overlay::Help { scroll }) = &mut model.overlay {
             *scroll = (*scroll).min(max);

@@ -19,6 +19,7 @@
 //! in memory and the next change (or [`Store::retry_save`]) writes everything again;
 //! [`Store::save_problem`] says what went wrong for a status line.
 
+mod apply;
 mod archive;
 mod open;
 mod reconcile;
@@ -98,6 +99,9 @@ pub enum StoreError {
         /// What was asked ("start", "skip", ...).
         action: &'static str,
     },
+    /// A whole run handed to [`Store::apply`] would remove or rewrite recorded history.
+    #[error("refusing to save: {0} (recorded history is only ever added to)")]
+    History(String),
     /// Skipping, marking done and notes need words.
     #[error("a reason is required to {0}")]
     EmptyReason(&'static str),
@@ -159,6 +163,9 @@ pub struct Store {
     unjournalled: Vec<String>,
     last_save_error: Option<String>,
     reconciled: Vec<Reconciled>,
+    /// Fingerprints of secret values seen this session (the values themselves are never
+    /// kept), so re-saving an unchanged secret does not journal it again.
+    secret_prints: BTreeMap<String, u64>,
     writer: Writer,
     _lock: File,
 }
@@ -272,6 +279,15 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// True if `value` differs from the last value seen for secret `name` (and remembers it).
+    fn secret_changed(&mut self, name: &str, value: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        value.hash(&mut h);
+        let print = h.finish();
+        self.secret_prints.insert(name.to_string(), print) != Some(print)
     }
 
     fn status_of(&self, step: &str) -> Status {

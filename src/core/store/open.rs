@@ -2,6 +2,7 @@
 //! refuse to start fresh until asked), refresh what the runbook says, reconcile steps left
 //! running.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -109,6 +110,7 @@ impl Store {
             unjournalled: Vec::new(),
             last_save_error: None,
             reconciled: Vec::new(),
+            secret_prints: BTreeMap::new(),
             writer: atomic::write_atomic,
             _lock: lock,
         };

@@ -278,6 +278,7 @@ impl Store {
             return Err(StoreError::UnknownVariable(name.to_string()));
         }
         let stored = if self.facts.secrets.contains(name) {
+            self.secret_changed(name, value);
             self.run.values.remove(name);
             None
         } else {

@@ -9,9 +9,10 @@ use ratatui::widgets::{Block, Clear, Widget};
 use crate::ui::keys::{self, Scope};
 use crate::ui::layout;
 use crate::ui::model::{Model, TerminalInfo};
+use crate::ui::text::wrap;
 
 /// The help text for a screen's scope: its keys, the global keys, and the terminal facts.
-pub fn lines(scope: Scope, terminal: &TerminalInfo) -> Vec<String> {
+pub fn lines(scope: Scope, terminal: &TerminalInfo, width: usize) -> Vec<String> {
     let mut out = vec![format!("{}:", scope.title())];
     let mut global_started = false;
     for b in keys::bindings_for(scope) {
@@ -20,10 +21,34 @@ pub fn lines(scope: Scope, terminal: &TerminalInfo) -> Vec<String> {
             out.push(String::new());
             out.push(format!("{}:", Scope::Global.title()));
         }
-        out.push(format!("  {:<24} {}", keys::key_labels(b), b.help));
+        let labels = keys::key_labels(b);
+        // Keys in a column of 20; the description wraps beside them, or below when narrow.
+        let col = 22;
+        if width > col + 10 {
+            let help = wrap(b.help, width - col);
+            for (i, h) in help.iter().enumerate() {
+                let k = if i == 0 { labels.as_str() } else { "" };
+                if i == 0 && labels.len() > col - 3 {
+                    out.push(format!("  {labels}"));
+                    out.push(format!("{:col$}{h}", ""));
+                } else {
+                    out.push(format!("  {k:<w$} {h}", w = col - 3));
+                }
+            }
+        } else {
+            out.push(format!("  {labels}"));
+            out.extend(
+                wrap(b.help, width.saturating_sub(4))
+                    .into_iter()
+                    .map(|h| format!("    {h}")),
+            );
+        }
     }
     out.push(String::new());
-    out.push("Esc only goes back: it never quits, stops a command or throws away text.".into());
+    out.extend(wrap(
+        "Esc only goes back: it never quits, stops a command or throws away text.",
+        width,
+    ));
     out.push(String::new());
     out.push(format!("Terminal: {}", terminal.size));
     out.push(format!("Glyphs: {}", terminal.glyphs));
@@ -41,7 +66,11 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         .title_bottom(Line::from(" ?/q/Esc: close ").right_aligned());
     let inner = block.inner(boxed);
     block.render(boxed, buf);
-    let text = lines(model.screen().scope(), &model.terminal);
+    let text = lines(
+        model.screen().scope(),
+        &model.terminal,
+        usize::from(inner.width.saturating_sub(2)),
+    );
     for (dy, l) in text
         .iter()
         .skip(scroll)

@@ -99,14 +99,14 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         .unwrap_or_default();
     let status = model.status(runbook, step);
     let state = model.run(runbook).and_then(|r| r.steps.get(step));
+    out.push(Line::from(vec![
+        Span::raw("Status: "),
+        Span::styled(status.marker(), theme.status(status)),
+        Span::raw(format!(" {}", status.name())),
+    ]));
     para(
         &mut out,
-        &format!(
-            "Section: {section}   Kind: {}   Status: {} {}",
-            st.action.kind_name(),
-            status.marker(),
-            status.name()
-        ),
+        &format!("Section: {section}; kind: {}", st.action.kind_name()),
         width,
         0,
         Style::new(),
@@ -252,6 +252,35 @@ fn action_lines(
             for e in edits {
                 para(out, &describe_edit(e, &values), width, 2, Style::new());
             }
+            para(
+                out,
+                "r shows the diff first; nothing is written before you answer yes.",
+                width,
+                2,
+                theme.quiet(),
+            );
+            let applied: Vec<_> = model
+                .run(&rb.id)
+                .map(|r| r.edits.iter().filter(|e| e.step == st.id).collect())
+                .unwrap_or_default();
+            if !applied.is_empty() {
+                heading(out, theme, "Applied (u undoes)");
+                for a in applied {
+                    let state = if a.undone { ", undone" } else { "" };
+                    let backup = a.backup.as_deref().unwrap_or("none");
+                    para(
+                        out,
+                        &format!(
+                            "{} {}{state}; backup {backup}",
+                            super::home::when(&a.at),
+                            a.path
+                        ),
+                        width,
+                        2,
+                        Style::new(),
+                    );
+                }
+            }
         }
         Action::Form { fields } => {
             heading(out, theme, "Asks for");
@@ -327,5 +356,4 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
         scroll > 0,
         scroll + h < lines.len(),
     );
-    let _ = Span::raw("");
 }

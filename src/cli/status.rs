@@ -1,0 +1,154 @@
+//! `fieldbook status [ID] [--json]`: where every run stands, printable over a serial console
+//! without the app, and scriptable with `--json`.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::catalog::Catalog;
+use crate::cli::GlobalOpts;
+use crate::cli::capture::print;
+use crate::cli::exit;
+use crate::cli::runs::{self, FoundRun, terminal_safe};
+use crate::core::report::{self, Report};
+
+/// Prints the runs (all, or those of `id`; `--target` filters). With an id, every step is
+/// listed with its marker. Exit 1 if some state file could not be read (it is named on stderr).
+pub fn run(
+    global: &GlobalOpts,
+    catalog: &Catalog,
+    id: Option<&str>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let dir = runs::state_dir(global)?;
+    let (found, unreadable) = runs::find_runs(&dir, id, global.target.as_deref())?;
+    let reports: Vec<(&FoundRun, Report)> = found
+        .iter()
+        .map(|f| (f, report::build(&f.run, runs::runbook_of(catalog, &f.run))))
+        .collect();
+    let mut out = String::new();
+    if json {
+        let items: Vec<Value> = reports.iter().map(|(f, r)| run_json(f, r)).collect();
+        let value = json!({
+            "state_dir": dir.base().display().to_string(),
+            "runs": items,
+            "unreadable": unreadable,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        for e in &unreadable {
+            eprintln!("fieldbook: unreadable state file: {}", terminal_safe(e));
+        }
+        if reports.is_empty() {
+            let what = id.map_or_else(|| "runs".to_string(), |i| format!("runs of '{i}'"));
+            writeln!(out, "No {what} in {}.", dir.base().display())?;
+        } else if id.is_some() {
+            for (_, r) in &reports {
+                detail(&mut out, r);
+            }
+        } else {
+            table(&mut out, &reports);
+        }
+    }
+    print(&terminal_safe(&out))?;
+    Ok(if unreadable.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn run_json(f: &FoundRun, r: &Report) -> Value {
+    let steps: Vec<Value> = r
+        .steps
+        .iter()
+        .map(|s| json!({"id": s.id, "status": s.status, "removed": s.removed}))
+        .collect();
+    json!({
+        "runbook": r.runbook,
+        "title": r.title,
+        "target": r.target,
+        "host": r.host,
+        "practice": r.practice,
+        "file": f.file.display().to_string(),
+        "first_activity": r.first_activity,
+        "last_activity": r.last_activity,
+        "people": r.people,
+        "progress": r.progress,
+        "next": r.next,
+        "steps": steps,
+    })
+}
+
+fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
+    let w_id = reports
+        .iter()
+        .map(|(_, r)| r.runbook.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let w_t = reports
+        .iter()
+        .map(|(_, r)| r.target.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "{:<w_id$}  {:<w_t$}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  WHO",
+        "RUNBOOK", "TARGET", "DONE", "FAIL", "SKIP", "INTR", "LAST ACTIVITY"
+    );
+    for (_, r) in reports {
+        let p = &r.progress;
+        let _ = writeln!(
+            out,
+            "{:<w_id$}  {:<w_t$}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  {}",
+            r.runbook,
+            r.target,
+            format!("{}/{}", p.done, p.total),
+            p.failed,
+            p.skipped,
+            p.interrupted,
+            r.last_activity,
+            r.people.join(", ")
+        );
+    }
+}
+
+fn detail(out: &mut String, r: &Report) {
+    let practice = if r.practice { " (practice)" } else { "" };
+    let _ = writeln!(
+        out,
+        "{} on {}{practice}: {}",
+        r.runbook,
+        r.target,
+        report::progress_line(&r.progress)
+    );
+    let who = if r.people.is_empty() {
+        "nobody yet".to_string()
+    } else {
+        r.people.join(", ")
+    };
+    let _ = writeln!(out, "  last activity {} by {who}", r.last_activity);
+    if let Some(next) = &r.next {
+        let _ = writeln!(out, "  next: {next}");
+    }
+    for s in &r.steps {
+        let num = s
+            .number
+            .map_or_else(|| "   -".to_string(), |n| format!("{n:>3}."));
+        let removed = if s.removed {
+            "  (removed from runbook)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} {num} {}  ({}){removed}",
+            s.status.marker(),
+            s.title,
+            s.id
+        );
+    }
+    out.push('\n');
+}

@@ -1,0 +1,210 @@
+//! kill -9 at random moments while a child process drives step transitions through the real
+//! store, saving after each: every time, the state file loads and holds every transition the
+//! child had reported saved (at most the one in flight is extra), and the journal, written
+//! before the state, holds at least as many.
+//!
+//! The child is this test binary re-invoked on the `crash_child` test with
+//! `FIELDBOOK_CRASH_CHILD_DIR` set. Longer stress run (see README):
+//! `FIELDBOOK_CRASH_ITERATIONS=3000 cargo test --release --test progress_crash`
+//! or `scripts/progress-stress.sh`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use fieldbook::core::journal;
+use fieldbook::core::progress::{Exit, Run, Status};
+use fieldbook::core::runbook::{self, Runbook};
+use fieldbook::core::state_dir::{self, StateDir};
+use fieldbook::core::store::{IfCorrupt, Store};
+
+const CHILD_ENV: &str = "FIELDBOOK_CRASH_CHILD_DIR";
+const ITERATIONS_ENV: &str = "FIELDBOOK_CRASH_ITERATIONS";
+const TARGET: &str = "crash-box";
+
+fn runbook() -> Runbook {
+    let mut text =
+        String::from("id = \"crash\"\ntitle = \"Crash\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n");
+    for i in 0..12 {
+        text.push_str(&format!(
+            "[[section.step]]\nid = \"s{i}\"\ntitle = \"Step {i}\"\nwhy = \"w\"\nkind = \"command\"\ncommands = [[\"true\"]]\n"
+        ));
+    }
+    runbook::load_str("crash.toml", &text).unwrap()
+}
+
+/// Completed transitions recorded in a run: attempts started, attempts ended, notes. Every
+/// operation of the child adds exactly one, so the count never goes down.
+fn transitions(run: &Run) -> i64 {
+    run.steps
+        .values()
+        .map(|s| {
+            let started = s.attempts.len();
+            let ended = s.attempts.iter().filter(|a| a.ended.is_some()).count();
+            (started + ended + s.notes.len()) as i64
+        })
+        .sum()
+}
+
+/// The child: open (reconciling a step left running), then transition forever, reporting the
+/// count after each successful save.
+#[test]
+fn crash_child() {
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let rb = runbook();
+    let dir = StateDir::at(Path::new(&dir), false);
+    let mut store = Store::open(&dir, &rb, TARGET, IfCorrupt::Stop).unwrap();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "opened {}", transitions(store.run())).unwrap();
+    out.flush().unwrap();
+    let ids: Vec<String> = rb.steps().map(|(_, s)| s.id.clone()).collect();
+    for i in 0..1_000_000usize {
+        let step = &ids[(i / 3) % ids.len()];
+        if store.run().status(step) == Status::Running {
+            store
+                .finish(step, Exit::Code((i % 3) as i32), i % 2 == 0)
+                .unwrap();
+        } else if i % 5 == 0 {
+            store.note(step, &format!("note {i}")).unwrap();
+        } else {
+            store.start(step).unwrap();
+        }
+        writeln!(out, "saved {}", transitions(store.run())).unwrap();
+        out.flush().unwrap();
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn kill_9_at_random_moments_never_loses_a_saved_transition() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let iterations: usize = std::env::var(ITERATIONS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let file = dir.run_file("crash", TARGET);
+    let journal_file = dir.journal_file("crash", TARGET);
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut last_total = 0;
+    let mut mid_run_kills = 0;
+    for iteration in 0..iterations {
+        let mut child = Command::new(&exe)
+            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reported = Arc::new(AtomicI64::new(-1));
+        let (opened_tx, opened_rx) = mpsc::channel();
+        let reader = {
+            let reported = Arc::clone(&reported);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let n = line
+                        .strip_prefix("saved ")
+                        .or_else(|| line.strip_prefix("opened "));
+                    if let Some(n) = n.and_then(|n| n.trim().parse::<i64>().ok()) {
+                        reported.store(n, Ordering::SeqCst);
+                        let _ = opened_tx.send(());
+                    }
+                }
+            })
+        };
+        // Kill at a random moment once the child is transitioning (a few iterations kill it
+        // during start-up too, which must be just as harmless).
+        if iteration % 10 != 9 {
+            opened_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("child never opened the run");
+            std::thread::sleep(Duration::from_micros(rng.below(15_000)));
+        } else {
+            std::thread::sleep(Duration::from_micros(rng.below(3_000)));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        let last = reported.load(Ordering::SeqCst);
+
+        let run = match state_dir::read_run(&file) {
+            Ok(run) => run,
+            Err(e) if last < 0 && !file.exists() => {
+                let _ = e; // killed before the very first save
+                continue;
+            }
+            Err(e) => panic!("iteration {iteration}: state did not load: {e}"),
+        };
+        let saved = transitions(&run);
+        assert!(
+            saved >= last,
+            "iteration {iteration}: child reported {last} saved, file has {saved}"
+        );
+        if last >= 0 {
+            assert!(
+                saved <= last + 1,
+                "iteration {iteration}: more than one transition in flight ({last} -> {saved})"
+            );
+            mid_run_kills += 1;
+        }
+        assert!(
+            saved >= last_total,
+            "iteration {iteration}: progress went backwards"
+        );
+        last_total = saved;
+        let text = std::fs::read_to_string(&journal_file).unwrap_or_default();
+        let (entries, bad) = journal::parse(&text);
+        assert_eq!(bad, 0, "iteration {iteration}: a journal line was cut");
+        let journalled = entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event,
+                    journal::Event::Started { .. }
+                        | journal::Event::Finished { .. }
+                        | journal::Event::Noted { .. }
+                )
+            })
+            .count() as i64;
+        assert!(
+            journalled >= saved,
+            "iteration {iteration}: journal has {journalled} events, state {saved}"
+        );
+    }
+    assert!(
+        mid_run_kills >= iterations / 2,
+        "too few kills landed mid-run"
+    );
+    assert!(
+        last_total > iterations as i64,
+        "the children made too little progress"
+    );
+    // Whatever was in flight, a normal open still works and reconciles a running step.
+    let store = Store::open(&dir, &runbook(), TARGET, IfCorrupt::Stop).unwrap();
+    assert!(
+        store
+            .run()
+            .steps
+            .values()
+            .all(|s| s.status != Status::Running)
+    );
+}

@@ -1,0 +1,384 @@
+//! End-to-end: the real binary under a pty (see `common::pty`), as on a serial console or in
+//! GNU screen.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::{App, Spawn};
+
+fn fixture_dir() -> String {
+    let dir = std::env::temp_dir().join(format!("fieldbook-tui-fixture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tui-runbook.toml"
+        ),
+        dir.join("demo.toml"),
+    )
+    .unwrap();
+    dir.display().to_string()
+}
+
+#[test]
+fn vt100_at_80x24_draws_ascii_borders_and_asks_the_terminal_nothing() {
+    let mut app = App::spawn(Spawn::default());
+    let screen = app.wait_for("fieldbook: runbooks");
+    assert!(
+        screen[0].starts_with("+ fieldbook: runbooks -"),
+        "{screen:#?}"
+    );
+    assert!(screen[0].ends_with('+'), "{screen:#?}");
+    assert!(
+        screen[22].starts_with("+---") && screen[22].ends_with("-+"),
+        "{screen:#?}"
+    );
+    assert!(screen[23].contains("?:help"), "{screen:#?}");
+    let raw = app.raw();
+    assert!(raw.is_ascii(), "non-ASCII bytes on a vt100");
+    // Only VT100 SGR parameters.
+    let text = String::from_utf8_lossy(&raw);
+    for part in text.split("\x1b[").skip(1) {
+        if let Some((params, _)) = part.split_once('m')
+            && params.chars().all(|c| c.is_ascii_digit() || c == ';')
+        {
+            for p in params.split(';').filter(|p| !p.is_empty()) {
+                assert!(["0", "1", "4", "5", "7"].contains(&p), "SGR {p}");
+            }
+        }
+    }
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    app.assert_no_forbidden_sequences();
+}
+
+#[test]
+fn a_zero_size_pty_without_columns_or_lines_gets_an_80x24_screen() {
+    let mut app = App::spawn(Spawn {
+        pty: (0, 0),
+        view: (80, 24),
+        ..Spawn::default()
+    });
+    let screen = app.wait_for("fieldbook: runbooks");
+    assert_eq!(screen[22].len(), 80, "{screen:#?}");
+    assert!(
+        screen[22].starts_with('+') && screen[22].ends_with('+'),
+        "{screen:#?}"
+    );
+    assert!(screen[23].contains("?:help"), "{screen:#?}");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}
+
+#[test]
+fn size_flag_and_env_are_used_when_the_kernel_says_zero() {
+    let mut app = App::spawn(Spawn {
+        pty: (0, 0),
+        view: (100, 30),
+        env: &[("TERM", "vt100"), ("COLUMNS", "100"), ("LINES", "30")],
+        ..Spawn::default()
+    });
+    let screen = app.wait_for("fieldbook: runbooks");
+    assert_eq!(screen[28].len(), 100, "{screen:#?}");
+    app.send(b"q");
+    app.wait_exit();
+    let mut app = App::spawn(Spawn {
+        pty: (0, 0),
+        view: (60, 20),
+        args: &["--size", "60x20"],
+        ..Spawn::default()
+    });
+    let screen = app.wait_for("fieldbook: runbooks");
+    assert!(
+        screen[18].starts_with('+') && screen[18].len() == 60,
+        "{screen:#?}"
+    );
+    app.send(b"q");
+    app.wait_exit();
+}
+
+#[test]
+fn navigate_to_a_step_and_back() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    // The cursor opens on the first step; Down, then Enter opens the second step.
+    app.send(b"j");
+    app.send(b"\r");
+    let screen = app.wait_for("$ emerge --sync");
+    assert!(
+        screen[0].contains("[ ] Update the package tree"),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|l| l.contains("$ ip link set eth1 up")),
+        "{screen:#?}"
+    );
+    // Esc goes back to the runbook, q back to the list, q quits.
+    app.send(b"\x1b");
+    app.wait_for("|> [ ] Update the package tree");
+    app.send(b"q");
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}
+
+#[test]
+fn quitting_leaves_the_alternate_screen_and_shows_the_cursor() {
+    let mut app = App::spawn(Spawn {
+        env: &[("TERM", "xterm"), ("LANG", "C.UTF-8")],
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    assert!(app.parser().screen().alternate_screen());
+    assert!(app.parser().screen().hide_cursor());
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    let p = app.parser();
+    assert!(
+        !p.screen().alternate_screen(),
+        "still in the alternate screen"
+    );
+    assert!(!p.screen().hide_cursor(), "cursor left hidden");
+    app.assert_no_forbidden_sequences();
+}
+
+#[test]
+fn no_alt_screen_clears_what_it_drew_on_exit() {
+    let mut app = App::spawn(Spawn {
+        args: &["--no-alt-screen"],
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    assert!(!app.parser().screen().alternate_screen());
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    let screen = app.screen();
+    assert!(screen.iter().all(|l| l.trim().is_empty()), "{screen:#?}");
+    assert!(!app.raw().windows(8).any(|w| w == b"\x1b[?1049h"));
+}
+
+#[test]
+fn ctrl_c_asks_and_sigterm_restores_the_terminal() {
+    let mut app = App::spawn(Spawn::default());
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"\x03");
+    app.wait_for("Quit fieldbook?");
+    app.send(b"n");
+    app.wait_until(
+        |s| !s.iter().any(|l| l.contains("Quit fieldbook?")),
+        "question closed",
+    );
+    // SAFETY: signalling the child we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGTERM);
+    }
+    app.wait_exit();
+    let p = app.parser();
+    assert!(!p.screen().alternate_screen());
+    assert!(!p.screen().hide_cursor());
+}
+
+#[test]
+fn backspace_as_del_and_as_ctrl_h_both_delete_in_a_prompt() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    app.send(b"\rs");
+    app.wait_for("Why skip this step?");
+    app.send(b"abcd\x7f\x08x");
+    app.wait_for("| abx");
+    app.send(b"\r");
+    app.wait_for("Reason: abx");
+    app.send(b"qqq");
+    app.wait_exit();
+}
+
+#[test]
+fn resizing_the_pty_redraws_at_the_new_size() {
+    let mut app = App::spawn(Spawn::default());
+    app.wait_for("fieldbook: runbooks");
+    app.resize(100, 30);
+    app.set_view(100, 30);
+    app.send(b"\x0c");
+    let screen = app.wait_until(
+        |s| s[28].starts_with('+') && s[28].ends_with('+') && s[28].len() == 100,
+        "a 100x30 frame",
+    );
+    assert!(screen[29].contains("?:help"));
+    app.send(b"q");
+    app.wait_exit();
+}
+
+#[test]
+fn a_tiny_terminal_says_so_and_does_not_crash() {
+    let mut app = App::spawn(Spawn {
+        pty: (20, 5),
+        view: (20, 5),
+        ..Spawn::default()
+    });
+    app.wait_for("terminal too small");
+    app.send(b"jjjq");
+    assert!(app.wait_exit().success());
+}
+
+#[test]
+fn moving_the_mark_costs_a_few_bytes() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    app.settle(Duration::from_millis(200));
+    app.mark();
+    app.send(b"j");
+    app.wait_for("|> [ ] Update");
+    app.settle(Duration::from_millis(200));
+    let bytes = app.bytes_since_mark();
+    // A byte count, not a timing: the frugal backend's whole point.
+    assert!(
+        bytes.len() <= 16,
+        "{} bytes: {:?}",
+        bytes.len(),
+        String::from_utf8_lossy(&bytes)
+    );
+    app.send(b"qq");
+    app.wait_exit();
+}
+
+#[test]
+fn the_app_refuses_to_start_without_a_terminal_but_the_cli_works() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("list")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn version_verbose_reports_the_size_source() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+        c.args(args).env_clear().env("TERM", "vt100");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.stdin(std::process::Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let s = run(
+        &["--version", "--verbose"],
+        &[("COLUMNS", "100"), ("LINES", "30")],
+    );
+    assert!(s.contains("size: 100x30 (COLUMNS/LINES)"), "{s}");
+    assert!(s.contains("glyphs: ascii (TERM=vt100)"), "{s}");
+    let s = run(&["--verbose", "--size", "90x20", "-V"], &[]);
+    assert!(s.contains("size: 90x20 (--size)"), "{s}");
+    let s = run(&["--version", "--verbose"], &[]);
+    assert!(s.contains("size: 80x24 (default)"), "{s}");
+    // Plain --version is clap's own.
+    let s = run(&["--version"], &[]);
+    assert_eq!(s.trim(), format!("fieldbook {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn sighup_and_a_panic_restore_the_terminal_too() {
+    let mut app = App::spawn(Spawn {
+        env: &[("TERM", "xterm"), ("LANG", "C.UTF-8")],
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    // SAFETY: signalling the child we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGHUP);
+    }
+    app.wait_exit();
+    assert!(!app.parser().screen().alternate_screen());
+
+    let mut app = App::spawn(Spawn {
+        env: &[
+            ("TERM", "xterm"),
+            ("LANG", "C.UTF-8"),
+            ("FIELDBOOK_TEST_PANIC", "1"),
+        ],
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"j");
+    let status = app.wait_exit();
+    assert!(!status.success());
+    let p = app.parser();
+    assert!(
+        !p.screen().alternate_screen(),
+        "panic left the alternate screen on"
+    );
+    assert!(!p.screen().hide_cursor(), "panic left the cursor hidden");
+    assert!(String::from_utf8_lossy(&app.raw()).contains("FIELDBOOK_TEST_PANIC"));
+}
+
+#[test]
+fn ctrl_z_without_a_job_control_shell_does_not_hang() {
+    // The pty's session has no job-control shell, so the kernel discards the stop: the app
+    // must come straight back, redraw and say why it did not suspend.
+    let mut app = App::spawn(Spawn::default());
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"\x1a");
+    app.wait_for("Not suspended");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}
+
+#[test]
+fn progress_goes_through_the_store_and_is_there_next_time() {
+    let dir = fixture_dir();
+    let state = tempfile::tempdir().unwrap();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--target", "gw9", "run", "demo"],
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    // Mark the first step done, skip the second with a reason, note on the second.
+    app.send(b"\rd");
+    app.wait_for("Status: [x] done");
+    app.send(b"\tsno mirror\r");
+    app.wait_for("Reason: no mirror");
+    app.send(b"nlooked at it\r");
+    app.wait_for("looked at it");
+    app.send(b"qqq");
+    assert!(app.wait_exit().success());
+    let journal = std::fs::read_dir(state.path().join("runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().ends_with(".jsonl"));
+    assert!(journal, "no journal written in {:?}", state.path());
+
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--target", "gw9"],
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    let screen = app.wait_for("Demo router setup");
+    assert!(
+        screen.iter().any(|l| l.contains("2/6, 1 skipped")),
+        "{screen:#?}"
+    );
+    app.send(b"q");
+    app.wait_exit();
+}
