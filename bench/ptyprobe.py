@@ -150,7 +150,7 @@ def keydelay(a):
     for k in a.start:
         p.send(k)
         p.pump(0.3)
-    ready = p.wait(lambda: a.ready in p.text(), a.timeout)
+    ready = p.wait(lambda: a.ready in p.text(), min(a.timeout, 30.0))
     delays, missed = [], 0
     if ready:
         for _ in range(a.samples):
@@ -166,7 +166,7 @@ def keydelay(a):
             p.wait(lambda: a.effect not in p.text(), 5.0)
             p.wait(lambda: False, a.gap)
     done_s = None
-    if a.done:
+    if a.done and ready:
         if p.wait(lambda: a.done in p.text(), a.timeout):
             done_s = round(p.now(), 3)
     screen = p.text()

@@ -32,12 +32,15 @@ def gnu_time(name):
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t)
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", t)
     status = re.search(r"Exit status: (\d+)", t)
+    user = re.search(r"User time \(seconds\): ([\d.]+)", t)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", t)
+    cpu = float(user.group(1)) + float(system.group(1)) if user and system else None
     secs = None
     if wall:
         h, m, s = wall.groups()
         secs = int(h or 0) * 3600 + int(m) * 60 + float(s)
     return {"wall": secs, "rss": int(rss.group(1)) if rss else None,
-            "exit": int(status.group(1)) if status else None}
+            "exit": int(status.group(1)) if status else None, "cpu": cpu}
 
 
 def phases(res):
@@ -122,12 +125,23 @@ print("The child: `seq -f 'line %.0f of the flood, as fast as the child can prin
       "(59 MB), as step `flood` of `bench/runbooks/bench.toml`. Wall time and peak RSS from "
       "`/usr/bin/time -v`.")
 print()
-print("| run | wall, s | ratio to the child alone | peak RSS, MiB | bytes to the terminal |")
-print("|---|---:|---:|---:|---:|")
+print("CPU is user + system time of the process and its children (the child included), the "
+      "steadier figure on a shared machine.")
+print()
+print("| run | wall, s | wall ratio to the child alone | CPU, s | CPU ratio | peak RSS, MiB | bytes to the terminal |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 
 
 def ratio(a, b):
     return None if not a or not b or not a.get("wall") or not b.get("wall") else round(a["wall"] / b["wall"], 2)
+
+
+def cpu_ratio(a, b):
+    return None if not a or not b or not a.get("cpu") or not b.get("cpu") else round(a["cpu"] / b["cpu"], 1)
+
+
+def cpu(a):
+    return None if not a or a.get("cpu") is None else round(a["cpu"], 2)
 
 
 def mib(a):
@@ -135,20 +149,20 @@ def mib(a):
 
 
 if child:
-    print(f"| child alone, to /dev/null | {child['wall']:.2f} | 1 | {mib(child)} | – |")
+    print(f"| child alone, to /dev/null | {child['wall']:.2f} | 1 | {cpu(child)} | 1 | {mib(child)} | – |")
 if null:
     print(f"| `fieldbook exec bench flood > /dev/null` | {null['wall']:.2f} | {cell(ratio(null, child))} "
-          f"| {mib(null)} | – |")
+          f"| {cpu(null)} | {cell(cpu_ratio(null, child))} | {mib(null)} | – |")
 if pty:
     print(f"| `fieldbook exec bench flood` on a pty | {pty['wall']:.2f} | {cell(ratio(pty, child))} "
-          f"| {mib(pty)} | {ptyj['bytes'] if ptyj else '–'} |")
+          f"| {cpu(pty)} | {cell(cpu_ratio(pty, child))} | {mib(pty)} | {ptyj['bytes'] if ptyj else '–'} |")
 for mode in ("default", "low-bandwidth"):
     g = gnu_time(f"stream-tui-{mode}.txt")
     j = load(f"stream-tui-{mode}.json")
     if g and j:
         flag = "" if mode == "default" else " --low-bandwidth"
         print(f"| the app{flag}, step run to its end | {g['wall']:.2f} (done at {cell(j.get('done_s'))}) "
-              f"| {cell(ratio(g, child))} | {mib(g)} | {j['bytes']} |")
+              f"| {cell(ratio(g, child))} | {cpu(g)} | {cell(cpu_ratio(g, child))} | {mib(g)} | {j['bytes']} |")
 print()
 for mode in ("default", "low-bandwidth"):
     j = load(f"stream-tui-{mode}.json")

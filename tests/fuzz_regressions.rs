@@ -13,7 +13,9 @@ fn replay(target: &str) -> usize {
         .iter()
         .find(|(name, _)| *name == target)
         .expect("a known target");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -28,7 +30,9 @@ fn replay(target: &str) -> usize {
 #[test]
 fn every_target_has_inputs_here() {
     for (name, _) in checks::TARGETS {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz").join(name);
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz")
+            .join(name);
         assert!(dir.is_dir(), "tests/fixtures/fuzz/{name}/ is missing");
     }
 }
@@ -40,7 +44,12 @@ fn runbook_loader_survives_every_fuzz_input() {
 
 #[test]
 fn tool_parsers_survive_every_fuzz_input() {
-    for t in ["parse_chkconfig", "parse_rc_update", "parse_gcc_config", "parse_profile_env"] {
+    for t in [
+        "parse_chkconfig",
+        "parse_rc_update",
+        "parse_gcc_config",
+        "parse_profile_env",
+    ] {
         assert!(replay(t) > 0, "{t}");
     }
 }
