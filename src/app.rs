@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -27,6 +27,10 @@ use crate::ui::{self, Effect, Msg};
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
+/// most this often.
+const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
 
 mod recorder;
 
@@ -218,6 +222,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
     );
     model.target = global.target.clone().unwrap_or_else(host_name);
     model.practice = global.practice;
+    model.low_bandwidth = global.low_bandwidth;
     model.who = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_default();
@@ -247,12 +252,13 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         );
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
-    let mut session = Session::start(&prof, size, global.size.clone(), !global.no_alt_screen)
+    let alt_screen = prof.alt_screen && !global.no_alt_screen;
+    let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
         .context("cannot set up the terminal")?;
     for runbook in first {
         match store.open_run(model.practice, &runbook, &model.target) {
             Ok(run) => {
-                ui::update(&mut model, Msg::RunLoaded(Box::new(run)));
+                ui::update(&mut model, Msg::RunOpened(Box::new(run)));
             }
             Err(e) => model.message = Some(format!("{e:#}")),
         }
@@ -285,6 +291,10 @@ fn event_loop(
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
+    // A key always gets its answer drawn at once; other changes (command output) wait for the
+    // low-bandwidth interval.
+    let mut key_seen = false;
+    let mut last_draw: Option<Instant> = None;
     // Results of background work (tool listings, tool commands) come back on this channel.
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
@@ -295,7 +305,13 @@ fn event_loop(
             session.reenter(session.alt_screen)?;
             dirty = true;
         }
-        if dirty {
+        let min_gap = if model.low_bandwidth {
+            LOW_BANDWIDTH_GAP
+        } else {
+            Duration::ZERO
+        };
+        let draw_due = key_seen || last_draw.is_none_or(|t| t.elapsed() >= min_gap);
+        if dirty && draw_due {
             // Test hook for the restore-on-panic test: a panic in the middle of drawing.
             if std::env::var_os("FIELDBOOK_TEST_PANIC").is_some()
                 && session.terminal.get_frame().count() > 0
@@ -309,10 +325,17 @@ fn event_loop(
                 }
             })?;
             dirty = false;
+            key_seen = false;
+            last_draw = Some(Instant::now());
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        if queue.is_empty() && event::poll(IDLE_POLL)? {
+        // A deferred draw wakes the loop when it is due.
+        let wait = match (dirty, last_draw) {
+            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(IDLE_POLL),
+            _ => IDLE_POLL,
+        };
+        if queue.is_empty() && event::poll(wait)? {
             loop {
                 match event::read()? {
                     Event::Key(k) => {
@@ -340,6 +363,7 @@ fn event_loop(
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
+            key_seen |= changes && matches!(msg, Msg::Key(_));
             for effect in ui::update(model, msg) {
                 match effect {
                     Effect::Quit => return Ok(()),
@@ -373,7 +397,7 @@ fn event_loop(
                     }
                     Effect::OpenRun { runbook } => {
                         match store.open_run(model.practice, &runbook, &model.target) {
-                            Ok(run) => queue.push_back(Msg::RunLoaded(Box::new(run))),
+                            Ok(run) => queue.push_back(Msg::RunOpened(Box::new(run))),
                             Err(e) => queue.push_back(Msg::Problem(format!("{e:#}"))),
                         }
                     }
@@ -383,8 +407,14 @@ fn event_loop(
                     | Effect::UndoEdit { .. }) => {
                         queue.push_back(edit_effect(site, model, edit));
                     }
-                    Effect::RunCommands { commands, env, .. } => {
-                        tool_jobs::run_commands(commands, env, bg_tx.clone());
+                    Effect::RunCommands {
+                        runbook,
+                        step,
+                        commands,
+                        env,
+                    } => {
+                        let log = tool_jobs::attempt_log_path(model, &runbook, &step);
+                        tool_jobs::run_commands(commands, env, log, bg_tx.clone());
                     }
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());

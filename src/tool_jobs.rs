@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 
 use crate::core::apply::{self, EditContext};
+use crate::core::progress::Status;
+use crate::core::runner::{self, Command, RunEvent, RunOptions, StepJob};
 
 use crate::core::runbook::ToolKind;
 use crate::core::{gcc, runlevels, services, snort};
@@ -170,54 +172,63 @@ fn run(job: ToolJob, ctx: &ToolContext, env: &[(String, String)]) -> ToolResult 
     }
 }
 
-/// Runs a tool's commands one after the other, the first failure stopping them, and reports
-/// like a step run: output lines (control characters made visible), then the outcome.
-// TODO(runner): hand these to the runner (`core::runner`) once it is on main, for logs and
-// cancel like every other step.
-pub fn run_commands(commands: Vec<Vec<String>>, env: Vec<(String, String)>, tx: Sender<Msg>) {
+/// Where the latest attempt of a step logs (the store's log contract), under the state
+/// directory; the temporary directory when there is none.
+pub fn attempt_log_path(model: &crate::ui::model::Model, runbook: &str, step: &str) -> PathBuf {
+    let n = model
+        .run(runbook)
+        .and_then(|r| r.steps.get(step))
+        .map_or(1, |s| s.attempts.len().max(1) as u32);
+    let rel = crate::core::state_dir::attempt_log(runbook, &model.target, step, n);
+    model
+        .state_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir)
+        .join(rel)
+}
+
+/// Runs a tool's commands through the runner, one after the other (the first failure stops
+/// them), with every byte logged to `log`; reports like a step run: filtered output lines, then
+/// the outcome.
+pub fn run_commands(
+    commands: Vec<Vec<String>>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    tx: Sender<Msg>,
+) {
+    let job = StepJob {
+        commands: commands
+            .into_iter()
+            .map(|argv| Command {
+                argv,
+                env: env.clone(),
+            })
+            .collect(),
+        expect: vec![0],
+        ok_output: Vec::new(),
+    };
+    let running = runner::start(job, log, RunOptions::default());
     std::thread::spawn(move || {
-        for argv in &commands {
-            let shown = crate::ui::text::show_argv(argv);
-            let _ = tx.send(Msg::OutputLine(format!("$ {shown}")));
-            let Some((program, args)) = argv.split_first() else {
-                continue;
+        for event in running.events.iter() {
+            let msg = match event {
+                RunEvent::Started { command, .. } => Msg::OutputLine(format!("$ {command}")),
+                RunEvent::Output { lines, .. } => {
+                    for line in lines {
+                        if tx.send(Msg::OutputLine(line.text())).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                RunEvent::Notice(text) => Msg::OutputLine(text),
+                RunEvent::Finished(outcome) => Msg::StepFinished(match outcome.status {
+                    Status::Done => StepOutcome::Succeeded,
+                    _ => StepOutcome::Failed(outcome.message),
+                }),
             };
-            let mut cmd = duct::cmd(program, args)
-                .stdin_null()
-                .stderr_to_stdout()
-                .stdout_capture()
-                .unchecked();
-            for (k, v) in &env {
-                cmd = cmd.env(k, v);
-            }
-            match cmd.run() {
-                Ok(out) => {
-                    for line in String::from_utf8_lossy(&out.stdout).lines() {
-                        let _ = tx.send(Msg::OutputLine(crate::ui::text::printable(line)));
-                    }
-                    if !out.status.success() {
-                        let why = match out.status.code() {
-                            Some(c) => format!("`{shown}` exited {c}"),
-                            None => format!("`{shown}` was killed"),
-                        };
-                        let _ = tx.send(Msg::StepFinished(StepOutcome::Failed(why)));
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let why = if e.kind() == std::io::ErrorKind::NotFound {
-                        format!(
-                            "`{program}` not found in PATH ({})",
-                            std::env::var("PATH").unwrap_or_default()
-                        )
-                    } else {
-                        format!("`{shown}`: {e}")
-                    };
-                    let _ = tx.send(Msg::StepFinished(StepOutcome::Failed(why)));
-                    return;
-                }
+            if tx.send(msg).is_err() {
+                return;
             }
         }
-        let _ = tx.send(Msg::StepFinished(StepOutcome::Succeeded));
     });
 }

@@ -104,6 +104,7 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
     let journal_file = dir.journal_file("crash", TARGET);
     let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let began = std::time::Instant::now();
     let mut last_total = 0;
     let mut mid_run_kills = 0;
     for iteration in 0..iterations {
@@ -137,7 +138,7 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
             opened_rx
                 .recv_timeout(Duration::from_secs(20))
                 .expect("child never opened the run");
-            std::thread::sleep(Duration::from_micros(rng.below(15_000)));
+            std::thread::sleep(Duration::from_micros(rng.below(40_000)));
         } else {
             std::thread::sleep(Duration::from_micros(rng.below(3_000)));
         }
@@ -190,6 +191,10 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
             "iteration {iteration}: journal has {journalled} events, state {saved}"
         );
     }
+    eprintln!(
+        "{iterations} kills ({mid_run_kills} mid-run), {last_total} transitions saved, {:.1}s",
+        began.elapsed().as_secs_f64()
+    );
     assert!(
         mid_run_kills >= iterations / 2,
         "too few kills landed mid-run"
@@ -211,5 +216,35 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
             .steps
             .values()
             .all(|s| s.status != Status::Running)
+    );
+}
+
+/// Not a test of speed (no timing is asserted): prints what one saved transition costs here
+/// (journal append + fsync, temp file + fsync + rename + directory fsync). Run with
+/// `cargo test --release --test progress_crash -- --ignored --nocapture save_cost`.
+#[test]
+#[ignore = "measurement, run by hand"]
+fn save_cost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = runbook();
+    let mut store = Store::open(
+        &StateDir::at(tmp.path(), false),
+        &rb,
+        TARGET,
+        IfCorrupt::Stop,
+    )
+    .unwrap();
+    let n = 200;
+    let began = std::time::Instant::now();
+    for i in 0..n {
+        let step = format!("s{}", i % 12);
+        store.start(&step).unwrap();
+        store.finish(&step, Exit::Code(0), true).unwrap();
+    }
+    let per = began.elapsed().as_secs_f64() * 1000.0 / f64::from(2 * n);
+    let size = std::fs::metadata(store.file()).unwrap().len();
+    eprintln!(
+        "{} transitions, {per:.2} ms each, state file {size} bytes",
+        2 * n
     );
 }

@@ -155,6 +155,16 @@ fn services_follow_the_advice_apply_and_verify() {
             "chkconfig --list",
         ]
     );
+    // The runner logged the attempt where the store's log contract says.
+    let logs = dir.path().join("state/logs");
+    let run_dir = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // (chkconfig prints nothing when it changes a service, so the log exists but is empty.)
+    assert!(run_dir.join("services.1.log").is_file(), "{run_dir:?}");
     // The step is done, and nothing is left to apply.
     app.wait_for("0 change(s) chosen");
     app.keys("q");

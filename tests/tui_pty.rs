@@ -149,10 +149,17 @@ fn quitting_leaves_the_alternate_screen_and_shows_the_cursor() {
 
 #[test]
 fn no_alt_screen_clears_what_it_drew_on_exit() {
+    // On xterm the flag decides; on vt100 (no alternate screen in terminfo) it is the default.
     let mut app = App::spawn(Spawn {
         args: &["--no-alt-screen"],
+        env: &[("TERM", "xterm"), ("LANG", "C.UTF-8")],
         ..Spawn::default()
     });
+    app.wait_for("fieldbook: runbooks");
+    assert!(!app.parser().screen().alternate_screen());
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    let mut app = App::spawn(Spawn::default());
     app.wait_for("fieldbook: runbooks");
     assert!(!app.parser().screen().alternate_screen());
     app.send(b"q");
@@ -164,7 +171,10 @@ fn no_alt_screen_clears_what_it_drew_on_exit() {
 
 #[test]
 fn ctrl_c_asks_and_sigterm_restores_the_terminal() {
-    let mut app = App::spawn(Spawn::default());
+    let mut app = App::spawn(Spawn {
+        env: &[("TERM", "xterm"), ("LANG", "C.UTF-8")],
+        ..Spawn::default()
+    });
     app.wait_for("fieldbook: runbooks");
     app.send(b"\x03");
     app.wait_for("Quit fieldbook?");

@@ -46,6 +46,8 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
                 "screen: {}",
                 if cli.global.no_alt_screen {
                     "main (--no-alt-screen)"
+                } else if !prof.alt_screen {
+                    "main (this TERM has no alternate screen)"
                 } else {
                     "alternate"
                 }

@@ -51,6 +51,12 @@ pub struct FrugalBackend<W: Write> {
     pen: Option<Pen>,
     /// Where the terminal's cursor is; `None` when unknown (after writing the last column).
     cursor: Option<(u16, u16)>,
+    /// The row whose last column was just written: the cursor waits there with a wrap pending,
+    /// and CR / LF are the cheap, well-defined ways out.
+    wrap_row: Option<u16>,
+    /// What the terminal shows, cell by cell, when known (after a full clear): lets a short
+    /// gap be crossed by rewriting the cells it holds, cheaper than a cursor move.
+    shadow: Option<Vec<Cell>>,
     /// Whether the cursor is visible; `None` when unknown.
     visible: Option<bool>,
 }
@@ -66,6 +72,8 @@ impl<W: Write> FrugalBackend<W> {
             sgr,
             pen: None,
             cursor: None,
+            wrap_row: None,
+            shadow: None,
             visible: None,
         }
     }
@@ -73,6 +81,7 @@ impl<W: Write> FrugalBackend<W> {
     /// Sets the size `size()` reports (the resolved size, not the kernel's 0x0).
     pub fn set_size(&mut self, size: Size) {
         self.size = size;
+        self.shadow = None;
     }
 
     /// Forgets what the terminal shows (after a child program or a suspend used it), so the
@@ -80,6 +89,8 @@ impl<W: Write> FrugalBackend<W> {
     pub fn forget_state(&mut self) {
         self.pen = None;
         self.cursor = None;
+        self.wrap_row = None;
+        self.shadow = None;
         self.visible = None;
     }
 
@@ -122,6 +133,10 @@ impl<W: Write> FrugalBackend<W> {
             bg: self.color_code(cell.bg),
             mods,
         }
+    }
+
+    fn blank_screen(&self) -> Vec<Cell> {
+        vec![Cell::default(); usize::from(self.size.width) * usize::from(self.size.height)]
     }
 
     fn push_num(&mut self, n: u32) {
@@ -208,13 +223,55 @@ impl<W: Write> FrugalBackend<W> {
         if self.cursor == Some((x, y)) {
             return;
         }
+        if let Some(wy) = self.wrap_row.take()
+            && x == 0
+            && y >= wy
+            && y - wy <= 2
+        {
+            // From a pending wrap, CR goes to column 0 of the same row; LF never scrolls here
+            // because row y exists.
+            self.buf.push(b'\r');
+            self.buf.extend(std::iter::repeat_n(b'\n', (y - wy).into()));
+            self.cursor = Some((x, y));
+            return;
+        }
         let abs_len = cup_len(x, y);
         let rel: Option<Vec<u8>> = self.cursor.and_then(|(cx, cy)| relative_move(cx, cy, x, y));
-        match rel {
-            Some(seq) if seq.len() < abs_len => self.buf.extend_from_slice(&seq),
-            _ => self.write_cup(x, y),
+        let best = rel.as_ref().map_or(abs_len, |r| r.len().min(abs_len));
+        if let Some(fill) = self.gap_fill(x, y, best) {
+            self.buf.extend_from_slice(&fill);
+        } else {
+            match rel {
+                Some(seq) if seq.len() < abs_len => self.buf.extend_from_slice(&seq),
+                _ => self.write_cup(x, y),
+            }
         }
         self.cursor = Some((x, y));
+    }
+
+    /// The bytes of the cells between the cursor and (x, y) on the same row, when the terminal
+    /// is known to show them in the current pen and rewriting them costs less than `limit`.
+    fn gap_fill(&self, x: u16, y: u16, limit: usize) -> Option<Vec<u8>> {
+        let (cx, cy) = self.cursor?;
+        let shadow = self.shadow.as_ref()?;
+        let pen = self.pen?;
+        if cy != y || x <= cx {
+            return None;
+        }
+        let mut out = Vec::new();
+        for gx in cx..x {
+            let cell =
+                shadow.get(usize::from(y) * usize::from(self.size.width) + usize::from(gx))?;
+            let sym = cell.symbol();
+            if self.pen_of(cell) != pen || sym.width() != 1 {
+                return None;
+            }
+            out.extend_from_slice(sym.as_bytes());
+            if out.len() >= limit {
+                return None;
+            }
+        }
+        Some(out)
     }
 
     fn write_cup(&mut self, x: u16, y: u16) {
@@ -321,14 +378,24 @@ impl<W: Write> Backend for FrugalBackend<W> {
                 (sym, sym.width().max(1))
             };
             self.buf.extend_from_slice(text.as_bytes());
+            if let Some(shadow) = self.shadow.as_mut() {
+                let i = usize::from(y) * usize::from(self.size.width) + usize::from(x);
+                match shadow.get_mut(i) {
+                    Some(c) if w == 1 => *c = cell.clone(),
+                    // Wide characters: stop trusting the copy rather than model them.
+                    _ => self.shadow = None,
+                }
+            }
             let nx = x.saturating_add(w as u16);
-            // Writing the last column leaves the cursor in a pending-wrap state that terminals
-            // treat differently: forget where it is.
-            self.cursor = if nx >= self.size.width {
-                None
+            // Writing the last column leaves the cursor waiting for a wrap: only CR, LF and
+            // absolute moves are sure from there.
+            if nx >= self.size.width {
+                self.cursor = None;
+                self.wrap_row = Some(y);
             } else {
-                Some((nx, y))
-            };
+                self.cursor = Some((nx, y));
+                self.wrap_row = None;
+            }
         }
         Ok(())
     }
@@ -373,12 +440,30 @@ impl<W: Write> Backend for FrugalBackend<W> {
             ClearType::All => {
                 self.buf.extend_from_slice(b"\x1b[H");
                 self.cursor = Some((0, 0));
+                self.wrap_row = None;
+                self.shadow = Some(self.blank_screen());
                 b"\x1b[J"
             }
-            ClearType::AfterCursor => b"\x1b[J",
-            ClearType::BeforeCursor => b"\x1b[1J",
-            ClearType::CurrentLine => b"\x1b[2K",
-            ClearType::UntilNewLine => b"\x1b[K",
+            ClearType::AfterCursor if self.cursor == Some((0, 0)) => {
+                self.shadow = Some(self.blank_screen());
+                b"\x1b[J"
+            }
+            ClearType::AfterCursor => {
+                self.shadow = None;
+                b"\x1b[J"
+            }
+            ClearType::BeforeCursor => {
+                self.shadow = None;
+                b"\x1b[1J"
+            }
+            ClearType::CurrentLine => {
+                self.shadow = None;
+                b"\x1b[2K"
+            }
+            ClearType::UntilNewLine => {
+                self.shadow = None;
+                b"\x1b[K"
+            }
         };
         self.buf.extend_from_slice(seq);
         Ok(())
@@ -509,5 +594,33 @@ mod tests {
         b.write_cup(9, 4);
         assert_eq!(b.buf, b"\x1b[H\x1b[5H\x1b[;10H\x1b[5;10H");
         assert_eq!(cup_len(9, 4), 7);
+    }
+
+    #[test]
+    fn short_gaps_are_rewritten_and_full_rows_end_with_crlf() {
+        let mut t = term(ColorMode::Mono, SgrSet::Vt100);
+        // First frame after the start-up clear: the terminal is known blank.
+        t.resize(Rect::new(0, 0, 80, 24)).unwrap();
+        take(&mut t);
+        t.draw(|f| {
+            let b = f.buffer_mut();
+            b.set_string(0, 0, "one two", Style::new());
+            b.set_string(79, 0, "|", Style::new());
+            b.set_string(0, 1, "|", Style::new());
+        })
+        .unwrap();
+        let s = String::from_utf8(take(&mut t)).unwrap();
+        assert!(s.contains("one two"), "{s:?}");
+        assert!(s.contains("|\r\n|"), "{s:?}");
+        // A later change in the middle of known text rewrites the gap, never guesses.
+        t.draw(|f| {
+            let b = f.buffer_mut();
+            b.set_string(0, 0, "One twO", Style::new());
+            b.set_string(79, 0, "|", Style::new());
+            b.set_string(0, 1, "|", Style::new());
+        })
+        .unwrap();
+        let s = String::from_utf8(take(&mut t)).unwrap();
+        assert_eq!(s, "\x1b[HO\x1b[5CO", "{s:?}");
     }
 }

@@ -164,6 +164,9 @@ pub struct Profile {
     pub color_reason: String,
     /// SGR codes allowed.
     pub sgr: SgrSet,
+    /// Whether the terminal has an alternate screen (terminfo `smcup`): vt100-class and the
+    /// Linux console do not, so fieldbook draws in the main screen there.
+    pub alt_screen: bool,
 }
 
 /// The environment values the profile depends on, captured once so detection is pure.
@@ -255,7 +258,9 @@ pub fn detect(env: &TermEnv, flags: ProfileFlags) -> Profile {
         (ColorMode::Basic8, format!("TERM={term}: 8 colours"))
     };
     let sgr = if vt { SgrSet::Vt100 } else { SgrSet::Ecma48 };
+    let alt_screen = !(vt || linux);
     Profile {
+        alt_screen,
         term,
         glyphs,
         glyphs_reason,
@@ -313,6 +318,7 @@ mod tests {
             assert_eq!(p.glyphs, GlyphSet::Ascii, "{t}");
             assert_eq!(p.color, ColorMode::Mono, "{t}");
             assert_eq!(p.sgr, SgrSet::Vt100, "{t}");
+            assert!(!p.alt_screen, "{t}");
         }
     }
 
@@ -329,7 +335,9 @@ mod tests {
             (linux.glyphs, linux.color),
             (GlyphSet::Cp437, ColorMode::Basic8)
         );
+        assert!(!linux.alt_screen);
         let screen = detect(&env("screen", "C.UTF-8"), d);
+        assert!(screen.alt_screen);
         assert_eq!(
             (screen.glyphs, screen.color),
             (GlyphSet::Unicode, ColorMode::Basic8)

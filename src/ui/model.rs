@@ -39,6 +39,9 @@ pub enum Msg {
     /// A run as the progress store holds it (after opening or saving): replaces the model's
     /// copy, so the store's state machine has the last word.
     RunLoaded(Box<Run>),
+    /// A run just opened in the progress store (its runbook was opened): like `RunLoaded`,
+    /// and steps found interrupted are pointed out.
+    RunOpened(Box<Run>),
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
     /// The loop computed what an edit step (or its undo) would change.
@@ -484,6 +487,8 @@ pub struct Model {
     pub target: String,
     /// Practice mode: nothing is executed.
     pub practice: bool,
+    /// `--low-bandwidth`: the loop draws output changes at most once a second.
+    pub low_bandwidth: bool,
     /// Who is working (for attempts and notes).
     pub who: String,
     /// The current time, RFC 3339 UTC, set by the loop before each batch of messages.
@@ -536,6 +541,7 @@ impl Model {
             runs,
             target: "localhost".into(),
             practice: false,
+            low_bandwidth: false,
             who: String::new(),
             now: String::new(),
             screens: vec![Screen::Home {

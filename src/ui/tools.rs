@@ -594,6 +594,12 @@ fn begin_attempt(model: &mut Model, runbook: &str, step: &str) -> crate::core::p
         number,
         started: now.clone(),
         who,
+        log: Some(crate::core::state_dir::attempt_log(
+            runbook,
+            &run.target,
+            step,
+            number,
+        )),
         ..Attempt::default()
     });
     run.updated = now;

@@ -54,6 +54,38 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
+        Msg::RunOpened(run) => {
+            let interrupted: Vec<String> = model
+                .runbook(&run.runbook)
+                .map(|rb| {
+                    rb.steps()
+                        .filter(|(_, s)| run.status(&s.id) == Status::Interrupted)
+                        .map(|(_, s)| s.title.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let id = run.runbook.clone();
+            model.replace_run(*run);
+            // The stored truth decides where "the first unfinished step" is.
+            let index = model.first_unfinished(&id);
+            if let Some(Screen::Runbook { runbook, cursor }) = model.screens.last_mut()
+                && *runbook == id
+            {
+                cursor.index = index;
+            }
+            if let Some(first) = interrupted.first() {
+                model.message = Some(format!(
+                    "Interrupted, outcome unknown: {first}{}. Check it, then r runs it again or d marks it done",
+                    if interrupted.len() > 1 {
+                        format!(" (and {} more)", interrupted.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            clamp_scrolls(model);
+            Vec::new()
+        }
         Msg::EditPreviewed {
             runbook,
             step,

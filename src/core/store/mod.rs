@@ -148,6 +148,8 @@ struct RunbookFacts {
     expect: BTreeMap<String, Vec<i32>>,
     variables: BTreeSet<String>,
     secrets: BTreeSet<String>,
+    /// Steps that reboot the machine on purpose (`reboot = true`).
+    reboots: BTreeSet<String>,
 }
 
 /// One open run. Holds the run's lock for its lifetime, so only one fieldbook writes a run.

@@ -175,6 +175,9 @@ fn facts_of(runbook: &Runbook) -> RunbookFacts {
     let mut facts = RunbookFacts::default();
     for (_, step) in runbook.steps() {
         facts.titles.insert(step.id.clone(), step.title.clone());
+        if step.reboot {
+            facts.reboots.insert(step.id.clone());
+        }
         if let Action::Run(spec) = &step.action {
             facts.expect.insert(step.id.clone(), spec.expect.clone());
         }

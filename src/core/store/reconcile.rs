@@ -41,6 +41,12 @@ pub enum Reconciled {
     },
     /// It is still running under its supervisor; re-attach.
     Live(LiveStep),
+    /// A step that reboots the machine (`reboot = true`) was running before the boot id
+    /// changed: it did its job and is done.
+    Rebooted {
+        /// Step id.
+        step: String,
+    },
     /// Its process is gone with no exit recorded (crash, hang-up, reboot): ask the
     /// technician what happened.
     Interrupted {
@@ -139,6 +145,14 @@ impl Store {
             }
             let rebooted =
                 matches!((&boot, &attempt.boot_id), (Some(now), Some(then)) if now != then);
+            if rebooted && self.facts.reboots.contains(&id) {
+                // The step's job was to reboot the machine: the new boot is its success, and
+                // the run resumes at the next step.
+                let outcome = "the machine rebooted, as this step intended".to_string();
+                events.push(self.set_ended(&id, Status::Done, None, Some(outcome)));
+                found.push(Reconciled::Rebooted { step: id });
+                continue;
+            }
             let why = match attempt.pid {
                 _ if rebooted => "the machine rebooted while it ran".to_string(),
                 Some(pid) if host::fieldbook_process_alive(pid) => {

@@ -571,3 +571,53 @@ fn apply_refuses_to_rewrite_history() {
     }
     assert_eq!(s.run(), &base, "nothing changed by a refused apply");
 }
+
+#[test]
+fn a_reboot_step_found_running_after_a_reboot_is_done_and_the_run_moves_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let text = RUNBOOK.replace("kind = \"manual\"", "kind = \"manual\"\nreboot = true");
+    let rb = runbook::load_str("demo.toml", &text).unwrap();
+    let mut s = Store::open(&dir, &rb, "web1", IfCorrupt::Stop).unwrap();
+    s.start("one").unwrap();
+    drop(s);
+    // Pretend the attempt started in an earlier boot.
+    let file = dir.run_file("demo", "web1");
+    let mut run = crate::core::state_dir::read_run(&file).unwrap();
+    run.steps.get_mut("one").unwrap().attempts[0].boot_id = Some("an-earlier-boot".into());
+    std::fs::write(&file, toml::to_string(&run).unwrap()).unwrap();
+    let s = Store::open(&dir, &rb, "web1", IfCorrupt::Stop).unwrap();
+    if crate::core::host::boot_id().is_none() {
+        return; // no boot id on this system: a reboot cannot be told apart
+    }
+    assert_eq!(s.run().status("one"), Status::Done);
+    assert!(matches!(&s.reconciled()[0], Reconciled::Rebooted { step } if step == "one"));
+    assert_eq!(s.run().first_unfinished(), Some("two"));
+
+    // The same on a step that does not reboot: interrupted, with the reboot named.
+    drop(s);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    drop(s);
+    let mut run = crate::core::state_dir::read_run(&file).unwrap();
+    run.steps.get_mut("two").unwrap().attempts[0].boot_id = Some("an-earlier-boot".into());
+    std::fs::write(&file, toml::to_string(&run).unwrap()).unwrap();
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Interrupted);
+    assert!(
+        matches!(&s.reconciled()[0], Reconciled::Interrupted { why, .. } if why.contains("rebooted"))
+    );
+}
+
+#[test]
+fn state_directories_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("new/state");
+    let dir = StateDir::at(&root, false);
+    let _s = open(&dir);
+    for d in [root.clone(), root.join("runs"), root.join("logs")] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
+}

@@ -279,3 +279,27 @@ fn step_scroll_is_clamped_to_its_text() {
     keys(&mut m, &[Key::Up]);
     assert!(matches!(m.screen(), Screen::Step { scroll: s, .. } if *s + 1 == scroll));
 }
+
+#[test]
+fn an_opened_run_with_an_interrupted_step_says_so_and_the_cursor_waits_there() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter]);
+    let mut run = m
+        .run("demo")
+        .cloned()
+        .unwrap_or_else(|| m.run_mut("demo").clone());
+    run.steps.entry("read".into()).or_default().status = Status::Interrupted;
+    update(&mut m, Msg::RunOpened(Box::new(run)));
+    assert!(
+        m.message
+            .as_deref()
+            .unwrap()
+            .contains("Read the hardware notes")
+    );
+    assert_eq!(m.status("demo", "read"), Status::Interrupted);
+    // A later save's reload does not repeat the message.
+    m.message = None;
+    let run = m.run("demo").cloned().unwrap();
+    update(&mut m, Msg::RunLoaded(Box::new(run)));
+    assert!(m.message.is_none());
+}
