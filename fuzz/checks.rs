@@ -6,8 +6,11 @@ use fieldbook::core::edit::{edit_text as apply_text, is_present, unified_diff};
 use fieldbook::core::runbook::EditAction;
 use fieldbook::core::terminal_text::{MAX_LINE_CHARS, StyledLine, TerminalText};
 
+/// A property checked on one input; it panics when the input breaks it.
+pub type Check = fn(&[u8]);
+
 /// Every target by name, for the regression test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("runbook_load", runbook_load),
     ("parse_chkconfig", parse_chkconfig),
     ("parse_rc_update", parse_rc_update),
