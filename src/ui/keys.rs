@@ -112,6 +112,10 @@ pub enum Action {
     Note,
     /// Show the output of the last or running command.
     ShowOutput,
+    /// Cancel the running command (asks first): SIGINT, then SIGTERM, then SIGKILL.
+    Cancel,
+    /// Switch practice mode on or off (nothing is executed in practice).
+    TogglePractice,
     /// Dismiss the advice box.
     Dismiss,
     /// Answer yes in a confirmation.
@@ -195,6 +199,10 @@ pub enum Scope {
     GccProfile,
     /// The Snort rules tool.
     SnortRules,
+    /// Every host × run of a fleet.
+    Fleet,
+    /// One host's report from the fleet screen.
+    FleetReport,
 }
 
 impl Scope {
@@ -216,6 +224,8 @@ impl Scope {
             Scope::Runlevels => "Runlevels (rc-update)",
             Scope::GccProfile => "GCC profile (gcc-config)",
             Scope::SnortRules => "Snort rules",
+            Scope::Fleet => "Fleet",
+            Scope::FleetReport => "Host report",
         }
     }
 
@@ -318,6 +328,41 @@ pub const BINDINGS: &[Binding] = &[
         "suspend to the shell (fg to come back)",
         None,
     ),
+    // Fleet.
+    bind(S::Fleet, MOVE_UP, A::Up, "previous host or run", None),
+    bind(S::Fleet, MOVE_DOWN, A::Down, "next host or run", None),
+    bind(S::Fleet, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Fleet, LIST_PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Fleet, TOP, A::Top, "first row", None),
+    bind(S::Fleet, BOTTOM, A::Bottom, "last row", None),
+    bind(
+        S::Fleet,
+        &[K::Enter, K::Char(' '), K::Right, K::Char('l')],
+        A::Open,
+        "show this host's report of the run",
+        Some("report"),
+    ),
+    bind(
+        S::Fleet,
+        &[K::Char('r')],
+        A::Refresh,
+        "ask every host again",
+        Some("refresh"),
+    ),
+    bind(S::Fleet, BACK, A::Back, "back", Some("back")),
+    bind(S::FleetReport, MOVE_UP, A::Up, "scroll up", None),
+    bind(S::FleetReport, MOVE_DOWN, A::Down, "scroll down", None),
+    bind(S::FleetReport, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::FleetReport, PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::FleetReport, TOP, A::Top, "top", None),
+    bind(S::FleetReport, BOTTOM, A::Bottom, "bottom", None),
+    bind(
+        S::FleetReport,
+        BACK,
+        A::Back,
+        "back to the fleet",
+        Some("back"),
+    ),
     // Home.
     bind(S::Home, MOVE_UP, A::Up, "previous runbook", None),
     bind(S::Home, MOVE_DOWN, A::Down, "next runbook", None),
@@ -337,6 +382,13 @@ pub const BINDINGS: &[Binding] = &[
         A::Open,
         "open the runbook",
         Some("open"),
+    ),
+    bind(
+        S::Home,
+        &[K::Char('p')],
+        A::TogglePractice,
+        "practice mode on/off (nothing is executed; progress kept apart)",
+        None,
     ),
     bind(
         S::Home,
@@ -471,6 +523,13 @@ pub const BINDINGS: &[Binding] = &[
         A::Follow,
         "last line, and follow new output",
         Some("follow"),
+    ),
+    bind(
+        S::Output,
+        &[K::Char('c')],
+        A::Cancel,
+        "cancel the running command (asks first)",
+        Some("cancel"),
     ),
     bind(
         S::Output,

@@ -2,6 +2,7 @@
 //! key table in [`keys`] connects the two. See `src/ui/README.md` for how to add a screen, a key
 //! action or an effect.
 
+pub mod fleet;
 pub mod keys;
 pub mod layout;
 pub mod model;
@@ -67,6 +68,11 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::CidrTable { scroll } => screens::subnet::draw_table(model, *scroll, area, buf),
         Screen::Quiz(quiz) => cursor = screens::subnet::draw_quiz(model, quiz, area, buf),
         Screen::Tool { .. } => screens::tool::draw(model, area, buf),
+        Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
+        Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
+    }
+    if model.practice {
+        practice_badge(area, buf);
     }
     match &model.overlay {
         None => cursor,
@@ -82,6 +88,20 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
             screens::prompt::draw(model, title, input, area, buf)
         }
     }
+}
+
+/// PRACTICE on the top line of every screen, so a trainee never mistakes a rehearsal for the
+/// real thing (reverse video and bold: visible without colour).
+fn practice_badge(area: Rect, buf: &mut Buffer) {
+    const BADGE: &str = " PRACTICE ";
+    let width = BADGE.len() as u16;
+    if area.width < width + 4 {
+        return;
+    }
+    let x = area.x + area.width - width - 2;
+    let style = Style::new()
+        .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
+    buf.set_stringn(x, area.y, BADGE, width.into(), style);
 }
 
 /// The message shown instead of the screens below the minimum size.

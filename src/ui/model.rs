@@ -8,7 +8,9 @@ use tui_input::Input;
 use crate::core::net::{QuizResult, Subnet4};
 use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
+use crate::core::runner::RunOutcome;
 
+use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
 use super::theme::Theme;
 use super::tools::{ToolConfirm, ToolJob, ToolResult, ToolSession};
@@ -30,6 +32,33 @@ pub enum Msg {
     },
     /// One line of (sanitised) output from the running command.
     OutputLine(String),
+    /// A batch of sanitised output lines (a fast command prints thousands at once).
+    Output(Vec<String>),
+    /// The running attempt's log file (relative to the state directory) and, for a long step,
+    /// its supervisor's pid: recorded so a later fieldbook can re-attach.
+    Attached {
+        /// Log path as stored.
+        log: String,
+        /// Supervisor pid, for detached steps.
+        pid: Option<u32>,
+        /// Boot id when it started.
+        boot_id: Option<String>,
+    },
+    /// The running step ended, as the runner judged it (status, exit, failing program).
+    StepEnded(RunOutcome),
+    /// The step's `check` succeeded before anything ran: offer to mark it done.
+    AlreadyDone {
+        /// The check command, for the question.
+        check: String,
+    },
+    /// A long step found still running under its supervisor when fieldbook started again:
+    /// its output is followed and its end recorded as if it had never been left.
+    Reattached {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// The running step ended.
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.
@@ -44,6 +73,8 @@ pub enum Msg {
     RunOpened(Box<Run>),
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
+    /// The fleet screen's background asking (status of every host, one report) finished.
+    Fleet(FleetResult),
     /// The loop computed what an edit step (or its undo) would change.
     EditPreviewed {
         /// Runbook id.
@@ -139,6 +170,8 @@ pub enum Effect {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    CancelRun,
     /// Run commands a tool screen built (e.g. `chkconfig --level 2345 iscsid off`) as an
     /// attempt of its step, through the runner, exactly like `RunStep`.
     RunCommands {
@@ -153,6 +186,8 @@ pub enum Effect {
     },
     /// Background work for a tool screen; the result comes back as `Msg::Tool`.
     Tool(ToolJob),
+    /// Ask hosts over ssh for the fleet screen; the result comes back as `Msg::Fleet`.
+    Fleet(FleetJob),
     /// Compute the diff of an edit step (`Msg::EditPreviewed` comes back). Reads files only.
     PreviewEdit {
         /// The run (values, archive) the edit belongs to.
@@ -272,6 +307,16 @@ pub enum Screen {
         /// Keep the last line in view as lines arrive.
         follow: bool,
     },
+    /// Every host × run of a fleet (`fieldbook fleet --app`); its state is `Model::fleet`.
+    Fleet {
+        /// Selected row.
+        cursor: Cursor,
+    },
+    /// One host's handover report, fetched over ssh from the fleet screen.
+    FleetReport {
+        /// First line shown.
+        scroll: usize,
+    },
     /// A tool screen opened by a tool step; its state is `Model::tool`.
     Tool {
         /// Runbook id.
@@ -337,6 +382,8 @@ impl Screen {
             Screen::Step { .. } => Scope::Step,
             Screen::Output { .. } => Scope::Output,
             Screen::Tool { tool, .. } => Scope::of_tool(*tool),
+            Screen::Fleet { .. } => Scope::Fleet,
+            Screen::FleetReport { .. } => Scope::FleetReport,
             Screen::Diff { .. } => Scope::Diff,
             Screen::Form { .. } | Screen::SubnetCalc { .. } | Screen::Quiz(_) => Scope::Form,
             Screen::SubnetMenu { .. } | Screen::CidrTable { .. } => Scope::Subnet,
@@ -355,6 +402,17 @@ pub enum Pending {
         runbook: String,
         /// Step id.
         step: String,
+    },
+    /// Cancel the running command.
+    Cancel,
+    /// Mark a step done because its `check` says it already is.
+    MarkDone {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Why (the check that passed).
+        reason: String,
     },
     /// Preview an edit step again, following symbolic links.
     FollowSymlinks {
@@ -522,6 +580,8 @@ pub struct Model {
     pub root: Option<std::path::PathBuf>,
     /// The state directory (`--state-dir` or the default), for the technicians' own data.
     pub state_dir: Option<std::path::PathBuf>,
+    /// The fleet screen's state, when the app was opened on a fleet.
+    pub fleet: Option<FleetView>,
     /// Values of `secret` variables: in memory for this session only, never saved.
     pub secrets: BTreeMap<String, String>,
     /// Text typed into a form or the calculator and left with Esc, so it is never lost:
@@ -560,6 +620,7 @@ impl Model {
             command_env: Vec::new(),
             root: None,
             state_dir: None,
+            fleet: None,
             secrets: BTreeMap::new(),
             drafts: BTreeMap::new(),
         }
