@@ -15,8 +15,11 @@ def load(name):
     p = os.path.join(out, name)
     if not os.path.exists(p):
         return None
-    with open(p) as f:
-        return json.load(f)
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except ValueError:  # a run still going, or one that was cut short
+        return None
 
 
 def text(name):
