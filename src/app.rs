@@ -17,16 +17,24 @@ use crate::core::apply::{EditError, EditSite};
 use crate::core::progress::Run;
 use crate::core::runbook::Action as StepAction;
 use crate::core::state_dir::StateDir;
+use crate::step_runner::{self, Start, StepRunner};
 use crate::terminal::profile::{self, ProfileFlags, TermEnv};
 use crate::terminal::{self, Session, Signals};
 use crate::tool_jobs::{self, ToolContext};
 use crate::ui::keys::Key;
-use crate::ui::model::{EditPreview, EditProblem, Model, StepOutcome, TerminalInfo};
+use crate::ui::model::{EditPreview, EditProblem, Model, TerminalInfo};
 use crate::ui::{self, Effect, Msg};
 
 /// How long the loop sleeps waiting for input before checking signals and background work.
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How long an Esc at the end of the input waits for the rest of a split escape sequence.
+/// At 9600 baud a byte takes about 1 ms; GNU screen and tmux may hold bytes longer.
+const ESC_WAIT: Duration = Duration::from_millis(60);
+
+/// How long the loop waits for input while a command runs: output is drawn at most this often.
+const RUNNING_POLL: Duration = Duration::from_millis(50);
 
 /// With `--low-bandwidth`, changes that are not answers to a key (command output) are drawn at
 /// most this often.
@@ -108,6 +116,67 @@ pub fn key_of(ev: KeyEvent) -> Option<Key> {
         KeyCode::Delete => Key::Delete,
         _ => return None,
     })
+}
+
+/// True when the keys end in Esc, Esc `[` or Esc `O`: possibly the start of a key sequence
+/// whose remaining bytes are still on the line.
+fn ends_in_escape(keys: &[Key]) -> bool {
+    matches!(
+        keys,
+        [.., Key::Esc]
+            | [.., Key::Esc, Key::Char('[' | 'O')]
+            | [.., Key::Esc, Key::Char('['), Key::Char('0'..='9')]
+    )
+}
+
+/// Re-reads key sequences that a slow line split across reads, which crossterm delivers as
+/// Esc followed by plain characters (Esc, `[`, `A` instead of Up): cursor keys, Home/End and
+/// PgUp/PgDn in both their CSI and SS3 forms. Anything else passes through unchanged.
+pub fn join_split_escapes(keys: Vec<Key>) -> Vec<Key> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut i = 0;
+    while i < keys.len() {
+        if keys[i] == Key::Esc
+            && let Some((key, len)) = split_sequence(&keys[i + 1..])
+        {
+            out.push(key);
+            i += 1 + len;
+            continue;
+        }
+        out.push(keys[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The key a split sequence stands for and how many keys after the Esc it used.
+fn split_sequence(rest: &[Key]) -> Option<(Key, usize)> {
+    let final_key = |c: char| match c {
+        'A' => Some(Key::Up),
+        'B' => Some(Key::Down),
+        'C' => Some(Key::Right),
+        'D' => Some(Key::Left),
+        'H' => Some(Key::Home),
+        'F' => Some(Key::End),
+        _ => None,
+    };
+    match rest {
+        [Key::Char('[' | 'O'), Key::Char(c), ..] if final_key(*c).is_some() => {
+            final_key(*c).map(|k| (k, 2))
+        }
+        [Key::Char('['), Key::Char(d), Key::Char('~'), ..] => {
+            let key = match d {
+                '1' | '7' => Key::Home,
+                '4' | '8' => Key::End,
+                '5' => Key::PageUp,
+                '6' => Key::PageDown,
+                '3' => Key::Delete,
+                _ => return None,
+            };
+            Some((key, 3))
+        }
+        _ => None,
+    }
 }
 
 /// The current time as RFC 3339 UTC (seconds), without a date crate.
@@ -263,6 +332,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
             Err(e) => model.message = Some(format!("{e:#}")),
         }
     }
+    let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
         .map(|dir| EditSite {
             root: global.root.clone(),
@@ -275,6 +345,7 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
         &mut store,
         &signals,
         &tools,
+        &mut runner,
         &site,
     );
     drop(session);
@@ -287,6 +358,7 @@ fn event_loop(
     store: &mut dyn ProgressStore,
     signals: &Signals,
     tools: &ToolContext,
+    runner: &mut StepRunner,
     site: &Result<EditSite, String>,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
@@ -299,6 +371,12 @@ fn event_loop(
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
+            let why = if signals.hangup.load(Ordering::SeqCst) {
+                "the terminal hung up"
+            } else {
+                "fieldbook was terminated"
+            };
+            stop_running(model, store, runner, why);
             return Ok(());
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
@@ -330,26 +408,34 @@ fn event_loop(
         }
         // Collect a batch: everything already waiting, or the first event within IDLE_POLL.
         let mut resized = false;
-        // A deferred draw wakes the loop when it is due.
+        // A deferred draw wakes the loop when it is due; while a command runs, wake often
+        // enough to show its output (at most every ~50 ms).
+        let idle = if runner.busy() {
+            RUNNING_POLL
+        } else {
+            IDLE_POLL
+        };
         let wait = match (dirty, last_draw) {
-            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(IDLE_POLL),
-            _ => IDLE_POLL,
+            (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
+            _ => idle,
         };
         if queue.is_empty() && event::poll(wait)? {
+            let mut keys = Vec::new();
             loop {
                 match event::read()? {
-                    Event::Key(k) => {
-                        if let Some(key) = key_of(k) {
-                            queue.push_back(Msg::Key(key));
-                        }
-                    }
+                    Event::Key(k) => keys.extend(key_of(k)),
                     Event::Resize(..) => resized = true,
                     _ => {}
                 }
-                if !event::poll(Duration::ZERO)? {
+                let more = event::poll(Duration::ZERO)?
+                    // An Esc (or Esc [) at the end of a read may be an arrow key split by a slow
+                    // line: give the rest a moment to arrive before taking it as Esc.
+                    || (ends_in_escape(&keys) && event::poll(ESC_WAIT)?);
+                if !more {
                     break;
                 }
             }
+            queue.extend(join_split_escapes(keys).into_iter().map(Msg::Key));
         }
         if resized {
             let s = session.refresh(false)?;
@@ -360,13 +446,20 @@ fn event_loop(
         }
         queue.extend(bg_rx.try_iter());
         model.now = now_rfc3339();
+        // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
+        queue.extend(runner.reattach(model));
+        queue.extend(runner.poll());
         while let Some(msg) = queue.pop_front() {
             let changes = !matches!(&msg, Msg::Key(k) if ignored(model, *k));
             dirty |= changes;
             key_seen |= changes && matches!(msg, Msg::Key(_));
             for effect in ui::update(model, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        stop_running(model, store, runner, "fieldbook was quit while it ran");
+                        return Ok(());
+                    }
+                    Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
                         let s = session.refresh(true)?;
                         queue.push_back(Msg::Resized {
@@ -413,22 +506,37 @@ fn event_loop(
                         commands,
                         env,
                     } => {
-                        let log = tool_jobs::attempt_log_path(model, &runbook, &step);
-                        tool_jobs::run_commands(commands, env, log, bg_tx.clone());
+                        // Through the same runner as a step: log, cancel, exit recorded.
+                        queue.extend(runner.start_commands(model, &runbook, &step, commands, env));
                     }
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }
-                    Effect::RunStep { .. } => {
-                        // Stub until the runner lands: nothing is executed.
-                        queue.push_back(Msg::OutputLine(
-                            "fieldbook: running commands is not built yet; nothing was run.".into(),
-                        ));
-                        queue.push_back(Msg::StepFinished(StepOutcome::NotStarted(
-                            "the command runner is not built yet".into(),
-                        )));
-                    }
+                    Effect::RunStep { runbook, step } => match runner.start(model, &runbook, &step)
+                    {
+                        Start::Messages(msgs) => queue.extend(msgs),
+                        Start::Interactive(child) => {
+                            queue.extend(step_runner::hand_over(session, signals, *child));
+                            dirty = true;
+                        }
+                    },
                 }
+            }
+        }
+    }
+}
+
+/// Records how a running step ends when the app goes away, and saves it.
+fn stop_running(
+    model: &mut Model,
+    store: &mut dyn ProgressStore,
+    runner: &mut StepRunner,
+    why: &str,
+) {
+    for msg in runner.stop_for_exit(why) {
+        for effect in ui::update(model, msg) {
+            if let Effect::Save(run) = effect {
+                let _ = store.save(&run);
             }
         }
     }
@@ -578,5 +686,70 @@ pub fn edit_effect(site: &Result<EditSite, String>, model: &Model, effect: Effec
             }
         }
         _ => Msg::Problem("internal: not an edit effect".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_escape_sequences_become_their_keys() {
+        let c = Key::Char;
+        let cases: &[(&[Key], &[Key])] = &[
+            (&[Key::Esc, c('['), c('A')], &[Key::Up]),
+            (&[Key::Esc, c('O'), c('B')], &[Key::Down]),
+            (
+                &[c('j'), Key::Esc, c('['), c('5'), c('~'), c('k')],
+                &[c('j'), Key::PageUp, c('k')],
+            ),
+            (&[Key::Esc, c('['), c('4'), c('~')], &[Key::End]),
+            (&[Key::Esc, c('['), c('H')], &[Key::Home]),
+            // A real Esc, and Esc followed by an unrelated key, stay as typed.
+            (&[Key::Esc], &[Key::Esc]),
+            (&[Key::Esc, c('q')], &[Key::Esc, c('q')]),
+            (
+                &[Key::Esc, c('['), c('9'), c('~')],
+                &[Key::Esc, c('['), c('9'), c('~')],
+            ),
+            (&[Key::Esc, c('[')], &[Key::Esc, c('[')]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                join_split_escapes(input.to_vec()),
+                want.to_vec(),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_escape_at_the_end_waits_for_more() {
+        assert!(ends_in_escape(&[Key::Char('j'), Key::Esc]));
+        assert!(ends_in_escape(&[Key::Esc, Key::Char('[')]));
+        assert!(ends_in_escape(&[Key::Esc, Key::Char('['), Key::Char('5')]));
+        assert!(!ends_in_escape(&[Key::Esc, Key::Char('q')]));
+        assert!(!ends_in_escape(&[]));
+    }
+
+    #[test]
+    fn raw_mode_control_keys_map_to_what_they_mean() {
+        use crossterm::event::{KeyEvent, KeyModifiers as M};
+        let ctrl = |c| key_of(KeyEvent::new(KeyCode::Char(c), M::CONTROL));
+        assert_eq!(ctrl('h'), Some(Key::Backspace));
+        assert_eq!(ctrl('j'), Some(Key::Enter));
+        assert_eq!(ctrl('l'), Some(Key::Ctrl('l')));
+        assert_eq!(key_of(KeyEvent::new(KeyCode::Char('x'), M::ALT)), None);
+        assert_eq!(
+            key_of(KeyEvent::new(KeyCode::Backspace, M::NONE)),
+            Some(Key::Backspace)
+        );
+    }
+
+    #[test]
+    fn rfc3339_clock_has_the_right_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
     }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod core;
+pub mod step_runner;
 pub mod terminal;
 pub mod tool_jobs;
 pub mod ui;

@@ -392,3 +392,22 @@ fn progress_goes_through_the_store_and_is_there_next_time() {
     app.send(b"q");
     app.wait_exit();
 }
+
+#[test]
+fn an_arrow_key_split_by_a_slow_line_still_moves_the_mark() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        ..Spawn::default()
+    });
+    app.wait_for("|> [ ] Read the hardware notes");
+    // ESC, a pause as on a 9600-baud line, then the rest of "cursor down".
+    app.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(5));
+    app.send(b"[B");
+    app.wait_for("|> [ ] Update the package tree");
+    // Still on the runbook screen: the Esc did not go back.
+    assert!(app.screen()[0].contains("Demo router setup"));
+    app.send(b"qq");
+    assert!(app.wait_exit().success());
+}

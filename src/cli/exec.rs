@@ -363,7 +363,7 @@ impl<'a> Context<'a> {
             Ok(p) => p,
             Err(e) => return Ok(StepEnd::NotDone(e.to_string())),
         };
-        print!("{}", preview.diff());
+        print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
             eprintln!("fieldbook: {}: already applied; nothing to change", step.id);
             self.store.borrow_mut().complete(&step.id)?;

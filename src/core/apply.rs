@@ -294,6 +294,12 @@ impl StepPreview {
         self.changes.iter().all(FileChange::is_noop)
     }
 
+    /// The diffs made safe to print on a terminal: control characters from the files (an ESC
+    /// in a config file could drive the technician's terminal) are shown as `^[`-style text.
+    pub fn diff_for_terminal(&self) -> String {
+        printable_lines(&self.diff())
+    }
+
     /// All diffs, file after file, for the preview pane.
     pub fn diff(&self) -> String {
         self.changes
@@ -303,6 +309,27 @@ impl StepPreview {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Replaces control characters (other than newline and tab) with caret notation, so text
+/// from a file can be printed without being interpreted by the terminal.
+pub fn printable_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            c if ('\u{80}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("<U+{:04X}>", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Where a runbook path lands on this machine.
@@ -952,6 +979,14 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "/etc/conf.d/rc: permission denied while writing (run as root, e.g. with sudo)"
+        );
+    }
+
+    #[test]
+    fn diffs_print_without_escape_sequences() {
+        assert_eq!(
+            printable_lines("a\x1b[2Jb\n\tc\x7f\u{9b}"),
+            "a^[[2Jb\n\tc^?<U+009B>"
         );
     }
 

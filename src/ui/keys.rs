@@ -112,6 +112,10 @@ pub enum Action {
     Note,
     /// Show the output of the last or running command.
     ShowOutput,
+    /// Cancel the running command (asks first): SIGINT, then SIGTERM, then SIGKILL.
+    Cancel,
+    /// Switch practice mode on or off (nothing is executed in practice).
+    TogglePractice,
     /// Dismiss the advice box.
     Dismiss,
     /// Answer yes in a confirmation.
@@ -340,6 +344,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         S::Home,
+        &[K::Char('p')],
+        A::TogglePractice,
+        "practice mode on/off (nothing is executed; progress kept apart)",
+        None,
+    ),
+    bind(
+        S::Home,
         &[K::Char('c')],
         A::Calculator,
         "open the subnet calculator (CIDR table, practice quiz)",
@@ -471,6 +482,13 @@ pub const BINDINGS: &[Binding] = &[
         A::Follow,
         "last line, and follow new output",
         Some("follow"),
+    ),
+    bind(
+        S::Output,
+        &[K::Char('c')],
+        A::Cancel,
+        "cancel the running command (asks first)",
+        Some("cancel"),
     ),
     bind(
         S::Output,

@@ -68,6 +68,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::Quiz(quiz) => cursor = screens::subnet::draw_quiz(model, quiz, area, buf),
         Screen::Tool { .. } => screens::tool::draw(model, area, buf),
     }
+    if model.practice {
+        practice_badge(area, buf);
+    }
     match &model.overlay {
         None => cursor,
         Some(Overlay::Help { scroll }) => {
@@ -82,6 +85,20 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
             screens::prompt::draw(model, title, input, area, buf)
         }
     }
+}
+
+/// PRACTICE on the top line of every screen, so a trainee never mistakes a rehearsal for the
+/// real thing (reverse video and bold: visible without colour).
+fn practice_badge(area: Rect, buf: &mut Buffer) {
+    const BADGE: &str = " PRACTICE ";
+    let width = BADGE.len() as u16;
+    if area.width < width + 4 {
+        return;
+    }
+    let x = area.x + area.width - width - 2;
+    let style = Style::new()
+        .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
+    buf.set_stringn(x, area.y, BADGE, width.into(), style);
 }
 
 /// The message shown instead of the screens below the minimum size.

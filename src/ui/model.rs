@@ -8,6 +8,7 @@ use tui_input::Input;
 use crate::core::net::{QuizResult, Subnet4};
 use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
+use crate::core::runner::RunOutcome;
 
 use super::keys::{Key, Scope};
 use super::theme::Theme;
@@ -30,6 +31,33 @@ pub enum Msg {
     },
     /// One line of (sanitised) output from the running command.
     OutputLine(String),
+    /// A batch of sanitised output lines (a fast command prints thousands at once).
+    Output(Vec<String>),
+    /// The running attempt's log file (relative to the state directory) and, for a long step,
+    /// its supervisor's pid: recorded so a later fieldbook can re-attach.
+    Attached {
+        /// Log path as stored.
+        log: String,
+        /// Supervisor pid, for detached steps.
+        pid: Option<u32>,
+        /// Boot id when it started.
+        boot_id: Option<String>,
+    },
+    /// The running step ended, as the runner judged it (status, exit, failing program).
+    StepEnded(RunOutcome),
+    /// The step's `check` succeeded before anything ran: offer to mark it done.
+    AlreadyDone {
+        /// The check command, for the question.
+        check: String,
+    },
+    /// A long step found still running under its supervisor when fieldbook started again:
+    /// its output is followed and its end recorded as if it had never been left.
+    Reattached {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// The running step ended.
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.
@@ -139,6 +167,8 @@ pub enum Effect {
         /// Step id.
         step: String,
     },
+    /// Cancel the running command: SIGINT, then SIGTERM, then SIGKILL to its process group.
+    CancelRun,
     /// Run commands a tool screen built (e.g. `chkconfig --level 2345 iscsid off`) as an
     /// attempt of its step, through the runner, exactly like `RunStep`.
     RunCommands {
@@ -355,6 +385,17 @@ pub enum Pending {
         runbook: String,
         /// Step id.
         step: String,
+    },
+    /// Cancel the running command.
+    Cancel,
+    /// Mark a step done because its `check` says it already is.
+    MarkDone {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Why (the check that passed).
+        reason: String,
     },
     /// Preview an edit step again, following symbolic links.
     FollowSymlinks {

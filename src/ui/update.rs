@@ -5,6 +5,7 @@ use tui_input::{Input, InputRequest};
 
 use crate::core::progress::{Attempt, Note, Status};
 use crate::core::runbook::Action as StepAction;
+use crate::core::runner::RunOutcome;
 
 use super::keys::{self, Action, Key, Scope};
 use super::layout;
@@ -37,6 +38,64 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.push_output(line);
             clamp_scrolls(model);
             Vec::new()
+        }
+        Msg::Output(lines) => {
+            for line in lines {
+                model.push_output(line);
+            }
+            clamp_scrolls(model);
+            Vec::new()
+        }
+        Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
+        Msg::AlreadyDone { check } => {
+            let Some(running) = model.running.clone() else {
+                return Vec::new();
+            };
+            let effects = finish(
+                model,
+                StepOutcome::NotStarted(format!("`{check}` says the step is already done")),
+            );
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "The check `{check}` succeeded: this step looks already done. Mark it done \
+                     without running it? (No: nothing is run; r runs it anyway.)"
+                ),
+                on_yes: Pending::MarkDone {
+                    runbook: running.runbook,
+                    step: running.step,
+                    reason: format!("already done: `{check}` succeeded"),
+                },
+            });
+            effects
+        }
+        Msg::Reattached { runbook, step } => {
+            let title = model
+                .step(&runbook, &step)
+                .map(|(_, s)| s.title.clone())
+                .unwrap_or_else(|| step.clone());
+            model.message = Some(format!(
+                "'{title}' is still running under its supervisor: re-attached to its output"
+            ));
+            model.running = Some(Running {
+                runbook,
+                step,
+                previous: Status::Interrupted,
+            });
+            model.output.clear();
+            model.output_title = format!("{title} (re-attached)");
+            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+                model.screens.push(Screen::Output {
+                    scroll: 0,
+                    follow: true,
+                });
+            }
+            clamp_scrolls(model);
+            Vec::new()
+        }
+        Msg::StepEnded(outcome) => {
+            let mut effects = ended(model, outcome);
+            effects.extend(tools::after_run(model));
+            effects
         }
         Msg::StepFinished(outcome) => {
             let mut effects = finish(model, outcome);
@@ -135,11 +194,29 @@ fn act(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Action::Redraw => vec![Effect::Redraw],
             Action::Suspend => vec![Effect::Suspend],
+            Action::Interrupt if model.running.is_some() => ask_cancel(model),
             Action::Interrupt => ask_quit(model, true),
             Action::Quit => ask_quit(model, false),
             _ => screen_key(model, action),
         },
     }
+}
+
+/// Ctrl-C or `c` while a command runs: ask before cancelling (a mistyped key at 9600 baud must
+/// not end a two-hour emerge).
+fn ask_cancel(model: &mut Model) -> Vec<Effect> {
+    let Some(r) = &model.running else {
+        model.message = Some("No command is running".into());
+        return Vec::new();
+    };
+    model.overlay = Some(Overlay::Confirm {
+        question: format!(
+            "Cancel the running command of step {}? It gets SIGINT, then SIGTERM, then SIGKILL.",
+            r.step
+        ),
+        on_yes: Pending::Cancel,
+    });
+    Vec::new()
 }
 
 fn ask_quit(model: &mut Model, always_ask: bool) -> Vec<Effect> {
@@ -181,6 +258,24 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
             Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+                Pending::Cancel if model.running.is_some() => {
+                    model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());
+                    vec![Effect::CancelRun]
+                }
+                Pending::Cancel => Vec::new(),
+                Pending::MarkDone {
+                    runbook,
+                    step,
+                    reason,
+                } => {
+                    let now = model.now.clone();
+                    let run = model.run_mut(&runbook);
+                    let state = run.steps.entry(step).or_default();
+                    state.status = Status::Done;
+                    state.reason = Some(reason);
+                    run.updated = now;
+                    vec![Effect::Save(run.clone())]
+                }
                 Pending::Tool(what) => tools::confirmed(model, what),
                 other => edit::confirmed(model, other),
             },
@@ -305,6 +400,7 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
         Screen::Output { scroll, follow } => {
             match action {
                 Action::Back => pop(model),
+                Action::Cancel => return ask_cancel(model),
                 _ => {
                     let s = scroll_by(scroll, action, page);
                     model.screens[top] = Screen::Output {
@@ -348,6 +444,18 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
             }
         }
         Action::Dismiss => model.ssh_advice = false,
+        Action::TogglePractice => {
+            if model.running.is_some() {
+                model.message = Some("A command is running: wait for it to end".into());
+            } else {
+                model.practice = !model.practice;
+                model.message = Some(if model.practice {
+                    "PRACTICE mode: nothing is executed, no file is touched".into()
+                } else {
+                    "Practice mode off: commands run for real".into()
+                });
+            }
+        }
         Action::Calculator => subnet::open(model),
         _ => {
             let index = move_cursor(cursor.index, model.order.len(), action, page);
@@ -685,6 +793,63 @@ fn finish(model: &mut Model, outcome: StepOutcome) -> Vec<Effect> {
         model.push_output(m.clone());
         model.message = Some(m);
     }
+    clamp_scrolls(model);
+    vec![Effect::Save(saved)]
+}
+
+/// Records where the running attempt's output goes (and its supervisor), for re-attaching.
+fn attached(
+    model: &mut Model,
+    log: String,
+    pid: Option<u32>,
+    boot_id: Option<String>,
+) -> Vec<Effect> {
+    let Some(running) = model.running.clone() else {
+        return Vec::new();
+    };
+    let run = model.run_mut(&running.runbook);
+    let Some(a) = run
+        .steps
+        .get_mut(&running.step)
+        .and_then(|s| s.attempts.last_mut())
+    else {
+        return Vec::new();
+    };
+    a.log = Some(log);
+    a.pid = pid;
+    a.boot_id = boot_id;
+    vec![Effect::Save(run.clone())]
+}
+
+/// The runner's verdict: status (done, failed, cancelled, interrupted), exit and which program
+/// failed go into the attempt; a failure is announced with its exit status.
+fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
+    let Some(running) = model.running.take() else {
+        return Vec::new();
+    };
+    let now = model.now.clone();
+    let run = model.run_mut(&running.runbook);
+    let state = run.steps.entry(running.step.clone()).or_default();
+    state.status = outcome.status;
+    if let Some(a) = state.attempts.last_mut() {
+        a.ended = Some(now.clone());
+        a.exit = outcome.exit;
+        a.failed_program = outcome.failed_program;
+        a.outcome = Some(outcome.message.clone());
+    }
+    run.updated = now;
+    let saved = run.clone();
+    let message = match outcome.status {
+        Status::Done => format!("Done: {}", outcome.message),
+        Status::Cancelled => "Cancelled".to_string(),
+        Status::Interrupted => format!("Interrupted: {}", outcome.message),
+        _ => format!(
+            "FAILED: {}. Read the lines above and the step's why; r retries, s skips (asks why), d marks done",
+            outcome.message
+        ),
+    };
+    model.push_output(format!("fieldbook: {message}"));
+    model.message = Some(message);
     clamp_scrolls(model);
     vec![Effect::Save(saved)]
 }

@@ -225,7 +225,11 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
                 force,
             }]
         }
-        Pending::Quit | Pending::Run { .. } | Pending::Tool(_) => Vec::new(),
+        Pending::Quit
+        | Pending::Run { .. }
+        | Pending::Tool(_)
+        | Pending::Cancel
+        | Pending::MarkDone { .. } => Vec::new(),
     }
 }
 

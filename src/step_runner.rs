@@ -1,0 +1,591 @@
+//! The app's side of running a step: turns `Effect::RunStep` into a real run (direct, under the
+//! supervisor for long steps, or a practice transcript), feeds the runner's events back to the
+//! loop as `Msg`s without ever blocking it, and hands the real terminal to interactive steps.
+//! The loop owns one [`StepRunner`]; `app.rs` only calls it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use crate::cli::GlobalOpts;
+use crate::core::progress::{Exit, Status};
+use crate::core::runbook::{Action, Program, RunSpec};
+use crate::core::runner::{
+    self, CheckResult, RunEvent, RunOptions, RunOutcome, RunningStep, StepJob,
+};
+use crate::core::state_dir::{self, StateDir};
+use crate::core::{host, practice, supervisor, vars};
+use crate::terminal::{self, Session, Signals};
+use crate::ui::Msg;
+use crate::ui::model::{Model, StepOutcome};
+
+/// Longest a `check` may take before the step runs anyway.
+const CHECK_LIMIT: Duration = Duration::from_secs(60);
+
+/// Most runner events turned into messages per loop turn, so keys stay responsive while a
+/// command floods its output.
+const EVENTS_PER_TURN: usize = 512;
+
+/// Delay between lines of a practice transcript, so it reads like a real run.
+const PRACTICE_PACE: Duration = Duration::from_millis(40);
+
+/// Everything needed to start a step once its `check` has answered.
+struct Prepared {
+    job: StepJob,
+    spec: RunSpec,
+    log: PathBuf,
+    log_stored: String,
+    practice: bool,
+}
+
+enum Active {
+    /// The step's `check` runs on a thread.
+    Checking {
+        answer: Receiver<CheckResult>,
+        prepared: Box<Prepared>,
+        check: String,
+        step: (String, String),
+    },
+    /// The programs run (or a supervisor, or a transcript).
+    Running {
+        running: RunningStep,
+        supervised: bool,
+    },
+}
+
+/// What the loop must do after asking to start a step.
+pub enum Start {
+    /// Queue these messages (the run goes on in the background, or it could not start).
+    Messages(Vec<Msg>),
+    /// The step needs the real terminal: call [`hand_over`] with this.
+    Interactive(Box<Interactive>),
+}
+
+/// An interactive step waiting for the terminal.
+pub struct Interactive {
+    job: StepJob,
+    log: PathBuf,
+}
+
+/// Runs at most one step at a time for the app.
+pub struct StepRunner {
+    state_root: Option<PathBuf>,
+    exe: Option<PathBuf>,
+    active: Option<Active>,
+    /// The step whose passing `check` the technician was just told about: running it again
+    /// means "run it anyway", so its check is not asked twice.
+    check_answered: Option<(String, String)>,
+}
+
+impl StepRunner {
+    /// A runner writing logs under the state directory the options name.
+    pub fn new(global: &GlobalOpts) -> StepRunner {
+        StepRunner {
+            state_root: global.state_dir.clone(),
+            exe: std::env::current_exe().ok(),
+            active: None,
+            check_answered: None,
+        }
+    }
+
+    /// True while a step runs (the loop then wakes more often to show its output).
+    pub fn busy(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Starts the step `update` just marked running (its last attempt is the new one).
+    pub fn start(&mut self, model: &Model, runbook: &str, step: &str) -> Start {
+        let not_started =
+            |why: String| Start::Messages(vec![Msg::StepFinished(StepOutcome::NotStarted(why))]);
+        let Some((rb, st)) = model.step(runbook, step) else {
+            return not_started(format!("no step '{step}' in '{runbook}'"));
+        };
+        let Action::Run(spec) = &st.action else {
+            return not_started("only command steps run".into());
+        };
+        let mut values: BTreeMap<String, String> = rb.default_values();
+        if let Some(run) = model.run(runbook) {
+            values.extend(run.values.clone());
+        }
+        if let Some(missing) = missing_value(spec, &values) {
+            let label = rb
+                .variable(&missing)
+                .map(|v| format!(" ({})", v.label))
+                .unwrap_or_default();
+            return not_started(format!(
+                "the step needs a value for '{missing}'{label}; fill in the runbook's form first"
+            ));
+        }
+        let dir = match StateDir::resolve(self.state_root.as_deref(), model.practice) {
+            Ok(d) => d,
+            Err(e) => return not_started(e.to_string()),
+        };
+        let number = model
+            .run(runbook)
+            .and_then(|r| r.steps.get(step))
+            .and_then(|s| s.attempts.last())
+            .map_or(1, |a| a.number);
+        let log_stored = state_dir::attempt_log(runbook, &model.target, step, number);
+        let log = dir.resolve_path(&log_stored);
+        if let Some(parent) = log.parent()
+            && let Err(e) = crate::core::atomic::create_private_dir(parent)
+        {
+            return not_started(format!("cannot create {}: {e}", parent.display()));
+        }
+        let job = StepJob::from_spec(spec, &values);
+        let mut msgs = vec![Msg::Attached {
+            log: log_stored.clone(),
+            pid: None,
+            boot_id: host::boot_id(),
+        }];
+        if spec.interactive && !model.practice {
+            return Start::Interactive(Box::new(Interactive { job, log }));
+        }
+        if spec.long && !model.practice && !in_multiplexer() {
+            msgs.push(Msg::OutputLine(
+                "fieldbook: this long step runs under a supervisor and survives a dropped link; \
+                 screen or tmux is still the safer place (screen -S work, later screen -r work)."
+                    .into(),
+            ));
+        }
+        let prepared = Prepared {
+            job,
+            spec: spec.clone(),
+            log,
+            log_stored,
+            practice: model.practice,
+        };
+        let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
+        match StepJob::check(spec, &values).filter(|_| !model.practice && !answered) {
+            Some(check) => {
+                let (tx, rx) = mpsc::channel();
+                let shown = check.display();
+                std::thread::spawn(move || {
+                    let _ = tx.send(runner::run_check(&check, CHECK_LIMIT));
+                });
+                msgs.push(Msg::OutputLine(format!(
+                    "fieldbook: checking first: {shown}"
+                )));
+                self.active = Some(Active::Checking {
+                    answer: rx,
+                    prepared: Box::new(prepared),
+                    check: shown,
+                    step: (runbook.to_string(), step.to_string()),
+                });
+            }
+            None => msgs.extend(self.launch(prepared)),
+        }
+        Start::Messages(msgs)
+    }
+
+    /// Runs commands a tool screen built (exact argv, e.g. `chkconfig --level 2345 cups off`)
+    /// as the running attempt of `step`, with the same log, cancel and recording as a step.
+    pub fn start_commands(
+        &mut self,
+        model: &Model,
+        runbook: &str,
+        step: &str,
+        commands: Vec<Vec<String>>,
+        env: Vec<(String, String)>,
+    ) -> Vec<Msg> {
+        let dir = match StateDir::resolve(self.state_root.as_deref(), model.practice) {
+            Ok(d) => d,
+            Err(e) => return vec![Msg::StepFinished(StepOutcome::NotStarted(e.to_string()))],
+        };
+        let number = model
+            .run(runbook)
+            .and_then(|r| r.steps.get(step))
+            .and_then(|s| s.attempts.last())
+            .map_or(1, |a| a.number);
+        let log_stored = state_dir::attempt_log(runbook, &model.target, step, number);
+        let log = dir.resolve_path(&log_stored);
+        if let Some(parent) = log.parent()
+            && let Err(e) = crate::core::atomic::create_private_dir(parent)
+        {
+            return vec![Msg::StepFinished(StepOutcome::NotStarted(format!(
+                "cannot create {}: {e}",
+                parent.display()
+            )))];
+        }
+        let job = StepJob {
+            commands: commands
+                .into_iter()
+                .map(|argv| runner::Command {
+                    argv,
+                    env: env.clone(),
+                })
+                .collect(),
+            expect: vec![0],
+            ok_output: Vec::new(),
+        };
+        let mut msgs = vec![Msg::Attached {
+            log: log_stored.clone(),
+            pid: None,
+            boot_id: host::boot_id(),
+        }];
+        msgs.extend(self.launch(Prepared {
+            job,
+            spec: RunSpec {
+                programs: Vec::new(),
+                expect: vec![0],
+                ok_output: Vec::new(),
+                check: None,
+                interactive: false,
+                long: false,
+                resume: None,
+                practice: None,
+            },
+            log,
+            log_stored,
+            practice: model.practice,
+        }));
+        msgs
+    }
+
+    fn launch(&mut self, p: Prepared) -> Vec<Msg> {
+        let mut msgs = Vec::new();
+        let running = if p.practice {
+            msgs.push(Msg::OutputLine(
+                "fieldbook: PRACTICE: nothing is executed; this is a simulated transcript.".into(),
+            ));
+            practice::start(p.job, p.spec.practice.clone(), Some(p.log), PRACTICE_PACE)
+        } else if p.spec.long {
+            let launched = self
+                .exe
+                .as_deref()
+                .ok_or_else(|| std::io::Error::other("cannot find the fieldbook binary"))
+                .and_then(|exe| supervisor::launch(exe, &p.job, &p.log));
+            match launched {
+                Ok(pid) => {
+                    msgs.push(Msg::Attached {
+                        log: p.log_stored.clone(),
+                        pid: Some(pid),
+                        boot_id: host::boot_id(),
+                    });
+                    self.active = Some(Active::Running {
+                        running: supervisor::watch(pid, p.log, Some(p.job)),
+                        supervised: true,
+                    });
+                    return msgs;
+                }
+                Err(e) => {
+                    self.active = None;
+                    msgs.push(Msg::StepEnded(RunOutcome {
+                        status: Status::Failed,
+                        exit: None,
+                        failed_program: None,
+                        message: format!("cannot start the supervisor: {e}"),
+                    }));
+                    return msgs;
+                }
+            }
+        } else {
+            runner::start(p.job, p.log, RunOptions::default())
+        };
+        self.active = Some(Active::Running {
+            running,
+            supervised: false,
+        });
+        msgs
+    }
+
+    /// Drains what the running step reported since the last call, without blocking.
+    pub fn poll(&mut self) -> Vec<Msg> {
+        match self.active.take() {
+            None => Vec::new(),
+            Some(Active::Checking {
+                answer,
+                prepared,
+                check,
+                step,
+            }) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    self.active = Some(Active::Checking {
+                        answer,
+                        prepared,
+                        check,
+                        step,
+                    });
+                    Vec::new()
+                }
+                Ok(CheckResult::AlreadyDone) => {
+                    self.check_answered = Some(step);
+                    vec![
+                        Msg::OutputLine(format!(
+                            "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
+                        )),
+                        Msg::AlreadyDone { check },
+                    ]
+                }
+                Ok(CheckResult::Unknown(why)) => {
+                    let mut m = vec![Msg::OutputLine(format!(
+                        "fieldbook: the check was not conclusive ({why}); running the step"
+                    ))];
+                    m.extend(self.launch(*prepared));
+                    m
+                }
+                Ok(CheckResult::NotDone) | Err(TryRecvError::Disconnected) => {
+                    self.launch(*prepared)
+                }
+            },
+            Some(Active::Running {
+                running,
+                supervised,
+            }) => {
+                let mut lines = Vec::new();
+                let mut msgs = Vec::new();
+                let mut finished = None;
+                for _ in 0..EVENTS_PER_TURN {
+                    match running.events.try_recv() {
+                        Ok(RunEvent::Started { command, .. }) => lines.push(format!("$ {command}")),
+                        Ok(RunEvent::Output { lines: l, .. }) => {
+                            lines.extend(l.iter().map(display_line));
+                        }
+                        Ok(RunEvent::Notice(n)) => lines.push(format!("fieldbook: {n}")),
+                        Ok(RunEvent::Finished(outcome)) => {
+                            finished = Some(outcome);
+                            break;
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            finished = Some(RunOutcome {
+                                status: Status::Interrupted,
+                                exit: None,
+                                failed_program: None,
+                                message: "lost track of the command".into(),
+                            });
+                            break;
+                        }
+                    }
+                }
+                if !lines.is_empty() {
+                    msgs.push(Msg::Output(lines));
+                }
+                match finished {
+                    Some(outcome) => msgs.push(Msg::StepEnded(outcome)),
+                    None => {
+                        self.active = Some(Active::Running {
+                            running,
+                            supervised,
+                        })
+                    }
+                }
+                msgs
+            }
+        }
+    }
+
+    /// Finds a long step of the current target still running under a live supervisor (after
+    /// fieldbook was killed, crashed or lost its terminal) and follows it again. Returns the
+    /// message that tells the model, or nothing.
+    pub fn reattach(&mut self, model: &Model) -> Option<Msg> {
+        if self.active.is_some() || model.running.is_some() {
+            return None;
+        }
+        for run in model
+            .runs
+            .iter()
+            .filter(|r| r.target == model.target && r.practice == model.practice)
+        {
+            for (id, st) in &run.steps {
+                if st.status != Status::Running {
+                    continue;
+                }
+                let Some(a) = st.attempts.last() else {
+                    continue;
+                };
+                let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
+                    continue;
+                };
+                if !supervisor::is_alive(pid) {
+                    continue;
+                }
+                let Ok(dir) = StateDir::resolve(self.state_root.as_deref(), model.practice) else {
+                    continue;
+                };
+                self.active = Some(Active::Running {
+                    running: supervisor::watch(pid, dir.resolve_path(log), None),
+                    supervised: true,
+                });
+                return Some(Msg::Reattached {
+                    runbook: run.runbook.clone(),
+                    step: id.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Cancels the running step (SIGINT, SIGTERM, SIGKILL to its process group).
+    pub fn cancel(&mut self) {
+        match &self.active {
+            Some(Active::Running { running, .. }) => running.cancel.cancel(),
+            Some(Active::Checking { .. }) => {
+                self.active = None;
+            }
+            None => {}
+        }
+    }
+
+    /// The app is ending (hang-up, SIGTERM, quit while running): a short step's process group
+    /// is ended and the step recorded interrupted; a long step keeps running under its
+    /// supervisor (a later fieldbook re-attaches). Returns the messages to apply before saving.
+    pub fn stop_for_exit(&mut self, why: &str) -> Vec<Msg> {
+        match self.active.take() {
+            Some(Active::Running {
+                running,
+                supervised: false,
+            }) => {
+                running.cancel.end_now();
+                vec![Msg::StepEnded(RunOutcome {
+                    status: Status::Interrupted,
+                    exit: None,
+                    failed_program: None,
+                    message: format!("{why}; the command's process group was ended"),
+                })]
+            }
+            Some(Active::Checking { .. }) => vec![Msg::StepFinished(StepOutcome::NotStarted(
+                format!("{why} before the step started"),
+            ))],
+            // A supervised step keeps running; its attempt stays `running` with the pid.
+            Some(Active::Running {
+                supervised: true, ..
+            })
+            | None => Vec::new(),
+        }
+    }
+}
+
+/// A variable the step's argv uses that has no value yet.
+fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<String> {
+    let argvs = spec
+        .programs
+        .iter()
+        .filter_map(|p| match p {
+            Program::Argv(a) => Some(a),
+            Program::Script { .. } => None,
+        })
+        .chain(spec.check.iter());
+    for argv in argvs {
+        for arg in argv {
+            for (_, name) in vars::references(arg) {
+                if !values.contains_key(&name) {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn display_line(line: &crate::core::terminal_text::StyledLine) -> String {
+    if line.cut > 0 {
+        format!(
+            "{} [... {} more characters in the log]",
+            line.text(),
+            line.cut
+        )
+    } else {
+        line.text()
+    }
+}
+
+fn in_multiplexer() -> bool {
+    std::env::var_os("STY").is_some() || std::env::var_os("TMUX").is_some()
+}
+
+/// Gives the real terminal to an interactive step (`emerge --ask`, `etc-update`): leaves raw
+/// mode and the alternate screen, runs the programs with the terminal as stdin/stdout/stderr in
+/// the foreground, waits, then takes the terminal back and forces a full redraw. The output
+/// went to the terminal, so the log only records what ran and how it ended.
+pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    let alt = session.alt_screen;
+    terminal::restore_all();
+    let terminate_before = signals.terminate.load(Ordering::SeqCst);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&step.log)
+        .ok();
+    let mut outcome = RunOutcome {
+        status: Status::Done,
+        exit: None,
+        failed_program: None,
+        message: "finished".into(),
+    };
+    let mut lines = Vec::new();
+    let started = Instant::now();
+    for (index, command) in step.job.commands.iter().enumerate() {
+        println!("\r\n$ {}", command.display());
+        if let Some(l) = log.as_mut() {
+            let _ = writeln!(
+                l,
+                "$ {} (interactive: output went to the terminal)",
+                command.display()
+            );
+        }
+        lines.push(format!("$ {} (interactive)", command.display()));
+        let program = match runner::find_program(command) {
+            Ok(p) => p,
+            Err(m) => {
+                outcome = RunOutcome {
+                    status: Status::Failed,
+                    exit: None,
+                    failed_program: Some(index),
+                    message: m,
+                };
+                break;
+            }
+        };
+        let status = std::process::Command::new(program)
+            .args(&command.argv[1..])
+            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .status();
+        let exit = match status {
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(c), _) => Exit::Code(c),
+                (None, Some(sig)) => Exit::Signal(sig),
+                (None, None) => Exit::Code(-1),
+            },
+            Err(e) => {
+                outcome = RunOutcome {
+                    status: Status::Failed,
+                    exit: None,
+                    failed_program: Some(index),
+                    message: format!("cannot start {}: {e}", command.display()),
+                };
+                break;
+            }
+        };
+        if let Some(l) = log.as_mut() {
+            let _ = writeln!(l, "fieldbook: {exit}");
+        }
+        outcome.exit = Some(exit);
+        if let Some(why) = runner::judge(exit, &step.job.expect, false) {
+            outcome = RunOutcome {
+                status: Status::Failed,
+                exit: Some(exit),
+                failed_program: Some(index),
+                message: format!("{} failed ({why})", command.display()),
+            };
+            break;
+        }
+        outcome.message = format!("finished ({exit})");
+    }
+    let _ = std::io::stdout().flush();
+    // Ctrl-C typed while the child had the terminal reached us too (same process group);
+    // it was meant for the child, not for fieldbook.
+    if !terminate_before {
+        signals.terminate.store(false, Ordering::SeqCst);
+    }
+    let _ = session.reenter(alt);
+    lines.push(format!(
+        "fieldbook: back from the interactive step after {} s",
+        started.elapsed().as_secs()
+    ));
+    vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
+}

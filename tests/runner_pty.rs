@@ -1,0 +1,260 @@
+//! The runner inside the app, end to end: the real binary under a pty (`common::pty`) running
+//! stub programs. Escape sequences from a child never reach the terminal, an interactive child
+//! gets the terminal, a long step survives `kill -9` of the app and is re-attached, and a
+//! hang-up ends a short step's process group and restores the terminal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::pty::{App, Spawn};
+use fieldbook::core::progress::{Exit, Status};
+use fieldbook::core::state_dir::{self, StateDir};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn path_with_stubs() -> String {
+    format!(
+        "{}:{}",
+        root().join("tests/stubs").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn spawn(state: &Path, extra: &[(&str, &str)]) -> App {
+    let checklists = root().join("tests/fixtures/runbooks-pty");
+    let checklists = checklists.to_str().unwrap().to_string();
+    let path = path_with_stubs();
+    let mut env: Vec<(&str, &str)> = vec![
+        ("TERM", "vt100"),
+        ("LANG", "C.UTF-8"),
+        ("PATH", path.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let args = [
+        "--checklists",
+        checklists.as_str(),
+        "--target",
+        "t1",
+        "run",
+        "pty-run",
+    ];
+    App::spawn(Spawn {
+        args: &args,
+        env: &env,
+        state: Some(state),
+        ..Spawn::default()
+    })
+}
+
+fn run_state(state: &Path) -> fieldbook::core::progress::Run {
+    state_dir::read_run(&StateDir::at(state, false).run_file("pty-run", "t1")).unwrap()
+}
+
+fn wait_status(state: &Path, step: &str, want: Status) -> fieldbook::core::progress::Run {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(run) = state_dir::read_run(&StateDir::at(state, false).run_file("pty-run", "t1"))
+            && run.status(step) == want
+        {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "{step} never became {want:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Opens the step `down` places below the first one and presses r.
+fn run_step(app: &mut App, down: usize) {
+    app.wait_for("Hostile output");
+    for _ in 0..down {
+        app.send(b"j");
+    }
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.mark();
+    app.send(b"r");
+}
+
+#[test]
+fn child_escape_sequences_never_reach_the_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 0);
+    let screen = app.wait_for("progress 100%");
+    app.wait_for("Done");
+    let raw = app.bytes_since_mark();
+    for (what, seq) in [
+        ("OSC title", &b"\x1b]"[..]),
+        ("title text", b"PWNED"),
+        ("DCS", b"\x1bP"),
+        ("DCS body", b"DCS-BODY"),
+        ("C1 CSI", b"\xc2\x9b"),
+        ("raw C1 CSI", b"\x9b"),
+        ("alternate screen", b"\x1b[?1049h"),
+        ("clear screen", b"\x1b[2J"),
+        ("NUL", b"\x00"),
+        ("BEL", b"\x07"),
+    ] {
+        assert!(
+            !raw.windows(seq.len()).any(|w| w == seq),
+            "{what} reached the terminal"
+        );
+    }
+    let text = screen.join("\n");
+    assert!(text.contains("title-gone"), "{text}");
+    assert!(text.contains("nul:^@bel:^Gdel:^?"), "{text}");
+    assert_eq!(text.matches("progress").count(), 1, "{text}");
+    let run = wait_status(state.path(), "hostile", Status::Done);
+    let log = state.path().join(
+        run.steps["hostile"].attempts[0]
+            .log
+            .as_deref()
+            .expect("log recorded"),
+    );
+    let bytes = std::fs::read(log).unwrap();
+    assert!(
+        bytes.windows(4).any(|w| w == b"\x1b]0;"),
+        "the log keeps raw bytes"
+    );
+}
+
+#[test]
+fn an_interactive_step_gets_the_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 1);
+    app.wait_for("Proceed? [yes/no]");
+    app.send(b"yes\r");
+    // The child printed on the main screen; the app is back on the alternate screen by now.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app.raw().windows(7).any(|w| w == b"got:yes") {
+        assert!(Instant::now() < deadline, "the child never got the answer");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    app.wait_for("Done");
+    let run = wait_status(state.path(), "ask", Status::Done);
+    assert_eq!(run.steps["ask"].attempts[0].exit, Some(Exit::Code(0)));
+    app.assert_no_forbidden_sequences();
+}
+
+fn pid_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_long_step_survives_kill_9_and_is_reattached() {
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("STUB_TICKS", "8"),
+        ("STUB_SLEEP", "0.5"),
+        ("STUB_EXIT", "0"),
+    ];
+    let mut app = spawn(state.path(), &env);
+    run_step(&mut app, 2);
+    app.wait_for("tick 2");
+    let run = run_state(state.path());
+    let pid = run.steps["slow"].attempts[0]
+        .pid
+        .expect("supervisor pid recorded");
+    // SAFETY: killing the app we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGKILL);
+    }
+    app.wait_exit();
+    drop(app);
+    assert!(pid_alive(pid as i32), "the supervisor died with the app");
+    let mut app = spawn(state.path(), &env);
+    app.wait_for("re-attached");
+    app.wait_for("slow: finished");
+    let run = wait_status(state.path(), "slow", Status::Done);
+    let attempt = &run.steps["slow"].attempts[0];
+    assert_eq!(attempt.exit, Some(Exit::Code(0)));
+    let log = std::fs::read_to_string(state.path().join(attempt.log.as_deref().unwrap())).unwrap();
+    let want: String =
+        (1..=8).map(|i| format!("tick {i}\n")).collect::<String>() + "slow: finished\n";
+    assert_eq!(log, want);
+    app.send(b"q");
+}
+
+#[test]
+fn a_hangup_ends_a_short_step_and_restores_the_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let pids = state.path().join("stub.pids");
+    let pids_env = pids.to_str().unwrap().to_string();
+    let mut app = spawn(state.path(), &[("STUB_PIDS", pids_env.as_str())]);
+    run_step(&mut app, 3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pids).map_or(true, |s| s.trim().is_empty()) {
+        assert!(Instant::now() < deadline, "stub never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ids: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    app.mark();
+    // SAFETY: signalling the app we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGHUP);
+    }
+    app.wait_exit();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ids.iter().any(|&p| pid_alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "the step's process group survived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = wait_status(state.path(), "hang", Status::Interrupted);
+    assert!(
+        run.steps["hang"].attempts[0]
+            .outcome
+            .as_deref()
+            .unwrap_or_default()
+            .contains("hung up")
+    );
+    // Restored: the cursor is shown again and the screen left (the alternate screen, or the
+    // drawn area cleared on a vt100 where the app draws in the main screen).
+    let raw = app.bytes_since_mark();
+    assert!(
+        raw.windows(6).any(|w| w == b"\x1b[?25h"),
+        "the cursor was not shown again"
+    );
+    assert!(
+        raw.windows(8).any(|w| w == b"\x1b[?1049l") || raw.windows(6).any(|w| w == b"\x1b[H\x1b[J"),
+        "the screen was not restored"
+    );
+}
+
+#[test]
+fn a_passing_check_offers_already_done_and_runs_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let argv_log = state.path().join("argv.log");
+    let argv_env = argv_log.to_str().unwrap().to_string();
+    let mut app = spawn(state.path(), &[("STUB_LOG", argv_env.as_str())]);
+    run_step(&mut app, 4);
+    app.wait_for("looks already done");
+    app.send(b"y");
+    let run = wait_status(state.path(), "checked", Status::Done);
+    assert!(
+        run.steps["checked"]
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("`true` succeeded"),
+        "{:?}",
+        run.steps["checked"]
+    );
+    assert!(!argv_log.exists(), "nothing may run when the check passed");
+}
