@@ -262,6 +262,25 @@ pub fn terminal_info(
 
 /// Opens the app (optionally on one runbook) and runs it until the technician quits.
 pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow::Result<u8> {
+    run_opened(global, catalog, open, None)
+}
+
+/// Opens the app on the fleet screen for `hosts` (`fieldbook fleet --app`).
+pub fn run_fleet(
+    global: &GlobalOpts,
+    catalog: Catalog,
+    settings: crate::core::fleet::ssh::SshSettings,
+    hosts: Vec<String>,
+) -> anyhow::Result<u8> {
+    run_opened(global, catalog, None, Some((settings, hosts)))
+}
+
+fn run_opened(
+    global: &GlobalOpts,
+    catalog: Catalog,
+    open: Option<&str>,
+    fleet: Option<(crate::core::fleet::ssh::SshSettings, Vec<String>)>,
+) -> anyhow::Result<u8> {
     if let Some(id) = open
         && catalog.get(id).is_none()
     {
@@ -320,6 +339,10 @@ pub fn run(global: &GlobalOpts, catalog: Catalog, open: Option<&str>) -> anyhow:
                 }),
         );
     }
+    if let Some((settings, hosts)) = fleet {
+        // The first ask is started by the loop (`ui::fleet::first_job`), which owns the channel.
+        ui::fleet::open(&mut model, settings, hosts);
+    }
     let signals = Signals::register().context("cannot install signal handlers")?;
     let alt_screen = prof.alt_screen && !global.no_alt_screen;
     let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
@@ -369,6 +392,10 @@ fn event_loop(
     let mut last_draw: Option<Instant> = None;
     // Results of background work (tool listings, tool commands) come back on this channel.
     let (bg_tx, bg_rx) = mpsc::channel::<Msg>();
+    // The screen the app opened on may need background work at once (the fleet's first ask).
+    if let Some(job) = ui::fleet::first_job(model) {
+        crate::fleet_jobs::start(job, bg_tx.clone());
+    }
     loop {
         if signals.terminate.load(Ordering::SeqCst) || signals.hangup.load(Ordering::SeqCst) {
             let why = if signals.hangup.load(Ordering::SeqCst) {
@@ -509,6 +536,7 @@ fn event_loop(
                         // Through the same runner as a step: log, cancel, exit recorded.
                         queue.extend(runner.start_commands(model, &runbook, &step, commands, env));
                     }
+                    Effect::Fleet(job) => crate::fleet_jobs::start(job, bg_tx.clone()),
                     Effect::Tool(job) => {
                         tool_jobs::start(job, tools, model.command_env.clone(), bg_tx.clone());
                     }

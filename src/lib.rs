@@ -5,6 +5,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod core;
+pub mod fleet_jobs;
 pub mod step_runner;
 pub mod terminal;
 pub mod tool_jobs;

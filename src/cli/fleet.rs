@@ -10,6 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{GlobalOpts, UsageError, exit};
+use crate::catalog::Catalog;
 use crate::core::fleet::{self, HostAnswer, ssh};
 
 /// Options of `fieldbook fleet`.
@@ -39,8 +40,11 @@ pub struct FleetArgs {
     pub remote_fieldbook: String,
     /// Instead of the table, print this runbook's handover report from the (single) host;
     /// the run's target is `--target`, or the host's own run of that runbook.
-    #[arg(long, value_name = "RUNBOOK")]
+    #[arg(long, value_name = "RUNBOOK", conflicts_with_all = ["json", "app"])]
     pub report: Option<String>,
+    /// Open the app on the fleet screen (Enter on a row shows that host's report; r asks again).
+    #[arg(long, conflicts_with = "json")]
+    pub app: bool,
 }
 
 impl FleetArgs {
@@ -81,9 +85,12 @@ impl FleetArgs {
     }
 }
 
-pub(super) fn run(global: &GlobalOpts, args: &FleetArgs) -> anyhow::Result<u8> {
+pub(super) fn run(global: &GlobalOpts, catalog: Catalog, args: &FleetArgs) -> anyhow::Result<u8> {
     let hosts = args.all_hosts()?;
     let settings = args.settings();
+    if args.app {
+        return crate::app::run_fleet(global, catalog, settings, hosts);
+    }
     if let Some(runbook) = &args.report {
         let [host] = hosts.as_slice() else {
             return Err(UsageError(

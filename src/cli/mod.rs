@@ -275,7 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
-        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, args),
+        Some(Command::Fleet(ref args)) => fleet::run(&cli.global, catalog(), args),
         Some(Command::Services { json, plan }) => services::run(&cli.global, json, plan),
         Some(Command::Runlevels { json }) => runlevels::run(&cli.global, json),
         Some(Command::Gcc { json }) => gcc::run(&cli.global, json),

@@ -199,6 +199,10 @@ pub enum Scope {
     GccProfile,
     /// The Snort rules tool.
     SnortRules,
+    /// Every host × run of a fleet.
+    Fleet,
+    /// One host's report from the fleet screen.
+    FleetReport,
 }
 
 impl Scope {
@@ -220,6 +224,8 @@ impl Scope {
             Scope::Runlevels => "Runlevels (rc-update)",
             Scope::GccProfile => "GCC profile (gcc-config)",
             Scope::SnortRules => "Snort rules",
+            Scope::Fleet => "Fleet",
+            Scope::FleetReport => "Host report",
         }
     }
 
@@ -321,6 +327,41 @@ pub const BINDINGS: &[Binding] = &[
         A::Suspend,
         "suspend to the shell (fg to come back)",
         None,
+    ),
+    // Fleet.
+    bind(S::Fleet, MOVE_UP, A::Up, "previous host or run", None),
+    bind(S::Fleet, MOVE_DOWN, A::Down, "next host or run", None),
+    bind(S::Fleet, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::Fleet, LIST_PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Fleet, TOP, A::Top, "first row", None),
+    bind(S::Fleet, BOTTOM, A::Bottom, "last row", None),
+    bind(
+        S::Fleet,
+        &[K::Enter, K::Char(' '), K::Right, K::Char('l')],
+        A::Open,
+        "show this host's report of the run",
+        Some("report"),
+    ),
+    bind(
+        S::Fleet,
+        &[K::Char('r')],
+        A::Refresh,
+        "ask every host again",
+        Some("refresh"),
+    ),
+    bind(S::Fleet, BACK, A::Back, "back", Some("back")),
+    bind(S::FleetReport, MOVE_UP, A::Up, "scroll up", None),
+    bind(S::FleetReport, MOVE_DOWN, A::Down, "scroll down", None),
+    bind(S::FleetReport, PAGE_UP, A::PageUp, "page up", None),
+    bind(S::FleetReport, PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::FleetReport, TOP, A::Top, "top", None),
+    bind(S::FleetReport, BOTTOM, A::Bottom, "bottom", None),
+    bind(
+        S::FleetReport,
+        BACK,
+        A::Back,
+        "back to the fleet",
+        Some("back"),
     ),
     // Home.
     bind(S::Home, MOVE_UP, A::Up, "previous runbook", None),

@@ -2,6 +2,7 @@
 //! key table in [`keys`] connects the two. See `src/ui/README.md` for how to add a screen, a key
 //! action or an effect.
 
+pub mod fleet;
 pub mod keys;
 pub mod layout;
 pub mod model;
@@ -67,6 +68,8 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::CidrTable { scroll } => screens::subnet::draw_table(model, *scroll, area, buf),
         Screen::Quiz(quiz) => cursor = screens::subnet::draw_quiz(model, quiz, area, buf),
         Screen::Tool { .. } => screens::tool::draw(model, area, buf),
+        Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
+        Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
     if model.practice {
         practice_badge(area, buf);

@@ -10,6 +10,7 @@ use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
 use crate::core::runner::RunOutcome;
 
+use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
 use super::theme::Theme;
 use super::tools::{ToolConfirm, ToolJob, ToolResult, ToolSession};
@@ -72,6 +73,8 @@ pub enum Msg {
     RunOpened(Box<Run>),
     /// A tool screen's background job (listing, scan, profile.env) finished.
     Tool(ToolResult),
+    /// The fleet screen's background asking (status of every host, one report) finished.
+    Fleet(FleetResult),
     /// The loop computed what an edit step (or its undo) would change.
     EditPreviewed {
         /// Runbook id.
@@ -183,6 +186,8 @@ pub enum Effect {
     },
     /// Background work for a tool screen; the result comes back as `Msg::Tool`.
     Tool(ToolJob),
+    /// Ask hosts over ssh for the fleet screen; the result comes back as `Msg::Fleet`.
+    Fleet(FleetJob),
     /// Compute the diff of an edit step (`Msg::EditPreviewed` comes back). Reads files only.
     PreviewEdit {
         /// The run (values, archive) the edit belongs to.
@@ -302,6 +307,16 @@ pub enum Screen {
         /// Keep the last line in view as lines arrive.
         follow: bool,
     },
+    /// Every host × run of a fleet (`fieldbook fleet --app`); its state is `Model::fleet`.
+    Fleet {
+        /// Selected row.
+        cursor: Cursor,
+    },
+    /// One host's handover report, fetched over ssh from the fleet screen.
+    FleetReport {
+        /// First line shown.
+        scroll: usize,
+    },
     /// A tool screen opened by a tool step; its state is `Model::tool`.
     Tool {
         /// Runbook id.
@@ -367,6 +382,8 @@ impl Screen {
             Screen::Step { .. } => Scope::Step,
             Screen::Output { .. } => Scope::Output,
             Screen::Tool { tool, .. } => Scope::of_tool(*tool),
+            Screen::Fleet { .. } => Scope::Fleet,
+            Screen::FleetReport { .. } => Scope::FleetReport,
             Screen::Diff { .. } => Scope::Diff,
             Screen::Form { .. } | Screen::SubnetCalc { .. } | Screen::Quiz(_) => Scope::Form,
             Screen::SubnetMenu { .. } | Screen::CidrTable { .. } => Scope::Subnet,
@@ -563,6 +580,8 @@ pub struct Model {
     pub root: Option<std::path::PathBuf>,
     /// The state directory (`--state-dir` or the default), for the technicians' own data.
     pub state_dir: Option<std::path::PathBuf>,
+    /// The fleet screen's state, when the app was opened on a fleet.
+    pub fleet: Option<FleetView>,
     /// Values of `secret` variables: in memory for this session only, never saved.
     pub secrets: BTreeMap<String, String>,
     /// Text typed into a form or the calculator and left with Esc, so it is never lost:
@@ -601,6 +620,7 @@ impl Model {
             command_env: Vec::new(),
             root: None,
             state_dir: None,
+            fleet: None,
             secrets: BTreeMap::new(),
             drafts: BTreeMap::new(),
         }

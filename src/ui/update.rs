@@ -103,6 +103,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             effects
         }
         Msg::Tool(result) => tools::result(model, result),
+        Msg::Fleet(result) => super::fleet::result(model, result),
         Msg::Problem(text) => {
             model.message = Some(text);
             Vec::new()
@@ -397,6 +398,7 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             scroll,
         } => step_key(model, &runbook, &step, scroll, action, page),
         Screen::Tool { .. } => tools::key(model, action),
+        Screen::Fleet { .. } | Screen::FleetReport { .. } => super::fleet::key(model, action),
         Screen::Output { scroll, follow } => {
             match action {
                 Action::Back => pop(model),

@@ -15,7 +15,7 @@ use super::{HostAnswer, HostReport, PARALLEL, classify, visible};
 pub const SSH_ENV: &str = "FIELDBOOK_SSH";
 
 /// How to reach the hosts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshSettings {
     /// The ssh program (`ssh`, or `$FIELDBOOK_SSH`).
     pub program: String,

@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod diff;
 pub mod fields;
+pub mod fleet;
 pub mod form;
 pub mod help;
 pub mod home;
