@@ -156,3 +156,48 @@ fn practice_runs_are_listed_apart() {
     let out = fieldbook(st.path(), &["--practice", "status"]);
     assert_eq!(stdout(&out, st.path()), "No runs in [STATE]/practice.\n");
 }
+
+#[test]
+fn corrupt_state_needs_consent_before_a_fresh_run() {
+    let st = tempfile::tempdir().unwrap();
+    let runs = st.path().join("practice/runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(runs.join("handover-demo@web1.toml"), "garbage [\n").unwrap();
+    let args = [
+        "--practice",
+        "--target",
+        "web1",
+        "exec",
+        "handover-demo",
+        "backup",
+    ];
+    // No terminal and no --yes: moved aside, reported, nothing fresh written.
+    let out = fieldbook(st.path(), &args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("it was moved to") && err.contains(".corrupt-"),
+        "{err}"
+    );
+    assert!(err.contains("pass --yes"), "{err}");
+    assert!(!runs.join("handover-demo@web1.toml").exists());
+    // Asking again still refuses: the moved-aside copy is remembered.
+    assert_eq!(fieldbook(st.path(), &args).status.code(), Some(2));
+    // With consent, a fresh run starts and the corrupt copy stays.
+    let mut with_yes = args.to_vec();
+    with_yes.push("--yes");
+    let out = fieldbook(st.path(), &with_yes);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(runs.join("handover-demo@web1.toml").exists());
+    let corrupt: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(corrupt.len(), 1);
+    assert_eq!(std::fs::read(corrupt[0].path()).unwrap(), b"garbage [\n");
+}

@@ -16,8 +16,7 @@ use crate::core::apply::{self, EditContext};
 use crate::core::progress::{Exit, Status};
 use crate::core::runbook::{Action, Program, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOptions, RunOutcome, StepJob};
-use crate::core::state_dir::StateDir;
-use crate::core::store::{self, IfCorrupt, Store};
+use crate::core::store::Store;
 use crate::core::terminal_text::StyledLine;
 use crate::core::{clock, practice, supervisor, vars};
 
@@ -120,9 +119,8 @@ impl<'a> Context<'a> {
         yes: bool,
     ) -> anyhow::Result<Context<'a>> {
         let cli_values = parse_vars(runbook, given)?;
-        let dir = StateDir::resolve(global.state_dir.as_deref(), global.practice)?;
-        let target = store::default_target(global.target.as_deref());
-        let mut store = Store::open(&dir, runbook, &target, IfCorrupt::Stop)?;
+        // An unreadable state file is moved aside; a fresh run needs --yes or a "y" answer.
+        let mut store = super::runs::open_store(global, runbook, yes)?;
         for (k, v) in &cli_values {
             store.set_value(k, v)?;
         }

@@ -272,13 +272,18 @@ impl Store {
     }
 
     /// Records a variable's value. A `secret` variable's value is never stored (any old
-    /// value is removed) and the journal only says it was set; the caller keeps it in memory.
+    /// value is removed) and the journal only says it was set (once per new value); the caller
+    /// keeps it in memory.
     pub fn set_value(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
         if !self.facts.variables.contains(name) {
             return Err(StoreError::UnknownVariable(name.to_string()));
         }
         let stored = if self.facts.secrets.contains(name) {
-            self.secret_changed(name, value);
+            // Callers that re-save the whole model pass the same secret again and again:
+            // journal it once per new value, and never the value itself.
+            if !self.secret_changed(name, value) && !self.run.values.contains_key(name) {
+                return Ok(());
+            }
             self.run.values.remove(name);
             None
         } else {
