@@ -364,3 +364,12 @@ fn exec_applies_an_edit_step_with_a_backup() {
     assert_eq!(code(&o), 0);
     assert!(stderr(&o).contains("already applied"), "{}", stderr(&o));
 }
+
+#[test]
+fn practice_plays_interactive_steps_too() {
+    let env = Env::new();
+    let o = env.run(&["--practice", "exec", "runner-test", "merge"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Scanning Configuration files..."));
+    assert_eq!(env.recorded(), "");
+}

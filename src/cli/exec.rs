@@ -166,7 +166,7 @@ impl<'a> Context<'a> {
                 }
             }
             Action::Edit { .. } => None,
-            Action::Run(spec) if spec.interactive => Some(
+            Action::Run(spec) if spec.interactive && !self.practice => Some(
                 "it is interactive (it asks questions on the terminal): run it from the app".into(),
             ),
             Action::Run(spec) => {
