@@ -2,6 +2,8 @@
 //! a render at every size that must not panic, and the cost of a toggle on the wire (only the
 //! changed cells differ between two frames, which is what the frugal backend sends).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -119,13 +121,20 @@ fn snapshots_ascii_mono_80x24() {
     }
 }
 
+/// Every tool screen from 1x1 to 300x100 (`common::sizes::grid`), then through rapid resizes
+/// of the same live models.
 #[test]
 fn every_size_renders_without_panicking() {
-    for w in (1..=120).step_by(7) {
-        for h in (1..=40).step_by(3) {
-            for (_, m) in screens((w, h)) {
-                draw(&m);
-            }
+    for (w, h) in common::sizes::grid() {
+        for (_, m) in screens((w, h)) {
+            draw(&m);
+        }
+    }
+    let mut live = screens((80, 24));
+    for (w, h) in common::sizes::rapid(300) {
+        for (_, m) in &mut live {
+            update(m, Msg::Resized { cols: w, rows: h });
+            draw(m);
         }
     }
 }

@@ -2,6 +2,8 @@
 //! done by `app::edit_effect` on a temporary `--root`, and drawn at 80x24 in ASCII for
 //! snapshots (the serial console's size and glyphs).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
@@ -500,14 +502,19 @@ fn every_new_screen_draws_at_every_size_without_panicking() {
     );
     screens.push(h.model.clone());
     for model in &screens {
-        for w in 1..=100u16 {
-            for hgt in [1u16, 2, 5, 10, 24, 40] {
-                let area = Rect::new(0, 0, w, hgt);
-                let mut buf = Buffer::empty(area);
-                let mut m = model.clone();
-                m.size = (w, hgt);
-                render(&m, area, &mut buf);
-            }
+        for (w, hgt) in common::sizes::grid() {
+            let area = Rect::new(0, 0, w, hgt);
+            let mut buf = Buffer::empty(area);
+            let mut m = model.clone();
+            m.size = (w, hgt);
+            render(&m, area, &mut buf);
+        }
+        let mut live = model.clone();
+        for (w, hgt) in common::sizes::rapid(300) {
+            update(&mut live, Msg::Resized { cols: w, rows: hgt });
+            let area = Rect::new(0, 0, w, hgt);
+            let mut buf = Buffer::empty(area);
+            render(&live, area, &mut buf);
         }
     }
     let _ = BTreeMap::<String, String>::new();

@@ -150,3 +150,22 @@ fn every_screen_at_every_size_ascii_161_to_200_columns() {
 fn every_screen_at_every_size_unicode_up_to_100x30() {
     every_size(GlyphSet::Unicode, ColorMode::Basic8, 1..=100, 30);
 }
+
+/// Every screen from 1x1 to 300x100 (the grid of `common::sizes`) and through a burst of rapid
+/// resizes (0x0 included) applied to the same live models without starting over.
+#[test]
+fn every_screen_up_to_300x100_and_through_rapid_resizes() {
+    let mut screens = screens::all(GlyphSet::Unicode, ColorMode::Basic8, (80, 24));
+    for (w, h) in common::sizes::grid()
+        .into_iter()
+        .chain(common::sizes::rapid(400))
+    {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        for (_, m) in &mut screens {
+            fieldbook::ui::update(m, fieldbook::ui::Msg::Resized { cols: w, rows: h });
+            buf.reset();
+            render(m, area, &mut buf);
+        }
+    }
+}

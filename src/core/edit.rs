@@ -33,7 +33,7 @@ pub enum TextEditError {
     #[error("the {0} must be a single line")]
     MultiLine(&'static str),
     /// A marker must be one line so the BEGIN/END lines can be found again.
-    #[error("the block marker must be a single line without the word END or BEGIN alone")]
+    #[error("the block marker must be one line of printable text without blanks around it")]
     BadMarker,
     /// A `KEY="...` whose quote never closes: the shell would not read it either.
     #[error(
@@ -587,7 +587,10 @@ fn ensure_block(
     block: &str,
     comment: &str,
 ) -> Result<bool, TextEditError> {
-    if marker.trim().is_empty() || marker.contains(['\n', '\r']) {
+    // The BEGIN/END lines are found again with their trailing blanks ignored, so a marker
+    // with surrounding blanks or a control character (a vertical tab, found by fuzzing) could
+    // never be matched and the block would be appended on every apply.
+    if marker.trim().is_empty() || marker != marker.trim() || marker.contains(char::is_control) {
         return Err(TextEditError::BadMarker);
     }
     let (begin, end) = block_markers(marker, comment);

@@ -4,3 +4,4 @@
 
 pub mod pty;
 pub mod screens;
+pub mod sizes;
