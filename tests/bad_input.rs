@@ -232,3 +232,27 @@ fn stdout_to_a_pipe_is_refused_by_the_app() {
         text(&out.stderr)
     );
 }
+
+/// `fieldbook check … | head -1`: the reader goes away before fieldbook has written. A read-out
+/// command must end like a Unix filter (SIGPIPE), never with a Rust panic about a broken pipe.
+#[test]
+fn a_read_out_command_whose_reader_closed_the_pipe_does_not_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = os_pipe::pipe().unwrap();
+    drop(reader);
+    let files: Vec<PathBuf> = ["clearos-install", "xen4-migration", "gentoo-world-update"]
+        .iter()
+        .map(|id| root().join(format!("assets/checklists/{id}.toml")))
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("check")
+        .args(&files)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}

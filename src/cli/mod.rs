@@ -258,7 +258,37 @@ pub fn main() -> ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Read-out commands die quietly when their reader goes away (`fieldbook list | head -1`), as
+/// Unix filters do, instead of panicking in `println!` on EPIPE. Commands that record progress
+/// or drive the terminal keep Rust's default (SIGPIPE ignored, EPIPE as an error) so a closed
+/// pipe can never cut a state save short.
+fn read_out_dies_on_closed_pipe(command: &Option<Command>) {
+    let read_out = matches!(
+        command,
+        Some(
+            Command::List { .. }
+                | Command::Show { .. }
+                | Command::Check { .. }
+                | Command::Status { .. }
+                | Command::Report { .. }
+                | Command::Services { .. }
+                | Command::Runlevels { .. }
+                | Command::Gcc { .. }
+                | Command::Subnet { .. }
+                | Command::Export { .. }
+        )
+    );
+    if read_out {
+        // SAFETY: setting a signal disposition to its default has no preconditions; it is done
+        // before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    read_out_dies_on_closed_pipe(&cli.command);
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
         None => crate::app::run(&cli.global, catalog(), None),

@@ -137,7 +137,7 @@ pub fn start(
     log: Option<PathBuf>,
     pace: Duration,
 ) -> RunningStep {
-    let (tx, rx) = mpsc::sync_channel(256);
+    let (tx, rx) = mpsc::sync_channel(crate::core::runner::CHANNEL_DEPTH);
     let cancel = CancelHandle::default();
     let c = cancel.clone();
     thread::spawn(move || {

@@ -295,8 +295,10 @@ pub struct RunningStep {
 }
 
 /// Events waiting in the channel before the reader waits for the watcher; keeps memory bounded
-/// when a command prints faster than the screen drains.
-const CHANNEL_DEPTH: usize = 256;
+/// when a command prints faster than the screen drains. One event can hold a whole 64 KiB read
+/// as parsed lines (about 1 MB in memory for short lines), so the depth is small: 256 let a
+/// 1,000,000-line flood on a pty reach 98.5 MiB of RSS (bench/RESULTS.md).
+pub(crate) const CHANNEL_DEPTH: usize = 8;
 
 /// Starts a step's programs on a thread of their own; output goes to `log` (created, with its
 /// directory) and, filtered, to the returned channel.

@@ -219,7 +219,7 @@ const TAIL_EVERY: Duration = Duration::from_millis(50);
 /// output so far) and finishes when `<log>.exit` appears or the supervisor is gone without one.
 /// `expect`/`ok_output` judge the exit like a direct run.
 pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
-    let (tx, rx) = mpsc::sync_channel(256);
+    let (tx, rx) = mpsc::sync_channel(crate::core::runner::CHANNEL_DEPTH);
     let cancel = CancelHandle::for_group(pid);
     let c = cancel.clone();
     thread::spawn(move || {
