@@ -1,7 +1,8 @@
 //! The runner inside the app, end to end: the real binary under a pty (`common::pty`) running
 //! stub programs. Escape sequences from a child never reach the terminal, an interactive child
 //! gets the terminal, a long step survives `kill -9` of the app and is re-attached, and a
-//! hang-up ends a short step's process group and restores the terminal.
+//! hang-up ends a short step's process group and restores the terminal while a long step
+//! keeps running and is re-attached.
 
 mod common;
 
@@ -182,6 +183,49 @@ fn a_long_step_survives_kill_9_and_is_reattached() {
     let want: String =
         (1..=8).map(|i| format!("tick {i}\n")).collect::<String>() + "slow: finished\n";
     assert_eq!(log, want);
+    app.send(b"q");
+}
+
+#[test]
+fn a_hangup_leaves_a_long_step_running_and_a_new_app_records_its_real_exit() {
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("STUB_TICKS", "6"),
+        ("STUB_SLEEP", "0.5"),
+        ("STUB_EXIT", "3"),
+    ];
+    let mut app = spawn(state.path(), &env);
+    run_step(&mut app, 2);
+    app.wait_for("tick 2");
+    let run = run_state(state.path());
+    let pid = run.steps["slow"].attempts[0]
+        .pid
+        .expect("supervisor pid recorded");
+    // SSH dropped without screen: the app gets SIGHUP and exits, the long step must not.
+    // SAFETY: signalling the app we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGHUP);
+    }
+    app.wait_exit();
+    drop(app);
+    assert!(
+        pid_alive(pid as i32),
+        "the supervisor died with the hang-up"
+    );
+    assert_eq!(run_state(state.path()).status("slow"), Status::Running);
+    let mut app = spawn(state.path(), &env);
+    app.wait_for("re-attached");
+    // The stub's real exit status (3, not expected) is what gets recorded.
+    let run = wait_status(state.path(), "slow", Status::Failed);
+    let attempt = &run.steps["slow"].attempts[0];
+    assert_eq!(attempt.exit, Some(Exit::Code(3)));
+    let log = std::fs::read_to_string(state.path().join(attempt.log.as_deref().unwrap())).unwrap();
+    for i in 1..=6 {
+        assert!(
+            log.contains(&format!("tick {i}\n")),
+            "log lost tick {i}: {log}"
+        );
+    }
     app.send(b"q");
 }
 

@@ -460,6 +460,13 @@ pub enum PromptFor {
         /// Step id.
         step: String,
     },
+    /// The reason for marking a failed, cancelled or interrupted step done.
+    DoneReason {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// A note on a step.
     Note {
         /// Runbook id.

@@ -325,17 +325,23 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
     };
     let text = input.value().trim().to_string();
     let purpose = purpose.clone();
+    let done_reason = matches!(purpose, PromptFor::DoneReason { .. });
     match purpose {
-        PromptFor::SkipReason { runbook, step } => {
+        PromptFor::SkipReason { runbook, step } | PromptFor::DoneReason { runbook, step } => {
+            let (status, ask) = if done_reason {
+                (Status::Done, "marking it done")
+            } else {
+                (Status::Skipped, "skipping")
+            };
             if text.is_empty() {
-                model.message = Some("Type the reason for skipping, then Enter".into());
+                model.message = Some(format!("Type the reason for {ask}, then Enter"));
                 return Vec::new();
             }
             model.overlay = None;
             let now = model.now.clone();
             let run = model.run_mut(&runbook);
             let state = run.steps.entry(step).or_default();
-            state.status = Status::Skipped;
+            state.status = status;
             state.reason = Some(text);
             run.updated = now;
             vec![Effect::Save(run.clone())]
@@ -571,19 +577,27 @@ fn step_key(
                 model.message = Some("The step is running: wait for it to end".into());
                 return Vec::new();
             }
+            // Overriding a recorded failure needs the technician's reason in the handover
+            // report; finishing a manual or pending step does not.
+            if matches!(
+                model.status(runbook, step),
+                Status::Failed | Status::Interrupted | Status::Cancelled
+            ) {
+                model.overlay = Some(Overlay::Prompt {
+                    title: "Why mark it done? (e.g. ran it by hand)".into(),
+                    input: Input::default(),
+                    purpose: PromptFor::DoneReason {
+                        runbook: target.0,
+                        step: target.1,
+                    },
+                });
+                return Vec::new();
+            }
             let now = model.now.clone();
-            // Overriding a recorded failure needs a reason in the report; finishing a manual
-            // or pending step does not.
-            let reason = match model.status(runbook, step) {
-                Status::Failed | Status::Interrupted | Status::Cancelled => {
-                    Some("marked done by hand".to_string())
-                }
-                _ => None,
-            };
             let run = model.run_mut(runbook);
             let state = run.steps.entry(step.to_string()).or_default();
             state.status = Status::Done;
-            state.reason = reason;
+            state.reason = None;
             run.updated = now;
             vec![Effect::Save(run.clone())]
         }

@@ -89,6 +89,30 @@ fn mark_done_saves_the_run() {
 }
 
 #[test]
+fn marking_a_failed_step_done_asks_for_the_reason_the_report_shows() {
+    let mut m = model();
+    m.run_mut("demo")
+        .steps
+        .entry("read".into())
+        .or_default()
+        .status = Status::Failed;
+    open_step(&mut m, 0);
+    // No save until the technician has said why.
+    assert!(keys(&mut m, &[Key::Char('d')]).is_empty());
+    assert_eq!(m.scope(), Scope::Prompt);
+    assert!(keys(&mut m, &[Key::Enter]).is_empty());
+    assert_eq!(m.status("demo", "read"), Status::Failed);
+    for c in "ran it by hand".chars() {
+        keys(&mut m, &[Key::Char(c)]);
+    }
+    let fx = keys(&mut m, &[Key::Enter]);
+    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("read") == Status::Done));
+    let state = &m.run("demo").unwrap().steps["read"];
+    assert_eq!(state.reason.as_deref(), Some("ran it by hand"));
+    assert!(m.overlay.is_none());
+}
+
+#[test]
 fn skip_needs_a_reason_and_esc_never_discards_it() {
     let mut m = model();
     open_step(&mut m, 0);
