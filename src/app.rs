@@ -56,6 +56,16 @@ pub trait ProgressStore {
     fn current(&mut self, _run: &Run) -> Option<Run> {
         None
     }
+    /// Opens a run after the technician agreed to start fresh because its state file was
+    /// unreadable (it has been moved aside); stores without files just open the run.
+    fn open_run_fresh(
+        &mut self,
+        practice: bool,
+        runbook: &str,
+        target: &str,
+    ) -> anyhow::Result<Run> {
+        self.open_run(practice, runbook, target)
+    }
     /// Opens a run when its runbook is opened (locking it and reconciling steps left running);
     /// returns the run as stored.
     fn open_run(&mut self, practice: bool, runbook: &str, target: &str) -> anyhow::Result<Run> {
@@ -65,6 +75,21 @@ pub trait ProgressStore {
             practice,
             ..Run::default()
         })
+    }
+}
+
+/// The message that answers opening a run: the run, the question about an unreadable state
+/// file, or the problem in words.
+fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
+    match result {
+        Ok(run) => Msg::RunOpened(Box::new(run)),
+        Err(e) => match e.downcast_ref::<crate::core::store::StoreError>() {
+            Some(corrupt @ crate::core::store::StoreError::Corrupt { .. }) => Msg::RunCorrupt {
+                runbook,
+                message: corrupt.to_string(),
+            },
+            _ => Msg::Problem(format!("{e:#}")),
+        },
     }
 }
 
@@ -348,12 +373,9 @@ fn run_opened(
     let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
         .context("cannot set up the terminal")?;
     for runbook in first {
-        match store.open_run(model.practice, &runbook, &model.target) {
-            Ok(run) => {
-                ui::update(&mut model, Msg::RunOpened(Box::new(run)));
-            }
-            Err(e) => model.message = Some(format!("{e:#}")),
-        }
+        let result = store.open_run(model.practice, &runbook, &model.target);
+        let msg = opened(runbook, result);
+        ui::update(&mut model, msg);
     }
     let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
@@ -516,10 +538,12 @@ fn event_loop(
                         }
                     }
                     Effect::OpenRun { runbook } => {
-                        match store.open_run(model.practice, &runbook, &model.target) {
-                            Ok(run) => queue.push_back(Msg::RunOpened(Box::new(run))),
-                            Err(e) => queue.push_back(Msg::Problem(format!("{e:#}"))),
-                        }
+                        let result = store.open_run(model.practice, &runbook, &model.target);
+                        queue.push_back(opened(runbook, result));
+                    }
+                    Effect::OpenRunFresh { runbook } => {
+                        let result = store.open_run_fresh(model.practice, &runbook, &model.target);
+                        queue.push_back(opened(runbook, result));
                     }
                     edit @ (Effect::PreviewEdit { .. }
                     | Effect::ApplyEdit { .. }

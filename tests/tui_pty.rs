@@ -411,3 +411,46 @@ fn an_arrow_key_split_by_a_slow_line_still_moves_the_mark() {
     app.send(b"qq");
     assert!(app.wait_exit().success());
 }
+
+#[test]
+fn an_unreadable_state_file_is_moved_aside_and_a_fresh_run_needs_a_yes() {
+    use fieldbook::core::state_dir::{self, StateDir};
+    let dir = fixture_dir();
+    let state = tempfile::tempdir().unwrap();
+    let file = StateDir::at(state.path(), false).run_file("demo", "gw1");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"runbook = \"demo\"\nsteps = [[[ truncated").unwrap();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--target", "gw1", "run", "demo"],
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    app.wait_for("Start a fresh run of demo?");
+    // Nothing was written over while the question is open: the damaged copy is aside and no
+    // new state file exists yet.
+    let aside = || {
+        std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+            .count()
+    };
+    assert_eq!(aside(), 1);
+    assert!(!file.exists());
+    app.send(b"y");
+    app.wait_for("Demo router setup 0/6");
+    // A change now saves a fresh, loadable run beside the kept copy.
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"d");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while state_dir::read_run(&file).map_or(true, |r| r.steps.is_empty()) {
+        assert!(std::time::Instant::now() < deadline, "no fresh run saved");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(aside(), 1);
+    app.send(b"q");
+    app.send(b"q");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}

@@ -43,6 +43,16 @@ impl Recorder {
         runbook: &str,
         target: &str,
     ) -> Result<&mut Store, StoreError> {
+        self.store_or(practice, runbook, target, IfCorrupt::Stop)
+    }
+
+    fn store_or(
+        &mut self,
+        practice: bool,
+        runbook: &str,
+        target: &str,
+        if_corrupt: IfCorrupt,
+    ) -> Result<&mut Store, StoreError> {
         let key = (practice, runbook.to_string(), target.to_string());
         if !self.open.contains_key(&key) {
             let rb = self
@@ -50,7 +60,7 @@ impl Recorder {
                 .iter()
                 .find(|r| r.id == runbook)
                 .ok_or_else(|| StoreError::UnknownStep(format!("runbook {runbook}")))?;
-            let store = Store::open(&self.dir(practice)?, rb, target, IfCorrupt::Stop)?;
+            let store = Store::open(&self.dir(practice)?, rb, target, if_corrupt)?;
             self.open.insert(key.clone(), store);
         }
         self.open
@@ -90,6 +100,16 @@ impl ProgressStore for Recorder {
             r.practice = run.practice;
             r
         })
+    }
+
+    fn open_run_fresh(
+        &mut self,
+        practice: bool,
+        runbook: &str,
+        target: &str,
+    ) -> anyhow::Result<Run> {
+        self.store_or(practice, runbook, target, IfCorrupt::StartFresh)?;
+        self.open_run(practice, runbook, target)
     }
 
     fn open_run(&mut self, practice: bool, runbook: &str, target: &str) -> anyhow::Result<Run> {

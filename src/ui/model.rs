@@ -63,6 +63,14 @@ pub enum Msg {
     StepFinished(StepOutcome),
     /// A save or another background job failed: shown on the status line.
     Problem(String),
+    /// A run's state file could not be read and was moved aside; the technician is asked
+    /// before a fresh run starts (nothing is ever overwritten silently).
+    RunCorrupt {
+        /// Runbook id.
+        runbook: String,
+        /// What happened and where the unreadable copy is.
+        message: String,
+    },
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
     /// A run as the progress store holds it (after opening or saving): replaces the model's
@@ -160,6 +168,12 @@ pub enum Effect {
     /// Open a runbook's run in the progress store (lock it, reconcile steps left running); the
     /// loop answers with `Msg::RunLoaded`.
     OpenRun {
+        /// Runbook id.
+        runbook: String,
+    },
+    /// Start a fresh run after the technician agreed (its old state file was unreadable and
+    /// has been moved aside).
+    OpenRunFresh {
         /// Runbook id.
         runbook: String,
     },
@@ -396,6 +410,11 @@ impl Screen {
 pub enum Pending {
     /// Quit the app.
     Quit,
+    /// Start a fresh run of a runbook whose state file was unreadable.
+    StartFresh {
+        /// Runbook id.
+        runbook: String,
+    },
     /// Run a step (destructive steps, re-runs).
     Run {
         /// Runbook id.

@@ -108,6 +108,16 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.message = Some(text);
             Vec::new()
         }
+        Msg::RunCorrupt { runbook, message } => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "{message}\nStart a fresh run of {runbook}? The unreadable copy stays \
+                     where it is for you to inspect."
+                ),
+                on_yes: Pending::StartFresh { runbook },
+            });
+            Vec::new()
+        }
         Msg::Resumed => vec![Effect::Redraw],
         Msg::RunLoaded(run) => {
             model.replace_run(*run);
@@ -258,6 +268,7 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Yes => match model.overlay.take() {
             Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
                 Pending::Quit => vec![Effect::Quit],
+                Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
                 Pending::Cancel if model.running.is_some() => {
                     model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());

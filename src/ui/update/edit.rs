@@ -226,6 +226,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
             }]
         }
         Pending::Quit
+        | Pending::StartFresh { .. }
         | Pending::Run { .. }
         | Pending::Tool(_)
         | Pending::Cancel
