@@ -369,6 +369,7 @@ fn run_opened(
         ui::fleet::open(&mut model, settings, hosts);
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
+    signals.watch_for_hangup();
     let alt_screen = prof.alt_screen && !global.no_alt_screen;
     let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
         .context("cannot set up the terminal")?;
@@ -468,7 +469,23 @@ fn event_loop(
             (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
             _ => idle,
         };
-        if queue.is_empty() && event::poll(wait)? {
+        // A hang-up is checked before crossterm touches the terminal (it would spin on it);
+        // events crossterm already parsed come next; otherwise wait on the terminal ourselves.
+        let input = if !queue.is_empty() {
+            terminal::Input::Idle
+        } else if terminal::wait_for_input(Duration::ZERO)? == terminal::Input::HungUp {
+            terminal::Input::HungUp
+        } else if event::poll(Duration::ZERO)? {
+            terminal::Input::Ready
+        } else {
+            terminal::wait_for_input(wait)?
+        };
+        if input == terminal::Input::HungUp {
+            signals.hangup.store(true, Ordering::SeqCst);
+            signals.terminate.store(true, Ordering::SeqCst);
+            continue;
+        }
+        if input == terminal::Input::Ready && event::poll(Duration::ZERO)? {
             let mut keys = Vec::new();
             loop {
                 match event::read()? {
@@ -476,16 +493,20 @@ fn event_loop(
                     Event::Resize(..) => resized = true,
                     _ => {}
                 }
-                let more = event::poll(Duration::ZERO)?
+                let hung_up = terminal::wait_for_input(Duration::ZERO)? == terminal::Input::HungUp;
+                let more = !hung_up && event::poll(Duration::ZERO)?
                     // An Esc (or Esc [) at the end of a read may be an arrow key split by a slow
                     // line: give the rest a moment to arrive before taking it as Esc.
-                    || (ends_in_escape(&keys) && event::poll(ESC_WAIT)?);
+                    || (ends_in_escape(&keys)
+                        && terminal::wait_for_input(ESC_WAIT)? == terminal::Input::Ready
+                        && event::poll(Duration::ZERO)?);
                 if !more {
                     break;
                 }
             }
             queue.extend(join_split_escapes(keys).into_iter().map(Msg::Key));
         }
+        resized |= signals.resized.swap(false, Ordering::SeqCst);
         if resized {
             let s = session.refresh(false)?;
             queue.push_back(Msg::Resized {

@@ -106,6 +106,10 @@ pub struct Signals {
     pub hangup: Arc<AtomicBool>,
     /// SIGCONT arrived (after a stop from outside): re-enter and redraw.
     pub resumed: Arc<AtomicBool>,
+    /// SIGWINCH arrived: re-read the size. Kept here because the loop only asks crossterm for
+    /// events when the terminal has bytes to read (see [`wait_for_input`]), so crossterm's own
+    /// resize events are not relied on.
+    pub resized: Arc<AtomicBool>,
 }
 
 impl Signals {
@@ -118,7 +122,78 @@ impl Signals {
         }
         signal_hook::flag::register(SIGHUP, Arc::clone(&s.hangup))?;
         signal_hook::flag::register(SIGCONT, Arc::clone(&s.resumed))?;
+        signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&s.resized))?;
         Ok(s)
+    }
+
+    /// Watches the terminal for a hang-up on a thread of its own. The loop normally sees the
+    /// hang-up (flags or [`wait_for_input`]) and leaves in order; but should the hang-up land
+    /// while crossterm is reading, crossterm spins forever on zero-byte reads, so after a grace
+    /// period this watcher ends the process (exit 129, as for SIGHUP). Progress is already on
+    /// disk (every change is saved), and the next start marks a step left running as
+    /// interrupted.
+    pub fn watch_for_hangup(&self) {
+        let (hangup, terminate) = (Arc::clone(&self.hangup), Arc::clone(&self.terminate));
+        std::thread::spawn(move || {
+            loop {
+                let mut fd = libc::pollfd {
+                    fd: libc::STDIN_FILENO,
+                    // No events asked: poll still reports a hang-up or an error.
+                    events: 0,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                let n = unsafe { libc::poll(&mut fd, 1, 1000) };
+                if n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                    hangup.store(true, Ordering::SeqCst);
+                    terminate.store(true, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    std::process::exit(129);
+                }
+            }
+        });
+    }
+}
+
+/// What the terminal's input looks like after [`wait_for_input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Bytes are waiting to be read.
+    Ready,
+    /// Nothing arrived within the wait.
+    Idle,
+    /// The terminal hung up (the SSH link or `xl console` went away, the pty master closed).
+    HungUp,
+}
+
+/// Waits up to `wait` for the terminal (standard input) to have bytes, or to hang up.
+///
+/// crossterm is only asked for events after this says `Ready`: on a hung-up terminal its
+/// reader spins forever on zero-byte reads (seen here: a fieldbook whose tmux was killed burnt
+/// a core for half an hour), so the hang-up must be noticed before crossterm reads.
+pub fn wait_for_input(wait: std::time::Duration) -> io::Result<Input> {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(Input::Idle)
+        } else {
+            Err(e)
+        };
+    }
+    if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Ok(Input::HungUp)
+    } else if fd.revents & libc::POLLIN != 0 {
+        Ok(Input::Ready)
+    } else {
+        Ok(Input::Idle)
     }
 }
 

@@ -454,3 +454,54 @@ fn an_unreadable_state_file_is_moved_aside_and_a_fresh_run_needs_a_yes() {
     app.send(b"q");
     assert!(app.wait_exit().success());
 }
+
+/// The link goes away for good (SSH dropped, `tmux kill-server`, the pty master closed): the app
+/// must end, not spin. crossterm's reader loops forever on the zero-byte reads of a hung-up
+/// terminal, so the app watches for the hang-up itself. Python's pty module closes the master
+/// outright, which the harness cannot do while its reader thread holds a copy.
+#[test]
+fn a_closed_terminal_ends_the_app_instead_of_spinning() {
+    let state = tempfile::tempdir().unwrap();
+    let script = r#"
+import os, pty, sys, time, select, signal
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["TERM"] = "vt100"
+    os.execv(sys.argv[1], [sys.argv[1], "--state-dir", sys.argv[2], "--size", "80x24"])
+seen = b""
+deadline = time.time() + 20
+while b"runbooks" not in seen and time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            seen += os.read(fd, 65536)
+        except OSError:
+            break
+if b"runbooks" not in seen:
+    print("no first frame"); sys.exit(2)
+# Close the master for good: the app gets SIGHUP and a terminal that reads as EOF.
+os.close(fd)
+deadline = time.time() + 10
+while time.time() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("exited"); sys.exit(0)
+    time.sleep(0.1)
+os.kill(pid, signal.SIGKILL)
+print("still running after the terminal closed"); sys.exit(1)
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg(state.path())
+        .output()
+        .expect("python3 runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("exited"), "{said}");
+}
