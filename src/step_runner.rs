@@ -335,13 +335,24 @@ impl StepRunner {
                 supervised,
             }) => {
                 let mut lines = Vec::new();
+                let mut partial = None;
                 let mut msgs = Vec::new();
                 let mut finished = None;
                 for _ in 0..EVENTS_PER_TURN {
                     match running.events.try_recv() {
                         Ok(RunEvent::Started { command, .. }) => lines.push(format!("$ {command}")),
-                        Ok(RunEvent::Output { lines: l, .. }) => {
+                        Ok(RunEvent::Output {
+                            lines: l,
+                            partial: p,
+                        }) => {
+                            if !l.is_empty() {
+                                // Completed lines end the unfinished one shown so far.
+                                partial = partial.or(Some(String::new()));
+                            }
                             lines.extend(l.iter().map(display_line));
+                            if let Some(p) = p {
+                                partial = Some(display_line(&p));
+                            }
                         }
                         Ok(RunEvent::Notice(n)) => lines.push(format!("fieldbook: {n}")),
                         Ok(RunEvent::Finished(outcome)) => {
@@ -362,6 +373,9 @@ impl StepRunner {
                 }
                 if !lines.is_empty() {
                     msgs.push(Msg::Output(lines));
+                }
+                if let Some(p) = partial {
+                    msgs.push(Msg::OutputPartial(p));
                 }
                 match finished {
                     Some(outcome) => msgs.push(Msg::StepEnded(outcome)),

@@ -34,6 +34,8 @@ pub enum Msg {
     OutputLine(String),
     /// A batch of sanitised output lines (a fast command prints thousands at once).
     Output(Vec<String>),
+    /// The running command's unfinished last line changed (empty: it is gone).
+    OutputPartial(String),
     /// The running attempt's log file (relative to the state directory) and, for a long step,
     /// its supervisor's pid: recorded so a later fieldbook can re-attach.
     Attached {
@@ -585,6 +587,9 @@ pub struct Model {
     pub output: VecDeque<String>,
     /// Title of the output buffer (which step it belongs to).
     pub output_title: String,
+    /// The last line of `output` is the command's unfinished line (a progress bar redrawn with
+    /// carriage returns, a prompt): replaced as it changes, dropped when the line completes.
+    pub output_partial: bool,
     /// The step currently running, if any.
     pub running: Option<Running>,
     /// Show the "use screen over SSH" advice box on the home screen.
@@ -636,6 +641,7 @@ impl Model {
             overlay: None,
             output: VecDeque::new(),
             output_title: String::new(),
+            output_partial: false,
             running: None,
             ssh_advice: false,
             message: None,
@@ -753,10 +759,32 @@ impl Model {
 
     /// Appends an output line, dropping the oldest beyond [`OUTPUT_LIMIT`].
     pub fn push_output(&mut self, line: String) {
+        // A completed line replaces the unfinished one it grew from.
+        if std::mem::take(&mut self.output_partial) {
+            self.output.pop_back();
+        }
         if self.output.len() >= OUTPUT_LIMIT {
             self.output.pop_front();
         }
         self.output.push_back(line);
+    }
+
+    /// Shows (or, when empty, removes) the command's unfinished last line, so a progress line
+    /// that only ever ends in carriage returns is seen as it moves.
+    pub fn set_output_partial(&mut self, line: String) {
+        if std::mem::take(&mut self.output_partial) {
+            self.output.pop_back();
+        }
+        if !line.is_empty() {
+            self.push_output(line);
+            self.output_partial = true;
+        }
+    }
+
+    /// Empties the output buffer for a new command.
+    pub fn clear_output(&mut self) {
+        self.output.clear();
+        self.output_partial = false;
     }
 }
 

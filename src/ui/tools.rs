@@ -609,7 +609,7 @@ fn begin_attempt(model: &mut Model, runbook: &str, step: &str) -> crate::core::p
         step: step.into(),
         previous,
     });
-    model.output.clear();
+    model.clear_output();
     model.output_title = title;
     saved
 }
@@ -777,7 +777,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                 Ok(d) => {
                     // The whole diff goes to the output screen (o); the question shows the
                     // changed lines, cut to the box.
-                    model.output.clear();
+                    model.clear_output();
                     model.output_title = "Diff of the snort rules edit".into();
                     for line in d.lines() {
                         model.push_output(printable(line));

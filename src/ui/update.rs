@@ -46,6 +46,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
+        Msg::OutputPartial(line) => {
+            model.set_output_partial(line);
+            clamp_scrolls(model);
+            Vec::new()
+        }
         Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
@@ -81,7 +86,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 step,
                 previous: Status::Interrupted,
             });
-            model.output.clear();
+            model.clear_output();
             model.output_title = format!("{title} (re-attached)");
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
                 model.screens.push(Screen::Output {
@@ -769,7 +774,7 @@ fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         step: step.into(),
         previous,
     });
-    model.output.clear();
+    model.clear_output();
     model.output_title = title;
     model.screens.push(Screen::Output {
         scroll: 0,

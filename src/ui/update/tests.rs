@@ -327,3 +327,22 @@ fn an_opened_run_with_an_interrupted_step_says_so_and_the_cursor_waits_there() {
     update(&mut m, Msg::RunLoaded(Box::new(run)));
     assert!(m.message.is_none());
 }
+
+#[test]
+fn an_unfinished_progress_line_is_shown_and_replaced_until_it_completes() {
+    let mut m = model();
+    update(&mut m, Msg::Output(vec!["$ emerge --sync".into()]));
+    update(&mut m, Msg::OutputPartial("Receiving 10%".into()));
+    update(&mut m, Msg::OutputPartial("Receiving 60%".into()));
+    assert_eq!(
+        m.output.iter().collect::<Vec<_>>(),
+        ["$ emerge --sync", "Receiving 60%"]
+    );
+    // The line completes: the finished text replaces the progress, nothing is doubled.
+    update(&mut m, Msg::Output(vec!["Receiving 100% done".into()]));
+    update(&mut m, Msg::OutputPartial(String::new()));
+    assert_eq!(
+        m.output.iter().collect::<Vec<_>>(),
+        ["$ emerge --sync", "Receiving 100% done"]
+    );
+}
