@@ -21,7 +21,7 @@ use crate::core::snort::{self, RuleState, ScanReport};
 
 use super::keys::Action;
 use super::layout;
-use super::model::{Effect, Model, Overlay, Pending, Running, Screen};
+use super::model::{Effect, Model, Overlay, Pending, Screen};
 use super::text::show_argv;
 
 /// Background work a tool screen asks of the loop.
@@ -541,7 +541,8 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
                 model.message = Some("A command is already running: wait for it to end".into());
                 return Vec::new();
             }
-            let saved = begin_attempt(model, &session.runbook, &session.step);
+            let saved =
+                crate::ui::update::begin_attempt(model, true, &session.runbook, &session.step);
             if let Some(s) = model.tool.as_mut() {
                 s.verifying = Some(s.view.clone());
                 s.notice = Some(format!("Running {} command(s)...", commands.len()));
@@ -576,42 +577,6 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
         }
         ToolConfirm::Undo(applied) => vec![Effect::Tool(ToolJob::UndoEdit(applied))],
     }
-}
-
-/// Records a new attempt of the step and marks it running, as a runbook step's run does.
-fn begin_attempt(model: &mut Model, runbook: &str, step: &str) -> crate::core::progress::Run {
-    let previous = model.status(runbook, step);
-    let (now, who) = (model.now.clone(), model.who.clone());
-    let title = model
-        .step(runbook, step)
-        .map(|(_, s)| s.title.clone())
-        .unwrap_or_default();
-    let run = model.run_mut(runbook);
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Running;
-    let number = state.attempts.len() as u32 + 1;
-    state.attempts.push(Attempt {
-        number,
-        started: now.clone(),
-        who,
-        log: Some(crate::core::state_dir::attempt_log(
-            runbook,
-            &run.target,
-            step,
-            number,
-        )),
-        ..Attempt::default()
-    });
-    run.updated = now;
-    let saved = run.clone();
-    model.running = Some(Running {
-        runbook: runbook.into(),
-        step: step.into(),
-        previous,
-    });
-    model.clear_output();
-    model.output_title = title;
-    saved
 }
 
 /// After a run ends: a tool that was applying reads its listing again to check the result.

@@ -750,14 +750,24 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
     }
 }
 
-fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+/// Records a new attempt of the step, marks it running and empties the output buffer for it;
+/// returns the run to save. One home for runbook steps and tool screens alike. With `with_log`
+/// the attempt names its log file at once (tool screens write their own logs); otherwise the
+/// progress store fills it in when it records the start.
+pub(crate) fn begin_attempt(
+    model: &mut Model,
+    with_log: bool,
+    runbook: &str,
+    step: &str,
+) -> crate::core::progress::Run {
+    let previous = model.status(runbook, step);
+    let (now, who) = (model.now.clone(), model.who.clone());
     let title = model
         .step(runbook, step)
         .map(|(_, s)| s.title.clone())
         .unwrap_or_default();
-    let previous = model.status(runbook, step);
-    let (now, who) = (model.now.clone(), model.who.clone());
     let run = model.run_mut(runbook);
+    let target = run.target.clone();
     let state = run.steps.entry(step.to_string()).or_default();
     state.status = Status::Running;
     let number = state.attempts.len() as u32 + 1;
@@ -765,6 +775,7 @@ fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         number,
         started: now.clone(),
         who,
+        log: with_log.then(|| crate::core::state_dir::attempt_log(runbook, &target, step, number)),
         ..Attempt::default()
     });
     run.updated = now;
@@ -776,6 +787,11 @@ fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
     });
     model.clear_output();
     model.output_title = title;
+    saved
+}
+
+fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    let saved = begin_attempt(model, false, runbook, step);
     model.screens.push(Screen::Output {
         scroll: 0,
         follow: true,
