@@ -18,6 +18,9 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_profile_env", parse_profile_env),
     ("edit_text", edit_text),
     ("terminal_text", terminal_text),
+    ("parse_emerge", parse_emerge),
+    ("snort_scan", snort_scan),
+    ("form_value", form_value),
 ];
 
 /// The runbook loader returns a runbook or located problems, never panics, and every
@@ -57,6 +60,73 @@ pub fn parse_gcc_config(data: &[u8]) {
 pub fn parse_profile_env(data: &[u8]) {
     let parsed = fieldbook::core::parse::profile_env::parse(&String::from_utf8_lossy(data));
     let _ = format!("{parsed:?}");
+}
+
+/// `emerge --pretend` output (plain or coloured): parsed without a panic, and every planned
+/// merge prints as an atom.
+pub fn parse_emerge(data: &[u8]) {
+    let parsed = fieldbook::core::parse::emerge::parse_pretend(&String::from_utf8_lossy(data));
+    for merge in &parsed.merges {
+        assert!(!merge.atom().is_empty());
+    }
+    let _ = format!("{parsed:?}");
+}
+
+/// The snort rule scanner on arbitrary rule-file text: every SID it reports was asked for and
+/// its `sid:N;` text is really in the line it names.
+pub fn snort_scan(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut wanted: Vec<u64> = fieldbook::core::snort::sids_in_line(&text)
+        .into_iter()
+        .map(|(sid, _)| sid)
+        .collect();
+    wanted.push(2_000_000);
+    for (sid, hit) in fieldbook::core::snort::scan_text("fuzz.rules", &text, &wanted) {
+        assert!(wanted.contains(&sid));
+        assert!(hit.line >= 1);
+        assert!(hit.text.contains(&hit.sid_text), "{hit:?}");
+    }
+}
+
+/// What a technician types into a form or `fieldbook subnet`: every variable type validates
+/// it (an error is a sentence, never a panic), and the subnet calculator either explains it or
+/// says why not. The first byte picks how the rest is split into address and mask.
+pub fn form_value(data: &[u8]) {
+    use fieldbook::core::vars::VarType;
+    let Some((&how, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let choices = vec!["openrc".to_string(), text.to_string()];
+    for ty in [
+        VarType::Text,
+        VarType::Ip,
+        VarType::Cidr,
+        VarType::Netmask,
+        VarType::Mac,
+        VarType::Hostname,
+        VarType::Port,
+        VarType::Path,
+        VarType::Choice,
+        VarType::Secret,
+    ] {
+        if let Err(message) = ty.validate(&text, &choices) {
+            assert!(!message.is_empty(), "{ty:?}");
+        }
+    }
+    let (address, mask) = match text.split_once(' ') {
+        Some((a, m)) if how % 2 == 1 => (a.to_string(), Some(m.to_string())),
+        _ => (text.to_string(), None),
+    };
+    match fieldbook::core::net::calculate(&address, mask.as_deref()) {
+        Ok(fieldbook::core::net::Calculation::V4(s)) => {
+            let _ = fieldbook::core::net::report_lines(&s);
+        }
+        Ok(fieldbook::core::net::Calculation::V6(s)) => {
+            let _ = format!("{s:?}");
+        }
+        Err(message) => assert!(!message.is_empty()),
+    }
 }
 
 /// Splits the input into the file content and up to three parameters, separated by NUL bytes

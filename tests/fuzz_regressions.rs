@@ -49,6 +49,8 @@ fn tool_parsers_survive_every_fuzz_input() {
         "parse_rc_update",
         "parse_gcc_config",
         "parse_profile_env",
+        "parse_emerge",
+        "snort_scan",
     ] {
         assert!(replay(t) > 0, "{t}");
     }
@@ -62,4 +64,9 @@ fn edit_engine_survives_every_fuzz_input() {
 #[test]
 fn terminal_filter_survives_every_fuzz_input() {
     assert!(replay("terminal_text") > 0);
+}
+
+#[test]
+fn form_values_survive_every_fuzz_input() {
+    assert!(replay("form_value") > 0);
 }

@@ -149,18 +149,48 @@ fn changed_cells(a: &Buffer, b: &Buffer) -> usize {
 }
 
 #[test]
-fn a_toggle_changes_only_its_row_and_the_count() {
+fn a_toggle_changes_one_cell_and_a_move_two() {
     let mut m = tool(0, (80, 24));
     keys(&mut m, &[Key::Down]); // avahi-daemon, advice "off"
     let before = draw(&m);
     keys(&mut m, &[Key::Char(' ')]);
     let after = draw(&m);
-    // "->off" in the row (5 cells) and the count in the title (1 cell).
+    // "[x]" becomes "[-]": one cell, one character on the wire.
     let n = changed_cells(&before, &after);
-    assert!(n <= 8, "a toggle changed {n} cells");
-    // Moving the cursor changes the gutter marks and the detail lines only.
+    assert_eq!(n, 1, "a toggle changed {n} cells");
+    // Moving the cursor changes the two gutter marks only: the reason under the table is
+    // shown on request.
     keys(&mut m, &[Key::Down]);
     let moved = draw(&m);
     let n = changed_cells(&after, &moved);
-    assert!(n <= 2 + 3 * 78, "a cursor move changed {n} cells");
+    assert_eq!(n, 2, "a cursor move changed {n} cells");
+}
+
+#[test]
+fn i_shows_the_selected_services_reason_and_it_follows_the_cursor() {
+    let mut m = tool(0, (80, 24));
+    keys(&mut m, &[Key::Down]);
+    assert!(!text(&draw(&m)).contains("Zeroconf"), "hidden at first");
+    keys(&mut m, &[Key::Char('i')]);
+    let shown = text(&draw(&m));
+    assert!(shown.contains("avahi-daemon (off): Zeroconf"), "{shown}");
+    insta::assert_snapshot!("tool_services_details_80x24", shown);
+    keys(&mut m, &[Key::Down]);
+    assert!(text(&draw(&m)).contains("avahi-dnsconfd (off)"));
+    // The page shrinks by the reason's lines, and paging uses the smaller page.
+    keys(&mut m, &[Key::PageDown]);
+    let paged = text(&draw(&m));
+    assert!(paged.lines().any(|l| l.starts_with("|> ")), "{paged}");
+    keys(&mut m, &[Key::Char('i')]);
+    assert!(!text(&draw(&m)).contains("): "), "hidden again");
+}
+
+#[test]
+fn a_wide_terminal_shows_the_start_of_each_reason_in_the_row() {
+    let m = tool(0, (120, 30));
+    let shown = text(&draw(&m));
+    assert!(shown.contains("WHY"), "{shown}");
+    assert!(shown.contains("  off         Zeroconf (mDNS)"), "{shown}");
+    let narrow = text(&draw(&tool(0, (80, 24))));
+    assert!(!narrow.contains("Zeroconf"), "{narrow}");
 }

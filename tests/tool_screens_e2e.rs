@@ -132,9 +132,10 @@ fn services_follow_the_advice_apply_and_verify() {
     app.wait_for("avahi-dnsconfd");
     // Toggle one service by hand (acpid, "maybe off"), then take the runbook's advice.
     app.keys(" ");
-    app.wait_for("1 change(s) chosen");
+    app.wait_for("[-] acpid");
     app.keys("v");
-    app.wait_for("9 change(s) chosen");
+    app.wait_for("Chose the runbook's advice: 9 change(s)");
+    app.wait_for("[-] avahi-daemon");
     app.keys("a");
     app.wait_for("Run 9 command(s)?");
     app.keys("y");
@@ -165,8 +166,9 @@ fn services_follow_the_advice_apply_and_verify() {
         .path();
     // (chkconfig prints nothing when it changes a service, so the log exists but is empty.)
     assert!(run_dir.join("services.1.log").is_file(), "{run_dir:?}");
-    // The step is done, and nothing is left to apply.
-    app.wait_for("0 change(s) chosen");
+    // The step is done, and nothing is left to apply: the boxes show the new state.
+    app.wait_for("[ ] acpid");
+    app.wait_for("[ ] avahi-daemon");
     app.keys("q");
     app.wait_for("[x] Prune the services");
 }

@@ -156,6 +156,8 @@ pub enum Action {
     ClearChoices,
     /// Tool screens: read the tool's listing again.
     Refresh,
+    /// Tool screens: show or hide the selected row's reason under the table.
+    Details,
     /// Runlevels: previous column.
     ColumnLeft,
     /// Runlevels: next column.
@@ -678,6 +680,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         S::Services,
+        &[K::Char('i')],
+        A::Details,
+        "show or hide the selected service's reason (the runbook's why) under the table",
+        Some("why"),
+    ),
+    bind(
+        S::Services,
         &[K::Char('a')],
         A::Apply,
         "show the chkconfig commands, confirm, run them, then check chkconfig --list",
@@ -739,6 +748,13 @@ pub const BINDINGS: &[Binding] = &[
         A::Toggle,
         "add to or remove from the selected runlevel",
         Some("toggle"),
+    ),
+    bind(
+        S::Runlevels,
+        &[K::Char('i')],
+        A::Details,
+        "show or hide where the selected script is, under the table",
+        Some("why"),
     ),
     bind(
         S::Runlevels,

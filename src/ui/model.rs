@@ -604,6 +604,9 @@ pub struct Model {
     pub terminal: TerminalInfo,
     /// The open tool screen's state (one tool at a time).
     pub tool: Option<ToolSession>,
+    /// Whether tool screens show the selected row's reason under the table (`i`); off at
+    /// first, because it is redrawn on every move.
+    pub tool_details: bool,
     /// Environment given to every command run from now on: what a tool re-read from
     /// `/etc/profile.env` after `gcc-config` and `env-update` (in-session only).
     pub command_env: Vec<(String, String)>,
@@ -649,6 +652,7 @@ impl Model {
             theme: Theme::plain(),
             terminal: TerminalInfo::default(),
             tool: None,
+            tool_details: false,
             command_env: Vec::new(),
             root: None,
             state_dir: None,

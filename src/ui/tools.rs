@@ -22,7 +22,7 @@ use crate::core::snort::{self, RuleState, ScanReport};
 use super::keys::Action;
 use super::layout;
 use super::model::{Effect, Model, Overlay, Pending, Screen};
-use super::text::show_argv;
+use super::text::{show_argv, wrap};
 
 /// Background work a tool screen asks of the loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,13 +176,46 @@ impl ToolSession {
     }
 }
 
-/// Rows of a tool table that fit at the current size (frame, header, detail lines).
-pub fn table_rows(size: (u16, u16)) -> usize {
-    layout::page(size).saturating_sub(DETAIL_ROWS + 1).max(1)
+/// Rows of a tool table that fit at the current size (frame, header, the lines under it).
+pub fn table_rows(size: (u16, u16), session: &ToolSession, details: bool) -> usize {
+    let height = u16::try_from(layout::page(size)).unwrap_or(u16::MAX);
+    let width = u16::try_from(layout::text_width(size) + 2).unwrap_or(u16::MAX);
+    split(session, details, width, height).0
 }
 
-/// Lines under a tool table for the selected row's reason and the notice.
+/// Lines under a tool table for the selected row's reason and the notice, when shown.
 pub const DETAIL_ROWS: usize = 4;
+
+/// Lines the notice may take when the reason is hidden.
+const NOTICE_ROWS: usize = 2;
+
+/// Whether the lines under the table are shown only on request (`i`): on the long tables
+/// (services, runlevels) they describe the selected row and would be redrawn on every move.
+/// The GCC screen's describe the chosen profile and stay put; the snort list is a handful of
+/// rules whose files and lines are the point of the screen.
+pub fn details_on_request(view: &ToolView) -> bool {
+    matches!(view, ToolView::Services(_) | ToolView::Runlevels(_))
+}
+
+/// Shares the `height` rows inside the frame between the header, the table and the lines under
+/// it: `(table rows, lines under it)`. The selected row's reason is shown only on request
+/// (`details`, the `i` key): redrawing it on every move would cost a serial line ten times the
+/// move itself. The notice (the last apply's result) is shown either way.
+pub fn split(session: &ToolSession, details: bool, width: u16, height: u16) -> (usize, usize) {
+    let wanted = if details || !details_on_request(&session.view) {
+        DETAIL_ROWS
+    } else {
+        session.notice.as_deref().map_or(0, |n| {
+            wrap(n, usize::from(width.saturating_sub(1)))
+                .len()
+                .min(NOTICE_ROWS)
+        })
+    };
+    let height = usize::from(height);
+    let detail_rows = wanted.min(height.saturating_sub(2));
+    let list_h = height.saturating_sub(1 + detail_rows).max(1);
+    (list_h, detail_rows)
+}
 
 fn job_for(tool: ToolKind) -> ToolJob {
     match tool {
@@ -231,7 +264,10 @@ fn move_cursor(index: usize, len: usize, action: Action, page: usize) -> usize {
 
 /// A key on a tool screen.
 pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
-    let page = table_rows(model.size);
+    let page = model
+        .tool
+        .as_ref()
+        .map_or(1, |t| table_rows(model.size, t, model.tool_details));
     let root_env = root_env(model);
     let Some(session) = model.tool.as_mut() else {
         pop(model);
@@ -268,6 +304,10 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             session.view = ToolView::Loading;
             session.verifying = None;
             vec![Effect::Tool(job_for(session.tool))]
+        }
+        Action::Details => {
+            model.tool_details = !model.tool_details;
+            Vec::new()
         }
         Action::ShowOutput => {
             model.screens.push(Screen::Output {

@@ -10,7 +10,7 @@ use crate::core::runbook::ToolKind;
 use crate::ui::keys::Scope;
 use crate::ui::model::Model;
 use crate::ui::text::wrap;
-use crate::ui::tools::{DETAIL_ROWS, ToolSession, ToolView};
+use crate::ui::tools::{ToolSession, ToolView, details_on_request, split};
 use crate::ui::widgets::{self, put};
 
 use super::{tool_gcc, tool_runlevels, tool_services, tool_snort};
@@ -37,7 +37,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     let table = match &session.view {
         ToolView::Loading => simple(session.tool, "Reading the listing..."),
         ToolView::Unavailable(why) => simple(session.tool, why),
-        ToolView::Services(t) => tool_services::table(t, session.cursor),
+        ToolView::Services(t) => {
+            tool_services::table(t, session.cursor, area.width.saturating_sub(2))
+        }
         ToolView::Runlevels(t) => tool_runlevels::table(t, session.cursor, session.column),
         ToolView::Gcc(g) => tool_gcc::table(g, session.cursor),
         ToolView::Snort(s) => tool_snort::table(s, session.cursor),
@@ -62,10 +64,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         inner.width,
         model.theme.emphasis(),
     );
-    let detail_rows = DETAIL_ROWS.min(usize::from(inner.height).saturating_sub(2));
-    let list_h = usize::from(inner.height)
-        .saturating_sub(1 + detail_rows)
-        .max(1);
+    let (list_h, detail_rows) = split(session, model.tool_details, inner.width, inner.height);
     let offset = widgets::page_offset(session.cursor, list_h);
     for (dy, row) in table.rows.iter().skip(offset).take(list_h).enumerate() {
         let y = inner.y + 1 + dy as u16;
@@ -85,6 +84,11 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         tool_runlevels::mark_column(model, t, session, inner, offset, list_h, buf);
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
+    let detail_text = if model.tool_details || !details_on_request(&session.view) {
+        table.detail.as_str()
+    } else {
+        ""
+    };
     if table.rows.len() > list_h {
         let below = offset + list_h < table.rows.len();
         // The marks go on the border beside the first and last list rows.
@@ -95,7 +99,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         };
         widgets::more_marks(buf, marks, &model.theme, offset > 0, below);
     }
-    detail(model, session, &table.detail, inner, detail_rows, buf);
+    detail(model, session, detail_text, inner, detail_rows, buf);
 }
 
 fn simple(tool: ToolKind, text: &str) -> Table {

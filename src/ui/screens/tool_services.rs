@@ -1,13 +1,31 @@
-//! The Services tool's rows: service, runlevels 0-6, the technician's change, the runbook's
-//! advice and its reason; the full reason (or the lock warning) under the table.
+//! The Services tool's rows: a box with the state and the technician's change, service,
+//! runlevels 0-6 and the runbook's advice (and, on a wide terminal, the start of its reason);
+//! the full reason (or the lock warning) under the table on request.
 
-use crate::core::services::{ServiceKind, ServiceTable};
+use crate::core::services::{ServiceKind, ServiceRow, ServiceTable};
 
 use super::tool::Table;
 
-/// Builds the table for the Services screen.
-pub fn table(t: &ServiceTable, cursor: usize) -> Table {
-    let changes = t.commands().len();
+/// The inside width from which rows also carry the start of the reason; narrower, the
+/// reason is shown under the table on request (`i`), so a move or a page costs the serial
+/// line only the columns that matter.
+const WHY_COLUMN_FROM: u16 = 100;
+
+/// The box of a row: `[x]` on now (in any of the runlevels changes apply to, as Space sees
+/// it), `[ ]` off now, `[-]` to be turned off, `[+]` to be turned on (as on the Runlevels
+/// screen), so a toggle redraws one character.
+fn check_box(r: &ServiceRow, levels: &str) -> &'static str {
+    match r.wanted {
+        Some(true) => "[+]",
+        Some(false) => "[-]",
+        None if !r.is_off(levels) => "[x]",
+        None => "[ ]",
+    }
+}
+
+/// Builds the table for the Services screen, `width` columns wide inside the frame.
+pub fn table(t: &ServiceTable, cursor: usize, width: u16) -> Table {
+    let why_column = width >= WHY_COLUMN_FROM;
     let rows = t
         .rows
         .iter()
@@ -24,19 +42,21 @@ pub fn table(t: &ServiceTable, cursor: usize) -> Table {
                     .collect(),
                 ServiceKind::Xinetd(on) => format!("xi:{}", if on { "on" } else { "off" }),
             };
-            let change = match r.wanted {
-                Some(true) => "->on",
-                Some(false) => "->off",
-                None => "",
-            };
             let (advice, why) = r
                 .advice
                 .as_ref()
                 .map_or(("", ""), |a| (a.advice.label(), a.reason.as_str()));
-            format!(
-                "{:<16}{:<7}  {:<5}  {:<9}  {}",
-                r.name, levels, change, advice, why
-            )
+            let line = format!(
+                "{} {:<16}{:<7}  {advice}",
+                check_box(r, &t.levels),
+                r.name,
+                levels
+            );
+            if why_column && !why.is_empty() {
+                format!("{line:<41}{why}")
+            } else {
+                line
+            }
         })
         .collect();
     let detail = match t.rows.get(cursor) {
@@ -51,13 +71,17 @@ pub fn table(t: &ServiceTable, cursor: usize) -> Table {
         },
         None => String::new(),
     };
+    let header = format!("  {:<20}{:<7}  {}", "    SERVICE", "0123456", "ADVICE");
     Table {
-        title: format!("Services (chkconfig) - {changes} change(s) chosen"),
+        // No count of the choices here: the boxes show them, `v` and the apply question say how
+        // many, and a count in the bold title would cost a toggle four times its own bytes.
+        title: "Services (chkconfig)".to_string(),
         right: format!("runlevels {}", t.levels),
-        header: format!(
-            "  {:<16}{:<7}  {:<5}  {:<9}  {}",
-            "SERVICE", "0123456", "NEW", "ADVICE", "WHY"
-        ),
+        header: if why_column {
+            format!("{header:<43}WHY")
+        } else {
+            header
+        },
         rows,
         detail,
     }
