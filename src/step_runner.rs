@@ -19,7 +19,8 @@ use crate::core::state_dir::{self, StateDir};
 use crate::core::{host, practice, supervisor, vars};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
-use crate::ui::model::{Model, StepOutcome};
+use crate::ui::model::{Model, OUTPUT_LIMIT, StepOutcome};
+use crate::ui::output_line::OutputLine;
 
 /// Longest a `check` may take before the step runs anyway.
 const CHECK_LIMIT: Duration = Duration::from_secs(60);
@@ -340,21 +341,30 @@ impl StepRunner {
                 let mut finished = None;
                 for _ in 0..EVENTS_PER_TURN {
                     match running.events.try_recv() {
-                        Ok(RunEvent::Started { command, .. }) => lines.push(format!("$ {command}")),
+                        Ok(RunEvent::Started { command, .. }) => {
+                            lines.push(OutputLine::plain(format!("$ {command}")))
+                        }
                         Ok(RunEvent::Output {
                             lines: l,
                             partial: p,
                         }) => {
                             if !l.is_empty() {
                                 // Completed lines end the unfinished one shown so far.
-                                partial = partial.or(Some(String::new()));
+                                partial = partial.or(Some(OutputLine::default()));
                             }
-                            lines.extend(l.iter().map(display_line));
+                            lines.extend(l.iter().map(OutputLine::from_child));
+                            if lines.len() >= 2 * OUTPUT_LIMIT {
+                                // The screen keeps only the last OUTPUT_LIMIT lines: a flood
+                                // drained in one turn must not hold more than that in memory.
+                                lines.drain(..lines.len() - OUTPUT_LIMIT);
+                            }
                             if let Some(p) = p {
-                                partial = Some(display_line(&p));
+                                partial = Some(OutputLine::from_child(&p));
                             }
                         }
-                        Ok(RunEvent::Notice(n)) => lines.push(format!("fieldbook: {n}")),
+                        Ok(RunEvent::Notice(n)) => {
+                            lines.push(OutputLine::plain(format!("fieldbook: {n}")))
+                        }
                         Ok(RunEvent::Finished(outcome)) => {
                             finished = Some(outcome);
                             break;
@@ -494,18 +504,6 @@ fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<St
     None
 }
 
-fn display_line(line: &crate::core::terminal_text::StyledLine) -> String {
-    if line.cut > 0 {
-        format!(
-            "{} [... {} more characters in the log]",
-            line.text(),
-            line.cut
-        )
-    } else {
-        line.text()
-    }
-}
-
 fn in_multiplexer() -> bool {
     std::env::var_os("STY").is_some() || std::env::var_os("TMUX").is_some()
 }
@@ -542,7 +540,10 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
                 command.display()
             );
         }
-        lines.push(format!("$ {} (interactive)", command.display()));
+        lines.push(OutputLine::plain(format!(
+            "$ {} (interactive)",
+            command.display()
+        )));
         let program = match runner::find_program(command) {
             Ok(p) => p,
             Err(m) => {
@@ -597,9 +598,9 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         signals.terminate.store(false, Ordering::SeqCst);
     }
     let _ = session.reenter(alt);
-    lines.push(format!(
+    lines.push(OutputLine::plain(format!(
         "fieldbook: back from the interactive step after {} s",
         started.elapsed().as_secs()
-    ));
+    )));
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
 }

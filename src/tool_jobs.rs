@@ -14,6 +14,7 @@ use crate::core::runbook::ToolKind;
 use crate::core::{gcc, runlevels, services, snort};
 use crate::ui::Msg;
 use crate::ui::model::StepOutcome;
+use crate::ui::output_line::OutputLine;
 use crate::ui::tools::{ToolJob, ToolResult};
 
 /// What the jobs need to know about this session.
@@ -213,12 +214,10 @@ pub fn run_commands(
             let msg = match event {
                 RunEvent::Started { command, .. } => Msg::OutputLine(format!("$ {command}")),
                 RunEvent::Output { lines, .. } => {
-                    for line in lines {
-                        if tx.send(Msg::OutputLine(line.text())).is_err() {
-                            return;
-                        }
+                    if lines.is_empty() {
+                        continue;
                     }
-                    continue;
+                    Msg::Output(lines.iter().map(OutputLine::from_child).collect())
                 }
                 RunEvent::Notice(text) => Msg::OutputLine(text),
                 RunEvent::Finished(outcome) => Msg::StepFinished(match outcome.status {

@@ -302,3 +302,141 @@ fn a_passing_check_offers_already_done_and_runs_nothing() {
     );
     assert!(!argv_log.exists(), "nothing may run when the check passed");
 }
+
+/// Where `text` starts on the screen (row, column).
+fn find(screen: &vt100::Screen, text: &str) -> (u16, u16) {
+    let (_, cols) = screen.size();
+    for (row, line) in screen.rows(0, cols).enumerate() {
+        if let Some(byte) = line.find(text) {
+            return (row as u16, line[..byte].chars().count() as u16);
+        }
+    }
+    panic!("{text:?} is not on the screen:\n{}", screen.contents());
+}
+
+/// Every SGR parameter the app wrote: only the basic set fieldbook's backend uses may appear
+/// (no 256-colour or 24-bit colour, nothing the command chose passes through as it was).
+fn sgr_params(raw: &[u8]) -> Vec<u32> {
+    let mut params = Vec::new();
+    let mut i = 0;
+    while i + 1 < raw.len() {
+        if raw[i] == 0x1b && raw[i + 1] == b'[' {
+            let body_start = i + 2;
+            let mut j = body_start;
+            while j < raw.len() && (0x30..=0x3f).contains(&raw[j]) {
+                j += 1;
+            }
+            if j < raw.len() && raw[j] == b'm' {
+                let body = std::str::from_utf8(&raw[body_start..j]).unwrap();
+                params.extend(body.split(';').map(|p| p.parse::<u32>().unwrap_or(0)));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    params
+}
+
+#[test]
+fn a_commands_colours_show_on_a_colour_terminal_and_not_on_a_vt100() {
+    use vt100::Color::{Default, Idx};
+    // xterm-256color: 8 colours, mapped from whatever the command used.
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[("TERM", "xterm-256color")]);
+    run_step(&mut app, 5);
+    app.wait_for("plain-end");
+    app.wait_for("Done");
+    app.settle(Duration::from_millis(200));
+    let parser = app.parser();
+    let screen = parser.screen();
+    let cell = |text: &str| {
+        let (row, col) = find(screen, text);
+        screen.cell(row, col).unwrap().clone()
+    };
+    let emerging = cell(">>> Emerging");
+    assert_eq!(emerging.fgcolor(), Idx(2), "green >>> Emerging");
+    assert!(emerging.bold());
+    let bang = cell("!!!");
+    assert_eq!(bang.fgcolor(), Idx(1), "red !!!");
+    assert!(bang.bold());
+    assert_eq!(cell("ERROR").fgcolor(), Default);
+    assert!(!cell("ERROR").bold());
+    assert_eq!(cell("blue-256").fgcolor(), Idx(4), "256-colour 21 is blue");
+    assert_eq!(
+        cell("orange-rgb").fgcolor(),
+        Idx(3),
+        "orange reads as yellow"
+    );
+    assert_eq!(
+        cell("bright-yellow").fgcolor(),
+        Idx(3),
+        "bright yellow is yellow"
+    );
+    assert!(cell("underlined").underline());
+    assert!(cell("reversed").inverse());
+    assert!(!cell("plain-end").inverse());
+    assert!(
+        !cell("fieldbook: Done").bold(),
+        "fieldbook's own line is as it was"
+    );
+    let raw = app.bytes_since_mark();
+    for p in sgr_params(&raw) {
+        assert!(
+            matches!(p, 0..=1 | 4 | 5 | 7 | 22 | 24 | 25 | 27 | 30..=37 | 39 | 40..=47 | 49),
+            "SGR parameter {p} reached the terminal"
+        );
+    }
+    for (what, seq) in [
+        ("OSC title", &b"\x1b]"[..]),
+        ("title text", b"PWNED"),
+        ("256 colours", b"38;5"),
+        ("24-bit colour", b"38;2"),
+    ] {
+        assert!(
+            !raw.windows(seq.len()).any(|w| w == seq),
+            "{what} reached the terminal"
+        );
+    }
+    assert!(screen.contents().contains("title-gone moved-not"));
+    drop(app);
+
+    // vt100: the same output, plain; not one colour code is written for it.
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 5);
+    app.wait_for("plain-end");
+    app.wait_for("Done");
+    app.settle(Duration::from_millis(200));
+    let parser = app.parser();
+    let screen = parser.screen();
+    for text in [
+        ">>> Emerging",
+        "!!!",
+        "blue-256",
+        "orange-rgb",
+        "underlined",
+    ] {
+        let (row, col) = find(screen, text);
+        let c = screen.cell(row, col).unwrap();
+        assert_eq!(
+            (
+                c.fgcolor(),
+                c.bgcolor(),
+                c.bold(),
+                c.underline(),
+                c.inverse()
+            ),
+            (Default, Default, false, false, false),
+            "{text} must be plain on a vt100"
+        );
+    }
+    let raw = app.bytes_since_mark();
+    for p in sgr_params(&raw) {
+        assert!(!matches!(p, 30..=49), "colour SGR {p} written to a vt100");
+    }
+    assert!(
+        !raw.windows(2).any(|w| w == b"\x1b]"),
+        "OSC reached the terminal"
+    );
+}

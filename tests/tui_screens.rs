@@ -169,3 +169,151 @@ fn every_screen_up_to_300x100_and_through_rapid_resizes() {
         }
     }
 }
+
+/// emerge's coloured lines (the real sample's green `*` and `[ ok ]`, a green `>>> Emerging`,
+/// a bold red `!!!`), a 256-colour and a 24-bit one, as the runner hands them to the model,
+/// then fieldbook's own closing line.
+const COLOURED: &[u8] = b"\x1b[32;01m>>> Emerging (1 of 1)\x1b[0m app-misc/hello-1.1::gentoo\n\
+\x1b[31;01m!!!\x1b[0m ERROR: app-misc/hello-1.1::gentoo failed (compile phase)\n \
+\x1b[32m*\x1b[0m Final size of build directory:  4 KiB\n\
+\x1b[32m * \x1b[39;49;00mBuilding package ...  \x1b[34;01m[ \x1b[39;49;00m\x1b[32;01mok\x1b[39;49;00m\x1b[34;01m ]\x1b[39;49;00m\n\
+\x1b[38;5;208morange\x1b[0m \x1b[48;2;0;0;200mon blue\x1b[0m \x1b[4munder\x1b[24m \x1b[7mrev\x1b[27m\n";
+
+fn coloured_output(
+    glyphs: GlyphSet,
+    color: ColorMode,
+    styled: bool,
+) -> fieldbook::ui::model::Model {
+    use fieldbook::core::terminal_text::TerminalText;
+    use fieldbook::ui::Msg;
+    use fieldbook::ui::model::Screen;
+    use fieldbook::ui::output_line::OutputLine;
+    let mut m = screens::base(glyphs, color, (80, 24));
+    m.output_title = "Update the world".into();
+    let mut filter = TerminalText::new();
+    let mut lines = Vec::new();
+    filter.feed(COLOURED, &mut lines);
+    filter.finish(&mut lines);
+    let lines: Vec<OutputLine> = if styled {
+        lines.iter().map(OutputLine::from_child).collect()
+    } else {
+        // What the screen was given before colours were kept: the text alone.
+        lines.iter().map(|l| OutputLine::plain(l.text())).collect()
+    };
+    fieldbook::ui::update(&mut m, Msg::Output(lines));
+    fieldbook::ui::update(
+        &mut m,
+        Msg::OutputLine("fieldbook: Done: finished (exit 0)".into()),
+    );
+    m.screens.push(Screen::Output {
+        scroll: 0,
+        follow: true,
+    });
+    m
+}
+
+/// The cell where `text` starts.
+fn cell_of<'a>(buf: &'a Buffer, wanted: &str) -> &'a ratatui::buffer::Cell {
+    let w = buf.area.width as usize;
+    for (y, row) in text(buf).lines().enumerate() {
+        if let Some(byte) = row.find(wanted) {
+            let x = row[..byte].chars().count();
+            return &buf.content[y * w + x];
+        }
+    }
+    panic!("{wanted:?} not drawn:\n{}", text(buf));
+}
+
+#[test]
+fn a_commands_colours_are_drawn_mapped_to_the_basic_eight() {
+    use ratatui::style::{Color, Modifier};
+    let buf = draw(
+        &coloured_output(GlyphSet::Unicode, ColorMode::Basic8, true),
+        80,
+        24,
+    );
+    let emerging = cell_of(&buf, ">>> Emerging");
+    assert_eq!(emerging.fg, Color::Green);
+    assert!(emerging.modifier.contains(Modifier::BOLD));
+    let bang = cell_of(&buf, "!!!");
+    assert_eq!(bang.fg, Color::Red);
+    assert!(bang.modifier.contains(Modifier::BOLD));
+    let error = cell_of(&buf, "ERROR");
+    assert_eq!(
+        (error.fg, error.modifier),
+        (Color::Reset, Modifier::empty())
+    );
+    assert_eq!(cell_of(&buf, "ok").fg, Color::Green);
+    assert_eq!(cell_of(&buf, "[ ").fg, Color::Blue);
+    assert_eq!(cell_of(&buf, "orange").fg, Color::Yellow, "256-colour 208");
+    assert_eq!(
+        cell_of(&buf, "on blue").bg,
+        Color::Blue,
+        "24-bit background"
+    );
+    assert!(
+        cell_of(&buf, "under")
+            .modifier
+            .contains(Modifier::UNDERLINED)
+    );
+    assert!(cell_of(&buf, "rev").modifier.contains(Modifier::REVERSED));
+    let own = cell_of(&buf, "fieldbook: Done");
+    assert_eq!(
+        (own.fg, own.bg, own.modifier),
+        (Color::Reset, Color::Reset, Modifier::empty())
+    );
+    insta::assert_snapshot!("unicode_color_80x24_output_coloured", format!("{buf:?}"));
+}
+
+#[test]
+fn in_mono_a_coloured_command_draws_the_same_cells_and_bytes_as_plain_text() {
+    use fieldbook::terminal::frugal::FrugalBackend;
+    use fieldbook::terminal::profile::SgrSet;
+    use ratatui::layout::Size;
+    use ratatui::{Terminal, TerminalOptions, Viewport};
+    let styled = coloured_output(GlyphSet::Ascii, ColorMode::Mono, true);
+    let plain = coloured_output(GlyphSet::Ascii, ColorMode::Mono, false);
+    let buf = draw(&styled, 80, 24);
+    assert_eq!(
+        buf,
+        draw(&plain, 80, 24),
+        "mono cells differ from plain text"
+    );
+    assert!(text(&buf).contains("!!! ERROR"));
+    insta::assert_snapshot!("ascii_mono_80x24_output_coloured", text(&buf));
+    // The bytes a vt100 serial console receives: identical, and no colour at all.
+    let bytes = |m: &fieldbook::ui::model::Model| {
+        let backend = FrugalBackend::new(
+            Vec::new(),
+            Size::new(80, 24),
+            ColorMode::Mono,
+            SgrSet::Vt100,
+        );
+        let mut t = Terminal::with_options(
+            backend,
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+            },
+        )
+        .unwrap();
+        t.draw(|f| {
+            render(m, f.area(), f.buffer_mut());
+        })
+        .unwrap();
+        std::mem::take(t.backend_mut().writer_mut())
+    };
+    let sent = bytes(&styled);
+    assert_eq!(sent, bytes(&plain));
+    let sent = String::from_utf8_lossy(&sent);
+    for sgr in sent.split('\x1b').filter_map(|s| s.strip_prefix('[')) {
+        let body: String = sgr
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ';')
+            .collect();
+        if sgr[body.len()..].starts_with('m') {
+            for p in body.split(';').filter_map(|p| p.parse::<u32>().ok()) {
+                assert!(!(30..=49).contains(&p), "colour SGR {p} in {sent:?}");
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod keys;
 pub mod layout;
 pub mod model;
+pub mod output_line;
 pub mod screens;
 pub mod text;
 pub mod theme;

@@ -12,11 +12,12 @@ use crate::core::runner::RunOutcome;
 
 use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
+use super::output_line::OutputLine;
 use super::theme::Theme;
 use super::tools::{ToolConfirm, ToolJob, ToolResult, ToolSession};
 
 /// Most output lines kept in memory; older ones are dropped (the full log is on disk).
-pub const OUTPUT_LIMIT: usize = 5000;
+pub const OUTPUT_LIMIT: usize = crate::core::terminal_text::DEFAULT_SCROLLBACK;
 
 /// Something that happened: a key, a new size, output from the runner, a save result.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,12 +31,13 @@ pub enum Msg {
         /// Rows.
         rows: u16,
     },
-    /// One line of (sanitised) output from the running command.
+    /// One plain line for the output view (fieldbook's own messages).
     OutputLine(String),
-    /// A batch of sanitised output lines (a fast command prints thousands at once).
-    Output(Vec<String>),
+    /// A batch of sanitised output lines with the command's styles (a fast command prints
+    /// thousands at once).
+    Output(Vec<OutputLine>),
     /// The running command's unfinished last line changed (empty: it is gone).
-    OutputPartial(String),
+    OutputPartial(OutputLine),
     /// The running attempt's log file (relative to the state directory) and, for a long step,
     /// its supervisor's pid: recorded so a later fieldbook can re-attach.
     Attached {
@@ -583,8 +585,8 @@ pub struct Model {
     pub screens: Vec<Screen>,
     /// Modal box, if any.
     pub overlay: Option<Overlay>,
-    /// The command output buffer (bounded).
-    pub output: VecDeque<String>,
+    /// The command output buffer (bounded), with the command's styles.
+    pub output: VecDeque<OutputLine>,
     /// Title of the output buffer (which step it belongs to).
     pub output_title: String,
     /// The last line of `output` is the command's unfinished line (a progress bar redrawn with
@@ -762,7 +764,7 @@ impl Model {
     }
 
     /// Appends an output line, dropping the oldest beyond [`OUTPUT_LIMIT`].
-    pub fn push_output(&mut self, line: String) {
+    pub fn push_output(&mut self, line: impl Into<OutputLine>) {
         // A completed line replaces the unfinished one it grew from.
         if std::mem::take(&mut self.output_partial) {
             self.output.pop_back();
@@ -770,12 +772,12 @@ impl Model {
         if self.output.len() >= OUTPUT_LIMIT {
             self.output.pop_front();
         }
-        self.output.push_back(line);
+        self.output.push_back(line.into());
     }
 
     /// Shows (or, when empty, removes) the command's unfinished last line, so a progress line
     /// that only ever ends in carriage returns is seen as it moves.
-    pub fn set_output_partial(&mut self, line: String) {
+    pub fn set_output_partial(&mut self, line: OutputLine) {
         if std::mem::take(&mut self.output_partial) {
             self.output.pop_back();
         }

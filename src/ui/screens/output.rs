@@ -1,10 +1,12 @@
 //! Output: the lines of the running or last command, scrollable; follows new lines unless the
-//! technician scrolled up. The runner fills the buffer with sanitised lines.
+//! technician scrolled up. The runner fills the buffer with sanitised lines; the command's
+//! colours are drawn through the theme (the 8 basic colours, or nothing at all in mono).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::terminal::profile::ColorMode;
 use crate::ui::keys::Scope;
 use crate::ui::model::Model;
 use crate::ui::text::printable;
@@ -42,15 +44,33 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         return;
     }
     let h = usize::from(inner.height);
+    let width = inner.width.saturating_sub(1);
+    let mono = model.theme.color == ColorMode::Mono;
     for (dy, line) in model.output.iter().skip(scroll).take(h).enumerate() {
-        put(
-            buf,
-            inner.x + 1,
-            inner.y + dy as u16,
-            &printable(line),
-            inner.width.saturating_sub(1),
-            Style::new(),
-        );
+        let y = inner.y + dy as u16;
+        if mono || line.is_plain() {
+            // Exactly the cells of plain text: in mono a coloured command costs nothing more.
+            put(
+                buf,
+                inner.x + 1,
+                y,
+                &printable(line.text()),
+                width,
+                Style::new(),
+            );
+            continue;
+        }
+        let end = inner.x.saturating_add(1).saturating_add(width);
+        let mut x = inner.x + 1;
+        for (text, style) in line.pieces() {
+            if x >= end {
+                break;
+            }
+            let style = model.theme.command_output(style);
+            x = buf
+                .set_stringn(x, y, printable(text), usize::from(end - x), style)
+                .0;
+        }
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
     widgets::more_marks(

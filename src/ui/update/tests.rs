@@ -340,7 +340,7 @@ fn an_unfinished_progress_line_is_shown_and_replaced_until_it_completes() {
     );
     // The line completes: the finished text replaces the progress, nothing is doubled.
     update(&mut m, Msg::Output(vec!["Receiving 100% done".into()]));
-    update(&mut m, Msg::OutputPartial(String::new()));
+    update(&mut m, Msg::OutputPartial(String::new().into()));
     assert_eq!(
         m.output.iter().collect::<Vec<_>>(),
         ["$ emerge --sync", "Receiving 100% done"]
