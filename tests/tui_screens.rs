@@ -317,3 +317,117 @@ fn in_mono_a_coloured_command_draws_the_same_cells_and_bytes_as_plain_text() {
         }
     }
 }
+
+/// An interactive step gets the terminal itself, so it cannot run detached like other long
+/// steps: its screen must not promise that it survives a dropped link.
+#[test]
+fn a_long_interactive_step_asks_for_screen_instead_of_promising_to_survive() {
+    use fieldbook::ui::keys::Key;
+    use fieldbook::ui::model::Msg;
+    use fieldbook::ui::update;
+    let rb = fieldbook::core::runbook::load_str(
+        "long.toml",
+        r#"
+id = "long"
+title = "Long steps"
+summary = "x"
+
+[[section]]
+id = "s"
+title = "S"
+
+[[section.step]]
+id = "ask"
+title = "Update world, answering emerge's question"
+kind = "command"
+interactive = true
+long = true
+commands = [["emerge", "--ask", "world"]]
+why = "Hours of compiling."
+
+[[section.step]]
+id = "detached"
+title = "Update world without questions"
+kind = "command"
+long = true
+commands = [["emerge", "world"]]
+why = "Hours of compiling."
+"#,
+    )
+    .unwrap();
+    let mut m = screens::base(GlyphSet::Ascii, ColorMode::Mono, (80, 24));
+    m.runbooks = vec![rb];
+    m.order = vec![0];
+    for k in [Key::Enter, Key::Char('g'), Key::Enter] {
+        update(&mut m, Msg::Key(k));
+    }
+    let shown = text(&draw(&m, 80, 24)).replace(['|', '\n'], " ");
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains("run fieldbook inside screen or tmux"),
+        "{shown}"
+    );
+    assert!(!shown.contains("survives a dropped link"), "{shown}");
+    update(&mut m, Msg::Key(Key::Tab));
+    let shown = text(&draw(&m, 80, 24)).replace(['|', '\n'], " ");
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains("runs detached, survives a dropped link"),
+        "{shown}"
+    );
+}
+
+/// The PRACTICE badge sits on the top border of every screen without hiding the screen's own
+/// right-hand title (the target, "running", a line count): it moves left of the badge.
+#[test]
+fn the_practice_badge_keeps_the_right_title_readable() {
+    for (name, mut m) in screens::all(GlyphSet::Ascii, ColorMode::Mono, (80, 24)) {
+        if m.overlay.is_some() {
+            continue;
+        }
+        let plain = text(&draw(&m, 80, 24));
+        let top = plain.lines().next().unwrap().to_string();
+        // The right title: what stands between the last border run and the corner.
+        let right = top
+            .trim_end_matches('+')
+            .rsplit("--")
+            .next()
+            .unwrap()
+            .trim()
+            .to_string();
+        m.practice = true;
+        let badged = text(&draw(&m, 80, 24));
+        let top_badged = badged.lines().next().unwrap();
+        assert!(top_badged.contains(" PRACTICE "), "{name}: {top_badged}");
+        if !right.is_empty() && !top.starts_with(&format!("+ {right}")) {
+            assert!(
+                top_badged.contains(&right),
+                "{name}: right title {right:?} lost in {top_badged:?} (was {top:?})"
+            );
+        }
+    }
+}
+
+/// A message longer than the hint line is shown whole in a box above it, not cut at the
+/// terminal's edge; a short one stays on the hint line.
+#[test]
+fn a_long_message_is_boxed_whole_above_the_hint_line() {
+    let mut m = screens::base(GlyphSet::Ascii, ColorMode::Mono, (80, 24));
+    let long = "Cannot edit: /etc/portage/package.keywords/xen-and-friends: the edit needs a \
+                value for 'xen_version'; fill in the runbook's form first";
+    m.message = Some(long.into());
+    let shown = text(&draw(&m, 80, 24));
+    let flat = shown
+        .replace(['|', '\n'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains(long), "{shown}");
+    assert!(
+        shown.lines().last().unwrap().starts_with("?:help"),
+        "{shown}"
+    );
+    m.message = Some("Saved.".into());
+    let shown = text(&draw(&m, 80, 24));
+    assert_eq!(shown.lines().last().unwrap().trim_end(), "Saved.");
+}
