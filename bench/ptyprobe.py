@@ -13,6 +13,8 @@ the same kind of pseudo-terminal (80x24 unless --size), and prints one JSON obje
       send KEYS, wait for READY (the stream has started); then N times: send K and time until
       the screen shows EFFECT, send BACK and wait until it is gone. Also reports the bytes the
       program wrote and, with --done, the time until the screen showed DONE (the step ended).
+      --samples 0 measures the stream alone: its bytes, time and (under time -v) memory.
+  --quit K (repeatable) are sent one at a time at the end; default q.
 
 Keys are literal text, except <Enter>, <Esc>, <Down>, <Up>, <PgDn>, <Space>, <Tab>.
 Needs pyte (pip install pyte) except for `count`.
@@ -119,6 +121,14 @@ def size(s):
     return int(c), int(r)
 
 
+def quit_keys(p, a):
+    """Sends the --quit keys one at a time (leaving the app may take several screens' worth of
+    back), so the program exits by itself and a wrapping `time -v` gets to write its figures."""
+    for k in a.quit or ["q"]:
+        p.send(k)
+        p.pump(0.3)
+
+
 def startup(a):
     times = []
     for _ in range(a.runs):
@@ -127,7 +137,7 @@ def startup(a):
         t = p.now()
         if ok:
             times.append(round(t * 1000, 1))
-        p.send(a.quit)
+        quit_keys(p, a)
         p.finish()
     return {"runs": len(times), "failed": a.runs - len(times), "ms": times,
             "median_ms": statistics.median(times) if times else None,
@@ -170,7 +180,7 @@ def keydelay(a):
         if p.wait(lambda: a.done in p.text(), a.timeout):
             done_s = round(p.now(), 3)
     screen = p.text()
-    p.send(a.quit)
+    quit_keys(p, a)
     p.finish()
     return {"ready": ready, "samples": len(delays), "missed": missed, "ms": delays,
             "median_ms": statistics.median(delays) if delays else None,
@@ -187,7 +197,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--expect", default="")
-    ap.add_argument("--quit", default="q")
+    ap.add_argument("--quit", action="append", help="keys that quit, one per option (default q)")
     ap.add_argument("--start", action="append", default=[])
     ap.add_argument("--ready", default="")
     ap.add_argument("--key", default="?")

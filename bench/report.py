@@ -78,12 +78,15 @@ print("`python3 ../shared/tools/ptybytes.py --scenario bench/scenarios/{runbook,
       "stub `chkconfig --list` (`tests/stubs/chkconfig`, the same 56 services as the "
       "whiptail/dialog baseline). References: `../shared/reference/perf-baseline.md`.")
 print()
+# (label, scenario, our phase, baseline phase, our divisor[, baseline divisor]): a page holds
+# 20 services here (80x24, header row) against the baseline's 14-row list.
 rows = [("first frame (app start, runbook screen)", "runbook", "start", "start", 1),
         ("services table drawn (cf. whiptail's first screen)", "services", "table", "start", 1),
         ("1 x Down (services)", "services", "down1", "down1", 1),
         ("10 x Down, per Down (services)", "services", "down10", "down10", 10),
         ("Space: toggle (services)", "services", "space", "space", 1),
         ("Page Down (services)", "services", "pgdn", "pgdn", 1),
+        ("Page Down, per list row (services: 20 rows, baseline: 14)", "services", "pgdn", "pgdn", 20, 14),
         ("1 x Down (runbook steps)", "runbook", "down1", "down1", 1),
         ("10 x Down, per Down (runbook steps)", "runbook", "down10", "down10", 10),
         ("Page Down (runbook steps)", "runbook", "pgdn", "pgdn", 1),
@@ -93,21 +96,33 @@ res = {(s, t): phases(load(f"{s}-{t}.json")) for s in ("runbook", "services") fo
 print("| phase (bytes) | fieldbook xterm-256color | whiptail xterm-256color | dialog xterm-256color "
       "| fieldbook vt100 | whiptail vt100 | dialog vt100 |")
 print("|---|---:|---:|---:|---:|---:|---:|")
-for label, scen, ph, ref, keys in rows:
+for label, scen, ph, ref, keys, *base in rows:
+    base_keys = base[0] if base else keys
     cells = []
     for t in terms:
         p = res[(scen, t)].get(ph)
         v = None if p is None else (round(p["bytes"] / keys, 1) if keys > 1 else p["bytes"])
         w = WHIPTAIL[t].get(ref) if ref else None
         d = DIALOG[t].get(ref) if ref else None
-        if keys > 1:
-            w = None if w is None else round(w / keys, 1)
-            d = None if d is None else round(d / keys, 1)
+        if base_keys > 1:
+            w = None if w is None else round(w / base_keys, 1)
+            d = None if d is None else round(d / base_keys, 1)
         cells += [cell(v), cell(w), cell(d)]
     print(f"| {label} | " + " | ".join(cells) + " |")
 print()
 print("Targets: every figure at or below whiptail's; one move or toggle at most 16 bytes; the "
       "first screen at vt100 at most 1500 bytes.")
+print()
+print("First frame of each built-in runbook (`fieldbook run ID`, bytes until quiet):")
+print()
+print("| runbook | xterm-256color | vt100 |")
+print("|---|---:|---:|")
+for rb in ("clearos-install", "xen4-migration", "gentoo-world-update"):
+    got = []
+    for t in terms:
+        p = phases(load(f"first-{rb}-{t}.json")).get("start")
+        got.append(cell(None if p is None else p["bytes"]))
+    print(f"| {rb} | " + " | ".join(got) + " |")
 for t in terms:
     for s in ("runbook", "services"):
         r = load(f"{s}-{t}.json")
@@ -160,15 +175,19 @@ if pty:
     print(f"| `fieldbook exec bench flood` on a pty | {pty['wall']:.2f} | {cell(ratio(pty, child))} "
           f"| {cpu(pty)} | {cell(cpu_ratio(pty, child))} | {mib(pty)} | {ptyj['bytes'] if ptyj else '–'} |")
 for mode in ("default", "low-bandwidth"):
-    g = gnu_time(f"stream-tui-{mode}.txt")
-    j = load(f"stream-tui-{mode}.json")
+    g = gnu_time(f"stream-tui-{mode}-alone.txt")
+    j = load(f"stream-tui-{mode}-alone.json")
     if g and j:
         flag = "" if mode == "default" else " --low-bandwidth"
-        print(f"| the app{flag}, step run to its end | {g['wall']:.2f} (done at {cell(j.get('done_s'))}) "
-              f"| {cell(ratio(g, child))} | {cpu(g)} | {cell(cpu_ratio(g, child))} | {mib(g)} | {j['bytes']} |")
+        print(f"| the app{flag}, Output screen following the step to its end | {g['wall']:.2f} "
+              f"(done at {cell(j.get('done_s'))}) | {cell(ratio(g, child))} | {cpu(g)} "
+              f"| {cell(cpu_ratio(g, child))} | {mib(g)} | {j['bytes']} |")
+print()
+print("The app rows are whole sessions: start, open the step, run it, follow the output to the "
+      "end, quit; the wall time includes the probe's pauses between keys (about 1.5 s).")
 print()
 for mode in ("default", "low-bandwidth"):
-    j = load(f"stream-tui-{mode}.json")
+    j = load(f"stream-tui-{mode}-keys.json")
     if not j:
         print(f"- The app ({mode}): not measured.")
         continue

@@ -872,3 +872,33 @@ fn show_json_lists_commands_and_edits_for_scripts() {
     assert_eq!(links["edits"][0]["path"], "/etc/init.d/net.{ext_bridge}");
     assert_eq!(links["edits"][0]["action"]["action"], "symlink");
 }
+
+#[test]
+fn show_why_prints_each_steps_reason_within_80_columns() {
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .args(["show", "clearos-install"])
+            .args(extra)
+            .env_remove("FIELDBOOK_CHECKLISTS")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    let why = run(&["--why"]);
+    let rb = runbook("clearos-install");
+    let first_words: String = rb.sections[0].steps[0]
+        .why
+        .split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!plain.contains(&first_words), "show alone stays compact");
+    assert!(why.contains(&first_words), "{why}");
+    assert!(why.lines().count() > plain.lines().count() + 37);
+    // The reasons and the summary are wrapped (step lines are as long as their titles).
+    for line in why.lines().filter(|l| !l.contains(". [")) {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+}

@@ -124,7 +124,7 @@ fn step_json(step: &crate::core::runbook::Step) -> Value {
     v
 }
 
-pub(super) fn show(catalog: &Catalog, id: &str, json: bool) -> anyhow::Result<u8> {
+pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow::Result<u8> {
     let entry = find(catalog, id)?;
     let rb = &entry.runbook;
     let mut out = std::io::stdout().lock();
@@ -133,8 +133,11 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool) -> anyhow::Result<u8
         return Ok(exit::OK);
     }
     writeln!(out, "{} ({}, {} steps)", rb.title, rb.id, rb.step_count())?;
-    if !rb.summary.is_empty() {
-        writeln!(out, "{}", rb.summary.trim())?;
+    for line in crate::ui::text::wrap(rb.summary.trim(), 79)
+        .iter()
+        .filter(|l| !l.is_empty())
+    {
+        writeln!(out, "{line}")?;
     }
     let mut n = 0;
     for section in &rb.sections {
@@ -169,10 +172,19 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool) -> anyhow::Result<u8
                 }
                 _ => {}
             }
+            if why && !step.why.trim().is_empty() {
+                for line in crate::ui::text::wrap(step.why.trim(), WHY_WIDTH) {
+                    writeln!(out, "       {line}")?;
+                }
+            }
         }
     }
     Ok(exit::OK)
 }
+
+/// Columns of the wrapped why under each step in `show --why`: with the 7-column indent the
+/// lines fit an 80-column console.
+const WHY_WIDTH: usize = 72;
 
 /// An argv shown the way a technician would type it: each element that needs it is quoted,
 /// so the boundaries between arguments stay visible.

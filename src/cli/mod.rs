@@ -109,6 +109,9 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also print why each step is done (a handout for a trainee; JSON always has it).
+        #[arg(long)]
+        why: bool,
     },
     /// Open the app on one runbook (with no subcommand the app opens on the runbook list).
     Run {
@@ -294,7 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         None => crate::app::run(&cli.global, catalog(), None),
         Some(Command::Run { ref id }) => crate::app::run(&cli.global, catalog(), Some(id)),
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
-        Some(Command::Show { ref id, json }) => catalog_cmds::show(&catalog(), id, json),
+        Some(Command::Show { ref id, json, why }) => catalog_cmds::show(&catalog(), id, json, why),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),
         Some(Command::Exec {
             ref id,

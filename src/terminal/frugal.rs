@@ -288,6 +288,123 @@ impl<W: Write> FrugalBackend<W> {
         self.buf.push(b'H');
     }
 
+    /// Writes one cell at (x, y) and keeps the cursor, wrap and shadow bookkeeping.
+    fn put_cell(&mut self, x: u16, y: u16, cell: &Cell) {
+        self.move_to(x, y);
+        let pen = self.pen_of(cell);
+        self.set_pen(pen);
+        let sym = cell.symbol();
+        let (text, w) = if sym.is_empty() {
+            (" ", 1)
+        } else {
+            (sym, sym.width().max(1))
+        };
+        self.buf.extend_from_slice(text.as_bytes());
+        if let Some(shadow) = self.shadow.as_mut() {
+            let i = usize::from(y) * usize::from(self.size.width) + usize::from(x);
+            match shadow.get_mut(i) {
+                Some(c) if w == 1 => *c = cell.clone(),
+                // Wide characters: stop trusting the copy rather than model them.
+                _ => self.shadow = None,
+            }
+        }
+        let nx = x.saturating_add(w as u16);
+        // Writing the last column leaves the cursor waiting for a wrap: only CR, LF and
+        // absolute moves are sure from there.
+        if nx >= self.size.width {
+            self.cursor = None;
+            self.wrap_row = Some(y);
+        } else {
+            self.cursor = Some((nx, y));
+            self.wrap_row = None;
+        }
+    }
+
+    /// A cell that shows nothing: a space in the default pen, what an erase leaves behind.
+    fn is_blank(&self, cell: &Cell) -> bool {
+        cell.symbol() == " " && self.pen_of(cell) == DEFAULT_PEN
+    }
+
+    /// Writes one row's changes, cell by cell or, when it is shorter, by erasing the rest of
+    /// the line (`ESC [ K`, known to every VT100) from the start of a run of blanks and
+    /// redrawing what must stay to its right (typically the frame's border): a long title
+    /// replaced by a short one then costs a few bytes instead of one space per cell.
+    fn draw_row(&mut self, changes: &[(u16, u16, &Cell)]) {
+        let Some(&(_, y, _)) = changes.first() else {
+            return;
+        };
+        let width = usize::from(self.size.width);
+        let row = usize::from(y) * width..usize::from(y) * width + width;
+        let start = self.buf.len();
+        let before = (self.pen, self.cursor, self.wrap_row);
+        let old_row: Option<Vec<Cell>> = self
+            .shadow
+            .as_ref()
+            .and_then(|s| s.get(row.clone()))
+            .map(<[Cell]>::to_vec);
+        for &(x, y, cell) in changes {
+            self.put_cell(x, y, cell);
+        }
+        // Erasing needs to know what the row holds, and only pays for a run of blanks.
+        let (Some(old_row), Some(new_row)) = (
+            old_row,
+            self.shadow
+                .as_ref()
+                .and_then(|s| s.get(row.clone()))
+                .map(<[Cell]>::to_vec),
+        ) else {
+            return;
+        };
+        let starts: Vec<usize> = changes
+            .iter()
+            .enumerate()
+            .filter(|&(i, &(x, _, cell))| {
+                self.is_blank(cell)
+                    && (i == 0 || changes[i - 1].0 + 1 != x || !self.is_blank(changes[i - 1].2))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if starts.is_empty() {
+            return;
+        }
+        let mut best = self.buf.split_off(start);
+        let mut best_state = (self.pen, self.cursor, self.wrap_row);
+        for first_blank in starts {
+            let x0 = changes[first_blank].0;
+            (self.pen, self.cursor, self.wrap_row) = before;
+            if let Some(s) = self.shadow.as_mut() {
+                s[row.clone()].clone_from_slice(&old_row);
+            }
+            for &(x, y, cell) in &changes[..first_blank] {
+                self.put_cell(x, y, cell);
+            }
+            self.move_to(x0, y);
+            self.set_pen(DEFAULT_PEN);
+            self.buf.extend_from_slice(b"\x1b[K");
+            if let Some(s) = self.shadow.as_mut() {
+                for c in &mut s[row.start + usize::from(x0)..row.end] {
+                    *c = Cell::default();
+                }
+            }
+            for (x, cell) in new_row.iter().enumerate().skip(usize::from(x0)) {
+                if !self.is_blank(cell) {
+                    self.put_cell(x as u16, y, cell);
+                }
+            }
+            let tried = self.buf.split_off(start);
+            if tried.len() < best.len() {
+                best = tried;
+                best_state = (self.pen, self.cursor, self.wrap_row);
+            }
+        }
+        // Either way the row ends up showing `new_row`.
+        (self.pen, self.cursor, self.wrap_row) = best_state;
+        if let Some(s) = self.shadow.as_mut() {
+            s[row].clone_from_slice(&new_row);
+        }
+        self.buf.extend_from_slice(&best);
+    }
+
     fn emit(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
@@ -313,48 +430,59 @@ fn cup_len(x: u16, y: u16) -> usize {
     n
 }
 
-/// A relative move from (cx, cy) to (x, y) when one is simple: CR, LF, BS, CUU/CUD/CUF/CUB.
-/// LF never scrolls here because the target row exists on screen.
+/// A relative move from (cx, cy) to (x, y) when one is simple: CR, LF, BS, CUU/CUD/CUF/CUB;
+/// the shortest of going down by line feeds and then across, or back to column 0 first.
+/// LF never scrolls here because the target row exists on screen, and in raw mode (no
+/// output post-processing) it keeps the column.
 fn relative_move(cx: u16, cy: u16, x: u16, y: u16) -> Option<Vec<u8>> {
-    let mut seq = Vec::new();
-    let mut col = cx;
-    if x == 0 && cx != 0 {
-        seq.push(b'\r');
-        col = 0;
+    let across = |from: u16, seq: &mut Vec<u8>| {
+        if x > from {
+            let d = x - from;
+            if d == 1 {
+                seq.extend_from_slice(b"\x1b[C");
+            } else {
+                seq.extend_from_slice(format!("\x1b[{d}C").as_bytes());
+            }
+        } else if x < from {
+            let d = from - x;
+            if d <= 3 {
+                seq.extend(std::iter::repeat_n(b'\x08', d.into()));
+            } else {
+                seq.extend_from_slice(format!("\x1b[{d}D").as_bytes());
+            }
+        }
+    };
+    let vertical = |seq: &mut Vec<u8>| {
+        if y > cy {
+            let d = y - cy;
+            if d <= 2 {
+                seq.extend(std::iter::repeat_n(b'\n', d.into()));
+            } else {
+                seq.extend_from_slice(format!("\x1b[{d}B").as_bytes());
+            }
+        } else if y < cy {
+            let d = cy - y;
+            if d == 1 {
+                seq.extend_from_slice(b"\x1b[A");
+            } else {
+                seq.extend_from_slice(format!("\x1b[{d}A").as_bytes());
+            }
+        }
+    };
+    let mut straight = Vec::new();
+    vertical(&mut straight);
+    across(cx, &mut straight);
+    if cx == 0 {
+        return Some(straight);
     }
-    if y > cy {
-        let d = y - cy;
-        if d <= 2 && (x == 0 || x == col) {
-            seq.extend(std::iter::repeat_n(b'\n', d.into()));
-        } else if d == 1 {
-            seq.extend_from_slice(b"\x1b[B");
-        } else {
-            seq.extend_from_slice(format!("\x1b[{d}B").as_bytes());
-        }
-    } else if y < cy {
-        let d = cy - y;
-        if d == 1 {
-            seq.extend_from_slice(b"\x1b[A");
-        } else {
-            seq.extend_from_slice(format!("\x1b[{d}A").as_bytes());
-        }
-    }
-    if x > col {
-        let d = x - col;
-        if d == 1 {
-            seq.extend_from_slice(b"\x1b[C");
-        } else {
-            seq.extend_from_slice(format!("\x1b[{d}C").as_bytes());
-        }
-    } else if x < col {
-        let d = col - x;
-        if d <= 3 {
-            seq.extend(std::iter::repeat_n(b'\x08', d.into()));
-        } else {
-            seq.extend_from_slice(format!("\x1b[{d}D").as_bytes());
-        }
-    }
-    Some(seq)
+    let mut from_margin = vec![b'\r'];
+    vertical(&mut from_margin);
+    across(0, &mut from_margin);
+    Some(if from_margin.len() < straight.len() {
+        from_margin
+    } else {
+        straight
+    })
 }
 
 impl<W: Write> Backend for FrugalBackend<W> {
@@ -364,38 +492,13 @@ impl<W: Write> Backend for FrugalBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        for (x, y, cell) in content {
-            if x >= self.size.width || y >= self.size.height {
-                continue;
-            }
-            self.move_to(x, y);
-            let pen = self.pen_of(cell);
-            self.set_pen(pen);
-            let sym = cell.symbol();
-            let (text, w) = if sym.is_empty() {
-                (" ", 1)
-            } else {
-                (sym, sym.width().max(1))
-            };
-            self.buf.extend_from_slice(text.as_bytes());
-            if let Some(shadow) = self.shadow.as_mut() {
-                let i = usize::from(y) * usize::from(self.size.width) + usize::from(x);
-                match shadow.get_mut(i) {
-                    Some(c) if w == 1 => *c = cell.clone(),
-                    // Wide characters: stop trusting the copy rather than model them.
-                    _ => self.shadow = None,
-                }
-            }
-            let nx = x.saturating_add(w as u16);
-            // Writing the last column leaves the cursor waiting for a wrap: only CR, LF and
-            // absolute moves are sure from there.
-            if nx >= self.size.width {
-                self.cursor = None;
-                self.wrap_row = Some(y);
-            } else {
-                self.cursor = Some((nx, y));
-                self.wrap_row = None;
-            }
+        let (width, height) = (self.size.width, self.size.height);
+        let cells: Vec<(u16, u16, &Cell)> = content
+            .filter(|&(x, y, _)| x < width && y < height)
+            .collect();
+        // ratatui hands the changes over in screen order: one row at a time.
+        for row in cells.chunk_by(|a, b| a.1 == b.1) {
+            self.draw_row(row);
         }
         Ok(())
     }
@@ -622,5 +725,134 @@ mod tests {
         .unwrap();
         let s = String::from_utf8(take(&mut t)).unwrap();
         assert_eq!(s, "\x1b[HO\x1b[5CO", "{s:?}");
+    }
+
+    /// Draws `frames` through the backend into a VT100 emulator and checks, after every
+    /// frame, that the emulator shows exactly the buffer ratatui asked for (text, bold,
+    /// reverse): the byte-saving tricks may never change what the technician sees.
+    fn assert_renders_faithfully(sgr: SgrSet, frames: &[Vec<(u16, u16, String, Style)>]) {
+        let mut t = term(ColorMode::Mono, sgr);
+        t.resize(Rect::new(0, 0, 80, 24)).unwrap();
+        let mut screen = vt100::Parser::new(24, 80, 0);
+        for (n, frame) in frames.iter().enumerate() {
+            let completed = t
+                .draw(|f| {
+                    for (x, y, text, style) in frame {
+                        f.buffer_mut().set_string(*x, *y, text, *style);
+                    }
+                })
+                .unwrap();
+            let want = completed.buffer.clone();
+            screen.process(&take(&mut t));
+            for y in 0..24u16 {
+                for x in 0..80u16 {
+                    let cell = &want[(x, y)];
+                    let got = screen.screen().cell(y, x).unwrap();
+                    let shown = if got.contents().is_empty() {
+                        " ".to_string()
+                    } else {
+                        got.contents().to_string()
+                    };
+                    assert_eq!(shown, cell.symbol(), "frame {n}, cell ({x}, {y})");
+                    assert_eq!(
+                        got.bold(),
+                        cell.modifier.contains(Modifier::BOLD),
+                        "frame {n}, bold at ({x}, {y})"
+                    );
+                    assert_eq!(
+                        got.inverse(),
+                        cell.modifier.contains(Modifier::REVERSED),
+                        "frame {n}, reverse at ({x}, {y})"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A list in a box, as the screens draw it: rows of random length and style between
+    /// borders, so rows get shorter, longer, blank and restyled from frame to frame.
+    fn random_frames(seed: u64, count: usize) -> Vec<Vec<(u16, u16, String, Style)>> {
+        let mut state = seed;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let words = [
+            "emerge",
+            "--update",
+            "world",
+            "[x]",
+            "ok",
+            "rc-update",
+            "  ",
+            "a",
+        ];
+        (0..count)
+            .map(|_| {
+                let mut frame = Vec::new();
+                for y in 0..24u16 {
+                    frame.push((0, y, "|".to_string(), Style::new()));
+                    frame.push((79, y, "|".to_string(), Style::new()));
+                    let mut text = String::new();
+                    for _ in 0..next(12) {
+                        text.push_str(words[next(words.len() as u64) as usize]);
+                        text.push(' ');
+                    }
+                    text.truncate(76);
+                    let style = match next(6) {
+                        0 => Style::new().add_modifier(Modifier::BOLD),
+                        1 => Style::new().add_modifier(Modifier::REVERSED),
+                        _ => Style::new(),
+                    };
+                    frame.push((2 + next(3) as u16, y, text, style));
+                }
+                frame
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_the_terminal_shows_is_the_buffer_after_every_frame() {
+        for seed in [1, 7, 42, 2024] {
+            let frames = random_frames(seed, 40);
+            assert_renders_faithfully(SgrSet::Vt100, &frames);
+            assert_renders_faithfully(SgrSet::Ecma48, &frames);
+        }
+    }
+
+    #[test]
+    fn a_shorter_row_is_erased_to_the_end_and_its_border_redrawn() {
+        let mut t = term(ColorMode::Mono, SgrSet::Vt100);
+        t.resize(Rect::new(0, 0, 80, 24)).unwrap();
+        let row = |text: &'static str| {
+            move |f: &mut ratatui::Frame| {
+                let b = f.buffer_mut();
+                b.set_string(0, 3, "|", Style::new());
+                b.set_string(2, 3, text, Style::new());
+                b.set_string(79, 3, "|", Style::new());
+            }
+        };
+        t.draw(row(
+            "Update world: emerge --update --deep --newuse world --ask",
+        ))
+        .unwrap();
+        take(&mut t);
+        t.draw(row("Sync the tree")).unwrap();
+        let bytes = take(&mut t);
+        let s = String::from_utf8_lossy(&bytes);
+        // The new text, an erase, and the border back: not 45 spaces.
+        assert!(s.contains("\x1b[K"), "{s:?}");
+        assert!(bytes.len() < 30, "{} bytes: {s:?}", bytes.len());
+        let mut screen = vt100::Parser::new(24, 80, 0);
+        screen.process(b"\x1b[4;1H|");
+        screen.process(b"\x1b[4;3HUpdate world: emerge --update --deep --newuse world --ask");
+        screen.process(b"\x1b[4;80H|");
+        screen.process(&bytes);
+        assert_eq!(
+            screen.screen().rows(0, 80).nth(3).unwrap().trim_end(),
+            format!("| Sync the tree{}|", " ".repeat(64))
+        );
     }
 }
