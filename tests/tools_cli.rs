@@ -49,10 +49,17 @@ fn services_lists_the_56_clearos_services_with_advice() {
     let stdout = text(&out);
     assert_eq!(stdout.lines().count(), 57, "{stdout}");
     assert!(
-        stdout.contains("ldap             ---345-  LOCKED"),
+        stdout.contains("ldap             ---345-     LOCKED"),
         "{stdout}"
     );
-    assert!(stdout.contains("iscsid           --2345-  off"), "{stdout}");
+    assert!(
+        stdout.contains("iscsid           --2345-     off"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().all(|l| l == l.trim_end()),
+        "no trailing blanks"
+    );
     assert_eq!(recorded(dir.path()), [vec!["chkconfig", "--list"]]);
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::chkconfig;
-use crate::core::services::{PRACTICE_LISTING, ServiceKind, ServicePolicy, ServiceTable};
+use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
 
 /// Prints the table (or JSON); with `plan`, prints the commands that follow the clear advice
 /// (`off` and `on`, never `maybe off` or locked) instead, one per line.
@@ -38,31 +38,17 @@ pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     }
     writeln!(
         out,
-        "{:<16} {:<7}  {:<9}  WHY",
+        "{:<16} {:<10}  {:<9}  WHY",
         "SERVICE", "0123456", "ADVICE"
     )?;
     for row in &table.rows {
-        let levels = match row.kind {
-            ServiceKind::Sysv(l) => (0..7)
-                .map(|n| {
-                    if l[n] {
-                        char::from(b'0' + n as u8)
-                    } else {
-                        '-'
-                    }
-                })
-                .collect(),
-            ServiceKind::Xinetd(on) => format!("xinetd:{}", if on { "on" } else { "off" }),
-        };
+        let levels = row.kind.levels_text();
         let (advice, why) = row
             .advice
             .as_ref()
             .map_or(("", ""), |a| (a.advice.label(), a.reason.as_str()));
-        writeln!(
-            out,
-            "{:<16} {:<7}  {:<9}  {}",
-            row.name, levels, advice, why
-        )?;
+        let line = format!("{:<16} {:<10}  {:<9}  {}", row.name, levels, advice, why);
+        writeln!(out, "{}", line.trim_end())?;
     }
     for (line, text) in &list.unrecognised {
         eprintln!(

@@ -119,6 +119,25 @@ pub enum ServiceKind {
     Xinetd(bool),
 }
 
+impl ServiceKind {
+    /// What a technician reads in the runlevel column: chkconfig's levels as `--2345-` (digit
+    /// when on), or `xinetd:on` / `xinetd:off`. The screen and `fieldbook services` share it.
+    pub fn levels_text(self) -> String {
+        match self {
+            ServiceKind::Sysv(l) => (0..7u8)
+                .map(|n| {
+                    if l[usize::from(n)] {
+                        char::from(b'0' + n)
+                    } else {
+                        '-'
+                    }
+                })
+                .collect(),
+            ServiceKind::Xinetd(on) => format!("xinetd:{}", if on { "on" } else { "off" }),
+        }
+    }
+}
+
 /// One line of the Services screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceRow {
@@ -323,6 +342,16 @@ impl ServiceTable {
 mod tests {
     use super::super::parse::chkconfig;
     use super::*;
+
+    #[test]
+    fn levels_read_as_chkconfig_shows_them() {
+        let mut l = [false; 7];
+        l[2..6].fill(true);
+        assert_eq!(ServiceKind::Sysv(l).levels_text(), "--2345-");
+        assert_eq!(ServiceKind::Sysv([false; 7]).levels_text(), "-------");
+        assert_eq!(ServiceKind::Xinetd(true).levels_text(), "xinetd:on");
+        assert_eq!(ServiceKind::Xinetd(false).levels_text(), "xinetd:off");
+    }
 
     /// The listing from the article, as pasted (spaces, not tabs).
     const ARTICLE: &str = "\

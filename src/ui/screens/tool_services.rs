@@ -2,7 +2,7 @@
 //! runlevels 0-6 and the runbook's advice (and, on a wide terminal, the start of its reason);
 //! the full reason (or the lock warning) under the table on request.
 
-use crate::core::services::{ServiceKind, ServiceRow, ServiceTable};
+use crate::core::services::{ServiceRow, ServiceTable};
 
 use super::tool::Table;
 
@@ -30,30 +30,19 @@ pub fn table(t: &ServiceTable, cursor: usize, width: u16) -> Table {
         .rows
         .iter()
         .map(|r| {
-            let levels: String = match r.kind {
-                ServiceKind::Sysv(l) => (0..7)
-                    .map(|n| {
-                        if l[n] {
-                            char::from(b'0' + n as u8)
-                        } else {
-                            '-'
-                        }
-                    })
-                    .collect(),
-                ServiceKind::Xinetd(on) => format!("xi:{}", if on { "on" } else { "off" }),
-            };
+            let levels = r.kind.levels_text();
             let (advice, why) = r
                 .advice
                 .as_ref()
                 .map_or(("", ""), |a| (a.advice.label(), a.reason.as_str()));
             let line = format!(
-                "{} {:<16}{:<7}  {advice}",
+                "{} {:<16}{:<10}  {advice}",
                 check_box(r, &t.levels),
                 r.name,
                 levels
             );
             if why_column && !why.is_empty() {
-                format!("{line:<41}{why}")
+                format!("{line:<44}{why}")
             } else {
                 line
             }
@@ -71,14 +60,14 @@ pub fn table(t: &ServiceTable, cursor: usize, width: u16) -> Table {
         },
         None => String::new(),
     };
-    let header = format!("  {:<20}{:<7}  {}", "    SERVICE", "0123456", "ADVICE");
+    let header = format!("  {:<20}{:<10}  {}", "    SERVICE", "0123456", "ADVICE");
     Table {
         // No count of the choices here: the boxes show them, `v` and the apply question say how
         // many, and a count in the bold title would cost a toggle four times its own bytes.
         title: "Services (chkconfig)".to_string(),
         right: format!("runlevels {}", t.levels),
         header: if why_column {
-            format!("{header:<43}WHY")
+            format!("{header:<46}WHY")
         } else {
             header
         },
