@@ -533,6 +533,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
     };
     let mut lines = Vec::new();
     let started = Instant::now();
+    let size_env = terminal::child_size_env_here((session.size.cols, session.size.rows));
     for (index, command) in step.job.commands.iter().enumerate() {
         println!("\r\n$ {}", command.display());
         if let Some(l) = log.as_mut() {
@@ -557,6 +558,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         };
         let status = std::process::Command::new(program)
             .args(&command.argv[1..])
+            .envs(size_env.iter().map(|(k, v)| (k, v)))
             .envs(command.env.iter().map(|(k, v)| (k, v)))
             .status();
         let exit = match status {

@@ -89,6 +89,31 @@ pub fn kernel_size() -> Option<(u16, u16)> {
     None
 }
 
+/// `COLUMNS`/`LINES` for a program given the terminal (an interactive step) when the kernel
+/// does not know the size, as on a serial console that reports 0x0: full-screen programs
+/// (less, nano, a diff pager) then use the size fieldbook works with instead of a guess or 0.
+/// Nothing when the kernel knows the size or the technician set the variables already.
+pub fn child_size_env(
+    kernel: Option<(u16, u16)>,
+    working: (u16, u16),
+    already_set: bool,
+) -> Vec<(String, String)> {
+    let known = kernel.is_some_and(|(c, r)| c > 0 && r > 0);
+    if known || already_set {
+        return Vec::new();
+    }
+    vec![
+        ("COLUMNS".to_string(), working.0.to_string()),
+        ("LINES".to_string(), working.1.to_string()),
+    ]
+}
+
+/// [`child_size_env`] for this process's terminal and environment.
+pub fn child_size_env_here(working: (u16, u16)) -> Vec<(String, String)> {
+    let set = std::env::var_os("COLUMNS").is_some() || std::env::var_os("LINES").is_some();
+    child_size_env(kernel_size(), working, set)
+}
+
 /// Resolves the working size: `--size`, the kernel when both values are above zero,
 /// COLUMNS/LINES, 80x24.
 pub fn resolve_size(flag: Option<&str>) -> Result<ResolvedSize, String> {
@@ -305,5 +330,28 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         restore_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_child_learns_the_size_only_when_the_kernel_does_not_know_it() {
+        let env = |pairs: Vec<(String, String)>| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            env(super::child_size_env(Some((0, 0)), (80, 24), false)),
+            ["COLUMNS=80", "LINES=24"]
+        );
+        assert_eq!(
+            env(super::child_size_env(None, (100, 30), false)),
+            ["COLUMNS=100", "LINES=30"]
+        );
+        assert!(super::child_size_env(Some((132, 43)), (80, 24), false).is_empty());
+        assert!(super::child_size_env(Some((0, 0)), (80, 24), true).is_empty());
     }
 }

@@ -142,6 +142,62 @@ fn an_interactive_step_gets_the_terminal() {
     app.assert_no_forbidden_sequences();
 }
 
+#[test]
+fn on_a_0x0_console_an_interactive_step_is_told_the_working_size() {
+    let state = tempfile::tempdir().unwrap();
+    let checklists = root().join("tests/fixtures/runbooks-pty");
+    let checklists = checklists.to_str().unwrap().to_string();
+    let path = path_with_stubs();
+    let env = [
+        ("TERM", "vt100"),
+        ("LANG", "C.UTF-8"),
+        ("PATH", path.as_str()),
+    ];
+    let args = [
+        "--checklists",
+        checklists.as_str(),
+        "--target",
+        "t1",
+        "run",
+        "pty-run",
+    ];
+    let mut app = App::spawn(Spawn {
+        args: &args,
+        env: &env,
+        pty: (0, 0),
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    run_step(&mut app, 1);
+    app.wait_for("Proceed? [yes/no]");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app.raw().windows(10).any(|w| w == b"size:80x24") {
+        assert!(
+            Instant::now() < deadline,
+            "the child never saw 80x24: {}",
+            String::from_utf8_lossy(&app.raw())
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    app.send(b"yes\r");
+    wait_status(state.path(), "ask", Status::Done);
+}
+
+#[test]
+fn with_a_known_size_an_interactive_step_gets_no_size_variables() {
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 1);
+    app.wait_for("Proceed? [yes/no]");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app.raw().windows(16).any(|w| w == b"size:unsetxunset") {
+        assert!(Instant::now() < deadline, "the child saw size variables");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    app.send(b"yes\r");
+    wait_status(state.path(), "ask", Status::Done);
+}
+
 fn pid_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat

@@ -169,3 +169,62 @@ fn every_screen_up_to_300x100_and_through_rapid_resizes() {
         }
     }
 }
+
+/// An interactive step gets the terminal itself, so it cannot run detached like other long
+/// steps: its screen must not promise that it survives a dropped link.
+#[test]
+fn a_long_interactive_step_asks_for_screen_instead_of_promising_to_survive() {
+    use fieldbook::ui::keys::Key;
+    use fieldbook::ui::model::Msg;
+    use fieldbook::ui::update;
+    let rb = fieldbook::core::runbook::load_str(
+        "long.toml",
+        r#"
+id = "long"
+title = "Long steps"
+summary = "x"
+
+[[section]]
+id = "s"
+title = "S"
+
+[[section.step]]
+id = "ask"
+title = "Update world, answering emerge's question"
+kind = "command"
+interactive = true
+long = true
+commands = [["emerge", "--ask", "world"]]
+why = "Hours of compiling."
+
+[[section.step]]
+id = "detached"
+title = "Update world without questions"
+kind = "command"
+long = true
+commands = [["emerge", "world"]]
+why = "Hours of compiling."
+"#,
+    )
+    .unwrap();
+    let mut m = screens::base(GlyphSet::Ascii, ColorMode::Mono, (80, 24));
+    m.runbooks = vec![rb];
+    m.order = vec![0];
+    for k in [Key::Enter, Key::Char('g'), Key::Enter] {
+        update(&mut m, Msg::Key(k));
+    }
+    let shown = text(&draw(&m, 80, 24)).replace(['|', '\n'], " ");
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains("run fieldbook inside screen or tmux"),
+        "{shown}"
+    );
+    assert!(!shown.contains("survives a dropped link"), "{shown}");
+    update(&mut m, Msg::Key(Key::Tab));
+    let shown = text(&draw(&m, 80, 24)).replace(['|', '\n'], " ");
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains("runs detached, survives a dropped link"),
+        "{shown}"
+    );
+}

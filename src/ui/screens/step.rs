@@ -237,11 +237,16 @@ fn action_lines(
                 );
             }
             let mut flags = Vec::new();
-            if spec.interactive {
-                flags.push("needs the terminal (interactive)");
-            }
-            if spec.long {
-                flags.push("long: runs detached, survives a dropped link");
+            match (spec.interactive, spec.long) {
+                // It gets the terminal itself, so it cannot run detached: a dropped link ends
+                // it unless fieldbook runs inside screen or tmux.
+                (true, true) => flags.push(
+                    "needs the terminal (interactive) and takes long: run fieldbook inside \
+                     screen or tmux, a dropped link would end it",
+                ),
+                (true, false) => flags.push("needs the terminal (interactive)"),
+                (false, true) => flags.push("long: runs detached, survives a dropped link"),
+                (false, false) => {}
             }
             if !flags.is_empty() {
                 para(out, &flags.join("; "), width, 2, Style::new());
