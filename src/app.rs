@@ -618,8 +618,7 @@ fn stop_running(
 /// A key with no meaning in the current scope changes nothing, so it causes no draw.
 fn ignored(model: &Model, key: Key) -> bool {
     let scope = model.scope();
-    ui::keys::lookup(scope, key).is_none()
-        && !(scope == ui::keys::Scope::Prompt && matches!(key, Key::Char(_)))
+    ui::keys::lookup(scope, key).is_none() && !(scope.takes_text() && matches!(key, Key::Char(_)))
 }
 
 /// Carries out the file work of an edit effect (quick: a few small files) and returns the

@@ -505,3 +505,35 @@ print("still running after the terminal closed"); sys.exit(1)
     );
     assert!(said.contains("exited"), "{said}");
 }
+
+/// Each key typed into a form field shows at once, with the field's verdict under it: a
+/// technician on a serial line must see an address before pressing Enter.
+#[test]
+fn typing_into_a_form_field_shows_each_key_and_the_check() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup 0/6");
+    app.send(b"G");
+    app.wait_for("> [ ] Work out the subnet");
+    app.send(b"k");
+    app.wait_for("> [ ] Record the LAN address");
+    app.send(b"\r");
+    app.wait_for("Asks for");
+    app.send(b"r");
+    app.wait_for("required");
+    app.send(b"10.0.0.30");
+    app.wait_for("10.0.0.30");
+    app.send(b"0");
+    app.wait_for("10.0.0.300");
+    app.wait_for("is not an IPv4 or IPv6 address");
+    app.send(b"\x7f");
+    let screen = app.wait_for("10.0.0.30_");
+    assert!(
+        !screen.join("\n").contains("is not an IPv4"),
+        "{}",
+        screen.join("\n")
+    );
+}

@@ -244,6 +244,12 @@ impl Scope {
         }
     }
 
+    /// Scopes where a printable key without a binding is typed into a text field (a note, a
+    /// form, the subnet calculator): the key changes the screen and must be drawn.
+    pub fn takes_text(self) -> bool {
+        matches!(self, Scope::Prompt | Scope::Form)
+    }
+
     /// Modal scopes do not fall back to global bindings (typing `q` into a note is a `q`).
     pub fn is_modal(self) -> bool {
         matches!(
