@@ -228,3 +228,34 @@ why = "Hours of compiling."
         "{shown}"
     );
 }
+
+/// The PRACTICE badge sits on the top border of every screen without hiding the screen's own
+/// right-hand title (the target, "running", a line count): it moves left of the badge.
+#[test]
+fn the_practice_badge_keeps_the_right_title_readable() {
+    for (name, mut m) in screens::all(GlyphSet::Ascii, ColorMode::Mono, (80, 24)) {
+        if m.overlay.is_some() {
+            continue;
+        }
+        let plain = text(&draw(&m, 80, 24));
+        let top = plain.lines().next().unwrap().to_string();
+        // The right title: what stands between the last border run and the corner.
+        let right = top
+            .trim_end_matches('+')
+            .rsplit("--")
+            .next()
+            .unwrap()
+            .trim()
+            .to_string();
+        m.practice = true;
+        let badged = text(&draw(&m, 80, 24));
+        let top_badged = badged.lines().next().unwrap();
+        assert!(top_badged.contains(" PRACTICE "), "{name}: {top_badged}");
+        if !right.is_empty() && !top.starts_with(&format!("+ {right}")) {
+            assert!(
+                top_badged.contains(&right),
+                "{name}: right title {right:?} lost in {top_badged:?} (was {top:?})"
+            );
+        }
+    }
+}

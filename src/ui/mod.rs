@@ -72,7 +72,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
     if model.practice {
-        practice_badge(area, buf);
+        practice_badge(area, buf, model.theme.glyphs.border.horizontal_top);
     }
     match &model.overlay {
         None => cursor,
@@ -91,17 +91,42 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
 }
 
 /// PRACTICE on the top line of every screen, so a trainee never mistakes a rehearsal for the
-/// real thing (reverse video and bold: visible without colour).
-fn practice_badge(area: Rect, buf: &mut Buffer) {
+/// real thing (reverse video and bold: visible without colour). The screen's own right-hand
+/// title (the target, a line count, "running") moves left of the badge instead of being
+/// covered by it; where the two titles would meet, the right one is cut.
+fn practice_badge(area: Rect, buf: &mut Buffer, border: &str) {
     const BADGE: &str = " PRACTICE ";
     let width = BADGE.len() as u16;
-    if area.width < width + 4 {
+    if area.width < width + 4 || area.height == 0 {
         return;
     }
+    let y = area.y;
     let x = area.x + area.width - width - 2;
+    // The right title: the cells before the corner back to the border line.
+    let end = area.x + area.width - 1;
+    let mut start = end;
+    while start > area.x + 1 && buf[(start - 1, y)].symbol() != border {
+        start -= 1;
+    }
+    let title: Vec<ratatui::buffer::Cell> = (start..end).map(|cx| buf[(cx, y)].clone()).collect();
+    if start > area.x + 1 {
+        let line = buf[(start - 1, y)].clone();
+        for cx in start..end {
+            buf[(cx, y)] = line.clone();
+        }
+        // Right-aligned again, one border cell before the badge, over border cells only.
+        let room = x.saturating_sub(1);
+        let first = room.saturating_sub(title.len() as u16);
+        for (i, cell) in title.iter().enumerate() {
+            let cx = first + i as u16;
+            if cx > area.x && cx < room && buf[(cx, y)].symbol() == border {
+                buf[(cx, y)] = cell.clone();
+            }
+        }
+    }
     let style = Style::new()
         .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
-    buf.set_stringn(x, area.y, BADGE, width.into(), style);
+    buf.set_stringn(x, y, BADGE, width.into(), style);
 }
 
 /// The message shown instead of the screens below the minimum size.
