@@ -664,14 +664,26 @@ pub fn edit_effect(site: &Result<EditSite, String>, model: &Model, effect: Effec
             follow_symlinks,
         } => {
             let edits = edits_of(&run.runbook, &step);
-            let result = site
-                .preview(&run, &edits, &secrets, follow_symlinks)
-                .map(|p| EditPreview {
-                    diff: lines(&p.diff()),
-                    already_applied: p.already_applied(),
-                    undo: None,
-                    changed_since: false,
-                    follow_symlinks,
+            let previewed = if model.practice {
+                site.preview_practice(&run, &edits, &secrets, follow_symlinks)
+            } else {
+                site.preview(&run, &edits, &secrets, follow_symlinks)
+                    .map(|p| (p, Vec::new()))
+            };
+            let result = previewed
+                .map(|(p, stood_in)| {
+                    let mut diff: Vec<String> = stood_in
+                        .iter()
+                        .map(|path| format!("practice: {path} missing here; shown as empty"))
+                        .collect();
+                    diff.extend(lines(&p.diff()));
+                    EditPreview {
+                        diff,
+                        already_applied: p.already_applied(),
+                        undo: None,
+                        changed_since: false,
+                        follow_symlinks,
+                    }
                 })
                 .map_err(problem);
             Msg::EditPreviewed {

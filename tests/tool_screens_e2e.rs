@@ -134,7 +134,7 @@ fn services_follow_the_advice_apply_and_verify() {
     app.keys(" ");
     app.wait_for("[-] acpid");
     app.keys("v");
-    app.wait_for("Chose the runbook's advice: 9 change(s)");
+    app.wait_for("Chose the runbook's advice: 9 change(s);");
     app.wait_for("[-] avahi-daemon");
     app.keys("a");
     app.wait_for("Run 9 command(s)?");

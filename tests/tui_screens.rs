@@ -259,3 +259,27 @@ fn the_practice_badge_keeps_the_right_title_readable() {
         }
     }
 }
+
+/// A message longer than the hint line is shown whole in a box above it, not cut at the
+/// terminal's edge; a short one stays on the hint line.
+#[test]
+fn a_long_message_is_boxed_whole_above_the_hint_line() {
+    let mut m = screens::base(GlyphSet::Ascii, ColorMode::Mono, (80, 24));
+    let long = "Cannot edit: /etc/portage/package.keywords/xen-and-friends: the edit needs a \
+                value for 'xen_version'; fill in the runbook's form first";
+    m.message = Some(long.into());
+    let shown = text(&draw(&m, 80, 24));
+    let flat = shown
+        .replace(['|', '\n'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains(long), "{shown}");
+    assert!(
+        shown.lines().last().unwrap().starts_with("?:help"),
+        "{shown}"
+    );
+    m.message = Some("Saved.".into());
+    let shown = text(&draw(&m, 80, 24));
+    assert_eq!(shown.lines().last().unwrap().trim_end(), "Saved.");
+}

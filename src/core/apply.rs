@@ -53,6 +53,15 @@ pub enum EditError {
     /// A chain of links that never ends.
     #[error("{0}: too many levels of symbolic links")]
     TooManyLinks(String),
+    /// The edit uses a variable that has no value yet (its form step is still to do, or a
+    /// secret was not typed this session).
+    #[error("{path}: the edit needs a value for '{name}'; fill in the runbook's form first")]
+    NoValue {
+        /// The path as written in the runbook.
+        path: String,
+        /// The variable.
+        name: String,
+    },
     /// The file does not exist and the edit may not create it.
     #[error("{0} does not exist (the edit creates a file only when it says create = true)")]
     Missing(String),
@@ -478,9 +487,35 @@ fn read_node(real: &Path, shown: &str) -> Result<(Node, Option<(u32, u32)>), Edi
 /// Computes what a step's edits would change, touching nothing. Edits of the same file are
 /// combined in order, so "comment out this line, then add that one" previews as one diff.
 pub fn preview(edits: &[Edit], ctx: &EditContext<'_>) -> Result<StepPreview, EditError> {
+    preview_inner(edits, ctx, false).map(|(p, _)| p)
+}
+
+/// Practice mode's preview: a trainee walks the runbook on a machine that is not the target,
+/// so a file this machine does not have is previewed as an empty one instead of stopping the
+/// step. Returns the preview and the paths that were stood in for, to say so on screen.
+/// Nothing is ever written from it.
+pub fn preview_practice(
+    edits: &[Edit],
+    ctx: &EditContext<'_>,
+) -> Result<(StepPreview, Vec<String>), EditError> {
+    preview_inner(edits, ctx, true)
+}
+
+fn preview_inner(
+    edits: &[Edit],
+    ctx: &EditContext<'_>,
+    missing_as_empty: bool,
+) -> Result<(StepPreview, Vec<String>), EditError> {
     let root = ctx.root.unwrap_or(Path::new("/"));
+    let mut stood_in = Vec::new();
     let mut changes: Vec<FileChange> = Vec::new();
     for raw in edits {
+        if let Some(name) = edit::missing_value(raw, ctx.values) {
+            return Err(EditError::NoValue {
+                path: raw.path.clone(),
+                name,
+            });
+        }
         let e = edit::substituted(raw, ctx.values);
         let is_link_action = matches!(e.action, EditAction::Symlink { .. });
         let mut resolved = resolve(root, &e.path, false)?;
@@ -498,7 +533,14 @@ pub fn preview(edits: &[Edit], ctx: &EditContext<'_>) -> Result<StepPreview, Edi
         let idx = match changes.iter().position(|c| c.real == resolved.real) {
             Some(i) => i,
             None => {
-                let (node, owner) = read_node(&resolved.real, &resolved.inside)?;
+                let (mut node, owner) = read_node(&resolved.real, &resolved.inside)?;
+                if missing_as_empty && node == Node::Missing && !is_link_action {
+                    node = Node::File {
+                        content: String::new(),
+                        mode: NEW_FILE_MODE,
+                    };
+                    stood_in.push(resolved.inside.clone());
+                }
                 changes.push(FileChange {
                     path: resolved.inside.clone(),
                     real: resolved.real.clone(),
@@ -512,7 +554,7 @@ pub fn preview(edits: &[Edit], ctx: &EditContext<'_>) -> Result<StepPreview, Edi
         let change = &mut changes[idx];
         change.after = next_node(&change.after, &e, &change.path)?;
     }
-    Ok(StepPreview { changes })
+    Ok((StepPreview { changes }, stood_in))
 }
 
 /// One edit's effect on the modelled state of a path.
@@ -923,6 +965,21 @@ impl EditSite {
         preview(edits, &ctx)
     }
 
+    /// [`preview_practice`] for a run: what the edits would look like on the target, with the
+    /// files this machine lacks stood in for by empty ones.
+    pub fn preview_practice(
+        &self,
+        run: &Run,
+        edits: &[Edit],
+        secrets: &BTreeMap<String, String>,
+        follow_symlinks: bool,
+    ) -> Result<(StepPreview, Vec<String>), EditError> {
+        let values = Self::values(run, secrets);
+        let archive = archive_for(run);
+        let ctx = self.context(&values, &archive, follow_symlinks);
+        preview_practice(edits, &ctx)
+    }
+
     /// Previews and applies a step's edits; the journal entries come back even when a later
     /// file fails.
     pub fn apply(
@@ -969,6 +1026,59 @@ impl EditSite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn practice_previews_a_file_this_machine_lacks_as_an_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = BTreeMap::from([("lan_ip".to_string(), "10.0.0.1".to_string())]);
+        let archive = PathBuf::from("archive");
+        let ctx = EditContext {
+            root: Some(dir.path()),
+            state_dir: dir.path(),
+            archive: &archive,
+            values: &values,
+            follow_symlinks: false,
+        };
+        let edits = [Edit {
+            path: "/etc/snmp/snmpd.conf".into(),
+            comment: "#".into(),
+            create: false,
+            action: EditAction::EnsureLine {
+                line: "rocommunity public {lan_ip}".into(),
+                replace: None,
+            },
+        }];
+        // The real preview stops: the file is not there and the edit may not create it.
+        assert!(matches!(preview(&edits, &ctx), Err(EditError::Missing(_))));
+        // Neither writes a placeholder whose value is not known yet.
+        let no_values = BTreeMap::new();
+        let bare = EditContext {
+            values: &no_values,
+            ..EditContext { ..ctx }
+        };
+        for result in [
+            preview(&edits, &bare).map(|_| ()),
+            preview_practice(&edits, &bare).map(|_| ()),
+        ] {
+            match result {
+                Err(e @ EditError::NoValue { .. }) => assert_eq!(
+                    e.to_string(),
+                    "/etc/snmp/snmpd.conf: the edit needs a value for 'lan_ip'; fill in the \
+                     runbook's form first"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        let (p, stood_in) = preview_practice(&edits, &ctx).unwrap();
+        assert_eq!(stood_in, ["/etc/snmp/snmpd.conf"]);
+        assert!(
+            p.diff().contains("+rocommunity public 10.0.0.1"),
+            "{}",
+            p.diff()
+        );
+        // Nothing was written.
+        assert!(!dir.path().join("etc").exists());
+    }
 
     #[test]
     fn permission_denied_names_the_file_and_the_fix() {

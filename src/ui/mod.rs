@@ -74,6 +74,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if model.practice {
         practice_badge(area, buf, model.theme.glyphs.border.horizontal_top);
     }
+    if let Some(m) = model.message.as_deref() {
+        widgets::long_message(buf, area, &model.theme, m);
+    }
     match &model.overlay {
         None => cursor,
         Some(Overlay::Help { scroll }) => {
@@ -93,7 +96,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
 /// PRACTICE on the top line of every screen, so a trainee never mistakes a rehearsal for the
 /// real thing (reverse video and bold: visible without colour). The screen's own right-hand
 /// title (the target, a line count, "running") moves left of the badge instead of being
-/// covered by it; where the two titles would meet, the right one is cut.
+/// covered by it, when there is room for all of it.
 fn practice_badge(area: Rect, buf: &mut Buffer, border: &str) {
     const BADGE: &str = " PRACTICE ";
     let width = BADGE.len() as u16;
@@ -114,13 +117,14 @@ fn practice_badge(area: Rect, buf: &mut Buffer, border: &str) {
         for cx in start..end {
             buf[(cx, y)] = line.clone();
         }
-        // Right-aligned again, one border cell before the badge, over border cells only.
+        // Right-aligned again, one border cell before the badge, when it fits whole between
+        // the left title and the badge (a cut "20/37" would read as "37").
         let room = x.saturating_sub(1);
         let first = room.saturating_sub(title.len() as u16);
-        for (i, cell) in title.iter().enumerate() {
-            let cx = first + i as u16;
-            if cx > area.x && cx < room && buf[(cx, y)].symbol() == border {
-                buf[(cx, y)] = cell.clone();
+        let fits = first > area.x && (first..room).all(|cx| buf[(cx, y)].symbol() == border);
+        if fits {
+            for (i, cell) in title.iter().enumerate() {
+                buf[(first + i as u16, y)] = cell.clone();
             }
         }
     }

@@ -334,7 +334,7 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
                 t.follow_advice();
                 let n = t.commands().len();
                 model.message = Some(format!(
-                    "Chose the runbook's advice: {n} change(s). 'maybe off' services are yours to decide."
+                    "Chose the runbook's advice: {n} change(s); 'maybe off' is yours to decide."
                 ));
             }
             Vec::new()

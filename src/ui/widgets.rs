@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
+use unicode_width::UnicodeWidthStr;
 
 use super::keys::{self, Scope};
 use super::layout;
@@ -34,12 +35,54 @@ pub fn frame(
     }
     block.render(boxed, buf);
     match message {
-        Some(m) => {
+        Some(m) if m.width() <= usize::from(hint.width) => {
             buf.set_stringn(hint.x, hint.y, m, hint.width.into(), theme.warning());
         }
-        None => hint_line(buf, hint, theme, scope),
+        // Too long for the line: the hints stay, and `long_message` boxes the text above them
+        // once the screen is drawn.
+        _ => hint_line(buf, hint, theme, scope),
     }
     inner
+}
+
+/// Most lines a message box takes; a message longer than that is cut (the whole text is in
+/// the output or the log of whatever produced it).
+const MESSAGE_LINES: usize = 4;
+
+/// A message too long for the hint line (an error naming a long path), wrapped in a box just
+/// above the hint line, over the bottom of the screen, so a technician reads all of it instead
+/// of a line cut at the terminal's edge. It goes away with the message, on the next key.
+pub fn long_message(buf: &mut Buffer, area: Rect, theme: &Theme, message: &str) {
+    let (_, _, hint) = layout::frame(area);
+    if message.width() <= usize::from(hint.width) || area.width < 8 {
+        return;
+    }
+    let lines = super::text::wrap(message, usize::from(area.width.saturating_sub(4)));
+    let shown = lines.len().min(MESSAGE_LINES);
+    let height = u16::try_from(shown + 2).unwrap_or(u16::MAX);
+    if hint.y < height {
+        return;
+    }
+    let rect = Rect {
+        x: area.x,
+        y: hint.y - height,
+        width: area.width,
+        height,
+    };
+    ratatui::widgets::Clear.render(rect, buf);
+    Block::bordered()
+        .border_set(theme.glyphs.border)
+        .border_style(theme.warning())
+        .render(rect, buf);
+    for (i, line) in lines.iter().take(shown).enumerate() {
+        buf.set_stringn(
+            rect.x + 2,
+            rect.y + 1 + i as u16,
+            line,
+            usize::from(rect.width.saturating_sub(4)),
+            theme.warning(),
+        );
+    }
 }
 
 /// The `key:label` hints of a scope, as many as fit.
