@@ -95,6 +95,10 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bad_comment_prefix.toml",
+        &["18:11: `comment` must be a non-empty prefix on one line, without control characters"],
+    ),
+    (
         "bad_chmod_mode.toml",
         &["17:8: chmod mode '644' must be \"+x\" or \"-x\""],
     ),

@@ -23,6 +23,9 @@ pub enum TextEditError {
     /// An empty comment prefix cannot mark anything as commented.
     #[error("the comment prefix cannot be empty")]
     EmptyComment,
+    /// A comment prefix must be printable text on one line.
+    #[error("the comment prefix must be one line without control characters")]
+    BadComment,
     /// The key of a shell assignment must be a shell name.
     #[error("'{0}' is not a variable name (letters, digits and _)")]
     BadKey(String),
@@ -154,6 +157,11 @@ pub fn edit_text(
 ) -> Result<String, TextEditError> {
     if comment.trim().is_empty() {
         return Err(TextEditError::EmptyComment);
+    }
+    // A prefix with a line break (found by fuzzing) would write lines the next run cannot
+    // recognise as its own, and add them again every time.
+    if comment.contains(char::is_control) {
+        return Err(TextEditError::BadComment);
     }
     let mut doc = Lines::parse(content);
     let changed = match action {

@@ -419,7 +419,7 @@ struct RawStep {
 struct RawEdit {
     path: Spanned<String>,
     action: Spanned<String>,
-    comment: Option<String>,
+    comment: Option<Spanned<String>>,
     #[serde(default)]
     create: bool,
     line: Option<Spanned<String>>,
@@ -931,6 +931,15 @@ impl Validator<'_> {
                 format!("`target` is not used by the {action_name} action"),
             );
         }
+        if let Some(c) = &e.comment
+            && (c.get_ref().trim().is_empty() || c.get_ref().contains(char::is_control))
+        {
+            self.problem(
+                c.span(),
+                "`comment` must be a non-empty prefix on one line, without control characters"
+                    .to_string(),
+            );
+        }
         let mut need = |field: &str, value: &Option<Spanned<String>>| -> Option<String> {
             match value {
                 Some(v) => {
@@ -1024,7 +1033,10 @@ impl Validator<'_> {
         };
         Some(Edit {
             path: e.path.get_ref().clone(),
-            comment: e.comment.clone().unwrap_or_else(|| "#".to_string()),
+            comment: e
+                .comment
+                .as_ref()
+                .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
             create: e.create,
             action,
         })
