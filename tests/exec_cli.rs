@@ -158,6 +158,12 @@ fn exec_refuses_steps_that_need_the_terminal() {
         let o = env.run(&["exec", "runner-test", step]);
         assert_eq!(code(&o), 3, "{step}");
         assert!(stderr(&o).contains(why), "{step}: {}", stderr(&o));
+        // It says exactly how to get there.
+        assert!(
+            stderr(&o).contains("fieldbook run runner-test"),
+            "{step}: {}",
+            stderr(&o)
+        );
     }
     assert_eq!(env.recorded(), "");
     let o = env.run(&["exec", "runner-test", "depclean", "--yes"]);

@@ -88,6 +88,9 @@ fn report_json_golden() {
     let st = state_copy();
     let out = fieldbook(st.path(), &["report", "handover-demo", "--format", "json"]);
     insta::assert_snapshot!("report_json", stdout(&out, st.path()));
+    // --json, as every other read-out command spells it.
+    let short = fieldbook(st.path(), &["report", "handover-demo", "--json"]);
+    assert_eq!(stdout(&short, st.path()), stdout(&out, st.path()));
 }
 
 #[test]

@@ -509,9 +509,9 @@ pub(super) fn exec(
     let end = ctx.run_step(step)?;
     if let StepEnd::NeedsTerminal(reason) = &end {
         eprintln!(
-            "fieldbook: step '{}' needs the terminal: {reason}. Open it with: fieldbook (then \
-             choose '{}')",
-            step.id, runbook.title
+            "fieldbook: step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \
+             run {} (it opens at the first unfinished step)",
+            step.id, runbook.id
         );
     }
     Ok(end.code())

@@ -11,6 +11,7 @@ use crate::catalog::{CHECKLISTS_ENV, Catalog};
 mod auto;
 mod capture;
 mod catalog_cmds;
+mod docs;
 mod exec;
 mod export;
 mod fleet;
@@ -85,7 +86,8 @@ pub struct GlobalOpts {
     /// Terminal size COLSxROWS, for serial consoles that report 0x0.
     #[arg(long, global = true, value_name = "COLSxROWS")]
     pub size: Option<String>,
-    /// Redraw as little as possible: no clock or animation (slow serial links).
+    /// For slow serial links: a running command's output is redrawn at most once a second
+    /// (keys are still answered at once).
     #[arg(long, global = true)]
     pub low_bandwidth: bool,
     /// Draw in the main screen instead of the alternate screen (GNU screen without altscreen).
@@ -171,7 +173,18 @@ pub enum Command {
         /// Markdown (for a ticket) or JSON.
         #[arg(long, value_enum, default_value_t = report::Format::Md)]
         format: report::Format,
+        /// The same as --format json, like the other read-out commands.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
     },
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `fieldbook completions bash > /etc/bash_completion.d/fieldbook`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `fieldbook manpage > /usr/local/share/man/man1/fieldbook.1`.
+    Manpage,
     /// Start a runbook over on a target; the old run is archived, not deleted.
     Reset {
         /// Runbook id.
@@ -274,6 +287,8 @@ fn read_out_dies_on_closed_pipe(command: &Option<Command>) {
                 | Command::Check { .. }
                 | Command::Status { .. }
                 | Command::Report { .. }
+                | Command::Completions { .. }
+                | Command::Manpage
                 | Command::Services { .. }
                 | Command::Runlevels { .. }
                 | Command::Gcc { .. }
@@ -315,9 +330,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Status { ref id, json }) => {
             status::run(&cli.global, &catalog(), id.as_deref(), json)
         }
-        Some(Command::Report { ref id, format }) => {
+        Some(Command::Report {
+            ref id,
+            format,
+            json,
+        }) => {
+            let format = if json { report::Format::Json } else { format };
             report::run(&cli.global, &catalog(), id, format)
         }
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Manpage) => docs::manpage(),
         Some(Command::Reset { ref id, yes }) => reset::run(&cli.global, id, yes),
         Some(Command::Snort { json, ref action }) => snort::run(&cli.global, json, action.as_ref()),
         Some(Command::Subnet {
