@@ -157,13 +157,18 @@ pub fn replay(store: &mut Store, want: &Run) -> Result<(), StoreError> {
             continue;
         }
         let exit = last.and_then(|a| a.exit);
+        // The runner's words, as a run found finished under its supervisor records them too.
+        let words = last.and_then(|a| a.outcome.as_deref()).unwrap_or_default();
+        let failed_program = last.and_then(|a| a.failed_program);
         match (w.status, running) {
             (Status::Running, _) => {}
-            (Status::Done, true) => store.finish(id, exit.unwrap_or(Exit::Code(0)), true)?,
-            (Status::Failed, true) => match last.and_then(|a| a.failed_program) {
-                Some(p) => store.fail_at(id, exit.unwrap_or(Exit::Code(1)), p)?,
-                None => store.finish(id, exit.unwrap_or(Exit::Code(1)), false)?,
-            },
+            (Status::Done, true) => {
+                store.end_with(id, exit.unwrap_or(Exit::Code(0)), true, None, words)?
+            }
+            (Status::Failed, true) => {
+                let exit = exit.unwrap_or(Exit::Code(1));
+                store.end_with(id, exit, false, failed_program, words)?
+            }
             (Status::Interrupted, true) => {
                 let why = last.and_then(|a| a.outcome.as_deref()).unwrap_or("unknown");
                 store.mark_interrupted(id, why.trim_start_matches("interrupted: "))?;

@@ -447,17 +447,18 @@ impl<'a> Context<'a> {
 
 /// Records how a run ended in the store, by the state machine's rules.
 pub(super) fn record(store: &mut Store, step: &str, outcome: &RunOutcome) -> anyhow::Result<()> {
+    let message = &outcome.message;
     match outcome.status {
-        Status::Done => store.finish(step, outcome.exit.unwrap_or(Exit::Code(0)), true)?,
+        Status::Done => {
+            let exit = outcome.exit.unwrap_or(Exit::Code(0));
+            store.end_with(step, exit, true, None, message)?
+        }
         Status::Cancelled => store.cancel(step, outcome.exit)?,
-        Status::Interrupted => store.mark_interrupted(step, &outcome.message)?,
+        Status::Interrupted => store.mark_interrupted(step, message)?,
         _ => {
             // A program that could not start has no exit; 127 is the shell's "not found".
             let exit = outcome.exit.unwrap_or(Exit::Code(127));
-            match outcome.failed_program {
-                Some(i) => store.fail_at(step, exit, i)?,
-                None => store.finish(step, exit, false)?,
-            }
+            store.end_with(step, exit, false, outcome.failed_program, message)?
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use crate::cli::GlobalOpts;
 use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, terminal_safe};
-use crate::core::report;
+use crate::core::{report, store};
 
 /// Output format of `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -24,7 +24,10 @@ pub enum Format {
 /// host's).
 pub fn run(global: &GlobalOpts, catalog: &Catalog, id: &str, format: Format) -> anyhow::Result<u8> {
     let dir = runs::state_dir(global)?;
-    let (found, unreadable) = runs::pick_run(&dir, id, global.target.as_deref())?;
+    let (mut found, unreadable) = runs::pick_run(&dir, id, global.target.as_deref())?;
+    // A long step that finished while nobody watched reads as it ended, not "running".
+    let runbook = runs::runbook_of(catalog, &found.run);
+    store::show_finished(&mut found.run, &dir, runbook);
     for e in &unreadable {
         eprintln!("fieldbook: unreadable state file: {}", terminal_safe(e));
     }

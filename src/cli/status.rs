@@ -11,6 +11,7 @@ use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, FoundRun, terminal_safe};
 use crate::core::report::{self, Report};
+use crate::core::store;
 
 /// Prints the runs (all, or those of `id`; `--target` filters). With an id, every step is
 /// listed with its marker. Exit 1 if some state file could not be read (it is named on stderr).
@@ -21,7 +22,12 @@ pub fn run(
     json: bool,
 ) -> anyhow::Result<u8> {
     let dir = runs::state_dir(global)?;
-    let (found, unreadable) = runs::find_runs(&dir, id, global.target.as_deref())?;
+    let (mut found, unreadable) = runs::find_runs(&dir, id, global.target.as_deref())?;
+    for f in &mut found {
+        // A long step that finished while nobody watched reads as it ended, not "running".
+        let runbook = runs::runbook_of(catalog, &f.run);
+        store::show_finished(&mut f.run, &dir, runbook);
+    }
     let reports: Vec<(&FoundRun, Report)> = found
         .iter()
         .map(|f| (f, report::build(&f.run, runs::runbook_of(catalog, &f.run))))

@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
+pub mod exit_record;
 pub mod export;
 pub mod fleet;
 pub mod gcc;

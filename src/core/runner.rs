@@ -329,7 +329,6 @@ fn run_job(
             message: format!("cannot write the log {}: {e}", log.display()),
         };
     }
-    let several = job.commands.len() > 1;
     let mut last_exit = None;
     for (index, command) in job.commands.iter().enumerate() {
         if cancel.is_requested() {
@@ -357,16 +356,7 @@ fn run_job(
             return cancelled(last_exit, index);
         }
         if let Some(why) = judge(exit, &job.expect, ok_seen) {
-            let message = if several {
-                format!(
-                    "command {} of {} failed ({why}): {}",
-                    index + 1,
-                    job.commands.len(),
-                    command.display()
-                )
-            } else {
-                format!("{} failed ({why})", command.display())
-            };
+            let message = failure_message(&job.commands, index, &why);
             let _ = tx.send(RunEvent::Notice(message.clone()));
             return RunOutcome {
                 status: Status::Failed,
@@ -380,10 +370,34 @@ fn run_job(
         status: Status::Done,
         exit: last_exit,
         failed_program: None,
-        message: match last_exit {
-            Some(e) => format!("finished ({e})"),
-            None => "finished".to_string(),
-        },
+        message: done_message(last_exit),
+    }
+}
+
+/// How a failed program is reported, the same whether the step ran directly or under its
+/// supervisor: `command 2 of 3 failed (exit 1): emerge ...` for a step of several programs,
+/// `emerge ... failed (exit 1)` for one.
+pub fn failure_message(commands: &[Command], index: usize, why: &str) -> String {
+    let display = commands
+        .get(index)
+        .map(Command::display)
+        .unwrap_or_default();
+    if commands.len() > 1 {
+        format!(
+            "command {} of {} failed ({why}): {display}",
+            index + 1,
+            commands.len()
+        )
+    } else {
+        format!("{display} failed ({why})")
+    }
+}
+
+/// How a finished step is reported: `finished (exit 0)`.
+pub fn done_message(last_exit: Option<Exit>) -> String {
+    match last_exit {
+        Some(e) => format!("finished ({e})"),
+        None => "finished".to_string(),
     }
 }
 

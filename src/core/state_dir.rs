@@ -18,6 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::atomic;
+use super::exit_record::ExitRecord;
 use super::progress::{Exit, Run};
 
 /// Environment variable naming the state directory (same as `--state-dir`).
@@ -265,7 +266,8 @@ pub fn attempt_log(runbook: &str, target: &str, step: &str, n: u32) -> String {
 }
 
 /// The file a detached step's supervisor writes (atomically) when its child ends:
-/// `<log>.exit`, holding `code N` or `signal N`. Its presence is how a later fieldbook learns
+/// `<log>.exit`, holding `code N` or `signal N` and what the supervisor judged
+/// ([`ExitRecord`]). Its presence is how a later fieldbook learns
 /// the real outcome of a step that outlived the app.
 pub fn exit_file(log: &Path) -> PathBuf {
     let mut name = log.as_os_str().to_owned();
@@ -273,34 +275,37 @@ pub fn exit_file(log: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes an exit file atomically (for the supervisor), owner-only.
+/// Writes an exit file atomically (for the supervisor), owner-only, with the exit status
+/// only (the format older fieldbooks wrote; see [`write_exit_record`] for the full one).
 pub fn write_exit_file(path: &Path, exit: Exit) -> io::Result<()> {
-    atomic::write_atomic(path, format_exit(exit).as_bytes())
+    write_exit_record(path, &ExitRecord::from(exit))
 }
 
-/// The exit file's text for `exit`: `code N` or `signal N` and a newline.
+/// Writes an exit file atomically, owner-only: the exit status and what the supervisor judged.
+pub fn write_exit_record(path: &Path, record: &ExitRecord) -> io::Result<()> {
+    atomic::write_atomic(path, record.format().as_bytes())
+}
+
+/// The exit file's text for `exit` alone: `code N` or `signal N` and a newline.
 pub fn format_exit(exit: Exit) -> String {
-    match exit {
-        Exit::Code(c) => format!("code {c}\n"),
-        Exit::Signal(s) => format!("signal {s}\n"),
-    }
+    ExitRecord::from(exit).format()
 }
 
-/// Parses an exit file's text; `None` if it is not `code N` / `signal N`.
+/// Parses an exit file's exit status; `None` if it is not `code N` / `signal N` (followed by
+/// the supervisor's judgement, if any).
 pub fn parse_exit(text: &str) -> Option<Exit> {
-    let (kind, n) = text.trim().split_once(' ')?;
-    let n: i32 = n.trim().parse().ok()?;
-    match kind {
-        "code" => Some(Exit::Code(n)),
-        "signal" => Some(Exit::Signal(n)),
-        _ => None,
-    }
+    ExitRecord::parse(text).map(|r| r.exit)
 }
 
-/// Reads an exit file: `Ok(None)` when it does not exist (the step has not ended).
+/// Reads an exit file's exit status: `Ok(None)` when it does not exist (the step has not ended).
 pub fn read_exit_file(path: &Path) -> io::Result<Option<Exit>> {
+    Ok(read_exit_record(path)?.map(|r| r.exit))
+}
+
+/// Reads an exit file in full (old `code N` files too): `Ok(None)` when it does not exist.
+pub fn read_exit_record(path: &Path) -> io::Result<Option<ExitRecord>> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_exit(&text).map(Some).ok_or_else(|| {
+        Ok(text) => ExitRecord::parse(&text).map(Some).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: expected 'code N' or 'signal N'", path.display()),

@@ -1,7 +1,9 @@
 //! Long steps (emerge world, yum update) survive the link: fieldbook re-executes itself as a
 //! small supervisor in a new session, which runs the programs with their output going straight
-//! to the attempt's log and, when they end, writes `<log>.exit` (`code N` or `signal N`)
-//! atomically. The UI only tails the log, so it can die, be killed or lose its SSH session and a
+//! to the attempt's log, judges each one as a direct run does (`expect` codes, `ok_output`
+//! texts) and, when they end, writes `<log>.exit` atomically: the exit status and its verdict
+//! ([`ExitRecord`]: which program ended the run, whether an `ok_output` text was seen, done or
+//! failed), so whoever reads it later records what a direct run would have. The UI only tails the log, so it can die, be killed or lose its SSH session and a
 //! later fieldbook re-attaches (supervisor alive), records the real exit (`.exit` present) or
 //! marks the step interrupted (neither — e.g. after a reboot).
 //!
@@ -17,6 +19,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use super::exit_record::ExitRecord;
 use super::progress::{Exit, Status};
 use super::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, judge};
 use super::terminal_text::TerminalText;
@@ -84,69 +87,112 @@ pub fn supervise(log: &Path) -> i32 {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
     }
-    let exit = match run_supervised(log) {
-        Ok(exit) => exit,
-        Err(message) => {
-            if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log) {
-                let _ = writeln!(f, "fieldbook supervisor: {message}");
-            }
-            Exit::Code(127)
-        }
-    };
-    match state_dir::write_exit_file(&exit_path(log), exit) {
+    let record = run_supervised(log);
+    if let Some(message) = &record.error
+        && let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log)
+    {
+        let _ = writeln!(f, "fieldbook supervisor: {message}");
+    }
+    // Written last: its presence means the step is over and this is how it ended.
+    match state_dir::write_exit_record(&exit_path(log), &record) {
         Ok(()) => 0,
         Err(_) => 1,
     }
 }
 
-fn run_supervised(log: &Path) -> Result<Exit, String> {
+/// Runs the job's programs in order, judging each one as a direct run does (`expect` codes,
+/// `ok_output` texts), and stops at the first failure. Returns what ended the run.
+fn run_supervised(log: &Path) -> ExitRecord {
+    let not_started = |program: Option<usize>, programs: Option<usize>, error: String| ExitRecord {
+        program,
+        programs,
+        success: Some(false),
+        error: Some(error),
+        ..ExitRecord::from(Exit::Code(127))
+    };
     let job_file = job_path(log);
-    let text =
-        std::fs::read(&job_file).map_err(|e| format!("cannot read {}: {e}", job_file.display()))?;
-    let job: StepJob = serde_json::from_slice(&text)
-        .map_err(|e| format!("cannot read {}: {e}", job_file.display()))?;
-    let mut last = Exit::Code(0);
-    for command in &job.commands {
-        let program = super::runner::find_program(command)?;
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| format!("cannot open the log: {e}"))?;
-        let start = out.metadata().map(|m| m.len()).unwrap_or(0);
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot open the log: {e}"))?;
-        let mut cmd = std::process::Command::new(program);
-        cmd.args(&command.argv[1..])
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        // SAFETY: signal() is async-signal-safe; the child gets default dispositions back so
-        // cancel's SIGINT/SIGTERM reach it.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::signal(libc::SIGHUP, libc::SIG_DFL);
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                Ok(())
-            });
+    let job: StepJob = match std::fs::read(&job_file)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_slice(&text).map_err(|e| e.to_string()))
+    {
+        Ok(job) => job,
+        Err(e) => {
+            return not_started(
+                None,
+                None,
+                format!("cannot read {}: {e}", job_file.display()),
+            );
         }
-        let status = cmd
-            .status()
-            .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
-        last = match (status.code(), status.signal()) {
+    };
+    let programs = job.commands.len();
+    let mut record = ExitRecord {
+        programs: Some(programs),
+        success: Some(true),
+        ..ExitRecord::from(Exit::Code(0))
+    };
+    for (index, command) in job.commands.iter().enumerate() {
+        let (status, start) = match run_program(command, log) {
+            Ok(ran) => ran,
+            Err(error) => return not_started(Some(index), Some(programs), error),
+        };
+        let exit = match (status.code(), status.signal()) {
             (Some(c), _) => Exit::Code(c),
             (None, Some(s)) => Exit::Signal(s),
             (None, None) => Exit::Code(-1),
         };
         let ok_seen = output_since(log, start, &job.ok_output);
-        if judge(last, &job.expect, ok_seen).is_some() {
+        let success = judge(exit, &job.expect, ok_seen).is_none();
+        record = ExitRecord {
+            exit,
+            program: Some(index),
+            programs: Some(programs),
+            ok_output_seen: ok_seen,
+            success: Some(success),
+            error: None,
+        };
+        if !success {
             break;
         }
     }
-    Ok(last)
+    record
+}
+
+/// Runs one program to its end with its output appended to the log; returns how it ended and
+/// the log's length before it started (where its output begins), or why it could not start.
+fn run_program(
+    command: &super::runner::Command,
+    log: &Path,
+) -> Result<(std::process::ExitStatus, u64), String> {
+    let program = super::runner::find_program(command)?;
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open the log: {e}"))?;
+    let start = out.metadata().map(|m| m.len()).unwrap_or(0);
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("cannot open the log: {e}"))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(&command.argv[1..])
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    // SAFETY: signal() is async-signal-safe; the child gets default dispositions back so
+    // cancel's SIGINT/SIGTERM reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
+    Ok((status, start))
 }
 
 /// True when the log, from byte `start` on, shows one of the `ok_output` texts.
@@ -172,9 +218,93 @@ fn output_since(log: &Path, start: u64, ok_output: &[String]) -> bool {
     })
 }
 
-/// Reads `<log>.exit` (`None` until the supervisor wrote it).
+/// Reads `<log>.exit`'s exit status (`None` until the supervisor wrote it).
 pub fn read_exit(log: &Path) -> Option<Exit> {
-    state_dir::read_exit_file(&exit_path(log)).ok().flatten()
+    read_exit_record(log).map(|r| r.exit)
+}
+
+/// Reads `<log>.exit` in full: the exit status and what the supervisor judged (`None` until it
+/// wrote it).
+pub fn read_exit_record(log: &Path) -> Option<ExitRecord> {
+    state_dir::read_exit_record(&exit_path(log)).ok().flatten()
+}
+
+/// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone).
+pub fn read_job(log: &Path) -> Option<StepJob> {
+    std::fs::read(job_path(log))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<StepJob>(&b).ok())
+}
+
+/// How a supervised step ended, when its supervisor has recorded it: what a direct run of the
+/// same programs reports (status, exit, which program failed, the same words). For a later
+/// fieldbook that finds the step finished while nobody watched. `expect` judges an exit file
+/// from an older fieldbook (exit status only) when the job file is gone.
+pub fn ended(log: &Path, expect: &[i32]) -> Option<RunOutcome> {
+    let record = read_exit_record(log)?;
+    Some(outcome_of(
+        &record,
+        read_job(log).as_ref(),
+        expect,
+        false,
+        false,
+    ))
+}
+
+/// The outcome of a supervised step from its exit record, in a direct run's terms. The
+/// supervisor's verdict decides; an older record without one is judged here by `job`'s
+/// `expect` codes (or `expect` without a job) and `ok_seen` (an `ok_output` text in the log).
+pub fn outcome_of(
+    record: &ExitRecord,
+    job: Option<&StepJob>,
+    expect: &[i32],
+    ok_seen: bool,
+    cancelled: bool,
+) -> RunOutcome {
+    let commands = job.map_or(&[][..], |j| j.commands.as_slice());
+    let expect = job.map_or(expect, |j| j.expect.as_slice());
+    let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
+    let success = record.success.unwrap_or(why.is_none());
+    // An older record does not say which program ended the run; with one program it is clear.
+    let count = record.programs.unwrap_or(commands.len());
+    let program = record.program.or((count == 1).then_some(0));
+    let exit = Some(record.exit);
+    if cancelled {
+        return RunOutcome {
+            status: Status::Cancelled,
+            exit,
+            failed_program: program,
+            message: "cancelled".to_string(),
+        };
+    }
+    if let Some(error) = &record.error {
+        return RunOutcome {
+            status: Status::Failed,
+            exit,
+            failed_program: program,
+            message: error.clone(),
+        };
+    }
+    if success {
+        return RunOutcome {
+            status: Status::Done,
+            exit,
+            failed_program: None,
+            message: super::runner::done_message(exit),
+        };
+    }
+    let why = why.unwrap_or_else(|| record.exit.to_string());
+    let message = match program {
+        Some(i) if i < commands.len() => super::runner::failure_message(commands, i, &why),
+        Some(i) if count > 1 => format!("command {} of {count} failed ({why})", i + 1),
+        _ => format!("failed ({why})"),
+    };
+    RunOutcome {
+        status: Status::Failed,
+        exit,
+        failed_program: program,
+        message,
+    }
 }
 
 /// True while the supervisor with this pid runs. A zombie or a pid reused by another program
@@ -217,36 +347,34 @@ const TAIL_EVERY: Duration = Duration::from_millis(50);
 
 /// Watches a supervised step: tails its log from the start (so a re-attached screen shows the
 /// output so far) and finishes when `<log>.exit` appears or the supervisor is gone without one.
-/// `expect`/`ok_output` judge the exit like a direct run.
+/// The outcome is the supervisor's own verdict from the exit file ([`outcome_of`]), so it is
+/// the same whether this watch saw the whole run or re-attached halfway.
 pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
     let (tx, rx) = mpsc::sync_channel(crate::core::runner::CHANNEL_DEPTH);
     let cancel = CancelHandle::for_group(pid);
     let c = cancel.clone();
     thread::spawn(move || {
-        let job = job.or_else(|| {
-            std::fs::read(job_path(&log))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<StepJob>(&b).ok())
-        });
-        let (expect, ok_output) = job
-            .map(|j| (j.expect, j.ok_output))
-            .unwrap_or_else(|| (vec![0], Vec::new()));
+        let job = job.or_else(|| read_job(&log));
+        let ok_output = job
+            .as_ref()
+            .map(|j| j.ok_output.clone())
+            .unwrap_or_default();
         let mut tail = LogTail::new(log.clone());
         let mut ok_seen = false;
         let outcome = loop {
             ok_seen |= tail.pump(&ok_output, &tx);
-            if let Some(exit) = read_exit(&log) {
+            if let Some(record) = read_exit_record(&log) {
                 ok_seen |= tail.pump(&ok_output, &tx);
                 ok_seen |= tail.finish(&ok_output, &tx);
-                break outcome_of(exit, &expect, ok_seen, c.is_requested());
+                break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
             }
             if !is_alive(pid) {
                 // The exit file is written just before the supervisor ends: look once more.
                 thread::sleep(TAIL_EVERY);
                 ok_seen |= tail.pump(&ok_output, &tx);
-                if let Some(exit) = read_exit(&log) {
+                if let Some(record) = read_exit_record(&log) {
                     ok_seen |= tail.finish(&ok_output, &tx);
-                    break outcome_of(exit, &expect, ok_seen, c.is_requested());
+                    break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
                 }
                 tail.finish(&ok_output, &tx);
                 break if c.is_requested() {
@@ -269,32 +397,13 @@ pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
             }
             thread::sleep(TAIL_EVERY);
         };
+        if outcome.status == Status::Failed {
+            // As a direct run does: say which program failed before the verdict.
+            let _ = tx.send(RunEvent::Notice(outcome.message.clone()));
+        }
         let _ = tx.send(RunEvent::Finished(outcome));
     });
     RunningStep { events: rx, cancel }
-}
-
-fn outcome_of(exit: Exit, expect: &[i32], ok_seen: bool, cancelled: bool) -> RunOutcome {
-    match judge(exit, expect, ok_seen) {
-        _ if cancelled => RunOutcome {
-            status: Status::Cancelled,
-            exit: Some(exit),
-            failed_program: None,
-            message: "cancelled".to_string(),
-        },
-        None => RunOutcome {
-            status: Status::Done,
-            exit: Some(exit),
-            failed_program: None,
-            message: format!("finished ({exit})"),
-        },
-        Some(why) => RunOutcome {
-            status: Status::Failed,
-            exit: Some(exit),
-            failed_program: None,
-            message: format!("failed ({why})"),
-        },
-    }
 }
 
 /// Reads what was appended to a log since the last look, through the display filter.
@@ -367,6 +476,119 @@ mod tests {
         assert_eq!(read_exit(&log), None);
         state_dir::write_exit_file(&exit_path(&log), Exit::Signal(9)).unwrap();
         assert_eq!(read_exit(&log), Some(Exit::Signal(9)));
+    }
+
+    fn job(programs: &[&[&str]], ok_output: &[&str]) -> StepJob {
+        StepJob {
+            commands: programs
+                .iter()
+                .map(|argv| super::super::runner::Command {
+                    argv: argv.iter().map(|a| a.to_string()).collect(),
+                    env: Vec::new(),
+                })
+                .collect(),
+            expect: vec![0],
+            ok_output: ok_output.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+
+    /// Runs `job` as the supervisor does (without its signal set-up, which would change this
+    /// test process) and returns what it wrote to the exit file.
+    fn supervised(job: &StepJob) -> ExitRecord {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        std::fs::write(job_path(&log), serde_json::to_vec(job).unwrap()).unwrap();
+        let record = run_supervised(&log);
+        state_dir::write_exit_record(&exit_path(&log), &record).unwrap();
+        read_exit_record(&log).unwrap()
+    }
+
+    fn direct(job: &StepJob) -> RunOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        let running = super::super::runner::start(
+            job.clone(),
+            dir.path().join("d.log"),
+            super::super::runner::RunOptions::default(),
+        );
+        loop {
+            if let Ok(RunEvent::Finished(o)) = running.events.recv() {
+                return o;
+            }
+        }
+    }
+
+    #[test]
+    fn the_exit_file_records_the_supervisors_judgement() {
+        let ok_text = job(
+            &[&[
+                "sh",
+                "-c",
+                "echo ' * service sshd already installed'; exit 1",
+            ]],
+            &["already installed"],
+        );
+        let r = supervised(&ok_text);
+        assert_eq!(r.exit, Exit::Code(1));
+        assert_eq!((r.program, r.programs), (Some(0), Some(1)));
+        assert!(r.ok_output_seen);
+        assert_eq!(r.success, Some(true));
+
+        let second_fails = job(&[&["true"], &["sh", "-c", "exit 4"], &["true"]], &[]);
+        let r = supervised(&second_fails);
+        assert_eq!(r.exit, Exit::Code(4));
+        assert_eq!((r.program, r.programs), (Some(1), Some(3)));
+        assert_eq!(r.success, Some(false));
+
+        let missing = job(&[&["true"], &["fieldbook-no-such-program-xyz"]], &[]);
+        let r = supervised(&missing);
+        assert_eq!(r.program, Some(1));
+        assert_eq!(r.success, Some(false));
+        assert!(r.error.unwrap().contains("fieldbook-no-such-program-xyz"));
+    }
+
+    #[test]
+    fn a_supervised_outcome_is_what_a_direct_run_reports() {
+        for j in [
+            job(&[&["true"]], &[]),
+            job(&[&["sh", "-c", "exit 3"]], &[]),
+            job(
+                &[&["sh", "-c", "echo already installed; exit 1"]],
+                &["already installed"],
+            ),
+            job(&[&["true"], &["sh", "-c", "exit 1"]], &[]),
+            job(&[&["sh", "-c", "exit 2"], &["true"]], &[]),
+            job(&[&["sh", "-c", "kill -9 $$"]], &[]),
+        ] {
+            let want = direct(&j);
+            let got = outcome_of(&supervised(&j), Some(&j), &[0], false, false);
+            assert_eq!(got, want, "{j:?}");
+            // A later fieldbook without the job file still gets status, exit and program.
+            let bare = outcome_of(&supervised(&j), None, &[0], false, false);
+            assert_eq!(
+                (bare.status, bare.exit, bare.failed_program),
+                (want.status, want.exit, want.failed_program)
+            );
+        }
+        // A program that cannot start: failed at that program, with the runner's words.
+        let j = job(&[&["true"], &["fieldbook-no-such-program-xyz"]], &[]);
+        let want = direct(&j);
+        let got = outcome_of(&supervised(&j), Some(&j), &[0], false, false);
+        assert_eq!(
+            (got.status, got.failed_program, got.message),
+            (want.status, want.failed_program, want.message)
+        );
+    }
+
+    #[test]
+    fn an_old_exit_file_is_judged_by_expect_and_the_log() {
+        let j = job(&[&["rc-update"]], &["already installed"]);
+        let old = ExitRecord::from(Exit::Code(1));
+        let o = outcome_of(&old, Some(&j), &[0], false, false);
+        assert_eq!((o.status, o.failed_program), (Status::Failed, Some(0)));
+        let o = outcome_of(&old, Some(&j), &[0], true, false);
+        assert_eq!(o.status, Status::Done);
+        let o = outcome_of(&old, None, &[0, 1], false, false);
+        assert_eq!(o.status, Status::Done);
     }
 
     #[test]

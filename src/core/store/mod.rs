@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use archive::archive_run;
 pub use open::IfCorrupt;
-pub use reconcile::{LiveStep, Reconciled};
+pub use reconcile::{LiveStep, Reconciled, show_finished};
 
 use super::atomic;
 use super::clock;

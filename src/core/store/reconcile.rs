@@ -1,5 +1,6 @@
 //! Steps found `running` when a run is opened: the app that started them is gone (we hold the
-//! run's lock), so each one either finished under its supervisor (an exit file exists), is
+//! run's lock), so each one either finished under its supervisor (an exit file exists: its
+//! verdict is recorded as a direct run would have recorded it), is
 //! still running detached (re-attach), or is interrupted with its outcome unknown.
 
 use std::path::PathBuf;
@@ -8,8 +9,10 @@ use super::Store;
 use crate::core::clock;
 use crate::core::host;
 use crate::core::journal::Event;
-use crate::core::progress::{Exit, Status};
-use crate::core::state_dir;
+use crate::core::progress::{Exit, Run, Status};
+use crate::core::runbook::{Action, Runbook};
+use crate::core::state_dir::{self, StateDir};
+use crate::core::supervisor;
 
 /// A step still running under its detached supervisor: the TUI can follow its log and wait
 /// for its exit file.
@@ -34,10 +37,12 @@ pub enum Reconciled {
     Finished {
         /// Step id.
         step: String,
-        /// How it ended.
-        exit: Exit,
-        /// Done or Failed, judged by the step's expected exit codes.
+        /// How it ended (the program that ended the run).
+        exit: Option<Exit>,
+        /// Done or Failed, as the supervisor judged it (expected codes and `ok_output`).
         status: Status,
+        /// Which program (0-based) failed, as a direct run records it.
+        failed_program: Option<usize>,
     },
     /// It is still running under its supervisor; re-attach.
     Live(LiveStep),
@@ -124,22 +129,30 @@ impl Store {
                 found.push(Reconciled::Interrupted { step: id, why });
                 continue;
             };
-            let exit_file = attempt
-                .log
-                .as_deref()
-                .map(|l| state_dir::exit_file(&self.dir.resolve_path(l)));
-            let exit = exit_file
-                .as_deref()
-                .and_then(|p| state_dir::read_exit_file(p).ok().flatten());
-            if let Some(exit) = exit {
-                let ok = self.exit_is_success(&id, exit);
-                let status = if ok { Status::Done } else { Status::Failed };
-                let outcome = "finished while fieldbook was away".to_string();
-                events.push(self.set_ended(&id, status, Some(exit), Some(outcome)));
+            // The supervisor recorded its verdict: record what a direct run would have.
+            let log = attempt.log.as_deref().map(|l| self.dir.resolve_path(l));
+            let expect = self.expect_of(&id);
+            if let Some(outcome) = log.as_deref().and_then(|l| supervisor::ended(l, &expect)) {
+                let event = self.set_ended(
+                    &id,
+                    outcome.status,
+                    outcome.exit,
+                    Some(outcome.message.clone()),
+                );
+                if let Some(a) = self
+                    .run
+                    .steps
+                    .get_mut(&id)
+                    .and_then(|s| s.attempts.last_mut())
+                {
+                    a.failed_program = outcome.failed_program;
+                }
+                events.push(event);
                 found.push(Reconciled::Finished {
                     step: id,
-                    exit,
-                    status,
+                    exit: outcome.exit,
+                    status: outcome.status,
+                    failed_program: outcome.failed_program,
                 });
                 continue;
             }
@@ -169,14 +182,20 @@ impl Store {
         events
     }
 
-    /// Whether an exit counts as success for `step` (its `expect` codes, default 0).
+    /// Whether an exit code alone counts as success for `step` (its `expect` codes, default
+    /// 0). A supervised step is judged by its supervisor instead (`ok_output` too).
     pub fn exit_is_success(&self, step: &str, exit: Exit) -> bool {
         match exit {
-            Exit::Code(c) => match self.facts.expect.get(step) {
-                Some(codes) if !codes.is_empty() => codes.contains(&c),
-                _ => c == 0,
-            },
+            Exit::Code(c) => self.expect_of(step).contains(&c),
             Exit::Signal(_) => false,
+        }
+    }
+
+    /// The exit codes that mean success for `step` (default 0).
+    fn expect_of(&self, step: &str) -> Vec<i32> {
+        match self.facts.expect.get(step) {
+            Some(codes) if !codes.is_empty() => codes.clone(),
+            _ => vec![0],
         }
     }
 
@@ -216,5 +235,36 @@ impl Store {
             exit,
             outcome,
         }
+    }
+}
+
+/// Shows the steps whose supervisor finished while nobody watched as ended, in memory only:
+/// the same status, exit, failed program and words that the next fieldbook opening the run
+/// records. For `status` and `report`, which only look (no lock, nothing saved), so they never
+/// say "running" about a step that is over.
+pub fn show_finished(run: &mut Run, dir: &StateDir, runbook: Option<&Runbook>) {
+    for (id, st) in run.steps.iter_mut() {
+        if st.status != Status::Running {
+            continue;
+        }
+        let expect = runbook
+            .and_then(|rb| rb.steps().find(|(_, s)| &s.id == id))
+            .and_then(|(_, s)| match &s.action {
+                Action::Run(spec) if !spec.expect.is_empty() => Some(spec.expect.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| vec![0]);
+        let Some(a) = st.attempts.last_mut() else {
+            continue;
+        };
+        let log = a.log.as_deref().map(|l| dir.resolve_path(l));
+        let Some(outcome) = log.as_deref().and_then(|l| supervisor::ended(l, &expect)) else {
+            continue;
+        };
+        st.status = outcome.status;
+        a.ended = Some(clock::now());
+        a.exit = outcome.exit.or(a.exit);
+        a.failed_program = outcome.failed_program;
+        a.outcome = Some(outcome.message);
     }
 }

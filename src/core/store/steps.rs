@@ -133,6 +133,22 @@ impl Store {
         self.end(step, exit, false, Some(program))
     }
 
+    /// Ends the running attempt as the runner reported it: done if `ok`, else failed (at
+    /// `program`, 0-based, when known), with the runner's words (`command 2 of 2 failed (exit
+    /// 1): ...`). The same record whether the step ran directly, was re-attached or was found
+    /// finished under its supervisor.
+    pub fn end_with(
+        &mut self,
+        step: &str,
+        exit: Exit,
+        ok: bool,
+        program: Option<usize>,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        let outcome = Some(outcome.to_string()).filter(|o| !o.trim().is_empty());
+        self.end_as(step, exit, ok, if ok { None } else { program }, outcome)
+    }
+
     fn end(
         &mut self,
         step: &str,
@@ -140,11 +156,22 @@ impl Store {
         ok: bool,
         program: Option<usize>,
     ) -> Result<(), StoreError> {
+        self.end_as(step, exit, ok, program, None)
+    }
+
+    fn end_as(
+        &mut self,
+        step: &str,
+        exit: Exit,
+        ok: bool,
+        program: Option<usize>,
+        outcome: Option<String>,
+    ) -> Result<(), StoreError> {
         if self.status_of(step) != Status::Running {
             return Err(self.refuse(step, "finish"));
         }
         let status = if ok { Status::Done } else { Status::Failed };
-        let event = self.set_ended(step, status, Some(exit), None);
+        let event = self.set_ended(step, status, Some(exit), outcome);
         if let Some(a) = self.step_mut(step).attempts.last_mut() {
             a.failed_program = program;
         }

@@ -622,3 +622,147 @@ fn state_directories_are_private() {
         assert_eq!(mode, 0o700, "{}", d.display());
     }
 }
+
+/// Writes what a supervisor leaves beside a log: the job it ran and its exit record.
+fn supervisor_left(log: &std::path::Path, programs: &[&[&str]], ok_output: &[&str], exit: &str) {
+    let job = crate::core::runner::StepJob {
+        commands: programs
+            .iter()
+            .map(|argv| crate::core::runner::Command {
+                argv: argv.iter().map(|a| a.to_string()).collect(),
+                env: Vec::new(),
+            })
+            .collect(),
+        expect: vec![0],
+        ok_output: ok_output.iter().map(|o| o.to_string()).collect(),
+    };
+    let job_file = crate::core::supervisor::job_path(log);
+    std::fs::write(job_file, serde_json::to_vec(&job).unwrap()).unwrap();
+    std::fs::write(crate::core::state_dir::exit_file(log), exit).unwrap();
+}
+
+#[test]
+fn a_supervisors_ok_output_verdict_makes_a_nonzero_exit_done_on_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let started = s.start("two").unwrap();
+    drop(s);
+    // rc-update exits 1 but says "already installed": the supervisor judged it done.
+    supervisor_left(
+        &started.log,
+        &[&["rc-update", "add", "sshd", "default"]],
+        &["already installed"],
+        "code 1\nprogram 1 of 1\nok_output seen\nverdict done\n",
+    );
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Done);
+    let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(a.exit, Some(Exit::Code(1)));
+    assert_eq!(a.failed_program, None);
+    assert_eq!(a.outcome.as_deref(), Some("finished (exit 1)"));
+    assert!(matches!(
+        &s.reconciled()[0],
+        Reconciled::Finished {
+            status: Status::Done,
+            exit: Some(Exit::Code(1)),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_failed_second_program_found_later_is_recorded_as_a_direct_run_records_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let started = s.start("two").unwrap();
+    drop(s);
+    // Exit 3 is expected for this step, but the supervisor judged program 2 failed (its job's
+    // expect is [0]): its verdict wins over the runbook's codes.
+    supervisor_left(
+        &started.log,
+        &[&["true"], &["emerge", "--sync"]],
+        &[],
+        "code 3\nprogram 2 of 2\nverdict failed\n",
+    );
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Failed);
+    let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(a.exit, Some(Exit::Code(3)));
+    assert_eq!(a.failed_program, Some(1));
+    assert_eq!(
+        a.outcome.as_deref(),
+        Some("command 2 of 2 failed (exit 3): emerge --sync")
+    );
+}
+
+#[test]
+fn an_old_exit_file_is_still_judged_by_the_expected_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let started = s.start("two").unwrap();
+    drop(s);
+    // An older supervisor: exit status only, and no job file.
+    std::fs::write(crate::core::state_dir::exit_file(&started.log), "code 2\n").unwrap();
+    let s = open(&dir);
+    assert_eq!(s.run().status("two"), Status::Failed);
+    let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(a.exit, Some(Exit::Code(2)));
+    assert_eq!(a.outcome.as_deref(), Some("failed (exit 2)"));
+}
+
+#[test]
+fn show_finished_reads_a_finished_step_as_ended_without_saving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    let started = s.start("two").unwrap();
+    let file = s.file().to_path_buf();
+    drop(s);
+    supervisor_left(
+        &started.log,
+        &[&["true"], &["false"]],
+        &[],
+        "code 1\nprogram 2 of 2\nverdict failed\n",
+    );
+    let mut run = crate::core::state_dir::read_run(&file).unwrap();
+    show_finished(&mut run, &dir, Some(&rb()));
+    assert_eq!(run.status("two"), Status::Failed);
+    assert_eq!(run.steps["two"].attempts[0].failed_program, Some(1));
+    // Only looked: the file still says running, for the next fieldbook to record.
+    let on_disk = crate::core::state_dir::read_run(&file).unwrap();
+    assert_eq!(on_disk.status("two"), Status::Running);
+}
+
+#[test]
+fn end_with_keeps_the_runners_words_and_failed_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    s.end_with(
+        "two",
+        Exit::Code(1),
+        false,
+        Some(1),
+        "command 2 of 2 failed (exit 1): false",
+    )
+    .unwrap();
+    let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(a.failed_program, Some(1));
+    assert_eq!(
+        a.outcome.as_deref(),
+        Some("command 2 of 2 failed (exit 1): false")
+    );
+    s.start("two").unwrap();
+    // Done never names a failed program.
+    s.end_with("two", Exit::Code(0), true, Some(0), "finished (exit 0)")
+        .unwrap();
+    let a = &s.run().steps["two"].attempts[1];
+    assert_eq!(
+        (s.run().status("two"), a.failed_program),
+        (Status::Done, None)
+    );
+}
