@@ -606,3 +606,55 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
     )));
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runner::CancelHandle;
+    use crate::core::terminal_text::TerminalText;
+
+    /// A runner following a step whose events are already waiting in its channel.
+    fn following(events: Vec<RunEvent>) -> StepRunner {
+        let (tx, rx) = mpsc::channel();
+        for e in events {
+            tx.send(e).unwrap();
+        }
+        StepRunner {
+            state_root: None,
+            exe: None,
+            active: Some(Active::Running {
+                running: RunningStep {
+                    events: rx,
+                    cancel: CancelHandle::default(),
+                },
+                supervised: false,
+            }),
+            check_answered: None,
+        }
+    }
+
+    fn batch(from: usize, n: usize) -> RunEvent {
+        let mut filter = TerminalText::new();
+        let mut lines = Vec::new();
+        for i in from..from + n {
+            filter.feed(format!("\x1b[32mline {i}\x1b[0m\n").as_bytes(), &mut lines);
+        }
+        RunEvent::Output {
+            lines,
+            partial: None,
+        }
+    }
+
+    #[test]
+    fn a_flood_drained_in_one_turn_keeps_only_what_the_screen_keeps() {
+        let mut runner = following((0..300).map(|b| batch(b * 1000, 1000)).collect());
+        let msgs = runner.poll();
+        let Some(Msg::Output(lines)) = msgs.first() else {
+            panic!("{msgs:?}");
+        };
+        assert!(lines.len() < 2 * OUTPUT_LIMIT, "{} lines held", lines.len());
+        assert!(lines.len() >= OUTPUT_LIMIT);
+        assert_eq!(lines.last().unwrap().text(), "line 299999");
+        assert!(!lines.last().unwrap().is_plain(), "colours are kept");
+    }
+}
