@@ -686,9 +686,22 @@ fn a_failed_second_program_found_later_is_recorded_as_a_direct_run_records_it() 
         &[],
         "code 3\nprogram 2 of 2\nverdict failed\n",
     );
+    // It ended long before anyone looked: the report's duration must say so.
+    let exit_file = crate::core::state_dir::exit_file(&started.log);
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&exit_file)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
     let s = open(&dir);
     assert_eq!(s.run().status("two"), Status::Failed);
     let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(
+        a.ended.as_deref(),
+        Some(crate::core::clock::format_unix(1_800_000_000).as_str())
+    );
     assert_eq!(a.exit, Some(Exit::Code(3)));
     assert_eq!(a.failed_program, Some(1));
     assert_eq!(
