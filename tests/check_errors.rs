@@ -95,6 +95,10 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "contradicting_words.toml",
+        &["18:9: 'pae' and '-pae' contradict each other: add one of them"],
+    ),
+    (
         "bad_comment_prefix.toml",
         &["18:11: `comment` must be a non-empty prefix on one line, without control characters"],
     ),

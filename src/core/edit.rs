@@ -32,6 +32,9 @@ pub enum TextEditError {
     /// A word list entry cannot contain spaces or quotes.
     #[error("'{0}' is not a single word")]
     BadWord(String),
+    /// A list of words to add holds a word and its negation.
+    #[error("'{0}' and '{1}' contradict each other: add one of them")]
+    Contradicts(String, String),
     /// The text to insert contains a line break where one line is required.
     #[error("the {0} must be a single line")]
     MultiLine(&'static str),
@@ -179,6 +182,9 @@ pub fn edit_text(
         EditAction::AddWords { key, words } => {
             check_key(key)?;
             check_words(words)?;
+            if let Some((w, neg)) = contradicting_words(words) {
+                return Err(TextEditError::Contradicts(w, neg));
+            }
             add_words(&mut doc, key, words, comment)?
         }
         EditAction::RemoveWords { key, words } => {
@@ -558,6 +564,15 @@ fn set_var(doc: &mut Lines, key: &str, value: &str, comment: &str) -> Result<boo
 }
 
 /// The word that cancels `w` in a Portage-style list (`-gtk` for `gtk` and the reverse).
+/// A word and its negation in one list to add (`pae` and `-pae`): each would undo the other,
+/// and the file would change on every run.
+pub fn contradicting_words(words: &[String]) -> Option<(String, String)> {
+    words.iter().find_map(|w| {
+        let neg = negation(w);
+        words.contains(&neg).then(|| (w.clone(), neg))
+    })
+}
+
 fn negation(w: &str) -> String {
     match w.strip_prefix('-') {
         Some(pos) => pos.to_string(),

@@ -983,7 +983,7 @@ impl Validator<'_> {
             }
             "add_words" | "remove_words" => {
                 let key = need("key", &e.key)?;
-                let words = match &e.words {
+                let words: Vec<String> = match &e.words {
                     Some(w) if !w.get_ref().is_empty() => {
                         for word in w.get_ref() {
                             self.refs(word, declared);
@@ -999,6 +999,14 @@ impl Validator<'_> {
                     }
                 };
                 if action_name == "add_words" {
+                    if let (Some(w), Some((a, b))) =
+                        (&e.words, crate::core::edit::contradicting_words(&words))
+                    {
+                        self.problem(
+                            w.span(),
+                            format!("'{a}' and '{b}' contradict each other: add one of them"),
+                        );
+                    }
                     EditAction::AddWords { key, words }
                 } else {
                     EditAction::RemoveWords { key, words }
