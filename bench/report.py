@@ -90,9 +90,10 @@ rows = [("first frame (app start, runbook screen)", "runbook", "start", "start",
         ("1 x Down (runbook steps)", "runbook", "down1", "down1", 1),
         ("10 x Down, per Down (runbook steps)", "runbook", "down10", "down10", 10),
         ("Page Down (runbook steps)", "runbook", "pgdn", "pgdn", 1),
-        ("open a step (Enter)", "runbook", "open", None, 1)]
+        ("open a step (Enter)", "runbook", "open", None, 1),
+        ("Output following a build, per new line (200 lines, 20 a second)", "trickle", "trickle", None, 200)]
 terms = ["xterm-256color", "vt100"]
-res = {(s, t): phases(load(f"{s}-{t}.json")) for s in ("runbook", "services") for t in terms}
+res = {(s, t): phases(load(f"{s}-{t}.json")) for s in ("runbook", "services", "trickle") for t in terms}
 print("| phase (bytes) | fieldbook xterm-256color | whiptail xterm-256color | dialog xterm-256color "
       "| fieldbook vt100 | whiptail vt100 | dialog vt100 |")
 print("|---|---:|---:|---:|---:|---:|---:|")
@@ -124,7 +125,7 @@ for rb in ("clearos-install", "xen4-migration", "gentoo-world-update"):
         got.append(cell(None if p is None else p["bytes"]))
     print(f"| {rb} | " + " | ".join(got) + " |")
 for t in terms:
-    for s in ("runbook", "services"):
+    for s in ("runbook", "services", "trickle"):
         r = load(f"{s}-{t}.json")
         if r and r.get("warnings"):
             print(f"\nWarnings ({s}, {t}): " + "; ".join(r["warnings"]))

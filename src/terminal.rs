@@ -8,6 +8,7 @@
 
 pub mod frugal;
 pub mod profile;
+pub mod scroll;
 
 use std::io::{self, Write};
 use std::sync::Arc;

@@ -288,6 +288,52 @@ impl<W: Write> FrugalBackend<W> {
         self.buf.push(b'H');
     }
 
+    /// When this frame is the last one with a band of rows moved (output following a
+    /// command), lets the terminal move them: a scroll region, line feeds (or reverse index)
+    /// at its edge, the region reset. Returns the whole new frame, for drawing what is left
+    /// against the moved shadow; `None` when scrolling would not pay (or the screen is not
+    /// known cell by cell).
+    fn scrolled_frame(&mut self, changes: &[(u16, u16, &Cell)]) -> Option<Vec<Cell>> {
+        let (w, h) = (self.size.width, self.size.height);
+        // A scroll pays only when several rows change.
+        let rows_changed = changes.chunk_by(|a, b| a.1 == b.1).count();
+        if rows_changed < 3 {
+            return None;
+        }
+        let old = self.shadow.as_ref()?;
+        let mut new = old.clone();
+        for &(x, y, cell) in changes {
+            new[usize::from(y) * usize::from(w) + usize::from(x)] = cell.clone();
+        }
+        let plan = super::scroll::plan(old, &new, w, h)?;
+        // Erased and inserted rows take the current background: start from the default pen.
+        self.set_pen(DEFAULT_PEN);
+        self.buf.extend_from_slice(b"\x1b[");
+        self.push_num(u32::from(plan.top) + 1);
+        self.buf.push(b';');
+        self.push_num(u32::from(plan.bottom) + 1);
+        self.buf.push(b'r');
+        // Setting the margins homes the cursor, to the screen's corner or the region's
+        // (emulators differ): only an absolute move is sure from here, and after the reset.
+        self.cursor = None;
+        self.wrap_row = None;
+        let k = plan.by.unsigned_abs() as usize;
+        if plan.by > 0 {
+            self.write_cup(0, plan.bottom);
+            self.buf.extend(std::iter::repeat_n(b'\n', k));
+        } else {
+            self.write_cup(0, plan.top);
+            for _ in 0..k {
+                self.buf.extend_from_slice(b"\x1bM");
+            }
+        }
+        self.buf.extend_from_slice(b"\x1b[r");
+        if let Some(shadow) = self.shadow.as_mut() {
+            super::scroll::apply(shadow, w, plan);
+        }
+        Some(new)
+    }
+
     /// Writes one cell at (x, y) and keeps the cursor, wrap and shadow bookkeeping.
     fn put_cell(&mut self, x: u16, y: u16, cell: &Cell) {
         self.move_to(x, y);
@@ -496,6 +542,21 @@ impl<W: Write> Backend for FrugalBackend<W> {
         let cells: Vec<(u16, u16, &Cell)> = content
             .filter(|&(x, y, _)| x < width && y < height)
             .collect();
+        if let Some(new) = self.scrolled_frame(&cells) {
+            // The terminal moved the rows; what is left is the difference to the new frame.
+            let old = self.shadow.clone().unwrap_or_default();
+            let w = usize::from(width);
+            let rest: Vec<(u16, u16, &Cell)> = new
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| old.get(*i) != Some(*c))
+                .map(|(i, c)| ((i % w) as u16, (i / w) as u16, c))
+                .collect();
+            for row in rest.chunk_by(|a, b| a.1 == b.1) {
+                self.draw_row(row);
+            }
+            return Ok(());
+        }
         // ratatui hands the changes over in screen order: one row at a time.
         for row in cells.chunk_by(|a, b| a.1 == b.1) {
             self.draw_row(row);
@@ -811,6 +872,84 @@ mod tests {
                 frame
             })
             .collect()
+    }
+
+    /// Output following a command, as the Output screen draws it: a box whose body shows a
+    /// window of numbered lines that moves down (new output) or back up (scrolling), by a
+    /// random number of lines, sometimes with a changed title or mark.
+    fn scrolling_frames(seed: u64, count: usize) -> Vec<Vec<(u16, u16, String, Style)>> {
+        let mut state = seed;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let words = [
+            "checking for gcc",
+            ">>> Emerging",
+            "libtool: link",
+            "make[2]: Entering",
+        ];
+        let mut first: i64 = 100;
+        (0..count)
+            .map(|_| {
+                first += next(9) as i64 - 3;
+                let mut frame = vec![
+                    (0, 0, format!("+ Output {} ", next(3)), Style::new()),
+                    (0, 23, "?:help  q:back".to_string(), Style::new()),
+                    (0, 22, "+".repeat(80), Style::new()),
+                ];
+                for y in 1..22u16 {
+                    let n = first + i64::from(y);
+                    frame.push((0, y, "|".to_string(), Style::new()));
+                    frame.push((79, y, "|".to_string(), Style::new()));
+                    let pad = "=".repeat((n.unsigned_abs() % 30) as usize);
+                    let text = format!("{} {n} {pad}", words[(n.unsigned_abs() % 4) as usize]);
+                    let style = if n % 11 == 0 {
+                        Style::new().add_modifier(Modifier::BOLD)
+                    } else {
+                        Style::new()
+                    };
+                    frame.push((2, y, text, style));
+                }
+                if next(4) == 0 {
+                    frame.push((79, 1, "^".to_string(), Style::new()));
+                }
+                frame
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scrolled_output_is_shown_exactly_and_costs_only_the_new_lines() {
+        for seed in [3, 11, 99] {
+            let frames = scrolling_frames(seed, 60);
+            assert_renders_faithfully(SgrSet::Vt100, &frames);
+            assert_renders_faithfully(SgrSet::Ecma48, &frames);
+        }
+        // One new line at the bottom: a scroll and that line, not the 20 lines above it.
+        let mut t = term(ColorMode::Mono, SgrSet::Vt100);
+        t.resize(Rect::new(0, 0, 80, 24)).unwrap();
+        let body = |first: usize| {
+            move |f: &mut ratatui::Frame| {
+                let b = f.buffer_mut();
+                for y in 1..22u16 {
+                    let n = first + usize::from(y);
+                    let text = format!("line {n}: {}", "abcdefghij".repeat(n % 5 + 1));
+                    b.set_string(0, y, "|", Style::new());
+                    b.set_string(2, y, &text, Style::new());
+                    b.set_string(79, y, "|", Style::new());
+                }
+            }
+        };
+        t.draw(body(0)).unwrap();
+        take(&mut t);
+        t.draw(body(1)).unwrap();
+        let bytes = take(&mut t);
+        let s = String::from_utf8_lossy(&bytes);
+        assert!(s.contains("\x1b[2;22r"), "{s:?}");
+        assert!(bytes.len() < 120, "{} bytes: {s:?}", bytes.len());
     }
 
     #[test]
