@@ -202,19 +202,30 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
         .mode(FILE_MODE)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    // SAFETY: the descriptor is open for the duration of the call; flock has no other
-    // preconditions.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    // A lock this process just released can look held for a moment: a child forked by
+    // another thread (a command starting) holds a copy of the descriptor until its exec
+    // closes it. Such a copy goes within milliseconds; another fieldbook's lock does not.
+    for attempt in 0..=LOCK_RETRIES {
+        // SAFETY: the descriptor is open for the duration of the call; flock has no other
+        // preconditions.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(file);
+        }
         let err = io::Error::last_os_error();
-        return Err(if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            StoreError::InUse(path.to_path_buf())
-        } else {
-            StoreError::io(path, err)
-        });
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(StoreError::io(path, err));
+        }
+        if attempt < LOCK_RETRIES {
+            std::thread::sleep(LOCK_RETRY_GAP);
+        }
     }
-    Ok(file)
+    Err(StoreError::InUse(path.to_path_buf()))
 }
+
+/// How often, and how far apart, a held lock is tried again before the run counts as in use.
+const LOCK_RETRIES: u32 = 10;
+const LOCK_RETRY_GAP: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A temp file left by a writer killed mid-save; holding the lock, we know it is not in use.
 fn remove_stale_temp(file: &Path) {
