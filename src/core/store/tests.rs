@@ -779,3 +779,36 @@ fn end_with_keeps_the_runners_words_and_failed_program() {
         (Status::Done, None)
     );
 }
+
+#[test]
+fn a_journal_line_cut_by_a_kill_is_ended_so_the_next_event_survives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    let journal = dir.journal_file("demo", "web1");
+    drop(s);
+    // A writer killed mid-append left half a line.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"{\"at\":\"2026-11-26T20:00:00Z\",\"who\":\"x\",\"ev",
+    )
+    .unwrap();
+    drop(f);
+    let mut s = open(&dir);
+    s.note("one", "after the crash").unwrap();
+    drop(s);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let (entries, bad) = crate::core::journal::parse(&text);
+    assert_eq!(bad, 1, "only the fragment is unreadable: {text}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| matches!(&e.event, crate::core::journal::Event::Noted { text, .. } if text == "after the crash")),
+        "{text}"
+    );
+}
