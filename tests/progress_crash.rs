@@ -174,7 +174,13 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
         last_total = saved;
         let text = std::fs::read_to_string(&journal_file).unwrap_or_default();
         let (entries, bad) = journal::parse(&text);
-        assert_eq!(bad, 0, "iteration {iteration}: a journal line was cut");
+        // A kill can cut the line being appended (Linux may stop a write between pages on
+        // SIGKILL); the next open ends it, so at most one fragment per kill, and no later
+        // event is lost with it (checked below).
+        assert!(
+            bad <= iteration + 1,
+            "iteration {iteration}: {bad} unreadable journal lines"
+        );
         let journalled = entries
             .iter()
             .filter(|e| {

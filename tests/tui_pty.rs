@@ -7,8 +7,13 @@ use std::time::Duration;
 
 use common::pty::{App, Spawn};
 
+/// A directory holding the demo runbook, one per call: tests run in parallel, and a copy
+/// shared between them could be read while another test rewrites it.
 fn fixture_dir() -> String {
-    let dir = std::env::temp_dir().join(format!("fieldbook-tui-fixture-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("fieldbook-tui-fixture-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(
         concat!(

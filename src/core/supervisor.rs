@@ -229,6 +229,17 @@ pub fn read_exit_record(log: &Path) -> Option<ExitRecord> {
     state_dir::read_exit_record(&exit_path(log)).ok().flatten()
 }
 
+/// When the supervisor recorded the end (the exit file's time, RFC 3339 UTC): the real end of
+/// a step found finished hours later, so its duration in the report is true.
+pub fn ended_at(log: &Path) -> Option<String> {
+    let modified = std::fs::metadata(exit_path(log)).ok()?.modified().ok()?;
+    let secs = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(super::clock::format_unix(i64::try_from(secs).ok()?))
+}
+
 /// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone).
 pub fn read_job(log: &Path) -> Option<StepJob> {
     std::fs::read(job_path(log))

@@ -47,6 +47,7 @@ impl Store {
         let journal = dir.journal_file(&runbook.id, target);
         let lock = lock_run(&dir.lock_file(&runbook.id, target))?;
         remove_stale_temp(&file);
+        end_cut_journal_line(&journal).map_err(|e| StoreError::io(&journal, e))?;
 
         let mut events = Vec::new();
         let loaded = match std::fs::read(&file) {
@@ -202,18 +203,53 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
         .mode(FILE_MODE)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    // SAFETY: the descriptor is open for the duration of the call; flock has no other
-    // preconditions.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    // A lock this process just released can look held for a moment: a child forked by
+    // another thread (a command starting) holds a copy of the descriptor until its exec
+    // closes it. Such a copy goes within milliseconds; another fieldbook's lock does not.
+    for attempt in 0..=LOCK_RETRIES {
+        // SAFETY: the descriptor is open for the duration of the call; flock has no other
+        // preconditions.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(file);
+        }
         let err = io::Error::last_os_error();
-        return Err(if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            StoreError::InUse(path.to_path_buf())
-        } else {
-            StoreError::io(path, err)
-        });
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(StoreError::io(path, err));
+        }
+        if attempt < LOCK_RETRIES {
+            std::thread::sleep(LOCK_RETRY_GAP);
+        }
     }
-    Ok(file)
+    Err(StoreError::InUse(path.to_path_buf()))
+}
+
+/// How often, and how far apart, a held lock is tried again before the run counts as in use.
+const LOCK_RETRIES: u32 = 10;
+const LOCK_RETRY_GAP: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Ends a journal line cut short by a writer killed mid-append (Linux may stop a write to a
+/// file between pages when SIGKILL arrives), so the next event starts on a line of its own
+/// instead of being glued to the fragment and lost with it. The fragment stays, as evidence;
+/// the journal reader counts it as one unreadable line. Holding the lock, nobody else writes.
+fn end_cut_journal_line(journal: &Path) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = match OpenOptions::new().read(true).append(true).open(journal) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if f.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    f.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        f.write_all(b"\n")?;
+        f.sync_data()?;
+    }
+    Ok(())
 }
 
 /// A temp file left by a writer killed mid-save; holding the lock, we know it is not in use.

@@ -139,6 +139,7 @@ impl Store {
                     outcome.exit,
                     Some(outcome.message.clone()),
                 );
+                let ended = log.as_deref().and_then(supervisor::ended_at);
                 if let Some(a) = self
                     .run
                     .steps
@@ -146,6 +147,8 @@ impl Store {
                     .and_then(|s| s.attempts.last_mut())
                 {
                     a.failed_program = outcome.failed_program;
+                    // It ended when the supervisor said so, not when we noticed.
+                    a.ended = ended.or(a.ended.take());
                 }
                 events.push(event);
                 found.push(Reconciled::Finished {
@@ -262,7 +265,10 @@ pub fn show_finished(run: &mut Run, dir: &StateDir, runbook: Option<&Runbook>) {
             continue;
         };
         st.status = outcome.status;
-        a.ended = Some(clock::now());
+        a.ended = log
+            .as_deref()
+            .and_then(supervisor::ended_at)
+            .or_else(|| Some(clock::now()));
         a.exit = outcome.exit.or(a.exit);
         a.failed_program = outcome.failed_program;
         a.outcome = Some(outcome.message);

@@ -686,9 +686,22 @@ fn a_failed_second_program_found_later_is_recorded_as_a_direct_run_records_it() 
         &[],
         "code 3\nprogram 2 of 2\nverdict failed\n",
     );
+    // It ended long before anyone looked: the report's duration must say so.
+    let exit_file = crate::core::state_dir::exit_file(&started.log);
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&exit_file)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
     let s = open(&dir);
     assert_eq!(s.run().status("two"), Status::Failed);
     let a = &s.run().steps["two"].attempts[0];
+    assert_eq!(
+        a.ended.as_deref(),
+        Some(crate::core::clock::format_unix(1_800_000_000).as_str())
+    );
     assert_eq!(a.exit, Some(Exit::Code(3)));
     assert_eq!(a.failed_program, Some(1));
     assert_eq!(
@@ -764,5 +777,38 @@ fn end_with_keeps_the_runners_words_and_failed_program() {
     assert_eq!(
         (s.run().status("two"), a.failed_program),
         (Status::Done, None)
+    );
+}
+
+#[test]
+fn a_journal_line_cut_by_a_kill_is_ended_so_the_next_event_survives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.complete("one").unwrap();
+    let journal = dir.journal_file("demo", "web1");
+    drop(s);
+    // A writer killed mid-append left half a line.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"{\"at\":\"2026-11-26T20:00:00Z\",\"who\":\"x\",\"ev",
+    )
+    .unwrap();
+    drop(f);
+    let mut s = open(&dir);
+    s.note("one", "after the crash").unwrap();
+    drop(s);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let (entries, bad) = crate::core::journal::parse(&text);
+    assert_eq!(bad, 1, "only the fragment is unreadable: {text}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| matches!(&e.event, crate::core::journal::Event::Noted { text, .. } if text == "after the crash")),
+        "{text}"
     );
 }
