@@ -515,7 +515,12 @@ fn event_loop(
             });
         }
         queue.extend(bg_rx.try_iter());
-        model.now = now_rfc3339();
+        let now = now_rfc3339();
+        // A running step shows how long it has run: a new second is a (tiny) redraw.
+        if model.running.is_some() && now != model.now {
+            dirty = true;
+        }
+        model.now = now;
         // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
         queue.extend(runner.reattach(model));
         queue.extend(runner.poll());

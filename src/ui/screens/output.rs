@@ -20,7 +20,10 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         format!("Output: {}", model.output_title)
     };
     let right = match &model.running {
-        Some(_) => "running".to_string(),
+        Some(r) => match running_for(model, r) {
+            Some(secs) => format!("running {}", crate::core::clock::duration_words(secs)),
+            None => "running".to_string(),
+        },
         None => format!("{} lines", model.output.len()),
     };
     let inner = widgets::frame(
@@ -80,4 +83,22 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         scroll > 0,
         scroll + h < model.output.len(),
     );
+}
+
+/// How long the running step's current attempt has run, for the title: whole minutes under
+/// `--low-bandwidth`, so a slow line redraws it once a minute instead of every second.
+fn running_for(model: &Model, running: &crate::ui::model::Running) -> Option<i64> {
+    let started = &model
+        .run(&running.runbook)?
+        .steps
+        .get(&running.step)?
+        .attempts
+        .last()?
+        .started;
+    let secs = crate::core::clock::between(started, &model.now)?.max(0);
+    Some(if model.low_bandwidth {
+        secs - secs % 60
+    } else {
+        secs
+    })
 }

@@ -346,3 +346,26 @@ fn an_unfinished_progress_line_is_shown_and_replaced_until_it_completes() {
         ["$ emerge --sync", "Receiving 100% done"]
     );
 }
+
+#[test]
+fn the_output_title_shows_how_long_the_step_has_run() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    let top = |m: &Model| {
+        let area = Rect::new(0, 0, 80, 24);
+        let mut buf = Buffer::empty(area);
+        crate::ui::render(m, area, &mut buf);
+        (0..80u16)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    let mut m = model();
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r')]);
+    assert!(matches!(m.screen(), Screen::Output { .. }));
+    m.now = "2026-11-26T10:03:07Z".into();
+    assert!(top(&m).contains("running 3m 07s"), "{}", top(&m));
+    // A slow line pays for it once a minute.
+    m.low_bandwidth = true;
+    assert!(top(&m).contains("running 3m 00s"), "{}", top(&m));
+}
