@@ -100,7 +100,9 @@ const BAD: &[(&str, &[&str])] = &[
     ),
     (
         "bad_comment_prefix.toml",
-        &["18:11: `comment` must be a non-empty prefix on one line, without control characters"],
+        &[
+            "18:11: `comment` must be a prefix on one line starting with punctuation (like # or ;), without control characters",
+        ],
     ),
     (
         "bad_chmod_mode.toml",

@@ -23,8 +23,11 @@ pub enum TextEditError {
     /// An empty comment prefix cannot mark anything as commented.
     #[error("the comment prefix cannot be empty")]
     EmptyComment,
-    /// A comment prefix must be printable text on one line.
-    #[error("the comment prefix must be one line without control characters")]
+    /// A comment prefix must be printable text on one line, starting with punctuation.
+    #[error(
+        "the comment prefix must be one line starting with punctuation (like # or ;), without \
+         control characters"
+    )]
     BadComment,
     /// The key of a shell assignment must be a shell name.
     #[error("'{0}' is not a variable name (letters, digits and _)")]
@@ -163,7 +166,11 @@ pub fn edit_text(
     }
     // A prefix with a line break (found by fuzzing) would write lines the next run cannot
     // recognise as its own, and add them again every time.
-    if comment.contains(char::is_control) {
+    // Nor may it start like a line's content (`U` would make `USE="..."` look commented, and
+    // the line be added again on every run; also found by fuzzing).
+    if comment.contains(char::is_control)
+        || comment.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    {
         return Err(TextEditError::BadComment);
     }
     let mut doc = Lines::parse(content);
@@ -301,7 +308,9 @@ fn check_key(key: &str) -> Result<(), TextEditError> {
 
 fn check_words(words: &[String]) -> Result<(), TextEditError> {
     for w in words {
-        if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "\"'`\\$".contains(c)) {
+        if w.is_empty()
+            || w.contains(|c: char| c.is_whitespace() || c.is_control() || "\"'`\\$".contains(c))
+        {
             return Err(TextEditError::BadWord(w.clone()));
         }
     }

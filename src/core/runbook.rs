@@ -932,11 +932,15 @@ impl Validator<'_> {
             );
         }
         if let Some(c) = &e.comment
-            && (c.get_ref().trim().is_empty() || c.get_ref().contains(char::is_control))
+            && (c.get_ref().trim().is_empty()
+                || c.get_ref().contains(char::is_control)
+                || c.get_ref()
+                    .starts_with(|ch: char| ch.is_alphanumeric() || ch == '_'))
         {
             self.problem(
                 c.span(),
-                "`comment` must be a non-empty prefix on one line, without control characters"
+                "`comment` must be a prefix on one line starting with punctuation (like # or ;), \
+                 without control characters"
                     .to_string(),
             );
         }
