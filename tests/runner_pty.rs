@@ -13,6 +13,14 @@ use common::pty::{App, Spawn};
 use fieldbook::core::progress::{Exit, Status};
 use fieldbook::core::state_dir::{self, StateDir};
 
+/// Fails the test when the bytes the terminal got contain `seq`.
+fn assert_absent(raw: &[u8], what: &str, seq: &[u8]) {
+    assert!(
+        !raw.windows(seq.len()).any(|w| w == seq),
+        "{what} reached the terminal"
+    );
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -26,6 +34,11 @@ fn path_with_stubs() -> String {
 }
 
 fn spawn(state: &Path, extra: &[(&str, &str)]) -> App {
+    spawn_sized(state, extra, (80, 24))
+}
+
+/// [`spawn`] on a pty that reports `pty` as its size ((0, 0) as a serial console does).
+fn spawn_sized(state: &Path, extra: &[(&str, &str)], pty: (u16, u16)) -> App {
     let checklists = root().join("tests/fixtures/runbooks-pty");
     let checklists = checklists.to_str().unwrap().to_string();
     let path = path_with_stubs();
@@ -46,6 +59,7 @@ fn spawn(state: &Path, extra: &[(&str, &str)]) -> App {
     App::spawn(Spawn {
         args: &args,
         env: &env,
+        pty,
         state: Some(state),
         ..Spawn::default()
     })
@@ -100,10 +114,7 @@ fn child_escape_sequences_never_reach_the_terminal() {
         ("NUL", b"\x00"),
         ("BEL", b"\x07"),
     ] {
-        assert!(
-            !raw.windows(seq.len()).any(|w| w == seq),
-            "{what} reached the terminal"
-        );
+        assert_absent(&raw, what, seq);
     }
     let text = screen.join("\n");
     assert!(text.contains("title-gone"), "{text}");
@@ -145,29 +156,7 @@ fn an_interactive_step_gets_the_terminal() {
 #[test]
 fn on_a_0x0_console_an_interactive_step_is_told_the_working_size() {
     let state = tempfile::tempdir().unwrap();
-    let checklists = root().join("tests/fixtures/runbooks-pty");
-    let checklists = checklists.to_str().unwrap().to_string();
-    let path = path_with_stubs();
-    let env = [
-        ("TERM", "vt100"),
-        ("LANG", "C.UTF-8"),
-        ("PATH", path.as_str()),
-    ];
-    let args = [
-        "--checklists",
-        checklists.as_str(),
-        "--target",
-        "t1",
-        "run",
-        "pty-run",
-    ];
-    let mut app = App::spawn(Spawn {
-        args: &args,
-        env: &env,
-        pty: (0, 0),
-        state: Some(state.path()),
-        ..Spawn::default()
-    });
+    let mut app = spawn_sized(state.path(), &[], (0, 0));
     run_step(&mut app, 1);
     app.wait_for("Proceed? [yes/no]");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -449,10 +438,7 @@ fn a_commands_colours_show_on_a_colour_terminal_and_not_on_a_vt100() {
         ("256 colours", b"38;5"),
         ("24-bit colour", b"38;2"),
     ] {
-        assert!(
-            !raw.windows(seq.len()).any(|w| w == seq),
-            "{what} reached the terminal"
-        );
+        assert_absent(&raw, what, seq);
     }
     assert!(screen.contents().contains("title-gone moved-not"));
     drop(app);

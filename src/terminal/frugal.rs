@@ -830,16 +830,21 @@ mod tests {
         }
     }
 
-    /// A list in a box, as the screens draw it: rows of random length and style between
-    /// borders, so rows get shorter, longer, blank and restyled from frame to frame.
-    fn random_frames(seed: u64, count: usize) -> Vec<Vec<(u16, u16, String, Style)>> {
+    /// A small deterministic random source for the frame generators: `next(n)` is in `0..n`.
+    fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
         let mut state = seed;
-        let mut next = move |n: u64| {
+        move |n: u64| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state % n
-        };
+        }
+    }
+
+    /// A list in a box, as the screens draw it: rows of random length and style between
+    /// borders, so rows get shorter, longer, blank and restyled from frame to frame.
+    fn random_frames(seed: u64, count: usize) -> Vec<Vec<(u16, u16, String, Style)>> {
+        let mut next = xorshift(seed);
         let words = [
             "emerge",
             "--update",
@@ -878,13 +883,7 @@ mod tests {
     /// window of numbered lines that moves down (new output) or back up (scrolling), by a
     /// random number of lines, sometimes with a changed title or mark.
     fn scrolling_frames(seed: u64, count: usize) -> Vec<Vec<(u16, u16, String, Style)>> {
-        let mut state = seed;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut next = xorshift(seed);
         let words = [
             "checking for gcc",
             ">>> Emerging",
