@@ -167,9 +167,10 @@ pub fn edit_text(
     // A prefix with a line break (found by fuzzing) would write lines the next run cannot
     // recognise as its own, and add them again every time.
     // Nor may it start like a line's content (`U` would make `USE="..."` look commented, and
-    // the line be added again on every run; also found by fuzzing).
+    // the line be added again on every run) or with a blank (lines are compared after their
+    // leading blanks); both found by fuzzing.
     if comment.contains(char::is_control)
-        || comment.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        || !comment.starts_with(|c: char| c.is_ascii_punctuation())
     {
         return Err(TextEditError::BadComment);
     }

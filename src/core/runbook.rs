@@ -934,8 +934,9 @@ impl Validator<'_> {
         if let Some(c) = &e.comment
             && (c.get_ref().trim().is_empty()
                 || c.get_ref().contains(char::is_control)
-                || c.get_ref()
-                    .starts_with(|ch: char| ch.is_alphanumeric() || ch == '_'))
+                || !c
+                    .get_ref()
+                    .starts_with(|ch: char| ch.is_ascii_punctuation()))
         {
             self.problem(
                 c.span(),
