@@ -35,6 +35,9 @@ pub enum TextEditError {
     /// A word list entry cannot contain spaces or quotes.
     #[error("'{0}' is not a single word")]
     BadWord(String),
+    /// The block's text contains its own BEGIN or END marker line.
+    #[error("the block contains its own BEGIN or END marker line")]
+    BlockHoldsMarker,
     /// A list of words to add holds a word and its negation.
     #[error("'{0}' and '{1}' contradict each other: add one of them")]
     Contradicts(String, String),
@@ -663,6 +666,14 @@ fn ensure_block(
         .split('\n')
         .map(str::to_string)
         .collect();
+    // A block holding its own BEGIN or END line would end (or open) itself early, and the
+    // next run would find a different block (found by fuzzing).
+    if body
+        .iter()
+        .any(|l| l.trim_end() == begin || l.trim_end() == end)
+    {
+        return Err(TextEditError::BlockHoldsMarker);
+    }
     let start = doc.lines.iter().position(|l| l.trim_end() == begin);
     let stop = doc.lines.iter().position(|l| l.trim_end() == end);
     match (start, stop) {
