@@ -197,7 +197,7 @@ for mode in ("default", "low-bandwidth"):
               "Last screen:\n\n```\n" + j.get("screen", "") + "\n```\n")
         continue
     print(f"- Keypress to effect while streaming ({mode}; `?` until the help shows, Esc back): "
-          f"median {cell(j['median_ms'])} ms, max {cell(j['max_ms'])} ms over {j['samples']} keys "
+          f"median {cell(None if j['median_ms'] is None else round(j['median_ms'], 1))} ms, max {cell(j['max_ms'])} ms over {j['samples']} keys "
           f"({j['missed']} missed). Target: under 100 ms.")
 print()
 
