@@ -204,3 +204,20 @@ fn corrupt_state_needs_consent_before_a_fresh_run() {
     assert_eq!(corrupt.len(), 1);
     assert_eq!(std::fs::read(corrupt[0].path()).unwrap(), b"garbage [\n");
 }
+
+#[test]
+fn a_run_nobody_has_worked_on_says_so_plainly() {
+    let st = tempfile::tempdir().unwrap();
+    // `auto` opens the run and stops at the first step, which asks for values.
+    let _ = fieldbook(
+        st.path(),
+        &["--target", "fresh", "auto", "gentoo-world-update"],
+    );
+    let out = fieldbook(
+        st.path(),
+        &["--target", "fresh", "status", "gentoo-world-update"],
+    );
+    let text = stdout(&out, st.path());
+    assert!(text.contains("; nobody has worked on a step yet"), "{text}");
+    assert!(!text.contains("by nobody"), "{text}");
+}

@@ -130,12 +130,20 @@ fn detail(out: &mut String, r: &Report) {
         r.target,
         report::progress_line(&r.progress)
     );
-    let who = if r.people.is_empty() {
-        "nobody yet".to_string()
+    if r.people.is_empty() {
+        let _ = writeln!(
+            out,
+            "  opened {}; nobody has worked on a step yet",
+            r.last_activity
+        );
     } else {
-        r.people.join(", ")
-    };
-    let _ = writeln!(out, "  last activity {} by {who}", r.last_activity);
+        let _ = writeln!(
+            out,
+            "  last activity {} by {}",
+            r.last_activity,
+            r.people.join(", ")
+        );
+    }
     if let Some(next) = &r.next {
         let _ = writeln!(out, "  next: {next}");
     }
