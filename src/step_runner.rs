@@ -96,6 +96,31 @@ impl StepRunner {
         self.active.is_some()
     }
 
+    /// The log of the step's newest attempt (the one `update` just recorded): its path as the
+    /// run stores it and on disk, with its directory created owner-only. Steps and tool
+    /// commands both log this way.
+    fn attempt_log(
+        &self,
+        model: &Model,
+        runbook: &str,
+        step: &str,
+    ) -> Result<(String, std::path::PathBuf), String> {
+        let dir = StateDir::resolve(self.state_root.as_deref(), model.practice)
+            .map_err(|e| e.to_string())?;
+        let number = model
+            .run(runbook)
+            .and_then(|r| r.steps.get(step))
+            .and_then(|s| s.attempts.last())
+            .map_or(1, |a| a.number);
+        let stored = state_dir::attempt_log(runbook, &model.target, step, number);
+        let log = dir.resolve_path(&stored);
+        if let Some(parent) = log.parent() {
+            crate::core::atomic::create_private_dir(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        Ok((stored, log))
+    }
+
     /// Starts the step `update` just marked running (its last attempt is the new one).
     pub fn start(&mut self, model: &Model, runbook: &str, step: &str) -> Start {
         let not_started =
@@ -119,22 +144,10 @@ impl StepRunner {
                 "the step needs a value for '{missing}'{label}; fill in the runbook's form first"
             ));
         }
-        let dir = match StateDir::resolve(self.state_root.as_deref(), model.practice) {
-            Ok(d) => d,
-            Err(e) => return not_started(e.to_string()),
+        let (log_stored, log) = match self.attempt_log(model, runbook, step) {
+            Ok(paths) => paths,
+            Err(why) => return not_started(why),
         };
-        let number = model
-            .run(runbook)
-            .and_then(|r| r.steps.get(step))
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number);
-        let log_stored = state_dir::attempt_log(runbook, &model.target, step, number);
-        let log = dir.resolve_path(&log_stored);
-        if let Some(parent) = log.parent()
-            && let Err(e) = crate::core::atomic::create_private_dir(parent)
-        {
-            return not_started(format!("cannot create {}: {e}", parent.display()));
-        }
         let job = StepJob::from_spec(spec, &values);
         let mut msgs = vec![Msg::Attached {
             log: log_stored.clone(),
@@ -191,25 +204,10 @@ impl StepRunner {
         commands: Vec<Vec<String>>,
         env: Vec<(String, String)>,
     ) -> Vec<Msg> {
-        let dir = match StateDir::resolve(self.state_root.as_deref(), model.practice) {
-            Ok(d) => d,
-            Err(e) => return vec![Msg::StepFinished(StepOutcome::NotStarted(e.to_string()))],
+        let (log_stored, log) = match self.attempt_log(model, runbook, step) {
+            Ok(paths) => paths,
+            Err(why) => return vec![Msg::StepFinished(StepOutcome::NotStarted(why))],
         };
-        let number = model
-            .run(runbook)
-            .and_then(|r| r.steps.get(step))
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number);
-        let log_stored = state_dir::attempt_log(runbook, &model.target, step, number);
-        let log = dir.resolve_path(&log_stored);
-        if let Some(parent) = log.parent()
-            && let Err(e) = crate::core::atomic::create_private_dir(parent)
-        {
-            return vec![Msg::StepFinished(StepOutcome::NotStarted(format!(
-                "cannot create {}: {e}",
-                parent.display()
-            )))];
-        }
         let job = StepJob {
             commands: commands
                 .into_iter()

@@ -196,6 +196,28 @@ fn pid_alive(pid: i32) -> bool {
     }
 }
 
+/// Starts the long step, lets it print twice, sends the app `signal` and checks that the
+/// step's supervisor outlived the app.
+fn signal_app_during_the_long_step(state: &Path, env: &[(&str, &str)], signal: i32) {
+    let mut app = spawn(state, env);
+    run_step(&mut app, 2);
+    app.wait_for("tick 2");
+    let run = run_state(state);
+    let pid = run.steps["slow"].attempts[0]
+        .pid
+        .expect("supervisor pid recorded");
+    // SAFETY: signalling the app we spawned.
+    unsafe {
+        libc::kill(app.pid() as i32, signal);
+    }
+    app.wait_exit();
+    drop(app);
+    assert!(
+        pid_alive(pid as i32),
+        "the supervisor died with the app (signal {signal})"
+    );
+}
+
 #[test]
 fn a_long_step_survives_kill_9_and_is_reattached() {
     let state = tempfile::tempdir().unwrap();
@@ -204,20 +226,7 @@ fn a_long_step_survives_kill_9_and_is_reattached() {
         ("STUB_SLEEP", "0.5"),
         ("STUB_EXIT", "0"),
     ];
-    let mut app = spawn(state.path(), &env);
-    run_step(&mut app, 2);
-    app.wait_for("tick 2");
-    let run = run_state(state.path());
-    let pid = run.steps["slow"].attempts[0]
-        .pid
-        .expect("supervisor pid recorded");
-    // SAFETY: killing the app we spawned.
-    unsafe {
-        libc::kill(app.pid() as i32, libc::SIGKILL);
-    }
-    app.wait_exit();
-    drop(app);
-    assert!(pid_alive(pid as i32), "the supervisor died with the app");
+    signal_app_during_the_long_step(state.path(), &env, libc::SIGKILL);
     let mut app = spawn(state.path(), &env);
     app.wait_for("re-attached");
     app.wait_for("slow: finished");
@@ -239,24 +248,8 @@ fn a_hangup_leaves_a_long_step_running_and_a_new_app_records_its_real_exit() {
         ("STUB_SLEEP", "0.5"),
         ("STUB_EXIT", "3"),
     ];
-    let mut app = spawn(state.path(), &env);
-    run_step(&mut app, 2);
-    app.wait_for("tick 2");
-    let run = run_state(state.path());
-    let pid = run.steps["slow"].attempts[0]
-        .pid
-        .expect("supervisor pid recorded");
     // SSH dropped without screen: the app gets SIGHUP and exits, the long step must not.
-    // SAFETY: signalling the app we spawned.
-    unsafe {
-        libc::kill(app.pid() as i32, libc::SIGHUP);
-    }
-    app.wait_exit();
-    drop(app);
-    assert!(
-        pid_alive(pid as i32),
-        "the supervisor died with the hang-up"
-    );
+    signal_app_during_the_long_step(state.path(), &env, libc::SIGHUP);
     assert_eq!(run_state(state.path()).status("slow"), Status::Running);
     let mut app = spawn(state.path(), &env);
     app.wait_for("re-attached");

@@ -544,7 +544,7 @@ impl<W: Write> Backend for FrugalBackend<W> {
             .collect();
         if let Some(new) = self.scrolled_frame(&cells) {
             // The terminal moved the rows; what is left is the difference to the new frame.
-            let old = self.shadow.clone().unwrap_or_default();
+            let old = self.shadow.as_deref().unwrap_or(&[]);
             let w = usize::from(width);
             let rest: Vec<(u16, u16, &Cell)> = new
                 .iter()

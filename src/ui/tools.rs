@@ -224,10 +224,11 @@ fn job_for(tool: ToolKind) -> ToolJob {
     }
 }
 
-/// Opens the tool screen of a tool step and asks for its listing.
+/// Opens the tool screen of a tool step and asks for its listing; the subnet tool is the
+/// calculator's own screens, which need no listing.
 pub fn open(model: &mut Model, runbook: &str, step: &str, tool: ToolKind) -> Vec<Effect> {
     if tool == ToolKind::Subnet {
-        model.message = Some("The subnet calculator has no screen here yet".into());
+        super::update::subnet::open(model);
         return Vec::new();
     }
     model.tool = Some(ToolSession {

@@ -701,10 +701,6 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         return Vec::new();
     };
     if let StepAction::Tool { tool } = s.action {
-        if tool == crate::core::runbook::ToolKind::Subnet {
-            subnet::open(model);
-            return Vec::new();
-        }
         return tools::open(model, runbook, step, tool);
     }
     if model.running.is_some() {

@@ -109,6 +109,43 @@ pub fn page_offset(row: usize, height: usize) -> usize {
     (row / h) * h
 }
 
+/// The "more above/below" marks of a screen whose body scrolls inside the standard frame:
+/// `scroll` lines hidden above, `shown` on screen, `total` in all.
+pub fn scroll_marks(
+    buf: &mut Buffer,
+    area: Rect,
+    theme: &Theme,
+    scroll: usize,
+    shown: usize,
+    total: usize,
+) {
+    let (boxed, _, _) = layout::frame(area);
+    more_marks(buf, boxed, theme, scroll > 0, scroll + shown < total);
+}
+
+/// Lines of plain text from line `scroll` into `rows` (one column in from its left edge, cut
+/// at its right), as the report and reference screens show them. Returns how many fit.
+pub fn text_rows<S: AsRef<str>>(
+    buf: &mut Buffer,
+    rows: Rect,
+    lines: &[S],
+    scroll: usize,
+    style: Style,
+) -> usize {
+    let h = usize::from(rows.height);
+    for (dy, line) in lines.iter().skip(scroll).take(h).enumerate() {
+        put(
+            buf,
+            rows.x + 1,
+            rows.y + dy as u16,
+            line.as_ref(),
+            rows.width.saturating_sub(1),
+            style,
+        );
+    }
+    h
+}
+
 /// Draws "more above/below" marks on the right border when a list continues.
 pub fn more_marks(buf: &mut Buffer, boxed: Rect, theme: &Theme, above: bool, below: bool) {
     if boxed.width < 2 || boxed.height < 3 {

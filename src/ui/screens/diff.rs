@@ -74,12 +74,5 @@ pub fn draw(
             style,
         );
     }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < lines.len(),
-    );
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, lines.len());
 }

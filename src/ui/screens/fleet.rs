@@ -133,25 +133,9 @@ pub fn draw_report(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         Scope::FleetReport,
         model.message.as_deref(),
     );
-    let h = usize::from(inner.height);
-    for (dy, line) in lines.iter().skip(scroll).take(h).enumerate() {
-        put(
-            buf,
-            inner.x + 1,
-            inner.y + dy as u16,
-            &printable(line),
-            inner.width.saturating_sub(1),
-            Style::new(),
-        );
-    }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < lines.len(),
-    );
+    let shown: Vec<String> = lines.iter().map(|l| printable(l)).collect();
+    let h = widgets::text_rows(buf, inner, &shown, scroll, Style::new());
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, lines.len());
 }
 
 /// One row laid out to fit 80 columns: the columns that matter most first.

@@ -75,14 +75,7 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
                 .0;
         }
     }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < model.output.len(),
-    );
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, model.output.len());
 }
 
 /// How long the running step's current attempt has run, for the title: whole minutes under

@@ -353,12 +353,5 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
         };
         line.clone().render(area, buf);
     }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < lines.len(),
-    );
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, lines.len());
 }

@@ -173,24 +173,13 @@ pub fn draw_calc(
     let h = usize::from(inner.bottom().saturating_sub(top));
     let lines = calc_lines(fields, usize::from(inner.width.saturating_sub(2)));
     let scroll = scroll.min(lines.len().saturating_sub(h));
-    for (i, l) in lines.iter().skip(scroll).take(h).enumerate() {
-        put(
-            buf,
-            inner.x + 1,
-            top + i as u16,
-            l,
-            inner.width.saturating_sub(1),
-            Style::new(),
-        );
-    }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < lines.len(),
-    );
+    let rows = Rect {
+        y: top,
+        height: u16::try_from(h).unwrap_or(0),
+        ..inner
+    };
+    widgets::text_rows(buf, rows, &lines, scroll, Style::new());
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, lines.len());
     cursor
 }
 
@@ -210,19 +199,14 @@ pub fn draw_table(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
     if let Some(head) = lines.first() {
         put(buf, inner.x + 1, inner.y, head, w, model.theme.emphasis());
     }
-    let h = usize::from(inner.height.saturating_sub(1));
     let rows = &lines[1.min(lines.len())..];
-    for (i, l) in rows.iter().skip(scroll).take(h).enumerate() {
-        put(buf, inner.x + 1, inner.y + 1 + i as u16, l, w, Style::new());
-    }
-    let (boxed, _, _) = crate::ui::layout::frame(area);
-    widgets::more_marks(
-        buf,
-        boxed,
-        &model.theme,
-        scroll > 0,
-        scroll + h < rows.len(),
-    );
+    let body = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    let h = widgets::text_rows(buf, body, rows, scroll, Style::new());
+    widgets::scroll_marks(buf, area, &model.theme, scroll, h, rows.len());
 }
 
 /// The quiz; returns where the text cursor goes.

@@ -18,7 +18,7 @@ pub const MENU: [&str; 3] = [
 const DRAFT: &str = "subnet";
 
 /// Opens the tool's menu (from a tool step or the home screen).
-pub(super) fn open(model: &mut Model) {
+pub(crate) fn open(model: &mut Model) {
     model.screens.push(Screen::SubnetMenu {
         cursor: Cursor::default(),
     });
