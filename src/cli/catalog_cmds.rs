@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::{UsageError, exit};
-use crate::catalog::{self, Catalog, Entry};
+use crate::core::catalog::{self, Catalog, Entry};
 use crate::core::runbook::{Action, EditAction, Program, Runbook};
 
 /// Prints problems of user runbook files that were skipped, so a typo never hides silently.

@@ -3,9 +3,12 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod catalog;
 pub mod clock;
 pub mod datafile;
 pub mod edit;
+pub mod exec;
+pub mod exit;
 pub mod exit_record;
 pub mod export;
 pub mod fleet;
@@ -22,6 +25,7 @@ pub mod runbook;
 pub mod runlevels;
 pub mod runner;
 pub mod services;
+pub mod settings;
 pub mod shell_quote;
 pub mod snort;
 pub mod state_dir;

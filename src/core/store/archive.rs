@@ -34,8 +34,8 @@ pub fn archive_run(dir: &StateDir, runbook: &str, target: &str) -> Result<PathBu
                 && st
                     .attempts
                     .last()
-                    .and_then(|a| a.pid)
-                    .is_some_and(host::fieldbook_process_alive);
+                    .and_then(|a| a.pid.map(|pid| (pid, a.boot_id.as_deref())))
+                    .is_some_and(|(pid, boot)| crate::core::exec::is_alive(pid, boot));
             if live {
                 return Err(StoreError::StillRunning(id.clone()));
             }

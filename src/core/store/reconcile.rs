@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::Store;
 use crate::core::clock;
+use crate::core::exec;
 use crate::core::host;
 use crate::core::journal::Event;
 use crate::core::progress::{Exit, Run, Status};
@@ -77,7 +78,6 @@ impl Store {
 
     /// Steps running detached right now, for re-attaching (pid alive, same boot).
     pub fn live_steps(&self) -> Vec<LiveStep> {
-        let boot = host::boot_id();
         self.run
             .steps
             .iter()
@@ -85,8 +85,7 @@ impl Store {
             .filter_map(|(id, st)| {
                 let a = st.attempts.last()?;
                 let pid = a.pid?;
-                let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
-                (same_boot && host::fieldbook_process_alive(pid)).then(|| self.live(id, a, pid))
+                exec::is_alive(pid, a.boot_id.as_deref()).then(|| self.live(id, a, pid))
             })
             .collect()
     }
@@ -171,7 +170,7 @@ impl Store {
             }
             let why = match attempt.pid {
                 _ if rebooted => "the machine rebooted while it ran".to_string(),
-                Some(pid) if host::fieldbook_process_alive(pid) => {
+                Some(pid) if crate::core::exec::is_alive(pid, None) => {
                     found.push(Reconciled::Live(self.live(&id, &attempt, pid)));
                     continue;
                 }

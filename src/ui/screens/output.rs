@@ -89,7 +89,7 @@ fn running_for(model: &Model, running: &crate::ui::model::Running) -> Option<i64
         .last()?
         .started;
     let secs = crate::core::clock::between(started, &model.now)?.max(0);
-    Some(if model.low_bandwidth {
+    Some(if model.settings.terminal.low_bandwidth {
         secs - secs % 60
     } else {
         secs

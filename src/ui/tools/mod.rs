@@ -402,6 +402,7 @@ fn pop(model: &mut Model) {
 /// `ROOT=<dir>` for gcc-config and env-update when fieldbook works on a mounted root.
 fn root_env(model: &Model) -> Vec<(String, String)> {
     model
+        .settings
         .root
         .as_ref()
         .map(|r| vec![("ROOT".to_string(), r.display().to_string())])
@@ -569,7 +570,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
     };
     match what {
         ToolConfirm::Run { commands, env } => {
-            if model.practice {
+            if model.settings.practice {
                 for argv in &commands {
                     model.push_output(format!("practice: would run: {}", show_argv(argv)));
                 }
@@ -601,7 +602,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
             ]
         }
         ToolConfirm::Edits(edits) => {
-            if model.practice {
+            if model.settings.practice {
                 if let Some(s) = model.tool.as_mut() {
                     s.notice = Some("Practice mode: no file was changed.".into());
                 }

@@ -1,0 +1,336 @@
+//! Running one step, the same way for the app, `fieldbook exec` and `fieldbook auto`: the
+//! variable substitution, the `check` (one time limit, [`CHECK_LIMIT`]), practice transcripts,
+//! long steps under their supervisor, re-attaching to one, liveness ([`is_alive`]) and how an
+//! outcome is recorded ([`record`]).
+//!
+//! Every process a step starts is started here, each kind by exactly one function:
+//! [`start_direct`] (a step's programs), [`run_check`] (its check), [`start_supervised`] and
+//! [`follow_supervised`] (a long step's supervisor), [`run_foreground`] (an interactive
+//! program) and [`capture`] (a tool's read-only listing). A transport to another machine
+//! replaces these and nothing else.
+
+pub mod headless;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::progress::{Exit, Status};
+use super::runbook::{Program, RunSpec, Runbook};
+use super::runner::{self, CheckResult, Command, RunOptions, RunOutcome, RunningStep, StepJob};
+use super::store::{Store, StoreError};
+use super::{host, practice, supervisor, vars};
+
+/// Longest a step's `check` may take; after it the check counts as inconclusive and the step
+/// runs. Documented in the README ("Time limits").
+pub const CHECK_LIMIT: Duration = Duration::from_secs(60);
+
+/// A step's programs and check with the run's values filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The programs to run.
+    pub job: StepJob,
+    /// The check, when the step has one (never asked in practice mode).
+    pub check: Option<Command>,
+}
+
+/// Why a step cannot be planned: a variable it uses has no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingValue {
+    /// The variable's name.
+    pub name: String,
+    /// ` (its label)` when the runbook declares it, else empty.
+    pub label: String,
+}
+
+/// Fills the run's values into a step's programs and check, or names the first variable that
+/// has no value.
+pub fn plan(
+    runbook: &Runbook,
+    spec: &RunSpec,
+    values: &BTreeMap<String, String>,
+) -> Result<Plan, MissingValue> {
+    if let Some(name) = missing_value(spec, values) {
+        let label = runbook
+            .variable(&name)
+            .map(|v| format!(" ({})", v.label))
+            .unwrap_or_default();
+        return Err(MissingValue { name, label });
+    }
+    Ok(Plan {
+        job: StepJob::from_spec(spec, values),
+        check: StepJob::check(spec, values),
+    })
+}
+
+/// A variable the step's argv or check uses that has no value yet.
+fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<String> {
+    let argvs = spec
+        .programs
+        .iter()
+        .filter_map(|p| match p {
+            Program::Argv(a) => Some(a),
+            Program::Script { .. } => None,
+        })
+        .chain(spec.check.iter());
+    argvs
+        .flatten()
+        .flat_map(|arg| vars::references(arg))
+        .map(|(_, name)| name)
+        .find(|name| !values.contains_key(name))
+}
+
+/// A job made of exact argv vectors (a tool screen's commands), judged like a step: exit 0.
+pub fn job_of_commands(commands: Vec<Vec<String>>, env: &[(String, String)]) -> StepJob {
+    StepJob {
+        commands: commands
+            .into_iter()
+            .map(|argv| Command {
+                argv,
+                env: env.to_vec(),
+            })
+            .collect(),
+        expect: vec![0],
+        ok_output: Vec::new(),
+    }
+}
+
+/// Runs a step's check quietly with [`CHECK_LIMIT`].
+pub fn run_check(check: &Command) -> CheckResult {
+    runner::run_check(check, CHECK_LIMIT)
+}
+
+/// How a step's programs are to be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Practice: the transcripts are played (`pace` apart per line); nothing is executed.
+    Practice {
+        /// The step's practice transcript key.
+        key: Option<String>,
+        /// Delay between lines.
+        pace: Duration,
+    },
+    /// A long step: under a detached supervisor that survives a dropped link.
+    Supervised,
+    /// Directly, as children of this process.
+    Direct,
+}
+
+impl Mode {
+    /// The mode for a step's spec in or out of practice.
+    pub fn of(spec: &RunSpec, practice: bool, pace: Duration) -> Mode {
+        if practice {
+            Mode::Practice {
+                key: spec.practice.clone(),
+                pace,
+            }
+        } else if spec.long {
+            Mode::Supervised
+        } else {
+            Mode::Direct
+        }
+    }
+}
+
+/// A step that started: its events, and the supervisor's pid for a supervised one.
+pub struct Launched {
+    /// Output and the outcome, as they come.
+    pub running: RunningStep,
+    /// The supervisor's pid (supervised steps only).
+    pub pid: Option<u32>,
+}
+
+/// Starts a step's programs in `mode`, logging every byte to `log`.
+pub fn launch(job: StepJob, log: PathBuf, mode: Mode) -> Result<Launched, String> {
+    match mode {
+        Mode::Practice { key, pace } => Ok(Launched {
+            running: practice::start(job, key, Some(log), pace),
+            pid: None,
+        }),
+        Mode::Supervised => {
+            let pid = start_supervised(&job, &log)
+                .map_err(|e| format!("cannot start the supervisor: {e}"))?;
+            Ok(Launched {
+                running: follow_supervised(pid, log, Some(job)),
+                pid: Some(pid),
+            })
+        }
+        Mode::Direct => Ok(Launched {
+            running: start_direct(job, log),
+            pid: None,
+        }),
+    }
+}
+
+/// Starts a step's programs as children of this process.
+pub fn start_direct(job: StepJob, log: PathBuf) -> RunningStep {
+    runner::start(job, log, RunOptions::default())
+}
+
+/// Starts the detached supervisor of a long step; returns its pid.
+pub fn start_supervised(job: &StepJob, log: &std::path::Path) -> std::io::Result<u32> {
+    let exe = std::env::current_exe()?;
+    supervisor::launch(&exe, job, log)
+}
+
+/// Follows a supervised step (just started, or left running by an earlier fieldbook) through
+/// its log and exit file.
+pub fn follow_supervised(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
+    supervisor::watch(pid, log, job)
+}
+
+/// True while the supervisor `pid` of an attempt started in boot `boot_id` still runs: same
+/// boot, the process exists and is not a zombie, and (where `/proc` can tell) it is a
+/// fieldbook supervisor, so a reused pid is never taken for one.
+pub fn is_alive(pid: u32, boot_id: Option<&str>) -> bool {
+    let same_boot = match (boot_id, host::boot_id()) {
+        (Some(then), Some(now)) => then == now,
+        _ => true,
+    };
+    same_boot && supervisor::is_alive(pid)
+}
+
+/// Runs an interactive program in the foreground with the terminal as its stdin, stdout and
+/// stderr, and waits for it.
+pub fn run_foreground(
+    command: &Command,
+    extra_env: &[(String, String)],
+) -> std::io::Result<std::process::ExitStatus> {
+    let program = runner::find_program(command).map_err(std::io::Error::other)?;
+    std::process::Command::new(program)
+        .args(&command.argv[1..])
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .status()
+}
+
+/// Runs a tool's read-only listing with a null stdin; its stdout, or an error naming the
+/// program.
+pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err("empty command".into());
+    };
+    let mut cmd = duct::cmd(*program, args)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked();
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd.run().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "`{program}` not found in PATH ({})",
+                std::env::var("PATH").unwrap_or_default()
+            )
+        } else {
+            format!("running `{}`: {e}", argv.join(" "))
+        }
+    })?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed ({}): {}",
+            argv.join(" "),
+            out.status,
+            super::parse::printable(String::from_utf8_lossy(&out.stderr).trim())
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Records how a running attempt ended, by the store's transitions: done, failed (with the
+/// failing program), cancelled or interrupted.
+pub fn record(store: &mut Store, step: &str, outcome: &RunOutcome) -> Result<(), StoreError> {
+    let message = &outcome.message;
+    match outcome.status {
+        Status::Done => {
+            let exit = outcome.exit.unwrap_or(Exit::Code(0));
+            store.end_with(step, exit, true, None, message)
+        }
+        Status::Cancelled => store.cancel(step, outcome.exit),
+        Status::Interrupted => {
+            store.mark_interrupted(step, message.trim_start_matches("interrupted: "))
+        }
+        _ => {
+            // A program that could not start has no exit; 127 is the shell's "not found".
+            let exit = outcome.exit.unwrap_or(Exit::Code(127));
+            store.end_with(step, exit, false, outcome.failed_program, message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runbook::load_str;
+
+    fn runbook() -> Runbook {
+        load_str(
+            "t.toml",
+            r#"
+id = "t"
+title = "T"
+summary = "s"
+
+[[variable]]
+name = "lan_ip"
+type = "ip"
+label = "LAN address"
+
+[[section]]
+id = "s"
+title = "S"
+
+[[section.step]]
+id = "ping"
+title = "Ping"
+kind = "command"
+commands = [["ping", "-c1", "{lan_ip}"]]
+check = ["true", "{lan_ip}"]
+why = "w"
+"#,
+        )
+        .unwrap()
+    }
+
+    fn spec(rb: &Runbook) -> RunSpec {
+        match &rb.step("ping").unwrap().action {
+            crate::core::runbook::Action::Run(s) => s.clone(),
+            _ => panic!("not a run step"),
+        }
+    }
+
+    #[test]
+    fn a_plan_names_the_missing_variable_with_its_label() {
+        let rb = runbook();
+        let err = plan(&rb, &spec(&rb), &BTreeMap::new()).unwrap_err();
+        assert_eq!(err.name, "lan_ip");
+        assert_eq!(err.label, " (LAN address)");
+    }
+
+    #[test]
+    fn a_plan_fills_values_into_programs_and_check() {
+        let rb = runbook();
+        let values = BTreeMap::from([("lan_ip".to_string(), "10.0.0.1".to_string())]);
+        let p = plan(&rb, &spec(&rb), &values).unwrap();
+        assert_eq!(p.job.commands[0].argv, ["ping", "-c1", "10.0.0.1"]);
+        assert_eq!(p.check.unwrap().argv, ["true", "10.0.0.1"]);
+    }
+
+    #[test]
+    fn liveness_needs_a_live_supervisor_of_this_boot() {
+        // This test binary is not a supervisor.
+        assert!(!is_alive(std::process::id(), None));
+        let mut child = host::spawn_fake_supervisor();
+        assert!(is_alive(child.id(), None));
+        if host::boot_id().is_some() {
+            assert!(!is_alive(child.id(), Some("another-boot")));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!is_alive(child.id(), None));
+        assert!(!is_alive(0, None));
+        assert!(!is_alive(u32::MAX, None));
+    }
+}
