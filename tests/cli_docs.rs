@@ -77,7 +77,8 @@ fn version_verbose_names_the_glibc_floor() {
     assert_eq!(code, 0, "{out}");
     let floor = option_env!("FIELDBOOK_GLIBC_FLOOR").unwrap_or("host glibc");
     assert!(
-        out.lines().any(|l| l.starts_with(&format!("glibc floor: {floor}"))),
+        out.lines()
+            .any(|l| l.starts_with(&format!("glibc floor: {floor}"))),
         "{out}"
     );
 }
