@@ -377,7 +377,7 @@ impl StepRunner {
                 let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
                     continue;
                 };
-                if !exec::is_alive(pid, a.boot_id.as_deref()) {
+                if !exec::is_alive(a) {
                     continue;
                 }
                 let Ok(dir) = model.settings.state() else {

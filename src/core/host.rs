@@ -47,12 +47,12 @@ fn read_boot_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_string())
 }
 
-/// Test helper: a process whose command line names the supervisor subcommand, like a real
-/// supervisor; returns once it has exec'd (right after spawn, /proc may still show the parent).
+/// Test helper: a process whose command line says fieldbook, like a real supervisor; returns
+/// once it has exec'd (right after spawn, /proc may still show the parent or nothing).
 #[cfg(test)]
 pub(crate) fn spawn_fake_supervisor() -> std::process::Child {
     let child = std::process::Command::new("sh")
-        .args(["-c", "sleep 30", crate::core::supervisor::SUBCOMMAND])
+        .args(["-c", "sleep 30", "fieldbook-supervise"])
         .spawn()
         .expect("spawn sh");
     let cmdline = format!("/proc/{}/cmdline", child.id());

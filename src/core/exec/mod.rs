@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::attempt_id::Supervisor;
+use super::progress::Attempt;
 use super::progress::{Exit, Status};
 use super::runbook::{Program, RunSpec, Runbook};
 use super::runner::{self, CheckResult, Command, RunOptions, RunOutcome, RunningStep, StepJob};
@@ -179,15 +181,24 @@ pub fn follow_supervised(pid: u32, log: PathBuf, job: Option<StepJob>) -> Runnin
     supervisor::watch(pid, log, job)
 }
 
-/// True while the supervisor `pid` of an attempt started in boot `boot_id` still runs: same
-/// boot, the process exists and is not a zombie, and (where `/proc` can tell) it is a
-/// fieldbook supervisor, so a reused pid is never taken for one.
-pub fn is_alive(pid: u32, boot_id: Option<&str>) -> bool {
-    let same_boot = match (boot_id, host::boot_id()) {
+/// True while the supervisor of a long step's attempt still runs: the attempt started in this
+/// boot, and its supervisor is the very process recorded (pid, start time, the attempt's
+/// nonce; see `core::attempt_id`), alive and no zombie. The one liveness test for re-attaching,
+/// reconciling and archiving.
+pub fn is_alive(attempt: &Attempt) -> bool {
+    let Some(pid) = attempt.pid else {
+        return false;
+    };
+    let same_boot = match (attempt.boot_id.as_deref(), host::boot_id()) {
         (Some(then), Some(now)) => then == now,
         _ => true,
     };
-    same_boot && supervisor::is_alive(pid)
+    let supervisor = Supervisor {
+        pid,
+        started: attempt.pid_start,
+        nonce: attempt.nonce.clone(),
+    };
+    same_boot && supervisor.alive()
 }
 
 /// Runs an interactive program in the foreground with the terminal as its stdin, stdout and
@@ -320,17 +331,23 @@ why = "w"
 
     #[test]
     fn liveness_needs_a_live_supervisor_of_this_boot() {
+        let of = |pid: u32, boot: Option<&str>| Attempt {
+            pid: Some(pid),
+            boot_id: boot.map(str::to_string),
+            ..Attempt::default()
+        };
         // This test binary is not a supervisor.
-        assert!(!is_alive(std::process::id(), None));
+        assert!(!is_alive(&of(std::process::id(), None)));
         let mut child = host::spawn_fake_supervisor();
-        assert!(is_alive(child.id(), None));
+        assert!(is_alive(&of(child.id(), None)));
         if host::boot_id().is_some() {
-            assert!(!is_alive(child.id(), Some("another-boot")));
+            assert!(!is_alive(&of(child.id(), Some("another-boot"))));
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(!is_alive(child.id(), None));
-        assert!(!is_alive(0, None));
-        assert!(!is_alive(u32::MAX, None));
+        assert!(!is_alive(&of(child.id(), None)));
+        assert!(!is_alive(&of(0, None)));
+        assert!(!is_alive(&of(u32::MAX, None)));
+        assert!(!is_alive(&Attempt::default()));
     }
 }
