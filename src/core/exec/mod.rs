@@ -336,8 +336,11 @@ why = "w"
             boot_id: boot.map(str::to_string),
             ..Attempt::default()
         };
-        // This test binary is not a supervisor.
-        assert!(!is_alive(&of(std::process::id(), None)));
+        // A live process that is no fieldbook is not a supervisor.
+        let mut other = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(!is_alive(&of(other.id(), None)));
+        other.kill().unwrap();
+        other.wait().unwrap();
         let mut child = host::spawn_fake_supervisor();
         assert!(is_alive(&of(child.id(), None)));
         if host::boot_id().is_some() {
