@@ -13,6 +13,7 @@ pub mod gcc;
 pub mod host;
 pub mod journal;
 pub mod location;
+pub mod machine;
 pub mod net;
 pub mod parse;
 pub mod practice;
