@@ -39,6 +39,8 @@ struct Prepared {
     log: PathBuf,
     log_stored: String,
     practice: bool,
+    /// The machine to run on when not the session's (a tool that takes `ROOT=` itself).
+    machine: Option<machine::Shared>,
 }
 
 enum Active {
@@ -170,6 +172,7 @@ impl StepRunner {
             log,
             log_stored,
             practice: model.practice,
+            machine: None,
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match StepJob::check(spec, &values).filter(|_| !model.practice && !answered) {
@@ -209,6 +212,13 @@ impl StepRunner {
             Ok(paths) => paths,
             Err(why) => return vec![Msg::StepFinished(StepOutcome::NotStarted(why))],
         };
+        let program = commands
+            .first()
+            .and_then(|c| c.first())
+            .cloned()
+            .unwrap_or_default();
+        let tool_machine = machine::for_tool(machine::current(), &program, &env);
+        let env = machine::tool_env(&*tool_machine, &env);
         let job = StepJob {
             commands: commands
                 .into_iter()
@@ -240,6 +250,7 @@ impl StepRunner {
             log,
             log_stored,
             practice: model.practice,
+            machine: Some(tool_machine),
         }));
         msgs
     }
@@ -287,7 +298,8 @@ impl StepRunner {
                 }
             }
         } else {
-            runner::start(p.job, p.log, RunOptions::on(machine::current()))
+            let on = p.machine.clone().unwrap_or_else(machine::current);
+            runner::start(p.job, p.log, RunOptions::on(on))
         };
         self.active = Some(Active::Running {
             running,

@@ -40,7 +40,8 @@ pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static s
 
 /// Runs a listing command with a null stdin; its stdout, or an error naming the program.
 pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String> {
-    let machine = crate::core::machine::for_tool(crate::core::machine::current(), env);
+    let program = argv.first().copied().unwrap_or_default();
+    let machine = crate::core::machine::for_tool(crate::core::machine::current(), program, env);
     if !machine.is_local() {
         return crate::core::machine::capture_listing(&*machine, argv, env);
     }
@@ -201,6 +202,11 @@ pub fn run_commands(
     log: PathBuf,
     tx: Sender<Msg>,
 ) {
+    let program = commands
+        .first()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_default();
     let job = StepJob {
         commands: commands
             .into_iter()
@@ -212,7 +218,7 @@ pub fn run_commands(
         expect: vec![0],
         ok_output: Vec::new(),
     };
-    let machine = crate::core::machine::for_tool(crate::core::machine::current(), &env);
+    let machine = crate::core::machine::for_tool(crate::core::machine::current(), &program, &env);
     let job = StepJob {
         commands: job
             .commands

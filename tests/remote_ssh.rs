@@ -8,6 +8,8 @@
 //! why and pass, unless `FIELDBOOK_ACCEPTANCE=require` (set by `.ci/run`), which makes every
 //! such skip a failure.
 
+mod common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -49,6 +51,14 @@ const STUBS: &[(&str, &str)] = &[
     (
         "fb-done",
         "#!/bin/sh\n# A check that exists only on the host: done when the file is there.\ntest -e \"$1\"\n",
+    ),
+    (
+        "fb-ask",
+        "#!/bin/sh\n# Interactive stub: says whether it has a terminal and its size, reads an answer.\n\
+         if [ -t 0 ]; then t=tty; else t=notty; fi\n\
+         printf 'on:%s %s size:%sx%s\\n' \"$(id -un)\" \"$t\" \"${COLUMNS:-unset}\" \"${LINES:-unset}\"\n\
+         printf 'Proceed? [yes/no] '\nread -r answer || answer=''\necho \"got:$answer\"\n\
+         [ \"$answer\" = yes ]\n",
     ),
     (
         "rc-update",
@@ -190,7 +200,11 @@ fn text(b: &[u8]) -> String {
 }
 
 fn state_file(state: &Path) -> String {
-    std::fs::read_to_string(state.join("runs/remote-test@127.0.0.1.toml")).unwrap_or_default()
+    let runs = state.join("runs");
+    ["remote-test@127.0.0.1.toml", "remote-pty@127.0.0.1.toml"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(runs.join(f)).ok())
+        .collect()
 }
 
 /// A file owned by `user` in a fresh directory of its home, with `mode`.
@@ -764,4 +778,109 @@ fn a_tool_listing_is_read_on_the_host() {
     );
     let log = std::fs::read_to_string("/home/fbash/rc-update.log").unwrap();
     assert!(log.contains("-v show"), "{log}");
+}
+
+/// Runs of a host driven with `--host` are kept here, and `fieldbook fleet` shows them next to
+/// the hosts it asks over ssh: no fieldbook is needed on the box.
+#[test]
+fn fleet_shows_the_runs_of_hosts_driven_from_here() {
+    let Some(s) = sshd("fleet_shows_the_runs_of_hosts_driven_from_here") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "ask", "--yes", "--var", "value=v"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("--checklists")
+        .arg(repo().join("tests/fixtures/remote"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["fleet", "--json"])
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = &v["hosts"][0];
+    assert_eq!(host["host"], "127.0.0.1 (kept here)", "{v}");
+    assert_eq!(host["runs"][0]["runbook"], "remote-test", "{v}");
+    assert_eq!(host["runs"][0]["done"], 1, "{v}");
+    let table = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("--checklists")
+        .arg(repo().join("tests/fixtures/remote"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg("fleet")
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        text(&table.stdout).contains("127.0.0.1 (kept here)"),
+        "{}",
+        text(&table.stdout)
+    );
+}
+
+/// An interactive step over `--host` runs under `ssh -t`: the program on the host has a
+/// terminal, gets COLUMNS/LINES, reads the technician's answer, and its exit decides the step.
+#[test]
+fn an_interactive_step_runs_on_the_host_with_the_terminal() {
+    let Some(s) = sshd("an_interactive_step_runs_on_the_host_with_the_terminal") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let checklists = repo()
+        .join("tests/fixtures/remote-pty")
+        .display()
+        .to_string();
+    let mut args: Vec<String> = vec![
+        "--checklists".into(),
+        checklists,
+        "--host".into(),
+        "fbtest@127.0.0.1".into(),
+    ];
+    args.extend(s.ssh_opts(s.port));
+    args.extend(["run".to_string(), "remote-pty".into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut app = common::pty::App::spawn(common::pty::Spawn {
+        args: &refs,
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("PATH", path.as_str()),
+        ],
+        state: Some(state.path()),
+        ..common::pty::Spawn::default()
+    });
+    // The title says where commands run.
+    app.wait_for("on fbtest@127.0.0.1");
+    app.wait_for("Asks on the host");
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"r");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want: &[u8] = b"on:fbtest tty size:80x24";
+    while !app.raw().windows(want.len()).any(|w| w == want) {
+        assert!(
+            Instant::now() < deadline,
+            "the host's program never had the terminal: {}",
+            String::from_utf8_lossy(&app.raw())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.wait_for("Proceed? [yes/no]");
+    app.send(b"yes\r");
+    wait_for("the step to end done", Duration::from_secs(30), || {
+        state_file(state.path()).contains("done")
+    });
+    let raw = app.raw();
+    assert!(
+        raw.windows(7).any(|w| w == b"got:yes"),
+        "the answer never arrived"
+    );
 }

@@ -5,6 +5,8 @@
 #   fbtest  login shell /bin/sh (dash)
 #   fbash   login shell busybox ash (DIR/ash, a link to busybox named ash)
 #   fbnosh  login shell /bin/sh but PATH=/nonexistent: stands in for a host without `sh`
+# and root, by key only, with its authorized key in DIR/authorized_keys_root (root's own ~/.ssh is
+# not touched), for the acceptance test that runs a chroot on the host.
 # Both get PATH=~/stubs:/usr/bin:/bin (sshd's PermitUserEnvironment), so recording stubs put in
 # ~/stubs come first. openssh-server and busybox are installed with apt-get if missing.
 #
@@ -72,6 +74,8 @@ for u in fbtest fbash fbnosh; do
   chown "$u:$u" "$home/.ssh/environment"
 done
 
+install -m 600 "$DIR/id_ed25519.pub" "$DIR/authorized_keys_root"
+
 port=
 for p in $(seq 42200 42299); do
   if ! (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then port=$p; break; fi
@@ -83,17 +87,17 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $DIR/host_ed25519
 PidFile $DIR/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile .ssh/authorized_keys $DIR/authorized_keys_%u
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PermitRootLogin no
+PermitRootLogin prohibit-password
 PermitUserEnvironment yes
 StrictModes no
 MaxSessions 100
 MaxStartups 100:30:200
-AllowUsers fbtest fbash fbnosh
+AllowUsers fbtest fbash fbnosh root
 CONF
 mkdir -p /run/sshd
 /usr/sbin/sshd -t -f "$DIR/sshd_config" || die "sshd rejects its config"

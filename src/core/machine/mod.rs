@@ -184,11 +184,15 @@ impl Machine for Practice {
     }
 }
 
+/// Gentoo tools that work on `$ROOT` themselves (Portage's convention).
+const TAKES_ROOT: &[&str] = &["gcc-config", "env-update", "emerge"];
+
 /// The machine a tool command runs on. A tool that takes the root itself (`ROOT=DIR` for
 /// gcc-config and env-update, as Portage's `ROOT=`) runs on the host with it rather than
 /// inside a local chroot; every other command of a chroot runs inside it.
-pub fn for_tool(machine: Shared, env: &[(String, String)]) -> Shared {
-    let takes_root = env.iter().any(|(k, _)| k == "ROOT");
+pub fn for_tool(machine: Shared, program: &str, env: &[(String, String)]) -> Shared {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    let takes_root = env.iter().any(|(k, _)| k == "ROOT") || TAKES_ROOT.contains(&name);
     if takes_root && machine.chroot_dir().is_some() && machine.ssh().is_none() {
         Arc::new(Local)
     } else {
