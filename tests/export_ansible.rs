@@ -632,6 +632,10 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "before\n",
         ),
         (
+            "action = \"comment_form\"\nkey = \"network-script\"\n",
+            "(a 1)\n( network-script\n    'network-bridge netdev=eth1')\n# (network-script x)\n(network-script \"y z\") # c\n(other '(network-script')\n",
+        ),
+        (
             "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
         ),
