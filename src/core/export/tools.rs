@@ -248,12 +248,12 @@ mod tests {
     #[test]
     fn old_snort_program_comments_listed_sids_once() {
         let out = export("snort-rules", TargetPython::Old);
-        let start = out.find("ansible.builtin.raw: ").unwrap();
+        let start = out.find("_raw_params: ").unwrap();
         let yaml_body: String = out[start..]
             .lines()
             .skip(1)
-            .take_while(|l| l.starts_with("        "))
-            .map(|l| format!("{}\n", &l[8..]))
+            .take_while(|l| l.starts_with("          "))
+            .map(|l| format!("{}\n", &l[10..]))
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let rules = dir.path().join("rules");
