@@ -404,6 +404,15 @@ fn run_opened(
         &site,
     );
     drop(session);
+    // A terminal that went away can fail a draw or a read (EIO) before the loop sees the
+    // hang-up: that is the hang-up, not an error of fieldbook's.
+    let result = match result {
+        Err(_) if signals.hangup.load(Ordering::SeqCst) || terminal_gone() => {
+            stop_running(&mut model, &mut store, &mut runner, "the terminal hung up");
+            Ok(HANGUP_EXIT)
+        }
+        other => other,
+    };
     if let Ok(HANGUP_EXIT) = result {
         // stderr may be the terminal that went away: the write is tried, never unwrapped.
         use std::io::Write;
@@ -624,6 +633,14 @@ fn event_loop(
             }
         }
     }
+}
+
+/// True when standard input has hung up (the terminal is gone).
+fn terminal_gone() -> bool {
+    matches!(
+        terminal::wait_for_input(Duration::ZERO),
+        Ok(terminal::Input::HungUp) | Err(_)
+    )
 }
 
 /// Records how a running step ends when the app goes away, and saves it.

@@ -211,6 +211,9 @@ fn backspace_as_del_and_as_ctrl_h_both_delete_in_a_prompt() {
     app.send(b"abcd\x7f\x08x");
     app.wait_for("| abx");
     app.send(b"\r");
+    // The next step comes up after a skip; the skipped one shows its reason.
+    app.wait_for("Update the package tree");
+    app.send(b"\x1b[Z");
     app.wait_for("Reason: abx");
     app.send(b"qqq");
     app.wait_exit();
@@ -369,10 +372,15 @@ fn progress_goes_through_the_store_and_is_there_next_time() {
         ..Spawn::default()
     });
     app.wait_for("Demo router setup 0/6");
-    // Mark the first step done, skip the second with a reason, note on the second.
+    // Mark the first step done (the second comes up), skip the second with a reason, note on
+    // the second.
     app.send(b"\rd");
+    app.wait_for("step 2/6");
+    app.send(b"\x1b[Z");
     app.wait_for("Status: [x] done");
     app.send(b"\tsno mirror\r");
+    app.wait_for("step 3/6");
+    app.send(b"\x1b[Z");
     app.wait_for("Reason: no mirror");
     app.send(b"nlooked at it\r");
     app.wait_for("looked at it");
@@ -606,7 +614,11 @@ fn prompt_place_without_alt_screen(raw: &[u8]) -> (u16, String) {
 /// `q` the prompt starts on a clean line either way.
 #[test]
 fn gnu_screen_gets_the_main_screen_and_a_clean_line_after_quitting() {
-    let env = &[("TERM", "screen"), ("LANG", "C.UTF-8"), ("STY", "4242.work")];
+    let env = &[
+        ("TERM", "screen"),
+        ("LANG", "C.UTF-8"),
+        ("STY", "4242.work"),
+    ];
     let mut app = App::spawn(Spawn {
         env,
         ..Spawn::default()

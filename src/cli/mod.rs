@@ -277,7 +277,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("fieldbook: {e:#}");
+            // stderr may be a terminal that went away: never panic writing to it.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "fieldbook: {e:#}");
             ExitCode::from(exit::FAILURE)
         }
     }

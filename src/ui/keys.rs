@@ -333,7 +333,7 @@ pub const BINDINGS: &[Binding] = &[
         S::Global,
         &[K::Ctrl('c')],
         A::Interrupt,
-        "quit (asks first; running commands are never killed by it)",
+        "quit (asks first; never cancels a command: quitting stops a short step, recorded as interrupted; a long one keeps running)",
         None,
     ),
     bind(
@@ -1169,10 +1169,7 @@ mod tests {
         assert!(h.contains(&("?".to_string(), "help")));
         assert!(hints(Scope::Home).contains(&("p".to_string(), "practice")));
         let yes_no = hints(Scope::Confirm);
-        assert_eq!(
-            yes_no,
-            [("y".to_string(), "yes"), ("n".to_string(), "no")]
-        );
+        assert_eq!(yes_no, [("y".to_string(), "yes"), ("n".to_string(), "no")]);
         let cancel = ("c".to_string(), "cancel");
         assert!(hints_while(Scope::Output, true).contains(&cancel));
         assert!(!hints_while(Scope::Output, false).contains(&cancel));

@@ -216,7 +216,8 @@ fn act(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Action::Redraw => vec![Effect::Redraw],
             Action::Suspend => vec![Effect::Suspend],
-            Action::Interrupt if model.running.is_some() => ask_cancel(model),
+            // Ctrl-C asks whether to quit, never cancels: a stray Ctrl-C over a slow line must
+            // not end a six-hour emerge (`c` on the Output screen cancels, after asking).
             Action::Interrupt => ask_quit(model, true),
             Action::Quit => ask_quit(model, false),
             _ => screen_key(model, action),
@@ -243,10 +244,24 @@ fn ask_cancel(model: &mut Model) -> Vec<Effect> {
 
 fn ask_quit(model: &mut Model, always_ask: bool) -> Vec<Effect> {
     let question = match &model.running {
-        Some(r) => format!(
-            "A command is still running (step {}). Quit fieldbook anyway?",
-            r.step
-        ),
+        Some(r) => {
+            let long = model
+                .step(&r.runbook, &r.step)
+                .is_some_and(|(_, s)| matches!(&s.action, StepAction::Run(spec) if spec.long));
+            if long {
+                format!(
+                    "Step {} is still running. Quit fieldbook? The step keeps running under \
+                     its supervisor; the next fieldbook re-attaches to it.",
+                    r.step
+                )
+            } else {
+                format!(
+                    "Step {} is still running. Quit fieldbook? Its command will be stopped and \
+                     the step recorded as interrupted.",
+                    r.step
+                )
+            }
+        }
         None if always_ask => "Quit fieldbook?".to_string(),
         None => return vec![Effect::Quit],
     };
@@ -626,12 +641,13 @@ fn step_key(
             }
             // Overriding a recorded failure, or declaring done a step fieldbook never ran, needs
             // the technician's reason in the handover report; finishing a manual step does not.
-            let never_ran = model.step(runbook, step).is_some_and(|(_, s)| {
-                !matches!(s.action, StepAction::Manual)
-            }) && model
-                .run(runbook)
-                .and_then(|r| r.steps.get(step))
-                .is_none_or(|s| s.attempts.is_empty());
+            let never_ran = model
+                .step(runbook, step)
+                .is_some_and(|(_, s)| !matches!(s.action, StepAction::Manual))
+                && model
+                    .run(runbook)
+                    .and_then(|r| r.steps.get(step))
+                    .is_none_or(|s| s.attempts.is_empty());
             let status = model.status(runbook, step);
             let overriding = matches!(
                 status,

@@ -24,7 +24,14 @@ pub fn draw_leave(model: &Model, changes: usize, area: Rect, buf: &mut Buffer) {
     draw_box(model, " Leave ", &question, &answers, area, buf);
 }
 
-fn draw_box(model: &Model, title: &str, question: &str, answers: &str, area: Rect, buf: &mut Buffer) {
+fn draw_box(
+    model: &Model,
+    title: &str,
+    question: &str,
+    answers: &str,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let width = area.width.saturating_sub(4).min(60);
     let text = wrap(question, width.saturating_sub(4).into());
     let height = (text.len() as u16).saturating_add(4);

@@ -113,9 +113,7 @@ fn field_view<'a>(
         let error = field_error(model, runbook, name, field.value.trim());
         let note = match (&error, var) {
             // Only the bare prefix gets the hint; anything typed after it gets its real error.
-            (Some(_), Some(v))
-                if v.ty == VarType::Mac && field.value.trim() == XEN_MAC_PREFIX =>
-            {
+            (Some(_), Some(v)) if v.ty == VarType::Mac && field.value.trim() == XEN_MAC_PREFIX => {
                 Some((
                     "Xen guests use 00:16:3e: type the last three pairs".to_string(),
                     true,

@@ -9,7 +9,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use unicode_width::UnicodeWidthStr;
 
 use crate::terminal::profile::ColorMode;
 use crate::ui::keys::Scope;
@@ -58,7 +57,38 @@ fn rows_of(line: &OutputLine, width: usize, wrapping: bool) -> usize {
     if !wrapping {
         return 1;
     }
-    printable(line.text()).width().div_ceil(width).max(1)
+    row_starts(&printable(line.text()), width).len()
+}
+
+/// Where each row of a wrapped line starts (char indexes; the first is 0). A row breaks after
+/// the last space that fits when there is one in its second half, so words stay whole; a long
+/// run without spaces (a path, a URL) is cut at the edge.
+fn row_starts(text: &str, width: usize) -> Vec<usize> {
+    let width = width.max(1);
+    let mut starts = vec![0];
+    let (mut col, mut last_space) = (0usize, None::<(usize, usize)>);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let w = unicode_width::UnicodeWidthChar::width(chars[i]).unwrap_or(0);
+        if col + w > width && col > 0 {
+            let start = match last_space {
+                Some((at, at_col)) if at_col * 2 >= width => at + 1,
+                _ => i,
+            };
+            starts.push(start);
+            i = start;
+            col = 0;
+            last_space = None;
+            continue;
+        }
+        if chars[i] == ' ' {
+            last_space = Some((i, col));
+        }
+        col += w;
+        i += 1;
+    }
+    starts
 }
 
 /// The first line of the last page: the lines from it to the end fill at most `rows` rows.
@@ -129,7 +159,14 @@ pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         if y >= inner.bottom() {
             break;
         }
-        (y, cut) = draw_line(model, line, mono, (inner.x + 1, y, width), inner.bottom(), buf);
+        (y, cut) = draw_line(
+            model,
+            line,
+            mono,
+            (inner.x + 1, y, width),
+            inner.bottom(),
+            buf,
+        );
         shown += 1;
     }
     let more_below = cut || scroll + shown < model.output.len();
@@ -149,6 +186,13 @@ fn draw_line(
 ) -> (u16, bool) {
     let end = x0.saturating_add(width);
     let (mut x, mut y) = (x0, y);
+    let breaks = if model.output_wrap {
+        row_starts(&printable(line.text()), usize::from(width))
+    } else {
+        vec![0]
+    };
+    let mut next_break = breaks.iter().skip(1).copied().peekable();
+    let mut index = 0usize;
     let pieces: Vec<(String, Style)> = if mono || line.is_plain() {
         // Exactly the cells of plain text: in mono a coloured command costs nothing more.
         vec![(printable(line.text()), Style::new())]
@@ -159,17 +203,20 @@ fn draw_line(
     };
     for (text, style) in pieces {
         for c in text.chars() {
-            let w = u16::try_from(unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
-                .unwrap_or(0);
-            if x.saturating_add(w) > end {
-                if !model.output_wrap {
-                    return (y + 1, false);
-                }
+            let w =
+                u16::try_from(unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)).unwrap_or(0);
+            if next_break.peek() == Some(&index) {
+                next_break.next();
                 y += 1;
                 x = x0;
                 if y >= bottom {
                     return (y, true);
                 }
+            }
+            index += 1;
+            if x.saturating_add(w) > end {
+                // Not wrapping: one row per line, cut at the edge.
+                return (y + 1, false);
             }
             let mut tmp = [0u8; 4];
             buf.set_stringn(x, y, c.encode_utf8(&mut tmp), usize::from(w.max(1)), style);

@@ -117,7 +117,13 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         );
     }
     heading(&mut out, theme, "Why");
-    para(&mut out, &model.filled(runbook, &st.why), width, 2, Style::new());
+    para(
+        &mut out,
+        &model.filled(runbook, &st.why),
+        width,
+        2,
+        Style::new(),
+    );
     action_lines(&mut out, model, rb, st, width);
     if let Some(q) = &st.confirm {
         heading(&mut out, theme, "Asks first");

@@ -508,7 +508,11 @@ fn leaving_with_choices_asks_apply_discard_or_stay() {
 
 fn open_tool_again_and_leave(m: &mut Model) {
     keys(m, &[Key::Char('r')]);
-    listing(m, ToolKind::Runlevels, crate::core::runlevels::PRACTICE_LISTING);
+    listing(
+        m,
+        ToolKind::Runlevels,
+        crate::core::runlevels::PRACTICE_LISTING,
+    );
     keys(m, &[Key::Esc]);
     assert!(m.overlay.is_none());
     assert!(matches!(m.screen(), Screen::Step { .. }));

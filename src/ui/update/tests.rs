@@ -88,7 +88,9 @@ fn mark_done_saves_the_run() {
     assert_eq!(m.status("demo", "read"), Status::Done);
     // The next step comes up, and the runbook's cursor follows it.
     assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
-    assert!(matches!(m.screens[m.screens.len() - 2], Screen::Runbook { cursor, .. } if cursor.index == 1));
+    assert!(
+        matches!(m.screens[m.screens.len() - 2], Screen::Runbook { cursor, .. } if cursor.index == 1)
+    );
     // After a skip too.
     keys(&mut m, &[Key::Char('s'), Key::Char('x'), Key::Enter]);
     assert_eq!(m.status("demo", "update"), Status::Skipped);
@@ -255,6 +257,28 @@ fn quitting_while_a_command_runs_asks_and_ctrl_c_always_asks() {
     assert!(keys(&mut m, &[Key::Char('q')]).is_empty());
     assert_eq!(m.scope(), Scope::Confirm);
     assert_eq!(keys(&mut m, &[Key::Char('y')]), vec![Effect::Quit]);
+}
+
+/// Ctrl-C never cancels a running command: it asks whether to quit, and the question says
+/// what quitting does to the step (a short one is stopped and recorded as interrupted).
+#[test]
+fn ctrl_c_while_a_command_runs_asks_to_quit_and_says_what_happens_to_it() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r')]);
+    assert!(m.running.is_some());
+    let fx = keys(&mut m, &[Key::Ctrl('c')]);
+    assert!(!fx.contains(&Effect::CancelRun), "{fx:?}");
+    let Some(Overlay::Confirm { question, on_yes }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay);
+    };
+    assert_eq!(on_yes, &Pending::Quit);
+    assert!(question.contains("Quit fieldbook"), "{question}");
+    assert!(question.contains("stopped"), "{question}");
+    assert!(question.contains("interrupted"), "{question}");
+    // No: nothing is cancelled.
+    assert!(keys(&mut m, &[Key::Char('n')]).is_empty());
+    assert!(m.running.is_some());
 }
 
 #[test]
