@@ -27,6 +27,7 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
         }
     };
     println!("fieldbook {}", env!("CARGO_PKG_VERSION"));
+    println!("glibc floor: {}", glibc_floor());
     match crate::app::terminal_info(&cli.global) {
         Ok((prof, _, info)) => {
             let kernel = crate::terminal::kernel_size()
@@ -61,4 +62,10 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
             Some(exit::USAGE)
         }
     }
+}
+
+/// The oldest glibc this binary was linked for: `scripts/build-portable.sh` sets
+/// `FIELDBOOK_GLIBC_FLOOR` at build time; any other build needs the glibc of the build host.
+fn glibc_floor() -> &'static str {
+    option_env!("FIELDBOOK_GLIBC_FLOOR").unwrap_or("host glibc (the glibc of the build machine)")
 }
