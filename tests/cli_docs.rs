@@ -68,3 +68,17 @@ fn the_man_page_documents_every_subcommand_and_the_exit_codes() {
     assert!(page.contains("low\\-bandwidth"), "roff escapes the dashes");
     assert!(!page.contains("__supervise"));
 }
+
+/// `--version --verbose` names the glibc floor: scripts/build-portable.sh sets it to 2.17 (and
+/// checks that line itself); any other build needs the glibc of the machine it was built on.
+#[test]
+fn version_verbose_names_the_glibc_floor() {
+    let (code, out) = fieldbook(&["--version", "--verbose", "--size", "80x24"]);
+    assert_eq!(code, 0, "{out}");
+    let floor = option_env!("FIELDBOOK_GLIBC_FLOOR").unwrap_or("host glibc");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("glibc floor: {floor}"))),
+        "{out}"
+    );
+}

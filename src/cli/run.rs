@@ -27,6 +27,7 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
         }
     };
     println!("fieldbook {}", env!("CARGO_PKG_VERSION"));
+    println!("glibc floor: {}", glibc_floor());
     match crate::app::terminal_info(&cli.global) {
         Ok((prof, _, info)) => {
             let kernel = crate::terminal::kernel_size()
@@ -42,15 +43,17 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
                     &prof.term
                 }
             );
+            let (_, screen) = crate::terminal::profile::use_alt_screen(
+                prof.alt_screen,
+                cli.global.no_alt_screen,
+                cli.global.alt_screen,
+                std::env::var_os("STY").is_some(),
+            );
+            println!("screen: {screen}");
             println!(
-                "screen: {}",
-                if cli.global.no_alt_screen {
-                    "main (--no-alt-screen)"
-                } else if !prof.alt_screen {
-                    "main (this TERM has no alternate screen)"
-                } else {
-                    "alternate"
-                }
+                "esc delay: {} ms",
+                crate::terminal::profile::esc_delay(cli.global.esc_delay, cli.global.low_bandwidth)
+                    .as_millis()
             );
             Some(exit::OK)
         }
@@ -59,4 +62,10 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
             Some(exit::USAGE)
         }
     }
+}
+
+/// The oldest glibc this binary was linked for: `scripts/build-portable.sh` sets
+/// `FIELDBOOK_GLIBC_FLOOR` at build time; any other build needs the glibc of the build host.
+fn glibc_floor() -> &'static str {
+    option_env!("FIELDBOOK_GLIBC_FLOOR").unwrap_or("host glibc (the glibc of the build machine)")
 }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod attempt_id;
 pub mod clock;
 pub mod conditions;
 pub mod datafile;

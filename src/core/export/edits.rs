@@ -716,7 +716,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "- name: \"e: E\"\n  ansible.builtin.lineinfile:\n    path: /etc/inittab\n    line: \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
+            "- name: !unsafe \"e: E\"\n  ansible.builtin.lineinfile:\n    path: !unsafe /etc/inittab\n    line: !unsafe \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
         );
     }
 
@@ -725,7 +725,7 @@ mod tests {
         let out = modern(
             "path = \"/etc/conf.d/net\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_{br}=\\\"eth1\\\"\\n\"\n",
         );
-        assert!(out.contains("marker: \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
+        assert!(out.contains("marker: !unsafe \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
     }
 
     #[test]
@@ -733,10 +733,10 @@ mod tests {
         let out = modern(
             "path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n",
         );
-        assert!(out.contains("regexp: \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: \"#\\\\g<1>\"\n"), "{out}");
+        assert!(out.contains("regexp: !unsafe \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: !unsafe \"#\\\\g<1>\"\n"), "{out}");
         let out =
             modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
-        assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: net.lo\n    state: link\n"), "{out}");
+        assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: !unsafe net.lo\n    state: link\n"), "{out}");
     }
 
     #[test]
@@ -745,7 +745,7 @@ mod tests {
             "path = \"/etc/conf.d/rc\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
         );
         assert!(
-            out.contains("line: \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
+            out.contains("line: !unsafe \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
             "{out}"
         );
     }
@@ -758,7 +758,7 @@ mod tests {
         std::fs::write(&file, before).unwrap();
         let mut e = one_edit(edit);
         e.path = file.to_string_lossy().into_owned();
-        let Yaml::Str(script) = old_edit(&e) else {
+        let (Yaml::Str(script) | Yaml::Unsafe(script)) = old_edit(&e) else {
             panic!("unsafe")
         };
         // Stand in for Ansible's templating of the one variable used here.

@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn old_snort_program_comments_listed_sids_once() {
         let out = export("snort-rules", TargetPython::Old);
-        let start = out.find("ansible.builtin.raw: ").unwrap();
+        let start = out.find("_raw_params: ").unwrap();
         let first = out[start..].lines().nth(1).unwrap();
         let indent = " ".repeat(first.len() - first.trim_start().len());
         let yaml_body: String = out[start..]

@@ -93,11 +93,7 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
 }
 
 fn values_for(model: &Model, rb: &Runbook) -> BTreeMap<String, String> {
-    let mut v = rb.default_values();
-    if let Some(run) = model.run(&rb.id) {
-        v.extend(run.values.clone());
-    }
-    v
+    model.values(&rb.id)
 }
 
 /// The scrollable body of a step screen, wrapped to `width`. `update` uses its length to
@@ -137,7 +133,13 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         );
     }
     heading(&mut out, theme, "Why");
-    para(&mut out, &st.why, width, 2, Style::new());
+    para(
+        &mut out,
+        &model.filled(runbook, &st.why),
+        width,
+        2,
+        Style::new(),
+    );
     action_lines(&mut out, model, rb, st, width);
     if let Some(q) = &st.confirm {
         heading(&mut out, theme, "Asks first");
@@ -346,7 +348,7 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
     };
     let index = rb.steps().position(|(_, s)| s.id == st.id).unwrap_or(0) + 1;
     let status = model.status(runbook, step);
-    let title = format!("{} {}", status.marker(), st.title);
+    let title = format!("{} {}", status.marker(), model.filled(runbook, &st.title));
     let right = format!("step {index}/{}", rb.step_count());
     let inner = widgets::frame(
         buf,
