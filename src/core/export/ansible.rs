@@ -188,7 +188,7 @@ fn header(ex: &Export) -> String {
                 .into(),
         );
         for (name, question) in &switches {
-            lines.push(format!("#   {name}: {}", one_line(question)));
+            lines.push(format!("#   {name}: {}", comment_text(question)));
         }
     }
     if !ex.used.is_empty() {

@@ -94,7 +94,10 @@ pub(super) fn conditional_step(ex: &Export, step: &Step, when: &When, tasks: Vec
     match probe {
         None => guarded,
         Some(p) => Yaml::map([
-            ("name", Yaml::str(format!("{name} (if it applies)"))),
+            (
+                "name",
+                super::ansible::literal(&format!("{name} (if it applies)")),
+            ),
             ("block", Yaml::Seq(vec![Yaml::Map(p), guarded])),
         ]),
     }
@@ -119,14 +122,18 @@ fn probe_task(ex: &Export, name: &str, program: &Program) -> Task {
                 )));
             }
         }
-        task(sub, "ansible.builtin.raw", jinja::render(&line))
+        task(
+            sub,
+            "ansible.builtin.raw",
+            Yaml::map([("_raw_params", jinja::render(&line))]),
+        )
     } else {
         let argv: Vec<Yaml> = match program {
             Program::Argv(argv) => argv.iter().map(|a| jinja::template(a)).collect(),
             Program::Script { shell, script } => vec![
-                Yaml::str(shell.clone()),
+                super::ansible::literal(shell),
                 Yaml::str("-c"),
-                Yaml::Unsafe(script.clone()),
+                super::ansible::literal(script),
             ],
         };
         let mut t = task(
@@ -182,6 +189,6 @@ when = { ask = "Blocked?", not_needed = "nothing blocked" }
         assert!(out.contains("when: \"when_blocked | bool\""), "{out}");
         assert!(out.contains("#   when_blocked: Blocked?"), "{out}");
         let old = playbook(&rb, TargetPython::Old);
-        assert!(old.contains("ansible.builtin.raw: test -e /x"), "{old}");
+        assert!(old.contains("_raw_params: !unsafe test -e /x"), "{old}");
     }
 }

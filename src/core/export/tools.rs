@@ -210,7 +210,7 @@ fn snort_rules(ex: &Export, name: &str) -> Vec<Task> {
 /// Several tasks as one block task carrying `guard` (a `when:`).
 fn guarded_block(name: &str, tasks: Vec<Task>, guard: (String, Yaml)) -> Task {
     vec![
-        ("name".into(), Yaml::str(name.to_string())),
+        ("name".into(), super::ansible::literal(name)),
         (
             "block".into(),
             Yaml::Seq(tasks.into_iter().map(Yaml::Map).collect()),
