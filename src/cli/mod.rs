@@ -93,6 +93,20 @@ pub struct GlobalOpts {
     /// Draw in the main screen instead of the alternate screen (GNU screen without altscreen).
     #[arg(long, global = true)]
     pub no_alt_screen: bool,
+    /// Use the alternate screen inside GNU screen too (only with `altscreen on` in ~/.screenrc;
+    /// without this flag fieldbook draws in the main screen when STY is set).
+    #[arg(long, global = true, conflicts_with = "no_alt_screen")]
+    pub alt_screen: bool,
+    /// How long the rest of a key sequence split by a slow line may take to arrive before an
+    /// Esc counts as Esc, in milliseconds (default 300; 1000 with --low-bandwidth).
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "FIELDBOOK_ESCDELAY",
+        value_parser = clap::value_parser!(u64).range(0..=10_000)
+    )]
+    pub esc_delay: Option<u64>,
     /// Run everything that touches the machine on HOST over OpenSSH (one ControlMaster
     /// connection for the session); state, journal, logs and backups stay here. The target
     /// defaults to HOST without the user.
@@ -307,7 +321,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("fieldbook: {e:#}");
+            // stderr may be a terminal that went away: never panic writing to it.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "fieldbook: {e:#}");
             ExitCode::from(exit::FAILURE)
         }
     }

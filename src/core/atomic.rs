@@ -1,7 +1,9 @@
 //! Durable file writes: the whole-file atomic replace used for state files (and anything else
 //! that must never be seen half-written), the per-event append used by the journal, and
 //! private directories. Everything is created owner-only: state and logs can hold host names,
-//! addresses and command output that other users have no business reading.
+//! addresses and command output that other users have no business reading. Nothing here follows
+//! a symbolic link at the last component (`O_NOFOLLOW`): a link planted in the state directory
+//! must never make root write or read a file of someone else's choosing.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -20,6 +22,28 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         return Ok(());
     }
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
+/// Options that never follow a symbolic link at the last component and create owner-only.
+pub fn private_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.mode(FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    o
+}
+
+/// Reads a whole file without following a symbolic link at its name (`ELOOP` if it is one).
+pub fn read_nofollow(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = private_options().read(true).open(path)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Opens (creating owner-only) a file to append to, never through a symbolic link: logs.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    private_options().append(true).create(true).open(path)
 }
 
 /// The temporary name `write_atomic` uses beside `path`; hidden, and unique per process so two
@@ -46,11 +70,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
+    let mut file = private_options()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(FILE_MODE)
         .open(tmp)?;
     // A leftover temp of a dead process with the same pid may have another mode.
     file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
@@ -78,11 +101,7 @@ pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
     let mut buf = Vec::with_capacity(line.len() + 1);
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(FILE_MODE)
-        .open(path)?;
+    let mut file = open_append(path)?;
     file.write_all(&buf)?;
     file.sync_data()
 }

@@ -10,10 +10,12 @@
 //! program 2 of 2
 //! ok_output seen
 //! verdict failed
+//! attempt 9f3c2a61d07be415
 //! ```
 //!
 //! `program I of N` counts from 1, as a technician does. `error TEXT` says a program could not
-//! be started (or the job could not be read). Files of older fieldbooks hold only the first
+//! be started (or the job could not be read). `attempt NONCE` names the attempt whose supervisor
+//! wrote it (see `core::attempt_id`): a reader believes the file only for that attempt. Files of older fieldbooks hold only the first
 //! line (`code N` / `signal N`) and still read; lines this version does not know are ignored,
 //! so a newer supervisor's file still reads here.
 
@@ -36,6 +38,8 @@ pub struct ExitRecord {
     pub success: Option<bool>,
     /// Why a program could not be started, or the job could not be read.
     pub error: Option<String>,
+    /// The nonce of the attempt whose supervisor wrote it; `None` in an older file.
+    pub attempt: Option<String>,
 }
 
 impl From<Exit> for ExitRecord {
@@ -48,6 +52,7 @@ impl From<Exit> for ExitRecord {
             ok_output_seen: false,
             success: None,
             error: None,
+            attempt: None,
         }
     }
 }
@@ -79,6 +84,13 @@ impl ExitRecord {
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
             out.push_str(&format!("error {line}\n"));
+        }
+        if let Some(a) = self
+            .attempt
+            .as_deref()
+            .filter(|a| super::attempt_id::is_nonce(a))
+        {
+            out.push_str(&format!("attempt {a}\n"));
         }
         out
     }
@@ -113,6 +125,10 @@ impl ExitRecord {
                     }
                 }
                 "error" => record.error = Some(value.to_string()),
+                "attempt" if super::attempt_id::is_nonce(value) => {
+                    record.attempt = Some(value.to_string())
+                }
+                "attempt" => return None,
                 _ => {}
             }
         }
@@ -158,11 +174,12 @@ mod tests {
             ok_output_seen: true,
             success: Some(true),
             error: None,
+            attempt: Some("9f3c2a61d07be415".into()),
         };
         let text = judged.format();
         assert_eq!(
             text,
-            "code 1\nprogram 2 of 2\nok_output seen\nverdict done\n"
+            "code 1\nprogram 2 of 2\nok_output seen\nverdict done\nattempt 9f3c2a61d07be415\n"
         );
         assert_eq!(ExitRecord::parse(&text), Some(judged));
         let not_started = ExitRecord {
@@ -172,6 +189,7 @@ mod tests {
             ok_output_seen: false,
             success: Some(false),
             error: Some("cannot find 'x'\non PATH".into()),
+            attempt: None,
         };
         let back = ExitRecord::parse(&not_started.format()).unwrap();
         assert_eq!(back.error.as_deref(), Some("cannot find 'x' on PATH"));
@@ -194,6 +212,7 @@ mod tests {
             "code 0\nprogram 3 of 2",
             "code 0\nprogram two",
             "code 0\nverdict maybe",
+            "code 0\nattempt ../../x",
         ] {
             assert_eq!(ExitRecord::parse(bad), None, "{bad:?}");
         }

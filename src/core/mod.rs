@@ -3,7 +3,9 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod attempt_id;
 pub mod clock;
+pub mod conditions;
 pub mod datafile;
 pub mod edit;
 pub mod exit_record;
@@ -18,11 +20,13 @@ pub mod net;
 pub mod parse;
 pub mod practice;
 pub mod progress;
+pub(crate) mod py_edit;
 pub mod report;
 pub mod runbook;
 pub mod runlevels;
 pub mod runner;
 pub mod services;
+pub(crate) mod sexp_edit;
 pub mod shell_quote;
 pub mod snort;
 pub mod state_dir;

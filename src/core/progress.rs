@@ -110,6 +110,14 @@ pub struct Attempt {
     /// Pid of the supervisor of a detached (long) step, for re-attaching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The supervisor's start time (`/proc/PID/stat` field 22), so a pid the kernel gave to
+    /// another process is never taken for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
+    /// The attempt's nonce: its exit file, job file and supervisor carry it, so a file of an
+    /// older attempt is never read as this one's (see `core::attempt_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// Boot id of the machine when the attempt started, to detect a reboot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,

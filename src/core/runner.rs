@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -171,6 +171,9 @@ struct CancelState {
     /// Process group of the program running now (0 when none).
     pgid: AtomicI32,
     grace: std::sync::Mutex<Option<(Duration, Duration)>>,
+    /// For a supervised step: the supervisor whose group this is. The group is signalled only
+    /// while it still owns that pid (never another process that got the pid later).
+    owner: std::sync::Mutex<Option<super::attempt_id::Supervisor>>,
     /// The program's group on another machine (over ssh), reached by the machine's own
     /// `kill` instead of a local `killpg`.
     remote: std::sync::Mutex<Option<Arc<dyn RemoteGroup>>>,
@@ -198,6 +201,16 @@ impl CancelHandle {
     pub fn for_group(pgid: u32) -> CancelHandle {
         let h = CancelHandle::default();
         h.set_group(pgid as i32);
+        h
+    }
+
+    /// A handle for the process group of a supervised step's supervisor, which is signalled
+    /// only while that pid is still this supervisor or its orphaned programs.
+    pub fn for_supervisor(supervisor: super::attempt_id::Supervisor) -> CancelHandle {
+        let h = CancelHandle::for_group(supervisor.pid);
+        if let Ok(mut o) = h.inner.owner.lock() {
+            *o = Some(supervisor);
+        }
         h
     }
 
@@ -253,7 +266,7 @@ impl CancelHandle {
                 (libc::SIGKILL, Duration::ZERO),
             ] {
                 let pgid = inner.pgid.load(Ordering::SeqCst);
-                if pgid <= 0 || !group_exists(pgid) {
+                if pgid <= 0 || !group_exists(pgid) || !inner.owns_group() {
                     return;
                 }
                 signal_group(pgid, sig);
@@ -278,7 +291,7 @@ impl CancelHandle {
             remote.signal(libc::SIGKILL);
         }
         let pgid = self.inner.pgid.load(Ordering::SeqCst);
-        if pgid <= 0 {
+        if pgid <= 0 || !self.inner.owns_group() {
             return;
         }
         signal_group(pgid, libc::SIGTERM);
@@ -286,7 +299,7 @@ impl CancelHandle {
         while Instant::now() < deadline && group_exists(pgid) {
             thread::sleep(Duration::from_millis(20));
         }
-        if group_exists(pgid) {
+        if group_exists(pgid) && self.inner.owns_group() {
             signal_group(pgid, libc::SIGKILL);
         }
     }
@@ -312,6 +325,19 @@ fn cancel_remote(remote: &dyn RemoteGroup, local: &CancelHandle, waits: (Duratio
     let pgid = local.inner.pgid.load(Ordering::SeqCst);
     if pgid > 0 && group_exists(pgid) {
         signal_group(pgid, libc::SIGKILL);
+    }
+}
+
+impl CancelState {
+    /// False when the group belongs to a supervisor whose pid is now another process's.
+    fn owns_group(&self) -> bool {
+        self.owner
+            .lock()
+            .map(|o| {
+                o.as_ref()
+                    .is_none_or(super::attempt_id::Supervisor::owns_group)
+            })
+            .unwrap_or(true)
     }
 }
 
@@ -510,13 +536,9 @@ pub fn judge(exit: Exit, expect: &[i32], ok_output_seen: bool) -> Option<String>
 
 fn create_log(log: &Path) -> std::io::Result<()> {
     if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir)?;
+        super::atomic::create_private_dir(dir)?;
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map(|_| ())
+    super::atomic::open_append(log).map(|_| ())
 }
 
 /// Why a program gave no exit of its own.
@@ -596,9 +618,7 @@ fn run_one(
             })));
         }
     }
-    let log_file = OpenOptions::new()
-        .append(true)
-        .open(log)
+    let log_file = super::atomic::open_append(log)
         .map_err(|e| format!("cannot write the log {}: {e}", log.display()))?;
     let (done_tx, done_rx) = mpsc::channel();
     let tx2 = tx.clone();

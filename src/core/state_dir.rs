@@ -34,6 +34,17 @@ pub enum StateDirError {
         "no state directory: set --state-dir DIR or {STATE_DIR_ENV} (neither $XDG_STATE_HOME nor $HOME is set)"
     )]
     NoHome,
+    /// The directory is not safe to trust: another user owns it, others may write to it, or a
+    /// part of it is a symbolic link (a planted link would make root write where it points).
+    #[error(
+        "refusing the state directory {path}: {why}; fix it or choose another with --state-dir"
+    )]
+    Untrusted {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong, in words.
+        why: String,
+    },
     /// The directory could not be created.
     #[error("cannot create state directory {path}: {source}")]
     Create {
@@ -119,14 +130,26 @@ impl StateDir {
         }
     }
 
-    /// Creates the directories (mode 0700) so files can be written.
+    /// Creates the directories (mode 0700) so files can be written, after checking that the
+    /// state directory can be trusted ([`check_trusted`]): owned by this user, writable by
+    /// nobody else, and no symbolic link below it.
     pub fn ensure(&self) -> Result<(), StateDirError> {
-        let base = self.base();
-        for dir in [base.join("runs"), base.join("logs")] {
-            atomic::create_private_dir(&dir).map_err(|source| StateDirError::Create {
-                path: dir.clone(),
+        let create = |dir: &Path| {
+            atomic::create_private_dir(dir).map_err(|source| StateDirError::Create {
+                path: dir.to_path_buf(),
                 source,
-            })?;
+            })
+        };
+        create(&self.root)?;
+        check_trusted(&self.root, true)?;
+        let base = self.base();
+        if self.practice {
+            create(&base)?;
+            check_trusted(&base, false)?;
+        }
+        for dir in [base.join("runs"), base.join("logs")] {
+            create(&dir)?;
+            check_trusted(&dir, false)?;
         }
         Ok(())
     }
@@ -192,11 +215,51 @@ impl StateDir {
     }
 }
 
+/// Checks that `dir` may be trusted as (part of) the state directory: a directory owned by the
+/// effective user and writable by nobody else. `follow` allows the directory itself to be a
+/// symbolic link (the state directory the administrator named); directories inside it never
+/// may be one.
+pub fn check_trusted(dir: &Path, follow: bool) -> Result<(), StateDirError> {
+    use std::os::unix::fs::MetadataExt;
+    let untrusted = |why: String| StateDirError::Untrusted {
+        path: dir.to_path_buf(),
+        why,
+    };
+    let meta = if follow {
+        std::fs::metadata(dir)
+    } else {
+        std::fs::symlink_metadata(dir)
+    }
+    .map_err(|e| untrusted(format!("cannot look at it: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(untrusted("it is a symbolic link".into()));
+    }
+    if !meta.is_dir() {
+        return Err(untrusted("it is not a directory".into()));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(untrusted(format!(
+            "it belongs to uid {}, not to you (uid {me})",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(untrusted(format!(
+            "other users may write to it (mode {:04o}); chmod go-w it",
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
 /// Reads a run's state file without changing anything (for `status` and `report`, which must
 /// never move or rewrite a file). The error is a sentence naming the file and, for bad TOML,
 /// the line and column.
 pub fn read_run(path: &Path) -> Result<Run, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let bytes =
+        atomic::read_nofollow(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     parse_run(path, &bytes)
 }
 
@@ -265,6 +328,17 @@ pub fn attempt_log(runbook: &str, target: &str, step: &str, n: u32) -> String {
     )
 }
 
+/// An attempt's log path with its nonce in the name (`<step>.<n>.<nonce>.log`), for when
+/// files of the plain name are left from an earlier run: a new attempt never reuses a path.
+pub fn attempt_log_unique(runbook: &str, target: &str, step: &str, n: u32, nonce: &str) -> String {
+    format!(
+        "logs/{}/{}.{n}.{}.log",
+        run_key(runbook, target),
+        file_safe(step),
+        file_safe(nonce)
+    )
+}
+
 /// The file a detached step's supervisor writes (atomically) when its child ends:
 /// `<log>.exit`, holding `code N` or `signal N` and what the supervisor judged
 /// ([`ExitRecord`]). Its presence is how a later fieldbook learns
@@ -304,13 +378,15 @@ pub fn read_exit_file(path: &Path) -> io::Result<Option<Exit>> {
 
 /// Reads an exit file in full (old `code N` files too): `Ok(None)` when it does not exist.
 pub fn read_exit_record(path: &Path) -> io::Result<Option<ExitRecord>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => ExitRecord::parse(&text).map(Some).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: expected 'code N' or 'signal N'", path.display()),
-            )
-        }),
+    match atomic::read_nofollow(path) {
+        Ok(bytes) => ExitRecord::parse(&String::from_utf8_lossy(&bytes))
+            .map(Some)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: expected 'code N' or 'signal N'", path.display()),
+                )
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }

@@ -7,10 +7,13 @@
 //! later fieldbook re-attaches (supervisor alive), records the real exit (`.exit` present) or
 //! marks the step interrupted (neither — e.g. after a reboot).
 //!
-//! Files of one attempt, beside each other: `<log>` (raw output), `<log>.job` (what to run, JSON,
-//! mode 0600 because it may hold variable values), `<log>.exit` (written last).
+//! Files of one attempt, beside each other: `<log>` (raw output), `<log>.attempt` (the
+//! attempt's nonce, written by the store when it starts), `<log>.job` (what to run, JSON, mode
+//! 0600 because it may hold variable values), `<log>.exit` (written last). The job file and the
+//! exit file carry the nonce, and the supervisor gets it in its environment
+//! ([`attempt_id::ATTEMPT_ENV`]): a file of another attempt is never believed for this one.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -23,7 +26,16 @@ use super::exit_record::ExitRecord;
 use super::progress::{Exit, Status};
 use super::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, judge};
 use super::terminal_text::TerminalText;
-use super::{atomic, state_dir};
+use super::{atomic, attempt_id, state_dir};
+
+/// The job file: the step's programs and the attempt they belong to.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JobFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attempt: Option<String>,
+    #[serde(flatten)]
+    job: StepJob,
+}
 
 /// The hidden subcommand that runs a supervisor (kept out of `--help`).
 pub const SUBCOMMAND: &str = "__supervise";
@@ -49,11 +61,20 @@ fn suffixed(log: &Path, suffix: &str) -> PathBuf {
 /// process group of everything it runs (for cancel).
 pub fn launch(exe: &Path, job: &StepJob, log: &Path) -> std::io::Result<u32> {
     if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir)?;
+        atomic::create_private_dir(dir)?;
     }
-    let json = serde_json::to_vec(job).map_err(std::io::Error::other)?;
+    let nonce = attempt_id::read_nonce(log);
+    let file = JobFile {
+        attempt: nonce.clone(),
+        job: job.clone(),
+    };
+    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
     atomic::write_atomic(&job_path(log), &json)?;
     let mut cmd = std::process::Command::new(exe);
+    cmd.env_remove(attempt_id::ATTEMPT_ENV);
+    if let Some(n) = &nonce {
+        cmd.env(attempt_id::ATTEMPT_ENV, n);
+    }
     cmd.arg(SUBCOMMAND)
         .arg(log)
         .stdin(Stdio::null())
@@ -87,9 +108,13 @@ pub fn supervise(log: &Path) -> i32 {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
     }
-    let record = run_supervised(log);
+    let nonce = std::env::var(attempt_id::ATTEMPT_ENV)
+        .ok()
+        .filter(|n| attempt_id::is_nonce(n));
+    let mut record = run_supervised(log, nonce.as_deref());
+    record.attempt = nonce;
     if let Some(message) = &record.error
-        && let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log)
+        && let Ok(mut f) = atomic::open_append(log)
     {
         let _ = writeln!(f, "fieldbook supervisor: {message}");
     }
@@ -102,7 +127,7 @@ pub fn supervise(log: &Path) -> i32 {
 
 /// Runs the job's programs in order, judging each one as a direct run does (`expect` codes,
 /// `ok_output` texts), and stops at the first failure. Returns what ended the run.
-fn run_supervised(log: &Path) -> ExitRecord {
+fn run_supervised(log: &Path, nonce: Option<&str>) -> ExitRecord {
     let not_started = |program: Option<usize>, programs: Option<usize>, error: String| ExitRecord {
         program,
         programs,
@@ -111,10 +136,16 @@ fn run_supervised(log: &Path) -> ExitRecord {
         ..ExitRecord::from(Exit::Code(127))
     };
     let job_file = job_path(log);
-    let job: StepJob = match std::fs::read(&job_file)
+    let job: StepJob = match atomic::read_nofollow(&job_file)
         .map_err(|e| e.to_string())
-        .and_then(|text| serde_json::from_slice(&text).map_err(|e| e.to_string()))
-    {
+        .and_then(|text| serde_json::from_slice::<JobFile>(&text).map_err(|e| e.to_string()))
+        .and_then(|f| {
+            if attempt_id::belongs(nonce, f.attempt.as_deref()) {
+                Ok(f.job)
+            } else {
+                Err("it belongs to another attempt".to_string())
+            }
+        }) {
         Ok(job) => job,
         Err(e) => {
             return not_started(
@@ -149,6 +180,7 @@ fn run_supervised(log: &Path) -> ExitRecord {
             ok_output_seen: ok_seen,
             success: Some(success),
             error: None,
+            attempt: None,
         };
         if !success {
             break;
@@ -164,11 +196,7 @@ fn run_program(
     log: &Path,
 ) -> Result<(std::process::ExitStatus, u64), String> {
     let program = super::runner::find_program(command)?;
-    let out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("cannot open the log: {e}"))?;
+    let out = atomic::open_append(log).map_err(|e| format!("cannot open the log: {e}"))?;
     let start = out.metadata().map(|m| m.len()).unwrap_or(0);
     let err = out
         .try_clone()
@@ -224,9 +252,18 @@ pub fn read_exit(log: &Path) -> Option<Exit> {
 }
 
 /// Reads `<log>.exit` in full: the exit status and what the supervisor judged (`None` until it
-/// wrote it).
+/// wrote it, or when it names another attempt than `<log>.attempt`).
 pub fn read_exit_record(log: &Path) -> Option<ExitRecord> {
-    state_dir::read_exit_record(&exit_path(log)).ok().flatten()
+    read_exit_record_of(log, attempt_id::read_nonce(log).as_deref())
+}
+
+/// Reads `<log>.exit` for the attempt with nonce `nonce` (as the run recorded it): a file
+/// written for another attempt is not its verdict and reads as `None`.
+pub fn read_exit_record_of(log: &Path, nonce: Option<&str>) -> Option<ExitRecord> {
+    let record = state_dir::read_exit_record(&exit_path(log))
+        .ok()
+        .flatten()?;
+    attempt_id::belongs(nonce, record.attempt.as_deref()).then_some(record)
 }
 
 /// When the supervisor recorded the end (the exit file's time, RFC 3339 UTC): the real end of
@@ -240,19 +277,26 @@ pub fn ended_at(log: &Path) -> Option<String> {
     Some(super::clock::format_unix(i64::try_from(secs).ok()?))
 }
 
-/// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone).
+/// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone or
+/// belongs to another attempt than `<log>.attempt`).
 pub fn read_job(log: &Path) -> Option<StepJob> {
-    std::fs::read(job_path(log))
+    let file = atomic::read_nofollow(&job_path(log))
         .ok()
-        .and_then(|b| serde_json::from_slice::<StepJob>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<JobFile>(&b).ok())?;
+    let nonce = attempt_id::read_nonce(log);
+    attempt_id::belongs(nonce.as_deref(), file.attempt.as_deref()).then_some(file.job)
 }
 
 /// How a supervised step ended, when its supervisor has recorded it: what a direct run of the
 /// same programs reports (status, exit, which program failed, the same words). For a later
 /// fieldbook that finds the step finished while nobody watched. `expect` judges an exit file
 /// from an older fieldbook (exit status only) when the job file is gone.
-pub fn ended(log: &Path, expect: &[i32]) -> Option<RunOutcome> {
-    let record = read_exit_record(log)?;
+/// `nonce` is the attempt's nonce as the run recorded it (`None` for an older run).
+pub fn ended(log: &Path, expect: &[i32], nonce: Option<&str>) -> Option<RunOutcome> {
+    let expected = nonce
+        .map(str::to_string)
+        .or_else(|| attempt_id::read_nonce(log));
+    let record = read_exit_record_of(log, expected.as_deref())?;
     Some(outcome_of(
         &record,
         read_job(log).as_ref(),
@@ -360,9 +404,14 @@ const TAIL_EVERY: Duration = Duration::from_millis(50);
 /// output so far) and finishes when `<log>.exit` appears or the supervisor is gone without one.
 /// The outcome is the supervisor's own verdict from the exit file ([`outcome_of`]), so it is
 /// the same whether this watch saw the whole run or re-attached halfway.
+///
+/// The supervisor is identified as it is when the watch starts (pid, start time, the
+/// attempt's nonce): if it dies and the kernel gives its pid to another process, the step does
+/// not look running and cancel does not signal that process.
 pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
     let (tx, rx) = mpsc::sync_channel(crate::core::runner::CHANNEL_DEPTH);
-    let cancel = CancelHandle::for_group(pid);
+    let identity = attempt_id::Supervisor::now(pid, attempt_id::read_nonce(&log));
+    let cancel = CancelHandle::for_supervisor(identity.clone());
     let c = cancel.clone();
     thread::spawn(move || {
         let job = job.or_else(|| read_job(&log));
@@ -379,7 +428,7 @@ pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
                 ok_seen |= tail.finish(&ok_output, &tx);
                 break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
             }
-            if !is_alive(pid) {
+            if !identity.alive() {
                 // The exit file is written just before the supervisor ends: look once more.
                 thread::sleep(TAIL_EVERY);
                 ok_seen |= tail.pump(&ok_output, &tx);
@@ -509,7 +558,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("a.log");
         std::fs::write(job_path(&log), serde_json::to_vec(job).unwrap()).unwrap();
-        let record = run_supervised(&log);
+        let record = run_supervised(&log, None);
         state_dir::write_exit_record(&exit_path(&log), &record).unwrap();
         read_exit_record(&log).unwrap()
     }

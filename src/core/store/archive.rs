@@ -34,8 +34,8 @@ pub fn archive_run(dir: &StateDir, runbook: &str, target: &str) -> Result<PathBu
                 && st
                     .attempts
                     .last()
-                    .and_then(|a| a.pid)
-                    .is_some_and(host::fieldbook_process_alive);
+                    .and_then(super::reconcile::supervisor_of)
+                    .is_some_and(|s| s.alive());
             if live {
                 return Err(StoreError::StillRunning(id.clone()));
             }

@@ -108,6 +108,18 @@ pub enum StoreError {
     /// A step is still running under its supervisor, so the run cannot be archived.
     #[error("step '{0}' is still running (detached); wait for it or stop it before a reset")]
     StillRunning(String),
+    /// The last attempt's supervisor was killed but its programs still run: a retry would start
+    /// a second copy beside them.
+    #[error(
+        "step '{step}': the program of its last attempt is still running without its supervisor \
+         (pid {pids:?}); stop it before running the step again"
+    )]
+    Orphaned {
+        /// Step id.
+        step: String,
+        /// The programs still running.
+        pids: Vec<u32>,
+    },
     /// Saving failed. The change is kept in memory and saved again on the next change.
     #[error(
         "cannot save progress to {file}: {source}; the change is kept and saved again on the next change"
@@ -300,7 +312,7 @@ impl Store {
 /// Appends one journal line; if the write fails part-way (disk full), the file is cut back
 /// to where it was so the retried line is not glued to a fragment.
 fn append_whole_line(path: &Path, line: &str) -> io::Result<()> {
-    let before = match std::fs::metadata(path) {
+    let before = match std::fs::symlink_metadata(path) {
         Ok(m) => Some(m.len()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
@@ -308,7 +320,7 @@ fn append_whole_line(path: &Path, line: &str) -> io::Result<()> {
     let result = atomic::append_line(path, line);
     if result.is_err()
         && let Some(len) = before
-        && let Ok(f) = std::fs::OpenOptions::new().write(true).open(path)
+        && let Ok(f) = atomic::private_options().write(true).open(path)
     {
         let _ = f.set_len(len);
     }

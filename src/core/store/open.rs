@@ -3,14 +3,13 @@
 //! running.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{RunbookFacts, Store, StoreError};
-use crate::core::atomic::{self, FILE_MODE};
+use crate::core::atomic;
 use crate::core::clock;
 use crate::core::host;
 use crate::core::journal::Event;
@@ -50,7 +49,7 @@ impl Store {
         end_cut_journal_line(&journal).map_err(|e| StoreError::io(&journal, e))?;
 
         let mut events = Vec::new();
-        let loaded = match std::fs::read(&file) {
+        let loaded = match atomic::read_nofollow(&file) {
             Ok(bytes) => match state_dir::parse_run(&file, &bytes) {
                 Ok(run) => Some(run),
                 Err(reason) => {
@@ -195,12 +194,11 @@ fn facts_of(runbook: &Runbook) -> RunbookFacts {
 /// Takes an exclusive, non-blocking lock on the run's lock file. The kernel drops it when the
 /// process dies (kill -9 included), so a crashed fieldbook never leaves a run locked.
 pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
-    let file = OpenOptions::new()
+    let file = atomic::private_options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(FILE_MODE)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
     // A lock this process just released can look held for a moment: a child forked by
@@ -234,7 +232,11 @@ const LOCK_RETRY_GAP: std::time::Duration = std::time::Duration::from_millis(20)
 /// the journal reader counts it as one unreadable line. Holding the lock, nobody else writes.
 fn end_cut_journal_line(journal: &Path) -> io::Result<()> {
     use std::io::{Read, Seek, SeekFrom, Write};
-    let mut f = match OpenOptions::new().read(true).append(true).open(journal) {
+    let mut f = match atomic::private_options()
+        .read(true)
+        .append(true)
+        .open(journal)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),

@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 
 use super::Store;
+use crate::core::attempt_id::Supervisor;
 use crate::core::clock;
 use crate::core::host;
 use crate::core::journal::Event;
 use crate::core::machine::remote_long;
-use crate::core::progress::{Exit, Run, Status};
+use crate::core::progress::{Attempt, Exit, Run, Status};
 use crate::core::runbook::{Action, Runbook};
 use crate::core::state_dir::{self, StateDir};
 use crate::core::supervisor;
@@ -85,18 +86,17 @@ impl Store {
             .filter(|(_, st)| st.status == Status::Running)
             .filter_map(|(id, st)| {
                 let a = st.attempts.last()?;
-                let pid = a.pid?;
+                let sup = supervisor_of(a)?;
                 let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
                 let remote = a.log.as_deref().is_some_and(|l| {
                     remote_long::read_sidecar(&self.dir.resolve_path(l)).is_some()
                 });
-                (remote || (same_boot && host::fieldbook_process_alive(pid)))
-                    .then(|| self.live(id, a, pid))
+                (remote || (same_boot && sup.alive())).then(|| self.live(id, a, sup.pid))
             })
             .collect()
     }
 
-    fn live(&self, id: &str, a: &crate::core::progress::Attempt, pid: u32) -> LiveStep {
+    fn live(&self, id: &str, a: &Attempt, pid: u32) -> LiveStep {
         let log = a.log.as_deref().map(|l| self.dir.resolve_path(l));
         LiveStep {
             step: id.to_string(),
@@ -137,7 +137,11 @@ impl Store {
             // The supervisor recorded its verdict: record what a direct run would have.
             let log = attempt.log.as_deref().map(|l| self.dir.resolve_path(l));
             let expect = self.expect_of(&id);
-            if let Some(outcome) = log.as_deref().and_then(|l| supervisor::ended(l, &expect)) {
+            let nonce = attempt.nonce.as_deref();
+            if let Some(outcome) = log
+                .as_deref()
+                .and_then(|l| supervisor::ended(l, &expect, nonce))
+            {
                 let event = self.set_ended(
                     &id,
                     outcome.status,
@@ -182,13 +186,13 @@ impl Store {
                 found.push(Reconciled::Rebooted { step: id });
                 continue;
             }
-            let why = match attempt.pid {
+            let why = match supervisor_of(&attempt) {
                 _ if rebooted => "the machine rebooted while it ran".to_string(),
-                Some(pid) if host::fieldbook_process_alive(pid) => {
-                    found.push(Reconciled::Live(self.live(&id, &attempt, pid)));
+                Some(sup) if sup.alive() => {
+                    found.push(Reconciled::Live(self.live(&id, &attempt, sup.pid)));
                     continue;
                 }
-                Some(pid) => format!("its supervisor (pid {pid}) is gone and left no exit status"),
+                Some(sup) => gone_why(&sup),
                 None => "fieldbook ended while it ran".to_string(),
             };
             events.push(self.set_interrupted(&id, &why));
@@ -254,6 +258,34 @@ impl Store {
     }
 }
 
+/// The supervisor an attempt recorded (pid, start time, nonce), if it ran under one.
+pub(super) fn supervisor_of(a: &Attempt) -> Option<Supervisor> {
+    Some(Supervisor {
+        pid: a.pid?,
+        started: a.pid_start,
+        nonce: a.nonce.clone(),
+    })
+}
+
+/// Why a supervised step is over without an exit status, in words: its programs may still run
+/// (the supervisor was killed), or everything is gone.
+fn gone_why(sup: &Supervisor) -> String {
+    let orphans = sup.orphans();
+    if orphans.is_empty() {
+        return format!(
+            "its supervisor (pid {}) is gone and left no exit status",
+            sup.pid
+        );
+    }
+    let pids: Vec<String> = orphans.iter().map(u32::to_string).collect();
+    format!(
+        "its supervisor (pid {}) was killed, but its program is still running (pid {}); \
+         stop it before retrying",
+        sup.pid,
+        pids.join(", ")
+    )
+}
+
 /// Shows the steps whose supervisor finished while nobody watched as ended, in memory only:
 /// the same status, exit, failed program and words that the next fieldbook opening the run
 /// records. For `status` and `report`, which only look (no lock, nothing saved), so they never
@@ -274,7 +306,11 @@ pub fn show_finished(run: &mut Run, dir: &StateDir, runbook: Option<&Runbook>) {
             continue;
         };
         let log = a.log.as_deref().map(|l| dir.resolve_path(l));
-        let Some(outcome) = log.as_deref().and_then(|l| supervisor::ended(l, &expect)) else {
+        let nonce = a.nonce.clone();
+        let Some(outcome) = log
+            .as_deref()
+            .and_then(|l| supervisor::ended(l, &expect, nonce.as_deref()))
+        else {
             continue;
         };
         st.status = outcome.status;

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use super::{Store, StoreError};
 use crate::core::atomic;
+use crate::core::attempt_id;
 use crate::core::clock;
 use crate::core::host;
 use crate::core::journal::Event;
@@ -28,6 +29,8 @@ pub struct StartedAttempt {
     pub log: PathBuf,
     /// The same path as stored in the run, relative to the state directory.
     pub log_stored: String,
+    /// The attempt's nonce (also in `<log>.attempt`): its supervisor and files carry it.
+    pub nonce: String,
 }
 
 impl Store {
@@ -67,17 +70,22 @@ impl Store {
         if self.status_of(step) == Status::Running {
             return Err(self.refuse(step, "start"));
         }
+        let orphans = self.orphans(step);
+        if !orphans.is_empty() {
+            return Err(StoreError::Orphaned {
+                step: step.to_string(),
+                pids: orphans,
+            });
+        }
         let number = self
             .run
             .steps
             .get(step)
             .and_then(|s| s.attempts.last())
             .map_or(1, |a| a.number + 1);
-        let log_stored = state_dir::attempt_log(&self.run.runbook, &self.run.target, step, number);
-        let log = self.dir.resolve_path(&log_stored);
-        if let Some(parent) = log.parent() {
-            atomic::create_private_dir(parent).map_err(|e| StoreError::io(parent, e))?;
-        }
+        let nonce = attempt_id::new_nonce();
+        let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
+        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;
@@ -87,6 +95,7 @@ impl Store {
             started: clock::now(),
             log: Some(log_stored.clone()),
             boot_id: host::boot_id(),
+            nonce: Some(nonce.clone()),
             who,
             ..Attempt::default()
         });
@@ -99,7 +108,65 @@ impl Store {
             number,
             log,
             log_stored,
+            nonce,
         })
+    }
+
+    /// A log path no earlier attempt used: `<step>.<n>.log`, or with the nonce in its name
+    /// when files of that name are left (a run started fresh after an unreadable state file,
+    /// a hand-edited run), so an old `<log>.exit` is never taken for this attempt's. The log
+    /// directory is created.
+    fn fresh_log(
+        &self,
+        step: &str,
+        number: u32,
+        nonce: &str,
+    ) -> Result<(String, PathBuf), StoreError> {
+        let (runbook, target) = (&self.run.runbook, &self.run.target);
+        let plain = state_dir::attempt_log(runbook, target, step, number);
+        let log = self.dir.resolve_path(&plain);
+        if let Some(parent) = log.parent() {
+            atomic::create_private_dir(parent).map_err(|e| StoreError::io(parent, e))?;
+        }
+        let used = |log: &std::path::Path| {
+            [
+                log.to_path_buf(),
+                state_dir::exit_file(log),
+                crate::core::supervisor::job_path(log),
+                attempt_id::nonce_path(log),
+            ]
+            .iter()
+            .any(|p| p.symlink_metadata().is_ok())
+        };
+        if !used(&log) {
+            return Ok((plain, log));
+        }
+        let unique = state_dir::attempt_log_unique(runbook, target, step, number, nonce);
+        let log = self.dir.resolve_path(&unique);
+        Ok((unique, log))
+    }
+
+    /// Programs of `step`'s last attempt still running after their supervisor died.
+    pub fn orphans(&self, step: &str) -> Vec<u32> {
+        self.run
+            .steps
+            .get(step)
+            .and_then(|s| s.attempts.last())
+            .and_then(super::reconcile::supervisor_of)
+            .map(|s| s.orphans())
+            .unwrap_or_default()
+    }
+
+    /// Stops the programs a killed supervisor of `step`'s last attempt left running (SIGTERM,
+    /// then SIGKILL after `grace`), so the step can be retried. Returns their pids.
+    pub fn stop_orphans(&self, step: &str, grace: std::time::Duration) -> Vec<u32> {
+        self.run
+            .steps
+            .get(step)
+            .and_then(|s| s.attempts.last())
+            .and_then(super::reconcile::supervisor_of)
+            .map(|s| s.stop_orphans(grace))
+            .unwrap_or_default()
     }
 
     /// Records the pid of the supervisor a long step runs under, so a later fieldbook can
@@ -108,10 +175,12 @@ impl Store {
         if self.status_of(step) != Status::Running {
             return Err(self.refuse(step, "record the pid of"));
         }
+        let started = attempt_id::start_time(pid);
         let st = self.step_mut(step);
         let mut number = 0;
         if let Some(a) = st.attempts.last_mut() {
             a.pid = Some(pid);
+            a.pid_start = started;
             number = a.number;
         }
         self.commit(Event::Detached {

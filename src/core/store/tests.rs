@@ -199,9 +199,13 @@ fn exit_file_finishes_a_detached_step_and_a_live_one_is_reattachable() {
     drop(s);
 
     // The supervisor wrote the exit (3 is expected for this step) and ended.
-    crate::core::state_dir::write_exit_file(
+    let record = crate::core::exit_record::ExitRecord {
+        attempt: Some(started.nonce.clone()),
+        ..crate::core::exit_record::ExitRecord::from(Exit::Code(3))
+    };
+    crate::core::state_dir::write_exit_record(
         &crate::core::state_dir::exit_file(&started.log),
-        Exit::Code(3),
+        &record,
     )
     .unwrap();
     sup.kill().unwrap();
@@ -311,6 +315,8 @@ fn every_status_round_trips_through_the_state_file() {
                 failed_program: Some(i),
                 log: Some(format!("logs/demo@web1/s{i}.1.log")),
                 pid: Some(100 + i as u32),
+                pid_start: Some(4242),
+                nonce: Some("0011223344556677".into()),
                 boot_id: Some("b".into()),
                 who: "ana".into(),
                 outcome: Some("why \"quoted\"\nand two lines".into()),
@@ -637,7 +643,11 @@ fn supervisor_left(log: &std::path::Path, programs: &[&[&str]], ok_output: &[&st
         ok_output: ok_output.iter().map(|o| o.to_string()).collect(),
     };
     let job_file = crate::core::supervisor::job_path(log);
-    std::fs::write(job_file, serde_json::to_vec(&job).unwrap()).unwrap();
+    let nonce = crate::core::attempt_id::read_nonce(log).unwrap();
+    let mut json = serde_json::to_value(&job).unwrap();
+    json["attempt"] = serde_json::Value::String(nonce.clone());
+    std::fs::write(job_file, serde_json::to_vec(&json).unwrap()).unwrap();
+    let exit = format!("{exit}attempt {nonce}\n");
     std::fs::write(crate::core::state_dir::exit_file(log), exit).unwrap();
 }
 
@@ -716,7 +726,13 @@ fn an_old_exit_file_is_still_judged_by_the_expected_codes() {
     let dir = StateDir::at(tmp.path(), false);
     let mut s = open(&dir);
     let started = s.start("two").unwrap();
+    let file = s.file().to_path_buf();
     drop(s);
+    // An older fieldbook: no nonce in the run, no `.attempt` file.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replace(&format!("nonce = \"{}\"\n", started.nonce), "");
+    std::fs::write(&file, text).unwrap();
+    std::fs::remove_file(crate::core::attempt_id::nonce_path(&started.log)).unwrap();
     // An older supervisor: exit status only, and no job file.
     std::fs::write(crate::core::state_dir::exit_file(&started.log), "code 2\n").unwrap();
     let s = open(&dir);

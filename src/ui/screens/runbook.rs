@@ -71,7 +71,7 @@ pub fn draw(model: &Model, id: &str, cursor: Cursor, area: Rect, buf: &mut Buffe
                     buf,
                     inner.x + 6,
                     y,
-                    &step.title,
+                    &model.filled(id, &step.title),
                     inner.width.saturating_sub(6),
                     Style::new(),
                 );

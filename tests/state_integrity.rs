@@ -1,0 +1,305 @@
+//! The record never believes what is not its own (issue 17): a verdict belongs to its own
+//! attempt (item 3), a supervisor is known by pid, start time and nonce and a killed one's
+//! program is found before a retry (item 10), and the state directory is checked before it is
+//! trusted (item 11). Real supervisors (this build's binary) and real processes throughout.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fieldbook::core::progress::{Exit, Status};
+use fieldbook::core::runbook::{self, Runbook};
+use fieldbook::core::runner::{self, Command, RunEvent, RunOutcome, RunningStep, StepJob};
+use fieldbook::core::state_dir::{self, StateDir};
+use fieldbook::core::store::{IfCorrupt, Reconciled, Store};
+use fieldbook::core::supervisor;
+
+const TARGET: &str = "box1";
+
+fn rb() -> Runbook {
+    runbook::load_str(
+        "integrity.toml",
+        "id = \"integrity\"\ntitle = \"Integrity\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+         [[section.step]]\nid = \"build\"\ntitle = \"Build\"\nwhy = \"w\"\nkind = \"command\"\n\
+         commands = [[\"true\"]]\n",
+    )
+    .expect("runbook")
+}
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fieldbook"))
+}
+
+fn sh(script: &str) -> StepJob {
+    StepJob {
+        commands: vec![Command {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: Vec::new(),
+        }],
+        expect: vec![0],
+        ok_output: Vec::new(),
+    }
+}
+
+fn wait_finished(step: RunningStep, limit: Duration) -> RunOutcome {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match step.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(RunEvent::Finished(outcome)) => return outcome,
+            Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("the step did not finish within {limit:?}");
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string));
+    matches!(state.as_deref(), Some(s) if s != "Z" && s != "X")
+}
+
+/// Kills a process group, whatever happens to the test (no orphans left behind).
+struct GroupGuard(u32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        // SAFETY: killpg only sends a signal.
+        unsafe {
+            libc::killpg(self.0 as i32, libc::SIGKILL);
+        }
+    }
+}
+
+/// Item 3: after an unreadable state file and a fresh run, the old attempt's `<log>.exit`
+/// ("code 0") is not the new attempt's verdict: the real program fails later with exit 1.
+#[test]
+fn a_fresh_run_never_reads_an_old_attempts_exit_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let old = s.start("build").unwrap();
+    let file = s.file().to_path_buf();
+    drop(s);
+    // The old attempt's supervisor ended well; then the state file became unreadable.
+    std::fs::write(state_dir::exit_file(&old.log), "code 0\n").unwrap();
+    std::fs::write(&file, "not = [toml").unwrap();
+    assert!(Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).is_err());
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::StartFresh).unwrap();
+    let new = s.start("build").unwrap();
+    assert_ne!(
+        new.log, old.log,
+        "a new attempt must not reuse an old attempt's paths"
+    );
+    let pid = supervisor::launch(&exe(), &sh("sleep 0.5; exit 1"), &new.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    let outcome = wait_finished(
+        supervisor::watch(pid, new.log.clone(), None),
+        Duration::from_secs(20),
+    );
+    assert_eq!(outcome.status, Status::Failed, "{outcome:?}");
+    assert_eq!(outcome.exit, Some(Exit::Code(1)));
+}
+
+/// Item 3: an exit file written for another attempt at this attempt's path is not believed
+/// when the run is opened again.
+#[test]
+fn an_exit_file_of_another_attempt_is_not_this_attempts_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    let gone = std::process::Command::new("true").spawn().unwrap().id();
+    s.set_pid("build", gone).unwrap();
+    drop(s);
+    std::fs::write(
+        state_dir::exit_file(&started.log),
+        "code 0\nverdict done\nattempt 0123456789abcdef\n",
+    )
+    .unwrap();
+    let s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Interrupted);
+}
+
+/// Item 10: a supervisor killed with SIGKILL leaves its program running; the step is not
+/// blamed on a kill or a reboot alone, and a retry is refused while the program runs.
+#[test]
+fn a_killed_supervisors_program_is_found_before_a_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    let job = sh("echo started; sleep 30");
+    let pid = supervisor::launch(&exe(), &job, &started.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    wait_for("the program to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started.log).is_ok_and(|l| l.contains("started"))
+    });
+    // SAFETY: kill only sends a signal to the supervisor we started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    wait_for("the supervisor to end", Duration::from_secs(10), || {
+        !alive(pid)
+    });
+    drop(s);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Interrupted);
+    let outcome = s.run().steps["build"].attempts[0].outcome.clone();
+    assert!(
+        outcome
+            .as_deref()
+            .is_some_and(|o| o.contains("still running")),
+        "{outcome:?}"
+    );
+    let retry = s.start("build");
+    assert!(
+        retry
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("still running")),
+        "a retry must not start a second copy: {retry:?}"
+    );
+    let stopped = s.stop_orphans("build", Duration::from_millis(500));
+    assert!(!stopped.is_empty());
+    s.start("build").expect("retry once the program is stopped");
+}
+
+/// Item 10: a dead supervisor's pid now belongs to another run's supervisor. The dead step
+/// must not look running, and cancelling it must not touch the other run's program.
+#[test]
+fn a_recycled_pid_is_neither_running_nor_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Run B: a real supervisor running a long program.
+    let dir_b = StateDir::at(tmp.path().join("b"), false);
+    let mut b = Store::open(&dir_b, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started_b = b.start("build").unwrap();
+    let pid_b = supervisor::launch(&exe(), &sh("echo started; sleep 30"), &started_b.log).unwrap();
+    let _guard = GroupGuard(pid_b);
+    b.set_pid("build", pid_b).unwrap();
+    wait_for("run B's program", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started_b.log).is_ok_and(|l| l.contains("started"))
+    });
+    // Run A: its supervisor is dead and its recorded pid is B's (the kernel reused it).
+    let dir_a = StateDir::at(tmp.path().join("a"), false);
+    let mut a = Store::open(&dir_a, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started_a = a.start("build").unwrap();
+    let file_a = a.file().to_path_buf();
+    drop(a);
+    let text = std::fs::read_to_string(&file_a).unwrap();
+    let text = text.replace("who = ", &format!("pid = {pid_b}\nwho = "));
+    std::fs::write(&file_a, text).unwrap();
+    let a = Store::open(&dir_a, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert!(a.live_steps().is_empty(), "{:?}", a.live_steps());
+    assert!(
+        !matches!(a.reconciled().first(), Some(Reconciled::Live(_))),
+        "{:?}",
+        a.reconciled()
+    );
+    drop(a);
+    // Watching and cancelling A's step (as a stale screen would) leaves B's program alone.
+    let watch = supervisor::watch(pid_b, started_a.log.clone(), None);
+    watch.cancel.cancel();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(pid_b), "run B's supervisor was killed");
+    let log_b = std::fs::read_to_string(&started_b.log).unwrap();
+    assert!(
+        supervisor::read_exit(&started_b.log).is_none(),
+        "run B's program was stopped: {log_b}"
+    );
+}
+
+/// Item 11: a state directory owned by another user is refused.
+#[test]
+fn a_state_dir_of_another_user_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("state");
+    std::fs::create_dir(&root).unwrap();
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let other = if me == 0 { 65534 } else { 0 };
+    if me == 0 {
+        std::os::unix::fs::chown(&root, Some(other), Some(other)).unwrap();
+    }
+    let dir = StateDir::at(if me == 0 { root.clone() } else { "/".into() }, false);
+    let err = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("refusing the state directory"), "{text}");
+    assert!(text.contains(&format!("uid {other}")), "{text}");
+}
+
+/// Item 11: a state directory others may write to is refused.
+#[test]
+fn a_state_dir_others_may_write_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("state");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let dir = StateDir::at(&root, false);
+    let err = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap_err();
+    assert!(err.to_string().contains("other users may write"), "{err}");
+    // A runs/ directory that is a link is refused too.
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("runs")).unwrap();
+    let err = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+}
+
+/// Item 11: files in the state directory are never opened through a link planted there.
+#[test]
+fn a_link_planted_in_the_state_dir_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path().join("state"), false);
+    dir.ensure().unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let victim_new = tmp.path().join("victim-new");
+    std::os::unix::fs::symlink(&victim, dir.journal_file("integrity", TARGET)).unwrap();
+    std::os::unix::fs::symlink(&victim_new, dir.lock_file("integrity", TARGET)).unwrap();
+    let _ = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(!victim_new.exists(), "a file was created through a link");
+}
+
+/// Item 11: attempt logs are owner-only (0600), as the README promises.
+#[test]
+fn attempt_logs_are_owner_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let direct = s.start("build").unwrap();
+    let outcome = wait_finished(
+        runner::start(
+            sh("echo secret-ish output"),
+            direct.log.clone(),
+            Default::default(),
+        ),
+        Duration::from_secs(20),
+    );
+    assert_eq!(outcome.status, Status::Done);
+    s.finish("build", Exit::Code(0), true).unwrap();
+    let supervised = s.start("build").unwrap();
+    let pid = supervisor::launch(&exe(), &sh("echo hi"), &supervised.log).unwrap();
+    let _guard = GroupGuard(pid);
+    wait_finished(
+        supervisor::watch(pid, supervised.log.clone(), None),
+        Duration::from_secs(20),
+    );
+    for log in [&direct.log, &supervised.log] {
+        let mode = std::fs::metadata(log).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", log.display());
+    }
+}
