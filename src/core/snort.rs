@@ -347,9 +347,13 @@ pub fn scan(root: Option<&Path>, dirs: &[&str], list: &[BadSid]) -> ScanReport {
     })
 }
 
-/// The regular files of one rules directory, by name with their bytes (or why they could not
-/// be read); `None` when the directory does not exist. On this machine or a host over ssh.
-pub type ReadRulesDir<'a> = dyn FnMut(&str) -> Option<Vec<(String, Result<Vec<u8>, String>)>> + 'a;
+/// The regular files of one rules directory, by name, with their bytes or why they could not
+/// be read.
+pub type RulesFiles = Vec<(String, Result<Vec<u8>, String>)>;
+
+/// Reads one rules directory ([`RulesFiles`]); `None` when the directory does not exist. On
+/// this machine or a host over ssh.
+pub type ReadRulesDir<'a> = dyn FnMut(&str) -> Option<RulesFiles> + 'a;
 
 /// [`scan`] with the files read by `read_dir` (a host over ssh reads them there).
 pub fn scan_files(dirs: &[&str], list: &[BadSid], read_dir: &mut ReadRulesDir<'_>) -> ScanReport {

@@ -546,10 +546,7 @@ mv -f "$t" "$p" || {{ rm -f "$t"; echo "replacing $p failed; the original is unc
 
 /// The regular files (not links) directly in `dir` on the host, sorted by name, with their
 /// bytes; `None` when the directory does not exist or the host cannot be asked.
-pub fn read_dir_files(
-    session: &SshSession,
-    dir: &str,
-) -> Option<Vec<(String, Result<Vec<u8>, String>)>> {
+pub fn read_dir_files(session: &SshSession, dir: &str) -> Option<crate::core::snort::RulesFiles> {
     let script = r#"d=$1; [ -d "$d" ] || { echo N; exit 0; }; echo D
 for f in "$d"/*; do
   [ -f "$f" ] && [ ! -h "$f" ] || continue
