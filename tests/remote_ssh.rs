@@ -937,3 +937,45 @@ fn snort_rules_are_read_on_the_host() {
         "the rules were not read over ssh: {calls}"
     );
 }
+
+/// A symbolic link on the host is handled as locally: refused until the technician confirms
+/// following it, then the file it points to is edited and the link stays a link.
+#[test]
+fn a_remote_symlink_is_handled_as_locally() {
+    let Some(s) = sshd("a_remote_symlink_is_handled_as_locally") else {
+        return;
+    };
+    let file = user_file("fbtest", "link", "a=1\n", 0o644);
+    let link = file.with_file_name("conf-link");
+    std::os::unix::fs::symlink("conf", &link).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let values = std::collections::BTreeMap::new();
+    let archive = PathBuf::from("archive/t");
+    let mut ctx = fieldbook::core::apply::EditContext {
+        root: None,
+        state_dir: state.path(),
+        archive: &archive,
+        values: &values,
+        follow_symlinks: false,
+    };
+    let session = s.session("fbtest");
+    let edits = edit_fixture(&link);
+    let err = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link to conf"), "{err}");
+    ctx.follow_symlinks = true;
+    let p = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx).unwrap();
+    assert_eq!(p.changes[0].path, file.display().to_string());
+    let applied =
+        fieldbook::core::machine::remote_files::apply(&session, None, "s", &edits, &ctx, "t")
+            .unwrap();
+    assert_eq!(applied[0].path, file.display().to_string());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a=1\nadded=1\n");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
