@@ -29,9 +29,8 @@ use crate::ui::{self, Effect, Msg};
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// How long an Esc at the end of the input waits for the rest of a split escape sequence.
-/// At 9600 baud a byte takes about 1 ms; GNU screen and tmux may hold bytes longer.
-const ESC_WAIT: Duration = Duration::from_millis(60);
+/// The exit status when the terminal went away (128 + SIGHUP, as a shell reports it).
+const HANGUP_EXIT: u8 = 129;
 
 /// How long the loop waits for input while a command runs: output is drawn at most this often.
 const RUNNING_POLL: Duration = Duration::from_millis(50);
@@ -334,6 +333,7 @@ fn run_opened(
         runs,
     );
     model.target = global.target.clone().unwrap_or_else(host_name);
+    model.on = global.host.clone();
     model.practice = global.practice;
     model.low_bandwidth = global.low_bandwidth;
     model.who = std::env::var("SUDO_USER")
@@ -370,13 +370,23 @@ fn run_opened(
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
     signals.watch_for_hangup();
-    let alt_screen = prof.alt_screen && !global.no_alt_screen;
+    let (alt_screen, _) = profile::use_alt_screen(
+        prof.alt_screen,
+        global.no_alt_screen,
+        global.alt_screen,
+        std::env::var_os("STY").is_some(),
+    );
     let mut session = Session::start(&prof, size, global.size.clone(), alt_screen)
         .context("cannot set up the terminal")?;
+    session.esc_delay = profile::esc_delay(global.esc_delay, global.low_bandwidth);
     for runbook in first {
         let result = store.open_run(model.practice, &runbook, &model.target);
         let msg = opened(runbook, result);
         ui::update(&mut model, msg);
+    }
+    if open.is_some() {
+        // `fieldbook run ID` never shows the runbook list, so its advice comes along.
+        ui::update::ssh_advice_on_open(&mut model);
     }
     let mut runner = StepRunner::new(global);
     let site = StateDir::resolve(global.state_dir.as_deref(), global.practice)
@@ -395,7 +405,24 @@ fn run_opened(
         &site,
     );
     drop(session);
-    result.map(|()| crate::cli::exit::OK)
+    // A terminal that went away can fail a draw or a read (EIO) before the loop sees the
+    // hang-up: that is the hang-up, not an error of fieldbook's.
+    let result = match result {
+        Err(_) if signals.hangup.load(Ordering::SeqCst) || terminal_gone() => {
+            stop_running(&mut model, &mut store, &mut runner, "the terminal hung up");
+            Ok(HANGUP_EXIT)
+        }
+        other => other,
+    };
+    if let Ok(HANGUP_EXIT) = result {
+        // stderr may be the terminal that went away: the write is tried, never unwrapped.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "fieldbook: the terminal hung up; progress is saved (exit 129)"
+        );
+    }
+    result
 }
 
 fn event_loop(
@@ -406,7 +433,7 @@ fn event_loop(
     tools: &ToolContext,
     runner: &mut StepRunner,
     site: &Result<EditSite, String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u8> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut dirty = true;
     // A key always gets its answer drawn at once; other changes (command output) wait for the
@@ -427,7 +454,12 @@ fn event_loop(
                 "fieldbook was terminated"
             };
             stop_running(model, store, runner, why);
-            return Ok(());
+            // A vanished terminal ends as a hang-up does (128 + SIGHUP), as the README says.
+            return Ok(if signals.hangup.load(Ordering::SeqCst) {
+                HANGUP_EXIT
+            } else {
+                crate::cli::exit::OK
+            });
         }
         if signals.resumed.swap(false, Ordering::SeqCst) {
             session.reenter(session.alt_screen)?;
@@ -498,7 +530,7 @@ fn event_loop(
                     // An Esc (or Esc [) at the end of a read may be an arrow key split by a slow
                     // line: give the rest a moment to arrive before taking it as Esc.
                     || (ends_in_escape(&keys)
-                        && terminal::wait_for_input(ESC_WAIT)? == terminal::Input::Ready
+                        && terminal::wait_for_input(session.esc_delay)? == terminal::Input::Ready
                         && event::poll(Duration::ZERO)?);
                 if !more {
                     break;
@@ -532,7 +564,7 @@ fn event_loop(
                 match effect {
                     Effect::Quit => {
                         stop_running(model, store, runner, "fieldbook was quit while it ran");
-                        return Ok(());
+                        return Ok(crate::cli::exit::OK);
                     }
                     Effect::CancelRun => runner.cancel(),
                     Effect::Redraw => {
@@ -602,6 +634,14 @@ fn event_loop(
             }
         }
     }
+}
+
+/// True when standard input has hung up (the terminal is gone).
+fn terminal_gone() -> bool {
+    matches!(
+        terminal::wait_for_input(Duration::ZERO),
+        Ok(terminal::Input::HungUp) | Err(_)
+    )
 }
 
 /// Records how a running step ends when the app goes away, and saves it.

@@ -1085,16 +1085,35 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::apply(
+                session,
+                self.root.as_deref(),
+                step,
+                edits,
+                &ctx,
+                at,
+            );
+        }
         apply_step(step, edits, &ctx, at)
     }
 
     /// The reverse diff of an applied edit.
     pub fn undo_preview(&self, applied: &AppliedEdit) -> Result<UndoPreview, EditError> {
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::undo_preview(session, applied, &self.state_dir);
+        }
         undo_preview(applied, &self.state_dir)
     }
 
     /// Restores an applied edit from its backup.
     pub fn undo(&self, applied: &AppliedEdit, force: bool) -> Result<(), EditError> {
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::undo(session, applied, &self.state_dir, force);
+        }
         undo(applied, &self.state_dir, force)
     }
 
@@ -1112,6 +1131,45 @@ impl EditSite {
             follow_symlinks,
         }
     }
+}
+
+/// What undo needs from an applied edit's backup, for a machine that does its own file I/O
+/// (a host over ssh): the original, its owner, and whether a file now is what the edit left.
+#[derive(Debug, Clone)]
+pub struct UndoSource {
+    /// The file before the edit.
+    pub original: Node,
+    /// Its owner and group.
+    pub owner: Option<(u32, u32)>,
+    /// The path as the runbook names it.
+    pub shown: String,
+    meta: BackupMeta,
+}
+
+impl UndoSource {
+    /// True when `now` is exactly what the edit left (nobody changed it since).
+    pub fn matches(&self, now: &Node) -> bool {
+        current_matches(&self.meta, now)
+    }
+
+    /// The undo as a diff from `now`, and whether it changed since the edit.
+    pub fn preview(&self, now: &Node) -> UndoPreview {
+        UndoPreview {
+            diff: describe_change(&self.shown, now, &self.original),
+            changed_since: !self.matches(now),
+        }
+    }
+}
+
+/// The backup of `applied`, for [`UndoSource`].
+pub fn undo_source(applied: &AppliedEdit, state_dir: &Path) -> Result<UndoSource, EditError> {
+    let (meta, original) = load_backup(applied.backup.as_deref(), &applied.path, state_dir)?;
+    Ok(UndoSource {
+        original,
+        owner: meta.owner,
+        shown: meta.shown.clone(),
+        meta,
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::core::clock;
 use crate::core::disk_space;
 use crate::core::host;
 use crate::core::journal::Event;
+use crate::core::machine::remote_long;
 use crate::core::progress::{Attempt, Exit, Run, Status};
 use crate::core::runbook::{Action, Runbook};
 use crate::core::state_dir::{self, StateDir};
@@ -88,7 +89,10 @@ impl Store {
                 let a = st.attempts.last()?;
                 let sup = supervisor_of(a)?;
                 let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
-                (same_boot && sup.alive()).then(|| self.live(id, a, sup.pid))
+                let remote = a.log.as_deref().is_some_and(|l| {
+                    remote_long::read_sidecar(&self.dir.resolve_path(l)).is_some()
+                });
+                (remote || (same_boot && sup.alive())).then(|| self.live(id, a, sup.pid))
             })
             .collect()
     }
@@ -163,6 +167,14 @@ impl Store {
                     status: outcome.status,
                     failed_program: outcome.failed_program,
                 });
+                continue;
+            }
+            // Started on a host over ssh: only that host can tell; whoever follows it (with
+            // --host) records the outcome, or interrupted if its supervisor is gone there.
+            if let (Some(pid), Some(l)) = (attempt.pid, log.as_deref())
+                && remote_long::read_sidecar(l).is_some()
+            {
+                found.push(Reconciled::Live(self.live(&id, &attempt, pid)));
                 continue;
             }
             let rebooted =
