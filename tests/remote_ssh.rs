@@ -526,6 +526,7 @@ fn edit_fixture(path: &Path) -> Vec<fieldbook::core::runbook::Edit> {
         path: path.display().to_string(),
         comment: "#".into(),
         create: false,
+        mode: None,
         action: fieldbook::core::runbook::EditAction::EnsureLine {
             line: "added=1".into(),
             replace: None,

@@ -623,8 +623,9 @@ fn run_one(
     let (done_tx, done_rx) = mpsc::channel();
     let tx2 = tx.clone();
     let ok_output = ok_output.to_vec();
+    let log_path = log.to_path_buf();
     thread::spawn(move || {
-        let result = pump(reader, log_file, &ok_output, &tx2);
+        let result = pump(reader, log_file, &log_path, &ok_output, &tx2);
         let _ = done_tx.send(result);
     });
     let status = handle.wait().map(|o| o.status);
@@ -663,17 +664,24 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
 /// whether any `ok_output` text was seen (matched on filtered text, so colours cannot hide it).
+/// A log that cannot be written (full disk) never stops the command: the output goes on on
+/// screen, a notice says at which byte the log was cut, and the log ends with a line saying so
+/// (written in fieldbook's reserve space if need be).
 pub(crate) fn pump(
     mut reader: impl Read,
     log: File,
+    log_path: &Path,
     ok_output: &[String],
     tx: &SyncSender<RunEvent>,
 ) -> bool {
-    let mut log = std::io::BufWriter::with_capacity(READ_CHUNK, log);
+    let mut log = LogWriter {
+        written: log.metadata().map_or(0, |m| m.len()),
+        file: log,
+        cut: None,
+    };
     let mut filter = TerminalText::new();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut seen = false;
-    let mut log_ok = true;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -681,16 +689,15 @@ pub(crate) fn pump(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        if log_ok && log.write_all(&buf[..n]).is_err() {
-            // A full disk must not stop the command; the screen still shows the output.
-            log_ok = false;
+        if let Some(notice) = log.write(&buf[..n]) {
+            let _ = tx.send(RunEvent::Notice(notice));
         }
         let mut lines = Vec::new();
         filter.feed(&buf[..n], &mut lines);
         seen |= matches_ok(&lines, ok_output);
         send_output(&mut filter, lines, tx);
     }
-    let _ = log.flush();
+    log.mark_cut(log_path);
     let mut lines = Vec::new();
     filter.finish(&mut lines);
     seen |= matches_ok(&lines, ok_output);
@@ -701,6 +708,69 @@ pub(crate) fn pump(
         });
     }
     seen
+}
+
+/// A step's log as the pump writes it: how many bytes got there, and where and why it was
+/// cut if it was.
+struct LogWriter {
+    file: File,
+    written: u64,
+    cut: Option<String>,
+}
+
+impl LogWriter {
+    /// Writes `bytes`; the first failure cuts the log and returns the notice saying so.
+    fn write(&mut self, mut bytes: &[u8]) -> Option<String> {
+        if self.cut.is_some() {
+            return None;
+        }
+        while !bytes.is_empty() {
+            match self.file.write(bytes) {
+                Ok(0) => return self.cut_at(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                Ok(n) => {
+                    self.written += n as u64;
+                    bytes = &bytes[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return self.cut_at(e),
+            }
+        }
+        None
+    }
+
+    fn cut_at(&mut self, e: std::io::Error) -> Option<String> {
+        let why = if super::disk_space::is_full(&e) {
+            "the disk is full".to_string()
+        } else {
+            e.to_string()
+        };
+        let notice = format!(
+            "the log is cut at byte {}: {why}; the output goes on on screen only",
+            self.written
+        );
+        self.cut = Some(why);
+        Some(notice)
+    }
+
+    /// Ends a cut log with a line saying where and why it was cut.
+    fn mark_cut(&mut self, path: &Path) {
+        let Some(why) = &self.cut else {
+            return;
+        };
+        let line = format!(
+            "\n[fieldbook: the log was cut here, at byte {}: {why}]\n",
+            self.written
+        );
+        let mut write = || self.file.write_all(line.as_bytes());
+        match super::disk_space::base_of_log(path) {
+            Some(base) => {
+                let _ = super::disk_space::with_reserve(&base, write).0;
+            }
+            None => {
+                let _ = write();
+            }
+        }
+    }
 }
 
 fn matches_ok(lines: &[StyledLine], ok_output: &[String]) -> bool {

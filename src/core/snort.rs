@@ -425,6 +425,7 @@ fn edits(report: &SidReport, disable: bool) -> Vec<Edit> {
             path: hit.file.clone(),
             comment: "#".to_string(),
             create: false,
+            mode: None,
             action,
         };
         if !out.contains(&edit) {

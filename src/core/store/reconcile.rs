@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::Store;
 use crate::core::attempt_id::Supervisor;
 use crate::core::clock;
+use crate::core::disk_space;
 use crate::core::host;
 use crate::core::journal::Event;
 use crate::core::machine::remote_long;
@@ -192,7 +193,7 @@ impl Store {
                     found.push(Reconciled::Live(self.live(&id, &attempt, sup.pid)));
                     continue;
                 }
-                Some(sup) => gone_why(&sup),
+                Some(sup) => gone_why(&sup, log.as_deref()),
                 None => "fieldbook ended while it ran".to_string(),
             };
             events.push(self.set_interrupted(&id, &why));
@@ -269,8 +270,16 @@ pub(super) fn supervisor_of(a: &Attempt) -> Option<Supervisor> {
 
 /// Why a supervised step is over without an exit status, in words: its programs may still run
 /// (the supervisor was killed), or everything is gone.
-fn gone_why(sup: &Supervisor) -> String {
+fn gone_why(sup: &Supervisor, log: Option<&std::path::Path>) -> String {
     let orphans = sup.orphans();
+    let full = log.is_some_and(|l| disk_space::no_space_at(l.parent().unwrap_or(l)));
+    if orphans.is_empty() && full {
+        return format!(
+            "its supervisor (pid {}) ended without recording an exit status: the disk is full \
+             (free some space; its log may be cut)",
+            sup.pid
+        );
+    }
     if orphans.is_empty() {
         return format!(
             "its supervisor (pid {}) is gone and left no exit status",
