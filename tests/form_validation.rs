@@ -19,8 +19,16 @@ fn table() -> Vec<Cases> {
     vec![
         (
             VarType::Ip,
-            vec!["192.168.1.10", "10.0.0.1", "fe80::1", "::1", "2001:db8::5"],
+            vec!["192.168.1.10", "10.0.0.1", "fe80::1", "2001:db8::5"],
             vec![
+                // Never a router's (or any machine's) address on a LAN.
+                ("0.0.0.0", "unspecified"),
+                ("255.255.255.255", "broadcast"),
+                ("224.0.0.1", "multicast"),
+                ("ff02::1", "multicast"),
+                ("127.0.0.1", "loopback"),
+                ("::1", "loopback"),
+                ("::", "unspecified"),
                 ("192.168.1", "IPv4 or IPv6"),
                 ("192.168.1.256", "IPv4 or IPv6"),
                 ("10.0.0.1/24", "IPv4 or IPv6"),

@@ -211,6 +211,9 @@ fn backspace_as_del_and_as_ctrl_h_both_delete_in_a_prompt() {
     app.send(b"abcd\x7f\x08x");
     app.wait_for("| abx");
     app.send(b"\r");
+    // The next step comes up after a skip; the skipped one shows its reason.
+    app.wait_for("Update the package tree");
+    app.send(b"\x1b[Z");
     app.wait_for("Reason: abx");
     app.send(b"qqq");
     app.wait_exit();
@@ -369,10 +372,15 @@ fn progress_goes_through_the_store_and_is_there_next_time() {
         ..Spawn::default()
     });
     app.wait_for("Demo router setup 0/6");
-    // Mark the first step done, skip the second with a reason, note on the second.
+    // Mark the first step done (the second comes up), skip the second with a reason, note on
+    // the second.
     app.send(b"\rd");
+    app.wait_for("step 2/6");
+    app.send(b"\x1b[Z");
     app.wait_for("Status: [x] done");
     app.send(b"\tsno mirror\r");
+    app.wait_for("step 3/6");
+    app.send(b"\x1b[Z");
     app.wait_for("Reason: no mirror");
     app.send(b"nlooked at it\r");
     app.wait_for("looked at it");
@@ -406,14 +414,57 @@ fn an_arrow_key_split_by_a_slow_line_still_moves_the_mark() {
         ..Spawn::default()
     });
     app.wait_for("|> [ ] Read the hardware notes");
-    // ESC, a pause as on a 9600-baud line, then the rest of "cursor down".
+    // ESC, a pause as GNU screen or a 9600-baud line can make (whiptail joins pieces up to
+    // 300 ms apart), then the rest of "cursor down".
     app.send(b"\x1b");
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(150));
     app.send(b"[B");
     app.wait_for("|> [ ] Update the package tree");
     // Still on the runbook screen: the Esc did not go back.
     assert!(app.screen()[0].contains("Demo router setup"));
+    // In a prompt the rest of the key is not typed as text.
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"n");
+    app.wait_for("Note");
+    app.send(b"ok");
+    app.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    app.send(b"[B");
+    app.send(b"!");
+    app.wait_for("ok!");
+    let screen = app.screen().join("\n");
+    assert!(!screen.contains("[B"), "{screen}");
+    // Esc alone still goes back once the delay has passed.
+    app.send(b"\x15");
+    app.send(b"\x1b");
+    app.wait_until(|s| !s.join("\n").contains("ok!"), "the prompt closed");
+    app.send(b"\x1b");
+    app.wait_for("|> [ ] Update the package tree");
     app.send(b"qq");
+    assert!(app.wait_exit().success());
+}
+
+/// `--esc-delay` (and `FIELDBOOK_ESCDELAY`) sets the wait: with 20 ms, a piece arriving
+/// 150 ms later is too late and the Esc goes back.
+#[test]
+fn esc_delay_sets_how_long_the_rest_of_a_key_may_take() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("FIELDBOOK_ESCDELAY", "20"),
+        ],
+        ..Spawn::default()
+    });
+    app.wait_for("|> [ ] Read the hardware notes");
+    app.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    app.send(b"[B");
+    app.wait_for("runbooks");
+    app.send(b"q");
     assert!(app.wait_exit().success());
 }
 
@@ -490,7 +541,7 @@ deadline = time.time() + 10
 while time.time() < deadline:
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
-        print("exited"); sys.exit(0)
+        print("exited", os.waitstatus_to_exitcode(status)); sys.exit(0)
     time.sleep(0.1)
 os.kill(pid, signal.SIGKILL)
 print("still running after the terminal closed"); sys.exit(1)
@@ -508,7 +559,8 @@ print("still running after the terminal closed"); sys.exit(1)
         "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(said.contains("exited"), "{said}");
+    // As a shell reports a hang-up: 128 + SIGHUP.
+    assert!(said.contains("exited 129"), "{said}");
 }
 
 /// Each key typed into a form field shows at once, with the field's verdict under it: a
@@ -543,4 +595,71 @@ fn typing_into_a_form_field_shows_each_key_and_the_check() {
         },
         "the corrected address without the complaint",
     );
+}
+
+/// Where the shell's prompt would start after fieldbook ends, on a terminal that ignores the
+/// alternate screen as GNU screen does without `altscreen on`: (the cursor's column, its line).
+fn prompt_place_without_alt_screen(raw: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(raw)
+        .replace("\x1b[?1049h", "")
+        .replace("\x1b[?1049l", "");
+    let mut p = vt100::Parser::new(24, 80, 0);
+    p.process(text.as_bytes());
+    let (row, col) = p.screen().cursor_position();
+    let line = p.screen().rows(0, 80).nth(row.into()).unwrap_or_default();
+    (col, line)
+}
+
+/// Inside GNU screen (STY set) the alternate screen is not used unless asked for, and after
+/// `q` the prompt starts on a clean line either way.
+#[test]
+fn gnu_screen_gets_the_main_screen_and_a_clean_line_after_quitting() {
+    let env = &[
+        ("TERM", "screen"),
+        ("LANG", "C.UTF-8"),
+        ("STY", "4242.work"),
+    ];
+    let mut app = App::spawn(Spawn {
+        env,
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    assert!(!app.raw().windows(8).any(|w| w == b"\x1b[?1049h"));
+    let (col, line) = prompt_place_without_alt_screen(&app.raw());
+    assert_eq!((col, line.trim()), (0, ""), "prompt not on a clean line");
+    // --alt-screen uses it; a screen that ignores it still leaves a clean line.
+    let mut app = App::spawn(Spawn {
+        args: &["--alt-screen"],
+        env,
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    app.send(b"j");
+    app.settle(Duration::from_millis(100));
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+    assert!(app.raw().windows(8).any(|w| w == b"\x1b[?1049h"));
+    let (col, line) = prompt_place_without_alt_screen(&app.raw());
+    assert_eq!((col, line.trim()), (0, ""), "prompt not on a clean line");
+}
+
+/// `fieldbook run ID` over SSH without screen or tmux warns as the runbook list does.
+#[test]
+fn run_id_over_ssh_without_screen_shows_the_warning() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "run", "demo"],
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("SSH_CONNECTION", "10.0.0.9 50000 10.0.0.1 22"),
+        ],
+        ..Spawn::default()
+    });
+    app.wait_for("Demo router setup");
+    app.wait_for("SSH without screen or tmux");
+    app.send(b"qq");
+    assert!(app.wait_exit().success());
 }

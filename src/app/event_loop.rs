@@ -14,7 +14,7 @@ use super::input::{ends_in_escape, join_split_escapes, key_of};
 use super::recorder::{Recorder, opened};
 use super::step_runner::{self, Start, StepRunner};
 use super::{fleet_jobs, tool_jobs};
-use crate::core::clock;
+use crate::core::{clock, exit};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::keys::Key;
 use crate::ui::model::Model;
@@ -24,9 +24,8 @@ use crate::ui::{self, Effect, Msg};
 /// Waking costs no bytes: nothing is drawn unless the model changed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// How long an Esc at the end of the input waits for the rest of a split escape sequence.
-/// At 9600 baud a byte takes about 1 ms; GNU screen and tmux may hold bytes longer.
-const ESC_WAIT: Duration = Duration::from_millis(60);
+/// The exit status when the terminal went away (128 + SIGHUP, as a shell reports it).
+pub(super) const HANGUP_EXIT: u8 = 129;
 
 /// How long the loop waits for input while a command runs: output is drawn at most this often.
 const RUNNING_POLL: Duration = Duration::from_millis(50);
@@ -62,8 +61,8 @@ enum Turn {
     Quit,
 }
 
-/// Runs the loop until the technician quits or the terminal goes away.
-pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Result<()> {
+/// Runs the loop until the technician quits or the terminal goes away; the exit status.
+pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Result<u8> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     let mut drawing = Drawing {
         dirty: true,
@@ -79,7 +78,12 @@ pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Re
     loop {
         if let Some(why) = leaving(parts.signals) {
             stop_running(model, parts, why);
-            return Ok(());
+            // A vanished terminal ends as a hang-up does (128 + SIGHUP), as the README says.
+            return Ok(if parts.signals.hangup.load(Ordering::SeqCst) {
+                HANGUP_EXIT
+            } else {
+                exit::OK
+            });
         }
         if parts.signals.resumed.swap(false, Ordering::SeqCst) {
             parts.session.reenter(parts.session.alt_screen)?;
@@ -114,9 +118,18 @@ pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Re
         queue.extend(parts.runner.reattach(model));
         queue.extend(parts.runner.poll());
         if let Turn::Quit = handle_queue(parts, model, &mut queue, &mut drawing, &bg_tx)? {
-            return Ok(());
+            return Ok(exit::OK);
         }
     }
+}
+
+/// True when the terminal is gone: a hang-up was seen, or standard input has hung up.
+pub(super) fn hung_up(signals: &Signals) -> bool {
+    signals.hangup.load(Ordering::SeqCst)
+        || matches!(
+            terminal::wait_for_input(Duration::ZERO),
+            Ok(terminal::Input::HungUp) | Err(_)
+        )
 }
 
 /// Why the app must end now (a signal or a hang-up), if it must.
@@ -182,7 +195,7 @@ fn read_input(
     }
     let mut resized = false;
     if input == terminal::Input::Ready && event::poll(Duration::ZERO)? {
-        let keys = read_keys(&mut resized)?;
+        let keys = read_keys(&mut resized, parts.session.esc_delay)?;
         queue.extend(join_split_escapes(keys).into_iter().map(Msg::Key));
     }
     resized |= parts.signals.resized.swap(false, Ordering::SeqCst);
@@ -198,7 +211,7 @@ fn read_input(
 
 /// Reads every key already waiting. An Esc (or Esc `[`) at the end of a read may be an arrow
 /// key split by a slow line: the rest is given a moment to arrive before it counts as Esc.
-fn read_keys(resized: &mut bool) -> anyhow::Result<Vec<Key>> {
+fn read_keys(resized: &mut bool, esc_delay: Duration) -> anyhow::Result<Vec<Key>> {
     let mut keys = Vec::new();
     loop {
         match event::read()? {
@@ -209,7 +222,7 @@ fn read_keys(resized: &mut bool) -> anyhow::Result<Vec<Key>> {
         let hung_up = terminal::wait_for_input(Duration::ZERO)? == terminal::Input::HungUp;
         let more = !hung_up && event::poll(Duration::ZERO)?
             || (ends_in_escape(&keys)
-                && terminal::wait_for_input(ESC_WAIT)? == terminal::Input::Ready
+                && terminal::wait_for_input(esc_delay)? == terminal::Input::Ready
                 && event::poll(Duration::ZERO)?);
         if !more {
             return Ok(keys);
@@ -332,7 +345,7 @@ fn suspend(parts: &mut Parts<'_>, queue: &mut VecDeque<Msg>) -> anyhow::Result<(
 }
 
 /// Records how a running step ends when the app goes away, and saves it.
-fn stop_running(model: &mut Model, parts: &mut Parts<'_>, why: &str) {
+pub(super) fn stop_running(model: &mut Model, parts: &mut Parts<'_>, why: &str) {
     for msg in parts.runner.stop_for_exit(why) {
         for effect in ui::update(model, msg) {
             if let Effect::Save(run) = effect {

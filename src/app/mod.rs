@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::core::catalog::Catalog;
-use crate::core::exit::{self, UsageError};
+use crate::core::exit::UsageError;
 use crate::core::fleet::ssh::SshSettings;
 use crate::core::settings::{Settings, TerminalOptions};
 use crate::core::{clock, host};
@@ -159,18 +159,24 @@ fn run_opened(
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
     signals.watch_for_hangup();
-    let alt_screen = prof.alt_screen && !model.settings.terminal.no_alt_screen;
-    let mut session = Session::start(
-        &prof,
-        size,
-        model.settings.terminal.size.clone(),
-        alt_screen,
-    )
-    .context("cannot set up the terminal")?;
+    let options = model.settings.terminal.clone();
+    let (alt_screen, _) = profile::use_alt_screen(
+        prof.alt_screen,
+        options.no_alt_screen,
+        options.alt_screen,
+        std::env::var_os("STY").is_some(),
+    );
+    let mut session = Session::start(&prof, size, options.size.clone(), alt_screen)
+        .context("cannot set up the terminal")?;
+    session.esc_delay = profile::esc_delay(options.esc_delay, options.low_bandwidth);
     for runbook in first {
         let result = store.open_run(&model.settings, &runbook);
         let msg = opened(runbook, result);
         ui::update(&mut model, msg);
+    }
+    if open.is_some() {
+        // `fieldbook run ID` never shows the runbook list, so its advice comes along.
+        ui::update::ssh_advice_on_open(&mut model);
     }
     let mut runner = StepRunner::default();
     let mut parts = event_loop::Parts {
@@ -180,6 +186,23 @@ fn run_opened(
         runner: &mut runner,
     };
     let result = event_loop::event_loop(&mut parts, &mut model);
+    // A terminal that went away can fail a draw or a read (EIO) before the loop sees the
+    // hang-up: that is the hang-up, not an error of fieldbook's.
+    let result = match result {
+        Err(_) if event_loop::hung_up(&signals) => {
+            event_loop::stop_running(&mut model, &mut parts, "the terminal hung up");
+            Ok(event_loop::HANGUP_EXIT)
+        }
+        other => other,
+    };
     drop(session);
-    result.map(|()| exit::OK)
+    if let Ok(event_loop::HANGUP_EXIT) = result {
+        // stderr may be the terminal that went away: the write is tried, never unwrapped.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "fieldbook: the terminal hung up; progress is saved (exit 129)"
+        );
+    }
+    result
 }

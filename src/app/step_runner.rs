@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::exec::{self, Mode};
 use crate::core::host;
-use crate::core::progress::{Exit, Status};
+use crate::core::progress::Status;
 use crate::core::runbook::Action;
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
 use crate::core::state_dir;
@@ -194,16 +194,17 @@ impl StepRunner {
             pid: None,
             boot_id: host::boot_id(),
         }];
+        let (job, on) = exec::tool_job(commands, &env);
         let mode = if model.settings.practice {
             Mode::Practice {
                 key: None,
                 pace: PRACTICE_PACE,
             }
         } else {
-            Mode::Direct
+            Mode::Direct(Some(on))
         };
         msgs.extend(self.launch(Prepared {
-            job: exec::job_of_commands(commands, &env),
+            job,
             mode,
             log,
             log_stored,
@@ -218,14 +219,14 @@ impl StepRunner {
                 "fieldbook: PRACTICE: nothing is executed; this is a simulated transcript.".into(),
             ));
         }
-        let supervised = p.mode == Mode::Supervised;
+        let supervised = p.mode.is_supervised();
         match exec::launch(p.job, p.log, p.mode) {
             Ok(launched) => {
                 if launched.pid.is_some() {
                     msgs.push(Msg::Attached {
                         log: p.log_stored,
                         pid: launched.pid,
-                        boot_id: host::boot_id(),
+                        boot_id: exec::boot_id(),
                     });
                 }
                 self.active = Some(Active::Running {
@@ -377,14 +378,15 @@ impl StepRunner {
                 let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
                     continue;
                 };
-                if !exec::is_alive(a) {
-                    continue;
-                }
                 let Ok(dir) = model.settings.state() else {
                     continue;
                 };
+                let log = dir.resolve_path(log);
+                if !exec::is_remote(&log) && !exec::is_alive(a) {
+                    continue;
+                }
                 self.active = Some(Active::Running {
-                    running: exec::follow_supervised(pid, dir.resolve_path(log), None),
+                    running: exec::follow_supervised(pid, &log),
                     supervised: true,
                 });
                 return Some(Msg::Reattached {
@@ -446,7 +448,6 @@ fn in_multiplexer() -> bool {
 /// went to the terminal, so the log only records what ran and how it ended.
 pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
     use std::io::Write;
-    use std::os::unix::process::ExitStatusExt;
     let alt = session.alt_screen;
     terminal::restore_all();
     let terminate_before = signals.terminate.load(Ordering::SeqCst);
@@ -477,23 +478,29 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             "$ {} (interactive)",
             command.display()
         )));
-        let status = exec::run_foreground(command, &size_env);
-        let exit = match status {
-            Ok(s) => match (s.code(), s.signal()) {
-                (Some(c), _) => Exit::Code(c),
-                (None, Some(sig)) => Exit::Signal(sig),
-                (None, None) => Exit::Code(-1),
-            },
-            Err(e) => {
+        let size = (session.size.cols, session.size.rows);
+        let exit = match exec::run_foreground(command, size, &size_env) {
+            Ok(exit) => exit,
+            Err(message) => {
                 outcome = RunOutcome {
                     status: Status::Failed,
                     exit: None,
                     failed_program: Some(index),
-                    message: format!("cannot start {}: {e}", command.display()),
+                    message,
                 };
                 break;
             }
         };
+        // ssh's own exit 255 (the link dropped) is not the program's result.
+        if let Some(message) = exec::link_dropped(exit) {
+            outcome = RunOutcome {
+                status: Status::Interrupted,
+                exit: None,
+                failed_program: Some(index),
+                message,
+            };
+            break;
+        }
         if let Some(l) = log.as_mut() {
             let _ = writeln!(l, "fieldbook: {exit}");
         }

@@ -78,7 +78,15 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
         ),
         ToolJob::ScanSnort => ToolResult::Snort(
             snort::load_sids(user_sids(ctx).as_deref())
-                .map(|list| snort::scan(ctx.root.as_deref(), &snort::RULE_DIRS, &list))
+                .map(|list| {
+                    let machine = crate::core::machine::current();
+                    crate::core::machine::snort_scan(
+                        &*machine,
+                        ctx.root.as_deref(),
+                        &snort::RULE_DIRS,
+                        &list,
+                    )
+                })
                 .map_err(|e| e.to_string()),
         ),
         ToolJob::AddSid { sid, reason } => ToolResult::SidAdded(match user_sids(ctx) {

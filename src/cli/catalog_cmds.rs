@@ -144,13 +144,27 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow
         writeln!(out, "\n== {} ==", section.title)?;
         for step in &section.steps {
             n += 1;
-            writeln!(
-                out,
-                "{n:>3}. [{}] {}  ({})",
+            let head = format!(
+                "[{}] {}  ({})",
                 step.action.kind_name(),
                 step.title,
                 step.id
-            )?;
+            );
+            if why {
+                // A handout for an 80-column console: long titles wrap under themselves.
+                for (i, line) in crate::ui::text::wrap(&head, WHY_WIDTH + 2)
+                    .iter()
+                    .enumerate()
+                {
+                    if i == 0 {
+                        writeln!(out, "{n:>3}. {line}")?;
+                    } else {
+                        writeln!(out, "     {line}")?;
+                    }
+                }
+            } else {
+                writeln!(out, "{n:>3}. {head}")?;
+            }
             match &step.action {
                 Action::Run(spec) => {
                     for p in &spec.programs {
@@ -167,7 +181,16 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow
                 }
                 Action::Edit { edits } => {
                     for e in edits {
-                        writeln!(out, "       edit {} ({})", e.path, describe_edit(&e.action))?;
+                        let line = format!("edit {} ({})", e.path, describe_edit(&e.action));
+                        if why {
+                            for (i, l) in crate::ui::text::wrap(&line, WHY_WIDTH).iter().enumerate()
+                            {
+                                let indent = if i == 0 { "       " } else { "         " };
+                                writeln!(out, "{indent}{l}")?;
+                            }
+                        } else {
+                            writeln!(out, "       {line}")?;
+                        }
                     }
                 }
                 _ => {}
@@ -216,6 +239,11 @@ pub fn describe_edit(action: &EditAction) -> String {
             format!("remove from {key}: {}", words.join(" "))
         }
         EditAction::EnsureBlock { marker, .. } => format!("ensure block '{marker}'"),
+        EditAction::CommentForm { key } => format!("comment out every ({key} ...) form"),
+        EditAction::PythonListItem { key, value, .. } => format!("ensure {key} item: '{value}'"),
+        EditAction::PythonAddWords { key, words } => {
+            format!("add to {key} string: {}", words.join(" "))
+        }
         EditAction::Chmod { executable: true } => "chmod +x".into(),
         EditAction::Chmod { executable: false } => "chmod -x".into(),
         EditAction::Symlink { target } => format!("symlink to {target}"),

@@ -43,15 +43,17 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
                     &prof.term
                 }
             );
+            let (_, screen) = crate::terminal::profile::use_alt_screen(
+                prof.alt_screen,
+                cli.global.no_alt_screen,
+                cli.global.alt_screen,
+                std::env::var_os("STY").is_some(),
+            );
+            println!("screen: {screen}");
             println!(
-                "screen: {}",
-                if cli.global.no_alt_screen {
-                    "main (--no-alt-screen)"
-                } else if !prof.alt_screen {
-                    "main (this TERM has no alternate screen)"
-                } else {
-                    "alternate"
-                }
+                "esc delay: {} ms",
+                crate::terminal::profile::esc_delay(cli.global.esc_delay, cli.global.low_bandwidth)
+                    .as_millis()
             );
             Some(exit::OK)
         }

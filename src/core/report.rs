@@ -358,7 +358,7 @@ fn step_details(o: &mut String, s: &StepReport) {
     if let Some(reason) = &s.reason {
         let why = match s.status {
             Status::Skipped => "Skipped because",
-            Status::Done => "Marked done because",
+            Status::Done => "Marked done by hand",
             _ => "Reason",
         };
         let _ = writeln!(o, "- {why}: {}", indent(reason));

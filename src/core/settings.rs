@@ -1,6 +1,7 @@
 //! The session's [`Settings`]: one value, built by the CLI from its options and owned by the
 //! app. Every job reads it when it starts, so a change (practice toggled with `p`) reaches the
-//! next job and never a stale copy.
+//! next job and never a stale copy. (The machine commands run on is opened once from the same
+//! options, `core::machine::current`.)
 
 use std::path::PathBuf;
 
@@ -20,6 +21,10 @@ pub struct TerminalOptions {
     pub size: Option<String>,
     /// Draw in the main screen.
     pub no_alt_screen: bool,
+    /// Use the alternate screen inside GNU screen too.
+    pub alt_screen: bool,
+    /// `--esc-delay MS`: how long a split key sequence may take.
+    pub esc_delay: Option<u64>,
     /// Redraw a running command's output at most once a second.
     pub low_bandwidth: bool,
 }
@@ -36,6 +41,8 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// The machine new activity is recorded for.
     pub target: String,
+    /// `--host [USER@]HOST`: where commands run when it is not this machine (shown in titles).
+    pub host: Option<String>,
     /// `--checklists`: the extra runbook directory.
     pub checklists: Option<PathBuf>,
     /// How the terminal is driven.

@@ -61,10 +61,10 @@ impl VarType {
         }
         match self {
             VarType::Text | VarType::Secret => Ok(()),
-            VarType::Ip => value
-                .parse::<IpAddr>()
-                .map(|_| ())
-                .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address")),
+            VarType::Ip => match value.parse::<IpAddr>() {
+                Ok(ip) => host_address(ip).map_err(|why| format!("'{value}' is {why}")),
+                Err(_) => Err(format!("'{value}' is not an IPv4 or IPv6 address")),
+            },
             VarType::Cidr => value
                 .parse::<ipnet::IpNet>()
                 .map(|_| ())
@@ -91,6 +91,23 @@ impl VarType {
                 }
             }
         }
+    }
+}
+
+/// An `ip` variable is a machine's address on a network (a router's LAN address, a gateway):
+/// addresses that cannot be one are refused with what they are instead.
+fn host_address(ip: IpAddr) -> Result<(), &'static str> {
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() {
+        Err("the unspecified address (\"any\"), not a machine's address")
+    } else if broadcast {
+        Err("the broadcast address, not a machine's address")
+    } else if ip.is_multicast() {
+        Err("a multicast group, not a machine's address")
+    } else if ip.is_loopback() {
+        Err("a loopback address: it never leaves this machine")
+    } else {
+        Ok(())
     }
 }
 

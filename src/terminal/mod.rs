@@ -48,7 +48,10 @@ pub fn restore_all() {
     }
     raw_write(b"\x1b[0m");
     if ALT.swap(false, Ordering::SeqCst) {
-        raw_write(b"\x1b[?25h\x1b[?1049l");
+        // The bottom line and a new line first: a terminal that ignored the alternate screen
+        // (GNU screen without `altscreen on`) then gives the shell a clean line; one that
+        // honoured it puts its own screen and cursor back.
+        raw_write(b"\x1b[999;1H\r\n\x1b[?25h\x1b[?1049l");
     } else {
         let rows = DRAWN_ROWS.swap(0, Ordering::SeqCst);
         if rows > 0 {
@@ -231,6 +234,9 @@ pub struct Session {
     pub size: ResolvedSize,
     /// Drawing in the alternate screen.
     pub alt_screen: bool,
+    /// How long an Esc at the end of the input waits for the rest of a split key sequence
+    /// (`--esc-delay`).
+    pub esc_delay: std::time::Duration,
     /// `--size` as given, to re-resolve on Ctrl-L and resize.
     size_flag: Option<String>,
 }
@@ -277,6 +283,7 @@ impl Session {
             terminal,
             size,
             alt_screen,
+            esc_delay: std::time::Duration::from_millis(profile::ESC_DELAY_MS),
             size_flag,
         })
     }

@@ -270,9 +270,70 @@ pub fn detect(env: &TermEnv, flags: ProfileFlags) -> Profile {
     }
 }
 
+/// How long the rest of a key sequence split by a slow line may take by default: whiptail joins
+/// pieces up to 300 ms apart. An Esc alone takes effect after this wait.
+pub const ESC_DELAY_MS: u64 = 300;
+
+/// The default wait under `--low-bandwidth`, where GNU screen and a 9600-baud line hold bytes
+/// longest (ncurses waits its ESCDELAY, 1000 ms by default).
+pub const ESC_DELAY_LOW_BANDWIDTH_MS: u64 = 1000;
+
+/// The wait for the rest of a split escape sequence: `--esc-delay` / `FIELDBOOK_ESCDELAY` when
+/// given, else the default for the link.
+pub fn esc_delay(flag: Option<u64>, low_bandwidth: bool) -> std::time::Duration {
+    let ms = flag.unwrap_or(if low_bandwidth {
+        ESC_DELAY_LOW_BANDWIDTH_MS
+    } else {
+        ESC_DELAY_MS
+    });
+    std::time::Duration::from_millis(ms)
+}
+
+/// Whether to draw in the alternate screen, and why (for `--version --verbose`). GNU screen
+/// (`STY` set) ignores the alternate screen unless `altscreen on` is in its configuration, so
+/// there it is used only when asked for with `--alt-screen`.
+pub fn use_alt_screen(
+    term_has_it: bool,
+    no_alt_screen: bool,
+    alt_screen: bool,
+    in_gnu_screen: bool,
+) -> (bool, &'static str) {
+    if no_alt_screen {
+        (false, "main (--no-alt-screen)")
+    } else if !term_has_it {
+        (false, "main (this TERM has no alternate screen)")
+    } else if alt_screen {
+        (true, "alternate (--alt-screen)")
+    } else if in_gnu_screen {
+        (
+            false,
+            "main (GNU screen ignores the alternate screen without altscreen on; --alt-screen uses it)",
+        )
+    } else {
+        (true, "alternate")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn esc_delay_defaults_and_flag() {
+        use std::time::Duration;
+        assert_eq!(esc_delay(None, false), Duration::from_millis(300));
+        assert_eq!(esc_delay(None, true), Duration::from_millis(1000));
+        assert_eq!(esc_delay(Some(25), true), Duration::from_millis(25));
+    }
+
+    #[test]
+    fn gnu_screen_gets_the_main_screen_unless_asked() {
+        assert!(!use_alt_screen(true, false, false, true).0);
+        assert!(use_alt_screen(true, false, true, true).0);
+        assert!(use_alt_screen(true, false, false, false).0);
+        assert!(!use_alt_screen(false, false, true, false).0);
+        assert!(!use_alt_screen(true, true, false, false).0);
+    }
 
     fn env(term: &str, lang: &str) -> TermEnv {
         TermEnv {

@@ -166,6 +166,10 @@ pub enum Action {
     AddOwn,
     /// Snort rules: restart snort so it re-reads its rules.
     Restart,
+    /// Leaving a tool screen with changes not applied: forget them and leave.
+    Discard,
+    /// Output: wrap long lines, or show one row per line cut at the edge.
+    ToggleWrap,
 }
 
 /// Where a binding applies. Modal scopes (help, confirm, prompt) take the keys first.
@@ -185,6 +189,8 @@ pub enum Scope {
     Help,
     /// A yes/no question.
     Confirm,
+    /// Leaving a tool screen with changes not applied: apply, discard or stay.
+    Leave,
     /// A one-line text prompt (skip reason, note); printable keys are typed into it.
     Prompt,
     /// The diff of an edit (or of its undo) before it is carried out.
@@ -218,6 +224,7 @@ impl Scope {
             Scope::Output => "Output",
             Scope::Help => "Help",
             Scope::Confirm => "Question",
+            Scope::Leave => "Leaving with changes",
             Scope::Prompt => "Typing text",
             Scope::Diff => "Change preview",
             Scope::Form => "Fields",
@@ -254,7 +261,7 @@ impl Scope {
     pub fn is_modal(self) -> bool {
         matches!(
             self,
-            Scope::Help | Scope::Confirm | Scope::Prompt | Scope::Form
+            Scope::Help | Scope::Confirm | Scope::Leave | Scope::Prompt | Scope::Form
         )
     }
 }
@@ -326,7 +333,7 @@ pub const BINDINGS: &[Binding] = &[
         S::Global,
         &[K::Ctrl('c')],
         A::Interrupt,
-        "quit (asks first; running commands are never killed by it)",
+        "quit (asks first; never cancels a command: quitting stops a short step, recorded as interrupted; a long one keeps running)",
         None,
     ),
     bind(
@@ -396,7 +403,7 @@ pub const BINDINGS: &[Binding] = &[
         &[K::Char('p')],
         A::TogglePractice,
         "practice mode on/off (nothing is executed; progress kept apart)",
-        None,
+        Some("practice"),
     ),
     bind(
         S::Home,
@@ -531,6 +538,13 @@ pub const BINDINGS: &[Binding] = &[
         A::Follow,
         "last line, and follow new output",
         Some("follow"),
+    ),
+    bind(
+        S::Output,
+        &[K::Char('w')],
+        A::ToggleWrap,
+        "wrap long lines, or one row per line cut at the edge (for tables)",
+        Some("wrap"),
     ),
     bind(
         S::Output,
@@ -911,6 +925,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Help, MOVE_DOWN, A::Down, "scroll down", None),
     bind(S::Help, PAGE_UP, A::PageUp, "page up", None),
     bind(S::Help, PAGE_DOWN, A::PageDown, "page down", None),
+    bind(S::Help, TOP, A::Top, "top", None),
+    bind(S::Help, BOTTOM, A::Bottom, "bottom", None),
     bind(
         S::Help,
         &[K::Char('?'), K::Char('q'), K::Esc, K::Enter],
@@ -942,6 +958,35 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         S::Confirm,
+        &[K::Ctrl('l')],
+        A::Redraw,
+        "re-read the size and redraw",
+        None,
+    ),
+    // Leaving a tool screen with changes not applied.
+    bind(
+        S::Leave,
+        &[K::Char('a')],
+        A::Apply,
+        "apply the changes (shows the exact commands and asks first)",
+        Some("apply"),
+    ),
+    bind(
+        S::Leave,
+        &[K::Char('d')],
+        A::Discard,
+        "discard the changes and leave",
+        Some("discard"),
+    ),
+    bind(
+        S::Leave,
+        &[K::Char('s'), K::Esc, K::Char('q'), K::Char('n')],
+        A::Back,
+        "stay on the screen, changes kept",
+        Some("stay"),
+    ),
+    bind(
+        S::Leave,
         &[K::Ctrl('l')],
         A::Redraw,
         "re-read the size and redraw",
@@ -1038,9 +1083,15 @@ pub fn bindings_for(scope: Scope) -> Vec<&'static Binding> {
 /// The hint line for a scope: `key:label` pairs from the table, the global ones (help) first
 /// so they survive when a narrow line cuts the rest.
 pub fn hints(scope: Scope) -> Vec<(String, &'static str)> {
+    hints_while(scope, true)
+}
+
+/// [`hints`], leaving out cancel when no command runs (it would do nothing).
+pub fn hints_while(scope: Scope, running: bool) -> Vec<(String, &'static str)> {
     let mut list = bindings_for(scope);
     list.sort_by_key(|b| b.scope != Scope::Global);
     list.into_iter()
+        .filter(|b| running || b.action != Action::Cancel)
         .filter_map(|b| b.hint.map(|h| (b.keys[0].label(), h)))
         .collect()
 }
@@ -1116,5 +1167,11 @@ mod tests {
         let h = hints(Scope::Step);
         assert!(h.contains(&("r".to_string(), "run")));
         assert!(h.contains(&("?".to_string(), "help")));
+        assert!(hints(Scope::Home).contains(&("p".to_string(), "practice")));
+        let yes_no = hints(Scope::Confirm);
+        assert_eq!(yes_no, [("y".to_string(), "yes"), ("n".to_string(), "no")]);
+        let cancel = ("c".to_string(), "cancel");
+        assert!(hints_while(Scope::Output, true).contains(&cancel));
+        assert!(!hints_while(Scope::Output, false).contains(&cancel));
     }
 }

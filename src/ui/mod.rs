@@ -78,6 +78,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if let Some(m) = model.message.as_deref() {
         widgets::long_message(buf, area, &model.theme, m);
     }
+    if let Some(overlay) = &model.overlay {
+        overlay_hints(model, overlay.scope(), area, buf);
+    }
     match &model.overlay {
         None => cursor,
         Some(Overlay::Help { scroll }) => {
@@ -86,6 +89,10 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         }
         Some(Overlay::Confirm { question, .. }) => {
             screens::confirm::draw(model, question, area, buf);
+            None
+        }
+        Some(Overlay::Leave { changes }) => {
+            screens::confirm::draw_leave(model, *changes, area, buf);
             None
         }
         Some(Overlay::Prompt { title, input, .. }) => {
@@ -132,6 +139,21 @@ fn practice_badge(area: Rect, buf: &mut Buffer, border: &str) {
     let style = Style::new()
         .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
     buf.set_stringn(x, y, BADGE, width.into(), style);
+}
+
+/// The bottom line under a question, prompt or help box shows that box's keys (`y:yes n:no`),
+/// not those of the screen behind it, unless a short message is on it.
+fn overlay_hints(model: &Model, scope: keys::Scope, area: Rect, buf: &mut Buffer) {
+    let (_, _, hint) = layout::frame(area);
+    let message_shown = model
+        .message
+        .as_deref()
+        .is_some_and(|m| unicode_width::UnicodeWidthStr::width(m) <= usize::from(hint.width));
+    if message_shown || hint.height == 0 {
+        return;
+    }
+    ratatui::widgets::Widget::render(ratatui::widgets::Clear, hint, buf);
+    widgets::hint_line(buf, hint, &model.theme, scope);
 }
 
 /// The message shown instead of the screens below the minimum size.

@@ -517,6 +517,11 @@ pub enum Overlay {
         /// What yes does.
         on_yes: Pending,
     },
+    /// Leaving a tool screen whose changes are not applied: apply, discard or stay.
+    Leave {
+        /// How many changes (commands or rule edits) would be lost.
+        changes: usize,
+    },
     /// A one-line text prompt.
     Prompt {
         /// Heading.
@@ -534,6 +539,7 @@ impl Overlay {
         match self {
             Overlay::Help { .. } => Scope::Help,
             Overlay::Confirm { .. } => Scope::Confirm,
+            Overlay::Leave { .. } => Scope::Leave,
             Overlay::Prompt { .. } => Scope::Prompt,
         }
     }
@@ -590,6 +596,13 @@ pub struct Model {
     /// The last line of `output` is the command's unfinished line (a progress bar redrawn with
     /// carriage returns, a prompt): replaced as it changes, dropped when the line completes.
     pub output_partial: bool,
+    /// Lines dropped from the front of `output` (beyond [`OUTPUT_LIMIT`]) since it was last
+    /// emptied: the Output screen says how many, and where the full log is.
+    pub output_dropped: usize,
+    /// The log file of the output shown (relative to the state directory), once known.
+    pub output_log: Option<String>,
+    /// The Output screen wraps long lines (`w` switches to one row per line, cut).
+    pub output_wrap: bool,
     /// The step currently running, if any.
     pub running: Option<Running>,
     /// Show the "use screen over SSH" advice box on the home screen.
@@ -617,6 +630,11 @@ pub struct Model {
     /// Text typed into a form or the calculator and left with Esc, so it is never lost:
     /// keyed by `runbook/step` (or `subnet`).
     pub drafts: BTreeMap<String, Vec<Field>>,
+    /// The tool step (runbook, step) the subnet calculator was opened from, if any.
+    pub subnet_step: Option<(String, String)>,
+    /// Values offered to a later form (variable name → value), e.g. the network the subnet
+    /// step worked out: filled into the empty field, saved only when the form is.
+    pub offers: BTreeMap<String, String>,
 }
 
 impl Model {
@@ -642,6 +660,9 @@ impl Model {
             output: VecDeque::new(),
             output_title: String::new(),
             output_partial: false,
+            output_dropped: 0,
+            output_log: None,
+            output_wrap: true,
             running: None,
             ssh_advice: false,
             message: None,
@@ -654,6 +675,8 @@ impl Model {
             fleet: None,
             secrets: BTreeMap::new(),
             drafts: BTreeMap::new(),
+            subnet_step: None,
+            offers: BTreeMap::new(),
         }
     }
 
@@ -738,6 +761,25 @@ impl Model {
         &mut self.runs[i]
     }
 
+    /// The values a runbook's text is filled with: its defaults, then what the technician
+    /// saved in the run (secrets stay out: they are never shown).
+    pub fn values(&self, runbook: &str) -> BTreeMap<String, String> {
+        let mut v = self
+            .runbook(runbook)
+            .map(Runbook::default_values)
+            .unwrap_or_default();
+        if let Some(run) = self.run(runbook) {
+            v.extend(run.values.clone());
+        }
+        v
+    }
+
+    /// A runbook text (a step's title or why) with the values typed so far filled in: a
+    /// technician reads `https://192.168.1.1:81`, not `https://{lan_ip}:81`.
+    pub fn filled(&self, runbook: &str, text: &str) -> String {
+        crate::core::vars::substitute(text, &self.values(runbook))
+    }
+
     /// Index (in runbook order) of the first step that is not done or skipped; the last step
     /// when all are finished.
     pub fn first_unfinished(&self, runbook: &str) -> usize {
@@ -768,6 +810,7 @@ impl Model {
         }
         if self.output.len() >= OUTPUT_LIMIT {
             self.output.pop_front();
+            self.output_dropped += 1;
         }
         self.output.push_back(line.into());
     }
@@ -788,6 +831,8 @@ impl Model {
     pub fn clear_output(&mut self) {
         self.output.clear();
         self.output_partial = false;
+        self.output_dropped = 0;
+        self.output_log = None;
     }
 }
 

@@ -23,6 +23,20 @@ pub fn frame(
     scope: Scope,
     message: Option<&str>,
 ) -> Rect {
+    frame_while(buf, area, theme, (title, right), scope, message, true)
+}
+
+/// [`frame`] for a screen whose cancel key means something only while a command runs: without
+/// one, `c:cancel` is left off the hint line.
+pub fn frame_while(
+    buf: &mut Buffer,
+    area: Rect,
+    theme: &Theme,
+    (title, right): (&str, &str),
+    scope: Scope,
+    message: Option<&str>,
+    running: bool,
+) -> Rect {
     let (boxed, inner, hint) = layout::frame(area);
     let mut block = Block::bordered()
         .border_set(theme.glyphs.border)
@@ -40,7 +54,7 @@ pub fn frame(
         }
         // Too long for the line: the hints stay, and `long_message` boxes the text above them
         // once the screen is drawn.
-        _ => hint_line(buf, hint, theme, scope),
+        _ => hint_line_while(buf, hint, theme, scope, running),
     }
     inner
 }
@@ -87,8 +101,12 @@ pub fn long_message(buf: &mut Buffer, area: Rect, theme: &Theme, message: &str) 
 
 /// The `key:label` hints of a scope, as many as fit.
 pub fn hint_line(buf: &mut Buffer, area: Rect, theme: &Theme, scope: Scope) {
+    hint_line_while(buf, area, theme, scope, true);
+}
+
+fn hint_line_while(buf: &mut Buffer, area: Rect, theme: &Theme, scope: Scope, running: bool) {
     let mut spans = Vec::new();
-    for (key, label) in keys::hints(scope) {
+    for (key, label) in keys::hints_while(scope, running) {
         spans.push(Span::styled(key, theme.emphasis()));
         spans.push(Span::raw(format!(":{label}  ")));
     }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use super::{Mode, record};
 use crate::core::apply::{self, EditContext};
-use crate::core::clock;
 use crate::core::exit::{self, UsageError};
 use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
@@ -19,6 +18,7 @@ use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
 use crate::core::store::Store;
 use crate::core::terminal_text::StyledLine;
+use crate::core::{clock, machine};
 
 /// Everything a headless step run needs: the runbook, where progress goes, the values.
 pub struct Context<'a> {
@@ -193,7 +193,7 @@ impl<'a> Context<'a> {
                 live.pid,
                 log.display()
             );
-            let running = super::follow_supervised(live.pid, log, None);
+            let running = super::follow_supervised(live.pid, &log);
             return self.follow_and_record(step, &running, true);
         }
         let plan = match super::plan(self.runbook, spec, &self.values) {
@@ -219,7 +219,7 @@ impl<'a> Context<'a> {
         let started = self.store.borrow_mut().start(&step.id)?;
         let log = started.log.clone();
         let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
-        let supervised = mode == Mode::Supervised;
+        let supervised = mode.is_supervised();
         let launched = match super::launch(plan.job, log.clone(), mode) {
             Ok(launched) => launched,
             Err(message) => {
@@ -287,9 +287,20 @@ impl<'a> Context<'a> {
             values: &self.values,
             follow_symlinks: false,
         };
-        let preview = match apply::preview(edits, &ctx) {
+        let machine = machine::current();
+        let remote = machine.ssh();
+        let previewed = match remote {
+            Some(session) => {
+                machine::remote_files::preview(session, self.settings.root.as_deref(), edits, &ctx)
+            }
+            None => apply::preview(edits, &ctx),
+        };
+        let preview = match previewed {
             Ok(p) => p,
-            Err(e) => return Ok(StepEnd::NotDone(e.to_string())),
+            Err(e) => {
+                eprintln!("fieldbook: {}: {e}", step.id);
+                return Ok(StepEnd::NotDone(e.to_string()));
+            }
         };
         print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
@@ -302,7 +313,17 @@ impl<'a> Context<'a> {
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
-        let result = apply::apply(&step.id, &preview, &ctx, &clock::now());
+        let result = match remote {
+            Some(session) => machine::remote_files::apply(
+                session,
+                self.settings.root.as_deref(),
+                &step.id,
+                edits,
+                &ctx,
+                &clock::now(),
+            ),
+            None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
+        };
         let (applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),

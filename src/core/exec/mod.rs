@@ -6,22 +6,21 @@
 //! Every process a step starts is started here, each kind by exactly one function:
 //! [`start_direct`] (a step's programs), [`run_check`] (its check), [`start_supervised`] and
 //! [`follow_supervised`] (a long step's supervisor), [`run_foreground`] (an interactive
-//! program) and [`capture`] (a tool's read-only listing). A transport to another machine
-//! replaces these and nothing else.
+//! program) and [`capture`] (a tool's read-only listing); each goes through the session's
+//! machine (`core::machine`: this one, a chroot, a host over ssh, practice).
 
 pub mod headless;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::attempt_id::Supervisor;
-use super::progress::Attempt;
-use super::progress::{Exit, Status};
+use super::progress::{Attempt, Exit, Status};
 use super::runbook::{Program, RunSpec, Runbook};
 use super::runner::{self, CheckResult, Command, RunOptions, RunOutcome, RunningStep, StepJob};
 use super::store::{Store, StoreError};
-use super::{host, practice, supervisor, vars};
+use super::{host, machine, practice, vars};
 
 /// Longest a step's `check` may take; after it the check counts as inconclusive and the step
 /// runs. Documented in the README ("Time limits").
@@ -82,28 +81,40 @@ fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<St
         .find(|name| !values.contains_key(name))
 }
 
-/// A job made of exact argv vectors (a tool screen's commands), judged like a step: exit 0.
-pub fn job_of_commands(commands: Vec<Vec<String>>, env: &[(String, String)]) -> StepJob {
-    StepJob {
+/// A job made of exact argv vectors (a tool screen's commands), judged like a step (exit 0),
+/// and the machine it runs on: a tool that takes `ROOT=` itself runs beside a chroot.
+pub fn tool_job(
+    commands: Vec<Vec<String>>,
+    env: &[(String, String)],
+) -> (StepJob, machine::Shared) {
+    let program = commands
+        .first()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_default();
+    let on = machine::for_tool(machine::current(), &program, env);
+    let env = machine::tool_env(&*on, env);
+    let job = StepJob {
         commands: commands
             .into_iter()
             .map(|argv| Command {
                 argv,
-                env: env.to_vec(),
+                env: env.clone(),
             })
             .collect(),
         expect: vec![0],
         ok_output: Vec::new(),
-    }
+    };
+    (job, on)
 }
 
-/// Runs a step's check quietly with [`CHECK_LIMIT`].
+/// Runs a step's check quietly with [`CHECK_LIMIT`], on the session's machine.
 pub fn run_check(check: &Command) -> CheckResult {
-    runner::run_check(check, CHECK_LIMIT)
+    runner::run_check_on(&*machine::current(), check, CHECK_LIMIT)
 }
 
 /// How a step's programs are to be run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Mode {
     /// Practice: the transcripts are played (`pace` apart per line); nothing is executed.
     Practice {
@@ -114,8 +125,9 @@ pub enum Mode {
     },
     /// A long step: under a detached supervisor that survives a dropped link.
     Supervised,
-    /// Directly, as children of this process.
-    Direct,
+    /// Directly, as children of this process (through the session's machine, or the one
+    /// given: a tool that takes `ROOT=` itself runs beside a chroot).
+    Direct(Option<machine::Shared>),
 }
 
 impl Mode {
@@ -129,8 +141,13 @@ impl Mode {
         } else if spec.long {
             Mode::Supervised
         } else {
-            Mode::Direct
+            Mode::Direct(None)
         }
+    }
+
+    /// True for a long step under its supervisor.
+    pub fn is_supervised(&self) -> bool {
+        matches!(self, Mode::Supervised)
     }
 }
 
@@ -150,35 +167,42 @@ pub fn launch(job: StepJob, log: PathBuf, mode: Mode) -> Result<Launched, String
             pid: None,
         }),
         Mode::Supervised => {
-            let pid = start_supervised(&job, &log)
-                .map_err(|e| format!("cannot start the supervisor: {e}"))?;
+            let (pid, running) = start_supervised(&job, &log)?;
             Ok(Launched {
-                running: follow_supervised(pid, log, Some(job)),
+                running,
                 pid: Some(pid),
             })
         }
-        Mode::Direct => Ok(Launched {
-            running: start_direct(job, log),
+        Mode::Direct(on) => Ok(Launched {
+            running: start_direct(job, log, on),
             pid: None,
         }),
     }
 }
 
-/// Starts a step's programs as children of this process.
-pub fn start_direct(job: StepJob, log: PathBuf) -> RunningStep {
-    runner::start(job, log, RunOptions::default())
+/// Starts a step's programs as children of this process, on `on` or the session's machine.
+pub fn start_direct(job: StepJob, log: PathBuf, on: Option<machine::Shared>) -> RunningStep {
+    let on = on.unwrap_or_else(machine::current);
+    runner::start(job, log, RunOptions::on(on))
 }
 
-/// Starts the detached supervisor of a long step; returns its pid.
-pub fn start_supervised(job: &StepJob, log: &std::path::Path) -> std::io::Result<u32> {
-    let exe = std::env::current_exe()?;
-    supervisor::launch(&exe, job, log)
+/// Starts the detached supervisor of a long step on the session's machine; returns its pid
+/// and the step to follow.
+pub fn start_supervised(job: &StepJob, log: &Path) -> Result<(u32, RunningStep), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find fieldbook itself: {e}"))?;
+    machine::start_long(&machine::current(), &exe, job, log).map_err(|e| e.to_string())
 }
 
-/// Follows a supervised step (just started, or left running by an earlier fieldbook) through
-/// its log and exit file.
-pub fn follow_supervised(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
-    supervisor::watch(pid, log, job)
+/// Follows a supervised step left running by an earlier fieldbook (here, or on its host over
+/// ssh) through its log and exit file.
+pub fn follow_supervised(pid: u32, log: &Path) -> RunningStep {
+    machine::follow_long(&machine::current(), pid, log)
+}
+
+/// True when a long step's attempt runs on a host over ssh (its `<log>.remote` says so):
+/// liveness is then the host's to tell, by following it.
+pub fn is_remote(log: &Path) -> bool {
+    machine::remote_long::read_sidecar(log).is_some()
 }
 
 /// True while the supervisor of a long step's attempt still runs: the attempt started in this
@@ -201,23 +225,63 @@ pub fn is_alive(attempt: &Attempt) -> bool {
     same_boot && supervisor.alive()
 }
 
+/// The boot id that tells whether a long step's machine rebooted: this machine's, or none for
+/// a host over ssh (a reboot here says nothing about a step running there).
+pub fn boot_id() -> Option<String> {
+    machine::current()
+        .ssh()
+        .is_none()
+        .then(host::boot_id)
+        .flatten()
+}
+
 /// Runs an interactive program in the foreground with the terminal as its stdin, stdout and
-/// stderr, and waits for it.
+/// stderr (on a host over ssh: `ssh -t` with the size in the remote line), and waits for it.
+/// `Err` says why it could not start.
 pub fn run_foreground(
     command: &Command,
+    (cols, rows): (u16, u16),
     extra_env: &[(String, String)],
-) -> std::io::Result<std::process::ExitStatus> {
-    let program = runner::find_program(command).map_err(std::io::Error::other)?;
-    std::process::Command::new(program)
-        .args(&command.argv[1..])
+) -> Result<Exit, String> {
+    use std::os::unix::process::ExitStatusExt;
+    let how = machine::How::Interactive { cols, rows };
+    let spawn = machine::current()
+        .program(command, how)
+        .map_err(|e| e.to_string())?;
+    let program = runner::find_program(&spawn.command())?;
+    let status = std::process::Command::new(program)
+        .args(&spawn.argv[1..])
         .envs(extra_env.iter().map(|(k, v)| (k, v)))
-        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .envs(spawn.env.iter().map(|(k, v)| (k, v)))
         .status()
+        .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => Exit::Code(c),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    })
+}
+
+/// True when an interactive program's exit is ssh's own 255 (the link to the host dropped):
+/// the program's result is then unknown. Returns the words for it.
+pub fn link_dropped(exit: Exit) -> Option<String> {
+    let machine = machine::current();
+    (machine.ssh().is_some() && exit == Exit::Code(255)).then(|| {
+        format!(
+            "the connection to {} ended (ssh exit 255): the program's own result is unknown",
+            machine.describe()
+        )
+    })
 }
 
 /// Runs a tool's read-only listing with a null stdin; its stdout, or an error naming the
 /// program.
 pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String> {
+    let first = argv.first().copied().unwrap_or_default();
+    let on = machine::for_tool(machine::current(), first, env);
+    if !on.is_local() {
+        return machine::capture_listing(&*on, argv, env);
+    }
     let Some((program, args)) = argv.split_first() else {
         return Err("empty command".into());
     };
@@ -337,7 +401,10 @@ why = "w"
             ..Attempt::default()
         };
         // A live process that is no fieldbook is not a supervisor.
-        let mut other = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         assert!(!is_alive(&of(other.id(), None)));
         other.kill().unwrap();
         other.wait().unwrap();

@@ -6,7 +6,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 
 use crate::ui::model::Field;
-use crate::ui::text::printable;
+use crate::ui::text::{printable, wrap};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::put;
 
@@ -24,21 +24,46 @@ pub struct FieldView<'a> {
     pub focused: bool,
 }
 
-/// Rows a field takes: label + input on one row, the note on the next.
+/// Rows a field takes at least: label + input on one row, the note on the next.
 pub const FIELD_ROWS: u16 = 2;
 
-/// Draws `view` at row `y` of `inner`; returns the cursor position when focused.
+/// The label's lines (wrapped to the label column) and the note's (wrapped under the input),
+/// so nothing is cut: two labels that start alike ("Physical interface on the ...") must both
+/// be read whole.
+fn wrapped(view: &FieldView<'_>, inner: Rect, label_width: u16) -> (Vec<String>, Vec<String>) {
+    let label = wrap(&printable(view.label), usize::from(label_width.max(1)));
+    let fx = inner.x + 1 + label_width + 1;
+    let fw = inner.right().saturating_sub(fx + 1).max(1);
+    let note = view
+        .note
+        .as_ref()
+        .map(|(n, _)| wrap(&printable(n), usize::from(fw)))
+        .unwrap_or_default();
+    (label, note)
+}
+
+/// Rows `view` needs with its label and note wrapped (at least [`FIELD_ROWS`]).
+pub fn field_rows(view: &FieldView<'_>, inner: Rect, label_width: u16) -> u16 {
+    let (label, note) = wrapped(view, inner, label_width);
+    let rows = label.len().max(1 + note.len()).max(usize::from(FIELD_ROWS));
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// Draws `view` at row `y` of `inner` in at most `rows` rows (label and note wrapped); returns
+/// the cursor position when focused.
 pub fn draw_field(
     buf: &mut Buffer,
     theme: &Theme,
     inner: Rect,
-    y: u16,
+    (y, rows): (u16, u16),
     label_width: u16,
     view: &FieldView<'_>,
 ) -> Option<Position> {
     if y >= inner.bottom() || inner.width < 4 {
         return None;
     }
+    let last = inner.bottom().min(y.saturating_add(rows.max(1)));
+    let (label_lines, note_lines) = wrapped(view, inner, label_width);
     let mark = if view.focused { ">" } else { " " };
     let label_style = if view.focused {
         theme.emphasis()
@@ -46,8 +71,15 @@ pub fn draw_field(
         Style::new()
     };
     put(buf, inner.x, y, mark, 1, theme.emphasis());
-    let label = printable(view.label);
-    put(buf, inner.x + 1, y, &label, label_width, label_style);
+    for (dy, line) in label_lines.iter().enumerate() {
+        let Some(ly) = u16::try_from(dy).ok().and_then(|d| y.checked_add(d)) else {
+            break;
+        };
+        if ly >= last {
+            break;
+        }
+        put(buf, inner.x + 1, ly, line, label_width, label_style);
+    }
     let fx = inner.x + 1 + label_width + 1;
     let fw = inner.right().saturating_sub(fx + 1);
     if fw == 0 {
@@ -65,15 +97,21 @@ pub fn draw_field(
     let shown: String = chars.iter().skip(start).take(width).collect();
     put(buf, fx, y, &"_".repeat(width), fw, theme.quiet());
     put(buf, fx, y, &shown, fw, Style::new());
-    if let Some((note, is_error)) = &view.note
-        && y + 1 < inner.bottom()
-    {
+    if let Some((_, is_error)) = &view.note {
         let style = if *is_error {
             theme.warning()
         } else {
             theme.quiet()
         };
-        put(buf, fx, y + 1, &printable(note), fw, style);
+        for (dy, line) in note_lines.iter().enumerate() {
+            let Some(ny) = u16::try_from(dy + 1).ok().and_then(|d| y.checked_add(d)) else {
+                break;
+            };
+            if ny >= last {
+                break;
+            }
+            put(buf, fx, ny, line, fw, style);
+        }
     }
     view.focused.then(|| {
         let x = u16::try_from(view.field.cursor.saturating_sub(start)).unwrap_or(0);

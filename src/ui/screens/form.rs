@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 
-use super::fields::{FIELD_ROWS, FieldView, draw_field};
+use super::fields::{FIELD_ROWS, FieldView, draw_field, field_rows};
 use crate::core::vars::VarType;
 use crate::ui::keys::Scope;
 use crate::ui::model::{Field, Model};
@@ -47,20 +47,73 @@ pub fn draw(
         .max()
         .unwrap_or(8)
         .clamp(8, usize::from(inner.width / 3).max(8)) as u16;
+    let views: Vec<FieldView<'_>> = names
+        .iter()
+        .zip(fields)
+        .enumerate()
+        .map(|(i, (name, field))| field_view(model, rb, runbook, name, field, i == focus))
+        .collect();
+    let heights: Vec<u16> = views
+        .iter()
+        .map(|v| field_rows(v, inner, label_width))
+        .collect();
     // Whole pages of fields, so the focused one is always on screen.
     let rows = inner.height.saturating_sub(2).max(FIELD_ROWS);
-    let per_page = usize::from((rows / FIELD_ROWS).max(1));
-    let first = (focus / per_page) * per_page;
+    let (first, end) = page_of(&heights, rows, focus);
     let mut cursor = None;
-    for (slot, i) in (first..names.len()).take(per_page).enumerate() {
-        let name = &names[i];
+    let mut y = inner.y + 2;
+    for i in first..end {
+        if let Some(p) = draw_field(
+            buf,
+            &model.theme,
+            inner,
+            (y, heights[i]),
+            label_width,
+            &views[i],
+        ) {
+            cursor = Some(p);
+        }
+        y = y.saturating_add(heights[i]);
+    }
+    if first > 0 || end < names.len() {
+        let (boxed, _, _) = crate::ui::layout::frame(area);
+        widgets::more_marks(buf, boxed, &model.theme, first > 0, end < names.len());
+    }
+    cursor
+}
+
+/// The fields shown with `focus`: whole pages of fields that fit in `rows`, `(first, end)`.
+fn page_of(heights: &[u16], rows: u16, focus: usize) -> (usize, usize) {
+    let mut first = 0;
+    loop {
+        let mut used = 0u16;
+        let mut end = first;
+        while end < heights.len() && (end == first || used + heights[end] <= rows) {
+            used = used.saturating_add(heights[end]);
+            end += 1;
+        }
+        if focus < end || end >= heights.len() {
+            return (first, end);
+        }
+        first = end;
+    }
+}
+
+/// One field of the form: its label, text, and the line under it (the error, else the help).
+fn field_view<'a>(
+    model: &Model,
+    rb: &'a crate::core::runbook::Runbook,
+    runbook: &str,
+    name: &'a str,
+    field: &'a Field,
+    focused: bool,
+) -> FieldView<'a> {
+    {
         let var = rb.variable(name);
-        let field = &fields[i];
         let error = field_error(model, runbook, name, field.value.trim());
         let note = match (&error, var) {
-            (Some(_), Some(v))
-                if v.ty == VarType::Mac && field.value.starts_with(XEN_MAC_PREFIX) =>
-            {
+            // Only the bare prefix gets the hint; anything typed after it gets its real error.
+            (Some(_), Some(v)) if v.ty == VarType::Mac && field.value.trim() == XEN_MAC_PREFIX => {
                 Some((
                     "Xen guests use 00:16:3e: type the last three pairs".to_string(),
                     true,
@@ -81,34 +134,27 @@ pub fn draw(
                     help = format!("default: {d}  {help}");
                 }
                 if v.ty == VarType::Secret {
-                    help = format!("secret: masked and never saved  {help}");
+                    let set = model.secrets.contains_key(name);
+                    help = format!(
+                        "secret: masked, never saved{}  {help}",
+                        if set {
+                            " (set for this session, not saved)"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 (!help.trim().is_empty()).then(|| (help.trim().to_string(), false))
             }
             _ => None,
         };
-        let label = var.map_or(name.as_str(), |v| v.label.as_str());
-        let view = FieldView {
+        let label = var.map_or(name, |v| v.label.as_str());
+        FieldView {
             label,
             field,
             masked: var.is_some_and(|v| v.ty == VarType::Secret),
             note,
-            focused: i == focus,
-        };
-        let y = inner.y + 2 + slot as u16 * FIELD_ROWS;
-        if let Some(p) = draw_field(buf, &model.theme, inner, y, label_width, &view) {
-            cursor = Some(p);
+            focused,
         }
     }
-    if names.len() > per_page {
-        let (boxed, _, _) = crate::ui::layout::frame(area);
-        widgets::more_marks(
-            buf,
-            boxed,
-            &model.theme,
-            first > 0,
-            first + per_page < names.len(),
-        );
-    }
-    cursor
 }

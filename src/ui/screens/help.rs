@@ -60,17 +60,25 @@ pub fn lines(scope: Scope, terminal: &TerminalInfo, width: usize) -> Vec<String>
 pub fn draw(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
     let boxed = layout::help_area(area);
     Clear.render(boxed, buf);
-    let block = Block::bordered()
-        .border_set(model.theme.glyphs.border)
-        .title(Line::styled(" Keys ", model.theme.title()))
-        .title_bottom(Line::from(" ?/q/Esc: close ").right_aligned());
-    let inner = block.inner(boxed);
-    block.render(boxed, buf);
+    // The text depends only on the width inside the border, known before the block is drawn.
     let text = lines(
         model.screen().scope(),
         &model.terminal,
-        usize::from(inner.width.saturating_sub(2)),
+        usize::from(boxed.width.saturating_sub(4)),
     );
+    let shown = usize::from(boxed.height.saturating_sub(2));
+    let mut block = Block::bordered()
+        .border_set(model.theme.glyphs.border)
+        .title(Line::styled(" Keys ", model.theme.title()))
+        .title_bottom(Line::from(" ?/q/Esc: close ").right_aligned());
+    if scroll + shown < text.len() {
+        block = block.title_bottom(Line::from(format!(
+            " {} more below (j, PgDn, End) ",
+            model.theme.glyphs.more_down
+        )));
+    }
+    let inner = block.inner(boxed);
+    block.render(boxed, buf);
     for (dy, l) in text
         .iter()
         .skip(scroll)

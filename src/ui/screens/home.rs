@@ -51,6 +51,13 @@ fn run_line(model: &Model, rb: &crate::core::runbook::Runbook, run: &Run) -> Str
     .replace(&format!("{}: ", model.settings.target), "")
 }
 
+/// ` on root@router1` when commands run on a host over ssh.
+pub fn on_host(model: &Model) -> String {
+    model.settings.host.as_deref().map_or(String::new(), |h| {
+        format!(" on {}", crate::core::fleet::visible(h))
+    })
+}
+
 /// Draws the home screen.
 pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
@@ -59,7 +66,7 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
-    let right = format!("{mode}target {}", model.settings.target);
+    let right = format!("{mode}target {}{}", model.settings.target, on_host(model));
     let inner = widgets::frame(
         buf,
         area,

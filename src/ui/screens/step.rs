@@ -72,16 +72,28 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
             }
         }
         EditAction::Symlink { target } => format!("make it a link to {}", s(target)),
+        EditAction::CommentForm { key } => {
+            format!("comment out every active ({} ...) form", s(key))
+        }
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => format!(
+            "make the {} item containing \"{}\" read '{}'",
+            s(key),
+            s(pattern),
+            s(value)
+        ),
+        EditAction::PythonAddWords { key, words } => {
+            format!("add {} to the {} string", s(&words.join(" ")), s(key))
+        }
     };
     format!("{}: {change}", s(&edit.path))
 }
 
 fn values_for(model: &Model, rb: &Runbook) -> BTreeMap<String, String> {
-    let mut v = rb.default_values();
-    if let Some(run) = model.run(&rb.id) {
-        v.extend(run.values.clone());
-    }
-    v
+    model.values(&rb.id)
 }
 
 /// The scrollable body of a step screen, wrapped to `width`. `update` uses its length to
@@ -121,7 +133,13 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         );
     }
     heading(&mut out, theme, "Why");
-    para(&mut out, &st.why, width, 2, Style::new());
+    para(
+        &mut out,
+        &model.filled(runbook, &st.why),
+        width,
+        2,
+        Style::new(),
+    );
     action_lines(&mut out, model, rb, st, width);
     if let Some(q) = &st.confirm {
         heading(&mut out, theme, "Asks first");
@@ -330,7 +348,7 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
     };
     let index = rb.steps().position(|(_, s)| s.id == st.id).unwrap_or(0) + 1;
     let status = model.status(runbook, step);
-    let title = format!("{} {}", status.marker(), st.title);
+    let title = format!("{} {}", status.marker(), model.filled(runbook, &st.title));
     let right = format!("step {index}/{}", rb.step_count());
     let inner = widgets::frame(
         buf,

@@ -165,7 +165,7 @@ pub fn draw_calc(
             focused: i == focus,
         };
         let y = inner.y + i as u16 * FIELD_ROWS;
-        if let Some(p) = draw_field(buf, &model.theme, inner, y, 8, &view) {
+        if let Some(p) = draw_field(buf, &model.theme, inner, (y, FIELD_ROWS), 8, &view) {
             cursor = Some(p);
         }
     }
@@ -268,7 +268,7 @@ pub fn draw_quiz(model: &Model, quiz: &Quiz, area: Rect, buf: &mut Buffer) -> Op
             focused: quiz.result.is_none() && i == quiz.focus,
         };
         let y = inner.y + 3 + i as u16 * FIELD_ROWS;
-        if let Some(p) = draw_field(buf, &model.theme, inner, y, 9, &view) {
+        if let Some(p) = draw_field(buf, &model.theme, inner, (y, FIELD_ROWS), 9, &view) {
             cursor = Some(p);
         }
     }

@@ -229,6 +229,7 @@ fn job_for(tool: ToolKind) -> ToolJob {
 pub fn open(model: &mut Model, runbook: &str, step: &str, tool: ToolKind) -> Vec<Effect> {
     if tool == ToolKind::Subnet {
         super::update::subnet::open(model);
+        model.subnet_step = Some((runbook.to_string(), step.to_string()));
         return Vec::new();
     }
     model.tool = Some(ToolSession {
@@ -277,6 +278,11 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
     let rows = session.rows();
     match action {
         Action::Back => {
+            let changes = unapplied(&session.view);
+            if changes > 0 {
+                model.overlay = Some(Overlay::Leave { changes });
+                return Vec::new();
+            }
             pop(model);
             model.tool = None;
             Vec::new()
@@ -390,6 +396,39 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             }
         }
         _ => Vec::new(),
+    }
+}
+
+/// Changes chosen on a tool screen and not applied yet (services and runlevels to switch,
+/// snort rules to edit): leaving would drop them.
+pub fn unapplied(view: &ToolView) -> usize {
+    match view {
+        ToolView::Services(t) => t.commands().len(),
+        ToolView::Runlevels(t) => t.commands().len(),
+        ToolView::Snort(s) => s.wanted.len(),
+        _ => 0,
+    }
+}
+
+/// A key in the "apply / discard / stay" question asked when leaving with changes.
+pub fn leave_key(model: &mut Model, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Redraw => vec![Effect::Redraw],
+        Action::Apply => {
+            model.overlay = None;
+            apply(model, root_env(model))
+        }
+        Action::Discard => {
+            model.overlay = None;
+            pop(model);
+            model.tool = None;
+            model.message = Some("Changes discarded: nothing was run".into());
+            Vec::new()
+        }
+        _ => {
+            model.overlay = None;
+            Vec::new()
+        }
     }
 }
 

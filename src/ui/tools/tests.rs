@@ -456,3 +456,64 @@ fn own_sid_prompt() {
         })]
     );
 }
+
+/// Leaving the services or runlevels screen with choices not applied asks "apply N / discard /
+/// stay" instead of dropping them; Esc (perhaps the first byte of a split arrow key) stays.
+#[test]
+fn leaving_with_choices_asks_apply_discard_or_stay() {
+    let mut m = model();
+    open_tool(&mut m, 0);
+    listing(
+        &mut m,
+        ToolKind::Services,
+        crate::core::services::PRACTICE_LISTING,
+    );
+    let iscsid = row_of(&m, "iscsid");
+    go_to(&mut m, iscsid);
+    keys(&mut m, &[Key::Char(' ')]);
+    // Esc asks; Esc again stays, with the choice kept.
+    assert!(keys(&mut m, &[Key::Esc]).is_empty());
+    assert!(matches!(m.overlay, Some(Overlay::Leave { changes: 1 })));
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.overlay.is_none());
+    assert!(matches!(m.screen(), Screen::Tool { .. }));
+    assert_eq!(services_view(&m).commands().len(), 1);
+    // q asks; a shows the exact commands and asks before running them.
+    keys(&mut m, &[Key::Char('q'), Key::Char('a')]);
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no confirmation: {:?}", m.overlay);
+    };
+    assert!(question.contains("chkconfig --level 2345 iscsid off"));
+    keys(&mut m, &[Key::Char('n')]);
+    // d discards and leaves, running nothing.
+    keys(&mut m, &[Key::Char('q')]);
+    assert!(keys(&mut m, &[Key::Char('d')]).is_empty());
+    assert!(matches!(m.screen(), Screen::Step { .. }));
+    assert!(m.tool.is_none());
+    // Runlevels too.
+    let mut m = model();
+    open_tool(&mut m, 1);
+    listing(
+        &mut m,
+        ToolKind::Runlevels,
+        crate::core::runlevels::PRACTICE_LISTING,
+    );
+    keys(&mut m, &[Key::Char(' ')]);
+    keys(&mut m, &[Key::Esc]);
+    assert!(matches!(m.overlay, Some(Overlay::Leave { changes: 1 })));
+    // Without choices, Esc leaves at once.
+    keys(&mut m, &[Key::Char('d')]);
+    open_tool_again_and_leave(&mut m);
+}
+
+fn open_tool_again_and_leave(m: &mut Model) {
+    keys(m, &[Key::Char('r')]);
+    listing(
+        m,
+        ToolKind::Runlevels,
+        crate::core::runlevels::PRACTICE_LISTING,
+    );
+    keys(m, &[Key::Esc]);
+    assert!(m.overlay.is_none());
+    assert!(matches!(m.screen(), Screen::Step { .. }));
+}

@@ -61,6 +61,7 @@ pub(super) fn open(model: &mut Model, runbook: &str, step: &str) {
                     .secrets
                     .get(n)
                     .or_else(|| model.run(runbook).and_then(|r| r.values.get(n)))
+                    .or_else(|| model.offers.get(n))
                     .cloned();
                 let value = stored
                     .or_else(|| var.and_then(|v| v.default.clone()))

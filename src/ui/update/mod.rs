@@ -81,12 +81,17 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.message = Some(format!(
                 "'{title}' is still running under its supervisor: re-attached to its output"
             ));
+            model.clear_output();
+            model.output_log = model
+                .run(&runbook)
+                .and_then(|r| r.steps.get(&step))
+                .and_then(|s| s.attempts.last())
+                .and_then(|a| a.log.clone());
             model.running = Some(Running {
                 runbook,
                 step,
                 previous: Status::Interrupted,
             });
-            model.clear_output();
             model.output_title = format!("{title} (re-attached)");
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
                 model.screens.push(Screen::Output {
@@ -202,6 +207,7 @@ fn act(model: &mut Model, action: Action) -> Vec<Effect> {
     match model.scope() {
         Scope::Help => help_key(model, action),
         Scope::Confirm => confirm_key(model, action),
+        Scope::Leave => tools::leave_key(model, action),
         Scope::Prompt => prompt_key(model, action),
         _ => match action {
             Action::Help => {
@@ -210,7 +216,8 @@ fn act(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Action::Redraw => vec![Effect::Redraw],
             Action::Suspend => vec![Effect::Suspend],
-            Action::Interrupt if model.running.is_some() => ask_cancel(model),
+            // Ctrl-C asks whether to quit, never cancels: a stray Ctrl-C over a slow line must
+            // not end a six-hour emerge (`c` on the Output screen cancels, after asking).
             Action::Interrupt => ask_quit(model, true),
             Action::Quit => ask_quit(model, false),
             _ => screen_key(model, action),
@@ -237,10 +244,24 @@ fn ask_cancel(model: &mut Model) -> Vec<Effect> {
 
 fn ask_quit(model: &mut Model, always_ask: bool) -> Vec<Effect> {
     let question = match &model.running {
-        Some(r) => format!(
-            "A command is still running (step {}). Quit fieldbook anyway?",
-            r.step
-        ),
+        Some(r) => {
+            let long = model
+                .step(&r.runbook, &r.step)
+                .is_some_and(|(_, s)| matches!(&s.action, StepAction::Run(spec) if spec.long));
+            if long {
+                format!(
+                    "Step {} is still running. Quit fieldbook? The step keeps running under \
+                     its supervisor; the next fieldbook re-attaches to it.",
+                    r.step
+                )
+            } else {
+                format!(
+                    "Step {} is still running. Quit fieldbook? Its command will be stopped and \
+                     the step recorded as interrupted.",
+                    r.step
+                )
+            }
+        }
         None if always_ask => "Quit fieldbook?".to_string(),
         None => return vec![Effect::Quit],
     };
@@ -259,6 +280,8 @@ fn help_key(model: &mut Model, action: Action) -> Vec<Effect> {
             Action::Down => *scroll += 1,
             Action::PageUp => *scroll = scroll.saturating_sub(page),
             Action::PageDown => *scroll += page,
+            Action::Top => *scroll = 0,
+            Action::Bottom => *scroll = usize::MAX,
             Action::Redraw => return vec![Effect::Redraw],
             _ => model.overlay = None,
         }
@@ -356,11 +379,13 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
             model.overlay = None;
             let now = model.now.clone();
             let run = model.run_mut(&runbook);
-            let state = run.steps.entry(step).or_default();
+            let state = run.steps.entry(step.clone()).or_default();
             state.status = status;
             state.reason = Some(text);
             run.updated = now;
-            vec![Effect::Save(run.clone())]
+            let saved = run.clone();
+            to_next_step(model, &runbook, &step);
+            vec![Effect::Save(saved)]
         }
         PromptFor::OwnSid => tools::own_sid_typed(model, &text),
         PromptFor::Note { runbook, step } => {
@@ -425,6 +450,14 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             match action {
                 Action::Back => pop(model),
                 Action::Cancel => return ask_cancel(model),
+                Action::ToggleWrap => {
+                    model.output_wrap = !model.output_wrap;
+                    model.message = Some(if model.output_wrap {
+                        "Long lines wrap (w: one row per line)".into()
+                    } else {
+                        "One row per line, cut at the edge (w: wrap)".into()
+                    });
+                }
                 _ => {
                     let s = scroll_by(scroll, action, page);
                     model.screens[top] = Screen::Output {
@@ -502,6 +535,19 @@ pub fn open_runbook(model: &mut Model, id: &str) -> Vec<Effect> {
     vec![Effect::OpenRun {
         runbook: id.to_string(),
     }]
+}
+
+/// `fieldbook run ID` opens straight on a runbook: the SSH-without-screen advice of the runbook
+/// list is shown there as a message (kept in front of any other), then counts as seen.
+pub fn ssh_advice_on_open(model: &mut Model) {
+    if !std::mem::take(&mut model.ssh_advice) {
+        return;
+    }
+    let advice = screens::home::SSH_ADVICE.replace(" (x: dismiss)", "");
+    model.message = Some(match model.message.take() {
+        Some(other) => format!("{advice} | {other}"),
+        None => advice,
+    });
 }
 
 fn step_id_at(model: &Model, runbook: &str, index: usize) -> Option<String> {
@@ -593,12 +639,21 @@ fn step_key(
                 model.message = Some("The step is running: wait for it to end".into());
                 return Vec::new();
             }
-            // Overriding a recorded failure needs the technician's reason in the handover
-            // report; finishing a manual or pending step does not.
-            if matches!(
-                model.status(runbook, step),
+            // Overriding a recorded failure, or declaring done a step fieldbook never ran, needs
+            // the technician's reason in the handover report; finishing a manual step does not.
+            let never_ran = model
+                .step(runbook, step)
+                .is_some_and(|(_, s)| !matches!(s.action, StepAction::Manual))
+                && model
+                    .run(runbook)
+                    .and_then(|r| r.steps.get(step))
+                    .is_none_or(|s| s.attempts.is_empty());
+            let status = model.status(runbook, step);
+            let overriding = matches!(
+                status,
                 Status::Failed | Status::Interrupted | Status::Cancelled
-            ) {
+            );
+            if overriding || (never_ran && status != Status::Done) {
                 model.overlay = Some(Overlay::Prompt {
                     title: "Why mark it done? (e.g. ran it by hand)".into(),
                     input: Input::default(),
@@ -615,7 +670,9 @@ fn step_key(
             state.status = Status::Done;
             state.reason = None;
             run.updated = now;
-            vec![Effect::Save(run.clone())]
+            let saved = run.clone();
+            to_next_step(model, runbook, step);
+            vec![Effect::Save(saved)]
         }
         Action::Skip | Action::Note => {
             if action == Action::Skip && is_running(model, runbook, step) {
@@ -654,29 +711,7 @@ fn step_key(
             Vec::new()
         }
         Action::Next | Action::Previous => {
-            let Some(rb) = model.runbook(runbook) else {
-                return Vec::new();
-            };
-            let ids: Vec<String> = rb.steps().map(|(_, s)| s.id.clone()).collect();
-            let Some(i) = ids.iter().position(|s| s == step) else {
-                return Vec::new();
-            };
-            let j = if action == Action::Next {
-                (i + 1).min(ids.len() - 1)
-            } else {
-                i.saturating_sub(1)
-            };
-            let n = model.screens.len();
-            model.screens[n - 1] = Screen::Step {
-                runbook: runbook.to_string(),
-                step: ids[j].clone(),
-                scroll: 0,
-            };
-            if n >= 2
-                && let Screen::Runbook { cursor, .. } = &mut model.screens[n - 2]
-            {
-                cursor.index = j;
-            }
+            step_to(model, runbook, step, action == Action::Next);
             Vec::new()
         }
         _ => {
@@ -686,6 +721,43 @@ fn step_key(
             }
             Vec::new()
         }
+    }
+}
+
+/// Shows the next (or previous) step in place of `step` on the step screen, with the runbook
+/// list's cursor following it.
+fn step_to(model: &mut Model, runbook: &str, step: &str, next: bool) {
+    let Some(rb) = model.runbook(runbook) else {
+        return;
+    };
+    let ids: Vec<String> = rb.steps().map(|(_, s)| s.id.clone()).collect();
+    let Some(i) = ids.iter().position(|s| s == step) else {
+        return;
+    };
+    let j = if next {
+        (i + 1).min(ids.len() - 1)
+    } else {
+        i.saturating_sub(1)
+    };
+    let n = model.screens.len();
+    model.screens[n - 1] = Screen::Step {
+        runbook: runbook.to_string(),
+        step: ids[j].clone(),
+        scroll: 0,
+    };
+    if n >= 2
+        && let Screen::Runbook { cursor, .. } = &mut model.screens[n - 2]
+    {
+        cursor.index = j;
+    }
+}
+
+/// After `d` or `s` the technician is taken to the next step, when the step screen of the
+/// step just finished is on top.
+fn to_next_step(model: &mut Model, runbook: &str, step: &str) {
+    if matches!(model.screens.last(), Some(Screen::Step { runbook: r, step: s, .. }) if r == runbook && s == step)
+    {
+        step_to(model, runbook, step, true);
     }
 }
 
@@ -760,7 +832,7 @@ pub(crate) fn begin_attempt(
     let (now, who) = (model.now.clone(), model.who.clone());
     let title = model
         .step(runbook, step)
-        .map(|(_, s)| s.title.clone())
+        .map(|(_, s)| model.filled(runbook, &s.title))
         .unwrap_or_default();
     let run = model.run_mut(runbook);
     let target = run.target.clone();
@@ -859,10 +931,12 @@ fn attached(
     else {
         return Vec::new();
     };
-    a.log = Some(log);
+    a.log = Some(log.clone());
     a.pid = pid;
     a.boot_id = boot_id;
-    vec![Effect::Save(run.clone())]
+    let saved = run.clone();
+    model.output_log = Some(log);
+    vec![Effect::Save(saved)]
 }
 
 /// The runner's verdict: status (done, failed, cancelled, interrupted), exit and which program
@@ -903,7 +977,11 @@ fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
 pub fn clamp_scrolls(model: &mut Model) {
     let size = model.size;
     let body = layout::page(size);
-    let output_max = model.output.len().saturating_sub(body);
+    let output_max = screens::output::last_page_start(
+        model,
+        screens::output::text_width(size),
+        screens::output::body_rows(model, size),
+    );
     let step_lengths: Vec<Option<usize>> = model
         .screens
         .iter()

@@ -19,6 +19,7 @@ const DRAFT: &str = "subnet";
 
 /// Opens the tool's menu (from a tool step or the home screen).
 pub(crate) fn open(model: &mut Model) {
+    model.subnet_step = None;
     model.screens.push(Screen::SubnetMenu {
         cursor: Cursor::default(),
     });
@@ -102,6 +103,7 @@ pub(super) fn calc_key(model: &mut Model, action: Action, page: usize) -> Vec<Ef
             let kept = fields.clone();
             model.drafts.insert(DRAFT.into(), kept);
             pop(model);
+            return step_worked_out(model);
         }
         // The results follow the typing; Enter just moves on, as on a paper form.
         Action::Submit => *focus = (*focus + 1) % fields.len().max(1),
@@ -109,6 +111,62 @@ pub(super) fn calc_key(model: &mut Model, action: Action, page: usize) -> Vec<Ef
         _ => {}
     }
     Vec::new()
+}
+
+/// Leaving the calculator opened from a tool step with a network worked out: the step is done
+/// (the network is its reason), and the network is offered to the first address/prefix field
+/// of the runbook's next form step (e.g. SNMP's `allowed_subnet`).
+fn step_worked_out(model: &mut Model) -> Vec<Effect> {
+    let Some((runbook, step)) = model.subnet_step.clone() else {
+        return Vec::new();
+    };
+    let typed = model
+        .drafts
+        .get(DRAFT)
+        .and_then(|f| f.first())
+        .map(|f| f.value.trim().to_string())
+        .unwrap_or_default();
+    let mut words = typed.split_whitespace();
+    let network = match net::calculate(words.next().unwrap_or(""), words.next()) {
+        Ok(net::Calculation::V4(s)) => format!("{}/{}", s.network, s.prefix),
+        Ok(net::Calculation::V6(s)) => format!("{}/{}", s.network, s.prefix),
+        Err(_) => return Vec::new(),
+    };
+    let offered_to = next_cidr_field(model, &runbook, &step);
+    let now = model.now.clone();
+    let run = model.run_mut(&runbook);
+    let state = run.steps.entry(step).or_default();
+    state.status = crate::core::progress::Status::Done;
+    state.reason = Some(format!("worked out in the subnet calculator: {network}"));
+    run.updated = now;
+    let saved = run.clone();
+    model.message = Some(match offered_to {
+        Some((var, label)) => {
+            model.offers.insert(var, network.clone());
+            format!("Step done: {network}; offered as '{label}' in the next form")
+        }
+        None => format!("Step done: {network}"),
+    });
+    vec![Effect::Save(saved)]
+}
+
+/// The first address/prefix variable (name, label) of the first form step after `step`.
+fn next_cidr_field(model: &Model, runbook: &str, step: &str) -> Option<(String, String)> {
+    use crate::core::runbook::Action as StepAction;
+    let rb = model.runbook(runbook)?;
+    let form = rb
+        .steps()
+        .map(|(_, s)| s)
+        .skip_while(|s| s.id != step)
+        .skip(1)
+        .find_map(|s| match &s.action {
+            StepAction::Form { fields } => Some(fields.clone()),
+            _ => None,
+        })?;
+    form.iter().find_map(|n| {
+        let v = rb.variable(n)?;
+        (v.ty == crate::core::vars::VarType::Cidr).then(|| (n.clone(), v.label.clone()))
+    })
 }
 
 /// Keys on the quiz: Enter checks the answers, Enter again asks the next question.

@@ -86,6 +86,35 @@ fn mark_done_saves_the_run() {
     let fx = keys(&mut m, &[Key::Char('d')]);
     assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("read") == Status::Done));
     assert_eq!(m.status("demo", "read"), Status::Done);
+    // The next step comes up, and the runbook's cursor follows it.
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    assert!(
+        matches!(m.screens[m.screens.len() - 2], Screen::Runbook { cursor, .. } if cursor.index == 1)
+    );
+    // After a skip too.
+    keys(&mut m, &[Key::Char('s'), Key::Char('x'), Key::Enter]);
+    assert_eq!(m.status("demo", "update"), Status::Skipped);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "wipe"));
+}
+
+/// `d` on a step fieldbook never ran asks why, as `s` does; the reason goes into the record.
+#[test]
+fn marking_a_never_run_step_done_asks_why() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    assert!(keys(&mut m, &[Key::Char('d')]).is_empty());
+    assert_eq!(m.scope(), Scope::Prompt);
+    assert_eq!(m.status("demo", "update"), Status::Pending);
+    for c in "synced from the mirror by hand".chars() {
+        keys(&mut m, &[Key::Char(c)]);
+    }
+    let fx = keys(&mut m, &[Key::Enter]);
+    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("update") == Status::Done));
+    let state = &m.run("demo").unwrap().steps["update"];
+    assert_eq!(
+        state.reason.as_deref(),
+        Some("synced from the mirror by hand")
+    );
 }
 
 #[test]
@@ -230,6 +259,28 @@ fn quitting_while_a_command_runs_asks_and_ctrl_c_always_asks() {
     assert_eq!(keys(&mut m, &[Key::Char('y')]), vec![Effect::Quit]);
 }
 
+/// Ctrl-C never cancels a running command: it asks whether to quit, and the question says
+/// what quitting does to the step (a short one is stopped and recorded as interrupted).
+#[test]
+fn ctrl_c_while_a_command_runs_asks_to_quit_and_says_what_happens_to_it() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r')]);
+    assert!(m.running.is_some());
+    let fx = keys(&mut m, &[Key::Ctrl('c')]);
+    assert!(!fx.contains(&Effect::CancelRun), "{fx:?}");
+    let Some(Overlay::Confirm { question, on_yes }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay);
+    };
+    assert_eq!(on_yes, &Pending::Quit);
+    assert!(question.contains("Quit fieldbook"), "{question}");
+    assert!(question.contains("stopped"), "{question}");
+    assert!(question.contains("interrupted"), "{question}");
+    // No: nothing is cancelled.
+    assert!(keys(&mut m, &[Key::Char('n')]).is_empty());
+    assert!(m.running.is_some());
+}
+
 #[test]
 fn esc_never_quits_from_any_screen() {
     let mut m = model();
@@ -258,6 +309,16 @@ fn help_overlay_and_redraw() {
     keys(&mut m, &[Key::PageDown, Key::PageDown, Key::PageDown]);
     keys(&mut m, &[Key::Char('?')]);
     assert!(m.overlay.is_none());
+    // End goes to the last page of a help longer than the screen; Home back to the top.
+    m.size = (80, 24);
+    keys(&mut m, &[Key::Char('?'), Key::End]);
+    let Some(Overlay::Help { scroll }) = m.overlay else {
+        panic!("End closed the help: {:?}", m.overlay);
+    };
+    assert!(scroll > 0, "End did not scroll");
+    keys(&mut m, &[Key::Home]);
+    assert!(matches!(m.overlay, Some(Overlay::Help { scroll: 0 })));
+    keys(&mut m, &[Key::Char('q')]);
     assert_eq!(keys(&mut m, &[Key::Ctrl('l')]), vec![Effect::Redraw]);
     assert_eq!(keys(&mut m, &[Key::Ctrl('z')]), vec![Effect::Suspend]);
 }
