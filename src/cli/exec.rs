@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::runs::terminal_safe;
 use super::{GlobalOpts, UsageError, exit};
 use crate::catalog::Catalog;
 use crate::core::apply::{self, EditContext};
@@ -249,12 +250,12 @@ impl<'a> Context<'a> {
             let Some(log) = live.log else {
                 return Ok(StepEnd::NotDone("running, but its log is unknown".into()));
             };
-            eprintln!(
-                "fieldbook: {} is still running (supervisor pid {}); following its log {}",
+            say(&format!(
+                "{} is still running (supervisor pid {}); following its log {}",
                 step.id,
                 live.pid,
                 log.display()
-            );
+            ));
             let running = supervisor::watch(live.pid, log, None);
             return self.follow_and_record(step, &running, true);
         }
@@ -265,13 +266,13 @@ impl<'a> Context<'a> {
             match runner::run_check(&check, CHECK_LIMIT) {
                 CheckResult::AlreadyDone => {
                     let reason = format!("already done: `{}` succeeded", check.display());
-                    eprintln!("fieldbook: {}: {reason}", step.id);
+                    say(&format!("{}: {reason}", step.id));
                     self.store.borrow_mut().mark_done(&step.id, &reason)?;
                     return Ok(StepEnd::Done);
                 }
                 CheckResult::NotDone => {}
                 CheckResult::Unknown(why) => {
-                    eprintln!("fieldbook: {}: check not conclusive: {why}", step.id);
+                    say(&format!("{}: check not conclusive: {why}", step.id));
                 }
             }
         }
@@ -307,9 +308,9 @@ impl<'a> Context<'a> {
             runner::start(job, log.clone(), RunOptions::default())
         };
         if self.practice {
-            eprintln!("fieldbook: PRACTICE: nothing is executed");
+            say("PRACTICE: nothing is executed");
         }
-        eprintln!("fieldbook: {} (log: {})", step.title, log.display());
+        say(&format!("{} (log: {})", step.title, log.display()));
         self.follow_and_record(step, &running, supervised)
     }
 
@@ -327,12 +328,12 @@ impl<'a> Context<'a> {
             ));
         };
         record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
-        eprintln!(
-            "fieldbook: {}: {} ({})",
+        say(&format!(
+            "{}: {} ({})",
             step.id,
             outcome.status.name(),
             outcome.message
-        );
+        ));
         Ok(match outcome.status {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),
@@ -363,12 +364,12 @@ impl<'a> Context<'a> {
         };
         print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
-            eprintln!("fieldbook: {}: already applied; nothing to change", step.id);
+            say(&format!("{}: already applied; nothing to change", step.id));
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
         if self.practice {
-            eprintln!("fieldbook: PRACTICE: no file was touched");
+            say("PRACTICE: no file was touched");
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
@@ -387,7 +388,7 @@ impl<'a> Context<'a> {
                 Ok(StepEnd::Done)
             }
             Some(e) => {
-                eprintln!("fieldbook: {}: {e}", step.id);
+                say(&format!("{}: {e}", step.id));
                 Ok(StepEnd::NotDone(e))
             }
         }
@@ -400,7 +401,7 @@ impl<'a> Context<'a> {
         let mut hung_up = false;
         loop {
             if self.signals.interrupt.swap(false, Ordering::SeqCst) {
-                eprintln!("fieldbook: cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                say("cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
                 running.cancel.cancel();
             }
             if !hung_up && self.signals.hangup.load(Ordering::SeqCst) {
@@ -412,7 +413,7 @@ impl<'a> Context<'a> {
             }
             match running.events.recv_timeout(Duration::from_millis(100)) {
                 Ok(RunEvent::Started { command, .. }) => {
-                    let _ = writeln!(out, "$ {command}");
+                    let _ = writeln!(out, "$ {}", terminal_safe(&command));
                 }
                 Ok(RunEvent::Output { lines, .. }) => {
                     for line in &lines {
@@ -421,7 +422,7 @@ impl<'a> Context<'a> {
                 }
                 Ok(RunEvent::Notice(n)) => {
                     let _ = out.flush();
-                    eprintln!("fieldbook: {n}");
+                    say(&format!("{n}"));
                 }
                 Ok(RunEvent::Finished(mut outcome)) => {
                     let _ = out.flush();
@@ -508,11 +509,17 @@ pub(super) fn exec(
     let ctx = Context::open(global, runbook, given, yes)?;
     let end = ctx.run_step(step)?;
     if let StepEnd::NeedsTerminal(reason) = &end {
-        eprintln!(
-            "fieldbook: step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \
+        say(&format!(
+            "step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \
              run {} (it opens at the first unfinished step)",
             step.id, runbook.id
-        );
+        ));
     }
     Ok(end.code())
+}
+
+/// A `fieldbook: ` line on stderr. Runbook text and values in it (titles, commands, messages
+/// quoting them) are made visible, never sent to the terminal raw.
+fn say(text: &str) {
+    eprintln!("fieldbook: {}", terminal_safe(text));
 }
