@@ -422,7 +422,7 @@ impl<'a> Context<'a> {
                 }
                 Ok(RunEvent::Notice(n)) => {
                     let _ = out.flush();
-                    say(&format!("{n}"));
+                    say(&n);
                 }
                 Ok(RunEvent::Finished(mut outcome)) => {
                     let _ = out.flush();
