@@ -52,7 +52,9 @@ pub fn run(global: &GlobalOpts, json: bool, action: Option<&SnortAction>) -> any
         return Ok(exit::OK);
     }
     let list = snort::load_sids(Some(&file))?;
-    let report = snort::scan(global.root.as_deref(), &RULE_DIRS, &list);
+    let machine = crate::core::machine::current();
+    let report =
+        crate::core::machine::snort_scan(&*machine, global.root.as_deref(), &RULE_DIRS, &list);
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         print(&out)?;

@@ -110,11 +110,18 @@ pub fn playbook(rb: &Runbook, python: TargetPython) -> String {
     for (_, step) in rb.steps() {
         tasks.push(step_task(&ex, step));
     }
-    let vars: Vec<(String, Yaml)> = ex
+    let mut vars: Vec<(String, Yaml)> = ex
         .used
         .iter()
         .filter_map(|v| v.default.as_ref().map(|d| (v.name.clone(), literal(d))))
         .collect();
+    // Conditional advice stays off unless asked for: questions, conditional services, SIDs
+    // the article is unsure of.
+    vars.extend(
+        super::conditions::switches(rb)
+            .into_iter()
+            .map(|(name, _)| (name, Yaml::Bool(false))),
+    );
     let play = Yaml::map([
         (
             "name",
@@ -172,6 +179,17 @@ fn header(ex: &Export) -> String {
             "# each argument single-quoted, and facts are not gathered. Assert and pause run on the".into(),
             "# controller. The hosts need a POSIX /bin/sh, and awk, cat, ls, ln and chmod for edits.".into(),
         ]);
+    }
+    let switches = super::conditions::switches(rb);
+    if !switches.is_empty() {
+        lines.push("#".into());
+        lines.push(
+            "# Conditional steps and advice, off unless you say so (-e NAME=true), each a question:"
+                .into(),
+        );
+        for (name, question) in &switches {
+            lines.push(format!("#   {name}: {}", comment_text(question)));
+        }
     }
     if !ex.used.is_empty() {
         lines.push("#".into());
@@ -241,6 +259,16 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
                         EditAction::EnsureBlock { marker, block } => {
                             texts.extend([marker.as_str(), block])
                         }
+                        EditAction::CommentForm { key } => texts.push(key),
+                        EditAction::PythonListItem {
+                            key,
+                            pattern,
+                            value,
+                        } => texts.extend([key.as_str(), pattern, value]),
+                        EditAction::PythonAddWords { key, words } => {
+                            texts.push(key);
+                            texts.extend(words.iter().map(String::as_str));
+                        }
                         EditAction::Chmod { .. } => {}
                         EditAction::Symlink { target } => texts.push(target),
                     }
@@ -304,13 +332,21 @@ fn step_task(ex: &Export, step: &Step) -> Yaml {
         ));
     }
     tasks.extend(body);
+    if let Some(when) = &step.when {
+        return super::conditions::conditional_step(ex, step, when, tasks);
+    }
+    one_task_or_block(&name, tasks)
+}
+
+/// One task named `name`, or a block of several under that name.
+pub(super) fn one_task_or_block(name: &str, mut tasks: Vec<Task>) -> Yaml {
     if tasks.len() == 1 {
         let mut only = tasks.remove(0);
-        only[0] = ("name".into(), literal(&name));
+        only[0] = ("name".into(), literal(name));
         return Yaml::Map(only);
     }
     let block: Vec<Yaml> = tasks.into_iter().map(Yaml::Map).collect();
-    Yaml::map([("name", literal(&name)), ("block", Yaml::Seq(block))])
+    Yaml::map([("name", literal(name)), ("block", Yaml::Seq(block))])
 }
 
 /// An `assert` task checking each variable the way fieldbook's form does.
