@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{GlobalOpts, UsageError};
 use crate::core::catalog::Catalog;
-use crate::core::exec::headless::{Context, StepEnd};
+use crate::core::exec::headless::{Context, StepEnd, say};
 use crate::core::runbook::Runbook;
 
 /// Parses `--var NAME=VALUE` options against the runbook's variables (usage errors name the
@@ -91,11 +91,11 @@ pub(super) fn exec(
     let ctx = open(global, runbook, given, yes)?;
     let end = ctx.run_step(step)?;
     if let StepEnd::NeedsTerminal(reason) = &end {
-        eprintln!(
-            "fieldbook: step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \
+        say(&format!(
+            "step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \
              run {} (it opens at the first unfinished step)",
             step.id, runbook.id
-        );
+        ));
     }
     Ok(end.code())
 }

@@ -343,7 +343,12 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // stderr may be a terminal that went away: never panic writing to it.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "fieldbook: {e:#}");
+            // The message may quote runbook text or a value: no control character gets through.
+            let _ = writeln!(
+                std::io::stderr(),
+                "fieldbook: {}",
+                runs::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(exit::FAILURE)
         }
     }

@@ -138,16 +138,4 @@ pub fn open_store(
     }
 }
 
-/// Replaces control characters (other than newline and tab) with `?`, so text from a state
-/// file (notes, targets) can never drive the terminal it is printed on.
-pub fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+pub use crate::core::terminal_text::terminal_safe;

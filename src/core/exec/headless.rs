@@ -17,7 +17,7 @@ use crate::core::runbook::{Action, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
 use crate::core::store::Store;
-use crate::core::terminal_text::StyledLine;
+use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
 
 /// Everything a headless step run needs: the runbook, where progress goes, the values.
@@ -187,12 +187,12 @@ impl<'a> Context<'a> {
             let Some(log) = live.log else {
                 return Ok(StepEnd::NotDone("running, but its log is unknown".into()));
             };
-            eprintln!(
-                "fieldbook: {} is still running (supervisor pid {}); following its log {}",
+            say(&format!(
+                "{} is still running (supervisor pid {}); following its log {}",
                 step.id,
                 live.pid,
                 log.display()
-            );
+            ));
             let running = super::follow_supervised(live.pid, &log);
             return self.follow_and_record(step, &running, true);
         }
@@ -206,13 +206,13 @@ impl<'a> Context<'a> {
             match super::run_check(check) {
                 CheckResult::AlreadyDone => {
                     let reason = format!("already done: `{}` succeeded", check.display());
-                    eprintln!("fieldbook: {}: {reason}", step.id);
+                    say(&format!("{}: {reason}", step.id));
                     self.store.borrow_mut().mark_done(&step.id, &reason)?;
                     return Ok(StepEnd::Done);
                 }
                 CheckResult::NotDone => {}
                 CheckResult::Unknown(why) => {
-                    eprintln!("fieldbook: {}: check not conclusive: {why}", step.id);
+                    say(&format!("{}: check not conclusive: {why}", step.id));
                 }
             }
         }
@@ -237,9 +237,9 @@ impl<'a> Context<'a> {
             self.store.borrow_mut().set_pid(&step.id, pid)?;
         }
         if self.settings.practice {
-            eprintln!("fieldbook: PRACTICE: nothing is executed");
+            say("PRACTICE: nothing is executed");
         }
-        eprintln!("fieldbook: {} (log: {})", step.title, log.display());
+        say(&format!("{} (log: {})", step.title, log.display()));
         self.follow_and_record(step, &launched.running, supervised)
     }
 
@@ -257,12 +257,12 @@ impl<'a> Context<'a> {
             ));
         };
         record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
-        eprintln!(
-            "fieldbook: {}: {} ({})",
+        say(&format!(
+            "{}: {} ({})",
             step.id,
             outcome.status.name(),
             outcome.message
-        );
+        ));
         Ok(match outcome.status {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),
@@ -298,18 +298,18 @@ impl<'a> Context<'a> {
         let preview = match previewed {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("fieldbook: {}: {e}", step.id);
+                say(&format!("{}: {e}", step.id));
                 return Ok(StepEnd::NotDone(e.to_string()));
             }
         };
         print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
-            eprintln!("fieldbook: {}: already applied; nothing to change", step.id);
+            say(&format!("{}: already applied; nothing to change", step.id));
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
         if self.settings.practice {
-            eprintln!("fieldbook: PRACTICE: no file was touched");
+            say("PRACTICE: no file was touched");
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
@@ -338,7 +338,7 @@ impl<'a> Context<'a> {
                 Ok(StepEnd::Done)
             }
             Some(e) => {
-                eprintln!("fieldbook: {}: {e}", step.id);
+                say(&format!("{}: {e}", step.id));
                 Ok(StepEnd::NotDone(e))
             }
         }
@@ -351,7 +351,7 @@ impl<'a> Context<'a> {
         let mut hung_up = false;
         loop {
             if self.signals.interrupt.swap(false, Ordering::SeqCst) {
-                eprintln!("fieldbook: cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                say("cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
                 running.cancel.cancel();
             }
             if !hung_up && self.signals.hangup.load(Ordering::SeqCst) {
@@ -363,7 +363,7 @@ impl<'a> Context<'a> {
             }
             match running.events.recv_timeout(Duration::from_millis(100)) {
                 Ok(RunEvent::Started { command, .. }) => {
-                    let _ = writeln!(out, "$ {command}");
+                    let _ = writeln!(out, "$ {}", terminal_safe(&command));
                 }
                 Ok(RunEvent::Output { lines, .. }) => {
                     for line in &lines {
@@ -372,7 +372,7 @@ impl<'a> Context<'a> {
                 }
                 Ok(RunEvent::Notice(n)) => {
                     let _ = out.flush();
-                    eprintln!("fieldbook: {n}");
+                    say(&n);
                 }
                 Ok(RunEvent::Finished(mut outcome)) => {
                     let _ = out.flush();
@@ -407,4 +407,10 @@ fn display(line: &StyledLine) -> String {
     } else {
         line.text()
     }
+}
+
+/// A `fieldbook: ` line on stderr. Runbook text and values in it (titles, commands, messages
+/// quoting them) are made visible, never sent to the terminal raw.
+pub fn say(text: &str) {
+    eprintln!("fieldbook: {}", terminal_safe(text));
 }

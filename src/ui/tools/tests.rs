@@ -327,6 +327,7 @@ fn gcc_switch_then_profile_env_reaches_later_commands() {
     );
     let notice = m.tool.as_ref().unwrap().notice.clone().unwrap();
     assert!(notice.contains("source /etc/profile"), "{notice}");
+    assert!(notice.contains("read, not loaded"), "{notice}");
 
     // Commands a tool runs later get the reloaded environment.
     keys(&mut m, &[Key::Esc, Key::Esc]);
