@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{Mode, record};
+use super::Mode;
 use crate::core::apply::{self, EditContext};
 use crate::core::exit::{self, UsageError};
 use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
-use crate::core::store::Store;
+use crate::core::store::{Store, Transition};
 use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
 
@@ -229,7 +229,7 @@ impl<'a> Context<'a> {
                     failed_program: None,
                     message,
                 };
-                record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+                self.finished(&step.id, &outcome)?;
                 return Ok(StepEnd::NotDone(outcome.message));
             }
         };
@@ -241,6 +241,15 @@ impl<'a> Context<'a> {
         }
         say(&format!("{} (log: {})", step.title, log.display()));
         self.follow_and_record(step, &launched.running, supervised)
+    }
+
+    /// Records how the step's attempt ended.
+    fn finished(&self, step: &str, outcome: &RunOutcome) -> anyhow::Result<()> {
+        self.store.borrow_mut().record(&Transition::Finished {
+            step: step.to_string(),
+            outcome: outcome.clone(),
+        })?;
+        Ok(())
     }
 
     fn follow_and_record(
@@ -256,7 +265,7 @@ impl<'a> Context<'a> {
                 "hung up; the step keeps running under its supervisor".into(),
             ));
         };
-        record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+        self.finished(&step.id, &outcome)?;
         say(&format!(
             "{}: {} ({})",
             step.id,
