@@ -18,6 +18,7 @@ pub mod net;
 pub mod parse;
 pub mod practice;
 pub mod progress;
+pub mod relay;
 pub mod report;
 pub mod runbook;
 pub mod runlevels;
