@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_emerge", parse_emerge),
     ("snort_scan", snort_scan),
     ("form_value", form_value),
+    ("export_ansible", export_ansible),
 ];
 
 /// The runbook loader returns a runbook or located problems, never panics, and every
@@ -221,4 +222,238 @@ pub fn terminal_text(data: &[u8]) {
     assert!(!stripped.contains('\u{1b}'));
     let shown = fieldbook::core::parse::printable(&stripped);
     assert!(!shown.chars().any(|c| c.is_control() && c != '\t'));
+}
+
+/// A node of a parsed playbook; a scalar remembers whether it was tagged `!unsafe`.
+#[derive(Debug)]
+enum Node {
+    Scalar(String, bool),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// Builds [`Node`]s from the events of a real YAML parser; a mapping collects its keys and
+/// values in one list until it ends.
+#[derive(Default)]
+struct Tree {
+    stack: Vec<(bool, Vec<Node>)>,
+    docs: Vec<Node>,
+}
+
+impl Tree {
+    fn push(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            Some((_, items)) => items.push(node),
+            None => self.docs.push(node),
+        }
+    }
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for Tree {
+    fn on_event(&mut self, ev: yaml_rust2::Event, _: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        match ev {
+            Event::Scalar(value, _, _, tag) => {
+                let unsafe_tag = tag.is_some_and(|t| t.handle == "!" && t.suffix == "unsafe");
+                self.push(Node::Scalar(value, unsafe_tag));
+            }
+            Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) if tag.is_some() => {
+                panic!("a tagged collection")
+            }
+            Event::SequenceStart(..) => self.stack.push((false, Vec::new())),
+            Event::MappingStart(..) => self.stack.push((true, Vec::new())),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (is_map, items) = self.stack.pop().expect("balanced events");
+                let node = if is_map {
+                    let mut pairs = Vec::new();
+                    let mut it = items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Node::Map(pairs)
+                } else {
+                    Node::Seq(items)
+                };
+                self.push(node);
+            }
+            Event::Alias(_) => panic!("an alias in an exported playbook"),
+            _ => {}
+        }
+    }
+}
+
+fn parse_playbook(text: &str) -> Node {
+    let mut tree = Tree::default();
+    yaml_rust2::parser::Parser::new_from_str(text)
+        .load(&mut tree, true)
+        .unwrap_or_else(|e| panic!("the playbook is not YAML: {e}\n{text}"));
+    assert_eq!(tree.docs.len(), 1, "one document:\n{text}");
+    tree.docs.remove(0)
+}
+
+fn get<'a>(map: &'a Node, key: &str) -> &'a Node {
+    let Node::Map(pairs) = map else {
+        panic!("not a mapping: {map:?}")
+    };
+    pairs
+        .iter()
+        .find(|(k, _)| matches!(k, Node::Scalar(s, false) if s == key))
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {key} in {map:?}"))
+}
+
+/// Every scalar Ansible would template (not tagged `!unsafe`) that holds template syntax.
+fn templates(node: &Node, out: &mut Vec<String>) {
+    match node {
+        Node::Scalar(s, false) if s.contains("{{") || s.contains("{%") || s.contains("{#") => {
+            out.push(s.clone())
+        }
+        Node::Scalar(..) => {}
+        Node::Seq(items) => items.iter().for_each(|i| templates(i, out)),
+        Node::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            templates(k, out);
+            templates(v, out)
+        }),
+    }
+}
+
+/// A TOML basic string holding `s` exactly.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A runbook of fixed shape whose every text is one of `texts` (title, labels, choices, why,
+/// confirm, ok_output, an argument, a file line), and the names its play and steps must get.
+fn runbook_of(texts: &[&str]) -> (String, Vec<String>) {
+    let t = |i: usize| texts[i % texts.len()];
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Braces doubled where `{name}` would be a variable, so these stay literal text.
+    let lit = |s: &str| s.replace('{', "{{").replace('}', "}}");
+    let toml = format!(
+        r#"id = "fuzz"
+title = {title}
+[[variable]]
+name = "pick"
+type = "choice"
+label = {label}
+choices = [{choice}, "b"]
+default = "b"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "m"
+title = {m}
+why = {why}
+kind = "manual"
+[[section.step]]
+id = "c"
+title = {c}
+why = "w"
+kind = "command"
+confirm = {confirm}
+commands = [["echo", {arg}]]
+expect = [0, 3]
+ok_output = [{ok}]
+[[section.step]]
+id = "f"
+title = {f}
+why = "w"
+kind = "form"
+fields = ["pick"]
+[[section.step]]
+id = "e"
+title = {e}
+why = "w"
+kind = "edit"
+[[section.step.edit]]
+path = "/tmp/fieldbook-fuzz"
+action = "ensure_line"
+line = {line}
+create = true
+"#,
+        title = toml_str(t(0)),
+        label = toml_str(t(1)),
+        choice = toml_str(t(2)),
+        m = toml_str(t(3)),
+        why = toml_str(t(4)),
+        c = toml_str(t(5)),
+        confirm = toml_str(t(6)),
+        arg = toml_str(&lit(t(7))),
+        ok = toml_str(t(8)),
+        f = toml_str(t(9)),
+        e = toml_str(t(10)),
+        line = toml_str(&lit(&one_line(t(11)))),
+    );
+    let names = vec![
+        format!("{} (fieldbook runbook fuzz)", t(0)),
+        format!("m: {}", one_line(t(3))),
+        format!("c: {}", one_line(t(5))),
+        format!("f: {}", one_line(t(9))),
+        format!("e: {}", one_line(t(10))),
+    ];
+    (toml, names)
+}
+
+/// The Ansible export of runbook texts (NUL-separated in the input): the playbook is YAML, one
+/// play whose name and step task names are exactly their `!unsafe` texts, one task per step,
+/// and no scalar Ansible would template holds anything but the exporter's own templates (the
+/// same set a harmless runbook of the same shape gets).
+pub fn export_ansible(data: &[u8]) {
+    use fieldbook::core::export::{TargetPython, playbook};
+    let text = String::from_utf8_lossy(data);
+    let texts: Vec<&str> = text.split('\0').collect();
+    let (toml, names) = runbook_of(&texts);
+    let Ok(rb) = fieldbook::core::runbook::load_str("fuzz.toml", &toml) else {
+        return;
+    };
+    let (plain_toml, _) = runbook_of(&["x"]);
+    let plain = fieldbook::core::runbook::load_str("fuzz.toml", &plain_toml).expect("plain");
+    for python in [TargetPython::Modern, TargetPython::Old] {
+        let mut allowed = Vec::new();
+        templates(&parse_playbook(&playbook(&plain, python)), &mut allowed);
+        let out = playbook(&rb, python);
+        let doc = parse_playbook(&out);
+        let Node::Seq(plays) = &doc else {
+            panic!("not a list of plays:\n{out}")
+        };
+        assert_eq!(plays.len(), 1, "{out}");
+        let play = &plays[0];
+        assert!(
+            matches!(get(play, "name"), Node::Scalar(s, true) if *s == names[0]),
+            "play name:\n{out}"
+        );
+        let Node::Seq(tasks) = get(play, "tasks") else {
+            panic!("no task list:\n{out}")
+        };
+        assert_eq!(
+            tasks.len(),
+            names.len(),
+            "an assert and one task per step:\n{out}"
+        );
+        for (task, name) in tasks[1..].iter().zip(&names[1..]) {
+            assert!(
+                matches!(get(task, "name"), Node::Scalar(s, true) if s == name),
+                "{name}:\n{out}"
+            );
+        }
+        let mut found = Vec::new();
+        templates(&doc, &mut found);
+        for t in found {
+            assert!(
+                allowed.contains(&t),
+                "runbook text Ansible would template: {t:?}\n{out}"
+            );
+        }
+    }
 }

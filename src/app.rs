@@ -333,6 +333,7 @@ fn run_opened(
         runs,
     );
     model.target = global.target.clone().unwrap_or_else(host_name);
+    model.on = global.host.clone();
     model.practice = global.practice;
     model.low_bandwidth = global.low_bandwidth;
     model.who = std::env::var("SUDO_USER")

@@ -16,7 +16,7 @@ use crate::core::runner::{
     self, CheckResult, RunEvent, RunOptions, RunOutcome, RunningStep, StepJob,
 };
 use crate::core::state_dir::{self, StateDir};
-use crate::core::{host, practice, supervisor, vars};
+use crate::core::{host, machine, practice, supervisor, vars};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
 use crate::ui::model::{Model, OUTPUT_LIMIT, StepOutcome};
@@ -39,6 +39,8 @@ struct Prepared {
     log: PathBuf,
     log_stored: String,
     practice: bool,
+    /// The machine to run on when not the session's (a tool that takes `ROOT=` itself).
+    machine: Option<machine::Shared>,
 }
 
 enum Active {
@@ -170,6 +172,7 @@ impl StepRunner {
             log,
             log_stored,
             practice: model.practice,
+            machine: None,
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match StepJob::check(spec, &values).filter(|_| !model.practice && !answered) {
@@ -177,7 +180,8 @@ impl StepRunner {
                 let (tx, rx) = mpsc::channel();
                 let shown = check.display();
                 std::thread::spawn(move || {
-                    let _ = tx.send(runner::run_check(&check, CHECK_LIMIT));
+                    let machine = machine::current();
+                    let _ = tx.send(runner::run_check_on(&*machine, &check, CHECK_LIMIT));
                 });
                 msgs.push(Msg::OutputLine(format!(
                     "fieldbook: checking first: {shown}"
@@ -208,6 +212,13 @@ impl StepRunner {
             Ok(paths) => paths,
             Err(why) => return vec![Msg::StepFinished(StepOutcome::NotStarted(why))],
         };
+        let program = commands
+            .first()
+            .and_then(|c| c.first())
+            .cloned()
+            .unwrap_or_default();
+        let tool_machine = machine::for_tool(machine::current(), &program, &env);
+        let env = machine::tool_env(&*tool_machine, &env);
         let job = StepJob {
             commands: commands
                 .into_iter()
@@ -239,6 +250,7 @@ impl StepRunner {
             log,
             log_stored,
             practice: model.practice,
+            machine: Some(tool_machine),
         }));
         msgs
     }
@@ -251,20 +263,25 @@ impl StepRunner {
             ));
             practice::start(p.job, p.spec.practice.clone(), Some(p.log), PRACTICE_PACE)
         } else if p.spec.long {
+            let machine = machine::current();
             let launched = self
                 .exe
                 .as_deref()
-                .ok_or_else(|| std::io::Error::other("cannot find the fieldbook binary"))
-                .and_then(|exe| supervisor::launch(exe, &p.job, &p.log));
+                .ok_or_else(|| "cannot find the fieldbook binary".to_string())
+                .and_then(|exe| {
+                    machine::start_long(&machine, exe, &p.job, &p.log).map_err(|e| e.to_string())
+                });
             match launched {
-                Ok(pid) => {
+                Ok((pid, running)) => {
                     msgs.push(Msg::Attached {
                         log: p.log_stored.clone(),
                         pid: Some(pid),
-                        boot_id: host::boot_id(),
+                        // The boot that matters is the host's; a reboot of this machine says
+                        // nothing about a step running elsewhere.
+                        boot_id: machine.ssh().is_none().then(host::boot_id).flatten(),
                     });
                     self.active = Some(Active::Running {
-                        running: supervisor::watch(pid, p.log, Some(p.job)),
+                        running,
                         supervised: true,
                     });
                     return msgs;
@@ -275,13 +292,14 @@ impl StepRunner {
                         status: Status::Failed,
                         exit: None,
                         failed_program: None,
-                        message: format!("cannot start the supervisor: {e}"),
+                        message: e,
                     }));
                     return msgs;
                 }
             }
         } else {
-            runner::start(p.job, p.log, RunOptions::default())
+            let on = p.machine.clone().unwrap_or_else(machine::current);
+            runner::start(p.job, p.log, RunOptions::on(on))
         };
         self.active = Some(Active::Running {
             running,
@@ -421,14 +439,16 @@ impl StepRunner {
                 let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
                     continue;
                 };
-                if !supervisor::is_alive(pid) {
-                    continue;
-                }
                 let Ok(dir) = StateDir::resolve(self.state_root.as_deref(), model.practice) else {
                     continue;
                 };
+                let log = dir.resolve_path(log);
+                let remote = machine::remote_long::read_sidecar(&log).is_some();
+                if !remote && !supervisor::is_alive(pid) {
+                    continue;
+                }
                 self.active = Some(Active::Running {
-                    running: supervisor::watch(pid, dir.resolve_path(log), None),
+                    running: machine::follow_long(&machine::current(), pid, &log),
                     supervised: true,
                 });
                 return Some(Msg::Reattached {
@@ -530,6 +550,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
     let mut lines = Vec::new();
     let started = Instant::now();
     let size_env = terminal::child_size_env_here((session.size.cols, session.size.rows));
+    let machine = machine::current();
     for (index, command) in step.job.commands.iter().enumerate() {
         println!("\r\n$ {}", command.display());
         if let Some(l) = log.as_mut() {
@@ -543,7 +564,16 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             "$ {} (interactive)",
             command.display()
         )));
-        let program = match runner::find_program(command) {
+        // On a host over ssh this is `ssh -t` with COLUMNS/LINES in the remote line.
+        let how = machine::How::Interactive {
+            cols: session.size.cols,
+            rows: session.size.rows,
+        };
+        let spawned = machine
+            .program(command, how)
+            .map_err(|e| e.to_string())
+            .and_then(|s| runner::find_program(&s.command()).map(|p| (p, s)));
+        let (program, spawn) = match spawned {
             Ok(p) => p,
             Err(m) => {
                 outcome = RunOutcome {
@@ -556,9 +586,9 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             }
         };
         let status = std::process::Command::new(program)
-            .args(&command.argv[1..])
+            .args(&spawn.argv[1..])
             .envs(size_env.iter().map(|(k, v)| (k, v)))
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .envs(spawn.env.iter().map(|(k, v)| (k, v)))
             .status();
         let exit = match status {
             Ok(s) => match (s.code(), s.signal()) {
@@ -576,6 +606,20 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
                 break;
             }
         };
+        // ssh's own exit 255 (the link dropped) is not the program's result.
+        if machine.ssh().is_some() && exit == Exit::Code(255) {
+            outcome = RunOutcome {
+                status: Status::Interrupted,
+                exit: None,
+                failed_program: Some(index),
+                message: format!(
+                    "the connection to {} ended (ssh exit 255): the program's own result is \
+                     unknown",
+                    machine.describe()
+                ),
+            };
+            break;
+        }
         if let Some(l) = log.as_mut() {
             let _ = writeln!(l, "fieldbook: {exit}");
         }

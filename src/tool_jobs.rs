@@ -40,6 +40,11 @@ pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static s
 
 /// Runs a listing command with a null stdin; its stdout, or an error naming the program.
 pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String> {
+    let program = argv.first().copied().unwrap_or_default();
+    let machine = crate::core::machine::for_tool(crate::core::machine::current(), program, env);
+    if !machine.is_local() {
+        return crate::core::machine::capture_listing(&*machine, argv, env);
+    }
     let Some((program, args)) = argv.split_first() else {
         return Err("empty command".into());
     };
@@ -197,6 +202,11 @@ pub fn run_commands(
     log: PathBuf,
     tx: Sender<Msg>,
 ) {
+    let program = commands
+        .first()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_default();
     let job = StepJob {
         commands: commands
             .into_iter()
@@ -208,7 +218,19 @@ pub fn run_commands(
         expect: vec![0],
         ok_output: Vec::new(),
     };
-    let running = runner::start(job, log, RunOptions::default());
+    let machine = crate::core::machine::for_tool(crate::core::machine::current(), &program, &env);
+    let job = StepJob {
+        commands: job
+            .commands
+            .into_iter()
+            .map(|c| Command {
+                env: crate::core::machine::tool_env(&*machine, &c.env),
+                ..c
+            })
+            .collect(),
+        ..job
+    };
+    let running = runner::start(job, log, RunOptions::on(machine));
     std::thread::spawn(move || {
         for event in running.events.iter() {
             let msg = match event {

@@ -110,12 +110,30 @@ fn templates(step: &Step) -> Vec<String> {
                         out.push(marker.clone());
                         out.push(block.clone());
                     }
+                    EditAction::CommentForm { key } => out.push(key.clone()),
+                    EditAction::PythonListItem {
+                        key,
+                        pattern,
+                        value,
+                    } => out.extend([key.clone(), pattern.clone(), value.clone()]),
+                    EditAction::PythonAddWords { key, words } => {
+                        out.push(key.clone());
+                        out.extend(words.iter().cloned());
+                    }
                     EditAction::Chmod { .. } => {}
                     EditAction::Symlink { target } => out.push(target.clone()),
                 }
             }
         }
         Action::Manual | Action::Form { .. } | Action::Tool { .. } => {}
+    }
+    // A `when` probe uses values too: they must be asked before the probe runs.
+    if let Some(fieldbook::core::runbook::When {
+        test: fieldbook::core::runbook::WhenTest::Probe(Program::Argv(a)),
+        ..
+    }) = &step.when
+    {
+        out.extend(a.iter().cloned());
     }
     out
 }
@@ -503,17 +521,32 @@ fn gentoo_commands_are_the_articles() {
     // update can run supervised and survive a dropped link.
     assert!(!run_spec(&rb, "world").interactive);
     assert!(rb.step("world").unwrap().confirm.is_some());
+    // The preview is the real step with --pretend, in the set syntax every portage accepts
+    // (`world`), so the confirm shows what will really run.
+    let mut preview = argvs(run_spec(&rb, "world"))[0].clone();
+    preview.insert(1, "--pretend".into());
+    assert_eq!(argvs(run_spec(&rb, "world-pretend")), [preview]);
+    // Leaving it unattended adds --keep-going to the same build (a choice asked before it).
+    let mut kg = argvs(run_spec(&rb, "world"))[0].clone();
+    kg.push("--keep-going".into());
+    assert_eq!(argvs(run_spec(&rb, "world-keep-going")), [kg]);
+    assert!(position(&rb, "keep-going") < position(&rb, "world"));
+    // depclean comes after the world update and both revdep-rebuild runs.
     assert_eq!(
-        argvs(run_spec(&rb, "world-pretend")),
-        [[
-            "emerge",
-            "--pretend",
-            "--update",
-            "--deep",
-            "--newuse",
-            "@world"
-        ]]
+        rb.step("depclean").unwrap().after,
+        ["world", "revdep-rebuild", "revdep-rebuild-again"]
     );
+    // The collision steps name protect-owned too, and a closing step takes the word out.
+    assert!(
+        rb.step("collision-form")
+            .unwrap()
+            .why
+            .contains("protect-owned")
+    );
+    assert!(matches!(
+        &rb.step("collision-restore").unwrap().action,
+        Action::Edit { edits } if matches!(&edits[0].action, EditAction::RemoveWords { key, .. } if key == "FEATURES")
+    ));
     assert!(run_spec(&rb, "etc-update").interactive);
     assert!(rb.step("depclean").unwrap().confirm.is_some());
     assert!(rb.step("etc-update").unwrap().confirm.is_some());
@@ -674,10 +707,26 @@ fn xen_edits_are_the_articles() {
 
     let xend = edits(&rb, "xend-config");
     assert!(xend.iter().all(|e| e.path == "/etc/xen/xend-config.sxp"));
+    // Every active (network-script ...) form, however written, not one literal spelling.
     assert!(xend.iter().any(|e| e.action
-        == EditAction::CommentOut {
-            pattern: "(network-script network-bridge)".into()
+        == EditAction::CommentForm {
+            key: "network-script".into()
         }));
+    assert_eq!(
+        edits(&rb, "vm-vif")[0].action,
+        EditAction::PythonListItem {
+            key: "vif".into(),
+            pattern: "mac={vm_mac}".into(),
+            value: "mac={vm_mac},bridge={vm_bridge}".into()
+        }
+    );
+    assert_eq!(
+        edits(&rb, "gentoo-guest-console")[0].action,
+        EditAction::PythonAddWords {
+            key: "extra".into(),
+            words: vec!["xencons=tty".into(), "console=tty1".into()]
+        }
+    );
     assert!(xend.iter().any(|e| matches!(&e.action,
         EditAction::EnsureLine { line, .. }
             if substitute(line, &values) == "(vif-script vif-bridge bridge=xenbr0)")));

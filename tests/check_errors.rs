@@ -26,7 +26,7 @@ const BAD: &[(&str, &[&str])] = &[
         "unknown_key.toml",
         &[
             "13:1: unknown field `comands`, expected one of `id`, `title`, `why`, `kind`, \
-           `confirm`, `reboot`, `commands`, `script`, `shell`, `expect`, `ok_output`, `check`, \
+           `confirm`, `reboot`, `when`, `after`, `commands`, `script`, `shell`, `expect`, `ok_output`, `check`, \
            `interactive`, `long`, `resume`, `practice`, `edit`, `fields`, `tool`",
         ],
     ),
@@ -91,8 +91,28 @@ const BAD: &[(&str, &[&str])] = &[
         "unknown_edit_action.toml",
         &[
             "16:10: unknown edit action 'delete' (one of: ensure_line, comment_out, uncomment, \
-           set_var, add_words, remove_words, ensure_block, chmod, symlink)",
+           set_var, add_words, remove_words, ensure_block, comment_form, python_list_item, \
+           python_add_words, chmod, symlink)",
         ],
+    ),
+    (
+        "after_unknown_step.toml",
+        &[
+            "13:10: `after` names 'world', which is not a step of this runbook",
+            "13:19: `after` names 'revdep-rebild', which is not a step of this runbook",
+        ],
+    ),
+    (
+        "when_probe_and_question.toml",
+        &["14:8: `when` needs exactly one of `probe` (an argv), `script` or `ask` (a question)"],
+    ),
+    (
+        "when_probe_undeclared.toml",
+        &["14:34: variable 'ip_path' is used but not declared (add a [[variable]])"],
+    ),
+    (
+        "python_item_missing_value.toml",
+        &["16:10: the python_list_item action needs `value`"],
     ),
     (
         "contradicting_words.toml",

@@ -273,6 +273,41 @@ fn seed_files(root: &Path) {
         "(xend-relocation-server no)\n(network-script network-bridge)\n(vif-script vif-bridge)\n",
     )
     .unwrap();
+    // A dom0 has bridge-utils: the section checks for /sbin/brctl before making bridges.
+    std::fs::create_dir_all(root.join("sbin")).unwrap();
+    std::fs::write(root.join("sbin/brctl"), "#!/bin/sh\nexit 0\n").unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(root.join("sbin/brctl"))
+        .status()
+        .unwrap();
+}
+
+/// Whether a step applies in `root`, answering its `test [!] -f|-x PATH` probe there (the
+/// playbook runs the same probe on the host); steps without a probe apply.
+fn applies_in(root: &Path, step: &fieldbook::core::runbook::Step) -> bool {
+    use fieldbook::core::conditions::{Applicability, decide};
+    use fieldbook::core::runner::CheckResult;
+    let answer = decide(step, &Default::default(), |cmd| {
+        let a: Vec<&str> = cmd.argv.iter().map(String::as_str).collect();
+        let (negate, flag, path) = match a.as_slice() {
+            ["test", "!", f, p] => (true, *f, *p),
+            ["test", f, p] => (false, *f, *p),
+            other => panic!("unexpected probe {other:?}"),
+        };
+        let p = root.join(path.trim_start_matches('/'));
+        let found = if flag == "-f" {
+            p.is_file()
+        } else {
+            p.exists()
+        };
+        if found != negate {
+            CheckResult::AlreadyDone
+        } else {
+            CheckResult::NotDone
+        }
+    });
+    !matches!(answer, Applicability::NotNeeded(_))
 }
 
 const NETWORK_VALUES: [&str; 3] = ["int_if=eth1", "int_address=10.0.0.2/24", "gateway=10.0.0.1"];
@@ -423,6 +458,9 @@ fn engine_results(root_before: &Path) -> Vec<(String, String)> {
         let Action::Edit { edits } = &step.action else {
             continue;
         };
+        if !applies_in(root_before, step) {
+            continue;
+        }
         for e in edits {
             let e = edit::substituted(e, &values);
             if !edit::is_text_action(&e.action) {
@@ -594,6 +632,10 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "before\n",
         ),
         (
+            "action = \"comment_form\"\nkey = \"network-script\"\n",
+            "(a 1)\n( network-script\n    'network-bridge netdev=eth1')\n# (network-script x)\n(network-script \"y z\") # c\n(other '(network-script')\n",
+        ),
+        (
             "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
         ),
@@ -675,4 +717,320 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
     for (file, want) in &expected {
         assert_eq!(&std::fs::read_to_string(file).unwrap(), want);
     }
+}
+
+/// Pieces hostile runbook texts are made of: Jinja that would leave a file behind if Ansible
+/// ever evaluated it, YAML structure that would add a play or a task if it ever left its
+/// scalar, line breaks of every kind, and words YAML readers retype.
+fn hostile_pieces(dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    vec![
+        format!("{{{{ lookup('pipe', 'touch {d}/PWNED-expr') }}}}"),
+        format!("{{% if lookup('pipe', 'touch {d}/PWNED-stmt') %}}x{{% endif %}}"),
+        "{# comment #}".into(),
+        "{{{{ double }}}}".into(),
+        "{{".into(),
+        "}}".into(),
+        "{".into(),
+        "\n- hosts: all\n  tasks:\n    - ansible.builtin.command: touch PWNED-play\n".into(),
+        "\n    - name: extra task\n      ansible.builtin.command: touch PWNED-task\n".into(),
+        "\r- hosts: all\r".into(),
+        "\u{85}- hosts: all\u{2028}- x\u{2029}".into(),
+        "# not a comment".into(),
+        ": colon".into(),
+        "\"quoted\" 'single' \\back".into(),
+        "!unsafe ".into(),
+        "&anchor *alias".into(),
+        "---\n...\n".into(),
+        "yes".into(),
+        "0755".into(),
+        "\t tab".into(),
+        "  ".into(),
+        "ünï ✓".into(),
+        "\u{1b}]52;c;SGVsbG8=\u{7}".into(),
+    ]
+}
+
+/// A small deterministic generator (xorshift), so a failing case can be replayed by its seed.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn text(&mut self, pieces: &[String]) -> String {
+        let n = 1 + self.next() % 4;
+        let mut s = String::from("x");
+        for _ in 0..n {
+            s.push_str(&pieces[(self.next() % pieces.len() as u64) as usize]);
+        }
+        s
+    }
+}
+
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One hostile runbook: every text a step carries comes from `g`. Returns the runbook's TOML
+/// and the step titles in order.
+fn hostile_runbook(g: &mut Gen, pieces: &[String], file: &Path) -> (String, Vec<(String, String)>) {
+    let mut t = || g.text(pieces);
+    let one_line = |s: &str| s.replace(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'], "");
+    let title = t();
+    let choice = t();
+    let label = t();
+    let default: String = t()
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+        .collect();
+    let steps = [("m", t()), ("c", t()), ("f", t()), ("e", t())];
+    let (why, arg, ok, confirm, line) = (t(), t(), t(), t(), one_line(&t()));
+    let toml = format!(
+        r#"id = "hostile"
+title = {title}
+[[variable]]
+name = "pick"
+type = "choice"
+label = {label}
+choices = [{choice}, "b"]
+default = "b"
+[[variable]]
+name = "note"
+type = "text"
+label = "Note"
+default = {default}
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "m"
+title = {m}
+why = {why}
+kind = "manual"
+[[section.step]]
+id = "c"
+title = {c}
+why = "w"
+kind = "command"
+confirm = {confirm}
+commands = [["echo", {arg}]]
+expect = [0, 3]
+ok_output = [{ok}]
+[[section.step]]
+id = "f"
+title = {f}
+why = "w"
+kind = "form"
+fields = ["pick", "note"]
+[[section.step]]
+id = "e"
+title = {e}
+why = "w"
+kind = "edit"
+[[section.step.edit]]
+path = {path}
+action = "ensure_line"
+line = {line}
+create = true
+"#,
+        title = toml_str(&title),
+        label = toml_str(&label),
+        choice = toml_str(&choice),
+        default = toml_str(&default),
+        m = toml_str(&steps[0].1),
+        c = toml_str(&steps[1].1),
+        f = toml_str(&steps[2].1),
+        e = toml_str(&steps[3].1),
+        why = toml_str(&why),
+        confirm = toml_str(&confirm),
+        arg = toml_str(&arg),
+        ok = toml_str(&ok),
+        path = toml_str(&file.display().to_string()),
+        line = toml_str(&line),
+    );
+    let mut names = vec![(
+        "play".to_string(),
+        format!("{title} (fieldbook runbook hostile)"),
+    )];
+    for (id, title) in steps {
+        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        names.push((id.to_string(), format!("{id}: {title}")));
+    }
+    (toml, names)
+}
+
+/// PyYAML's reading of each playbook as JSON, a `!unsafe` scalar as `{"!unsafe": text}`.
+fn pyyaml_json(bin: &Path, files: &[PathBuf]) -> Vec<serde_json::Value> {
+    let script = r#"
+import json, sys, yaml
+class Loader(yaml.SafeLoader): pass
+Loader.add_constructor('!unsafe', lambda l, n: {'!unsafe': l.construct_scalar(n)})
+print(json.dumps([yaml.load(open(f, encoding='utf-8'), Loader=Loader) for f in sys.argv[1:]]))
+"#;
+    let out = Command::new(bin.join("python"))
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every string Ansible could template (a plain one, not `!unsafe`), keys included.
+fn templatable(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|i| templatable(i, out)),
+        serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("!unsafe") => {}
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                templatable(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unsafe_text(v: &serde_json::Value) -> Option<&str> {
+    v.get("!unsafe")?.as_str()
+}
+
+/// Issue 17 item 2: any runbook text, exported and read back by PyYAML, gives exactly the
+/// intended play and tasks, each name its own `!unsafe` text, and no runbook text is anywhere
+/// Ansible would template it. Then Ansible itself checks and runs a sample of the playbooks
+/// against a throwaway directory: no Jinja from the runbook ever runs.
+#[test]
+fn hostile_runbook_texts_stay_data_in_the_playbook() {
+    let Some(bin) = ansible_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pieces = hostile_pieces(dir.path());
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let mut files = Vec::new();
+    let mut expected = Vec::new();
+    for case in 0..60 {
+        let books = dir.path().join(format!("books{case}"));
+        std::fs::create_dir(&books).unwrap();
+        let target = dir.path().join(format!("edited{case}"));
+        let (toml, names) = hostile_runbook(&mut g, &pieces, &target);
+        std::fs::write(books.join("hostile.toml"), &toml).unwrap();
+        for python in ["modern", "old"] {
+            let file = dir.path().join(format!("case{case}-{python}.yml"));
+            let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+                .arg("--checklists")
+                .arg(&books)
+                .args([
+                    "export",
+                    "ansible",
+                    "hostile",
+                    "--target-python",
+                    python,
+                    "-o",
+                ])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "case {case}: {}\n{toml}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            files.push(file);
+            expected.push((case, names.clone()));
+        }
+    }
+    let docs = pyyaml_json(&bin, &files);
+    for (doc, (case, names)) in docs.iter().zip(&expected) {
+        let plays = doc.as_array().expect("a list of plays");
+        assert_eq!(plays.len(), 1, "case {case}: {doc:#}");
+        let play = &plays[0];
+        assert_eq!(
+            unsafe_text(&play["name"]),
+            Some(names[0].1.as_str()),
+            "case {case}"
+        );
+        let tasks = play["tasks"].as_array().expect("tasks");
+        // The variables' assert first, then one task or block per step.
+        assert_eq!(tasks.len(), 1 + names.len() - 1, "case {case}: {doc:#}");
+        for (task, (id, name)) in tasks[1..].iter().zip(&names[1..]) {
+            assert_eq!(
+                unsafe_text(&task["name"]),
+                Some(name.as_str()),
+                "case {case} step {id}"
+            );
+        }
+        let mut plain = Vec::new();
+        templatable(doc, &mut plain);
+        for s in plain {
+            assert!(
+                !s.contains("PWNED") && !s.contains("double") && !s.contains("comment #"),
+                "case {case}: runbook text where Ansible templates: {s:?}"
+            );
+        }
+    }
+    // Ansible parses every playbook (Jinja in a play name ran even under --syntax-check) and
+    // runs a sample, each against files under the throwaway directory.
+    let out = Command::new(bin.join("ansible-playbook"))
+        .args(["--syntax-check", "-i", "localhost,"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin.join("ansible-playbook"))
+        .args(["-i", "localhost,", "-c", "local"])
+        .arg("-e")
+        .arg(format!(
+            "ansible_python_interpreter={}",
+            bin.join("python").display()
+        ))
+        .args(files.iter().step_by(2).take(8))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_PIPELINING", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("edited0").exists(),
+        "the sample did not run: {text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("PWNED"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "Jinja from a runbook ran: {left:?}\n{text}"
+    );
 }

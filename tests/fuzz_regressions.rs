@@ -70,3 +70,8 @@ fn terminal_filter_survives_every_fuzz_input() {
 fn form_values_survive_every_fuzz_input() {
     assert!(replay("form_value") > 0);
 }
+
+#[test]
+fn ansible_export_keeps_every_fuzz_input_data() {
+    assert!(replay("export_ansible") > 0);
+}

@@ -64,6 +64,7 @@ fn services_lists_the_56_clearos_services_with_advice() {
 }
 
 #[test]
+/// Conditional advice (iSCSI, LVM, NFS) is marked as such in the plan, as a shell comment.
 fn services_plan_follows_the_clear_advice_only() {
     let dir = tempfile::tempdir().unwrap();
     let out = fieldbook(dir.path(), &["services", "--plan"]);
@@ -72,11 +73,11 @@ fn services_plan_follows_the_clear_advice_only() {
         text(&out),
         "chkconfig --level 2345 avahi-daemon off\n\
          chkconfig --level 2345 haldaemon off\n\
-         chkconfig --level 2345 iscsid off\n\
+         chkconfig --level 2345 iscsid off  # conditional: leave it on if you use iSCSI\n\
          chkconfig --level 2345 kudzu off\n\
-         chkconfig --level 2345 lvm2-monitor off\n\
+         chkconfig --level 2345 lvm2-monitor off  # conditional: leave it on if you use LVM\n\
          chkconfig --level 2345 messagebus off\n\
-         chkconfig --level 2345 netfs off\n\
+         chkconfig --level 2345 netfs off  # conditional: leave it on if you mount NFS (or SMB/CIFS) file systems\n\
          chkconfig --level 2345 snmpd on\n"
     );
 }

@@ -13,6 +13,12 @@ pub struct Listing {
 /// Runs `argv` with a null stdin and returns its stdout; a missing program is named with PATH,
 /// and a non-zero exit is an error carrying the program's stderr.
 pub fn run(argv: &[&str]) -> anyhow::Result<Listing> {
+    let machine = crate::core::machine::current();
+    if !machine.is_local() {
+        let stdout = crate::core::machine::capture_listing(&*machine, argv, &[])
+            .map_err(anyhow::Error::msg)?;
+        return Ok(Listing { stdout });
+    }
     let Some((program, args)) = argv.split_first() else {
         bail!("empty command");
     };

@@ -239,6 +239,11 @@ pub fn describe_edit(action: &EditAction) -> String {
             format!("remove from {key}: {}", words.join(" "))
         }
         EditAction::EnsureBlock { marker, .. } => format!("ensure block '{marker}'"),
+        EditAction::CommentForm { key } => format!("comment out every ({key} ...) form"),
+        EditAction::PythonListItem { key, value, .. } => format!("ensure {key} item: '{value}'"),
+        EditAction::PythonAddWords { key, words } => {
+            format!("add to {key} string: {}", words.join(" "))
+        }
         EditAction::Chmod { executable: true } => "chmod +x".into(),
         EditAction::Chmod { executable: false } => "chmod -x".into(),
         EditAction::Symlink { target } => format!("symlink to {target}"),

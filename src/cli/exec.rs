@@ -18,7 +18,7 @@ use crate::core::runbook::{Action, Program, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOptions, RunOutcome, StepJob};
 use crate::core::store::Store;
 use crate::core::terminal_text::StyledLine;
-use crate::core::{clock, practice, supervisor, vars};
+use crate::core::{clock, machine, practice, vars};
 
 /// How long a `check` command may take before it is given up on.
 const CHECK_LIMIT: Duration = Duration::from_secs(120);
@@ -255,14 +255,14 @@ impl<'a> Context<'a> {
                 live.pid,
                 log.display()
             );
-            let running = supervisor::watch(live.pid, log, None);
+            let running = machine::follow_long(&machine::current(), live.pid, &log);
             return self.follow_and_record(step, &running, true);
         }
         let job = StepJob::from_spec(spec, &self.values);
         if !self.practice
             && let Some(check) = StepJob::check(spec, &self.values)
         {
-            match runner::run_check(&check, CHECK_LIMIT) {
+            match runner::run_check_on(&*machine::current(), &check, CHECK_LIMIT) {
                 CheckResult::AlreadyDone => {
                     let reason = format!("already done: `{}` succeeded", check.display());
                     eprintln!("fieldbook: {}: {reason}", step.id);
@@ -287,24 +287,24 @@ impl<'a> Context<'a> {
             )
         } else if supervised {
             let exe = std::env::current_exe()?;
-            match supervisor::launch(&exe, &job, &log) {
-                Ok(pid) => {
+            match machine::start_long(&machine::current(), &exe, &job, &log) {
+                Ok((pid, running)) => {
                     self.store.borrow_mut().set_pid(&step.id, pid)?;
-                    supervisor::watch(pid, log.clone(), Some(job))
+                    running
                 }
                 Err(e) => {
                     let outcome = RunOutcome {
                         status: Status::Failed,
                         exit: None,
                         failed_program: None,
-                        message: format!("cannot start the supervisor: {e}"),
+                        message: e.to_string(),
                     };
                     record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
                     return Ok(StepEnd::NotDone(outcome.message));
                 }
             }
         } else {
-            runner::start(job, log.clone(), RunOptions::default())
+            runner::start(job, log.clone(), RunOptions::on(machine::current()))
         };
         if self.practice {
             eprintln!("fieldbook: PRACTICE: nothing is executed");
@@ -357,9 +357,20 @@ impl<'a> Context<'a> {
             values: &self.values,
             follow_symlinks: false,
         };
-        let preview = match apply::preview(edits, &ctx) {
+        let machine = machine::current();
+        let remote = machine.ssh();
+        let previewed = match remote {
+            Some(session) => {
+                machine::remote_files::preview(session, self.root.as_deref(), edits, &ctx)
+            }
+            None => apply::preview(edits, &ctx),
+        };
+        let preview = match previewed {
             Ok(p) => p,
-            Err(e) => return Ok(StepEnd::NotDone(e.to_string())),
+            Err(e) => {
+                eprintln!("fieldbook: {}: {e}", step.id);
+                return Ok(StepEnd::NotDone(e.to_string()));
+            }
         };
         print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
@@ -372,7 +383,17 @@ impl<'a> Context<'a> {
             self.store.borrow_mut().complete(&step.id)?;
             return Ok(StepEnd::Done);
         }
-        let result = apply::apply(&step.id, &preview, &ctx, &clock::now());
+        let result = match remote {
+            Some(session) => machine::remote_files::apply(
+                session,
+                self.root.as_deref(),
+                &step.id,
+                edits,
+                &ctx,
+                &clock::now(),
+            ),
+            None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
+        };
         let (applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),

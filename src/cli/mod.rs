@@ -107,6 +107,50 @@ pub struct GlobalOpts {
         value_parser = clap::value_parser!(u64).range(0..=10_000)
     )]
     pub esc_delay: Option<u64>,
+    /// Run everything that touches the machine on HOST over OpenSSH (one ControlMaster
+    /// connection for the session); state, journal, logs and backups stay here. The target
+    /// defaults to HOST without the user.
+    #[arg(long, global = true, value_name = "[USER@]HOST")]
+    pub host: Option<String>,
+    /// An ssh option for --host, passed as `-o OPT` (repeatable), e.g. `Port=2222`.
+    #[arg(long = "ssh-option", global = true, value_name = "OPT")]
+    pub ssh_options: Vec<String>,
+    /// An extra ssh argument for --host (repeatable), e.g. `--ssh-arg=-F --ssh-arg=cfg`.
+    #[arg(
+        long = "ssh-arg",
+        global = true,
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub ssh_args: Vec<String>,
+    /// fieldbook's private directory on HOST (long steps, edit backups); default
+    /// /var/tmp/fieldbook-USER. Created 0700; refused if a symlink or someone else's.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub remote_dir: Option<String>,
+}
+
+impl GlobalOpts {
+    /// The machine these options name: practice, a host over ssh (with `--root`, a chroot
+    /// there), a chroot, or this machine.
+    pub fn machine_settings(&self) -> Result<crate::core::machine::MachineSettings, UsageError> {
+        let ssh = match &self.host {
+            Some(host) => Some(
+                crate::core::machine::SshConfig::new(
+                    host,
+                    self.ssh_options.clone(),
+                    self.ssh_args.clone(),
+                    self.remote_dir.clone(),
+                )
+                .map_err(UsageError)?,
+            ),
+            None => None,
+        };
+        Ok(crate::core::machine::MachineSettings {
+            practice: self.practice,
+            root: self.root.clone(),
+            ssh,
+        })
+    }
 }
 
 /// The subcommands.
@@ -321,8 +365,53 @@ fn read_out_dies_on_closed_pipe(command: &Option<Command>) {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+/// True for the commands that touch the machine (and so open `--host`'s connection).
+fn touches_machine(command: &Option<Command>) -> bool {
+    matches!(
+        command,
+        None | Some(
+            Command::Run { .. }
+                | Command::Exec { .. }
+                | Command::Auto { .. }
+                | Command::Services { .. }
+                | Command::Runlevels { .. }
+                | Command::Gcc { .. }
+                | Command::Snort { .. }
+        )
+    )
+}
+
+/// Opens the session's machine before anything draws (ssh prompts land in the plain
+/// terminal); `--host` also names the default target.
+fn open_machine(cli: &mut Cli) -> anyhow::Result<()> {
+    let settings = cli.global.machine_settings()?;
+    if let Some(ssh) = &settings.ssh
+        && cli.global.target.is_none()
+    {
+        cli.global.target = Some(ssh.host_name().to_string());
+    }
+    if touches_machine(&cli.command) {
+        let machine = crate::core::machine::open(&settings)?;
+        crate::core::machine::set_current(machine);
+    }
+    Ok(())
+}
+
+fn run(mut cli: Cli) -> anyhow::Result<u8> {
     read_out_dies_on_closed_pipe(&cli.command);
+    if let Err(e) = open_machine(&mut cli) {
+        if e.downcast_ref::<UsageError>().is_some() {
+            eprintln!("fieldbook: {e}");
+            return Ok(exit::USAGE);
+        }
+        return Err(e);
+    }
+    let result = dispatch(&cli);
+    crate::core::machine::close_current();
+    result
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
         None => crate::app::run(&cli.global, catalog(), None),

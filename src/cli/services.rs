@@ -11,7 +11,8 @@ use crate::core::parse::chkconfig;
 use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
 
 /// Prints the table (or JSON); with `plan`, prints the commands that follow the clear advice
-/// (`off` and `on`, never `maybe off` or locked) instead, one per line.
+/// (`off` and `on`, never `maybe off` or locked) instead, one per line, conditional advice
+/// marked with a trailing `# conditional: ...` comment.
 pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
     let text = listing(&["chkconfig", "--list"], global.practice, PRACTICE_LISTING)?;
@@ -20,12 +21,20 @@ pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     let mut table = ServiceTable::new(&list, &policy);
     if plan {
         table.follow_advice();
-        let commands = table.commands();
         if json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&commands)?)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&table.commands())?)?;
         } else {
-            for argv in &commands {
-                writeln!(out, "{}", display_argv(argv))?;
+            // Conditional advice is marked as such: a shell comment keeps the line runnable.
+            for (argv, unless) in table.plan() {
+                match unless {
+                    Some(u) => writeln!(
+                        out,
+                        "{}  # conditional: leave it on if {}",
+                        display_argv(&argv),
+                        crate::core::parse::printable(&u)
+                    )?,
+                    None => writeln!(out, "{}", display_argv(&argv))?,
+                }
             }
         }
         print(&out)?;

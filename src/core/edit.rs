@@ -60,6 +60,27 @@ pub enum TextEditError {
     /// The file has a BEGIN marker without its END (or the reverse): editing would guess.
     #[error("the file has a '{0}' line without its matching end marker; fix it by hand first")]
     BrokenBlock(String),
+    /// The format-aware reader cannot be sure what the file means: nothing is changed.
+    #[error("line {line}: {reason}: `{text}`; fix it by hand first, nothing was changed")]
+    Unsure {
+        /// 1-based line number.
+        line: usize,
+        /// The line as written (control characters replaced, shortened).
+        text: String,
+        /// What the reader could not be sure of.
+        reason: String,
+    },
+    /// A form name must be one symbol.
+    #[error("'{0}' is not the name of an s-expression form")]
+    BadFormName(String),
+    /// After commenting, a form of that name is still active (the post-condition failed).
+    #[error("an active ({0} ...) form remains after the edit; nothing was changed")]
+    StillActive(String),
+    /// A value written into a Python file may not need escaping.
+    #[error(
+        "'{0}' cannot be written as a Python string (no quotes, backslashes or control characters)"
+    )]
+    BadPythonValue(String),
 }
 
 /// The first `{name}` an edit uses (in its path or any text it writes or looks for) that has no
@@ -81,6 +102,16 @@ pub fn missing_value(edit: &Edit, values: &BTreeMap<String, String>) -> Option<S
         }
         EditAction::EnsureBlock { marker, block } => {
             texts.extend([marker.as_str(), block.as_str()])
+        }
+        EditAction::CommentForm { key } => texts.push(key),
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => texts.extend([key.as_str(), pattern.as_str(), value.as_str()]),
+        EditAction::PythonAddWords { key, words } => {
+            texts.push(key);
+            texts.extend(words.iter().map(String::as_str));
         }
         EditAction::Chmod { .. } => {}
         EditAction::Symlink { target } => texts.push(target),
@@ -123,6 +154,20 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
             marker: s(marker),
             block: s(block),
         },
+        EditAction::CommentForm { key } => EditAction::CommentForm { key: s(key) },
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => EditAction::PythonListItem {
+            key: s(key),
+            pattern: s(pattern),
+            value: s(value),
+        },
+        EditAction::PythonAddWords { key, words } => EditAction::PythonAddWords {
+            key: s(key),
+            words: words.iter().map(|w| s(w)).collect(),
+        },
         EditAction::Chmod { executable } => EditAction::Chmod {
             executable: *executable,
         },
@@ -132,6 +177,7 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
         path: s(&edit.path),
         comment: edit.comment.clone(),
         create: edit.create,
+        mode: edit.mode,
         action,
     }
 }
@@ -154,6 +200,8 @@ pub fn can_start_empty(action: &EditAction) -> bool {
             | EditAction::EnsureBlock { .. }
             | EditAction::SetVar { .. }
             | EditAction::AddWords { .. }
+            | EditAction::PythonListItem { .. }
+            | EditAction::PythonAddWords { .. }
     )
 }
 
@@ -176,6 +224,26 @@ pub fn edit_text(
         || !comment.starts_with(|c: char| c.is_ascii_punctuation())
     {
         return Err(TextEditError::BadComment);
+    }
+    // The format-aware actions read the whole file in its own syntax (see their modules).
+    match action {
+        EditAction::CommentForm { key } => {
+            return super::sexp_edit::comment_forms(content, key, comment);
+        }
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => {
+            check_key(key)?;
+            return super::py_edit::list_item(content, key, pattern, value);
+        }
+        EditAction::PythonAddWords { key, words } => {
+            check_key(key)?;
+            check_words(words)?;
+            return super::py_edit::add_words(content, key, words);
+        }
+        _ => {}
     }
     let mut doc = Lines::parse(content);
     let changed = match action {
@@ -208,6 +276,9 @@ pub fn edit_text(
         }
         EditAction::Chmod { .. } => return Err(TextEditError::NotText("chmod")),
         EditAction::Symlink { .. } => return Err(TextEditError::NotText("symlink")),
+        EditAction::CommentForm { .. }
+        | EditAction::PythonListItem { .. }
+        | EditAction::PythonAddWords { .. } => return Ok(content.to_string()),
     };
     Ok(if changed {
         doc.render()
@@ -360,13 +431,37 @@ fn comment_out(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, Te
         return Err(TextEditError::EmptyPattern("comment_out"));
     }
     let mut changed = false;
-    for l in &mut doc.lines {
-        if !is_commented(l, comment) && l.contains(pattern) {
-            *l = format!("{comment}{l}");
+    // A line continued with a trailing backslash (a long snort rule) is one logical line:
+    // commenting only the line holding the pattern would leave the rest active.
+    for group in continued_groups(&doc.lines, |l| !is_commented(l, comment)) {
+        if group.clone().any(|i| doc.lines[i].contains(pattern)) {
+            for i in group {
+                doc.lines[i] = format!("{comment}{}", doc.lines[i]);
+            }
             changed = true;
         }
     }
     Ok(changed)
+}
+
+/// Groups of consecutive lines (indices) that `keep` accepts, joined while a line ends with a
+/// backslash: one group per logical line.
+fn continued_groups(lines: &[String], keep: impl Fn(&str) -> bool) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !keep(&lines[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < lines.len() && lines[i].trim_end().ends_with('\\') && keep(&lines[i + 1]) {
+            i += 1;
+        }
+        groups.push(start..i + 1);
+        i += 1;
+    }
+    groups
 }
 
 fn uncomment(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, TextEditError> {
@@ -374,8 +469,12 @@ fn uncomment(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, Text
         return Err(TextEditError::EmptyPattern("uncomment"));
     }
     let mut changed = false;
-    for l in &mut doc.lines {
-        if is_commented(l, comment) && l.contains(pattern) {
+    let groups = continued_groups(&doc.lines, |l| is_commented(l, comment));
+    for group in groups {
+        if !group.clone().any(|i| doc.lines[i].contains(pattern)) {
+            continue;
+        }
+        for (k, l) in doc.lines[group].iter_mut().enumerate() {
             let indent_len = l.len() - l.trim_start().len();
             let mut rest = &l[indent_len..];
             // "# (vif-script ...)" → "(vif-script ...)", and "## # x" → "x": strip every
@@ -383,8 +482,11 @@ fn uncomment(doc: &mut Lines, pattern: &str, comment: &str) -> Result<bool, Text
             // second uncomment finds nothing to do.
             while let Some(r) = rest.strip_prefix(comment) {
                 let trimmed = r.trim_start();
+                // A continuation line keeps its own indentation.
                 rest = if trimmed.starts_with(comment) {
                     trimmed
+                } else if k > 0 {
+                    r
                 } else {
                     r.strip_prefix(' ').unwrap_or(r)
                 };
@@ -1037,6 +1139,7 @@ mod tests {
             path: "/etc/conf.d/net".into(),
             comment: "#".into(),
             create: false,
+            mode: None,
             action: EditAction::EnsureLine {
                 line: "routes_xenbr0=(\"default via {gw}\")".into(),
                 replace: Some("routes_xenbr0=".into()),

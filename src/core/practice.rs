@@ -252,6 +252,66 @@ mod tests {
         }
     }
 
+    /// The drills teach the article's lesson on the article's systems: etc-update never
+    /// overwrites sshd_config (the lock-out the article warns about), yum is CentOS 5's yum
+    /// 3.2 (not EL8's dnf), the gamin-python drill fails on gamin-python, and quickpkg writes
+    /// to the PKGDIR the step names.
+    #[test]
+    fn drills_are_from_the_right_era_and_teach_the_right_lesson() {
+        let etc = find("etc-update").unwrap().output;
+        assert!(!etc.contains("): -5"), "the drill must not answer -5");
+        assert!(!etc.contains("Replacing /etc/ssh/sshd_config"), "{etc}");
+        assert!(
+            etc.contains("Deleting /etc/ssh/._cfg0000_sshd_config"),
+            "{etc}"
+        );
+        for key in [
+            "yum-install",
+            "yum-update",
+            "yum-groupinstall",
+            "yum-clean",
+            "yum-install-depfail",
+        ] {
+            let t = find(key).unwrap().output;
+            assert!(
+                t.starts_with("Loaded plugins: fastestmirror\n"),
+                "{key}: {t}"
+            );
+            for dnf in [
+                "Last metadata expiration check",
+                "Dependencies resolved.",
+                ".el8",
+                "x86_64",
+            ] {
+                assert!(!t.contains(dnf), "{key} reads like dnf: {dnf}");
+            }
+        }
+        let gamin = find("yum-install-depfail").unwrap();
+        assert!(
+            gamin
+                .output
+                .contains("gamin-python-0.1.7-10.el5.i386 from base has depsolving problems")
+        );
+        assert!(!gamin.output.contains("httpd"));
+        assert!(gamin.advice.unwrap().contains("gamin"));
+        let rb = crate::core::runbook::load_str(
+            "g.toml",
+            include_str!("../../assets/checklists/gentoo-world-update.toml"),
+        )
+        .unwrap();
+        let why = &rb.step("quickpkg").unwrap().why;
+        let quick = find("quickpkg").unwrap().output;
+        let dir = quick
+            .split("Packages now in '")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .unwrap();
+        assert!(
+            why.contains(dir),
+            "quickpkg writes to {dir}; the step says: {why}"
+        );
+    }
+
     #[test]
     fn lookup_order() {
         assert_eq!(lookup(None, &cmd(&["emerge", "--sync"])).key, "emerge-sync");

@@ -89,8 +89,32 @@ pub struct Step {
     pub confirm: Option<String>,
     /// The step reboots the machine; the run resumes after it.
     pub reboot: bool,
+    /// When the step applies only sometimes: how to tell (a probe or a question).
+    pub when: Option<When>,
+    /// Steps that must be done (or skipped) before this one may run.
+    pub after: Vec<String>,
     /// What the step does.
     pub action: Action,
+}
+
+/// How to tell whether a conditional step applies on this machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct When {
+    /// The probe or the question.
+    pub test: WhenTest,
+    /// Why the step is not needed when the answer is no (shown as `[-] not needed (...)`).
+    pub not_needed: String,
+}
+
+/// A probe whose exit status says whether the step applies, or a question for the technician
+/// where no probe is possible.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenTest {
+    /// Exit 0 means the step applies; any other exit means it is not needed.
+    Probe(Program),
+    /// A yes/no question; yes means the step applies.
+    Ask(String),
 }
 
 /// The one kind of action a step carries.
@@ -180,7 +204,7 @@ pub enum Program {
 }
 
 /// A change to one file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {
     /// The file (absolute, resolved under `--root` when given). May contain `{name}`.
     pub path: String,
@@ -188,12 +212,14 @@ pub struct Edit {
     pub comment: String,
     /// Create the file when missing (for actions that can).
     pub create: bool,
+    /// Permission bits of a file the edit creates (`mode = "0640"`); 0644 when not given.
+    pub mode: Option<u32>,
     /// What to change.
     pub action: EditAction,
 }
 
 /// The edit actions the engine implements. Text fields may contain `{name}` placeholders.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum EditAction {
     /// Ensure `line` is present; when `replace` is given, the first line containing that text is
@@ -242,6 +268,29 @@ pub enum EditAction {
         /// The block's lines.
         block: String,
     },
+    /// Comment out every active `(key ...)` form of an s-expression file (xend-config.sxp),
+    /// however it is quoted, spaced or split over lines.
+    CommentForm {
+        /// The form's name (its first symbol), e.g. `network-script`.
+        key: String,
+    },
+    /// In a Python-syntax file (a Xen guest config), make the string item of the list `key`
+    /// that contains `pattern` read `value`, or add it.
+    PythonListItem {
+        /// The list variable, e.g. `vif`.
+        key: String,
+        /// Text identifying the item, e.g. `mac=00:16:3e:...`.
+        pattern: String,
+        /// The item's text, written as a quoted Python string.
+        value: String,
+    },
+    /// In a Python-syntax file, make each word part of the string assigned to `key`.
+    PythonAddWords {
+        /// The string variable, e.g. `extra`.
+        key: String,
+        /// Words to be present.
+        words: Vec<String>,
+    },
     /// Set or clear the execute bits.
     Chmod {
         /// `true` for `+x`, `false` for `-x`.
@@ -265,6 +314,9 @@ impl EditAction {
             EditAction::AddWords { .. } => "add_words",
             EditAction::RemoveWords { .. } => "remove_words",
             EditAction::EnsureBlock { .. } => "ensure_block",
+            EditAction::CommentForm { .. } => "comment_form",
+            EditAction::PythonListItem { .. } => "python_list_item",
+            EditAction::PythonAddWords { .. } => "python_add_words",
             EditAction::Chmod { .. } => "chmod",
             EditAction::Symlink { .. } => "symlink",
         }
@@ -395,6 +447,8 @@ struct RawStep {
     confirm: Option<String>,
     #[serde(default)]
     reboot: bool,
+    when: Option<Spanned<RawWhen>>,
+    after: Option<Spanned<Vec<Spanned<String>>>>,
     // command / script
     commands: Option<Spanned<Vec<SpannedArgv>>>,
     script: Option<Spanned<String>>,
@@ -412,6 +466,16 @@ struct RawStep {
     fields: Option<Spanned<Vec<Spanned<String>>>>,
     // tool
     tool: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWhen {
+    probe: Option<SpannedArgv>,
+    script: Option<Spanned<String>>,
+    shell: Option<String>,
+    ask: Option<Spanned<String>>,
+    not_needed: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -541,6 +605,7 @@ impl Validator<'_> {
         let mut step_ids = BTreeSet::new();
         let mut section_ids = BTreeSet::new();
         let mut sections = Vec::new();
+        let mut afters: Vec<(String, Spanned<String>)> = Vec::new();
         for rs in raw.sections.into_inner() {
             self.identifier("section", &rs.id);
             if !section_ids.insert(rs.id.get_ref().clone()) {
@@ -554,6 +619,11 @@ impl Validator<'_> {
             }
             let mut steps = Vec::new();
             for st in rs.steps.into_inner() {
+                if let Some(after) = &st.after {
+                    for a in after.get_ref() {
+                        afters.push((st.id.get_ref().clone(), a.clone()));
+                    }
+                }
                 if let Some(step) = self.step(st, &declared, &mut step_ids) {
                     steps.push(step);
                 }
@@ -563,6 +633,22 @@ impl Validator<'_> {
                 title: rs.title,
                 steps,
             });
+        }
+        for (step, after) in afters {
+            if after.get_ref() == &step {
+                self.problem(
+                    after.span(),
+                    format!("step '{step}' cannot come after itself"),
+                );
+            } else if !step_ids.contains(after.get_ref()) {
+                self.problem(
+                    after.span(),
+                    format!(
+                        "`after` names '{}', which is not a step of this runbook",
+                        after.get_ref()
+                    ),
+                );
+            }
         }
         Runbook {
             id: raw.id.into_inner(),
@@ -805,13 +891,87 @@ impl Validator<'_> {
                 None
             }
         };
+        let when = match &st.when {
+            Some(w) => Some(self.when(w.get_ref(), w.span(), declared)?),
+            None => None,
+        };
+        let after = st
+            .after
+            .as_ref()
+            .map(|a| a.get_ref().iter().map(|x| x.get_ref().clone()).collect())
+            .unwrap_or_default();
         Some(Step {
             id: st.id.into_inner(),
             title: st.title,
             why: st.why.into_inner(),
             confirm: st.confirm,
             reboot: st.reboot,
+            when,
+            after,
             action: action?,
+        })
+    }
+
+    /// A `when = { probe = [...] | script = "..." | ask = "...", not_needed = "..." }` table:
+    /// exactly one of probe, script and ask; probes are checked like commands.
+    fn when(
+        &mut self,
+        w: &RawWhen,
+        span: Range<usize>,
+        declared: &BTreeSet<String>,
+    ) -> Option<When> {
+        if w.not_needed.get_ref().trim().is_empty() {
+            self.problem(
+                w.not_needed.span(),
+                "`not_needed` is empty: say why the step is not needed when the answer is no",
+            );
+        }
+        let given = [w.probe.is_some(), w.script.is_some(), w.ask.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.problem(
+                span.clone(),
+                "`when` needs exactly one of `probe` (an argv), `script` or `ask` (a question)",
+            );
+            return None;
+        }
+        if w.shell.is_some() && w.script.is_none() {
+            self.problem(
+                w.not_needed.span(),
+                "`shell` in `when` belongs with `script`",
+            );
+        }
+        let test = if let Some(p) = &w.probe {
+            WhenTest::Probe(Program::Argv(self.argv(
+                p.clone(),
+                "the `when` probe",
+                declared,
+            )?))
+        } else if let Some(script) = &w.script {
+            if script.get_ref().trim().is_empty() {
+                self.problem(script.span(), "the `when` script is empty");
+            }
+            if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
+                let start =
+                    script.span().start + quote_len(self.source, script.span().start) + offset;
+                self.problem(
+                    start..start,
+                    format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
+                );
+            }
+            WhenTest::Probe(Program::Script {
+                shell: w.shell.clone().unwrap_or_else(|| "/bin/sh".to_string()),
+                script: script.get_ref().clone(),
+            })
+        } else {
+            let ask = w.ask.as_ref()?;
+            if ask.get_ref().trim().is_empty() {
+                self.problem(ask.span(), "the `when` question is empty");
+            }
+            WhenTest::Ask(ask.get_ref().clone())
+        };
+        Some(When {
+            test,
+            not_needed: w.not_needed.get_ref().clone(),
         })
     }
 
@@ -894,10 +1054,13 @@ impl Validator<'_> {
             "ensure_block" => &["marker", "block"],
             "chmod" => &["mode"],
             "symlink" => &["target"],
+            "comment_form" => &["key"],
+            "python_list_item" => &["key", "pattern", "value"],
+            "python_add_words" => &["key", "words"],
             other => {
                 self.problem(
                     e.action.span(),
-                    format!("unknown edit action '{other}' (one of: ensure_line, comment_out, uncomment, set_var, add_words, remove_words, ensure_block, chmod, symlink)"),
+                    format!("unknown edit action '{other}' (one of: ensure_line, comment_out, uncomment, set_var, add_words, remove_words, ensure_block, comment_form, python_list_item, python_add_words, chmod, symlink)"),
                 );
                 return None;
             }
@@ -913,9 +1076,12 @@ impl Validator<'_> {
             ("block", e.block.as_ref().map(Spanned::span)),
             ("mode", e.mode.as_ref().map(Spanned::span)),
         ];
+        // A text action may give the mode of the file it creates.
+        let new_file_mode = !matches!(action_name, "chmod" | "symlink");
         for (field, span) in given {
             if let Some(span) = span
                 && !allowed.contains(&field)
+                && !(field == "mode" && new_file_mode)
             {
                 self.problem(
                     span,
@@ -1017,6 +1183,40 @@ impl Validator<'_> {
                     EditAction::RemoveWords { key, words }
                 }
             }
+            "comment_form" => EditAction::CommentForm {
+                key: need("key", &e.key)?,
+            },
+            "python_list_item" => {
+                let key = need("key", &e.key);
+                let pattern = need("pattern", &e.pattern);
+                let value = need("value", &e.value);
+                EditAction::PythonListItem {
+                    key: key?,
+                    pattern: pattern?,
+                    value: value?,
+                }
+            }
+            "python_add_words" => {
+                let key = need("key", &e.key)?;
+                match &e.words {
+                    Some(w) if !w.get_ref().is_empty() => {
+                        for word in w.get_ref() {
+                            self.refs(word, declared);
+                        }
+                        EditAction::PythonAddWords {
+                            key,
+                            words: w.get_ref().iter().map(|x| x.get_ref().clone()).collect(),
+                        }
+                    }
+                    _ => {
+                        self.problem(
+                            e.action.span(),
+                            "the python_add_words action needs a non-empty `words` list",
+                        );
+                        return None;
+                    }
+                }
+            }
             "ensure_block" => {
                 let marker = need("marker", &e.marker);
                 let block = need("block", &e.block);
@@ -1044,6 +1244,10 @@ impl Validator<'_> {
                 target: need("target", &e.target)?,
             },
         };
+        let mode = match &e.mode {
+            Some(m) if new_file_mode => Some(self.new_file_mode(m, e.create)?),
+            _ => None,
+        };
         Some(Edit {
             path: e.path.get_ref().clone(),
             comment: e
@@ -1051,8 +1255,38 @@ impl Validator<'_> {
                 .as_ref()
                 .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
             create: e.create,
+            mode,
             action,
         })
+    }
+
+    /// The `mode` of a file a text edit creates: octal permission bits (`"0640"`), only with
+    /// `create = true`.
+    fn new_file_mode(&mut self, m: &Spanned<String>, create: bool) -> Option<u32> {
+        let text = m.get_ref().trim();
+        let digits = text.strip_prefix("0o").unwrap_or(text);
+        let parsed = (3..=4)
+            .contains(&digits.len())
+            .then(|| u32::from_str_radix(digits, 8).ok())
+            .flatten()
+            .filter(|&v| v <= 0o777);
+        let Some(mode) = parsed else {
+            self.problem(
+                m.span(),
+                format!(
+                    "`mode` of a new file must be octal permission bits like \"0640\" (not '{text}')"
+                ),
+            );
+            return None;
+        };
+        if !create {
+            self.problem(
+                m.span(),
+                "`mode` sets the mode of a file the edit creates; add `create = true`".to_string(),
+            );
+            return None;
+        }
+        Some(mode)
     }
 }
 

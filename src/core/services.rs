@@ -52,6 +52,9 @@ pub struct ServiceAdvice {
     pub advice: Advice,
     /// Why.
     pub reason: String,
+    /// Conditional advice: it holds only unless this is true of the site ("you use iSCSI").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless: Option<String>,
 }
 
 /// A whole advice file: which runlevels changes apply to, and the per-service advice.
@@ -105,6 +108,7 @@ impl ServicePolicy {
                 name: name.to_string(),
                 advice: Advice::Locked,
                 reason: self.lock_reason.clone(),
+                unless: None,
             })
     }
 }
@@ -275,23 +279,33 @@ impl ServiceTable {
     /// The exact commands that carry out the choices, in table order:
     /// `chkconfig --level 2345 NAME off|on` (xinetd services: `chkconfig NAME off|on`).
     pub fn commands(&self) -> Vec<Vec<String>> {
+        self.plan().into_iter().map(|(argv, _)| argv).collect()
+    }
+
+    /// The commands of [`Self::commands`], each with the condition its advice depends on
+    /// (`unless` of the advice file: "you use iSCSI"), for plans that must say so.
+    pub fn plan(&self) -> Vec<(Vec<String>, Option<String>)> {
         self.rows
             .iter()
             .filter(|r| !r.is_locked())
             .filter_map(|r| {
                 let state = if r.wanted? { "on" } else { "off" };
-                Some(match r.kind {
-                    ServiceKind::Sysv(_) => vec![
-                        "chkconfig".to_string(),
-                        "--level".to_string(),
-                        self.levels.clone(),
-                        r.name.clone(),
-                        state.to_string(),
-                    ],
-                    ServiceKind::Xinetd(_) => {
-                        vec!["chkconfig".to_string(), r.name.clone(), state.to_string()]
-                    }
-                })
+                let unless = r.advice.as_ref().and_then(|a| a.unless.clone());
+                Some((
+                    match r.kind {
+                        ServiceKind::Sysv(_) => vec![
+                            "chkconfig".to_string(),
+                            "--level".to_string(),
+                            self.levels.clone(),
+                            r.name.clone(),
+                            state.to_string(),
+                        ],
+                        ServiceKind::Xinetd(_) => {
+                            vec!["chkconfig".to_string(), r.name.clone(), state.to_string()]
+                        }
+                    },
+                    unless,
+                ))
             })
             .collect()
     }

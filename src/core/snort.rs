@@ -47,6 +47,10 @@ pub struct BadSid {
     pub reason: String,
     /// Where the entry came from.
     pub source: SidSource,
+    /// The source is not sure the rule is bad everywhere ("may be a bad one for me only"):
+    /// listed and offered, but an exported playbook leaves it alone unless asked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub maybe: bool,
 }
 
 /// One `[[rule]]` of a SID file, as written.
@@ -55,6 +59,8 @@ pub struct BadSid {
 struct FileRule {
     sid: u64,
     reason: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    maybe: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -72,6 +78,7 @@ fn read_sid_file(text: &str, file: &str, source: SidSource) -> Result<Vec<BadSid
             sid: r.sid,
             reason: r.reason,
             source,
+            maybe: r.maybe,
         })
         .collect())
 }
@@ -124,11 +131,13 @@ pub fn add_user_sid(user_file: &Path, sid: u64, reason: &str) -> Result<(), Data
         .map(|b| FileRule {
             sid: b.sid,
             reason: b.reason,
+            maybe: b.maybe,
         })
         .collect();
     let entry = FileRule {
         sid,
         reason: reason.trim().to_string(),
+        maybe: false,
     };
     match rules.iter_mut().find(|r| r.sid == sid) {
         Some(r) => *r = entry,
@@ -255,17 +264,30 @@ const ACTIONS: [&str; 8] = [
     "alert", "log", "pass", "activate", "dynamic", "drop", "reject", "sdrop",
 ];
 
-/// Scans one file's text (named `file` on the target) for the SIDs in `wanted`.
+/// Scans one file's text (named `file` on the target) for the SIDs in `wanted`. A rule
+/// continued over several lines with trailing backslashes is read as one rule: its `sid` is
+/// usually on the last line, its action on the first.
 pub fn scan_text(file: &str, text: &str, wanted: &[u64]) -> Vec<(u64, RuleHit)> {
+    let lines: Vec<&str> = text.lines().collect();
     let mut hits = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if !line.contains("sid") {
+    let mut i = 0;
+    while i < lines.len() {
+        let first = i;
+        let enabled = !lines[i].trim_start().starts_with('#');
+        // Join continuation lines of the same state (active, or commented as a whole).
+        while i + 1 < lines.len()
+            && lines[i].trim_end().ends_with('\\')
+            && lines[i + 1].trim_start().starts_with('#') != enabled
+        {
+            i += 1;
+        }
+        let group = &lines[first..=i];
+        i += 1;
+        if !group.iter().any(|l| l.contains("sid")) {
             continue;
         }
-        let body = line.trim_start();
-        let enabled = !body.starts_with('#');
         if !enabled {
-            let rule = body.trim_start_matches(['#', ' ', '\t']);
+            let rule = group[0].trim_start().trim_start_matches(['#', ' ', '\t']);
             if !ACTIONS.iter().any(|a| {
                 rule.strip_prefix(a)
                     .is_some_and(|r| r.starts_with([' ', '\t']))
@@ -273,18 +295,20 @@ pub fn scan_text(file: &str, text: &str, wanted: &[u64]) -> Vec<(u64, RuleHit)> 
                 continue; // a remark that mentions a sid, not a disabled rule
             }
         }
-        for (sid, range) in sids_in_line(line) {
-            if wanted.contains(&sid) {
-                hits.push((
-                    sid,
-                    RuleHit {
-                        file: file.to_string(),
-                        line: i + 1,
-                        enabled,
-                        sid_text: line[range].to_string(),
-                        text: line.to_string(),
-                    },
-                ));
+        for line in group {
+            for (sid, range) in sids_in_line(line) {
+                if wanted.contains(&sid) {
+                    hits.push((
+                        sid,
+                        RuleHit {
+                            file: file.to_string(),
+                            line: first + 1,
+                            enabled,
+                            sid_text: line[range].to_string(),
+                            text: group.join("\n"),
+                        },
+                    ));
+                }
             }
         }
     }
@@ -377,6 +401,7 @@ fn edits(report: &SidReport, disable: bool) -> Vec<Edit> {
             path: hit.file.clone(),
             comment: "#".to_string(),
             create: false,
+            mode: None,
             action,
         };
         if !out.contains(&edit) {
@@ -502,6 +527,54 @@ alert tcp any any -> any 80 (msg:\"presid:966;\"; sid:9660; rev:1;)
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].path, "/var/lib/suva/services/snort/rules/old.rules");
         assert!(matches!(back[0].action, EditAction::Uncomment { .. }));
+    }
+
+    /// A rule continued with trailing backslashes (as snort's own rule files write long
+    /// rules) is disabled and enabled as a whole: every line of it.
+    #[test]
+    fn a_continued_rule_is_commented_as_a_whole() {
+        let text = "\
+alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\
+    (msg:\"WEB-MISC Transfer-Encoding: chunked\"; flow:to_server,established; \\
+    content:\"chunked\"; nocase; classtype:web-application-attack; sid:1807; rev:10;)
+alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:1;)
+";
+        let hits = scan_text("/r/web-misc.rules", text, &[1807]);
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].1.enabled);
+        assert_eq!(hits[0].1.line, 1);
+        let report = SidReport {
+            entry: BadSid {
+                sid: 1807,
+                reason: String::new(),
+                source: SidSource::Article,
+                maybe: false,
+            },
+            state: RuleState::Enabled,
+            hits: hits.into_iter().map(|(_, h)| h).collect(),
+        };
+        let e = &disable_edits(&report)[0];
+        let off = crate::core::edit::edit_text(text, &e.action, "#").unwrap();
+        let lines: Vec<&str> = off.lines().collect();
+        assert!(lines[..3].iter().all(|l| l.starts_with('#')), "{off}");
+        assert!(!lines[3].starts_with('#'));
+        assert_eq!(
+            crate::core::edit::edit_text(&off, &e.action, "#").unwrap(),
+            off
+        );
+        let hits = scan_text("/r/web-misc.rules", &off, &[1807]);
+        assert_eq!(hits.len(), 1, "the commented rule is still found");
+        assert!(!hits[0].1.enabled);
+        let report = SidReport {
+            state: RuleState::Disabled,
+            hits: hits.into_iter().map(|(_, h)| h).collect(),
+            ..report
+        };
+        let e = &enable_edits(&report)[0];
+        assert_eq!(
+            crate::core::edit::edit_text(&off, &e.action, "#").unwrap(),
+            text
+        );
     }
 
     #[test]

@@ -113,6 +113,10 @@ fn pad(out: &mut String, indent: usize) {
 fn write_scalar(out: &mut String, value: &Yaml, indent: usize) {
     match value {
         Yaml::Str(s) => out.push_str(&quote_str(s, indent)),
+        // Ansible resolves the type of a `!unsafe` scalar as if it were plain, quotes or not
+        // (`!unsafe "false"` is the boolean false, `!unsafe "0755"` the number 493). Text that
+        // could be read so has no `{` and so no template syntax: it is written quoted, untagged.
+        Yaml::Unsafe(s) if may_resolve_implicitly(s) => out.push_str(&quote_str(s, indent)),
         Yaml::Unsafe(s) => {
             out.push_str("!unsafe ");
             out.push_str(&quote_str(s, indent));
@@ -141,6 +145,24 @@ fn is_special_word(s: &str) -> bool {
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
     ];
     WORDS.contains(&s.to_ascii_lowercase().as_str())
+}
+
+/// True for text a YAML 1.1 reader could take for something other than a string when written
+/// plain: null, booleans, numbers (also `.inf`, hex, sexagesimal), dates, `<<`, `=` and the
+/// lone indicators `!`, `&`, `*` (PyYAML's `tag:yaml.org,2002:yaml`). A
+/// superset of PyYAML's implicit resolvers; none of these strings contains `{`.
+fn may_resolve_implicitly(s: &str) -> bool {
+    let numberish = s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '+' | '-' | ' '))
+        && (s.contains(|c: char| c.is_ascii_digit())
+            || matches!(
+                s.trim_start_matches(['+', '-'])
+                    .to_ascii_lowercase()
+                    .as_str(),
+                ".inf" | ".nan"
+            ));
+    s.is_empty() || is_special_word(s) || matches!(s, "<<" | "=" | "!" | "&" | "*") || numberish
 }
 
 /// Plain style only for strings that start with a letter or `/` and contain only letters,
@@ -271,6 +293,31 @@ mod tests {
             "a  b",
         ] {
             assert!(quote_str(tricky, 0).starts_with('"'), "{tricky}");
+        }
+    }
+
+    #[test]
+    fn unsafe_text_ansible_would_retype_is_quoted_without_the_tag() {
+        for typed in [
+            "false",
+            "yes",
+            "0755",
+            "1.0",
+            "",
+            "~",
+            "2001-01-01",
+            "-.inf",
+            "<<",
+            "1:20",
+            "!",
+            "*",
+        ] {
+            let doc = to_string(&Yaml::Unsafe(typed.into()));
+            assert!(doc.starts_with('"'), "{typed}: {doc}");
+        }
+        for text in ["{{ x }}", "-{x}", "eth0", "1 {{x}}", "--deep"] {
+            let doc = to_string(&Yaml::Unsafe(text.into()));
+            assert!(doc.starts_with("!unsafe "), "{text}: {doc}");
         }
     }
 

@@ -581,6 +581,9 @@ pub struct Model {
     pub target: String,
     /// Practice mode: nothing is executed.
     pub practice: bool,
+    /// Where commands run when it is not this machine (`root@router1` for `--host`), shown
+    /// in the title.
+    pub on: Option<String>,
     /// `--low-bandwidth`: the loop draws output changes at most once a second.
     pub low_bandwidth: bool,
     /// Who is working (for attempts and notes).
@@ -655,6 +658,7 @@ impl Model {
             runs,
             target: "localhost".into(),
             practice: false,
+            on: None,
             low_bandwidth: false,
             who: String::new(),
             now: String::new(),

@@ -13,9 +13,9 @@ const PRETEND: &[&str] = &[
     "emerge",
     "--pretend",
     "--update",
-    "--deep",
     "--newuse",
-    "@world",
+    "--deep",
+    "world",
 ];
 const WORLD: &[&str] = &["emerge", "--update", "--newuse", "--deep", "world"];
 const DEPCLEAN_PRETEND: &[&str] = &["emerge", "--depclean", "--pretend"];

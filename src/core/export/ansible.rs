@@ -8,7 +8,7 @@ use crate::core::runbook::{Action, EditAction, Program, Runbook, Step, Variable}
 use crate::core::vars::{self, VarType};
 use crate::core::yaml::{self, Yaml};
 
-use super::jinja::{self, jinja_string};
+use super::jinja::jinja_string;
 use super::{commands, edits, tools};
 
 /// Which Python the managed hosts have, which decides which Ansible modules can run there.
@@ -34,9 +34,14 @@ pub(super) fn task(name: impl Into<String>, module: &str, args: Yaml) -> Task {
 
 /// Builds a `raw` task: one shell command line run by `/bin/sh -c` on the host, no Python.
 /// The command says "already applied" / "already done" when it changed nothing, which is what
-/// Ansible reports as unchanged.
+/// Ansible reports as unchanged. The line is given as `_raw_params`, not free-form: Ansible
+/// splits a free-form line at parse time and refuses one with an unbalanced `{{` or `{#`.
 pub(super) fn raw(name: impl Into<String>, line: Yaml) -> Task {
-    let mut t = task(name, "ansible.builtin.raw", line);
+    let mut t = task(
+        name,
+        "ansible.builtin.raw",
+        Yaml::map([("_raw_params", line)]),
+    );
     t.push(("register".into(), Yaml::str("fb_raw")));
     t.push((
         "changed_when".into(),
@@ -47,16 +52,10 @@ pub(super) fn raw(name: impl Into<String>, line: Yaml) -> Task {
 
 /// A pause that shows `prompt` and waits for Enter (skipped when Ansible has no terminal).
 pub(super) fn pause(name: impl Into<String>, prompt: impl Into<String>) -> Task {
-    let prompt: String = prompt.into();
-    let value = if jinja::looks_like_template(&prompt) {
-        Yaml::Unsafe(prompt)
-    } else {
-        Yaml::Str(prompt)
-    };
     task(
         name,
         "ansible.builtin.pause",
-        Yaml::map([("prompt", value)]),
+        Yaml::map([("prompt", Yaml::Unsafe(prompt.into()))]),
     )
 }
 
@@ -111,15 +110,22 @@ pub fn playbook(rb: &Runbook, python: TargetPython) -> String {
     for (_, step) in rb.steps() {
         tasks.push(step_task(&ex, step));
     }
-    let vars: Vec<(String, Yaml)> = ex
+    let mut vars: Vec<(String, Yaml)> = ex
         .used
         .iter()
         .filter_map(|v| v.default.as_ref().map(|d| (v.name.clone(), literal(d))))
         .collect();
+    // Conditional advice stays off unless asked for: questions, conditional services, SIDs
+    // the article is unsure of.
+    vars.extend(
+        super::conditions::switches(rb)
+            .into_iter()
+            .map(|(name, _)| (name, Yaml::Bool(false))),
+    );
     let play = Yaml::map([
         (
             "name",
-            Yaml::str(format!("{} (fieldbook runbook {})", rb.title, rb.id)),
+            literal(&format!("{} (fieldbook runbook {})", rb.title, rb.id)),
         ),
         ("hosts", Yaml::str("all")),
         ("gather_facts", Yaml::Bool(false)),
@@ -132,8 +138,24 @@ pub fn playbook(rb: &Runbook, python: TargetPython) -> String {
 }
 
 /// A value that must reach Ansible as written, never templated.
-fn literal(s: &str) -> Yaml {
-    jinja::render(&[jinja::Piece::Lit(s.to_string())])
+pub(super) fn literal(s: &str) -> Yaml {
+    Yaml::Unsafe(s.to_string())
+}
+
+/// Runbook text made safe for a `# ` comment line: one line, with control characters and every
+/// character some YAML reader takes for a line break (`\r`, NEL, LS, PS) replaced, so the text
+/// can never end the comment and start YAML of its own.
+fn comment_text(s: &str) -> String {
+    one_line(s)
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn header(ex: &Export) -> String {
@@ -142,7 +164,8 @@ fn header(ex: &Export) -> String {
         "---".to_string(),
         format!(
             "# {} — exported by fieldbook from runbook '{}'.",
-            rb.title, rb.id
+            comment_text(&rb.title),
+            comment_text(&rb.id)
         ),
         "# One task per step, named '<step id>: <title>'. Manual steps pause with the step's"
             .into(),
@@ -156,6 +179,17 @@ fn header(ex: &Export) -> String {
             "# each argument single-quoted, and facts are not gathered. Assert and pause run on the".into(),
             "# controller. The hosts need a POSIX /bin/sh, and awk, cat, ls, ln and chmod for edits.".into(),
         ]);
+    }
+    let switches = super::conditions::switches(rb);
+    if !switches.is_empty() {
+        lines.push("#".into());
+        lines.push(
+            "# Conditional steps and advice, off unless you say so (-e NAME=true), each a question:"
+                .into(),
+        );
+        for (name, question) in &switches {
+            lines.push(format!("#   {name}: {}", comment_text(question)));
+        }
     }
     if !ex.used.is_empty() {
         lines.push("#".into());
@@ -171,9 +205,9 @@ fn header(ex: &Export) -> String {
             };
             lines.push(format!(
                 "#   {} ({}): {}{}",
-                v.name,
+                comment_text(&v.name),
                 v.ty.name(),
-                one_line(&v.label),
+                comment_text(&v.label),
                 need
             ));
         }
@@ -224,6 +258,16 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
                         }
                         EditAction::EnsureBlock { marker, block } => {
                             texts.extend([marker.as_str(), block])
+                        }
+                        EditAction::CommentForm { key } => texts.push(key),
+                        EditAction::PythonListItem {
+                            key,
+                            pattern,
+                            value,
+                        } => texts.extend([key.as_str(), pattern, value]),
+                        EditAction::PythonAddWords { key, words } => {
+                            texts.push(key);
+                            texts.extend(words.iter().map(String::as_str));
                         }
                         EditAction::Chmod { .. } => {}
                         EditAction::Symlink { target } => texts.push(target),
@@ -284,17 +328,25 @@ fn step_task(ex: &Export, step: &Step) -> Yaml {
         body.push(task(
             format!("{name} (reboot and wait)"),
             "ansible.builtin.reboot",
-            Yaml::map([("msg", Yaml::str(format!("fieldbook step {}", step.id)))]),
+            Yaml::map([("msg", literal(&format!("fieldbook step {}", step.id)))]),
         ));
     }
     tasks.extend(body);
+    if let Some(when) = &step.when {
+        return super::conditions::conditional_step(ex, step, when, tasks);
+    }
+    one_task_or_block(&name, tasks)
+}
+
+/// One task named `name`, or a block of several under that name.
+pub(super) fn one_task_or_block(name: &str, mut tasks: Vec<Task>) -> Yaml {
     if tasks.len() == 1 {
         let mut only = tasks.remove(0);
-        only[0] = ("name".into(), literal(&name));
+        only[0] = ("name".into(), literal(name));
         return Yaml::Map(only);
     }
     let block: Vec<Yaml> = tasks.into_iter().map(Yaml::Map).collect();
-    Yaml::map([("name", literal(&name)), ("block", Yaml::Seq(block))])
+    Yaml::map([("name", literal(name)), ("block", Yaml::Seq(block))])
 }
 
 /// An `assert` task checking each variable the way fieldbook's form does.
@@ -323,7 +375,25 @@ fn assert_task(name: &str, vars: &[&Variable]) -> Task {
     if vars.iter().any(|v| v.ty == VarType::Secret) {
         t.push(("no_log".into(), Yaml::Bool(true)));
     }
+    // The choices are data from the runbook: task vars tagged `!unsafe`, referred to by name in
+    // the conditions (ansible-core 2.19 templates string constants inside a conditional).
+    let choices: Vec<(String, Yaml)> = vars
+        .iter()
+        .filter(|v| v.ty == VarType::Choice)
+        .map(|v| {
+            let list = v.choices.iter().map(|c| literal(c)).collect();
+            (choices_var(v), Yaml::Seq(list))
+        })
+        .collect();
+    if !choices.is_empty() {
+        t.push(("vars".into(), Yaml::Map(choices)));
+    }
     t
+}
+
+/// The task var holding a choice variable's allowed values.
+fn choices_var(v: &Variable) -> String {
+    format!("fb_choices_{}", v.name)
 }
 
 const IPV4: &str = r"((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
@@ -360,10 +430,7 @@ fn condition(v: &Variable) -> String {
             re("^[0-9]{1,5}$".into())
         ),
         VarType::Path => format!("(({s} | length) > 0 and {single_line})"),
-        VarType::Choice => {
-            let choices: Vec<String> = v.choices.iter().map(|c| jinja_string(c)).collect();
-            format!("{s} in [{}]", choices.join(", "))
-        }
+        VarType::Choice => format!("{s} in {}", choices_var(v)),
     }
 }
 
@@ -390,7 +457,7 @@ why = "Swap on small flash wears it out."
 kind = "manual"
 "#);
         let out = playbook(&rb, TargetPython::Modern);
-        assert!(out.contains("    - name: \"partition: Partition the disk\"\n      ansible.builtin.pause:\n        prompt: |-\n          Partition the disk\n\n          Swap on small flash wears it out.\n"), "{out}");
+        assert!(out.contains("    - name: !unsafe \"partition: Partition the disk\"\n      ansible.builtin.pause:\n        prompt: !unsafe |-\n          Partition the disk\n\n          Swap on small flash wears it out.\n"), "{out}");
         assert!(out.contains("gather_facts: false"));
         assert!(!out.contains("TARGET PYTHON: OLD"));
         assert!(playbook(&rb, TargetPython::Old).contains("TARGET PYTHON: OLD"));
@@ -420,7 +487,7 @@ fields = ["mask", "gw"]
         assert!(out.contains("  vars:\n    gw: \"192.168.1.1\"\n"), "{out}");
         assert!(out.contains("REQUIRED"), "{out}");
         assert!(
-            out.contains("- name: \"ask: Ask\"\n      ansible.builtin.assert:"),
+            out.contains("- name: !unsafe \"ask: Ask\"\n      ansible.builtin.assert:"),
             "{out}"
         );
         assert!(out.contains("'255.255.255.0'"), "{out}");
@@ -441,6 +508,6 @@ confirm = "This erases the disk."
 commands = [["true"]]
 "#);
         let out = playbook(&rb, TargetPython::Modern);
-        assert!(out.contains("- name: \"wipe: Wipe\"\n      block:\n        - name: \"wipe: Wipe (confirm)\"\n          ansible.builtin.pause:"), "{out}");
+        assert!(out.contains("- name: !unsafe \"wipe: Wipe\"\n      block:\n        - name: !unsafe \"wipe: Wipe (confirm)\"\n          ansible.builtin.pause:"), "{out}");
     }
 }

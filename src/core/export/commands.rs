@@ -8,7 +8,7 @@ use crate::core::shell_quote;
 use crate::core::yaml::Yaml;
 
 use super::ansible::{Export, Task, pause, raw, step_name, task};
-use super::jinja::{self, Piece, jinja_string};
+use super::jinja::{self, Piece};
 
 /// The tasks of a command or script step.
 pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
@@ -67,6 +67,13 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
             if let Some(cond) = failed_when(spec) {
                 t.push(("register".into(), Yaml::str("fb_result")));
                 t.push(("failed_when".into(), Yaml::str(cond)));
+                if !spec.ok_output.is_empty() {
+                    let texts = spec.ok_output.iter().map(|o| Yaml::Unsafe(o.clone()));
+                    t.push((
+                        "vars".into(),
+                        Yaml::map([("fb_ok_output", Yaml::Seq(texts.collect()))]),
+                    ));
+                }
             }
         }
         if spec.long {
@@ -122,7 +129,8 @@ fn is_module_with_own_result(t: &Task) -> bool {
         .any(|(k, _)| k == "community.general.portage" || k == "ansible.builtin.service")
 }
 
-/// `failed_when` for a step whose success is more than exit status 0.
+/// `failed_when` for a step whose success is more than exit status 0; it refers to the
+/// `ok_output` texts by name (`fb_ok_output`), never by value.
 fn failed_when(spec: &RunSpec) -> Option<String> {
     if spec.expect == [0] && spec.ok_output.is_empty() {
         return None;
@@ -130,11 +138,11 @@ fn failed_when(spec: &RunSpec) -> Option<String> {
     let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
     let mut cond = format!("fb_result.rc not in [{}]", codes.join(", "));
     if !spec.ok_output.is_empty() {
-        let texts: Vec<String> = spec
-            .ok_output
-            .iter()
-            .map(|t| {
-                let t = jinja_string(t);
+        // The texts themselves are the task's `fb_ok_output` var, tagged `!unsafe`: a string
+        // constant inside a conditional is templated by ansible-core 2.19.
+        let texts: Vec<String> = (0..spec.ok_output.len())
+            .map(|i| {
+                let t = format!("fb_ok_output[{i}]");
                 format!("{t} in fb_result.stdout or {t} in fb_result.stderr")
             })
             .collect();
@@ -399,12 +407,12 @@ mod tests {
             "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
             TargetPython::Modern,
         );
-        assert!(out.contains("      ansible.builtin.command:\n        argv:\n          - quickpkg\n          - \"{{ atom }}\"\n          - \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"\n"), "{out}");
+        assert!(out.contains("      ansible.builtin.command:\n        argv:\n          - !unsafe quickpkg\n          - \"{{ atom }}\"\n          - !unsafe \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"\n"), "{out}");
         let old = export(
             "kind = \"command\"\ncommands = [[\"quickpkg\", \"{atom}\", \"; rm -rf / $(reboot) \\\"quoted\\\" 'single'\"]]\n",
             TargetPython::Old,
         );
-        assert!(old.contains("ansible.builtin.raw: \"quickpkg {{ atom | quote }} '; rm -rf / $(reboot) \\\"quoted\\\" '\\\\''single'\\\\''' || exit $?\""), "{old}");
+        assert!(old.contains("ansible.builtin.raw:\n        _raw_params: \"quickpkg {{ atom | quote }} '; rm -rf / $(reboot) \\\"quoted\\\" '\\\\''single'\\\\''' || exit $?\""), "{old}");
     }
 
     #[test]
@@ -413,14 +421,14 @@ mod tests {
             "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
             TargetPython::Modern,
         );
-        assert!(out.contains("ansible.builtin.shell:\n        cmd: |\n          echo \"$FB_atom\"\n        executable: /bin/bash\n      environment:\n        FB_atom: \"{{ atom }}\"\n"), "{out}");
+        assert!(out.contains("ansible.builtin.shell:\n        cmd: !unsafe |\n          echo \"$FB_atom\"\n        executable: !unsafe /bin/bash\n      environment:\n        FB_atom: \"{{ atom }}\"\n"), "{out}");
         let old = export(
             "kind = \"script\"\nshell = \"/bin/bash\"\nscript = \"echo \\\"$FB_atom\\\"\\n\"\n",
             TargetPython::Old,
         );
         assert!(
             old.contains(
-                "FB_atom={{ atom | quote }} /bin/bash -c 'echo \"$FB_atom\"\n        ' || exit $?"
+                "FB_atom={{ atom | quote }} /bin/bash -c 'echo \"$FB_atom\"\n          ' || exit $?"
             ),
             "{old}"
         );
@@ -430,7 +438,7 @@ mod tests {
     fn rc_update_becomes_service_with_runlevel_and_ok_output_is_kept() {
         let step = "kind = \"command\"\ncommands = [[\"rc-update\", \"del\", \"net.eth0\", \"default\"]]\nexpect = [0]\nok_output = [\"is not in the runlevel\"]\n";
         let out = export(step, TargetPython::Modern);
-        assert!(out.contains("ansible.builtin.service:\n        name: net.eth0\n        enabled: false\n        runlevel: default\n"), "{out}");
+        assert!(out.contains("ansible.builtin.service:\n        name: !unsafe net.eth0\n        enabled: false\n        runlevel: !unsafe default\n"), "{out}");
         let old = export(step, TargetPython::Old);
         assert!(
             old.contains("fb_out=$(rc-update del net.eth0 default 2>&1); fb_rc=$?"),
@@ -448,7 +456,7 @@ mod tests {
             "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--update\", \"--deep\", \"--newuse\", \"world\", \"--ask\"]]\n",
             TargetPython::Modern,
         );
-        assert!(out.contains("community.general.portage:\n        package:\n          - \"@world\"\n        noreplace: false\n        update: true\n        deep: true\n        newuse: true\n"), "{out}");
+        assert!(out.contains("community.general.portage:\n        package:\n          - !unsafe \"@world\"\n        noreplace: false\n        update: true\n        deep: true\n        newuse: true\n"), "{out}");
         let out = export(
             "kind = \"command\"\ncommands = [[\"emerge\", \"--sync\"]]\n",
             TargetPython::Modern,
@@ -461,13 +469,13 @@ mod tests {
             "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"--depclean\", \"--deep\", \"--ask\"]]\n",
             TargetPython::Modern,
         );
-        assert!(out.contains("ansible.builtin.command:\n        argv:\n          - emerge\n          - \"--depclean\"\n          - \"--deep\"\n"), "{out}");
+        assert!(out.contains("ansible.builtin.command:\n        argv:\n          - !unsafe emerge\n          - !unsafe \"--depclean\"\n          - !unsafe \"--deep\"\n"), "{out}");
         let old = export(
             "kind = \"command\"\ninteractive = true\ncommands = [[\"emerge\", \"-uDNav\", \"world\"]]\n",
             TargetPython::Old,
         );
         assert!(
-            old.contains("ansible.builtin.raw: \"emerge -uDNv world || exit $?\""),
+            old.contains("ansible.builtin.raw:\n        _raw_params: !unsafe \"emerge -uDNv world || exit $?\""),
             "{old}"
         );
     }

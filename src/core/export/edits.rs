@@ -94,6 +94,11 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
     let c = &e.comment;
     let create = ("create".to_string(), Yaml::Bool(e.create));
     match &e.action {
+        // The format-aware edits have no Ansible module: the same sh + awk program as for
+        // old targets does them.
+        EditAction::CommentForm { .. }
+        | EditAction::PythonListItem { .. }
+        | EditAction::PythonAddWords { .. } => vec![raw(name.to_string(), old_edit(e))],
         EditAction::EnsureLine {
             line,
             replace: None,
@@ -433,9 +438,60 @@ fn awk_program(action: &EditAction) -> &'static str {
         | EditAction::AddWords { .. }
         | EditAction::RemoveWords { .. } => AWK_ASSIGN,
         EditAction::EnsureBlock { .. } => AWK_BLOCK,
+        EditAction::CommentForm { .. } => AWK_COMMENT_FORM,
+        EditAction::PythonListItem { .. } | EditAction::PythonAddWords { .. } => AWK_PYTHON,
         EditAction::Chmod { .. } | EditAction::Symlink { .. } => "",
     }
 }
+
+/// Comments out every active top-level `(KEY ...)` form, reading the file as Xen's sxp.py
+/// does (`#` comments, quoted strings, nested parentheses); refuses what the engine refuses.
+const AWK_COMMENT_FORM: &str = r##"function refuse(ln, why) { print "fieldbook: line " ln ": " why "; fix it by hand first, nothing was changed" > "/dev/stderr"; exit 1 }
+END {
+  K = ENVIRON["FB_KEY"]; d = 0
+  for (i = 1; i <= n; i++) {
+    s = a[i]; L = length(s); j = 1
+    while (j <= L) {
+      ch = substr(s, j, 1)
+      if (ch == "#") break
+      if (ch == "'" || ch == "\"") {
+        q = ch; j++
+        while (1) {
+          if (j > L) refuse(i, "a string that never closes on its line")
+          c2 = substr(s, j, 1)
+          if (c2 == "\\") { j += 2; continue }
+          if (c2 == q) break
+          j++
+        }
+      } else if (ch == "(") {
+        d++; rest = substr(s, j + 1); ri = i
+        while (rest ~ /^[ \t]*$/ && ri < n) { ri++; rest = a[ri] }
+        sub(/^[ \t]+/, "", rest); sub(/^['"]/, "", rest); h = rest; sub(/[ \t()'"#].*$/, "", h)
+        start[d] = i; hd[d] = h; pre[d] = substr(s, 1, j - 1)
+        if (h == K && d > 1) refuse(i, "a (" K " ...) form inside another form")
+        if (h == K && pre[d] !~ /^[ \t]*$/) refuse(i, "the (" K " ...) form shares its line with other text")
+      } else if (ch == ")") {
+        if (d == 0) refuse(i, "a ')' without its '('")
+        if (hd[d] == K) {
+          post = substr(s, j + 1)
+          if (post !~ /^[ \t]*(#.*)?$/) refuse(i, "the (" K " ...) form shares its line with other text")
+          for (k = start[d]; k <= i; k++) mark[k] = 1
+        }
+        d--
+      }
+      j++
+    }
+  }
+  if (d > 0) refuse(start[d], "a '(' that never closes")
+  for (i = 1; i <= n; i++) emit(mark[i] ? C a[i] : a[i])
+  finish()
+}
+"##;
+
+/// The Python-syntax edits are not made by awk: the task refuses, naming the fieldbook step
+/// that makes them with the engine's reader.
+const AWK_PYTHON: &str = r#"END { print "fieldbook: this edit of a Python-syntax guest configuration is made by fieldbook itself (fieldbook exec RUNBOOK STEP); nothing was changed" > "/dev/stderr"; exit 1 }
+"#;
 
 const AWK_COMMON: &str = r#"function commented(l) { sub(/^[ \t]*/, "", l); return index(l, C) == 1 }
 BEGIN { C = ENVIRON["FB_COMMENT"]; P = ENVIRON["FB_PATTERN"]; L = ENVIRON["FB_LINE"] }
@@ -594,6 +650,20 @@ fn old_edit(e: &Edit) -> Yaml {
                     env.extend(env_assign("FB_MARKER", marker));
                     env.extend(env_assign("FB_BLOCK", block));
                 }
+                EditAction::CommentForm { key } => env.extend(env_assign("FB_KEY", key)),
+                EditAction::PythonListItem {
+                    key,
+                    pattern,
+                    value,
+                } => {
+                    env.extend(env_assign("FB_KEY", key));
+                    env.extend(env_assign("FB_PATTERN", pattern));
+                    env.extend(env_assign("FB_VALUE", value));
+                }
+                EditAction::PythonAddWords { key, words } => {
+                    env.extend(env_assign("FB_KEY", key));
+                    env.extend(env_assign("FB_VALUE", &words.join(" ")));
+                }
                 EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
             }
             let missing = if e.create {
@@ -646,7 +716,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "- name: \"e: E\"\n  ansible.builtin.lineinfile:\n    path: /etc/inittab\n    line: \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
+            "- name: !unsafe \"e: E\"\n  ansible.builtin.lineinfile:\n    path: !unsafe /etc/inittab\n    line: !unsafe \"x:12345:respawn:/sbin/agetty\"\n    create: false\n"
         );
     }
 
@@ -655,7 +725,7 @@ mod tests {
         let out = modern(
             "path = \"/etc/conf.d/net\"\naction = \"ensure_block\"\nmarker = \"bridges\"\nblock = \"bridge_{br}=\\\"eth1\\\"\\n\"\n",
         );
-        assert!(out.contains("marker: \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
+        assert!(out.contains("marker: !unsafe \"# {mark} fieldbook bridges\"\n    marker_begin: BEGIN\n    marker_end: END\n    block: \"bridge_{{ br }}=\\\"eth1\\\"\"\n"), "{out}");
     }
 
     #[test]
@@ -663,10 +733,10 @@ mod tests {
         let out = modern(
             "path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n",
         );
-        assert!(out.contains("regexp: \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: \"#\\\\g<1>\"\n"), "{out}");
+        assert!(out.contains("regexp: !unsafe \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: !unsafe \"#\\\\g<1>\"\n"), "{out}");
         let out =
             modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
-        assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: net.lo\n    state: link\n"), "{out}");
+        assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: !unsafe net.lo\n    state: link\n"), "{out}");
     }
 
     #[test]
@@ -675,7 +745,7 @@ mod tests {
             "path = \"/etc/conf.d/rc\"\naction = \"set_var\"\nkey = \"RC_PLUG_SERVICES\"\nvalue = \"!net.*\"\n",
         );
         assert!(
-            out.contains("line: \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
+            out.contains("line: !unsafe \"RC_PLUG_SERVICES=\\\"!net.*\\\"\"\n"),
             "{out}"
         );
     }
@@ -688,7 +758,7 @@ mod tests {
         std::fs::write(&file, before).unwrap();
         let mut e = one_edit(edit);
         e.path = file.to_string_lossy().into_owned();
-        let Yaml::Str(script) = old_edit(&e) else {
+        let (Yaml::Str(script) | Yaml::Unsafe(script)) = old_edit(&e) else {
             panic!("unsafe")
         };
         // Stand in for Ansible's templating of the one variable used here.

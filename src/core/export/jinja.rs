@@ -92,11 +92,9 @@ pub fn render(pieces: &[Piece]) -> Yaml {
         })
         .collect();
     if !has_expr {
-        return if looks_like_template(&text) {
-            Yaml::Unsafe(text)
-        } else {
-            Yaml::Str(text)
-        };
+        // Text with nothing to template is data: `!unsafe`, so no version of Ansible ever
+        // renders it, whatever it contains.
+        return Yaml::Unsafe(text);
     }
     // Jinja only reads `{{`, `{%` and `{#` in text; a literal ending in `{` right before an
     // expression would make `{{{`.
@@ -159,9 +157,12 @@ mod tests {
             template("mac={mac},bridge={bridge}"),
             Yaml::str("mac={{ mac }},bridge={{ bridge }}")
         );
-        assert_eq!(template("plain"), Yaml::str("plain"));
-        assert_eq!(template("echo ${HOME}"), Yaml::str("echo ${HOME}"));
-        assert_eq!(template("{{literal}}"), Yaml::str("{literal}"));
+        assert_eq!(template("plain"), Yaml::Unsafe("plain".into()));
+        assert_eq!(
+            template("echo ${HOME}"),
+            Yaml::Unsafe("echo ${HOME}".into())
+        );
+        assert_eq!(template("{{literal}}"), Yaml::Unsafe("{literal}".into()));
         assert_eq!(template("{{{{x}}}}"), Yaml::Unsafe("{{x}}".into()));
         assert_eq!(template("{#x}"), Yaml::Unsafe("{#x}".into()));
     }

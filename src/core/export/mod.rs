@@ -4,6 +4,7 @@
 
 mod ansible;
 mod commands;
+mod conditions;
 mod edits;
 pub mod jinja;
 mod tools;

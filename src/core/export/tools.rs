@@ -76,12 +76,36 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
             .map(|s| s.name.as_str())
             .collect()
     };
+    // Conditional advice ("off unless you use iSCSI") is never applied blindly: it has its own
+    // task behind a switch that defaults to off.
+    let conditional: Vec<&str> = policy
+        .services
+        .iter()
+        .filter(|s| s.advice == Advice::Off && s.unless.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    let sure_off: Vec<&str> = pick(Advice::Off)
+        .into_iter()
+        .filter(|n| !conditional.contains(n))
+        .collect();
     let mut tasks = Vec::new();
-    for (state, list) in [("off", pick(Advice::Off)), ("on", pick(Advice::On))] {
+    for (state, list, switch) in [
+        ("off", sure_off, None),
+        (
+            "off",
+            conditional,
+            Some(super::conditions::CONDITIONAL_SERVICES),
+        ),
+        ("on", pick(Advice::On), None),
+    ] {
         if list.is_empty() {
             continue;
         }
-        let sub = format!("{name} (turn {state}: {})", list.join(", "));
+        let sub = match switch {
+            None => format!("{name} (turn {state}: {})", list.join(", ")),
+            Some(_) => format!("{name} (conditional, turn {state}: {})", list.join(", ")),
+        };
+        let guard = switch.map(|v| ("when".to_string(), Yaml::str(format!("{v} | bool"))));
         if ex.old() {
             let names: Vec<String> = list.iter().map(|s| shell_quote::quote(s)).collect();
             let line = format!(
@@ -89,7 +113,9 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
                 names.join(" "),
                 shell_quote::quote(&policy.levels)
             );
-            tasks.push(raw(sub, Yaml::str(line)));
+            let mut t = raw(sub, Yaml::str(line));
+            t.extend(guard);
+            tasks.push(t);
         } else {
             let mut t = task(
                 sub,
@@ -111,6 +137,7 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
                 "failed_when".into(),
                 Yaml::str("fb_result.rc != 0 and 'error reading information on service' not in fb_result.stderr"),
             ));
+            t.extend(guard);
             tasks.push(t);
         }
     }
@@ -153,8 +180,47 @@ fn snort_rules(ex: &Export, name: &str) -> Vec<Task> {
             )];
         }
     };
-    let alt: Vec<String> = sids.iter().map(|s| s.sid.to_string()).collect();
-    let alt = alt.join("|");
+    // SIDs the article is unsure of get their own pass behind a switch that defaults to off.
+    let mut out = Vec::new();
+    for (maybe, label) in [(false, ""), (true, " (SIDs the article is unsure of)")] {
+        let alt: Vec<String> = sids
+            .iter()
+            .filter(|s| s.maybe == maybe)
+            .map(|s| s.sid.to_string())
+            .collect();
+        if alt.is_empty() {
+            continue;
+        }
+        let sub = format!("{name}{label}");
+        let guard = maybe.then(|| {
+            (
+                "when".to_string(),
+                Yaml::str(format!("{} | bool", super::conditions::MAYBE_SIDS)),
+            )
+        });
+        let tasks = snort_pass(ex, &sub, &alt.join("|"));
+        match guard {
+            None => out.extend(tasks),
+            Some(g) => out.push(guarded_block(&sub, tasks, g)),
+        }
+    }
+    out
+}
+
+/// Several tasks as one block task carrying `guard` (a `when:`).
+fn guarded_block(name: &str, tasks: Vec<Task>, guard: (String, Yaml)) -> Task {
+    vec![
+        ("name".into(), super::ansible::literal(name)),
+        (
+            "block".into(),
+            Yaml::Seq(tasks.into_iter().map(Yaml::Map).collect()),
+        ),
+        guard,
+    ]
+}
+
+/// One pass commenting out the rules whose SID is in `alt` (`1091|1233|...`).
+fn snort_pass(ex: &Export, name: &str, alt: &str) -> Vec<Task> {
     if ex.old() {
         let dirs: Vec<String> = snort::RULE_DIRS
             .iter()
@@ -232,6 +298,21 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("(turn on: snmpd)"), "{out}");
+        // Conditional advice is behind a switch that defaults to off, never applied blindly.
+        assert!(
+            out.contains("(conditional, turn off: iscsi, iscsid, lvm2-monitor, netfs)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("when: \"prune_conditional_services | bool\""),
+            "{out}"
+        );
+        assert!(out.contains("prune_conditional_services: false"), "{out}");
+        let sure = out
+            .lines()
+            .find(|l| l.contains("(turn off: avahi"))
+            .unwrap();
+        assert!(!sure.contains("iscsi") && !sure.contains("netfs"), "{sure}");
         assert!(out.contains("- \"2345\"\n"), "{out}");
         let touched: Vec<&str> = out.lines().filter(|l| l.contains("(turn ")).collect();
         assert!(touched.iter().all(|l| !l.contains("ldap")), "{touched:?}");
@@ -248,13 +329,18 @@ mod tests {
     #[test]
     fn old_snort_program_comments_listed_sids_once() {
         let out = export("snort-rules", TargetPython::Old);
-        let start = out.find("ansible.builtin.raw: ").unwrap();
+        let start = out.find("_raw_params: ").unwrap();
+        let first = out[start..].lines().nth(1).unwrap();
+        let indent = " ".repeat(first.len() - first.trim_start().len());
         let yaml_body: String = out[start..]
             .lines()
             .skip(1)
-            .take_while(|l| l.starts_with("        "))
-            .map(|l| format!("{}\n", &l[8..]))
+            .take_while(|l| l.starts_with(&indent))
+            .map(|l| format!("{}\n", &l[indent.len()..]))
             .collect();
+        // SID 966 ("may be a bad one for me only") has its own pass behind a switch.
+        assert!(out.contains("when: \"disable_maybe_sids | bool\""), "{out}");
+        assert!(out.contains("disable_maybe_sids: false"), "{out}");
         let dir = tempfile::tempdir().unwrap();
         let rules = dir.path().join("rules");
         std::fs::create_dir(&rules).unwrap();

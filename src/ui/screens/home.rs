@@ -51,11 +51,18 @@ fn run_line(model: &Model, rb: &crate::core::runbook::Runbook, run: &Run) -> Str
     .replace(&format!("{}: ", model.target), "")
 }
 
+/// ` on root@router1` when commands run on a host over ssh.
+pub fn on_host(model: &Model) -> String {
+    model.on.as_deref().map_or(String::new(), |h| {
+        format!(" on {}", crate::core::fleet::visible(h))
+    })
+}
+
 /// Draws the home screen.
 pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
     let mode = if model.practice { "practice, " } else { "" };
-    let right = format!("{mode}target {}", model.target);
+    let right = format!("{mode}target {}{}", model.target, on_host(model));
     let inner = widgets::frame(
         buf,
         area,

@@ -72,6 +72,22 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
             }
         }
         EditAction::Symlink { target } => format!("make it a link to {}", s(target)),
+        EditAction::CommentForm { key } => {
+            format!("comment out every active ({} ...) form", s(key))
+        }
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => format!(
+            "make the {} item containing \"{}\" read '{}'",
+            s(key),
+            s(pattern),
+            s(value)
+        ),
+        EditAction::PythonAddWords { key, words } => {
+            format!("add {} to the {} string", s(&words.join(" ")), s(key))
+        }
     };
     format!("{}: {change}", s(&edit.path))
 }

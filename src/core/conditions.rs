@@ -1,0 +1,204 @@
+//! Whether a step applies on this machine (its `when` probe or question) and whether the steps
+//! it comes `after` are finished. The decisions live here; app, `exec` and `auto` only ask.
+
+use std::collections::BTreeMap;
+
+use super::progress::Status;
+use super::runbook::{Program, Step, When, WhenTest};
+use super::runner::{CheckResult, Command, script_env};
+use super::vars;
+
+/// What a step's `when` says about this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applicability {
+    /// No condition, or the probe said yes (exit 0), or the technician answered yes.
+    Applies,
+    /// The probe said no: the reason the runbook gives (`not_needed`).
+    NotNeeded(String),
+    /// A question only the technician can answer.
+    Ask(String),
+    /// The probe could not run (missing program, time limit): the reason.
+    Unknown(String),
+}
+
+/// The probe of a `when`, ready to run with the run's values (`None` for a question).
+pub fn probe_command(when: &When, values: &BTreeMap<String, String>) -> Option<Command> {
+    match &when.test {
+        WhenTest::Probe(Program::Argv(argv)) => Some(Command {
+            argv: argv.iter().map(|a| vars::substitute(a, values)).collect(),
+            env: Vec::new(),
+        }),
+        WhenTest::Probe(Program::Script { shell, script }) => Some(Command {
+            argv: vec![shell.clone(), "-c".to_string(), script.clone()],
+            env: script_env(values),
+        }),
+        WhenTest::Ask(_) => None,
+    }
+}
+
+/// Decides whether `step` applies, running its probe (if any) with `run_probe`, which returns
+/// what a check returns: success means "applies".
+pub fn decide(
+    step: &Step,
+    values: &BTreeMap<String, String>,
+    run_probe: impl FnOnce(&Command) -> CheckResult,
+) -> Applicability {
+    let Some(when) = &step.when else {
+        return Applicability::Applies;
+    };
+    match probe_command(when, values) {
+        None => match &when.test {
+            WhenTest::Ask(q) => Applicability::Ask(q.clone()),
+            WhenTest::Probe(_) => Applicability::Applies,
+        },
+        Some(cmd) => match run_probe(&cmd) {
+            CheckResult::AlreadyDone => Applicability::Applies,
+            CheckResult::NotDone => Applicability::NotNeeded(when.not_needed.clone()),
+            CheckResult::Unknown(why) => Applicability::Unknown(why),
+        },
+    }
+}
+
+/// The outcome recorded for a step skipped because it does not apply; shown after its `[-]`.
+pub fn not_needed_outcome(why: &str) -> String {
+    format!("not needed ({why})")
+}
+
+/// The steps named in `after` that are neither done nor skipped, in the order written.
+pub fn unmet_prerequisites(step: &Step, status: impl Fn(&str) -> Status) -> Vec<&str> {
+    step.after
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !status(id).is_finished())
+        .collect()
+}
+
+/// The refusal for a step run out of order, naming what must come first.
+pub fn out_of_order_message(step: &Step, unmet: &[&str]) -> String {
+    format!(
+        "'{}' must come after {} (not done or skipped yet); run {} first, or pass --force to \
+         run it anyway (recorded as forced)",
+        step.id,
+        quoted_list(unmet),
+        if unmet.len() == 1 { "it" } else { "them" }
+    )
+}
+
+fn quoted_list(ids: &[&str]) -> String {
+    let q: Vec<String> = ids.iter().map(|i| format!("'{i}'")).collect();
+    match q.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runbook::load_str;
+
+    const BOOK: &str = r#"
+id = "d"
+title = "D"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "world"
+title = "W"
+why = "w"
+kind = "manual"
+[[section.step]]
+id = "revdep"
+title = "R"
+why = "w"
+kind = "manual"
+[[section.step]]
+id = "perl"
+title = "P"
+why = "w"
+kind = "command"
+commands = [["perl-cleaner", "all"]]
+when = { probe = ["test", "-e", "/x"], not_needed = "perl was not upgraded" }
+[[section.step]]
+id = "blocked"
+title = "B"
+why = "w"
+kind = "manual"
+when = { ask = "Did emerge report blocked packages?", not_needed = "nothing was blocked" }
+[[section.step]]
+id = "depclean"
+title = "D"
+why = "w"
+kind = "manual"
+after = ["world", "revdep"]
+"#;
+
+    #[test]
+    fn probes_and_questions_decide() {
+        let rb = load_str("d.toml", BOOK).unwrap();
+        let v = BTreeMap::new();
+        let perl = rb.step("perl").unwrap();
+        assert_eq!(
+            decide(perl, &v, |c| {
+                assert_eq!(c.argv, ["test", "-e", "/x"]);
+                CheckResult::NotDone
+            }),
+            Applicability::NotNeeded("perl was not upgraded".into())
+        );
+        assert_eq!(
+            decide(perl, &v, |_| CheckResult::AlreadyDone),
+            Applicability::Applies
+        );
+        assert!(matches!(
+            decide(rb.step("blocked").unwrap(), &v, |_| unreachable!()),
+            Applicability::Ask(q) if q.starts_with("Did emerge")
+        ));
+        assert_eq!(
+            decide(rb.step("world").unwrap(), &v, |_| unreachable!()),
+            Applicability::Applies
+        );
+    }
+
+    #[test]
+    fn prerequisites_must_be_finished() {
+        let rb = load_str("d.toml", BOOK).unwrap();
+        let dep = rb.step("depclean").unwrap();
+        assert_eq!(
+            unmet_prerequisites(dep, |_| Status::Pending),
+            ["world", "revdep"]
+        );
+        assert_eq!(
+            unmet_prerequisites(dep, |id| if id == "world" {
+                Status::Done
+            } else {
+                Status::Skipped
+            }),
+            Vec::<&str>::new()
+        );
+        let msg = out_of_order_message(dep, &["world", "revdep"]);
+        assert!(msg.contains("'world' and 'revdep'"), "{msg}");
+    }
+
+    #[test]
+    fn the_format_reports_bad_conditions_where_they_are() {
+        let bad = BOOK.replace("after = [\"world\", \"revdep\"]", "after = [\"wrold\"]");
+        let p = load_str("d.toml", &bad).unwrap_err();
+        assert!(p[0].message.contains("'wrold'"), "{p:?}");
+        let line = bad.lines().position(|l| l.contains("wrold")).unwrap() + 1;
+        assert_eq!(p[0].at.line, line);
+        let bad = BOOK.replace("probe = [\"test\", \"-e\", \"/x\"], ", "");
+        let p = load_str("d.toml", &bad).unwrap_err();
+        assert!(p[0].message.contains("exactly one of"), "{p:?}");
+        let bad = BOOK.replace("[\"test\", \"-e\", \"/x\"]", "[\"test\", \"{nope}\"]");
+        let p = load_str("d.toml", &bad).unwrap_err();
+        assert!(
+            p[0].message.contains("'nope' is used but not declared"),
+            "{p:?}"
+        );
+        let bad = BOOK.replace("[\"test\", \"-e\", \"/x\"]", "[]");
+        let p = load_str("d.toml", &bad).unwrap_err();
+        assert!(p[0].message.contains("empty argv"), "{p:?}");
+    }
+}
