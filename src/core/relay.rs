@@ -271,7 +271,7 @@ fn set_size(fd: RawFd, (cols, rows): (u16, u16)) {
 fn open_pty((cols, rows): (u16, u16)) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
-    let mut ws = libc::winsize {
+    let ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
@@ -284,7 +284,7 @@ fn open_pty((cols, rows): (u16, u16)) -> io::Result<(OwnedFd, OwnedFd)> {
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null(),
-            &mut ws,
+            &ws,
         )
     };
     if rc != 0 {
