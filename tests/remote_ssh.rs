@@ -829,6 +829,58 @@ fn cancel_ends_the_remote_process_group() {
     );
 }
 
+/// Cancel of a long step reaches its program under the supervisor on the host: the step is
+/// cancelled and the supervisor's exit file says how the program ended.
+#[test]
+fn cancel_reaches_a_long_step_on_the_host() {
+    let Some(s) = sshd("cancel_reaches_a_long_step_on_the_host") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let var = format!("gate={}", gate_dir.path().join("never").display());
+    let log = state.path().join("logs/remote-test@127.0.0.1/long.1.log");
+    let mut child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "long", "--yes", "--var", &var],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the step's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(|x| x == "started"))
+    });
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fieldbook did not end after cancel"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("long: cancelled"), "{stderr}");
+    let exit = std::fs::read_to_string(log.with_file_name("long.1.log.exit")).unwrap();
+    assert!(exit.starts_with("code 130"), "{exit}");
+}
+
 /// A host whose user cannot find `sh`: named before anything runs.
 #[test]
 fn a_host_without_sh_is_named() {

@@ -90,10 +90,10 @@ if [ -z "$d" ]; then
 fi
 if [ -h "$d" ]; then echo "fieldbook: $d is a symbolic link; refusing to use it" >&2; exit 3; fi
 if [ ! -d "$d" ]; then (umask 077 && mkdir "$d") || { echo "fieldbook: cannot create $d" >&2; exit 3; }; fi
-: >"$d/.owner" 2>/dev/null || { echo "fieldbook: $d is not writable by this user" >&2; exit 3; }
+: >"$d/.owner.$$" 2>/dev/null || { echo "fieldbook: $d is not writable by this user" >&2; exit 3; }
 set -- $(ls -ldn "$d"); downer=$3
-set -- $(ls -ln "$d/.owner"); me=$3
-rm -f "$d/.owner"
+set -- $(ls -ln "$d/.owner.$$"); me=$3
+rm -f "$d/.owner.$$"
 if [ "$downer" != "$me" ]; then
   echo "fieldbook: $d belongs to uid $downer, not to this user (uid $me); refusing to use it" >&2; exit 3
 fi
