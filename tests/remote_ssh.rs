@@ -885,3 +885,98 @@ fn an_interactive_step_runs_on_the_host_with_the_terminal() {
         "the answer never arrived"
     );
 }
+
+/// The snort rule files are read on the host (under `--root` there): a rules directory that
+/// only the host's user can read is scanned through ssh.
+#[test]
+fn snort_rules_are_read_on_the_host() {
+    let Some(s) = sshd("snort_rules_are_read_on_the_host") else {
+        return;
+    };
+    let root = PathBuf::from(format!("/home/fbtest/snort-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let rules = root.join("var/lib/suva/services/intrusion-protection/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("web.rules"),
+        "alert tcp any any -> any 80 (msg:\"a\"; sid:1091; rev:1;)\n",
+    )
+    .unwrap();
+    std::fs::write(rules.join("other file.rules"), "# nothing here\n").unwrap();
+    Command::new("chown")
+        .args(["-R", "fbtest:fbtest"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    // This machine is the host here, so an ssh that records its arguments proves the rules
+    // were read through ssh and not from this machine's disk.
+    let state = tempfile::tempdir().unwrap();
+    let calls = state.path().join("ssh-calls");
+    let wrapper = state.path().join("ssh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec ssh \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_arg = root.display().to_string();
+    let out = s
+        .fb("fbtest", state.path(), &["--root", &root_arg, "snort"])
+        .env("FIELDBOOK_SSH", &wrapper)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("SID 1091       enabled"), "{stdout}");
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        calls.contains("intrusion-protection/rules"),
+        "the rules were not read over ssh: {calls}"
+    );
+}
+
+/// A symbolic link on the host is handled as locally: refused until the technician confirms
+/// following it, then the file it points to is edited and the link stays a link.
+#[test]
+fn a_remote_symlink_is_handled_as_locally() {
+    let Some(s) = sshd("a_remote_symlink_is_handled_as_locally") else {
+        return;
+    };
+    let file = user_file("fbtest", "link", "a=1\n", 0o644);
+    let link = file.with_file_name("conf-link");
+    std::os::unix::fs::symlink("conf", &link).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let values = std::collections::BTreeMap::new();
+    let archive = PathBuf::from("archive/t");
+    let mut ctx = fieldbook::core::apply::EditContext {
+        root: None,
+        state_dir: state.path(),
+        archive: &archive,
+        values: &values,
+        follow_symlinks: false,
+    };
+    let session = s.session("fbtest");
+    let edits = edit_fixture(&link);
+    let err = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link to conf"), "{err}");
+    ctx.follow_symlinks = true;
+    let p = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx).unwrap();
+    assert_eq!(p.changes[0].path, file.display().to_string());
+    let applied =
+        fieldbook::core::machine::remote_files::apply(&session, None, "s", &edits, &ctx, "t")
+            .unwrap();
+    assert_eq!(applied[0].path, file.display().to_string());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a=1\nadded=1\n");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}

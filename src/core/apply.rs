@@ -1053,6 +1053,15 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::preview(
+                session,
+                self.root.as_deref(),
+                edits,
+                &ctx,
+            );
+        }
         preview(edits, &ctx)
     }
 

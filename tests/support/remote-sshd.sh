@@ -5,8 +5,9 @@
 #   fbtest  login shell /bin/sh (dash)
 #   fbash   login shell busybox ash (DIR/ash, a link to busybox named ash)
 #   fbnosh  login shell /bin/sh but PATH=/nonexistent: stands in for a host without `sh`
-# and root, by key only, with its authorized key in DIR/authorized_keys_root (root's own ~/.ssh is
-# not touched), for the acceptance test that runs a chroot on the host.
+# and root, by key only, for the acceptance test that runs a chroot on the host. Every user's
+# authorized key is in DIR/authorized_keys_USER (no ~/.ssh is touched), so several checkouts
+# can run these tests at once, each with its own server, port and keys.
 # Both get PATH=~/stubs:/usr/bin:/bin (sshd's PermitUserEnvironment), so recording stubs put in
 # ~/stubs come first. openssh-server and busybox are installed with apt-get if missing.
 #
@@ -68,7 +69,9 @@ for u in fbtest fbash fbnosh; do
   home=$(getent passwd "$u" | cut -d: -f6)
   install -d -o "$u" -g "$u" -m 700 "$home/.ssh"
   install -d -o "$u" -g "$u" -m 755 "$home/stubs"
-  install -o "$u" -g "$u" -m 600 "$DIR/id_ed25519.pub" "$home/.ssh/authorized_keys"
+  # Each DIR's sshd reads its own key files (several checkouts share these users).
+  # sshd reads them as the user.
+  install -o "$u" -g "$u" -m 600 "$DIR/id_ed25519.pub" "$DIR/authorized_keys_$u"
   echo "PATH=$home/stubs:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" >"$home/.ssh/environment"
   [ "$u" != fbnosh ] || echo "PATH=/nonexistent" >"$home/.ssh/environment"
   chown "$u:$u" "$home/.ssh/environment"
@@ -87,7 +90,7 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $DIR/host_ed25519
 PidFile $DIR/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys $DIR/authorized_keys_%u
+AuthorizedKeysFile $DIR/authorized_keys_%u
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no

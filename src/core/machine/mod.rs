@@ -233,6 +233,23 @@ pub fn capture_listing<M: Machine + ?Sized>(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The snort rules scan on `machine`: the rule files are read on the host over ssh (under
+/// `--root` there), else here.
+pub fn snort_scan(
+    machine: &dyn Machine,
+    root: Option<&Path>,
+    dirs: &[&str],
+    list: &[super::snort::BadSid],
+) -> super::snort::ScanReport {
+    match machine.ssh() {
+        Some(session) => super::snort::scan_files(dirs, list, &mut |dir| {
+            let on_host = super::snort::under_root(root, dir);
+            remote_files::read_dir_files(session, &on_host.display().to_string())
+        }),
+        None => super::snort::scan(root, dirs, list),
+    }
+}
+
 /// Runs a local argv to its end with stdin null, capturing stdout and stderr.
 pub fn local_capture(argv: &[String], env: &[(String, String)]) -> Result<Captured, MachineError> {
     use std::os::unix::process::ExitStatusExt;

@@ -544,6 +544,50 @@ mv -f "$t" "$p" || {{ rm -f "$t"; echo "replacing $p failed; the original is unc
     Ok(())
 }
 
+/// The regular files (not links) directly in `dir` on the host, sorted by name, with their
+/// bytes; `None` when the directory does not exist or the host cannot be asked.
+pub fn read_dir_files(session: &SshSession, dir: &str) -> Option<crate::core::snort::RulesFiles> {
+    let script = r#"d=$1; [ -d "$d" ] || { echo N; exit 0; }; echo D
+for f in "$d"/*; do
+  [ -f "$f" ] && [ ! -h "$f" ] || continue
+  n=${f##*/}
+  l=$(ls -ln "$f") || continue
+  set -- $l
+  echo "F $5 $n"; cat "$f"
+done"#;
+    let out = session
+        .run_line(
+            shell_quote::join(&["sh", "-c", script, "sh", dir]),
+            None,
+            FILE_LIMIT,
+        )
+        .ok()?;
+    let bytes = out.stdout;
+    let (head, mut rest) = split_line(&bytes)?;
+    if head != b"D" {
+        return None;
+    }
+    let mut files = Vec::new();
+    while let Some((line, after)) = split_line(rest) {
+        let line = String::from_utf8_lossy(line).into_owned();
+        let mut parts = line.splitn(3, ' ');
+        let (Some("F"), Some(size), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+            break;
+        };
+        let size: usize = size.parse().ok()?;
+        let content = after.get(..size)?;
+        files.push((name.to_string(), Ok(content.to_vec())));
+        rest = &after[size..];
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(files)
+}
+
+fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let i = bytes.iter().position(|&b| b == b'\n')?;
+    Some((&bytes[..i], &bytes[i + 1..]))
+}
+
 /// What undo would do to a file on the host.
 pub fn undo_preview(
     session: &SshSession,
