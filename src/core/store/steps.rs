@@ -259,6 +259,16 @@ impl Store {
         self.commit(event)
     }
 
+    /// A running attempt that failed before any program ran (an edit the engine refused: a
+    /// missing file, a directory): failed, with `why` as its outcome and no exit status.
+    pub fn fail_without_exit(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "fail"));
+        }
+        let event = self.set_ended(step, Status::Failed, None, Some(why.to_string()));
+        self.commit(event)
+    }
+
     /// The technician stopped a running step (`exit` is how the process ended, if known).
     pub fn cancel(&mut self, step: &str, exit: Option<Exit>) -> Result<(), StoreError> {
         if self.status_of(step) != Status::Running {
