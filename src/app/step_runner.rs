@@ -470,7 +470,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         if let Some(l) = log.as_mut() {
             let _ = writeln!(
                 l,
-                "$ {} (interactive: output went to the terminal)",
+                "$ {} (interactive: every byte it printed follows)",
                 command.display()
             );
         }
@@ -479,8 +479,33 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             command.display()
         )));
         let size = (session.size.cols, session.size.rows);
-        let exit = match exec::run_foreground(command, size, &size_env) {
-            Ok(exit) => exit,
+        let ran = exec::run_foreground(
+            command,
+            size,
+            &size_env,
+            log.as_mut().map(|l| l as &mut dyn Write),
+            &signals.hangup,
+        );
+        let exit = match ran {
+            Ok(done) => {
+                // What it printed, as the Output screen shows any command's output.
+                lines.extend(tail_lines(&done.tail));
+                if done.hung_up {
+                    if let Some(l) = log.as_mut() {
+                        let _ = writeln!(l, "\nfieldbook: the terminal hung up");
+                    }
+                    outcome = RunOutcome {
+                        status: Status::Interrupted,
+                        exit: None,
+                        failed_program: Some(index),
+                        message: "interrupted: the terminal hung up while the interactive \
+                                  program ran; its own result is unknown"
+                            .into(),
+                    };
+                    break;
+                }
+                done.exit
+            }
             Err(message) => {
                 outcome = RunOutcome {
                     status: Status::Failed,
@@ -502,7 +527,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             break;
         }
         if let Some(l) = log.as_mut() {
-            let _ = writeln!(l, "fieldbook: {exit}");
+            let _ = writeln!(l, "\nfieldbook: {exit}");
         }
         outcome.exit = Some(exit);
         if let Some(why) = runner::judge(exit, &step.job.expect, false) {
@@ -528,6 +553,16 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         started.elapsed().as_secs()
     )));
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
+}
+
+/// The lines an interactive program left, for the Output screen (the screen keeps its own
+/// bound; the log has every byte).
+fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
+    let mut filter = crate::core::terminal_text::TerminalText::new();
+    let mut styled = Vec::new();
+    filter.feed(tail, &mut styled);
+    filter.finish(&mut styled);
+    styled.iter().map(OutputLine::from_child).collect()
 }
 
 #[cfg(test)]
