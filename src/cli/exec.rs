@@ -111,6 +111,15 @@ pub(super) fn parse_vars(
 }
 
 impl<'a> Context<'a> {
+    /// The values of this run's `secret` variables, never to be recorded.
+    fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.runbook
+            .variables
+            .iter()
+            .filter(|v| v.ty == crate::core::vars::VarType::Secret)
+            .filter_map(|v| self.values.get(&v.name).map(String::as_str))
+    }
+
     /// Opens the run of `runbook` on the target and merges the values: defaults, then saved
     /// values, then `--var` (which are saved, except secrets).
     pub fn open(
@@ -288,7 +297,9 @@ impl<'a> Context<'a> {
             )
         } else if supervised {
             let exe = std::env::current_exe()?;
-            match machine::start_long(&machine::current(), &exe, &job, &log) {
+            let secrets: Vec<String> = self.secret_values().map(str::to_string).collect();
+            match machine::start_long_with_secrets(&machine::current(), &exe, &job, &log, &secrets)
+            {
                 Ok((pid, running)) => {
                     self.store.borrow_mut().set_pid(&step.id, pid)?;
                     running
@@ -395,10 +406,11 @@ impl<'a> Context<'a> {
             ),
             None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
         };
-        let (applied, error) = match result {
+        let (mut applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),
         };
+        apply::mask_secrets(&mut applied, self.secret_values());
         let mut store = self.store.borrow_mut();
         for a in applied {
             store.record_edit(a)?;

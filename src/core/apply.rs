@@ -509,6 +509,24 @@ pub fn preview_practice(
     preview_inner(edits, ctx, true)
 }
 
+/// What a secret value is shown as in recorded diffs and the report.
+pub const SECRET_SHOWN: &str = "***";
+
+/// Replaces every secret value in the diffs of `applied` with [`SECRET_SHOWN`] before they are
+/// recorded: the state file (`runs/*.toml`) and `fieldbook report` never hold a secret. Longer
+/// secrets first, so one that contains another is masked whole; empty ones mask nothing.
+pub fn mask_secrets<'a>(applied: &mut [AppliedEdit], secrets: impl IntoIterator<Item = &'a str>) {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for edit in applied {
+        for s in &secrets {
+            if edit.diff.contains(s) {
+                edit.diff = edit.diff.replace(s, SECRET_SHOWN);
+            }
+        }
+    }
+}
+
 /// Before an edit is substituted: every value it uses is known, and none would be code in the
 /// file it writes (see [`edit::value_as_code`]). Local and remote edits share it.
 pub(crate) fn check_values(raw: &Edit, values: &BTreeMap<String, String>) -> Result<(), EditError> {
