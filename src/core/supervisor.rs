@@ -678,7 +678,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("a.log");
         std::fs::write(job_path(&log), serde_json::to_vec(job).unwrap()).unwrap();
-        let record = run_supervised(&log, None);
+        let record = run_supervised(&log, None, &[]);
         state_dir::write_exit_record(&exit_path(&log), &record).unwrap();
         read_exit_record(&log).unwrap()
     }
