@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fieldbook::catalog::Catalog;
 use fieldbook::core::apply::{self, EditContext, EditError};
+use fieldbook::core::catalog::Catalog;
 use fieldbook::core::progress::AppliedEdit;
 use fieldbook::core::runbook::{Action, Edit, EditAction};
 

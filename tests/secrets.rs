@@ -119,7 +119,9 @@ fn a_long_steps_job_file_never_holds_a_secret() {
         .arg(dir.path().join("books"))
         .arg("--state-dir")
         .arg(dir.path().join("state"))
-        .args(["--target", "t", "exec", "sec", "long", "--yes", "--var", &pw, "--var", &out_var])
+        .args([
+            "--target", "t", "exec", "sec", "long", "--yes", "--var", &pw, "--var", &out_var,
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -129,7 +131,9 @@ fn a_long_steps_job_file_never_holds_a_secret() {
     let mut saw_job = false;
     while std::time::Instant::now() < deadline && !out.exists() {
         let state = dir.path().join("state");
-        saw_job |= files_holding(&state, "\"argv\"").iter().any(|f| f.ends_with(".job"));
+        saw_job |= files_holding(&state, "\"argv\"")
+            .iter()
+            .any(|f| f.ends_with(".job"));
         assert_eq!(files_holding(&state, SECRET), Vec::<String>::new());
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -139,6 +143,12 @@ fn a_long_steps_job_file_never_holds_a_secret() {
     assert!(status.success(), "{err}");
     assert!(saw_job, "never saw the job file");
     // The program itself got the value.
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), format!("{SECRET}\n"));
-    assert_eq!(files_holding(&dir.path().join("state"), SECRET), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(
+        files_holding(&dir.path().join("state"), SECRET),
+        Vec::<String>::new()
+    );
 }

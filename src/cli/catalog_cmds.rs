@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::capture::print;
 use super::runs::terminal_safe;
 use super::{UsageError, exit};
-use crate::catalog::{self, Catalog, Entry};
+use crate::core::catalog::{self, Catalog, Entry};
 use crate::core::runbook::{Action, EditAction, Program, Runbook};
 
 /// Prints problems of user runbook files that were skipped, so a typo never hides silently.

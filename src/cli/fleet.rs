@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{GlobalOpts, UsageError, exit};
-use crate::catalog::Catalog;
+use crate::core::catalog::Catalog;
 use crate::core::fleet::{self, HostAnswer, ssh};
 
 /// Options of `fieldbook fleet`.
@@ -145,7 +145,7 @@ pub(super) fn run(global: &GlobalOpts, catalog: Catalog, args: &FleetArgs) -> an
         if hosts.is_empty() {
             return Err(UsageError("no hosts: name them, or give --hosts FILE".into()).into());
         }
-        return crate::app::run_fleet(global, catalog, settings, hosts);
+        return crate::app::run_fleet(global.settings(), catalog, settings, hosts);
     }
     if let Some(runbook) = &args.report {
         let [host] = hosts.as_slice() else {

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::catalog::{CHECKLISTS_ENV, Catalog};
+use crate::core::catalog::{CHECKLISTS_ENV, Catalog};
+use crate::core::settings::{Settings, TerminalOptions};
 
 mod auto;
 mod capture;
@@ -28,16 +29,8 @@ mod subnet;
 mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
-pub mod exit {
-    /// Success: the command did what was asked (a step ended done, a check found nothing).
-    pub const OK: u8 = 0;
-    /// Failure: problems found, a step failed.
-    pub const FAILURE: u8 = 1;
-    /// Usage error: unknown runbook or step, a missing or invalid value (clap uses 2 as well).
-    pub const USAGE: u8 = 2;
-    /// The step needs the terminal (manual or interactive): use the TUI.
-    pub const NEEDS_TERMINAL: u8 = 3;
-}
+pub use crate::core::exit;
+pub use crate::core::exit::UsageError;
 
 /// fieldbook walks you through sysadmin runbooks, runs the real commands, edits the real files
 /// and records every step so the work survives a dropped connection and can be handed over.
@@ -150,6 +143,33 @@ impl GlobalOpts {
             root: self.root.clone(),
             ssh,
         })
+    }
+}
+
+impl GlobalOpts {
+    /// The session's one [`Settings`] value, built from these options.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            practice: self.practice,
+            root: self.root.clone(),
+            state_dir: self.state_dir.clone(),
+            target: self
+                .target
+                .clone()
+                .unwrap_or_else(crate::core::host::hostname),
+            host: self.host.clone(),
+            checklists: self.checklists.clone(),
+            terminal: TerminalOptions {
+                ascii: self.ascii,
+                unicode: self.unicode,
+                no_color: self.no_color,
+                size: self.size.clone(),
+                no_alt_screen: self.no_alt_screen,
+                alt_screen: self.alt_screen,
+                esc_delay: self.esc_delay,
+                low_bandwidth: self.low_bandwidth,
+            },
+        }
     }
 }
 
@@ -334,11 +354,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A usage error that should exit with status 2 (unknown id, bad value).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
 /// Read-out commands die quietly when their reader goes away (`fieldbook list | head -1`), as
 /// Unix filters do, instead of panicking in `println!` on EPIPE. Commands that record progress
 /// or drive the terminal keep Rust's default (SIGPIPE ignored, EPIPE as an error) so a closed
@@ -419,8 +434,10 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
 fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
-        None => crate::app::run(&cli.global, catalog(), None),
-        Some(Command::Run { ref id }) => crate::app::run(&cli.global, catalog(), Some(id)),
+        None => crate::app::run(cli.global.settings(), catalog(), None),
+        Some(Command::Run { ref id }) => {
+            crate::app::run(cli.global.settings(), catalog(), Some(id))
+        }
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json, why }) => catalog_cmds::show(&catalog(), id, json, why),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),

@@ -14,7 +14,6 @@ use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::printable;
 use crate::core::snort::{self, RULE_DIRS, USER_FILE};
-use crate::core::state_dir::StateDir;
 
 /// `fieldbook snort` subcommands.
 #[derive(Debug, Subcommand)]
@@ -30,7 +29,7 @@ pub enum SnortAction {
 
 /// The state directory (the real one, not the practice area: the rules are the machine's).
 pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
-    Ok(StateDir::resolve(global.state_dir.as_deref(), false)?.base())
+    Ok(global.settings().state()?.base())
 }
 
 /// The user SID file for these options.

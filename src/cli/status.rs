@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::catalog::Catalog;
 use crate::cli::GlobalOpts;
 use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, FoundRun, terminal_safe};
+use crate::core::catalog::Catalog;
 use crate::core::report::{self, Report};
 use crate::core::store;
 

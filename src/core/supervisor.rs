@@ -497,14 +497,6 @@ pub fn is_alive(pid: u32) -> bool {
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
-/// This boot's id, to tell "the UI died" from "the machine rebooted" on re-attach.
-pub fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 /// Polling interval of the log tail: fast enough to feel live, slow enough to cost nothing.
 const TAIL_EVERY: Duration = Duration::from_millis(50);
 

@@ -9,6 +9,7 @@ use super::Store;
 use crate::core::attempt_id::Supervisor;
 use crate::core::clock;
 use crate::core::disk_space;
+use crate::core::exec;
 use crate::core::host;
 use crate::core::journal::Event;
 use crate::core::machine::remote_long;
@@ -80,19 +81,18 @@ impl Store {
 
     /// Steps running detached right now, for re-attaching (pid alive, same boot).
     pub fn live_steps(&self) -> Vec<LiveStep> {
-        let boot = host::boot_id();
         self.run
             .steps
             .iter()
             .filter(|(_, st)| st.status == Status::Running)
             .filter_map(|(id, st)| {
                 let a = st.attempts.last()?;
-                let sup = supervisor_of(a)?;
-                let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
-                let remote = a.log.as_deref().is_some_and(|l| {
-                    remote_long::read_sidecar(&self.dir.resolve_path(l)).is_some()
-                });
-                (remote || (same_boot && sup.alive())).then(|| self.live(id, a, sup.pid))
+                let pid = a.pid?;
+                let remote = a
+                    .log
+                    .as_deref()
+                    .is_some_and(|l| exec::is_remote(&self.dir.resolve_path(l)));
+                (remote || exec::is_alive(a)).then(|| self.live(id, a, pid))
             })
             .collect()
     }
@@ -189,7 +189,7 @@ impl Store {
             }
             let why = match supervisor_of(&attempt) {
                 _ if rebooted => "the machine rebooted while it ran".to_string(),
-                Some(sup) if sup.alive() => {
+                Some(sup) if exec::is_alive(&attempt) => {
                     found.push(Reconciled::Live(self.live(&id, &attempt, sup.pid)));
                     continue;
                 }

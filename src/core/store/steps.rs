@@ -154,8 +154,12 @@ impl Store {
         Ok((unique, log))
     }
 
-    /// Programs of `step`'s last attempt still running after their supervisor died.
+    /// Programs of `step`'s last attempt still running after their supervisor died (looked
+    /// for only when that attempt was interrupted: one that ended has no programs left).
     pub fn orphans(&self, step: &str) -> Vec<u32> {
+        if self.status_of(step) != Status::Interrupted {
+            return Vec::new();
+        }
         self.run
             .steps
             .get(step)

@@ -441,6 +441,7 @@ fn pop(model: &mut Model) {
 /// `ROOT=<dir>` for gcc-config and env-update when fieldbook works on a mounted root.
 fn root_env(model: &Model) -> Vec<(String, String)> {
     model
+        .settings
         .root
         .as_ref()
         .map(|r| vec![("ROOT".to_string(), r.display().to_string())])
@@ -608,7 +609,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
     };
     match what {
         ToolConfirm::Run { commands, env } => {
-            if model.practice {
+            if model.settings.practice {
                 for argv in &commands {
                     model.push_output(format!("practice: would run: {}", show_argv(argv)));
                 }
@@ -640,7 +641,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
             ]
         }
         ToolConfirm::Edits(edits) => {
-            if model.practice {
+            if model.settings.practice {
                 if let Some(s) = model.tool.as_mut() {
                     s.notice = Some("Practice mode: no file was changed.".into());
                 }
@@ -770,7 +771,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                     if let Some(ToolView::Gcc(old)) = before {
                         let now = list.current().map(|p| p.number);
                         check = Some(if now.is_some() && now == old.chosen {
-                            Ok(if model.root.is_some() {
+                            Ok(if model.settings.root.is_some() {
                                 IMAGE_PROFILE_NOTE
                             } else {
                                 SOURCE_PROFILE_NOTE
