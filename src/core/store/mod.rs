@@ -103,6 +103,12 @@ pub enum StoreError {
     /// A whole run handed to [`Store::apply`] would remove or rewrite recorded history.
     #[error("refusing to save: {0} (recorded history is only ever added to)")]
     History(String),
+    /// The step's attempt number cannot grow (a state file said the last one was u32::MAX).
+    #[error(
+        "step '{0}' has no attempt number left; archive the run with `fieldbook reset` to start \
+         it again"
+    )]
+    AttemptLimit(String),
     /// Skipping, marking done and notes need words.
     #[error("a reason is required to {0}")]
     EmptyReason(&'static str),
