@@ -298,6 +298,13 @@ impl<'a> Context<'a> {
         };
         let preview = match previewed {
             Ok(p) => p,
+            // The app asks before it edits through a link; exec cannot ask, so it says so with
+            // the exit status of a step that needs the app.
+            Err(e @ apply::EditError::Symlink { .. }) => {
+                return Ok(StepEnd::NeedsTerminal(format!(
+                    "{e}: the app asks for that confirmation"
+                )));
+            }
             Err(e) => {
                 say(&format!("{}: {e}", step.id));
                 return Ok(StepEnd::NotDone(e.to_string()));
