@@ -42,6 +42,7 @@ const SECRET: &str = "hunter2-S3cret";
 fn fieldbook(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fieldbook"))
         .env_remove("FIELDBOOK_STATE_DIR")
+        .env("SUDO_USER", "tech-behind-sudo")
         .arg("--checklists")
         .arg(dir.join("books"))
         .arg("--state-dir")
@@ -94,6 +95,17 @@ fn a_secret_in_an_edit_is_masked_in_the_state_file_and_the_report() {
     assert_eq!(conf, format!("password = {SECRET}\n"));
     let runs = dir.path().join("state/runs");
     assert_eq!(files_holding(&runs, SECRET), Vec::<String>::new());
+    // Issue 17 item 16: the journal records the real uid and $SUDO_USER on every line.
+    // SAFETY: getuid has no preconditions.
+    let uid = format!("\"uid\":{}", unsafe { libc::getuid() });
+    let journals = files_holding(&runs, "\"event\"");
+    assert!(!journals.is_empty(), "no journal");
+    for j in journals {
+        for line in std::fs::read_to_string(&j).unwrap().lines() {
+            assert!(line.contains(&uid), "{line}");
+            assert!(line.contains("\"sudo_user\":\"tech-behind-sudo\""), "{line}");
+        }
+    }
     assert!(
         !files_holding(&runs, "+password = ***").is_empty(),
         "no masked diff recorded"

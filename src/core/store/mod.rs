@@ -266,11 +266,7 @@ impl Store {
     fn commit(&mut self, event: Event) -> Result<(), StoreError> {
         let at = clock::now();
         self.run.updated = at.clone();
-        let entry = Entry {
-            at,
-            who: self.who.clone(),
-            event,
-        };
+        let entry = Entry::new(at, self.who.clone(), event);
         match serde_json::to_string(&entry) {
             Ok(line) => self.unjournalled.push(line),
             Err(e) => {
