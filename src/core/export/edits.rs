@@ -596,22 +596,40 @@ const AWK_ENSURE_LINE: &str = r#"END {
 }
 "#;
 
+/// A line ending in a backslash continues into the next (a long snort rule): the group is
+/// commented or uncommented as a whole, as the engine does.
 const AWK_COMMENT_OUT: &str = r#"END {
-  for (i = 1; i <= n; i++) { if (!commented(a[i]) && index(a[i], P)) a[i] = C a[i]; emit(a[i]) }
+  i = 1
+  while (i <= n) {
+    if (commented(a[i])) { emit(a[i]); i++; continue }
+    s = i
+    while (i < n && a[i] ~ /\\[ \t\r]*$/ && !commented(a[i + 1])) i++
+    hit = 0; for (k = s; k <= i; k++) if (index(a[k], P)) hit = 1
+    for (k = s; k <= i; k++) emit(hit ? C a[k] : a[k])
+    i++
+  }
   finish()
 }
 "#;
 
 const AWK_UNCOMMENT: &str = r#"END {
-  for (i = 1; i <= n; i++) {
-    l = a[i]
-    if (commented(l) && index(l, P)) {
-      match(l, /^[ \t]*/); ind = substr(l, 1, RLENGTH); r = substr(l, RLENGTH + 1)
-      while (index(r, C) == 1) r = substr(r, length(C) + 1)
-      if (substr(r, 1, 1) == " ") r = substr(r, 2)
-      l = ind r
+  i = 1
+  while (i <= n) {
+    if (!commented(a[i])) { emit(a[i]); i++; continue }
+    s = i
+    while (i < n && a[i] ~ /\\[ \t\r]*$/ && commented(a[i + 1])) i++
+    hit = 0; for (k = s; k <= i; k++) if (index(a[k], P)) hit = 1
+    for (k = s; k <= i; k++) {
+      l = a[k]
+      if (hit) {
+        match(l, /^[ \t]*/); ind = substr(l, 1, RLENGTH); r = substr(l, RLENGTH + 1)
+        while (index(r, C) == 1) r = substr(r, length(C) + 1)
+        if (k == s && substr(r, 1, 1) == " ") r = substr(r, 2)
+        l = ind r
+      }
+      emit(l)
     }
-    emit(l)
+    i++
   }
   finish()
 }
@@ -1122,6 +1140,28 @@ key = "network-script"
     'network-bridge netdev=eth1')
 # (network-script x)
 (network-script "y z") # c
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "comment_out"
+pattern = "sid:1807;"
+"#,
+                r#"alert tcp any any -> any 80 \
+    (msg:"chunked"; \
+    sid:1807; rev:10;)
+alert tcp any any -> any 80 (sid:1091;)
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "uncomment"
+pattern = "sid:1807;"
+"#,
+                r#"#alert tcp any any -> any 80 \
+#    (msg:"chunked"; \
+#    sid:1807; rev:10;)
+alert tcp any any -> any 80 (sid:1091;)
 "#,
             ),
         ];
