@@ -2,11 +2,7 @@
 //! edits the real files and records every step so the work survives a dropped link.
 
 pub mod app;
-pub mod catalog;
 pub mod cli;
 pub mod core;
-pub mod fleet_jobs;
-pub mod step_runner;
 pub mod terminal;
-pub mod tool_jobs;
 pub mod ui;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use fieldbook::catalog::BUILTIN;
+use fieldbook::core::catalog::BUILTIN;
 use fieldbook::core::runbook::{Action, EditAction, Program, RunSpec, Runbook, Step, load_str};
 use fieldbook::core::vars::{references, substitute};
 

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fieldbook::catalog::Catalog;
 use fieldbook::core::apply::{self, EditContext, EditError};
+use fieldbook::core::catalog::Catalog;
 use fieldbook::core::progress::AppliedEdit;
 use fieldbook::core::runbook::{Action, Edit, EditAction};
 
@@ -119,6 +119,7 @@ fn edit(path: &str, action: EditAction) -> Edit {
         path: path.to_string(),
         comment: "#".to_string(),
         create: false,
+        mode: None,
         action,
     }
 }
@@ -271,6 +272,7 @@ fn every_action_applies_once_and_undoes() {
         )],
         vec![Edit {
             create: true,
+            mode: None,
             ..edit(
                 "/etc/portage/package.mask",
                 EditAction::EnsureLine {
@@ -413,6 +415,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
     let err = apply::preview(
         &[Edit {
             create: true,
+            mode: None,
             ..line("/etc/nodir/new.conf")
         }],
         &c,
@@ -532,7 +535,7 @@ fn symlinks_are_reported_and_followed_only_when_confirmed() {
 }
 
 #[test]
-fn a_file_changed_after_the_preview_is_not_overwritten() {
+fn a_file_changed_after_the_preview_is_edited_as_it_is_now() {
     let sb = sandbox();
     let values = BTreeMap::new();
     let archive = PathBuf::from("archive/x");
@@ -544,12 +547,30 @@ fn a_file_changed_after_the_preview_is_not_overwritten() {
         },
     )];
     let p = apply::preview(&edits, &c).unwrap();
+    // The edit is made on the file as it is under its lock: here there is nothing left to do,
+    // so nothing is written and nothing recorded.
     fs::write(sb.root.join("etc/inittab"), "someone else\n").unwrap();
-    let err = apply::apply("s", &p, &c, "t").unwrap_err();
-    assert!(matches!(err.error, EditError::ChangedSincePreview(_)));
+    let applied = apply::apply("s", &p, &c, "t").unwrap();
+    assert!(applied.is_empty(), "{applied:?}");
     assert_eq!(
         fs::read_to_string(sb.root.join("etc/inittab")).unwrap(),
         "someone else\n"
+    );
+    // Another change made since the preview is kept, and the edit is made beside it.
+    let original = "x --autologin root\n";
+    fs::write(sb.root.join("etc/inittab"), original).unwrap();
+    let p = apply::preview(&edits, &c).unwrap();
+    fs::write(sb.root.join("etc/inittab"), format!("{original}theirs\n")).unwrap();
+    let applied = apply::apply("s", &p, &c, "t").unwrap();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(
+        fs::read_to_string(sb.root.join("etc/inittab")).unwrap(),
+        "#x --autologin root\ntheirs\n"
+    );
+    assert!(
+        applied[0].diff.contains("+#x --autologin root"),
+        "{}",
+        applied[0].diff
     );
 }
 

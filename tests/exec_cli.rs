@@ -231,7 +231,10 @@ fn a_long_step_survives_the_death_of_exec() {
     // The UI dies hard (kill -9); the step must carry on and record its exit.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(fieldbook::core::supervisor::is_alive(pid));
+    let run = fieldbook::core::state_dir::read_run(&env.run_file(false)).unwrap();
+    let attempt = run.steps["world"].attempts.last().unwrap();
+    assert_eq!(attempt.pid, Some(pid));
+    assert!(fieldbook::core::exec::is_alive(attempt));
     let log = env.state.path().join("logs/runner-test@web1/world.1.log");
     let deadline = Instant::now() + Duration::from_secs(30);
     while fieldbook::core::supervisor::read_exit(&log).is_none() {

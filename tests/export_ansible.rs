@@ -407,7 +407,7 @@ fn fieldbook_network_steps(root: &Path, work: &Path) {
         .unwrap();
         Command::new("chmod").arg("755").arg(&w).status().unwrap();
     }
-    let catalog = fieldbook::catalog::Catalog::load(None);
+    let catalog = fieldbook::core::catalog::Catalog::load(None);
     let rb = &catalog.get("xen4-migration").unwrap().runbook;
     let section = rb.sections.iter().find(|s| s.id == "network").unwrap();
     let path = format!(
@@ -445,7 +445,7 @@ fn fieldbook_network_steps(root: &Path, work: &Path) {
 fn engine_results(root_before: &Path) -> Vec<(String, String)> {
     use fieldbook::core::edit;
     use fieldbook::core::runbook::Action;
-    let catalog = fieldbook::catalog::Catalog::load(None);
+    let catalog = fieldbook::core::catalog::Catalog::load(None);
     let rb = &catalog.get("xen4-migration").unwrap().runbook;
     let mut values = rb.default_values();
     for v in NETWORK_VALUES {

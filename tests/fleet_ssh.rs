@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fieldbook::catalog::Catalog;
+use fieldbook::core::catalog::Catalog;
 use fieldbook::core::progress::Exit;
 use fieldbook::core::state_dir::StateDir;
 use fieldbook::core::store::{IfCorrupt, Store};

@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fieldbook::catalog::Catalog;
 use fieldbook::core::apply::{self, EditContext};
+use fieldbook::core::catalog::Catalog;
 use fieldbook::core::conditions::{Applicability, decide};
 use fieldbook::core::runbook::{Action, Edit, Runbook, Step};
 use fieldbook::core::runner::CheckResult;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use fieldbook::catalog::BUILTIN;
+use fieldbook::core::catalog::BUILTIN;
 use fieldbook::core::runbook::{Runbook, load_str};
 use fieldbook::ui::keys::Key;
 use fieldbook::ui::model::{Model, OUTPUT_LIMIT, Screen};
@@ -23,7 +23,7 @@ fn builtin(id: &str) -> Runbook {
 
 fn model(rb: Runbook) -> Model {
     let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
-    m.target = "gw1".into();
+    m.settings.target = "gw1".into();
     m.now = "2026-11-26T10:00:00Z".into();
     m.size = (80, 24);
     m
@@ -176,7 +176,7 @@ fn output_says_how_many_lines_were_dropped_and_where_the_log_is() {
     )
     .unwrap();
     let mut m = model(rb);
-    m.state_dir = Some("/var/lib/fieldbook".into());
+    m.settings.state_dir = Some("/var/lib/fieldbook".into());
     keys(&mut m, &[Key::Enter, Key::Char('o')]);
     m.output_log = Some("logs/demo@gw1/update.1.log".into());
     let lines = (0..OUTPUT_LIMIT + 25)

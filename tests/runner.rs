@@ -93,6 +93,7 @@ fn fast() -> RunOptions {
     RunOptions {
         cancel_grace: (Duration::from_millis(300), Duration::from_millis(300)),
         drain_after_exit: Duration::from_millis(500),
+        ..RunOptions::default()
     }
 }
 

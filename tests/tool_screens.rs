@@ -24,7 +24,7 @@ fn model(size: (u16, u16)) -> Model {
     )
     .unwrap();
     let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
-    m.target = "gw1".into();
+    m.settings.target = "gw1".into();
     m.now = "2026-11-26T10:00:00Z".into();
     m.theme = Theme::plain();
     m.size = size;

@@ -83,7 +83,6 @@ const XEND: &str = "# xend\n(network-script network-bridge)\n(vif-script vif-bri
 struct Fixture {
     _dir: tempfile::TempDir,
     root: std::path::PathBuf,
-    site: Result<EditSite, String>,
     model: Model,
 }
 
@@ -92,19 +91,16 @@ fn fixture() -> Fixture {
     let root = dir.path().join("root");
     fs::create_dir_all(root.join("etc/xen")).unwrap();
     fs::write(root.join("etc/xen/xend-config.sxp"), XEND).unwrap();
-    let site = Ok(EditSite {
-        root: Some(root.clone()),
-        state_dir: dir.path().join("state"),
-    });
     let rb = load_str("edits-demo.toml", RUNBOOK).unwrap();
     let mut model = Model::new(vec![rb], BTreeSet::new(), Vec::new());
-    model.target = "dom0".into();
+    model.settings.target = "dom0".into();
+    model.settings.root = Some(root.clone());
+    model.settings.state_dir = Some(dir.path().join("state"));
     model.now = "2026-11-26T12:00:00Z".into();
     model.who = "tech".into();
     Fixture {
         _dir: dir,
         root,
-        site,
         model,
     }
 }
@@ -119,7 +115,7 @@ fn send(f: &mut Fixture, msg: Msg) -> Vec<Effect> {
                 Effect::PreviewEdit { .. }
                 | Effect::ApplyEdit { .. }
                 | Effect::PreviewUndo { .. }
-                | Effect::UndoEdit { .. } => queue.push(edit_effect(&f.site, &f.model, e)),
+                | Effect::UndoEdit { .. } => queue.push(edit_effect(&f.model, e)),
                 other => rest.push(other),
             }
         }
@@ -314,7 +310,7 @@ fn a_symlinked_file_is_edited_only_after_yes() {
 #[test]
 fn practice_mode_writes_nothing() {
     let mut f = fixture();
-    f.model.practice = true;
+    f.model.settings.practice = true;
     open_step(&mut f, 1);
     keys(&mut f, &[Key::Char('r'), Key::Char('a'), Key::Char('y')]);
     assert_eq!(xend(&f), XEND);

@@ -395,7 +395,7 @@ fn the_practice_badge_keeps_the_right_title_readable() {
             .unwrap()
             .trim()
             .to_string();
-        m.practice = true;
+        m.settings.practice = true;
         let badged = text(&draw(&m, 80, 24));
         let top_badged = badged.lines().next().unwrap();
         assert!(top_badged.contains(" PRACTICE "), "{name}: {top_badged}");

@@ -5,95 +5,108 @@
 //! store's run is then handed back to the model as the truth.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use crate::core::progress::{Exit, Run, Status};
 use crate::core::runbook::Runbook;
-use crate::core::state_dir::{self, StateDir};
+use crate::core::settings::Settings;
+use crate::core::state_dir;
 use crate::core::store::{IfCorrupt, Store, StoreError};
-
-use super::ProgressStore;
+use crate::ui::Msg;
 
 /// Opens one [`Store`] per run the technician touches (holding its lock while the app runs)
 /// and reads every other run from disk for the runbook list.
 pub struct Recorder {
-    state_dir: Option<PathBuf>,
     runbooks: Vec<Runbook>,
     open: BTreeMap<(bool, String, String), Store>,
 }
 
+/// The message that answers opening a run: the run, the question about an unreadable state
+/// file, or the problem in words.
+pub fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
+    match result {
+        Ok(run) => Msg::RunOpened(Box::new(run)),
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(corrupt @ StoreError::Corrupt { .. }) => Msg::RunCorrupt {
+                runbook,
+                message: corrupt.to_string(),
+            },
+            _ => Msg::Problem(format!("{e:#}")),
+        },
+    }
+}
+
 impl Recorder {
-    /// A recorder over the state directory (`--state-dir`, or the default) for these runbooks.
-    pub fn new(state_dir: Option<PathBuf>, runbooks: Vec<Runbook>) -> Recorder {
+    /// A recorder for these runbooks.
+    pub fn new(runbooks: Vec<Runbook>) -> Recorder {
         Recorder {
-            state_dir,
             runbooks,
             open: BTreeMap::new(),
         }
     }
 
-    fn dir(&self, practice: bool) -> Result<StateDir, StoreError> {
-        Ok(StateDir::resolve(self.state_dir.as_deref(), practice)?)
-    }
-
-    /// The store of a run, opened (and reconciled) on first use.
-    pub fn store(
-        &mut self,
-        practice: bool,
-        runbook: &str,
-        target: &str,
-    ) -> Result<&mut Store, StoreError> {
-        self.store_or(practice, runbook, target, IfCorrupt::Stop)
-    }
-
+    /// The store of a run of the current settings' mode and target, opened (and reconciled)
+    /// on first use.
     fn store_or(
         &mut self,
-        practice: bool,
+        settings: &Settings,
         runbook: &str,
-        target: &str,
         if_corrupt: IfCorrupt,
     ) -> Result<&mut Store, StoreError> {
-        let key = (practice, runbook.to_string(), target.to_string());
+        let key = (
+            settings.practice,
+            runbook.to_string(),
+            settings.target.clone(),
+        );
         if !self.open.contains_key(&key) {
             let rb = self
                 .runbooks
                 .iter()
                 .find(|r| r.id == runbook)
                 .ok_or_else(|| StoreError::UnknownStep(format!("runbook {runbook}")))?;
-            let store = Store::open(&self.dir(practice)?, rb, target, if_corrupt)?;
+            let store = Store::open(&settings.state()?, rb, &settings.target, if_corrupt)?;
             self.open.insert(key.clone(), store);
         }
         self.open
             .get_mut(&key)
             .ok_or_else(|| StoreError::UnknownStep(runbook.to_string()))
     }
-}
 
-impl ProgressStore for Recorder {
-    fn load_all(&mut self) -> anyhow::Result<Vec<Run>> {
+    /// Every run on disk, real and practice (all targets); unreadable files are skipped here
+    /// and reported when their run is opened.
+    pub fn load_all(&mut self, settings: &Settings) -> Vec<Run> {
         let mut runs = Vec::new();
         for practice in [false, true] {
-            let Ok(dir) = self.dir(practice) else {
+            let mode = Settings {
+                practice,
+                ..settings.clone()
+            };
+            let Ok(dir) = mode.state() else {
                 continue;
             };
             for file in dir.run_files().unwrap_or_default() {
-                // An unreadable file is reported when its run is opened; the list skips it.
                 if let Ok(mut run) = state_dir::read_run(&file) {
                     run.practice = practice;
                     runs.push(run);
                 }
             }
         }
-        Ok(runs)
+        runs
     }
 
-    fn save(&mut self, run: &Run) -> anyhow::Result<()> {
-        let store = self.store(run.practice, &run.runbook, &run.target)?;
+    /// Saves a run the screens changed, as transitions of its store.
+    pub fn save(&mut self, settings: &Settings, run: &Run) -> anyhow::Result<()> {
+        let of_run = Settings {
+            practice: run.practice,
+            target: run.target.clone(),
+            ..settings.clone()
+        };
+        let store = self.store_or(&of_run, &run.runbook, IfCorrupt::Stop)?;
         replay(store, run)?;
         Ok(())
     }
 
-    fn current(&mut self, run: &Run) -> Option<Run> {
+    /// The stored truth about a run after a save.
+    pub fn current(&mut self, run: &Run) -> Option<Run> {
         let key = (run.practice, run.runbook.clone(), run.target.clone());
         self.open.get(&key).map(|s| {
             let mut r = s.run().clone();
@@ -102,20 +115,19 @@ impl ProgressStore for Recorder {
         })
     }
 
-    fn open_run_fresh(
-        &mut self,
-        practice: bool,
-        runbook: &str,
-        target: &str,
-    ) -> anyhow::Result<Run> {
-        self.store_or(practice, runbook, target, IfCorrupt::StartFresh)?;
-        self.open_run(practice, runbook, target)
+    /// Opens a run after the technician agreed to start fresh because its state file was
+    /// unreadable (it has been moved aside).
+    pub fn open_run_fresh(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
+        self.store_or(settings, runbook, IfCorrupt::StartFresh)?;
+        self.open_run(settings, runbook)
     }
 
-    fn open_run(&mut self, practice: bool, runbook: &str, target: &str) -> anyhow::Result<Run> {
-        let store = self.store(practice, runbook, target)?;
+    /// Opens a run when its runbook is opened (locking it and reconciling steps left
+    /// running); returns the run as stored.
+    pub fn open_run(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
+        let store = self.store_or(settings, runbook, IfCorrupt::Stop)?;
         let mut r = store.run().clone();
-        r.practice = practice;
+        r.practice = settings.practice;
         Ok(r)
     }
 }
@@ -210,8 +222,16 @@ mod tests {
         )
         .unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let rec = Recorder::new(Some(tmp.path().to_path_buf()), vec![rb.clone()]);
+        let rec = Recorder::new(vec![rb.clone()]);
         (tmp, rec, rb)
+    }
+
+    fn settings(tmp: &tempfile::TempDir) -> Settings {
+        Settings {
+            state_dir: Some(tmp.path().to_path_buf()),
+            target: "gw1".into(),
+            ..Settings::default()
+        }
     }
 
     fn run_with(steps: &[(&str, StepState)]) -> Run {
@@ -243,11 +263,14 @@ mod tests {
             reason: Some("no old config".into()),
             ..StepState::default()
         };
-        rec.save(&run_with(&[("read", done), ("wipe", skipped)]))
-            .unwrap();
+        rec.save(
+            &settings(&tmp),
+            &run_with(&[("read", done), ("wipe", skipped)]),
+        )
+        .unwrap();
         drop(rec);
-        let mut again = Recorder::new(Some(tmp.path().to_path_buf()), vec![rb]);
-        let runs = again.load_all().unwrap();
+        let mut again = Recorder::new(vec![rb]);
+        let runs = again.load_all(&settings(&tmp));
         assert_eq!(runs.len(), 1);
         let r = &runs[0];
         assert_eq!(r.status("read"), Status::Done);
@@ -258,7 +281,7 @@ mod tests {
 
     #[test]
     fn an_attempt_starts_and_ends_through_the_store() {
-        let (_tmp, mut rec, _) = setup();
+        let (tmp, mut rec, _) = setup();
         let mut st = StepState {
             status: Status::Running,
             attempts: vec![Attempt {
@@ -267,27 +290,30 @@ mod tests {
             }],
             ..StepState::default()
         };
-        rec.save(&run_with(&[("update", st.clone())])).unwrap();
-        let r = rec.open_run(false, "demo", "gw1").unwrap();
+        rec.save(&settings(&tmp), &run_with(&[("update", st.clone())]))
+            .unwrap();
+        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
         assert_eq!(r.status("update"), Status::Running);
         assert!(r.steps["update"].attempts[0].log.is_some());
         st.status = Status::Failed;
         st.attempts[0].exit = Some(Exit::Code(2));
-        rec.save(&run_with(&[("update", st)])).unwrap();
-        let r = rec.open_run(false, "demo", "gw1").unwrap();
+        rec.save(&settings(&tmp), &run_with(&[("update", st)]))
+            .unwrap();
+        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
         assert_eq!(r.status("update"), Status::Failed);
         assert_eq!(r.steps["update"].attempts[0].exit, Some(Exit::Code(2)));
     }
 
     #[test]
     fn a_step_the_app_moved_on_from_while_running_ends_as_cancelled() {
-        let (_tmp, mut rec, _) = setup();
+        let (tmp, mut rec, _) = setup();
         let running = StepState {
             status: Status::Running,
             attempts: vec![Attempt::default()],
             ..StepState::default()
         };
-        rec.save(&run_with(&[("update", running)])).unwrap();
+        rec.save(&settings(&tmp), &run_with(&[("update", running)]))
+            .unwrap();
         let skip = StepState {
             status: Status::Skipped,
             reason: Some("x".into()),
@@ -297,8 +323,8 @@ mod tests {
         let mut want = run_with(&[("update", skip)]);
         want.steps.get_mut("update").unwrap().status = Status::Skipped;
         // The store refuses to skip a running step: the replay ends the attempt instead.
-        rec.save(&want).unwrap();
-        let r = rec.open_run(false, "demo", "gw1").unwrap();
+        rec.save(&settings(&tmp), &want).unwrap();
+        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
         assert_eq!(r.status("update"), Status::Cancelled);
     }
 }

@@ -3,9 +3,10 @@
 //! does, or at a failure, saying which and why. For serial consoles and for running the same
 //! runbook on many machines.
 
-use super::exec::{Context, StepEnd, find_runbook};
+use super::exec::{find_runbook, open};
 use super::{GlobalOpts, exit};
-use crate::catalog::Catalog;
+use crate::core::catalog::Catalog;
+use crate::core::exec::headless::StepEnd;
 
 /// `fieldbook auto ID [--var NAME=VALUE]...`.
 pub(super) fn auto(
@@ -16,7 +17,7 @@ pub(super) fn auto(
 ) -> anyhow::Result<u8> {
     let runbook = find_runbook(catalog, id)?;
     // `auto` never confirms destructive steps on the technician's behalf.
-    let ctx = Context::open(global, runbook, given, false)?;
+    let ctx = open(global, runbook, given, false)?;
     let mut ran = 0;
     for (_, step) in runbook.steps() {
         if ctx.status(&step.id).is_finished() {

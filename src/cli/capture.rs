@@ -2,44 +2,17 @@
 //! `gcc-config -l`) and capturing its output, for the tool subcommands; in practice mode the
 //! embedded practice listing is used instead, since nothing may be executed.
 
-use anyhow::{Context, bail};
-
 /// What a listing command printed.
 pub struct Listing {
     /// Standard output, lossily decoded.
     pub stdout: String,
 }
 
-/// Runs `argv` with a null stdin and returns its stdout; a missing program is named with PATH,
-/// and a non-zero exit is an error carrying the program's stderr.
+/// Runs `argv` with a null stdin (through the one place listings are taken,
+/// `core::exec::capture`) and returns its stdout.
 pub fn run(argv: &[&str]) -> anyhow::Result<Listing> {
-    let Some((program, args)) = argv.split_first() else {
-        bail!("empty command");
-    };
-    let out = duct::cmd(*program, args)
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                anyhow::anyhow!(
-                    "`{program}` not found in PATH ({})",
-                    std::env::var("PATH").unwrap_or_default()
-                )
-            } else {
-                anyhow::Error::new(e)
-            }
-        })
-        .with_context(|| format!("running `{}`", argv.join(" ")))?;
-    if !out.status.success() {
-        let stderr = crate::core::parse::printable(String::from_utf8_lossy(&out.stderr).trim());
-        bail!("`{}` failed ({}): {stderr}", argv.join(" "), out.status);
-    }
-    Ok(Listing {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-    })
+    let stdout = crate::core::exec::capture(argv, &[]).map_err(anyhow::Error::msg)?;
+    Ok(Listing { stdout })
 }
 
 /// The listing for `argv`, or `practice_text` when nothing may be executed.

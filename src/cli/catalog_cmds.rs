@@ -1,25 +1,29 @@
 //! `list`, `show` and `check`: reading runbooks without opening the app (fine over a serial
 //! console, and scriptable with `--json`).
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use super::capture::print;
+use super::runs::terminal_safe;
 use super::{UsageError, exit};
-use crate::catalog::{self, Catalog, Entry};
+use crate::core::catalog::{self, Catalog, Entry};
 use crate::core::runbook::{Action, EditAction, Program, Runbook};
 
 /// Prints problems of user runbook files that were skipped, so a typo never hides silently.
 fn warn_problems(catalog: &Catalog) {
     for p in &catalog.problems {
-        eprintln!("fieldbook: skipped: {p}");
+        eprintln!("fieldbook: skipped: {}", terminal_safe(&p.to_string()));
     }
 }
 
+/// Runbook text is printed through [`terminal_safe`]: a title or a command cannot set the
+/// terminal's title, write its clipboard (OSC 52) or hide a line behind a carriage return.
 pub(super) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<u8> {
     warn_problems(catalog);
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     if json {
         let items: Vec<Value> = catalog
             .entries
@@ -53,6 +57,7 @@ pub(super) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<u8> {
             )?;
         }
     }
+    print(&terminal_safe(&out))?;
     Ok(exit::OK)
 }
 
@@ -127,9 +132,10 @@ fn step_json(step: &crate::core::runbook::Step) -> Value {
 pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow::Result<u8> {
     let entry = find(catalog, id)?;
     let rb = &entry.runbook;
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&runbook_json(rb))?)?;
+        print(&terminal_safe(&out))?;
         return Ok(exit::OK);
     }
     writeln!(out, "{} ({}, {} steps)", rb.title, rb.id, rb.step_count())?;
@@ -202,6 +208,7 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow
             }
         }
     }
+    print(&terminal_safe(&out))?;
     Ok(exit::OK)
 }
 
@@ -254,11 +261,19 @@ pub(super) fn check(files: &[PathBuf]) -> u8 {
     let mut bad = false;
     for f in files {
         match catalog::load_file(f) {
-            Ok(rb) => println!("{}: ok ({}, {} steps)", f.display(), rb.id, rb.step_count()),
+            Ok(rb) => println!(
+                "{}",
+                terminal_safe(&format!(
+                    "{}: ok ({}, {} steps)",
+                    f.display(),
+                    rb.id,
+                    rb.step_count()
+                ))
+            ),
             Err(problems) => {
                 bad = true;
                 for p in problems {
-                    println!("{p}");
+                    println!("{}", terminal_safe(&p.to_string()));
                 }
             }
         }

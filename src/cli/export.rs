@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use super::{UsageError, exit};
-use crate::catalog::Catalog;
+use crate::core::catalog::Catalog;
 use crate::core::export::{self, TargetPython};
 use crate::core::runbook::Runbook;
 

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{GlobalOpts, UsageError, exit};
-use crate::catalog::Catalog;
+use crate::core::catalog::Catalog;
 use crate::core::fleet::{self, HostAnswer, ssh};
 
 /// Options of `fieldbook fleet`.
@@ -78,18 +78,74 @@ impl FleetArgs {
         }
         let mut seen = std::collections::BTreeSet::new();
         hosts.retain(|h| seen.insert(h.clone()));
-        if hosts.is_empty() {
-            return Err(UsageError("no hosts: name them, or give --hosts FILE".into()).into());
-        }
         Ok(hosts)
     }
 }
 
+/// The runs of other hosts kept in this state directory (driven from here with `--host`), one
+/// row per target, shown next to the hosts asked over ssh: a fleet driven with `--host` needs
+/// no fieldbook on any box.
+fn kept_here(global: &GlobalOpts, catalog: &Catalog) -> Vec<fleet::HostReport> {
+    let Ok(value) = super::status::json_value(global, catalog) else {
+        return Vec::new();
+    };
+    let Ok((runs, _)) = fleet::parse_status(&value.to_string()) else {
+        return Vec::new();
+    };
+    let here = crate::core::host::hostname();
+    let mut targets: Vec<String> = runs
+        .iter()
+        .filter(|r| r.target != here && !r.practice)
+        .map(|r| r.target.clone())
+        .collect();
+    targets.sort();
+    targets.dedup();
+    targets
+        .into_iter()
+        .map(|t| {
+            let mine: Vec<fleet::RunSummary> =
+                runs.iter().filter(|r| r.target == t).cloned().collect();
+            let status: Vec<serde_json::Value> = value["runs"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|r| r["target"].as_str() == Some(t.as_str()))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            fleet::HostReport {
+                host: format!("{t} (kept here)"),
+                answer: HostAnswer::Ok {
+                    runs: mine,
+                    status: json!({ "runs": status }),
+                },
+            }
+        })
+        .collect()
+}
+
 pub(super) fn run(global: &GlobalOpts, catalog: Catalog, args: &FleetArgs) -> anyhow::Result<u8> {
     let hosts = args.all_hosts()?;
+    let kept = if args.report.is_none() {
+        kept_here(global, &catalog)
+    } else {
+        Vec::new()
+    };
+    if hosts.is_empty() && kept.is_empty() {
+        return Err(UsageError(
+            "no hosts: name them, or give --hosts FILE (no runs of other hosts are kept here \
+             either)"
+                .into(),
+        )
+        .into());
+    }
     let settings = args.settings();
     if args.app {
-        return crate::app::run_fleet(global, catalog, settings, hosts);
+        if hosts.is_empty() {
+            return Err(UsageError("no hosts: name them, or give --hosts FILE".into()).into());
+        }
+        return crate::app::run_fleet(global.settings(), catalog, settings, hosts);
     }
     if let Some(runbook) = &args.report {
         let [host] = hosts.as_slice() else {
@@ -100,7 +156,8 @@ pub(super) fn run(global: &GlobalOpts, catalog: Catalog, args: &FleetArgs) -> an
         };
         return report(&settings, host, runbook, global.target.as_deref());
     }
-    let reports = ssh::ask_all(&settings, &hosts);
+    let mut reports = ssh::ask_all(&settings, &hosts);
+    reports.extend(kept);
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::catalog::{CHECKLISTS_ENV, Catalog};
+use crate::core::catalog::{CHECKLISTS_ENV, Catalog};
+use crate::core::settings::{Settings, TerminalOptions};
 
 mod auto;
 mod capture;
@@ -28,16 +29,8 @@ mod subnet;
 mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
-pub mod exit {
-    /// Success: the command did what was asked (a step ended done, a check found nothing).
-    pub const OK: u8 = 0;
-    /// Failure: problems found, a step failed.
-    pub const FAILURE: u8 = 1;
-    /// Usage error: unknown runbook or step, a missing or invalid value (clap uses 2 as well).
-    pub const USAGE: u8 = 2;
-    /// The step needs the terminal (manual or interactive): use the TUI.
-    pub const NEEDS_TERMINAL: u8 = 3;
-}
+pub use crate::core::exit;
+pub use crate::core::exit::UsageError;
 
 /// fieldbook walks you through sysadmin runbooks, runs the real commands, edits the real files
 /// and records every step so the work survives a dropped connection and can be handed over.
@@ -107,6 +100,77 @@ pub struct GlobalOpts {
         value_parser = clap::value_parser!(u64).range(0..=10_000)
     )]
     pub esc_delay: Option<u64>,
+    /// Run everything that touches the machine on HOST over OpenSSH (one ControlMaster
+    /// connection for the session); state, journal, logs and backups stay here. The target
+    /// defaults to HOST without the user.
+    #[arg(long, global = true, value_name = "[USER@]HOST")]
+    pub host: Option<String>,
+    /// An ssh option for --host, passed as `-o OPT` (repeatable), e.g. `Port=2222`.
+    #[arg(long = "ssh-option", global = true, value_name = "OPT")]
+    pub ssh_options: Vec<String>,
+    /// An extra ssh argument for --host (repeatable), e.g. `--ssh-arg=-F --ssh-arg=cfg`.
+    #[arg(
+        long = "ssh-arg",
+        global = true,
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub ssh_args: Vec<String>,
+    /// fieldbook's private directory on HOST (long steps, edit backups); default
+    /// /var/tmp/fieldbook-USER. Created 0700; refused if a symlink or someone else's.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub remote_dir: Option<String>,
+}
+
+impl GlobalOpts {
+    /// The machine these options name: practice, a host over ssh (with `--root`, a chroot
+    /// there), a chroot, or this machine.
+    pub fn machine_settings(&self) -> Result<crate::core::machine::MachineSettings, UsageError> {
+        let ssh = match &self.host {
+            Some(host) => Some(
+                crate::core::machine::SshConfig::new(
+                    host,
+                    self.ssh_options.clone(),
+                    self.ssh_args.clone(),
+                    self.remote_dir.clone(),
+                )
+                .map_err(UsageError)?,
+            ),
+            None => None,
+        };
+        Ok(crate::core::machine::MachineSettings {
+            practice: self.practice,
+            root: self.root.clone(),
+            ssh,
+        })
+    }
+}
+
+impl GlobalOpts {
+    /// The session's one [`Settings`] value, built from these options.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            practice: self.practice,
+            root: self.root.clone(),
+            state_dir: self.state_dir.clone(),
+            target: self
+                .target
+                .clone()
+                .unwrap_or_else(crate::core::host::hostname),
+            host: self.host.clone(),
+            checklists: self.checklists.clone(),
+            terminal: TerminalOptions {
+                ascii: self.ascii,
+                unicode: self.unicode,
+                no_color: self.no_color,
+                size: self.size.clone(),
+                no_alt_screen: self.no_alt_screen,
+                alt_screen: self.alt_screen,
+                esc_delay: self.esc_delay,
+                low_bandwidth: self.low_bandwidth,
+            },
+        }
+    }
 }
 
 /// The subcommands.
@@ -279,16 +343,16 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // stderr may be a terminal that went away: never panic writing to it.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "fieldbook: {e:#}");
+            // The message may quote runbook text or a value: no control character gets through.
+            let _ = writeln!(
+                std::io::stderr(),
+                "fieldbook: {}",
+                runs::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(exit::FAILURE)
         }
     }
 }
-
-/// A usage error that should exit with status 2 (unknown id, bad value).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Read-out commands die quietly when their reader goes away (`fieldbook list | head -1`), as
 /// Unix filters do, instead of panicking in `println!` on EPIPE. Commands that record progress
@@ -321,12 +385,59 @@ fn read_out_dies_on_closed_pipe(command: &Option<Command>) {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+/// True for the commands that touch the machine (and so open `--host`'s connection).
+fn touches_machine(command: &Option<Command>) -> bool {
+    matches!(
+        command,
+        None | Some(
+            Command::Run { .. }
+                | Command::Exec { .. }
+                | Command::Auto { .. }
+                | Command::Services { .. }
+                | Command::Runlevels { .. }
+                | Command::Gcc { .. }
+                | Command::Snort { .. }
+        )
+    )
+}
+
+/// Opens the session's machine before anything draws (ssh prompts land in the plain
+/// terminal); `--host` also names the default target.
+fn open_machine(cli: &mut Cli) -> anyhow::Result<()> {
+    let settings = cli.global.machine_settings()?;
+    if let Some(ssh) = &settings.ssh
+        && cli.global.target.is_none()
+    {
+        cli.global.target = Some(ssh.host_name().to_string());
+    }
+    if touches_machine(&cli.command) {
+        let machine = crate::core::machine::open(&settings)?;
+        crate::core::machine::set_current(machine);
+    }
+    Ok(())
+}
+
+fn run(mut cli: Cli) -> anyhow::Result<u8> {
     read_out_dies_on_closed_pipe(&cli.command);
+    if let Err(e) = open_machine(&mut cli) {
+        if e.downcast_ref::<UsageError>().is_some() {
+            eprintln!("fieldbook: {e}");
+            return Ok(exit::USAGE);
+        }
+        return Err(e);
+    }
+    let result = dispatch(&cli);
+    crate::core::machine::close_current();
+    result
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     let catalog = || Catalog::load(cli.global.checklists.as_deref());
     let result = match cli.command {
-        None => crate::app::run(&cli.global, catalog(), None),
-        Some(Command::Run { ref id }) => crate::app::run(&cli.global, catalog(), Some(id)),
+        None => crate::app::run(cli.global.settings(), catalog(), None),
+        Some(Command::Run { ref id }) => {
+            crate::app::run(cli.global.settings(), catalog(), Some(id))
+        }
         Some(Command::List { json }) => catalog_cmds::list(&catalog(), json),
         Some(Command::Show { ref id, json, why }) => catalog_cmds::show(&catalog(), id, json, why),
         Some(Command::Check { ref files }) => Ok(catalog_cmds::check(files)),

@@ -3,11 +3,11 @@
 
 use clap::ValueEnum;
 
-use crate::catalog::Catalog;
 use crate::cli::GlobalOpts;
 use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, terminal_safe};
+use crate::core::catalog::Catalog;
 use crate::core::{report, store};
 
 /// Output format of `report`.

@@ -28,7 +28,7 @@ pub fn version_verbose(args: &[OsString]) -> Option<u8> {
     };
     println!("fieldbook {}", env!("CARGO_PKG_VERSION"));
     println!("glibc floor: {}", glibc_floor());
-    match crate::app::terminal_info(&cli.global) {
+    match crate::app::terminal_info(&cli.global.settings().terminal) {
         Ok((prof, _, info)) => {
             let kernel = crate::terminal::kernel_size()
                 .map_or("unavailable".to_string(), |(c, r)| format!("{c}x{r}"));

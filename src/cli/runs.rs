@@ -5,8 +5,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::catalog::Catalog;
 use crate::cli::{GlobalOpts, UsageError};
+use crate::core::catalog::Catalog;
 use crate::core::progress::Run;
 use crate::core::runbook::Runbook;
 use crate::core::state_dir::{self, StateDir};
@@ -14,10 +14,7 @@ use crate::core::store::{self, IfCorrupt, Store, StoreError};
 
 /// The state directory the global options point at (practice area with `--practice`).
 pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<StateDir> {
-    Ok(StateDir::resolve(
-        global.state_dir.as_deref(),
-        global.practice,
-    )?)
+    Ok(global.settings().state()?)
 }
 
 /// A run read from its state file, with the file it came from.
@@ -141,16 +138,4 @@ pub fn open_store(
     }
 }
 
-/// Replaces control characters (other than newline and tab) with `?`, so text from a state
-/// file (notes, targets) can never drive the terminal it is printed on.
-pub fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+pub use crate::core::terminal_text::terminal_safe;

@@ -14,7 +14,6 @@ use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::printable;
 use crate::core::snort::{self, RULE_DIRS, USER_FILE};
-use crate::core::state_dir::StateDir;
 
 /// `fieldbook snort` subcommands.
 #[derive(Debug, Subcommand)]
@@ -30,7 +29,7 @@ pub enum SnortAction {
 
 /// The state directory (the real one, not the practice area: the rules are the machine's).
 pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
-    Ok(StateDir::resolve(global.state_dir.as_deref(), false)?.base())
+    Ok(global.settings().state()?.base())
 }
 
 /// The user SID file for these options.
@@ -52,7 +51,9 @@ pub fn run(global: &GlobalOpts, json: bool, action: Option<&SnortAction>) -> any
         return Ok(exit::OK);
     }
     let list = snort::load_sids(Some(&file))?;
-    let report = snort::scan(global.root.as_deref(), &RULE_DIRS, &list);
+    let machine = crate::core::machine::current();
+    let report =
+        crate::core::machine::snort_scan(&*machine, global.root.as_deref(), &RULE_DIRS, &list);
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         print(&out)?;

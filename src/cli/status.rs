@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::catalog::Catalog;
 use crate::cli::GlobalOpts;
 use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, FoundRun, terminal_safe};
+use crate::core::catalog::Catalog;
 use crate::core::report::{self, Report};
 use crate::core::store;
 
@@ -62,6 +62,26 @@ pub fn run(
     } else {
         exit::FAILURE
     })
+}
+
+/// Every run in the state directory as `status --json` prints it (for `fleet`, which shows the
+/// runs of other hosts kept here, driven with `--host`).
+pub(super) fn json_value(global: &GlobalOpts, catalog: &Catalog) -> anyhow::Result<Value> {
+    let dir = runs::state_dir(global)?;
+    let (mut found, unreadable) = runs::find_runs(&dir, None, None)?;
+    for f in &mut found {
+        let runbook = runs::runbook_of(catalog, &f.run);
+        store::show_finished(&mut f.run, &dir, runbook);
+    }
+    let items: Vec<Value> = found
+        .iter()
+        .map(|f| run_json(f, &report::build(&f.run, runs::runbook_of(catalog, &f.run))))
+        .collect();
+    Ok(json!({
+        "state_dir": dir.base().display().to_string(),
+        "runs": items,
+        "unreadable": unreadable,
+    }))
 }
 
 fn run_json(f: &FoundRun, r: &Report) -> Value {

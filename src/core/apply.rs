@@ -8,10 +8,7 @@
 //! run by cron, and a stray copy in a conf.d directory gets loaded by the daemon.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +16,9 @@ use sha2::{Digest, Sha256};
 
 use super::atomic;
 use super::edit::{self, TextEditError};
+use super::edit_journal;
 use super::progress::{AppliedEdit, Run};
+use super::root_fs::{Kind, Located, NewFile, RootDir, Xattr};
 use super::runbook::{Edit, EditAction};
 use super::state_dir;
 
@@ -27,10 +26,8 @@ use super::state_dir;
 /// log or an image named by mistake.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Symlink hops allowed while resolving one path (as the kernel's ELOOP limit).
-const MAX_LINK_HOPS: usize = 40;
-
-/// Mode of a file the edit creates (the usual mode of a config file).
+/// Mode of a file the edit creates when the runbook gives no `mode` (the usual mode of a
+/// config file).
 const NEW_FILE_MODE: u32 = 0o644;
 
 /// Why an edit could not be previewed, applied or undone. Each message names the file.
@@ -116,6 +113,17 @@ pub enum EditError {
     /// The file changed between the preview and the apply; the technician must look again.
     #[error("{0} changed since the preview; preview the step again")]
     ChangedSincePreview(String),
+    /// A symbolic link on the way to the file appeared after the edit: the path now leads to
+    /// another file, and undo will not write through it.
+    #[error(
+        "{path} now leads to {now} (a symbolic link on the way changed); refusing to write there"
+    )]
+    Moved {
+        /// The file as edited, inside the root.
+        path: String,
+        /// Where the path leads now.
+        now: String,
+    },
     /// Undo would overwrite changes made after the edit.
     #[error("{0} changed since the edit was applied; undo would lose those changes")]
     ChangedSinceApply(String),
@@ -251,6 +259,9 @@ pub struct FileChange {
     pub after: Node,
     /// Owner and group to keep.
     owner: Option<(u32, u32)>,
+    /// The edits of this file (values filled in), applied again to the file as it is under
+    /// its lock when it changed since the preview.
+    edits: Vec<Edit>,
 }
 
 impl FileChange {
@@ -265,7 +276,7 @@ impl FileChange {
     }
 }
 
-fn describe_change(path: &str, before: &Node, after: &Node) -> String {
+pub(crate) fn describe_change(path: &str, before: &Node, after: &Node) -> String {
     let mut out = String::new();
     match (before, after) {
         (Node::File { mode: m1, .. }, Node::File { mode: m2, .. }) if m1 != m2 => {
@@ -355,133 +366,114 @@ pub struct Resolved {
 /// Resolves `path` (absolute, as on the target system) under `root` the way a chroot would:
 /// intermediate symbolic links are followed, absolute link targets start again at `root`, and
 /// `..` from a link never climbs above `root`. The last component is followed only when
-/// `follow_last` is set; otherwise a link there is reported in [`Resolved::link`].
+/// `follow_last` is set; otherwise a link there is reported in [`Resolved::link`]. Every
+/// component is opened from a descriptor of the one before ([`root_fs`]).
 pub fn resolve(root: &Path, path: &str, follow_last: bool) -> Result<Resolved, EditError> {
-    if !path.starts_with('/') {
-        return Err(EditError::NotAbsolute(path.to_string()));
-    }
-    let mut pending: Vec<OsString> = Vec::new();
-    for c in Path::new(path).components() {
-        match c {
-            Component::Normal(n) => pending.push(n.to_os_string()),
-            Component::ParentDir => return Err(EditError::Escapes(path.to_string())),
-            _ => {}
-        }
-    }
-    pending.reverse(); // a stack: next component on top
-    let mut inside: Vec<OsString> = Vec::new();
-    let mut hops = 0;
-    let mut link = None;
-    while let Some(c) = pending.pop() {
-        // `..` only comes from a link target here; like a chroot, it stops at the root.
-        if c == ".." {
-            inside.pop();
-            continue;
-        }
-        let is_last = pending.is_empty();
-        let mut candidate = root.to_path_buf();
-        candidate.extend(&inside);
-        candidate.push(&c);
-        let target = match fs::symlink_metadata(&candidate) {
-            Ok(m) if m.file_type().is_symlink() => {
-                fs::read_link(&candidate).map_err(io_error(&candidate, "reading the link"))?
-            }
-            _ => {
-                inside.push(c);
-                continue;
-            }
-        };
-        if is_last && !follow_last {
-            link = Some(target.display().to_string());
-            inside.push(c);
-            break;
-        }
-        hops += 1;
-        if hops > MAX_LINK_HOPS {
-            return Err(EditError::TooManyLinks(path.to_string()));
-        }
-        if target.is_absolute() {
-            inside.clear();
-        }
-        let mut parts: Vec<OsString> = Vec::new();
-        for tc in target.components() {
-            match tc {
-                Component::Normal(n) => parts.push(n.to_os_string()),
-                Component::ParentDir => parts.push(OsString::from("..")),
-                _ => {}
-            }
-        }
-        for p in parts.into_iter().rev() {
-            pending.push(p);
-        }
-    }
-    let mut real = root.to_path_buf();
-    real.extend(&inside);
-    let inside_str = format!(
-        "/{}",
-        inside
-            .iter()
-            .map(|s| s.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/")
-    );
+    let dir = open_root(root)?;
+    let loc = locate(&dir, path, follow_last)?;
     Ok(Resolved {
-        real,
-        inside: inside_str,
-        link,
+        real: loc.real.clone(),
+        inside: loc.inside.clone(),
+        link: loc.link.clone(),
     })
 }
 
-/// Reads what is at `real` without following a final link.
-fn read_node(real: &Path, shown: &str) -> Result<(Node, Option<(u32, u32)>), EditError> {
-    let meta = match fs::symlink_metadata(real) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Node::Missing, None)),
-        Err(e) => return Err(io_error(real, "reading")(e)),
-    };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        let target = fs::read_link(real).map_err(io_error(real, "reading the link"))?;
-        return Ok((
-            Node::Link {
-                target: target.display().to_string(),
-            },
-            Some((meta.uid(), meta.gid())),
-        ));
+fn check_path(path: &str) -> Result<(), EditError> {
+    if !path.starts_with('/') {
+        return Err(EditError::NotAbsolute(path.to_string()));
     }
-    if !ft.is_file() {
-        let kind = if ft.is_dir() {
-            "directory"
+    if Path::new(path)
+        .components()
+        .any(|c| c == Component::ParentDir)
+    {
+        return Err(EditError::Escapes(path.to_string()));
+    }
+    Ok(())
+}
+
+fn open_root(root: &Path) -> Result<RootDir, EditError> {
+    RootDir::open(root).map_err(io_error(root, "opening the root"))
+}
+
+fn locate(dir: &RootDir, path: &str, follow_last: bool) -> Result<Located, EditError> {
+    check_path(path)?;
+    dir.locate(path, follow_last).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            EditError::TooManyLinks(path.to_string())
         } else {
-            "special file"
-        };
-        return Err(EditError::NotRegular {
-            path: shown.to_string(),
-            kind,
-        });
+            io_error(&dir.path().join(path.trim_start_matches('/')), "resolving")(e)
+        }
+    })
+}
+
+/// What is at a located path, read through its directory's descriptor.
+struct Found {
+    node: Node,
+    owner: Option<(u32, u32)>,
+    xattrs: Vec<Xattr>,
+}
+
+/// Reads what is at `loc` without following a final link.
+fn read_node(loc: &Located, shown: &str) -> Result<Found, EditError> {
+    let real = &loc.real;
+    let meta = loc.meta().map_err(io_error(real, "reading"))?;
+    let found = |node| Found {
+        node,
+        owner: meta.owner,
+        xattrs: Vec::new(),
+    };
+    match meta.kind {
+        Kind::Missing => return Ok(found(Node::Missing)),
+        Kind::Link => {
+            let target = loc
+                .read_link()
+                .map_err(io_error(real, "reading the link"))?;
+            return Ok(found(Node::Link { target }));
+        }
+        Kind::Directory | Kind::Special => {
+            let kind = if meta.kind == Kind::Directory {
+                "directory"
+            } else {
+                "special file"
+            };
+            return Err(EditError::NotRegular {
+                path: shown.to_string(),
+                kind,
+            });
+        }
+        Kind::File => {}
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(EditError::TooBig {
-            path: shown.to_string(),
-            size: meta.len(),
-            limit: MAX_FILE_BYTES,
-        });
+    let too_big = |size| EditError::TooBig {
+        path: shown.to_string(),
+        size,
+        limit: MAX_FILE_BYTES,
+    };
+    if meta.size > MAX_FILE_BYTES {
+        return Err(too_big(meta.size));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    File::open(real)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(io_error(real, "reading"))?;
+    let (bytes, mode, xattrs) = loc.read_file(MAX_FILE_BYTES).map_err(|e| {
+        if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ELOOP)) {
+            // Swapped for something else between the look and the open.
+            EditError::NotRegular {
+                path: shown.to_string(),
+                kind: "special file",
+            }
+        } else {
+            io_error(real, "reading")(e)
+        }
+    })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
     if bytes.contains(&0) {
         return Err(EditError::Binary(shown.to_string()));
     }
     let content = String::from_utf8(bytes).map_err(|_| EditError::Binary(shown.to_string()))?;
-    Ok((
-        Node::File {
-            content,
-            mode: meta.mode() & 0o7777,
-        },
-        Some((meta.uid(), meta.gid())),
-    ))
+    Ok(Found {
+        node: Node::File { content, mode },
+        owner: meta.owner,
+        xattrs,
+    })
 }
 
 /// Computes what a step's edits would change, touching nothing. Edits of the same file are
@@ -509,6 +501,7 @@ fn preview_inner(
     let root = ctx.root.unwrap_or(Path::new("/"));
     let mut stood_in = Vec::new();
     let mut changes: Vec<FileChange> = Vec::new();
+    let mut dir = None;
     for raw in edits {
         if let Some(name) = edit::missing_value(raw, ctx.values) {
             return Err(EditError::NoValue {
@@ -517,9 +510,14 @@ fn preview_inner(
             });
         }
         let e = edit::substituted(raw, ctx.values);
+        check_path(&e.path)?;
+        let dir = match &dir {
+            Some(d) => d,
+            None => dir.insert(open_root(root)?),
+        };
         let is_link_action = matches!(e.action, EditAction::Symlink { .. });
-        let mut resolved = resolve(root, &e.path, false)?;
-        if let Some(points_to) = resolved.link.take()
+        let mut loc = locate(dir, &e.path, false)?;
+        if let Some(points_to) = loc.link.take()
             && !is_link_action
         {
             if !ctx.follow_symlinks {
@@ -528,31 +526,34 @@ fn preview_inner(
                     points_to,
                 });
             }
-            resolved = resolve(root, &e.path, true)?;
+            loc = locate(dir, &e.path, true)?;
         }
-        let idx = match changes.iter().position(|c| c.real == resolved.real) {
+        let idx = match changes.iter().position(|c| c.real == loc.real) {
             Some(i) => i,
             None => {
-                let (mut node, owner) = read_node(&resolved.real, &resolved.inside)?;
+                let found = read_node(&loc, &loc.inside)?;
+                let mut node = found.node;
                 if missing_as_empty && node == Node::Missing && !is_link_action {
                     node = Node::File {
                         content: String::new(),
-                        mode: NEW_FILE_MODE,
+                        mode: e.mode.unwrap_or(NEW_FILE_MODE),
                     };
-                    stood_in.push(resolved.inside.clone());
+                    stood_in.push(loc.inside.clone());
                 }
                 changes.push(FileChange {
-                    path: resolved.inside.clone(),
-                    real: resolved.real.clone(),
+                    path: loc.inside.clone(),
+                    real: loc.real.clone(),
                     before: node.clone(),
                     after: node,
-                    owner,
+                    owner: found.owner,
+                    edits: Vec::new(),
                 });
                 changes.len() - 1
             }
         };
         let change = &mut changes[idx];
         change.after = next_node(&change.after, &e, &change.path)?;
+        change.edits.push(e);
     }
     Ok((StepPreview { changes }, stood_in))
 }
@@ -588,7 +589,7 @@ fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
             } else {
                 Ok(Node::File {
                     content,
-                    mode: NEW_FILE_MODE,
+                    mode: e.mode.unwrap_or(NEW_FILE_MODE),
                 })
             }
         }
@@ -596,45 +597,6 @@ fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
             content: edit::edit_text(content, action, &e.comment).map_err(text_err)?,
             mode: *mode,
         }),
-    }
-}
-
-/// What the archive keeps about one applied change besides the content copy, so undo can put
-/// back a mode, a link or a file that did not exist.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct BackupMeta {
-    /// Real path edited.
-    path: String,
-    /// Path inside the root.
-    shown: String,
-    /// Before, without content (the content is the backup file itself).
-    before: Shape,
-    /// After, without content.
-    after: Shape,
-    /// Content hash after, to detect later changes.
-    hash_after: String,
-    /// Owner and group of the original.
-    owner: Option<(u32, u32)>,
-}
-
-/// A [`Node`] without its text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-enum Shape {
-    Missing,
-    File { mode: u32 },
-    Link { target: String },
-}
-
-impl From<&Node> for Shape {
-    fn from(n: &Node) -> Shape {
-        match n {
-            Node::Missing => Shape::Missing,
-            Node::File { mode, .. } => Shape::File { mode: *mode },
-            Node::Link { target } => Shape::Link {
-                target: target.clone(),
-            },
-        }
     }
 }
 
@@ -649,9 +611,11 @@ pub struct ApplyFailure {
     pub error: EditError,
 }
 
-/// Carries out a preview: for each changed file, checks it is still as previewed, copies it into
-/// the run's archive, then replaces it atomically keeping mode and owner. `at` is the time
-/// recorded (RFC 3339 UTC). Files already as wanted are skipped and not journalled.
+/// Carries out a preview: for each changed file, takes the file's lock, reads it again (the
+/// edits are applied to what is there now, so an edit another runbook made meanwhile is kept),
+/// copies it into the run's archive and journals the intent, replaces it atomically keeping
+/// mode, owner and extended attributes, and journals the outcome. `at` is the time recorded
+/// (RFC 3339 UTC). Files already as wanted are skipped and not journalled.
 pub fn apply(
     step: &str,
     preview: &StepPreview,
@@ -659,9 +623,19 @@ pub fn apply(
     at: &str,
 ) -> Result<Vec<AppliedEdit>, ApplyFailure> {
     let mut applied = Vec::new();
+    let root = ctx.root.unwrap_or(Path::new("/"));
+    let mut dir = None;
     for change in preview.changes.iter().filter(|c| !c.is_noop()) {
-        match apply_change(step, change, ctx, at) {
-            Ok(a) => applied.push(a),
+        let d = match &dir {
+            Some(d) => d,
+            None => match open_root(root) {
+                Ok(d) => dir.insert(d),
+                Err(error) => return Err(ApplyFailure { applied, error }),
+            },
+        };
+        match apply_change(step, change, d, ctx, at) {
+            Ok(Some(a)) => applied.push(a),
+            Ok(None) => {}
             Err(error) => return Err(ApplyFailure { applied, error }),
         }
     }
@@ -685,53 +659,206 @@ pub fn apply_step(
 fn apply_change(
     step: &str,
     change: &FileChange,
+    dir: &RootDir,
     ctx: &EditContext<'_>,
     at: &str,
-) -> Result<AppliedEdit, EditError> {
-    let (now, _) = read_node(&change.real, &change.path)?;
-    if now != change.before {
+) -> Result<Option<AppliedEdit>, EditError> {
+    let _lock = edit_journal::lock_target(ctx.state_dir, &change.real)
+        .map_err(io_error(&change.real, "locking"))?;
+    let loc = locate(dir, &change.path, false)?;
+    if loc.inside != change.path {
+        // A link appeared on the way since the preview: it would lead elsewhere.
         return Err(EditError::ChangedSincePreview(change.path.clone()));
     }
-    if matches!(change.before, Node::Missing)
-        && let Some(dir) = change.real.parent()
-        && !dir.is_dir()
-    {
+    let now = read_node(&loc, &change.path)?;
+    let after = if now.node == change.before {
+        change.after.clone()
+    } else {
+        let mut after = now.node.clone();
+        for e in &change.edits {
+            after = next_node(&after, e, &change.path)
+                .map_err(|_| EditError::ChangedSincePreview(change.path.clone()))?;
+        }
+        after
+    };
+    let before = now.node;
+    if before == after {
+        return Ok(None);
+    }
+    if matches!(before, Node::Missing) && !loc.has_parent() {
         return Err(EditError::NoDirectory {
             path: change.path.clone(),
-            dir: dir.display().to_string(),
+            dir: loc
+                .real
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .display()
+                .to_string(),
         });
     }
-    let backup_rel = write_backup(change, ctx)?;
-    match &change.after {
+    let shape = Shaped {
+        shown: &change.path,
+        real: &loc.real,
+        before: &before,
+        after: &after,
+        owner: now.owner,
+        xattrs: &now.xattrs,
+    };
+    let backup_rel = write_backup(&shape, step, at, ctx)?;
+    let intent = edit_journal::Intent {
+        backup: backup_rel.display().to_string(),
+        step: step.to_string(),
+        path: loc.real.display().to_string(),
+        at: at.to_string(),
+        hash_before: before.hash(),
+        hash_after: after.hash(),
+    };
+    edit_journal::record_intent(ctx.state_dir, ctx.archive, &intent)
+        .map_err(io_error(&loc.real, "journalling the edit"))?;
+    match &after {
         Node::File { content, mode } => {
-            let content_same =
-                matches!(&change.before, Node::File { content: c, .. } if c == content);
+            let content_same = matches!(&before, Node::File { content: c, .. } if c == content);
             if content_same {
-                fs::set_permissions(&change.real, fs::Permissions::from_mode(*mode))
-                    .map_err(io_error(&change.real, "changing the mode"))?;
+                loc.set_mode(*mode)
+                    .map_err(io_error(&loc.real, "changing the mode"))?;
             } else {
-                write_atomic(&change.real, content.as_bytes(), *mode, change.owner)?;
+                let new = NewFile {
+                    bytes: content.as_bytes(),
+                    mode: *mode,
+                    owner: now.owner,
+                    xattrs: &now.xattrs,
+                };
+                loc.replace_file(new)
+                    .map_err(io_error(&loc.real, "writing"))?;
             }
         }
-        Node::Link { target } => replace_with_link(&change.real, target)?,
-        Node::Missing => remove_path(&change.real)?,
+        Node::Link { target } => loc
+            .replace_with_link(target)
+            .map_err(io_error(&loc.real, "creating the link"))?,
+        Node::Missing => loc.remove().map_err(io_error(&loc.real, "removing"))?,
     }
-    Ok(AppliedEdit {
+    // Best effort: without it the intent is reconciled by its hashes when the run is opened.
+    let _ = edit_journal::record_outcome(ctx.state_dir, ctx.archive, &intent.backup, "applied");
+    Ok(Some(AppliedEdit {
         step: step.to_string(),
-        path: change.real.display().to_string(),
+        path: loc.real.display().to_string(),
         at: at.to_string(),
-        backup: Some(backup_rel.display().to_string()),
-        diff: change.diff(),
-        hash_before: change.before.hash(),
-        hash_after: change.after.hash(),
+        backup: Some(intent.backup),
+        diff: describe_change(&change.path, &before, &after),
+        hash_before: intent.hash_before,
+        hash_after: intent.hash_after,
         undone: false,
-    })
+    }))
 }
 
-/// Copies the original into the archive (content file plus a `.json` description), both
-/// written atomically. Returns the content file's path relative to the state directory.
-fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, EditError> {
-    let rel_file = change.path.trim_start_matches('/');
+/// What the archive keeps about one applied change besides the content copy, so undo can put
+/// back a mode, an owner, extended attributes, a link or a file that did not exist, in the
+/// root it was made in. Fields after `owner` were added later and default when absent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct BackupMeta {
+    /// Real path edited.
+    pub(crate) path: String,
+    /// Path inside the root.
+    pub(crate) shown: String,
+    /// Before, without content (the content is the backup file itself).
+    before: Shape,
+    /// After, without content.
+    after: Shape,
+    /// Content hash after, to detect later changes.
+    pub(crate) hash_after: String,
+    /// Owner and group of the original.
+    owner: Option<(u32, u32)>,
+    /// The root the edit was made in (`--root`, or `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) root: Option<String>,
+    /// Content hash before.
+    #[serde(default)]
+    pub(crate) hash_before: String,
+    /// The step that made the edit.
+    #[serde(default)]
+    pub(crate) step: String,
+    /// When (RFC 3339 UTC).
+    #[serde(default)]
+    pub(crate) at: String,
+    /// Extended attributes of the original (SELinux label, ACLs, file capabilities).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    xattrs: Vec<SavedXattr>,
+}
+
+/// An extended attribute as the archive keeps it: the value in hex.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SavedXattr {
+    name: String,
+    hex: String,
+}
+
+impl From<&Xattr> for SavedXattr {
+    fn from(x: &Xattr) -> SavedXattr {
+        SavedXattr {
+            name: x.name.clone(),
+            hex: x.value.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+impl SavedXattr {
+    fn to_xattr(&self) -> Option<Xattr> {
+        let bytes = self.hex.as_bytes();
+        if bytes.len() % 2 != 0 {
+            return None;
+        }
+        let value = bytes
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        Some(Xattr {
+            name: self.name.clone(),
+            value,
+        })
+    }
+}
+
+/// A [`Node`] without its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Shape {
+    Missing,
+    File { mode: u32 },
+    Link { target: String },
+}
+
+impl From<&Node> for Shape {
+    fn from(n: &Node) -> Shape {
+        match n {
+            Node::Missing => Shape::Missing,
+            Node::File { mode, .. } => Shape::File { mode: *mode },
+            Node::Link { target } => Shape::Link {
+                target: target.clone(),
+            },
+        }
+    }
+}
+
+/// One change as written to the archive.
+struct Shaped<'a> {
+    shown: &'a str,
+    real: &'a Path,
+    before: &'a Node,
+    after: &'a Node,
+    owner: Option<(u32, u32)>,
+    xattrs: &'a [Xattr],
+}
+
+/// Copies the original into the archive (content file plus a `.json` description with its
+/// mode, owner, extended attributes, root and hashes), both written atomically. Returns the
+/// content file's path relative to the state directory.
+fn write_backup(
+    change: &Shaped<'_>,
+    step: &str,
+    at: &str,
+    ctx: &EditContext<'_>,
+) -> Result<PathBuf, EditError> {
+    let rel_file = change.shown.trim_start_matches('/');
     let dir_rel = ctx.archive.join(rel_file);
     let base = ctx.state_dir.join(&dir_rel);
     let parent = base.parent().unwrap_or(ctx.state_dir).to_path_buf();
@@ -745,24 +872,29 @@ fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, E
     let (content_path, rel) = loop {
         let candidate = parent.join(format!("{name},{n}"));
         let meta = parent.join(format!("{name},{n}.json"));
-        if !candidate.exists() && !meta.exists() {
+        if candidate.symlink_metadata().is_err() && meta.symlink_metadata().is_err() {
             let rel = dir_rel.with_file_name(format!("{name},{n}"));
             break (candidate, rel);
         }
         n += 1;
     };
-    if let Node::File { content, .. } = &change.before {
+    if let Node::File { content, .. } = change.before {
         // Backups may hold secrets (snmp communities): private to the owner.
         atomic::write_atomic(&content_path, content.as_bytes())
             .map_err(io_error(&content_path, "writing the backup"))?;
     }
     let meta = BackupMeta {
         path: change.real.display().to_string(),
-        shown: change.path.clone(),
-        before: Shape::from(&change.before),
-        after: Shape::from(&change.after),
+        shown: change.shown.to_string(),
+        before: Shape::from(change.before),
+        after: Shape::from(change.after),
         hash_after: change.after.hash(),
         owner: change.owner,
+        root: Some(ctx.root.unwrap_or(Path::new("/")).display().to_string()),
+        hash_before: change.before.hash(),
+        step: step.to_string(),
+        at: at.to_string(),
+        xattrs: change.xattrs.iter().map(SavedXattr::from).collect(),
     };
     let json = serde_json::to_vec_pretty(&meta).map_err(|e| EditError::Io {
         path: content_path.display().to_string(),
@@ -774,88 +906,6 @@ fn write_backup(change: &FileChange, ctx: &EditContext<'_>) -> Result<PathBuf, E
     Ok(rel)
 }
 
-/// The temporary name beside `path`. A leading dot keeps it out of shell globs, so run-parts
-/// and `conf.d/*` loaders never pick up a half-written temp file left by a crash.
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.fieldbook-tmp"))
-}
-
-/// Writes `bytes` to a temporary file in the same directory, gives it `mode` and `owner`, syncs
-/// it, renames it over `path` and syncs the directory: a crash leaves the old file or the new
-/// one, never a mix.
-pub fn write_atomic(
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    owner: Option<(u32, u32)>,
-) -> Result<(), EditError> {
-    let tmp = temp_name(path);
-    // A leftover from a killed run has our name and no other owner: remove it.
-    let _ = fs::remove_file(&tmp);
-    let result = (|| -> Result<(), EditError> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io_error(path, "writing"))?;
-        if let Some((uid, gid)) = owner {
-            let meta = f.metadata().map_err(io_error(path, "writing"))?;
-            if meta.uid() != uid || meta.gid() != gid {
-                std::os::unix::fs::fchown(&f, Some(uid), Some(gid))
-                    .map_err(io_error(path, "keeping the owner"))?;
-            }
-        }
-        // After chown, which clears set-id bits.
-        f.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_error(path, "keeping the mode"))?;
-        f.write_all(bytes).map_err(io_error(path, "writing"))?;
-        f.sync_all().map_err(io_error(path, "syncing"))?;
-        fs::rename(&tmp, path).map_err(io_error(path, "replacing"))?;
-        sync_dir(path);
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        // Best effort: some file systems refuse fsync on a directory.
-        let _ = d.sync_all();
-    }
-}
-
-fn replace_with_link(path: &Path, target: &str) -> Result<(), EditError> {
-    let tmp = temp_name(path);
-    let _ = fs::remove_file(&tmp);
-    symlink(target, &tmp).map_err(io_error(path, "creating the link"))?;
-    if let Err(e) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(path, "creating the link")(e));
-    }
-    sync_dir(path);
-    Ok(())
-}
-
-fn remove_path(path: &Path) -> Result<(), EditError> {
-    match fs::remove_file(path) {
-        Ok(()) => {
-            sync_dir(path);
-            Ok(())
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error(path, "removing")(e)),
-    }
-}
-
 /// What undoing an edit would do, read from the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoPreview {
@@ -865,19 +915,21 @@ pub struct UndoPreview {
     pub changed_since: bool,
 }
 
-fn load_backup(applied: &AppliedEdit, state_dir: &Path) -> Result<(BackupMeta, Node), EditError> {
+/// Reads the archive entry of an applied edit: its description and the original node.
+pub(crate) fn load_backup(
+    backup_rel: Option<&str>,
+    path: &str,
+    state_dir: &Path,
+) -> Result<(BackupMeta, Node), EditError> {
     let no_backup = |detail: String| EditError::NoBackup {
-        path: applied.path.clone(),
+        path: path.to_string(),
         detail,
     };
-    let rel = applied
-        .backup
-        .as_deref()
-        .ok_or_else(|| no_backup("none was recorded".into()))?;
+    let rel = backup_rel.ok_or_else(|| no_backup("none was recorded".into()))?;
     let content_path = state_dir.join(rel);
     let meta_path = PathBuf::from(format!("{}.json", content_path.display()));
-    let json =
-        fs::read(&meta_path).map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
+    let json = atomic::read_nofollow(&meta_path)
+        .map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
     let meta: BackupMeta = serde_json::from_slice(&json)
         .map_err(|e| no_backup(format!("{}: {e}", meta_path.display())))?;
     let node = match &meta.before {
@@ -886,7 +938,7 @@ fn load_backup(applied: &AppliedEdit, state_dir: &Path) -> Result<(BackupMeta, N
             target: target.clone(),
         },
         Shape::File { mode } => {
-            let bytes = fs::read(&content_path)
+            let bytes = atomic::read_nofollow(&content_path)
                 .map_err(|e| no_backup(format!("{}: {e}", content_path.display())))?;
             let content = String::from_utf8(bytes)
                 .map_err(|_| no_backup(format!("{} is not text", content_path.display())))?;
@@ -903,32 +955,71 @@ fn current_matches(meta: &BackupMeta, now: &Node) -> bool {
     Shape::from(now) == meta.after && now.hash() == meta.hash_after
 }
 
+/// Locates the file an archived edit changed, from the root it was made in, and refuses when
+/// a link on the way now leads somewhere else (undo never writes through a link that appeared
+/// after the edit).
+pub(crate) fn locate_edited(meta: &BackupMeta) -> Result<Located, EditError> {
+    let (root, inside) = match &meta.root {
+        Some(r) => (PathBuf::from(r), meta.shown.clone()),
+        // An archive of an older fieldbook: the real path, resolved from `/`.
+        None => (PathBuf::from("/"), meta.path.clone()),
+    };
+    let dir = open_root(&root)?;
+    let loc = locate(&dir, &inside, false)?;
+    if loc.inside != inside {
+        return Err(EditError::Moved {
+            path: meta.shown.clone(),
+            now: loc.inside.clone(),
+        });
+    }
+    Ok(loc)
+}
+
+/// What is at the file an archived edit changed, now (`None` if it cannot be read).
+pub(crate) fn current_node(meta: &BackupMeta) -> Option<Node> {
+    let loc = locate_edited(meta).ok()?;
+    read_node(&loc, &meta.shown).ok().map(|f| f.node)
+}
+
 /// Shows what [`undo`] would do: the reverse diff, and whether the file changed since.
 pub fn undo_preview(applied: &AppliedEdit, state_dir: &Path) -> Result<UndoPreview, EditError> {
-    let (meta, original) = load_backup(applied, state_dir)?;
-    let (now, _) = read_node(Path::new(&meta.path), &meta.shown)?;
+    let (meta, original) = load_backup(applied.backup.as_deref(), &applied.path, state_dir)?;
+    let loc = locate_edited(&meta)?;
+    let now = read_node(&loc, &meta.shown)?.node;
     Ok(UndoPreview {
         diff: describe_change(&meta.shown, &now, &original),
         changed_since: !current_matches(&meta, &now),
     })
 }
 
-/// Puts the file back as it was before `applied`, from the archive. Refuses when the file was
-/// changed after the edit unless `force` is set (the technician saw the diff and confirmed).
+/// Puts the file back as it was before `applied`, from the archive, with its mode, owner and
+/// extended attributes. Refuses when the file was changed after the edit unless `force` is
+/// set (the technician saw the diff and confirmed).
 pub fn undo(applied: &AppliedEdit, state_dir: &Path, force: bool) -> Result<(), EditError> {
-    let (meta, original) = load_backup(applied, state_dir)?;
+    let (meta, original) = load_backup(applied.backup.as_deref(), &applied.path, state_dir)?;
     let real = PathBuf::from(&meta.path);
-    let (now, owner_now) = read_node(&real, &meta.shown)?;
-    if !force && !current_matches(&meta, &now) {
+    let _lock = edit_journal::lock_target(state_dir, &real).map_err(io_error(&real, "locking"))?;
+    let loc = locate_edited(&meta)?;
+    let now = read_node(&loc, &meta.shown)?;
+    if !force && !current_matches(&meta, &now.node) {
         return Err(EditError::ChangedSinceApply(meta.shown.clone()));
     }
+    let xattrs: Vec<Xattr> = meta
+        .xattrs
+        .iter()
+        .filter_map(SavedXattr::to_xattr)
+        .collect();
     match &original {
-        Node::File { content, mode } => {
-            write_atomic(&real, content.as_bytes(), *mode, meta.owner.or(owner_now))
-        }
-        Node::Link { target } => replace_with_link(&real, target),
-        Node::Missing => remove_path(&real),
+        Node::File { content, mode } => loc.replace_file(NewFile {
+            bytes: content.as_bytes(),
+            mode: *mode,
+            owner: meta.owner.or(now.owner),
+            xattrs: &xattrs,
+        }),
+        Node::Link { target } => loc.replace_with_link(target),
+        Node::Missing => loc.remove(),
     }
+    .map_err(io_error(&loc.real, "restoring"))
 }
 
 /// Where edits happen on this machine: the `--root` and the state directory. Built once by the
@@ -962,6 +1053,15 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::preview(
+                session,
+                self.root.as_deref(),
+                edits,
+                &ctx,
+            );
+        }
         preview(edits, &ctx)
     }
 
@@ -994,16 +1094,35 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::apply(
+                session,
+                self.root.as_deref(),
+                step,
+                edits,
+                &ctx,
+                at,
+            );
+        }
         apply_step(step, edits, &ctx, at)
     }
 
     /// The reverse diff of an applied edit.
     pub fn undo_preview(&self, applied: &AppliedEdit) -> Result<UndoPreview, EditError> {
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::undo_preview(session, applied, &self.state_dir);
+        }
         undo_preview(applied, &self.state_dir)
     }
 
     /// Restores an applied edit from its backup.
     pub fn undo(&self, applied: &AppliedEdit, force: bool) -> Result<(), EditError> {
+        let machine = super::machine::current();
+        if let Some(session) = machine.ssh() {
+            return super::machine::remote_files::undo(session, applied, &self.state_dir, force);
+        }
         undo(applied, &self.state_dir, force)
     }
 
@@ -1023,9 +1142,50 @@ impl EditSite {
     }
 }
 
+/// What undo needs from an applied edit's backup, for a machine that does its own file I/O
+/// (a host over ssh): the original, its owner, and whether a file now is what the edit left.
+#[derive(Debug, Clone)]
+pub struct UndoSource {
+    /// The file before the edit.
+    pub original: Node,
+    /// Its owner and group.
+    pub owner: Option<(u32, u32)>,
+    /// The path as the runbook names it.
+    pub shown: String,
+    meta: BackupMeta,
+}
+
+impl UndoSource {
+    /// True when `now` is exactly what the edit left (nobody changed it since).
+    pub fn matches(&self, now: &Node) -> bool {
+        current_matches(&self.meta, now)
+    }
+
+    /// The undo as a diff from `now`, and whether it changed since the edit.
+    pub fn preview(&self, now: &Node) -> UndoPreview {
+        UndoPreview {
+            diff: describe_change(&self.shown, now, &self.original),
+            changed_since: !self.matches(now),
+        }
+    }
+}
+
+/// The backup of `applied`, for [`UndoSource`].
+pub fn undo_source(applied: &AppliedEdit, state_dir: &Path) -> Result<UndoSource, EditError> {
+    let (meta, original) = load_backup(applied.backup.as_deref(), &applied.path, state_dir)?;
+    Ok(UndoSource {
+        original,
+        owner: meta.owner,
+        shown: meta.shown.clone(),
+        meta,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn practice_previews_a_file_this_machine_lacks_as_an_empty_one() {
@@ -1043,6 +1203,7 @@ mod tests {
             path: "/etc/snmp/snmpd.conf".into(),
             comment: "#".into(),
             create: false,
+            mode: None,
             action: EditAction::EnsureLine {
                 line: "rocommunity public {lan_ip}".into(),
                 replace: None,

@@ -177,6 +177,7 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
         path: s(&edit.path),
         comment: edit.comment.clone(),
         create: edit.create,
+        mode: edit.mode,
         action,
     }
 }
@@ -1138,6 +1139,7 @@ mod tests {
             path: "/etc/conf.d/net".into(),
             comment: "#".into(),
             create: false,
+            mode: None,
             action: EditAction::EnsureLine {
                 line: "routes_xenbr0=(\"default via {gw}\")".into(),
                 replace: Some("routes_xenbr0=".into()),

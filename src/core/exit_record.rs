@@ -14,10 +14,11 @@
 //! ```
 //!
 //! `program I of N` counts from 1, as a technician does. `error TEXT` says a program could not
-//! be started (or the job could not be read). `attempt NONCE` names the attempt whose supervisor
-//! wrote it (see `core::attempt_id`): a reader believes the file only for that attempt. Files of older fieldbooks hold only the first
-//! line (`code N` / `signal N`) and still read; lines this version does not know are ignored,
-//! so a newer supervisor's file still reads here.
+//! be started (or the job could not be read). `disk full` says the disk was full when the
+//! programs ended (the log may be cut). `attempt NONCE` names the attempt whose supervisor
+//! wrote it (see `core::attempt_id`): a reader believes the file only for that attempt. Files
+//! of older fieldbooks hold only the first line (`code N` / `signal N`) and still read; lines
+//! this version does not know are ignored, so a newer supervisor's file still reads here.
 
 use super::progress::Exit;
 
@@ -40,6 +41,8 @@ pub struct ExitRecord {
     pub error: Option<String>,
     /// The nonce of the attempt whose supervisor wrote it; `None` in an older file.
     pub attempt: Option<String>,
+    /// The disk was full when the programs ended: the log may be cut.
+    pub disk_full: bool,
 }
 
 impl From<Exit> for ExitRecord {
@@ -53,6 +56,7 @@ impl From<Exit> for ExitRecord {
             success: None,
             error: None,
             attempt: None,
+            disk_full: false,
         }
     }
 }
@@ -84,6 +88,9 @@ impl ExitRecord {
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
             out.push_str(&format!("error {line}\n"));
+        }
+        if self.disk_full {
+            out.push_str("disk full\n");
         }
         if let Some(a) = self
             .attempt
@@ -129,6 +136,7 @@ impl ExitRecord {
                     record.attempt = Some(value.to_string())
                 }
                 "attempt" => return None,
+                "disk" => record.disk_full = value == "full",
                 _ => {}
             }
         }
@@ -175,6 +183,7 @@ mod tests {
             success: Some(true),
             error: None,
             attempt: Some("9f3c2a61d07be415".into()),
+            disk_full: false,
         };
         let text = judged.format();
         assert_eq!(
@@ -190,11 +199,13 @@ mod tests {
             success: Some(false),
             error: Some("cannot find 'x'\non PATH".into()),
             attempt: None,
+            disk_full: true,
         };
         let back = ExitRecord::parse(&not_started.format()).unwrap();
         assert_eq!(back.error.as_deref(), Some("cannot find 'x' on PATH"));
         assert_eq!(back.program, Some(0));
         assert_eq!(back.success, Some(false));
+        assert!(back.disk_full);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Facts about this machine and session that a run records: who is working, the host name,
-//! the boot id (a changed boot id means the machine rebooted) and whether a recorded process
-//! is still ours and alive (to re-attach to a detached step instead of calling it interrupted).
+//! the boot id (a changed boot id means the machine rebooted).
 
 use std::path::Path;
 
@@ -48,35 +47,6 @@ fn read_boot_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_string())
 }
 
-/// True if `pid` is alive and (where `/proc` can tell) is a fieldbook process, so a reused pid
-/// belonging to something else is not mistaken for a detached step's supervisor.
-pub fn fieldbook_process_alive(pid: u32) -> bool {
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if raw <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks for existence and permission; nothing is delivered.
-    let rc = unsafe { libc::kill(raw, 0) };
-    if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
-        return false;
-    }
-    let proc_dir = Path::new("/proc").join(pid.to_string());
-    match std::fs::read(proc_dir.join("cmdline")) {
-        Ok(cmdline) => {
-            // A zombie has an empty cmdline: it has ended, its exit is just not collected.
-            !cmdline.is_empty() && contains(&cmdline, b"fieldbook")
-        }
-        // No /proc (not Linux, or hidden): trust kill(0).
-        Err(_) => !Path::new("/proc/self").exists(),
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Test helper: a process whose command line says fieldbook, like a real supervisor; returns
 /// once it has exec'd (right after spawn, /proc may still show the parent or nothing).
 #[cfg(test)]
@@ -87,7 +57,10 @@ pub(crate) fn spawn_fake_supervisor() -> std::process::Child {
         .expect("spawn sh");
     let cmdline = format!("/proc/{}/cmdline", child.id());
     for _ in 0..500 {
-        if std::fs::read(&cmdline).is_ok_and(|c| contains(&c, b"fieldbook-supervise")) {
+        if std::fs::read(&cmdline).is_ok_and(|c| {
+            c.split(|&b| b == 0)
+                .any(|a| a == crate::core::supervisor::SUBCOMMAND.as_bytes())
+        }) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -114,23 +87,5 @@ mod tests {
         std::fs::write(&p, "").unwrap();
         assert_eq!(read_boot_id(&p), None);
         assert_eq!(read_boot_id(&dir.path().join("missing")), None);
-    }
-
-    #[test]
-    fn liveness_needs_a_fieldbook_process() {
-        // This test binary's own command line does not say fieldbook unless its path does.
-        let me = std::process::id();
-        let cmdline = std::fs::read(format!("/proc/{me}/cmdline")).unwrap_or_default();
-        assert_eq!(
-            fieldbook_process_alive(me),
-            contains(&cmdline, b"fieldbook")
-        );
-        let mut child = spawn_fake_supervisor();
-        assert!(fieldbook_process_alive(child.id()));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        assert!(!fieldbook_process_alive(child.id()));
-        assert!(!fieldbook_process_alive(0));
-        assert!(!fieldbook_process_alive(u32::MAX));
     }
 }

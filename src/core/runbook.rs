@@ -204,7 +204,7 @@ pub enum Program {
 }
 
 /// A change to one file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {
     /// The file (absolute, resolved under `--root` when given). May contain `{name}`.
     pub path: String,
@@ -212,12 +212,14 @@ pub struct Edit {
     pub comment: String,
     /// Create the file when missing (for actions that can).
     pub create: bool,
+    /// Permission bits of a file the edit creates (`mode = "0640"`); 0644 when not given.
+    pub mode: Option<u32>,
     /// What to change.
     pub action: EditAction,
 }
 
 /// The edit actions the engine implements. Text fields may contain `{name}` placeholders.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum EditAction {
     /// Ensure `line` is present; when `replace` is given, the first line containing that text is
@@ -1074,9 +1076,12 @@ impl Validator<'_> {
             ("block", e.block.as_ref().map(Spanned::span)),
             ("mode", e.mode.as_ref().map(Spanned::span)),
         ];
+        // A text action may give the mode of the file it creates.
+        let new_file_mode = !matches!(action_name, "chmod" | "symlink");
         for (field, span) in given {
             if let Some(span) = span
                 && !allowed.contains(&field)
+                && !(field == "mode" && new_file_mode)
             {
                 self.problem(
                     span,
@@ -1239,6 +1244,10 @@ impl Validator<'_> {
                 target: need("target", &e.target)?,
             },
         };
+        let mode = match &e.mode {
+            Some(m) if new_file_mode => Some(self.new_file_mode(m, e.create)?),
+            _ => None,
+        };
         Some(Edit {
             path: e.path.get_ref().clone(),
             comment: e
@@ -1246,8 +1255,38 @@ impl Validator<'_> {
                 .as_ref()
                 .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
             create: e.create,
+            mode,
             action,
         })
+    }
+
+    /// The `mode` of a file a text edit creates: octal permission bits (`"0640"`), only with
+    /// `create = true`.
+    fn new_file_mode(&mut self, m: &Spanned<String>, create: bool) -> Option<u32> {
+        let text = m.get_ref().trim();
+        let digits = text.strip_prefix("0o").unwrap_or(text);
+        let parsed = (3..=4)
+            .contains(&digits.len())
+            .then(|| u32::from_str_radix(digits, 8).ok())
+            .flatten()
+            .filter(|&v| v <= 0o777);
+        let Some(mode) = parsed else {
+            self.problem(
+                m.span(),
+                format!(
+                    "`mode` of a new file must be octal permission bits like \"0640\" (not '{text}')"
+                ),
+            );
+            return None;
+        };
+        if !create {
+            self.problem(
+                m.span(),
+                "`mode` sets the mode of a file the edit creates; add `create = true`".to_string(),
+            );
+            return None;
+        }
+        Some(mode)
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::machine::{How, Local, Machine, Shared, Spawn};
 use super::progress::{Exit, Status};
 use super::runbook::{Program, RunSpec};
 use super::terminal_text::{StyledLine, TerminalText};
@@ -164,7 +165,7 @@ pub struct CancelHandle {
     inner: Arc<CancelState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct CancelState {
     requested: AtomicBool,
     /// Process group of the program running now (0 when none).
@@ -173,6 +174,26 @@ struct CancelState {
     /// For a supervised step: the supervisor whose group this is. The group is signalled only
     /// while it still owns that pid (never another process that got the pid later).
     owner: std::sync::Mutex<Option<super::attempt_id::Supervisor>>,
+    /// The program's group on another machine (over ssh), reached by the machine's own
+    /// `kill` instead of a local `killpg`.
+    remote: std::sync::Mutex<Option<Arc<dyn RemoteGroup>>>,
+}
+
+impl std::fmt::Debug for CancelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelState")
+            .field("requested", &self.requested)
+            .field("pgid", &self.pgid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A process group on another machine: cancel signals it there and waits until it is gone.
+pub trait RemoteGroup: Send + Sync {
+    /// Sends signal `sig` to the group.
+    fn signal(&self, sig: i32);
+    /// True while any process of the group is left.
+    fn exists(&self) -> bool;
 }
 
 impl CancelHandle {
@@ -202,6 +223,17 @@ impl CancelHandle {
         self.inner.pgid.store(pgid, Ordering::SeqCst);
     }
 
+    /// Cancel reaches the running program through `group` (a remote process group).
+    pub fn set_remote(&self, group: Option<Arc<dyn RemoteGroup>>) {
+        if let Ok(mut r) = self.inner.remote.lock() {
+            *r = group;
+        }
+    }
+
+    fn remote(&self) -> Option<Arc<dyn RemoteGroup>> {
+        self.inner.remote.lock().ok().and_then(|r| r.clone())
+    }
+
     fn set_grace(&self, grace: (Duration, Duration)) {
         if let Ok(mut g) = self.inner.grace.lock() {
             *g = Some(grace);
@@ -222,6 +254,11 @@ impl CancelHandle {
             .ok()
             .and_then(|g| *g)
             .unwrap_or((Duration::from_secs(3), Duration::from_secs(3)));
+        if let Some(remote) = self.remote() {
+            let local = self.clone();
+            thread::spawn(move || cancel_remote(&*remote, &local, (int_wait, term_wait)));
+            return;
+        }
         thread::spawn(move || {
             for (sig, wait) in [
                 (libc::SIGINT, int_wait),
@@ -249,6 +286,10 @@ impl CancelHandle {
     /// where nobody is left to watch it). Blocks for at most about a second.
     pub fn end_now(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
+        if let Some(remote) = self.remote() {
+            remote.signal(libc::SIGTERM);
+            remote.signal(libc::SIGKILL);
+        }
         let pgid = self.inner.pgid.load(Ordering::SeqCst);
         if pgid <= 0 || !self.inner.owns_group() {
             return;
@@ -261,6 +302,29 @@ impl CancelHandle {
         if group_exists(pgid) && self.inner.owns_group() {
             signal_group(pgid, libc::SIGKILL);
         }
+    }
+}
+
+/// Cancel of a program on another machine: SIGINT, SIGTERM, SIGKILL to its remote group, each
+/// after its wait, then the local ssh client's group is ended too.
+fn cancel_remote(remote: &dyn RemoteGroup, local: &CancelHandle, waits: (Duration, Duration)) {
+    for (sig, wait) in [
+        (libc::SIGINT, waits.0),
+        (libc::SIGTERM, waits.1),
+        (libc::SIGKILL, Duration::ZERO),
+    ] {
+        if !remote.exists() {
+            break;
+        }
+        remote.signal(sig);
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline && remote.exists() {
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let pgid = local.inner.pgid.load(Ordering::SeqCst);
+    if pgid > 0 && group_exists(pgid) {
+        signal_group(pgid, libc::SIGKILL);
     }
 }
 
@@ -300,6 +364,8 @@ pub struct RunOptions {
     /// How long to keep reading after a program exits while a background process it started
     /// still holds the output pipe (a daemon started by an init script).
     pub drain_after_exit: Duration,
+    /// The machine the programs run on.
+    pub machine: Shared,
 }
 
 impl Default for RunOptions {
@@ -307,6 +373,17 @@ impl Default for RunOptions {
         RunOptions {
             cancel_grace: (Duration::from_secs(3), Duration::from_secs(3)),
             drain_after_exit: Duration::from_secs(2),
+            machine: Arc::new(Local),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The defaults, on `machine`.
+    pub fn on(machine: Shared) -> RunOptions {
+        RunOptions {
+            machine,
+            ..RunOptions::default()
         }
     }
 }
@@ -367,10 +444,20 @@ fn run_job(
         let result = run_one(command, &job.ok_output, log, options, cancel, tx);
         let (exit, ok_seen) = match result {
             Ok(r) => r,
-            Err(message) => {
+            Err(NotRun::Failed(message)) => {
                 let _ = tx.send(RunEvent::Notice(message.clone()));
                 return RunOutcome {
                     status: Status::Failed,
+                    exit: None,
+                    failed_program: Some(index),
+                    message,
+                };
+            }
+            // The link to the machine broke: that is not the program's result.
+            Err(NotRun::Interrupted(message)) => {
+                let _ = tx.send(RunEvent::Notice(message.clone()));
+                return RunOutcome {
+                    status: Status::Interrupted,
                     exit: None,
                     failed_program: Some(index),
                     message,
@@ -454,6 +541,38 @@ fn create_log(log: &Path) -> std::io::Result<()> {
     super::atomic::open_append(log).map(|_| ())
 }
 
+/// Why a program gave no exit of its own.
+enum NotRun {
+    /// It could not start (missing program, refused by the machine): the step failed.
+    Failed(String),
+    /// The link to the machine broke: the step is interrupted, not failed.
+    Interrupted(String),
+}
+
+impl From<String> for NotRun {
+    fn from(s: String) -> NotRun {
+        NotRun::Failed(s)
+    }
+}
+
+/// A remote program's group as cancel sees it: signalled through its machine, there while the
+/// local ssh client runs.
+struct SpawnedGroup {
+    machine: Shared,
+    spawn: Spawn,
+    local_pgid: i32,
+}
+
+impl RemoteGroup for SpawnedGroup {
+    fn signal(&self, sig: i32) {
+        self.machine.signal(&self.spawn, sig);
+    }
+
+    fn exists(&self) -> bool {
+        group_exists(self.local_pgid)
+    }
+}
+
 /// Runs one program to its end. Ok((exit, whether an ok_output text was seen)).
 fn run_one(
     command: &Command,
@@ -462,10 +581,15 @@ fn run_one(
     options: &RunOptions,
     cancel: &CancelHandle,
     tx: &SyncSender<RunEvent>,
-) -> Result<(Exit, bool), String> {
-    let program = find_program(command)?;
+) -> Result<(Exit, bool), NotRun> {
+    let spawn = options
+        .machine
+        .program(command, How::Captured)
+        .map_err(|e| NotRun::Failed(e.to_string()))?;
+    let local = spawn.command();
+    let program = find_program(&local)?;
     let (reader, writer) = os_pipe::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
-    let mut expr = duct::cmd(program, &command.argv[1..])
+    let mut expr = duct::cmd(program, &local.argv[1..])
         .stdin_null()
         // duct applies the outer redirection first: stdout to the pipe, then stderr joins it.
         .stderr_to_stdout()
@@ -476,7 +600,7 @@ fn run_one(
             c.process_group(0);
             Ok(())
         });
-    for (k, v) in &command.env {
+    for (k, v) in &local.env {
         expr = expr.env(k, v);
     }
     let handle = expr
@@ -486,23 +610,40 @@ fn run_one(
     drop(expr);
     if let Some(&pid) = handle.pids().first() {
         cancel.set_group(pid as i32);
+        if spawn.remote_mark.is_some() {
+            cancel.set_remote(Some(Arc::new(SpawnedGroup {
+                machine: options.machine.clone(),
+                spawn: spawn.clone(),
+                local_pgid: pid as i32,
+            })));
+        }
     }
     let log_file = super::atomic::open_append(log)
         .map_err(|e| format!("cannot write the log {}: {e}", log.display()))?;
     let (done_tx, done_rx) = mpsc::channel();
     let tx2 = tx.clone();
     let ok_output = ok_output.to_vec();
+    let log_path = log.to_path_buf();
     thread::spawn(move || {
-        let result = pump(reader, log_file, &ok_output, &tx2);
+        let result = pump(reader, log_file, &log_path, &ok_output, &tx2);
         let _ = done_tx.send(result);
     });
     let status = handle.wait().map(|o| o.status);
     cancel.set_group(0);
+    cancel.set_remote(None);
     let status = status.map_err(|e| format!("lost track of {}: {e}", command.display()))?;
     let exit = match (status.code(), status.signal()) {
         (Some(c), _) => Exit::Code(c),
         (None, Some(s)) => Exit::Signal(s),
         (None, None) => Exit::Code(-1),
+    };
+    let exit = if cancel.is_requested() {
+        exit
+    } else {
+        options
+            .machine
+            .settle(&spawn, exit)
+            .map_err(|e| NotRun::Interrupted(e.to_string()))?
     };
     let ok_seen = match done_rx.recv_timeout(options.drain_after_exit) {
         Ok(seen) => seen,
@@ -523,17 +664,24 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
 /// whether any `ok_output` text was seen (matched on filtered text, so colours cannot hide it).
+/// A log that cannot be written (full disk) never stops the command: the output goes on on
+/// screen, a notice says at which byte the log was cut, and the log ends with a line saying so
+/// (written in fieldbook's reserve space if need be).
 pub(crate) fn pump(
     mut reader: impl Read,
     log: File,
+    log_path: &Path,
     ok_output: &[String],
     tx: &SyncSender<RunEvent>,
 ) -> bool {
-    let mut log = std::io::BufWriter::with_capacity(READ_CHUNK, log);
+    let mut log = LogWriter {
+        written: log.metadata().map_or(0, |m| m.len()),
+        file: log,
+        cut: None,
+    };
     let mut filter = TerminalText::new();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut seen = false;
-    let mut log_ok = true;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -541,16 +689,15 @@ pub(crate) fn pump(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        if log_ok && log.write_all(&buf[..n]).is_err() {
-            // A full disk must not stop the command; the screen still shows the output.
-            log_ok = false;
+        if let Some(notice) = log.write(&buf[..n]) {
+            let _ = tx.send(RunEvent::Notice(notice));
         }
         let mut lines = Vec::new();
         filter.feed(&buf[..n], &mut lines);
         seen |= matches_ok(&lines, ok_output);
         send_output(&mut filter, lines, tx);
     }
-    let _ = log.flush();
+    log.mark_cut(log_path);
     let mut lines = Vec::new();
     filter.finish(&mut lines);
     seen |= matches_ok(&lines, ok_output);
@@ -561,6 +708,69 @@ pub(crate) fn pump(
         });
     }
     seen
+}
+
+/// A step's log as the pump writes it: how many bytes got there, and where and why it was
+/// cut if it was.
+struct LogWriter {
+    file: File,
+    written: u64,
+    cut: Option<String>,
+}
+
+impl LogWriter {
+    /// Writes `bytes`; the first failure cuts the log and returns the notice saying so.
+    fn write(&mut self, mut bytes: &[u8]) -> Option<String> {
+        if self.cut.is_some() {
+            return None;
+        }
+        while !bytes.is_empty() {
+            match self.file.write(bytes) {
+                Ok(0) => return self.cut_at(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                Ok(n) => {
+                    self.written += n as u64;
+                    bytes = &bytes[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return self.cut_at(e),
+            }
+        }
+        None
+    }
+
+    fn cut_at(&mut self, e: std::io::Error) -> Option<String> {
+        let why = if super::disk_space::is_full(&e) {
+            "the disk is full".to_string()
+        } else {
+            e.to_string()
+        };
+        let notice = format!(
+            "the log is cut at byte {}: {why}; the output goes on on screen only",
+            self.written
+        );
+        self.cut = Some(why);
+        Some(notice)
+    }
+
+    /// Ends a cut log with a line saying where and why it was cut.
+    fn mark_cut(&mut self, path: &Path) {
+        let Some(why) = &self.cut else {
+            return;
+        };
+        let line = format!(
+            "\n[fieldbook: the log was cut here, at byte {}: {why}]\n",
+            self.written
+        );
+        let mut write = || self.file.write_all(line.as_bytes());
+        match super::disk_space::base_of_log(path) {
+            Some(base) => {
+                let _ = super::disk_space::with_reserve(&base, write).0;
+            }
+            None => {
+                let _ = write();
+            }
+        }
+    }
 }
 
 fn matches_ok(lines: &[StyledLine], ok_output: &[String]) -> bool {
@@ -653,11 +863,21 @@ pub enum CheckResult {
 
 /// Runs a step's `check` quietly (output discarded, stdin null), with a generous time limit.
 pub fn run_check(command: &Command, limit: Duration) -> CheckResult {
-    let program = match find_program(command) {
+    run_check_on(&Local, command, limit)
+}
+
+/// Runs a step's `check` on `machine`; a lost link makes the answer unknown, never "not done".
+pub fn run_check_on(machine: &dyn Machine, command: &Command, limit: Duration) -> CheckResult {
+    let spawn = match machine.program(command, How::Captured) {
+        Ok(s) => s,
+        Err(e) => return CheckResult::Unknown(e.to_string()),
+    };
+    let local = spawn.command();
+    let program = match find_program(&local) {
         Ok(p) => p,
         Err(m) => return CheckResult::Unknown(m),
     };
-    let mut expr = duct::cmd(program, &command.argv[1..])
+    let mut expr = duct::cmd(program, &local.argv[1..])
         .stdin_null()
         .stdout_null()
         .stderr_null()
@@ -666,7 +886,7 @@ pub fn run_check(command: &Command, limit: Duration) -> CheckResult {
             c.process_group(0);
             Ok(())
         });
-    for (k, v) in &command.env {
+    for (k, v) in &local.env {
         expr = expr.env(k, v);
     }
     let handle = match expr.start() {
@@ -677,10 +897,15 @@ pub fn run_check(command: &Command, limit: Duration) -> CheckResult {
     loop {
         match handle.try_wait() {
             Ok(Some(out)) => {
-                return if out.status.success() {
-                    CheckResult::AlreadyDone
-                } else {
-                    CheckResult::NotDone
+                let exit = match (out.status.code(), out.status.signal()) {
+                    (Some(c), _) => Exit::Code(c),
+                    (None, Some(s)) => Exit::Signal(s),
+                    (None, None) => Exit::Code(-1),
+                };
+                return match machine.settle(&spawn, exit) {
+                    Ok(Exit::Code(0)) => CheckResult::AlreadyDone,
+                    Ok(_) => CheckResult::NotDone,
+                    Err(e) => CheckResult::Unknown(e.to_string()),
                 };
             }
             Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),

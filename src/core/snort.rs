@@ -326,24 +326,48 @@ pub fn under_root(root: Option<&Path>, target_path: &str) -> PathBuf {
 /// Scans every regular file of each existing rules directory (non-recursive, sorted by name)
 /// for the listed SIDs, as `grep sid:N *` in that directory would.
 pub fn scan(root: Option<&Path>, dirs: &[&str], list: &[BadSid]) -> ScanReport {
-    let wanted: Vec<u64> = list.iter().map(|s| s.sid).collect();
-    let mut report = ScanReport::default();
-    let mut by_sid: BTreeMap<u64, Vec<RuleHit>> = BTreeMap::new();
-    for dir in dirs {
+    scan_files(dirs, list, &mut |dir| {
         let real = under_root(root, dir);
-        let Ok(entries) = std::fs::read_dir(&real) else {
-            continue;
-        };
-        report.dirs.push(dir.to_string());
+        let entries = std::fs::read_dir(&real).ok()?;
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        for name in names {
+        Some(
+            names
+                .into_iter()
+                .map(|name| {
+                    let bytes = std::fs::read(real.join(&name)).map_err(|e| e.to_string());
+                    (name, bytes)
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The regular files of one rules directory, by name, with their bytes or why they could not
+/// be read.
+pub type RulesFiles = Vec<(String, Result<Vec<u8>, String>)>;
+
+/// Reads one rules directory ([`RulesFiles`]); `None` when the directory does not exist. On
+/// this machine or a host over ssh.
+pub type ReadRulesDir<'a> = dyn FnMut(&str) -> Option<RulesFiles> + 'a;
+
+/// [`scan`] with the files read by `read_dir` (a host over ssh reads them there).
+pub fn scan_files(dirs: &[&str], list: &[BadSid], read_dir: &mut ReadRulesDir<'_>) -> ScanReport {
+    let wanted: Vec<u64> = list.iter().map(|s| s.sid).collect();
+    let mut report = ScanReport::default();
+    let mut by_sid: BTreeMap<u64, Vec<RuleHit>> = BTreeMap::new();
+    for dir in dirs {
+        let Some(files) = read_dir(dir) else {
+            continue;
+        };
+        report.dirs.push(dir.to_string());
+        for (name, read) in files {
             let target = format!("{}/{name}", dir.trim_end_matches('/'));
-            match std::fs::read(real.join(&name)) {
+            match read {
                 Ok(bytes) => {
                     for (sid, hit) in scan_text(&target, &String::from_utf8_lossy(&bytes), &wanted)
                     {
@@ -401,6 +425,7 @@ fn edits(report: &SidReport, disable: bool) -> Vec<Edit> {
             path: hit.file.clone(),
             comment: "#".to_string(),
             create: false,
+            mode: None,
             action,
         };
         if !out.contains(&edit) {

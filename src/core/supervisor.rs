@@ -26,7 +26,7 @@ use super::exit_record::ExitRecord;
 use super::progress::{Exit, Status};
 use super::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, judge};
 use super::terminal_text::TerminalText;
-use super::{atomic, attempt_id, state_dir};
+use super::{atomic, attempt_id, disk_space, state_dir};
 
 /// The job file: the step's programs and the attempt they belong to.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -118,12 +118,47 @@ pub fn supervise(log: &Path) -> i32 {
     {
         let _ = writeln!(f, "fieldbook supervisor: {message}");
     }
-    // Written last: its presence means the step is over and this is how it ended.
-    match state_dir::write_exit_record(&exit_path(log), &record) {
+    let base = disk_space::base_of_log(log);
+    if disk_space::no_space_at(log.parent().unwrap_or(log)) {
+        // The programs' output may have been cut: say so in the log and the verdict, in the
+        // reserve's space if need be.
+        record.disk_full = true;
+        if let Some(base) = &base {
+            disk_space::release_reserve(base);
+        }
+        if let Ok(mut f) = atomic::open_append(log) {
+            let at = f.metadata().map_or(0, |m| m.len());
+            let _ = writeln!(
+                f,
+                "\nfieldbook supervisor: the disk is full; this log may be cut (it ends at byte {at})"
+            );
+        }
+    }
+    // Written last: its presence means the step is over and this is how it ended. On a full
+    // disk it is kept and tried again (the step stays "running", which is true: its outcome
+    // is not saved yet) rather than lost and later blamed on a kill or a reboot.
+    let write = || state_dir::write_exit_record(&exit_path(log), &record);
+    let mut written = match &base {
+        Some(base) => disk_space::with_reserve(base, write).0,
+        None => write(),
+    };
+    let deadline = std::time::Instant::now() + EXIT_RETRY_FOR;
+    while let Err(e) = &written
+        && disk_space::is_full(e)
+        && std::time::Instant::now() < deadline
+    {
+        thread::sleep(EXIT_RETRY_EVERY);
+        written = write();
+    }
+    match written {
         Ok(()) => 0,
         Err(_) => 1,
     }
 }
+
+/// How long, and how often, a supervisor tries again to save its exit status on a full disk.
+const EXIT_RETRY_FOR: Duration = Duration::from_secs(24 * 3600);
+const EXIT_RETRY_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the job's programs in order, judging each one as a direct run does (`expect` codes,
 /// `ok_output` texts), and stops at the first failure. Returns what ended the run.
@@ -181,6 +216,7 @@ fn run_supervised(log: &Path, nonce: Option<&str>) -> ExitRecord {
             success: Some(success),
             error: None,
             attempt: None,
+            disk_full: false,
         };
         if !success {
             break;
@@ -316,6 +352,22 @@ pub fn outcome_of(
     ok_seen: bool,
     cancelled: bool,
 ) -> RunOutcome {
+    let mut outcome = judged(record, job, expect, ok_seen, cancelled);
+    if record.disk_full {
+        outcome
+            .message
+            .push_str("; the disk was full, so its log may be cut");
+    }
+    outcome
+}
+
+fn judged(
+    record: &ExitRecord,
+    job: Option<&StepJob>,
+    expect: &[i32],
+    ok_seen: bool,
+    cancelled: bool,
+) -> RunOutcome {
     let commands = job.map_or(&[][..], |j| j.commands.as_slice());
     let expect = job.map_or(expect, |j| j.expect.as_slice());
     let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
@@ -389,14 +441,6 @@ pub fn is_alive(pid: u32) -> bool {
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
-/// This boot's id, to tell "the UI died" from "the machine rebooted" on re-attach.
-pub fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 /// Polling interval of the log tail: fast enough to feel live, slow enough to cost nothing.
 const TAIL_EVERY: Duration = Duration::from_millis(50);
 
@@ -449,9 +493,7 @@ pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
                         status: Status::Interrupted,
                         exit: None,
                         failed_program: None,
-                        message: "the supervisor ended without recording an exit status \
-                                  (killed, or the machine rebooted)"
-                            .to_string(),
+                        message: gone_without_exit(&log),
                     }
                 };
             }
@@ -464,6 +506,20 @@ pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
         let _ = tx.send(RunEvent::Finished(outcome));
     });
     RunningStep { events: rx, cancel }
+}
+
+/// Why a supervisor ended without an exit status, as far as can be told: a full disk is
+/// named as such, not blamed on a kill or a reboot.
+pub fn gone_without_exit(log: &Path) -> String {
+    if disk_space::no_space_at(log.parent().unwrap_or(log)) {
+        "the supervisor ended without recording an exit status: the disk is full \
+         (free some space; its log may be cut)"
+            .to_string()
+    } else {
+        "the supervisor ended without recording an exit status \
+         (killed, or the machine rebooted)"
+            .to_string()
+    }
 }
 
 /// Reads what was appended to a log since the last look, through the display filter.

@@ -554,6 +554,20 @@ impl Scrollback {
     }
 }
 
+/// Replaces control characters (other than newline and tab) with `?`, so text from a state
+/// file (notes, targets) can never drive the terminal it is printed on.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

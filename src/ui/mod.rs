@@ -72,7 +72,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Screen::Fleet { cursor } => screens::fleet::draw(model, *cursor, area, buf),
         Screen::FleetReport { scroll } => screens::fleet::draw_report(model, *scroll, area, buf),
     }
-    if model.practice {
+    if model.settings.practice {
         practice_badge(area, buf, model.theme.glyphs.border.horizontal_top);
     }
     if let Some(m) = model.message.as_deref() {

@@ -9,6 +9,7 @@ use crate::core::net::{QuizResult, Subnet4};
 use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
 use crate::core::runner::RunOutcome;
+use crate::core::settings::Settings;
 
 use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
@@ -577,12 +578,9 @@ pub struct Model {
     pub order: Vec<usize>,
     /// Every known run (all targets); the one for `target` is edited.
     pub runs: Vec<Run>,
-    /// The target new activity is recorded for.
-    pub target: String,
-    /// Practice mode: nothing is executed.
-    pub practice: bool,
-    /// `--low-bandwidth`: the loop draws output changes at most once a second.
-    pub low_bandwidth: bool,
+    /// The session's one [`Settings`] value (practice, root, state directory, target): the
+    /// loop's jobs read it when they start; `p` changes it.
+    pub settings: Settings,
     /// Who is working (for attempts and notes).
     pub who: String,
     /// The current time, RFC 3339 UTC, set by the loop before each batch of messages.
@@ -625,10 +623,6 @@ pub struct Model {
     /// Environment given to every command run from now on: what a tool re-read from
     /// `/etc/profile.env` after `gcc-config` and `env-update` (in-session only).
     pub command_env: Vec<(String, String)>,
-    /// `--root`: where edited files and profile.env are resolved.
-    pub root: Option<std::path::PathBuf>,
-    /// The state directory (`--state-dir` or the default), for the technicians' own data.
-    pub state_dir: Option<std::path::PathBuf>,
     /// The fleet screen's state, when the app was opened on a fleet.
     pub fleet: Option<FleetView>,
     /// Values of `secret` variables: in memory for this session only, never saved.
@@ -653,9 +647,10 @@ impl Model {
             applicable,
             order,
             runs,
-            target: "localhost".into(),
-            practice: false,
-            low_bandwidth: false,
+            settings: Settings {
+                target: "localhost".into(),
+                ..Settings::default()
+            },
             who: String::new(),
             now: String::new(),
             screens: vec![Screen::Home {
@@ -677,8 +672,6 @@ impl Model {
             tool: None,
             tool_details: false,
             command_env: Vec::new(),
-            root: None,
-            state_dir: None,
             fleet: None,
             secrets: BTreeMap::new(),
             drafts: BTreeMap::new(),
@@ -716,7 +709,9 @@ impl Model {
     /// The run of a runbook for the current target, if there is one.
     pub fn run(&self, runbook: &str) -> Option<&Run> {
         self.runs.iter().find(|r| {
-            r.runbook == runbook && r.target == self.target && r.practice == self.practice
+            r.runbook == runbook
+                && r.target == self.settings.target
+                && r.practice == self.settings.practice
         })
     }
 
@@ -725,9 +720,9 @@ impl Model {
         let mut v: Vec<&Run> = self
             .runs
             .iter()
-            .filter(|r| r.runbook == runbook && r.practice == self.practice)
+            .filter(|r| r.runbook == runbook && r.practice == self.settings.practice)
             .collect();
-        v.sort_by_key(|r| r.target != self.target);
+        v.sort_by_key(|r| r.target != self.settings.target);
         v
     }
 
@@ -740,7 +735,9 @@ impl Model {
     /// The run for the current target, created on first change.
     pub fn run_mut(&mut self, runbook: &str) -> &mut Run {
         let pos = self.runs.iter().position(|r| {
-            r.runbook == runbook && r.target == self.target && r.practice == self.practice
+            r.runbook == runbook
+                && r.target == self.settings.target
+                && r.practice == self.settings.practice
         });
         let i = match pos {
             Some(i) => i,
@@ -751,10 +748,10 @@ impl Model {
                     .unwrap_or_default();
                 self.runs.push(Run {
                     runbook: runbook.to_string(),
-                    target: self.target.clone(),
+                    target: self.settings.target.clone(),
                     started: self.now.clone(),
                     updated: self.now.clone(),
-                    practice: self.practice,
+                    practice: self.settings.practice,
                     values,
                     ..Run::default()
                 });

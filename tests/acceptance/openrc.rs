@@ -303,3 +303,152 @@ fn the_root_reproduces_the_reference_transcript() {
         " * rc-update: sshd already installed in runlevel `default'; skipping\n"
     );
 }
+
+/// Gives the root busybox as `test` and `sh` (its libc is already there), so the steps' `check`
+/// probes can run inside it.
+fn give_busybox(root: &Root) {
+    let tree = root.tree();
+    fs::create_dir_all(tree.join("usr/bin")).expect("usr/bin");
+    fs::copy("/bin/busybox", tree.join("bin/busybox")).expect("copy busybox into the root");
+    for (link, to) in [("usr/bin/test", "/bin/busybox"), ("bin/sh", "busybox")] {
+        let _ = fs::remove_file(tree.join(link));
+        std::os::unix::fs::symlink(to, tree.join(link)).expect("link");
+    }
+}
+
+/// The starting runlevels again (after a pass changed them), with the real rc-update.
+fn back_to_the_start(root: &Root) {
+    for args in [
+        ["add", "net.eth0", "default"],
+        ["del", "net.extbr0", "default"],
+        ["del", "net.xenbr0", "default"],
+    ] {
+        let st = std::process::Command::new(root.bin().join("rc-update"))
+            .args(args)
+            .output()
+            .expect("rc-update");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+}
+
+/// The loopback sshd of tests/remote_ssh.rs, for `--host root@127.0.0.1`.
+fn sshd_args() -> Option<Vec<String>> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("remote-sshd");
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/remote-sshd.sh"))
+        .arg(&dir)
+        .output()
+        .expect("remote-sshd.sh runs");
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.code() == Some(75)
+                && std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() != Ok("require"),
+            "the sshd for the --host pass cannot start: {why}"
+        );
+        eprintln!("SKIP the --host pass: {why}");
+        return None;
+    }
+    let port = fs::read_to_string(dir.join("port")).expect("port");
+    let mut args = vec!["--host".to_string(), "root@127.0.0.1".into()];
+    for o in [
+        format!("Port={}", port.trim()),
+        format!("UserKnownHostsFile={}", dir.join("known_hosts").display()),
+        "BatchMode=yes".into(),
+        "IdentitiesOnly=yes".into(),
+    ] {
+        args.push("--ssh-option".into());
+        args.push(o);
+    }
+    for a in [
+        "-F".to_string(),
+        "/dev/null".into(),
+        "-i".into(),
+        dir.join("id_ed25519").display().to_string(),
+    ] {
+        args.push(format!("--ssh-arg={a}"));
+    }
+    args.push("--remote-dir".into());
+    args.push(dir.join("remote-root").display().to_string());
+    Some(args)
+}
+
+/// The same networking steps with NO wrapper script: once through `--root` (the chroot machine)
+/// and once through `--host` with `--root` (a chroot on the host, over a real sshd). The
+/// checks look inside the root: on this machine `/etc/runlevels/default/net.eth0` does not
+/// exist, so a check run here would call "take eth0 out" already done; inside the root it is a
+/// link, so the step really runs.
+#[test]
+fn xen_networking_steps_through_the_chroot_machine_and_over_ssh() {
+    let test = "xen_networking_steps_through_the_chroot_machine_and_over_ssh";
+    let Some(root) = setup::root(test, Part::OpenRc) else {
+        return;
+    };
+    assert!(
+        !Path::new("/etc/runlevels/default/net.eth0").exists(),
+        "this machine has OpenRC runlevels; the test needs a host without them"
+    );
+    give_busybox(&root);
+    let work = tempfile::tempdir().expect("tempdir");
+    let ids: Vec<String> = STEPS
+        .iter()
+        .map(|(argv, var, _)| step_running(RUNBOOK, argv, &[*var]))
+        .collect();
+    let tree = root.tree().display().to_string();
+    let default: Vec<(String, String)> = [
+        "cronie",
+        "local",
+        "net.extbr0",
+        "net.xenbr0",
+        "netmount",
+        "sshd",
+    ]
+    .iter()
+    .map(|s| (s.to_string(), format!("/etc/init.d/{s}")))
+    .collect();
+    let mut passes: Vec<(&str, Vec<String>)> =
+        vec![("--root", vec!["--root".into(), tree.clone()])];
+    if let Some(mut ssh) = sshd_args() {
+        ssh.extend(["--root".to_string(), tree.clone()]);
+        passes.push(("--host --root", ssh));
+    }
+    for (n, (name, global)) in passes.iter().enumerate() {
+        if n > 0 {
+            back_to_the_start(&root);
+        }
+        let fb = Fieldbook::new(&work.path().join(format!("state-{n}")), &[]);
+        let mut extra: Vec<&str> = vec!["--yes", "--target", "guest"];
+        extra.extend(global.iter().map(String::as_str));
+        for (id, (_, var, message)) in ids.iter().zip(STEPS) {
+            let out = fb.exec_with(RUNBOOK, id, &[var], &extra);
+            assert_eq!(out.code, 0, "{name}: {id} should end done:\n{}", out.all());
+            assert!(
+                out.all().contains(message),
+                "{name}: {id}: rc-update's message {message:?} was not shown (did it run in \
+                 the root?):\n{}",
+                out.all()
+            );
+            assert_clean(id, &out.all());
+        }
+        assert_eq!(links(&root, "default"), default, "{name}");
+        // Again: every check, answered inside the root, says done; nothing runs.
+        for id in &ids {
+            let out = fb.exec_with(RUNBOOK, id, &[], &extra);
+            assert_eq!(out.code, 0, "{name}: {id} again:\n{}", out.all());
+            assert!(
+                out.all().contains("already done"),
+                "{name}: {id}: the check inside the root should say done:\n{}",
+                out.all()
+            );
+        }
+        assert_eq!(
+            links(&root, "default"),
+            default,
+            "{name}: repeating changed nothing"
+        );
+    }
+}

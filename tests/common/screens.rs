@@ -72,7 +72,7 @@ pub fn base(glyphs: GlyphSet, color: ColorMode, size: (u16, u16)) -> Model {
         BTreeSet::from(["other".to_string()]),
         vec![run, run2],
     );
-    m.target = "gw1".into();
+    m.settings.target = "gw1".into();
     m.now = "2026-11-26T10:00:00Z".into();
     m.theme = Theme::new(glyphs, color);
     m.terminal.size = format!("{}x{} (default)", size.0, size.1);

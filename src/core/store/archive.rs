@@ -31,11 +31,7 @@ pub fn archive_run(dir: &StateDir, runbook: &str, target: &str) -> Result<PathBu
     if let Ok(run) = state_dir::read_run(&file) {
         for (id, st) in &run.steps {
             let live = st.status == Status::Running
-                && st
-                    .attempts
-                    .last()
-                    .and_then(super::reconcile::supervisor_of)
-                    .is_some_and(|s| s.alive());
+                && st.attempts.last().is_some_and(crate::core::exec::is_alive);
             if live {
                 return Err(StoreError::StillRunning(id.clone()));
             }

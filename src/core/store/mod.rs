@@ -36,6 +36,7 @@ pub use reconcile::{LiveStep, Reconciled, show_finished};
 
 use super::atomic;
 use super::clock;
+use super::disk_space;
 use super::journal::{Entry, Event};
 use super::progress::{Run, Status};
 use super::state_dir::{StateDir, StateDirError};
@@ -112,11 +113,14 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {pids:?}); stop it before running the step again"
+         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+        list(pids)
     )]
     Orphaned {
         /// Step id.
         step: String,
+        /// Their process group (the dead supervisor's pid).
+        group: u32,
         /// The programs still running.
         pids: Vec<u32>,
     },
@@ -138,6 +142,13 @@ pub enum StoreError {
         /// Why.
         source: io::Error,
     },
+}
+
+fn list(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StoreError {
@@ -176,6 +187,8 @@ pub struct Store {
     /// Journal lines not yet written (a failed append is retried with the next change).
     unjournalled: Vec<String>,
     last_save_error: Option<String>,
+    /// A save found the disk full (and fieldbook's reserve is spent): said in the status.
+    disk_full: bool,
     reconciled: Vec<Reconciled>,
     /// Fingerprints of secret values seen this session (the values themselves are never
     /// kept), so re-saving an unchanged secret does not journal it again.
@@ -219,9 +232,15 @@ impl Store {
     /// `Some("last save failed: …")` while the latest change is only in memory; for the
     /// UI's status line. Cleared by the next successful save.
     pub fn save_problem(&self) -> Option<String> {
-        self.last_save_error
-            .as_ref()
-            .map(|e| format!("last save failed: {e}"))
+        match (&self.last_save_error, self.disk_full) {
+            (Some(e), true) => Some(format!("disk full: last save failed: {e}")),
+            (Some(e), false) => Some(format!("last save failed: {e}")),
+            (None, true) => Some(
+                "disk full: progress is saved (in fieldbook's reserve space); free some space"
+                    .to_string(),
+            ),
+            (None, false) => None,
+        }
     }
 
     /// Writes the state (and any journal lines still pending) again, e.g. after the
@@ -256,9 +275,43 @@ impl Store {
         self.flush()
     }
 
+    /// Appends pending journal lines, then writes the state file. On a full disk, fieldbook's
+    /// reserve is given up and the save tried again at once, so the change is kept on disk,
+    /// not only in memory; the status then says the disk is full until the reserve is back.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let base = self.dir.base();
+        let mut result = self.write_out();
+        if let Err(StoreError::Save { source, .. }) = &result
+            && disk_space::is_full(source)
+        {
+            self.disk_full = true;
+            if disk_space::release_reserve(&base) {
+                result = self.write_out();
+            }
+        }
+        // The status says "disk full" until the reserve is back and there is room besides.
+        if result.is_ok()
+            && self.disk_full
+            && disk_space::ensure_reserve(&base)
+            && !disk_space::no_space_at(&base)
+        {
+            self.disk_full = false;
+        }
+        match result {
+            Ok(()) => {
+                self.last_save_error = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.last_save_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
     /// Appends pending journal lines, then writes the state file. Both are attempted even if
     /// the first fails, because the state file matters most.
-    fn flush(&mut self) -> Result<(), StoreError> {
+    fn write_out(&mut self) -> Result<(), StoreError> {
         let mut failure: Option<StoreError> = None;
         while let Some(line) = self.unjournalled.first() {
             match append_whole_line(&self.journal, line) {
@@ -283,16 +336,7 @@ impl Store {
                 source,
             });
         }
-        match failure {
-            None => {
-                self.last_save_error = None;
-                Ok(())
-            }
-            Some(e) => {
-                self.last_save_error = Some(e.to_string());
-                Err(e)
-            }
-        }
+        failure.map_or(Ok(()), Err)
     }
 
     /// True if `value` differs from the last value seen for secret `name` (and remembers it).

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::{RunbookFacts, Store, StoreError};
 use crate::core::atomic;
 use crate::core::clock;
+use crate::core::edit_journal;
 use crate::core::host;
 use crate::core::journal::Event;
 use crate::core::progress::Run;
@@ -42,6 +43,8 @@ impl Store {
         if_corrupt: IfCorrupt,
     ) -> Result<Store, StoreError> {
         dir.ensure()?;
+        // Room to save the record when the disk fills up later (best effort).
+        crate::core::disk_space::ensure_reserve(&dir.base());
         let file = dir.run_file(&runbook.id, target);
         let journal = dir.journal_file(&runbook.id, target);
         let lock = lock_run(&dir.lock_file(&runbook.id, target))?;
@@ -109,6 +112,7 @@ impl Store {
             who,
             unjournalled: Vec::new(),
             last_save_error: None,
+            disk_full: false,
             reconciled: Vec::new(),
             secret_prints: BTreeMap::new(),
             writer: atomic::write_atomic,
@@ -116,6 +120,7 @@ impl Store {
         };
         let mut reconcile_events = store.reconcile_running();
         events.append(&mut reconcile_events);
+        events.append(&mut store.recover_edits());
         if store.run != before || is_new || !events.is_empty() {
             store.run.updated = now;
             // A failed save here is not fatal: the technician can still look at the run, and
@@ -123,6 +128,35 @@ impl Store {
             let _ = store.commit_many(events);
         }
         Ok(store)
+    }
+
+    /// Records the edits whose file was replaced but whose record was lost (a kill between the
+    /// rename and the save): settled from the run's edit journal by their hashes
+    /// ([`edit_journal::recover`]).
+    fn recover_edits(&mut self) -> Vec<Event> {
+        if self.dir.is_practice() {
+            return Vec::new();
+        }
+        let recorded: std::collections::BTreeSet<String> = self
+            .run
+            .edits
+            .iter()
+            .filter_map(|e| e.backup.clone())
+            .collect();
+        let archive = crate::core::apply::archive_for(&self.run);
+        let found = edit_journal::recover(&self.dir.base(), &archive, &recorded);
+        found
+            .into_iter()
+            .map(|e| {
+                let event = Event::EditApplied {
+                    step: e.step.clone(),
+                    path: e.path.clone(),
+                    backup: e.backup.clone(),
+                };
+                self.run.edits.push(e);
+                event
+            })
+            .collect()
     }
 
     /// Journals several events and saves once.

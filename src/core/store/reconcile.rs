@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use super::Store;
 use crate::core::attempt_id::Supervisor;
 use crate::core::clock;
+use crate::core::disk_space;
+use crate::core::exec;
 use crate::core::host;
 use crate::core::journal::Event;
+use crate::core::machine::remote_long;
 use crate::core::progress::{Attempt, Exit, Run, Status};
 use crate::core::runbook::{Action, Runbook};
 use crate::core::state_dir::{self, StateDir};
@@ -78,16 +81,18 @@ impl Store {
 
     /// Steps running detached right now, for re-attaching (pid alive, same boot).
     pub fn live_steps(&self) -> Vec<LiveStep> {
-        let boot = host::boot_id();
         self.run
             .steps
             .iter()
             .filter(|(_, st)| st.status == Status::Running)
             .filter_map(|(id, st)| {
                 let a = st.attempts.last()?;
-                let sup = supervisor_of(a)?;
-                let same_boot = boot.is_none() || a.boot_id.is_none() || a.boot_id == boot;
-                (same_boot && sup.alive()).then(|| self.live(id, a, sup.pid))
+                let pid = a.pid?;
+                let remote = a
+                    .log
+                    .as_deref()
+                    .is_some_and(|l| exec::is_remote(&self.dir.resolve_path(l)));
+                (remote || exec::is_alive(a)).then(|| self.live(id, a, pid))
             })
             .collect()
     }
@@ -164,6 +169,14 @@ impl Store {
                 });
                 continue;
             }
+            // Started on a host over ssh: only that host can tell; whoever follows it (with
+            // --host) records the outcome, or interrupted if its supervisor is gone there.
+            if let (Some(pid), Some(l)) = (attempt.pid, log.as_deref())
+                && remote_long::read_sidecar(l).is_some()
+            {
+                found.push(Reconciled::Live(self.live(&id, &attempt, pid)));
+                continue;
+            }
             let rebooted =
                 matches!((&boot, &attempt.boot_id), (Some(now), Some(then)) if now != then);
             if rebooted && self.facts.reboots.contains(&id) {
@@ -176,11 +189,11 @@ impl Store {
             }
             let why = match supervisor_of(&attempt) {
                 _ if rebooted => "the machine rebooted while it ran".to_string(),
-                Some(sup) if sup.alive() => {
+                Some(sup) if exec::is_alive(&attempt) => {
                     found.push(Reconciled::Live(self.live(&id, &attempt, sup.pid)));
                     continue;
                 }
-                Some(sup) => gone_why(&sup),
+                Some(sup) => gone_why(&sup, log.as_deref()),
                 None => "fieldbook ended while it ran".to_string(),
             };
             events.push(self.set_interrupted(&id, &why));
@@ -257,8 +270,16 @@ pub(super) fn supervisor_of(a: &Attempt) -> Option<Supervisor> {
 
 /// Why a supervised step is over without an exit status, in words: its programs may still run
 /// (the supervisor was killed), or everything is gone.
-fn gone_why(sup: &Supervisor) -> String {
+fn gone_why(sup: &Supervisor, log: Option<&std::path::Path>) -> String {
     let orphans = sup.orphans();
+    let full = log.is_some_and(|l| disk_space::no_space_at(l.parent().unwrap_or(l)));
+    if orphans.is_empty() && full {
+        return format!(
+            "its supervisor (pid {}) ended without recording an exit status: the disk is full \
+             (free some space; its log may be cut)",
+            sup.pid
+        );
+    }
     if orphans.is_empty() {
         return format!(
             "its supervisor (pid {}) is gone and left no exit status",

@@ -72,8 +72,16 @@ impl Store {
         }
         let orphans = self.orphans(step);
         if !orphans.is_empty() {
+            let group = self
+                .run
+                .steps
+                .get(step)
+                .and_then(|s| s.attempts.last())
+                .and_then(|a| a.pid)
+                .unwrap_or_default();
             return Err(StoreError::Orphaned {
                 step: step.to_string(),
+                group,
                 pids: orphans,
             });
         }

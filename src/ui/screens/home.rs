@@ -48,14 +48,25 @@ fn run_line(model: &Model, rb: &crate::core::runbook::Runbook, run: &Run) -> Str
             format!(", last {}", when(&run.updated))
         }
     )
-    .replace(&format!("{}: ", model.target), "")
+    .replace(&format!("{}: ", model.settings.target), "")
+}
+
+/// ` on root@router1` when commands run on a host over ssh.
+pub fn on_host(model: &Model) -> String {
+    model.settings.host.as_deref().map_or(String::new(), |h| {
+        format!(" on {}", crate::core::fleet::visible(h))
+    })
 }
 
 /// Draws the home screen.
 pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
-    let mode = if model.practice { "practice, " } else { "" };
-    let right = format!("{mode}target {}", model.target);
+    let mode = if model.settings.practice {
+        "practice, "
+    } else {
+        ""
+    };
+    let right = format!("{mode}target {}{}", model.settings.target, on_host(model));
     let inner = widgets::frame(
         buf,
         area,
@@ -98,7 +109,7 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
             rows.push((Line::styled("Other runbooks", theme.emphasis()), None));
         }
         let runs = model.runs_of(&rb.id);
-        let own = runs.iter().find(|r| r.target == model.target);
+        let own = runs.iter().find(|r| r.target == model.settings.target);
         let p = Progress::of(rb, own.copied());
         let mut right = progress_text(&p);
         if let Some(r) = own.filter(|r| !r.updated.is_empty()) {
@@ -116,7 +127,7 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
             ]),
             Some(pos),
         ));
-        for run in runs.iter().filter(|r| r.target != model.target) {
+        for run in runs.iter().filter(|r| r.target != model.settings.target) {
             rows.push((
                 Line::styled(format!("  {}", run_line(model, rb, run)), theme.quiet()),
                 None,

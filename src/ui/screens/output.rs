@@ -31,7 +31,8 @@ pub fn dropped_note(model: &Model, width: usize) -> Vec<String> {
     if model.output_dropped == 0 {
         return Vec::new();
     }
-    let log = match (&model.output_log, &model.state_dir) {
+    let state_dir = model.settings.state().ok().map(|d| d.base());
+    let log = match (&model.output_log, &state_dir) {
         (Some(log), Some(dir)) => dir.join(log).display().to_string(),
         (Some(log), None) => format!("{log} in the state directory"),
         (None, _) => "the step's log in the state directory".to_string(),
@@ -237,7 +238,7 @@ fn running_for(model: &Model, running: &crate::ui::model::Running) -> Option<i64
         .last()?
         .started;
     let secs = crate::core::clock::between(started, &model.now)?.max(0);
-    Some(if model.low_bandwidth {
+    Some(if model.settings.terminal.low_bandwidth {
         secs - secs % 60
     } else {
         secs

@@ -17,7 +17,11 @@ pub fn draw(model: &Model, id: &str, cursor: Cursor, area: Rect, buf: &mut Buffe
     };
     let p = Progress::of(rb, model.run(id));
     let title = format!("{} {}/{}", rb.title, p.finished, p.total);
-    let right = format!("target {}", model.target);
+    let right = format!(
+        "target {}{}",
+        model.settings.target,
+        super::home::on_host(model)
+    );
     let inner = widgets::frame(
         buf,
         area,

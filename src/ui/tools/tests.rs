@@ -16,7 +16,7 @@ fn model() -> Model {
     )
     .unwrap();
     let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
-    m.target = "gw1".into();
+    m.settings.target = "gw1".into();
     m.now = "2026-11-26T10:00:00Z".into();
     m
 }
@@ -234,7 +234,7 @@ fn esc_leaves_the_tool_and_a_failed_listing_is_shown() {
 #[test]
 fn practice_mode_runs_nothing() {
     let mut m = model();
-    m.practice = true;
+    m.settings.practice = true;
     open_tool(&mut m, 0);
     listing(
         &mut m,
@@ -287,7 +287,7 @@ fn runlevels_cells_to_rc_update_commands() {
 #[test]
 fn gcc_switch_then_profile_env_reaches_later_commands() {
     let mut m = model();
-    m.root = Some("/mnt/gentoo".into());
+    m.settings.root = Some("/mnt/gentoo".into());
     open_tool(&mut m, 2);
     listing(
         &mut m,
@@ -327,6 +327,7 @@ fn gcc_switch_then_profile_env_reaches_later_commands() {
     );
     let notice = m.tool.as_ref().unwrap().notice.clone().unwrap();
     assert!(notice.contains("source /etc/profile"), "{notice}");
+    assert!(notice.contains("read, not loaded"), "{notice}");
 
     // Commands a tool runs later get the reloaded environment.
     keys(&mut m, &[Key::Esc, Key::Esc]);

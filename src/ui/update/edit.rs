@@ -153,7 +153,7 @@ fn ask_apply(model: &mut Model, runbook: &str, step: &str, preview: &EditPreview
                 .and_then(|(_, s)| s.confirm.clone())
                 .map(|q| format!("{q} "))
                 .unwrap_or_default();
-            let question = if model.practice {
+            let question = if model.settings.practice {
                 format!("{asks}Practice mode: nothing is written. Mark the step done?")
             } else {
                 format!(
@@ -182,7 +182,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
             step,
             follow_symlinks,
         } => {
-            if model.practice {
+            if model.settings.practice {
                 return mark_done(model, &runbook, &step, "practice: the edit was not written");
             }
             let secrets = model.secrets.clone();

@@ -12,7 +12,7 @@ fn model() -> Model {
     )
     .unwrap();
     let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
-    m.target = "gw1".into();
+    m.settings.target = "gw1".into();
     m.now = "2026-11-26T10:00:00Z".into();
     m.who = "tech".into();
     m
@@ -427,6 +427,6 @@ fn the_output_title_shows_how_long_the_step_has_run() {
     m.now = "2026-11-26T10:03:07Z".into();
     assert!(top(&m).contains("running 3m 07s"), "{}", top(&m));
     // A slow line pays for it once a minute.
-    m.low_bandwidth = true;
+    m.settings.terminal.low_bandwidth = true;
     assert!(top(&m).contains("running 3m 00s"), "{}", top(&m));
 }

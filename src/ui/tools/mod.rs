@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::gcc::{self, SOURCE_PROFILE_NOTE};
+use crate::core::gcc::{self, IMAGE_PROFILE_NOTE, SOURCE_PROFILE_NOTE};
 use crate::core::parse::gcc_config::{self, GccList};
 use crate::core::parse::profile_env::ProfileEnv;
 use crate::core::parse::{chkconfig, printable, rc_update};
@@ -441,6 +441,7 @@ fn pop(model: &mut Model) {
 /// `ROOT=<dir>` for gcc-config and env-update when fieldbook works on a mounted root.
 fn root_env(model: &Model) -> Vec<(String, String)> {
     model
+        .settings
         .root
         .as_ref()
         .map(|r| vec![("ROOT".to_string(), r.display().to_string())])
@@ -608,7 +609,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
     };
     match what {
         ToolConfirm::Run { commands, env } => {
-            if model.practice {
+            if model.settings.practice {
                 for argv in &commands {
                     model.push_output(format!("practice: would run: {}", show_argv(argv)));
                 }
@@ -640,7 +641,7 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
             ]
         }
         ToolConfirm::Edits(edits) => {
-            if model.practice {
+            if model.settings.practice {
                 if let Some(s) = model.tool.as_mut() {
                     s.notice = Some("Practice mode: no file was changed.".into());
                 }
@@ -770,7 +771,12 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                     if let Some(ToolView::Gcc(old)) = before {
                         let now = list.current().map(|p| p.number);
                         check = Some(if now.is_some() && now == old.chosen {
-                            Ok(SOURCE_PROFILE_NOTE.to_string())
+                            Ok(if model.settings.root.is_some() {
+                                IMAGE_PROFILE_NOTE
+                            } else {
+                                SOURCE_PROFILE_NOTE
+                            }
+                            .to_string())
                         } else {
                             Err("gcc-config -l does not show the chosen profile in use".into())
                         });
@@ -788,10 +794,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
             Ok(env) => {
                 model.command_env = env.vars.clone();
                 if !env.skipped.is_empty() {
-                    model.message = Some(format!(
-                        "profile.env: {} line(s) need a shell and were not loaded",
-                        env.skipped.len()
-                    ));
+                    model.message = Some(profile_env_message(&env));
                 }
                 return Vec::new();
             }
@@ -936,3 +939,21 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+
+/// What of profile.env was not loaded into fieldbook's commands, and why (line 0 marks a
+/// variable left out by [`crate::core::gcc::host_env`]).
+fn profile_env_message(env: &ProfileEnv) -> String {
+    let shell = env.skipped.iter().filter(|(line, _)| *line > 0).count();
+    let kept: Vec<&str> = env
+        .skipped
+        .iter()
+        .filter(|(l, _)| *l == 0)
+        .map(|(_, r)| r.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if shell > 0 {
+        parts.push(format!("{shell} line(s) need a shell and were not loaded"));
+    }
+    parts.extend(kept.iter().map(|r| printable(r)));
+    format!("profile.env: {}", parts.join("; "))
+}

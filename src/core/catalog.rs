@@ -9,15 +9,15 @@ use crate::core::runbook::{self, Problem, Runbook};
 pub const BUILTIN: &[(&str, &str)] = &[
     (
         "clearos-install.toml",
-        include_str!("../assets/checklists/clearos-install.toml"),
+        include_str!("../../assets/checklists/clearos-install.toml"),
     ),
     (
         "xen4-migration.toml",
-        include_str!("../assets/checklists/xen4-migration.toml"),
+        include_str!("../../assets/checklists/xen4-migration.toml"),
     ),
     (
         "gentoo-world-update.toml",
-        include_str!("../assets/checklists/gentoo-world-update.toml"),
+        include_str!("../../assets/checklists/gentoo-world-update.toml"),
     ),
 ];
 

@@ -505,8 +505,8 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
             if model.running.is_some() {
                 model.message = Some("A command is running: wait for it to end".into());
             } else {
-                model.practice = !model.practice;
-                model.message = Some(if model.practice {
+                model.settings.practice = !model.settings.practice;
+                model.message = Some(if model.settings.practice {
                     "PRACTICE mode: nothing is executed, no file is touched".into()
                 } else {
                     "Practice mode off: commands run for real".into()

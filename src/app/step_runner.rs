@@ -9,21 +9,16 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::cli::GlobalOpts;
-use crate::core::progress::{Exit, Status};
-use crate::core::runbook::{Action, Program, RunSpec};
-use crate::core::runner::{
-    self, CheckResult, RunEvent, RunOptions, RunOutcome, RunningStep, StepJob,
-};
-use crate::core::state_dir::{self, StateDir};
-use crate::core::{host, practice, supervisor, vars};
+use crate::core::exec::{self, Mode};
+use crate::core::host;
+use crate::core::progress::Status;
+use crate::core::runbook::Action;
+use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
+use crate::core::state_dir;
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
 use crate::ui::model::{Model, OUTPUT_LIMIT, StepOutcome};
 use crate::ui::output_line::OutputLine;
-
-/// Longest a `check` may take before the step runs anyway.
-const CHECK_LIMIT: Duration = Duration::from_secs(60);
 
 /// Most runner events turned into messages per loop turn, so keys stay responsive while a
 /// command floods its output.
@@ -35,10 +30,9 @@ const PRACTICE_PACE: Duration = Duration::from_millis(40);
 /// Everything needed to start a step once its `check` has answered.
 struct Prepared {
     job: StepJob,
-    spec: RunSpec,
+    mode: Mode,
     log: PathBuf,
     log_stored: String,
-    practice: bool,
 }
 
 enum Active {
@@ -71,9 +65,8 @@ pub struct Interactive {
 }
 
 /// Runs at most one step at a time for the app.
+#[derive(Default)]
 pub struct StepRunner {
-    state_root: Option<PathBuf>,
-    exe: Option<PathBuf>,
     active: Option<Active>,
     /// The step whose passing `check` the technician was just told about: running it again
     /// means "run it anyway", so its check is not asked twice.
@@ -81,16 +74,6 @@ pub struct StepRunner {
 }
 
 impl StepRunner {
-    /// A runner writing logs under the state directory the options name.
-    pub fn new(global: &GlobalOpts) -> StepRunner {
-        StepRunner {
-            state_root: global.state_dir.clone(),
-            exe: std::env::current_exe().ok(),
-            active: None,
-            check_answered: None,
-        }
-    }
-
     /// True while a step runs (the loop then wakes more often to show its output).
     pub fn busy(&self) -> bool {
         self.active.is_some()
@@ -105,14 +88,13 @@ impl StepRunner {
         runbook: &str,
         step: &str,
     ) -> Result<(String, std::path::PathBuf), String> {
-        let dir = StateDir::resolve(self.state_root.as_deref(), model.practice)
-            .map_err(|e| e.to_string())?;
+        let dir = model.settings.state().map_err(|e| e.to_string())?;
         let number = model
             .run(runbook)
             .and_then(|r| r.steps.get(step))
             .and_then(|s| s.attempts.last())
             .map_or(1, |a| a.number);
-        let stored = state_dir::attempt_log(runbook, &model.target, step, number);
+        let stored = state_dir::attempt_log(runbook, &model.settings.target, step, number);
         let log = dir.resolve_path(&stored);
         if let Some(parent) = log.parent() {
             crate::core::atomic::create_private_dir(parent)
@@ -135,29 +117,29 @@ impl StepRunner {
         if let Some(run) = model.run(runbook) {
             values.extend(run.values.clone());
         }
-        if let Some(missing) = missing_value(spec, &values) {
-            let label = rb
-                .variable(&missing)
-                .map(|v| format!(" ({})", v.label))
-                .unwrap_or_default();
-            return not_started(format!(
-                "the step needs a value for '{missing}'{label}; fill in the runbook's form first"
-            ));
-        }
+        let plan = match exec::plan(rb, spec, &values) {
+            Ok(plan) => plan,
+            Err(m) => {
+                return not_started(format!(
+                    "the step needs a value for '{}'{}; fill in the runbook's form first",
+                    m.name, m.label
+                ));
+            }
+        };
         let (log_stored, log) = match self.attempt_log(model, runbook, step) {
             Ok(paths) => paths,
             Err(why) => return not_started(why),
         };
-        let job = StepJob::from_spec(spec, &values);
+        let practice = model.settings.practice;
         let mut msgs = vec![Msg::Attached {
             log: log_stored.clone(),
             pid: None,
             boot_id: host::boot_id(),
         }];
-        if spec.interactive && !model.practice {
-            return Start::Interactive(Box::new(Interactive { job, log }));
+        if spec.interactive && !practice {
+            return Start::Interactive(Box::new(Interactive { job: plan.job, log }));
         }
-        if spec.long && !model.practice && !in_multiplexer() {
+        if spec.long && !practice && !in_multiplexer() {
             msgs.push(Msg::OutputLine(
                 "fieldbook: this long step runs under a supervisor and survives a dropped link; \
                  screen or tmux is still the safer place (screen -S work, later screen -r work)."
@@ -165,19 +147,18 @@ impl StepRunner {
             ));
         }
         let prepared = Prepared {
-            job,
-            spec: spec.clone(),
+            job: plan.job,
+            mode: Mode::of(spec, practice, PRACTICE_PACE),
             log,
             log_stored,
-            practice: model.practice,
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
-        match StepJob::check(spec, &values).filter(|_| !model.practice && !answered) {
+        match plan.check.filter(|_| !practice && !answered) {
             Some(check) => {
                 let (tx, rx) = mpsc::channel();
                 let shown = check.display();
                 std::thread::spawn(move || {
-                    let _ = tx.send(runner::run_check(&check, CHECK_LIMIT));
+                    let _ = tx.send(exec::run_check(&check));
                 });
                 msgs.push(Msg::OutputLine(format!(
                     "fieldbook: checking first: {shown}"
@@ -208,85 +189,61 @@ impl StepRunner {
             Ok(paths) => paths,
             Err(why) => return vec![Msg::StepFinished(StepOutcome::NotStarted(why))],
         };
-        let job = StepJob {
-            commands: commands
-                .into_iter()
-                .map(|argv| runner::Command {
-                    argv,
-                    env: env.clone(),
-                })
-                .collect(),
-            expect: vec![0],
-            ok_output: Vec::new(),
-        };
         let mut msgs = vec![Msg::Attached {
             log: log_stored.clone(),
             pid: None,
             boot_id: host::boot_id(),
         }];
+        let (job, on) = exec::tool_job(commands, &env);
+        let mode = if model.settings.practice {
+            Mode::Practice {
+                key: None,
+                pace: PRACTICE_PACE,
+            }
+        } else {
+            Mode::Direct(Some(on))
+        };
         msgs.extend(self.launch(Prepared {
             job,
-            spec: RunSpec {
-                programs: Vec::new(),
-                expect: vec![0],
-                ok_output: Vec::new(),
-                check: None,
-                interactive: false,
-                long: false,
-                resume: None,
-                practice: None,
-            },
+            mode,
             log,
             log_stored,
-            practice: model.practice,
         }));
         msgs
     }
 
     fn launch(&mut self, p: Prepared) -> Vec<Msg> {
         let mut msgs = Vec::new();
-        let running = if p.practice {
+        if matches!(p.mode, Mode::Practice { .. }) {
             msgs.push(Msg::OutputLine(
                 "fieldbook: PRACTICE: nothing is executed; this is a simulated transcript.".into(),
             ));
-            practice::start(p.job, p.spec.practice.clone(), Some(p.log), PRACTICE_PACE)
-        } else if p.spec.long {
-            let launched = self
-                .exe
-                .as_deref()
-                .ok_or_else(|| std::io::Error::other("cannot find the fieldbook binary"))
-                .and_then(|exe| supervisor::launch(exe, &p.job, &p.log));
-            match launched {
-                Ok(pid) => {
+        }
+        let supervised = p.mode.is_supervised();
+        match exec::launch(p.job, p.log, p.mode) {
+            Ok(launched) => {
+                if launched.pid.is_some() {
                     msgs.push(Msg::Attached {
-                        log: p.log_stored.clone(),
-                        pid: Some(pid),
-                        boot_id: host::boot_id(),
+                        log: p.log_stored,
+                        pid: launched.pid,
+                        boot_id: exec::boot_id(),
                     });
-                    self.active = Some(Active::Running {
-                        running: supervisor::watch(pid, p.log, Some(p.job)),
-                        supervised: true,
-                    });
-                    return msgs;
                 }
-                Err(e) => {
-                    self.active = None;
-                    msgs.push(Msg::StepEnded(RunOutcome {
-                        status: Status::Failed,
-                        exit: None,
-                        failed_program: None,
-                        message: format!("cannot start the supervisor: {e}"),
-                    }));
-                    return msgs;
-                }
+                self.active = Some(Active::Running {
+                    running: launched.running,
+                    supervised,
+                });
             }
-        } else {
-            runner::start(p.job, p.log, RunOptions::default())
-        };
-        self.active = Some(Active::Running {
-            running,
-            supervised: false,
-        });
+            Err(message) => {
+                self.active = None;
+                msgs.push(Msg::StepEnded(RunOutcome {
+                    status: Status::Failed,
+                    exit: None,
+                    failed_program: None,
+                    message,
+                }));
+            }
+        }
         msgs
     }
 
@@ -409,7 +366,7 @@ impl StepRunner {
         for run in model
             .runs
             .iter()
-            .filter(|r| r.target == model.target && r.practice == model.practice)
+            .filter(|r| r.target == model.settings.target && r.practice == model.settings.practice)
         {
             for (id, st) in &run.steps {
                 if st.status != Status::Running {
@@ -421,14 +378,15 @@ impl StepRunner {
                 let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
                     continue;
                 };
-                if !supervisor::is_alive(pid) {
-                    continue;
-                }
-                let Ok(dir) = StateDir::resolve(self.state_root.as_deref(), model.practice) else {
+                let Ok(dir) = model.settings.state() else {
                     continue;
                 };
+                let log = dir.resolve_path(log);
+                if !exec::is_remote(&log) && !exec::is_alive(a) {
+                    continue;
+                }
                 self.active = Some(Active::Running {
-                    running: supervisor::watch(pid, dir.resolve_path(log), None),
+                    running: exec::follow_supervised(pid, &log),
                     supervised: true,
                 });
                 return Some(Msg::Reattached {
@@ -480,28 +438,6 @@ impl StepRunner {
     }
 }
 
-/// A variable the step's argv uses that has no value yet.
-fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<String> {
-    let argvs = spec
-        .programs
-        .iter()
-        .filter_map(|p| match p {
-            Program::Argv(a) => Some(a),
-            Program::Script { .. } => None,
-        })
-        .chain(spec.check.iter());
-    for argv in argvs {
-        for arg in argv {
-            for (_, name) in vars::references(arg) {
-                if !values.contains_key(&name) {
-                    return Some(name);
-                }
-            }
-        }
-    }
-    None
-}
-
 fn in_multiplexer() -> bool {
     std::env::var_os("STY").is_some() || std::env::var_os("TMUX").is_some()
 }
@@ -512,7 +448,6 @@ fn in_multiplexer() -> bool {
 /// went to the terminal, so the log only records what ran and how it ended.
 pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
     use std::io::Write;
-    use std::os::unix::process::ExitStatusExt;
     let alt = session.alt_screen;
     terminal::restore_all();
     let terminate_before = signals.terminate.load(Ordering::SeqCst);
@@ -543,39 +478,29 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             "$ {} (interactive)",
             command.display()
         )));
-        let program = match runner::find_program(command) {
-            Ok(p) => p,
-            Err(m) => {
+        let size = (session.size.cols, session.size.rows);
+        let exit = match exec::run_foreground(command, size, &size_env) {
+            Ok(exit) => exit,
+            Err(message) => {
                 outcome = RunOutcome {
                     status: Status::Failed,
                     exit: None,
                     failed_program: Some(index),
-                    message: m,
+                    message,
                 };
                 break;
             }
         };
-        let status = std::process::Command::new(program)
-            .args(&command.argv[1..])
-            .envs(size_env.iter().map(|(k, v)| (k, v)))
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .status();
-        let exit = match status {
-            Ok(s) => match (s.code(), s.signal()) {
-                (Some(c), _) => Exit::Code(c),
-                (None, Some(sig)) => Exit::Signal(sig),
-                (None, None) => Exit::Code(-1),
-            },
-            Err(e) => {
-                outcome = RunOutcome {
-                    status: Status::Failed,
-                    exit: None,
-                    failed_program: Some(index),
-                    message: format!("cannot start {}: {e}", command.display()),
-                };
-                break;
-            }
-        };
+        // ssh's own exit 255 (the link dropped) is not the program's result.
+        if let Some(message) = exec::link_dropped(exit) {
+            outcome = RunOutcome {
+                status: Status::Interrupted,
+                exit: None,
+                failed_program: Some(index),
+                message,
+            };
+            break;
+        }
         if let Some(l) = log.as_mut() {
             let _ = writeln!(l, "fieldbook: {exit}");
         }
@@ -618,8 +543,6 @@ mod tests {
             tx.send(e).unwrap();
         }
         StepRunner {
-            state_root: None,
-            exe: None,
             active: Some(Active::Running {
                 running: RunningStep {
                     events: rx,

@@ -1,0 +1,140 @@
+//! Carrying out the tool screens' background work for the app loop: listings, the snort scan,
+//! profile.env, the technicians' own SIDs and the tool commands. Each job runs on a thread of
+//! its own and reports back as a `Msg`, so a hung tool never freezes the screen.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+
+use crate::core::apply::{self, EditContext};
+use crate::core::exec;
+use crate::core::runbook::ToolKind;
+use crate::core::settings::Settings;
+use crate::core::{gcc, runlevels, services, snort};
+use crate::ui::Msg;
+use crate::ui::tools::{ToolJob, ToolResult};
+
+/// The argv of a tool's read-only listing and its practice text.
+pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
+    match tool {
+        ToolKind::Services => Some((&["chkconfig", "--list"], services::PRACTICE_LISTING)),
+        ToolKind::Runlevels => Some((&["rc-update", "-v", "show"], runlevels::PRACTICE_LISTING)),
+        ToolKind::GccProfile => Some((&["gcc-config", "-l"], gcc::PRACTICE_LISTING)),
+        ToolKind::SnortRules | ToolKind::Subnet => None,
+    }
+}
+
+/// Starts one job on its own thread with the settings in force now; its result is sent to
+/// `tx`.
+pub fn start(job: ToolJob, ctx: &Settings, env: Vec<(String, String)>, tx: Sender<Msg>) {
+    let ctx = ctx.clone();
+    std::thread::spawn(move || {
+        let result = run(job, &ctx, &env);
+        let _ = tx.send(Msg::Tool(result));
+    });
+}
+
+const NO_STATE_DIR: &str =
+    "no state directory for the backups: set --state-dir DIR or FIELDBOOK_STATE_DIR";
+
+/// The edit engine's context for a tool's edits: no runbook variables, no symlink following
+/// (a rules file that is a link is reported, never silently followed).
+fn edit_context<'a>(
+    ctx: &'a Settings,
+    state_dir: &'a Path,
+    archive: &'a Path,
+    values: &'a BTreeMap<String, String>,
+) -> EditContext<'a> {
+    EditContext {
+        root: ctx.root.as_deref(),
+        state_dir,
+        archive,
+        values,
+        follow_symlinks: false,
+    }
+}
+
+/// The state directory of the current mode (practice keeps its own).
+fn state_dir(ctx: &Settings) -> Option<PathBuf> {
+    ctx.state().ok().map(|d| d.base())
+}
+
+fn user_sids(ctx: &Settings) -> Option<PathBuf> {
+    state_dir(ctx).map(|d| d.join(snort::USER_FILE))
+}
+
+fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
+    match job {
+        ToolJob::List(tool) => {
+            let text = match listing_of(tool) {
+                None => Err("this tool has no listing".into()),
+                Some((_, practice)) if ctx.practice => Ok(practice.to_string()),
+                Some((argv, _)) => exec::capture(argv, env),
+            };
+            ToolResult::Listing { tool, text }
+        }
+        ToolJob::ReadProfileEnv => ToolResult::ProfileEnv(
+            gcc::reload_profile_env(ctx.root.as_deref()).map_err(|e| e.to_string()),
+        ),
+        ToolJob::ScanSnort => ToolResult::Snort(
+            snort::load_sids(user_sids(ctx).as_deref())
+                .map(|list| {
+                    let machine = crate::core::machine::current();
+                    crate::core::machine::snort_scan(
+                        &*machine,
+                        ctx.root.as_deref(),
+                        &snort::RULE_DIRS,
+                        &list,
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        ),
+        ToolJob::AddSid { sid, reason } => ToolResult::SidAdded(match user_sids(ctx) {
+            Some(file) => snort::add_user_sid(&file, sid, &reason)
+                .map(|()| sid)
+                .map_err(|e| e.to_string()),
+            None => Err("no state directory".into()),
+        }),
+        ToolJob::PreviewEdits { edits } => ToolResult::EditPreview(match &state_dir(ctx) {
+            Some(state_dir) => {
+                let archive = PathBuf::new();
+                let values = BTreeMap::new();
+                apply::preview(&edits, &edit_context(ctx, state_dir, &archive, &values))
+                    .map(|p| p.diff())
+                    .map_err(|e| e.to_string())
+            }
+            None => Err(NO_STATE_DIR.into()),
+        }),
+        ToolJob::ApplyEdits {
+            step,
+            archive,
+            at,
+            edits,
+        } => match &state_dir(ctx) {
+            Some(state_dir) => {
+                let values = BTreeMap::new();
+                let cx = edit_context(ctx, state_dir, &archive, &values);
+                match apply::apply_step(&step, &edits, &cx, &at) {
+                    Ok(applied) => ToolResult::EditsApplied {
+                        applied,
+                        error: None,
+                    },
+                    Err(f) => ToolResult::EditsApplied {
+                        applied: f.applied,
+                        error: Some(f.error.to_string()),
+                    },
+                }
+            }
+            None => ToolResult::EditsApplied {
+                applied: Vec::new(),
+                error: Some(NO_STATE_DIR.into()),
+            },
+        },
+        ToolJob::UndoEdit(applied) => ToolResult::EditUndone(match &state_dir(ctx) {
+            Some(state_dir) => apply::undo(&applied, state_dir, false)
+                .map(|()| applied)
+                .map_err(|e| e.to_string()),
+            None => Err(NO_STATE_DIR.into()),
+        }),
+    }
+}

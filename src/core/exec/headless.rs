@@ -1,0 +1,416 @@
+//! Running steps without the app (`fieldbook exec`, `fieldbook auto`): the same plan, check,
+//! practice, supervisor and recording as the app's runner, printing the filtered output to
+//! stdout and fieldbook's notes to stderr.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{Mode, record};
+use crate::core::apply::{self, EditContext};
+use crate::core::exit::{self, UsageError};
+use crate::core::progress::Status;
+use crate::core::runbook::{Action, RunSpec, Runbook, Step};
+use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
+use crate::core::settings::Settings;
+use crate::core::store::Store;
+use crate::core::terminal_text::{StyledLine, terminal_safe};
+use crate::core::{clock, machine};
+
+/// Everything a headless step run needs: the runbook, where progress goes, the values.
+pub struct Context<'a> {
+    pub runbook: &'a Runbook,
+    /// The run's store (holds the run's lock while `exec`/`auto` works on it).
+    pub store: RefCell<Store>,
+    /// The session's settings (practice, `--root`).
+    pub settings: Settings,
+    pub values: BTreeMap<String, String>,
+    /// Confirmation given on the command line (`--yes`) for steps that ask for it.
+    pub yes: bool,
+    signals: Signals,
+}
+
+/// How a headless step ended, mapped to an exit status by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepEnd {
+    /// Done (ran, or found done by its check).
+    Done,
+    /// Failed, cancelled or interrupted; the message says which.
+    NotDone(String),
+    /// Needs the app; the reason in words.
+    NeedsTerminal(String),
+}
+
+impl StepEnd {
+    /// The exit status `exec` uses for this end.
+    pub fn code(&self) -> u8 {
+        match self {
+            StepEnd::Done => exit::OK,
+            StepEnd::NotDone(_) => exit::FAILURE,
+            StepEnd::NeedsTerminal(_) => exit::NEEDS_TERMINAL,
+        }
+    }
+}
+
+/// Signals seen while a headless step runs: Ctrl-C and SIGTERM cancel the step, a hang-up ends
+/// a short step's process group and leaves a long (supervised) one running.
+#[derive(Clone, Default)]
+struct Signals {
+    interrupt: Arc<AtomicBool>,
+    hangup: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn register() -> Signals {
+        let s = Signals::default();
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(sig, s.interrupt.clone());
+        }
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, s.hangup.clone());
+        s
+    }
+}
+
+impl<'a> Context<'a> {
+    /// A headless runner over an open run; `values` are the merged values (defaults, saved,
+    /// given); `yes` confirms steps that ask for it.
+    pub fn new(
+        runbook: &'a Runbook,
+        store: Store,
+        settings: Settings,
+        values: BTreeMap<String, String>,
+        yes: bool,
+    ) -> Context<'a> {
+        Context {
+            runbook,
+            store: RefCell::new(store),
+            settings,
+            values,
+            yes,
+            signals: Signals::register(),
+        }
+    }
+
+    /// Why a step cannot run here, if it cannot (manual, interactive, a tool, a form without
+    /// its values, a confirmation not given, a missing variable).
+    pub fn blocker(&self, step: &Step) -> Result<Option<String>, UsageError> {
+        let reason = match &step.action {
+            Action::Manual => Some("it is a manual step: read it and confirm it in the app".into()),
+            Action::Tool { tool } => Some(format!(
+                "it opens the {} tool screen, which needs the app",
+                tool.name()
+            )),
+            Action::Form { fields } => {
+                let missing: Vec<&String> = fields
+                    .iter()
+                    .filter(|f| !self.values.contains_key(*f))
+                    .collect();
+                if missing.is_empty() {
+                    None
+                } else {
+                    Some(format!(
+                        "it asks for values ({}); give them with --var NAME=VALUE or use the app",
+                        missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            }
+            Action::Edit { .. } => None,
+            Action::Run(spec) if spec.interactive && !self.settings.practice => Some(
+                "it is interactive (it asks questions on the terminal): run it from the app".into(),
+            ),
+            Action::Run(spec) => {
+                self.check_values(step, spec)?;
+                None
+            }
+        };
+        if reason.is_some() {
+            return Ok(reason);
+        }
+        if let Some(confirm) = &step.confirm {
+            if !self.yes {
+                return Ok(Some(format!(
+                    "it asks for confirmation (\"{}\"): add --yes to confirm, or use the app",
+                    confirm.trim()
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_values(&self, step: &Step, spec: &RunSpec) -> Result<(), UsageError> {
+        match super::plan(self.runbook, spec, &self.values) {
+            Ok(_) => Ok(()),
+            Err(m) => Err(UsageError(format!(
+                "step '{}' needs variable '{}'{}: give it with --var {}=VALUE",
+                step.id, m.name, m.label, m.name
+            ))),
+        }
+    }
+
+    /// Status of a step in the run.
+    pub fn status(&self, step: &str) -> Status {
+        self.store.borrow().run().status(step)
+    }
+
+    /// Runs one step to its end, recording it; prints output to stdout, notes to stderr.
+    pub fn run_step(&self, step: &Step) -> anyhow::Result<StepEnd> {
+        if let Some(reason) = self.blocker(step)? {
+            return Ok(StepEnd::NeedsTerminal(reason));
+        }
+        let spec = match &step.action {
+            Action::Run(spec) => spec,
+            Action::Form { .. } => {
+                self.store
+                    .borrow_mut()
+                    .mark_done(&step.id, "values given on the command line")?;
+                return Ok(StepEnd::Done);
+            }
+            Action::Edit { edits } => return self.edit_step(step, edits),
+            _ => return Ok(StepEnd::NeedsTerminal("it needs the app".into())),
+        };
+        // A long step still running under its supervisor (started earlier, by the app or by
+        // another exec): follow it instead of starting it twice.
+        let live = self
+            .store
+            .borrow()
+            .live_steps()
+            .into_iter()
+            .find(|l| l.step == step.id);
+        if let Some(live) = live {
+            let Some(log) = live.log else {
+                return Ok(StepEnd::NotDone("running, but its log is unknown".into()));
+            };
+            say(&format!(
+                "{} is still running (supervisor pid {}); following its log {}",
+                step.id,
+                live.pid,
+                log.display()
+            ));
+            let running = super::follow_supervised(live.pid, &log);
+            return self.follow_and_record(step, &running, true);
+        }
+        let plan = match super::plan(self.runbook, spec, &self.values) {
+            Ok(plan) => plan,
+            Err(m) => return Ok(StepEnd::NotDone(format!("no value for '{}'", m.name))),
+        };
+        if !self.settings.practice
+            && let Some(check) = &plan.check
+        {
+            match super::run_check(check) {
+                CheckResult::AlreadyDone => {
+                    let reason = format!("already done: `{}` succeeded", check.display());
+                    say(&format!("{}: {reason}", step.id));
+                    self.store.borrow_mut().mark_done(&step.id, &reason)?;
+                    return Ok(StepEnd::Done);
+                }
+                CheckResult::NotDone => {}
+                CheckResult::Unknown(why) => {
+                    say(&format!("{}: check not conclusive: {why}", step.id));
+                }
+            }
+        }
+        let started = self.store.borrow_mut().start(&step.id)?;
+        let log = started.log.clone();
+        let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
+        let supervised = mode.is_supervised();
+        let launched = match super::launch(plan.job, log.clone(), mode) {
+            Ok(launched) => launched,
+            Err(message) => {
+                let outcome = RunOutcome {
+                    status: Status::Failed,
+                    exit: None,
+                    failed_program: None,
+                    message,
+                };
+                record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+                return Ok(StepEnd::NotDone(outcome.message));
+            }
+        };
+        if let Some(pid) = launched.pid {
+            self.store.borrow_mut().set_pid(&step.id, pid)?;
+        }
+        if self.settings.practice {
+            say("PRACTICE: nothing is executed");
+        }
+        say(&format!("{} (log: {})", step.title, log.display()));
+        self.follow_and_record(step, &launched.running, supervised)
+    }
+
+    fn follow_and_record(
+        &self,
+        step: &Step,
+        running: &runner::RunningStep,
+        supervised: bool,
+    ) -> anyhow::Result<StepEnd> {
+        let Some(outcome) = self.follow(running, supervised) else {
+            // Hung up while a supervised step runs: it carries on; the next fieldbook
+            // re-attaches to it.
+            return Ok(StepEnd::NotDone(
+                "hung up; the step keeps running under its supervisor".into(),
+            ));
+        };
+        record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+        say(&format!(
+            "{}: {} ({})",
+            step.id,
+            outcome.status.name(),
+            outcome.message
+        ));
+        Ok(match outcome.status {
+            Status::Done => StepEnd::Done,
+            _ => StepEnd::NotDone(outcome.message),
+        })
+    }
+
+    /// Applies an edit step through the edit engine (backups into the state directory's
+    /// archive, atomic writes); in practice mode only shows the diff.
+    fn edit_step(
+        &self,
+        step: &Step,
+        edits: &[crate::core::runbook::Edit],
+    ) -> anyhow::Result<StepEnd> {
+        let (base, archive) = {
+            let store = self.store.borrow();
+            (store.state_dir().base(), apply::archive_for(store.run()))
+        };
+        let ctx = EditContext {
+            root: self.settings.root.as_deref(),
+            state_dir: &base,
+            archive: &archive,
+            values: &self.values,
+            follow_symlinks: false,
+        };
+        let machine = machine::current();
+        let remote = machine.ssh();
+        let previewed = match remote {
+            Some(session) => {
+                machine::remote_files::preview(session, self.settings.root.as_deref(), edits, &ctx)
+            }
+            None => apply::preview(edits, &ctx),
+        };
+        let preview = match previewed {
+            Ok(p) => p,
+            Err(e) => {
+                say(&format!("{}: {e}", step.id));
+                return Ok(StepEnd::NotDone(e.to_string()));
+            }
+        };
+        print!("{}", preview.diff_for_terminal());
+        if preview.already_applied() {
+            say(&format!("{}: already applied; nothing to change", step.id));
+            self.store.borrow_mut().complete(&step.id)?;
+            return Ok(StepEnd::Done);
+        }
+        if self.settings.practice {
+            say("PRACTICE: no file was touched");
+            self.store.borrow_mut().complete(&step.id)?;
+            return Ok(StepEnd::Done);
+        }
+        let result = match remote {
+            Some(session) => machine::remote_files::apply(
+                session,
+                self.settings.root.as_deref(),
+                &step.id,
+                edits,
+                &ctx,
+                &clock::now(),
+            ),
+            None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
+        };
+        let (applied, error) = match result {
+            Ok(applied) => (applied, None),
+            Err(f) => (f.applied, Some(f.error.to_string())),
+        };
+        let mut store = self.store.borrow_mut();
+        for a in applied {
+            store.record_edit(a)?;
+        }
+        match error {
+            None => {
+                store.complete(&step.id)?;
+                Ok(StepEnd::Done)
+            }
+            Some(e) => {
+                say(&format!("{}: {e}", step.id));
+                Ok(StepEnd::NotDone(e))
+            }
+        }
+    }
+
+    /// Prints a running step's output until it finishes. `None` when a hang-up left a
+    /// supervised step running.
+    fn follow(&self, running: &runner::RunningStep, supervised: bool) -> Option<RunOutcome> {
+        let mut out = std::io::stdout().lock();
+        let mut hung_up = false;
+        loop {
+            if self.signals.interrupt.swap(false, Ordering::SeqCst) {
+                say("cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                running.cancel.cancel();
+            }
+            if !hung_up && self.signals.hangup.load(Ordering::SeqCst) {
+                hung_up = true;
+                if supervised {
+                    return None;
+                }
+                running.cancel.end_now();
+            }
+            match running.events.recv_timeout(Duration::from_millis(100)) {
+                Ok(RunEvent::Started { command, .. }) => {
+                    let _ = writeln!(out, "$ {}", terminal_safe(&command));
+                }
+                Ok(RunEvent::Output { lines, .. }) => {
+                    for line in &lines {
+                        let _ = writeln!(out, "{}", display(line));
+                    }
+                }
+                Ok(RunEvent::Notice(n)) => {
+                    let _ = out.flush();
+                    say(&n);
+                }
+                Ok(RunEvent::Finished(mut outcome)) => {
+                    let _ = out.flush();
+                    if hung_up && outcome.status != Status::Done {
+                        outcome.status = Status::Interrupted;
+                        outcome.message = "interrupted: the terminal hung up".into();
+                    }
+                    return Some(outcome);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Some(RunOutcome {
+                        status: Status::Interrupted,
+                        exit: None,
+                        failed_program: None,
+                        message: "lost track of the command".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A filtered line as plain text, saying when it was cut.
+fn display(line: &StyledLine) -> String {
+    if line.cut > 0 {
+        format!(
+            "{} [... {} more characters in the log]",
+            line.text(),
+            line.cut
+        )
+    } else {
+        line.text()
+    }
+}
+
+/// A `fieldbook: ` line on stderr. Runbook text and values in it (titles, commands, messages
+/// quoting them) are made visible, never sent to the terminal raw.
+pub fn say(text: &str) {
+    eprintln!("fieldbook: {}", terminal_safe(text));
+}

@@ -1,0 +1,452 @@
+//! Long steps on a host over ssh: a small supervisor written in POSIX sh, generated from the
+//! step's job (every value quoted by the one shell quoter), is started detached on the host
+//! (`setsid` where present, `nohup`) in its own directory under the remote dir. It writes the
+//! programs' output to `log` and, when they end, `exit` in the same format as the local
+//! supervisor's `<log>.exit`. fieldbook follows it by reading the remote log from the byte it
+//! has already copied into the local log, so after a dropped link, or in a later fieldbook, it
+//! re-attaches where it stopped; the exit file decides the outcome.
+//!
+//! Local files of such an attempt: `<log>` (the copy), `<log>.job` (what ran, for judging),
+//! `<log>.remote` (where it runs: host and remote directory), `<log>.exit` (copied at the end).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Machine, MachineError, Shared, SshSession, remote_line};
+use crate::core::exit_record::ExitRecord;
+use crate::core::progress::{Exit, Status};
+use crate::core::runner::{
+    CHANNEL_DEPTH, CancelHandle, RemoteGroup, RunEvent, RunOutcome, RunningStep, StepJob,
+    send_output,
+};
+use crate::core::shell_quote::{self, quote};
+use crate::core::terminal_text::TerminalText;
+use crate::core::{atomic, state_dir, supervisor};
+
+/// How often the remote log is read while the step runs.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// How long to wait between attempts to reconnect after the link dropped.
+const RECONNECT_EVERY: Duration = Duration::from_secs(3);
+
+/// Longest one poll may take.
+const POLL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Where a remote long step runs, kept beside the local log as `<log>.remote`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteStep {
+    /// `[USER@]HOST` it was started on.
+    pub destination: String,
+    /// Its directory on the host (log, exit, pid).
+    pub dir: String,
+    /// The supervisor's pid on the host.
+    pub pid: u32,
+}
+
+/// `<log>.remote`.
+pub fn sidecar(log: &Path) -> PathBuf {
+    let mut s = log.as_os_str().to_owned();
+    s.push(".remote");
+    PathBuf::from(s)
+}
+
+/// The remote step recorded beside `log`, if the attempt ran on a host.
+pub fn read_sidecar(log: &Path) -> Option<RemoteStep> {
+    std::fs::read(sidecar(log))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// The supervisor script for `job`. `$1` is its directory; values only ever appear quoted.
+pub fn script(job: &StepJob) -> String {
+    let n = job.commands.len();
+    let mut s = String::from(
+        "d=$1\nexec </dev/null >>\"$d/log\" 2>&1\ntrap '' HUP INT TERM\n\
+         fb_end() {\n  { echo \"code $2\"; echo \"program $1 of ",
+    );
+    s.push_str(&n.to_string());
+    s.push_str("\"; [ -z \"$3\" ] || echo \"verdict $3\"; } >\"$d/exit.tmp\"\n");
+    s.push_str("  mv \"$d/exit.tmp\" \"$d/exit\"\n  exit 0\n}\ns=0\n");
+    // With ok_output texts the verdict is left to fieldbook, which reads the whole log.
+    let verdict_ok = if job.ok_output.is_empty() { "done" } else { "" };
+    let verdict_bad = if job.ok_output.is_empty() {
+        "failed"
+    } else {
+        ""
+    };
+    let expect: Vec<String> = job.expect.iter().map(i32::to_string).collect();
+    for (i, c) in job.commands.iter().enumerate() {
+        let i = i + 1;
+        s.push_str(&format!("echo {}\n", quote(&format!("$ {}", c.display()))));
+        s.push_str(&format!(
+            "( trap - INT TERM; {}exec {} ); s=$?\n",
+            remote_line::exports(&c.env),
+            shell_quote::join(&c.argv)
+        ));
+        s.push_str(&format!(
+            "case $s in {}) ;; *) fb_end {i} $s {verdict_bad} ;; esac\n",
+            expect.join("|")
+        ));
+    }
+    s.push_str(&format!("fb_end {n} $s {verdict_ok}\n"));
+    s
+}
+
+/// Starts `job` under a detached supervisor on the host; records `<log>.job` and
+/// `<log>.remote` locally. Returns where it runs.
+pub fn launch(session: &SshSession, job: &StepJob, log: &Path) -> Result<RemoteStep, MachineError> {
+    if let Some(bad) = job
+        .commands
+        .iter()
+        .flat_map(|c| c.env.iter())
+        .find(|(k, _)| !remote_line::is_env_name(k))
+    {
+        return Err(MachineError::Refused(format!(
+            "'{}' cannot be passed to the host as a shell variable",
+            bad.0
+        )));
+    }
+    let local_err = |e: std::io::Error| MachineError::Failed(format!("{}: {e}", log.display()));
+    if let Some(dir) = log.parent() {
+        atomic::create_private_dir(dir).map_err(local_err)?;
+    }
+    let json = serde_json::to_vec(job).map_err(|e| MachineError::Failed(e.to_string()))?;
+    atomic::write_atomic(&supervisor::job_path(log), &json).map_err(local_err)?;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(local_err)?;
+    let dir = format!(
+        "{}/steps/{}-{}",
+        session.remote_dir(),
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let starter = "umask 077; d=$1; mkdir \"$d\" || exit 3; cat >\"$d/run.sh\" || exit 3; \
+                   : >\"$d/log\"; \
+                   if command -v setsid >/dev/null 2>&1; then \
+                   setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & \
+                   else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi; \
+                   echo $! >\"$d/pid\"; echo $!";
+    let line = shell_quote::join(&["sh", "-c", starter, "sh", &dir]);
+    let out = session.run_line(line, Some(script(job).as_bytes()), POLL_LIMIT)?;
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| {
+            MachineError::Failed(format!(
+                "the supervisor did not start on {}: {}",
+                session.destination(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        })?;
+    let step = RemoteStep {
+        destination: session.destination().to_string(),
+        dir,
+        pid,
+    };
+    let json = serde_json::to_vec(&step).map_err(|e| MachineError::Failed(e.to_string()))?;
+    atomic::write_atomic(&sidecar(log), &json).map_err(local_err)?;
+    Ok(step)
+}
+
+/// What one poll saw.
+enum Seen {
+    /// The exit file is there (its text), and the log read with it is complete.
+    Ended(String),
+    /// The supervisor runs.
+    Alive,
+    /// The supervisor is gone without an exit file.
+    Gone,
+}
+
+/// Reads the log from `offset` (bytes already copied) and the supervisor's state, in one
+/// round trip.
+fn poll(session: &SshSession, dir: &str, offset: u64) -> Result<(Seen, Vec<u8>), MachineError> {
+    let script = "d=$1; if [ -f \"$d/exit\" ]; then echo E; \
+                  elif [ -f \"$d/pid\" ] && kill -0 $(cat \"$d/pid\") 2>/dev/null; then echo A; \
+                  else echo D; fi; tail -c +\"$2\" \"$d/log\" 2>/dev/null; exit 0";
+    let from = (offset + 1).to_string();
+    let out = session.run_line(
+        shell_quote::join(&["sh", "-c", script, "sh", dir, &from]),
+        None,
+        POLL_LIMIT,
+    )?;
+    let split = out
+        .stdout
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(out.stdout.len());
+    let state = String::from_utf8_lossy(&out.stdout[..split])
+        .trim()
+        .to_string();
+    let rest = out.stdout.get(split + 1..).unwrap_or_default().to_vec();
+    let seen = match state.as_str() {
+        "E" => {
+            let exit = session.run_line(
+                shell_quote::join(&["sh", "-c", "cat \"$1/exit\"", "sh", dir]),
+                None,
+                POLL_LIMIT,
+            )?;
+            Seen::Ended(String::from_utf8_lossy(&exit.stdout).into_owned())
+        }
+        "A" => Seen::Alive,
+        "D" => Seen::Gone,
+        other => {
+            return Err(MachineError::Failed(format!(
+                "unexpected answer from the host: {}",
+                crate::core::fleet::visible(other)
+            )));
+        }
+    };
+    Ok((seen, rest))
+}
+
+/// The remote supervisor's group, for cancel.
+struct SupervisorGroup {
+    machine: Shared,
+    dir: String,
+}
+
+impl RemoteGroup for SupervisorGroup {
+    fn signal(&self, sig: i32) {
+        if let Some(s) = self.machine.ssh() {
+            let _ = s.run_line(
+                remote_line::signal(&format!("{}/pid", self.dir), sig),
+                None,
+                POLL_LIMIT,
+            );
+        }
+    }
+
+    fn exists(&self) -> bool {
+        let Some(s) = self.machine.ssh() else {
+            return false;
+        };
+        let script = "[ -f \"$1/exit\" ] && exit 1; kill -0 $(cat \"$1/pid\") 2>/dev/null";
+        s.run_line(
+            shell_quote::join(&["sh", "-c", script, "sh", &self.dir]),
+            None,
+            POLL_LIMIT,
+        )
+        .is_ok_and(|o| o.exit == Exit::Code(0))
+    }
+}
+
+/// Follows a remote long step: copies the remote log into `log` from where the local copy
+/// ends, streams it filtered, and finishes with what the exit file says. A lost link is
+/// retried (the step runs on); it never ends the step.
+pub fn watch(machine: Shared, log: PathBuf, step: RemoteStep, job: Option<StepJob>) -> RunningStep {
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH);
+    let cancel = CancelHandle::default();
+    cancel.set_remote(Some(Arc::new(SupervisorGroup {
+        machine: machine.clone(),
+        dir: step.dir.clone(),
+    })));
+    let c = cancel.clone();
+    thread::spawn(move || {
+        let outcome = follow(&*machine, &log, &step, job, &c, &tx);
+        if outcome.status == Status::Failed {
+            let _ = tx.send(RunEvent::Notice(outcome.message.clone()));
+        }
+        let _ = tx.send(RunEvent::Finished(outcome));
+    });
+    RunningStep { events: rx, cancel }
+}
+
+fn follow(
+    machine: &dyn Machine,
+    log: &Path,
+    step: &RemoteStep,
+    job: Option<StepJob>,
+    cancel: &CancelHandle,
+    tx: &mpsc::SyncSender<RunEvent>,
+) -> RunOutcome {
+    let job = job.or_else(|| supervisor::read_job(log));
+    let ok_output = job
+        .as_ref()
+        .map(|j| j.ok_output.clone())
+        .unwrap_or_default();
+    let Some(session) = machine.ssh() else {
+        return RunOutcome {
+            status: Status::Interrupted,
+            exit: None,
+            failed_program: None,
+            message: format!(
+                "this step runs on {}; start fieldbook with --host {} to follow it",
+                step.destination, step.destination
+            ),
+        };
+    };
+    let mut filter = TerminalText::new();
+    let mut ok_seen = false;
+    let mut told_lost = false;
+    loop {
+        let offset = std::fs::metadata(log).map_or(0, |m| m.len());
+        match poll(session, &step.dir, offset) {
+            Ok((seen, bytes)) => {
+                if told_lost {
+                    told_lost = false;
+                    let _ = tx.send(RunEvent::Notice(format!(
+                        "reconnected to {}; following the step again",
+                        step.destination
+                    )));
+                }
+                ok_seen |= copy(log, &bytes, &mut filter, &ok_output, tx);
+                match seen {
+                    Seen::Alive => {}
+                    Seen::Ended(text) => {
+                        let mut lines = Vec::new();
+                        filter.finish(&mut lines);
+                        if !lines.is_empty() {
+                            let _ = tx.send(RunEvent::Output {
+                                lines,
+                                partial: Some(Default::default()),
+                            });
+                        }
+                        let record = ExitRecord::parse(&text).unwrap_or_else(|| ExitRecord {
+                            error: Some(format!(
+                                "the host's exit file could not be read: {}",
+                                crate::core::fleet::visible(text.trim())
+                            )),
+                            ..ExitRecord::from(Exit::Code(127))
+                        });
+                        let _ = state_dir::write_exit_record(&state_dir::exit_file(log), &record);
+                        return supervisor::outcome_of(
+                            &record,
+                            job.as_ref(),
+                            &[0],
+                            ok_seen,
+                            cancel.is_requested(),
+                        );
+                    }
+                    Seen::Gone => {
+                        return if cancel.is_requested() {
+                            RunOutcome {
+                                status: Status::Cancelled,
+                                exit: Some(Exit::Signal(libc::SIGKILL)),
+                                failed_program: None,
+                                message: "cancelled (the supervisor was killed)".to_string(),
+                            }
+                        } else {
+                            RunOutcome {
+                                status: Status::Interrupted,
+                                exit: None,
+                                failed_program: None,
+                                message: format!(
+                                    "the supervisor on {} ended without recording an exit \
+                                     status (killed, or the host rebooted)",
+                                    step.destination
+                                ),
+                            }
+                        };
+                    }
+                }
+                thread::sleep(POLL_EVERY);
+            }
+            Err(MachineError::Link(why)) => {
+                if !told_lost {
+                    told_lost = true;
+                    let _ = tx.send(RunEvent::Notice(format!(
+                        "{why}; the step keeps running on {}; reconnecting…",
+                        step.destination
+                    )));
+                }
+                thread::sleep(RECONNECT_EVERY);
+                session.reconnect();
+            }
+            Err(e) => {
+                return RunOutcome {
+                    status: Status::Interrupted,
+                    exit: None,
+                    failed_program: None,
+                    message: e.to_string(),
+                };
+            }
+        }
+    }
+}
+
+/// Appends remote log bytes to the local copy and streams them filtered. Returns whether an
+/// `ok_output` text was seen.
+fn copy(
+    log: &Path,
+    bytes: &[u8],
+    filter: &mut TerminalText,
+    ok_output: &[String],
+    tx: &mpsc::SyncSender<RunEvent>,
+) -> bool {
+    if bytes.is_empty() {
+        return false;
+    }
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log) {
+        let _ = f.write_all(bytes);
+    }
+    let mut lines = Vec::new();
+    filter.feed(bytes, &mut lines);
+    let seen = lines.iter().any(|l| {
+        let t = l.text();
+        ok_output.iter().any(|o| t.contains(o.as_str()))
+    });
+    send_output(filter, lines, tx);
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runner::Command;
+
+    /// The generated supervisor, run by a real sh: values stay literal, the first unexpected
+    /// exit ends the run, and the exit file reads as the local supervisor's.
+    #[test]
+    fn the_generated_supervisor_runs_and_records_like_the_local_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = "x'; touch /tmp/pwned-fb; echo '$(id)`id`\nline";
+        let job = StepJob {
+            commands: vec![
+                Command {
+                    argv: vec!["printf".into(), "[%s]\\n".into(), hostile.into()],
+                    env: vec![],
+                },
+                Command {
+                    argv: vec!["sh".into(), "-c".into(), "echo \"$FB_v\"; exit 3".into()],
+                    env: vec![("FB_v".into(), hostile.into())],
+                },
+                Command {
+                    argv: vec!["echo".into(), "never".into()],
+                    env: vec![],
+                },
+            ],
+            expect: vec![0],
+            ok_output: vec![],
+        };
+        let d = dir.path().display().to_string();
+        std::fs::write(dir.path().join("run.sh"), script(&job)).unwrap();
+        let st = std::process::Command::new("sh")
+            .arg(dir.path().join("run.sh"))
+            .arg(&d)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert!(log.contains(&format!("[{hostile}]")), "{log}");
+        assert!(log.contains(&format!("{hostile}\n")), "{log}");
+        assert!(!log.contains("never\n"), "{log}");
+        let exit = std::fs::read_to_string(dir.path().join("exit")).unwrap();
+        let record = ExitRecord::parse(&exit).unwrap();
+        assert_eq!(record.exit, Exit::Code(3));
+        assert_eq!(record.program, Some(1));
+        assert_eq!(record.success, Some(false));
+    }
+}

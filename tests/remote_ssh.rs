@@ -1,0 +1,982 @@
+//! `--host` against a REAL OpenSSH server started by these tests: Debian's sshd on a loopback
+//! high port with a throwaway host key and client key (tests/support/remote-sshd.sh), and two
+//! dedicated non-root users: `fbtest` (login shell /bin/sh) and `fbash` (busybox ash). Their
+//! PATH puts ~/stubs first, where recording stubs live (`fb-args`, `fb-done`, `rc-update`), so
+//! a step that ran on the host is told from one that ran here: the stubs exist only there.
+//!
+//! Needs root (sshd, test users, a tmpfs) and the Debian archive; without them the tests print
+//! why and pass, unless `FIELDBOOK_ACCEPTANCE=require` (set by `.ci/run`), which makes every
+//! such skip a failure.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Setup's exit code for "the Debian archive could not be reached".
+const EX_UNREACHABLE: i32 = 75;
+
+struct Sshd {
+    dir: PathBuf,
+    port: u16,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn required() -> bool {
+    std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require")
+}
+
+fn skip(test: &str, why: &str) -> Option<&'static Sshd> {
+    assert!(
+        !required(),
+        "{test}: FIELDBOOK_ACCEPTANCE=require but the sshd tests cannot run: {why}"
+    );
+    eprintln!("SKIP {test}: {why}");
+    None
+}
+
+const STUBS: &[(&str, &str)] = &[
+    (
+        "fb-args",
+        "#!/bin/sh\n# Recording stub: each argument in brackets, one a line, also kept in a log.\n\
+         for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\n\
+         for a in \"$@\"; do printf '[%s]' \"$a\"; done >>\"$HOME/fb-args.log\"; echo >>\"$HOME/fb-args.log\"\n",
+    ),
+    (
+        "fb-done",
+        "#!/bin/sh\n# A check that exists only on the host: done when the file is there.\ntest -e \"$1\"\n",
+    ),
+    (
+        "fb-ask",
+        "#!/bin/sh\n# Interactive stub: says whether it has a terminal and its size, reads an answer.\n\
+         if [ -t 0 ]; then t=tty; else t=notty; fi\n\
+         printf 'on:%s %s size:%sx%s\\n' \"$(id -un)\" \"$t\" \"${COLUMNS:-unset}\" \"${LINES:-unset}\"\n\
+         printf 'Proceed? [yes/no] '\nread -r answer || answer=''\necho \"got:$answer\"\n\
+         [ \"$answer\" = yes ]\n",
+    ),
+    (
+        "rc-update",
+        "#!/bin/sh\n# rc-update -v show as on a Gentoo box, so the tool reads it on the host.\n\
+         echo \"$*\" >>\"$HOME/rc-update.log\"\n\
+         printf '%s\\n' '            local | default' '             sshd | default' \
+         '        net.xenbr0 |        ' '          netmount | default'\n",
+    ),
+];
+
+/// Starts (once per test binary) the sshd and installs the stubs.
+fn sshd(test: &str) -> Option<&'static Sshd> {
+    static SSHD: OnceLock<Result<Sshd, String>> = OnceLock::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return skip(
+            test,
+            "not running as root (sshd, test users and a tmpfs need root)",
+        );
+    }
+    let result = SSHD.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("remote-sshd");
+        let out = Command::new("bash")
+            .arg(repo().join("tests/support/remote-sshd.sh"))
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("cannot run remote-sshd.sh: {e}"))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(if out.status.code() == Some(EX_UNREACHABLE) {
+                format!("the Debian archive could not be reached: {why}")
+            } else {
+                format!("remote-sshd.sh failed: {why}")
+            });
+        }
+        let port = std::fs::read_to_string(dir.join("port"))
+            .map_err(|e| e.to_string())?
+            .trim()
+            .parse()
+            .map_err(|e| format!("port: {e}"))?;
+        for user in ["fbtest", "fbash"] {
+            let stubs = PathBuf::from(format!("/home/{user}/stubs"));
+            for (name, text) in STUBS {
+                let p = stubs.join(name);
+                std::fs::write(&p, text).map_err(|e| e.to_string())?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(Sshd { dir, port })
+    });
+    match result {
+        Ok(s) => Some(s),
+        Err(why) if why.contains("could not be reached") => skip(test, why),
+        Err(why) => panic!("{test}: {why}"),
+    }
+}
+
+impl Sshd {
+    /// The ssh options every test passes: this server's port and keys, nothing from ~/.ssh.
+    fn ssh_opts(&self, port: u16) -> Vec<String> {
+        let mut v = Vec::new();
+        for o in [
+            format!("Port={port}"),
+            format!(
+                "UserKnownHostsFile={}",
+                self.dir.join("known_hosts").display()
+            ),
+            "StrictHostKeyChecking=yes".into(),
+            "BatchMode=yes".into(),
+            "IdentitiesOnly=yes".into(),
+            "ConnectTimeout=10".into(),
+        ] {
+            v.push("--ssh-option".into());
+            v.push(o);
+        }
+        for a in [
+            "-F".to_string(),
+            "/dev/null".into(),
+            "-i".into(),
+            self.dir.join("id_ed25519").display().to_string(),
+        ] {
+            v.push(format!("--ssh-arg={a}"));
+        }
+        v
+    }
+
+    fn fb(&self, user: &str, state: &Path, args: &[&str]) -> Command {
+        self.fb_port(user, state, self.port, args)
+    }
+
+    fn fb_port(&self, user: &str, state: &Path, port: u16, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+        c.env_remove("FIELDBOOK_STATE_DIR")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("FIELDBOOK_SSH")
+            .arg("--checklists")
+            .arg(repo().join("tests/fixtures/remote"))
+            .arg("--state-dir")
+            .arg(state)
+            .arg("--host")
+            .arg(format!("{user}@127.0.0.1"))
+            .args(self.ssh_opts(port))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, user: &str, state: &Path, args: &[&str]) -> Output {
+        self.fb(user, state, args).output().unwrap()
+    }
+
+    /// A library session to the host, for the edit tests.
+    fn session(&self, user: &str) -> fieldbook::core::machine::SshSession {
+        let mut options = Vec::new();
+        let mut args = Vec::new();
+        let flat = self.ssh_opts(self.port);
+        let mut it = flat.iter();
+        while let Some(a) = it.next() {
+            if a == "--ssh-option" {
+                options.push(it.next().unwrap().clone());
+            } else if let Some(arg) = a.strip_prefix("--ssh-arg=") {
+                args.push(arg.to_string());
+            }
+        }
+        let cfg = fieldbook::core::machine::SshConfig::new(
+            &format!("{user}@127.0.0.1"),
+            options,
+            args,
+            None,
+        )
+        .unwrap();
+        fieldbook::core::machine::SshSession::open(cfg, None).unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn state_file(state: &Path) -> String {
+    let runs = state.join("runs");
+    ["remote-test@127.0.0.1.toml", "remote-pty@127.0.0.1.toml"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(runs.join(f)).ok())
+        .collect()
+}
+
+/// A file owned by `user` in a fresh directory of its home, with `mode`.
+fn user_file(user: &str, name: &str, content: &str, mode: u32) -> PathBuf {
+    let dir = PathBuf::from(format!("/home/{user}/t-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("conf");
+    std::fs::write(&file, content).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+    let st = Command::new("chown")
+        .args(["-R", &format!("{user}:{user}")])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    file
+}
+
+fn uid_of(user: &str) -> u32 {
+    std::fs::metadata(format!("/home/{user}")).unwrap().uid()
+}
+
+/// A hostile value reaches the program on the host as ONE literal argument, through both login
+/// shells (dash and busybox ash), and the stub that printed it exists only on the host.
+#[test]
+fn a_hostile_value_arrives_as_one_literal_argument() {
+    let Some(s) = sshd("a_hostile_value_arrives_as_one_literal_argument") else {
+        return;
+    };
+    let hostile = "it's $HOME; `id` $(id) \"q\" \\ * #c";
+    for user in ["fbtest", "fbash"] {
+        let state = tempfile::tempdir().unwrap();
+        let value = format!("value={hostile}");
+        let out = s.run(
+            user,
+            state.path(),
+            &["exec", "remote-test", "args", "--yes", "--var", &value],
+        );
+        assert_eq!(out.status.code(), Some(0), "{user}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.lines().any(|l| l == format!("[{hostile}]")),
+            "{user}: {stdout}"
+        );
+        let log = std::fs::read_to_string(format!("/home/{user}/fb-args.log")).unwrap();
+        assert!(log.lines().any(|l| l == format!("[{hostile}]")), "{log}");
+        // State stays here, under the target named after the host without the user.
+        assert!(state_file(state.path()).contains("args"), "no local state");
+    }
+}
+
+/// The check runs on the host (its program exists only there) and a script step gets its
+/// variables as FB_ variables there, as the host's user.
+#[test]
+fn check_and_script_run_on_the_host() {
+    let Some(s) = sshd("check_and_script_run_on_the_host") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &[
+            "exec",
+            "remote-test",
+            "checked",
+            "--yes",
+            "--var",
+            "marker=/etc/hostname",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already done"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("[ran]"),
+        "the step ran: {}",
+        text(&out.stdout)
+    );
+
+    let out = s.run(
+        "fbash",
+        state.path(),
+        &[
+            "exec",
+            "remote-test",
+            "script",
+            "--yes",
+            "--var",
+            "value=a b'c",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("<a b'c> as fbash"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// A program's own exit 255 is its result (failed), not a lost link; a form step only records.
+#[test]
+fn a_programs_own_255_is_its_result_and_a_form_only_records() {
+    let Some(s) = sshd("a_programs_own_255_is_its_result_and_a_form_only_records") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "exit255", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("exit255: failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("exit 255"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "ask", "--yes", "--var", "value=v1"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(state_file(state.path()).contains("v1"));
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The ControlMaster of fieldbook process `pid`.
+fn master_socket(pid: u32) -> Option<PathBuf> {
+    std::fs::read_dir("/tmp").ok()?.flatten().find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        (name.starts_with(&format!("fbssh.{pid}.")) && e.path().join("m").exists())
+            .then(|| e.path().join("m"))
+    })
+}
+
+/// A long step runs under the POSIX-sh supervisor on the host: the master connection is killed
+/// mid step, fieldbook reconnects and reads the remote log on from where it stopped, and the
+/// step ends with the program's real exit status. Killed outright (kill -9), a later fieldbook
+/// re-attaches to the same remote step.
+#[test]
+fn a_long_step_survives_the_master_and_fieldbook_dying() {
+    let Some(s) = sshd("a_long_step_survives_the_master_and_fieldbook_dying") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("gate");
+    std::fs::set_permissions(gate_dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let gate_var = format!("gate={}", gate.display());
+    let log = state.path().join("logs/remote-test@127.0.0.1/long.1.log");
+
+    // 1. Kill the master mid step; the real exit (0) is still recorded.
+    let child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "long", "--yes", "--var", &gate_var],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the step's first line in the local log",
+        Duration::from_secs(30),
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("started")),
+    );
+    let socket = master_socket(child.id()).expect("the master's control socket");
+    let st = Command::new("ssh")
+        .arg("-o")
+        .arg(format!("ControlPath={}", socket.display()))
+        .args(["-O", "exit", "x"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "ssh -O exit failed");
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&gate, "0").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("gate-open"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(std::fs::read_to_string(&log).unwrap().contains("gate-open"));
+    assert!(
+        state_file(state.path()).contains("done"),
+        "{}",
+        state_file(state.path())
+    );
+
+    // 2. kill -9 fieldbook mid step; the next exec follows the same remote step to its end.
+    let state = tempfile::tempdir().unwrap();
+    let log = state.path().join("logs/remote-test@127.0.0.1/long.1.log");
+    std::fs::remove_file(&gate).unwrap();
+    let mut child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "long", "--yes", "--var", &gate_var],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the step's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("started"))
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(&gate, "5").unwrap();
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "long", "--yes", "--var", &gate_var],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("still running"), "{stderr}");
+    assert!(stderr.contains("exit 5"), "{stderr}");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    let started = log_text.lines().filter(|l| *l == "started").count();
+    assert_eq!(started, 1, "log copied twice: {log_text}");
+    assert!(log_text.contains("gate-open"), "{log_text}");
+}
+
+/// An edit over ssh: read on the host, written back atomically keeping mode 0640 and the
+/// owner, the original kept locally and under the remote dir; undo puts it back the same way.
+#[test]
+fn an_edit_keeps_mode_and_owner_and_undo_restores_it() {
+    let Some(s) = sshd("an_edit_keeps_mode_and_owner_and_undo_restores_it") else {
+        return;
+    };
+    let file = user_file("fbtest", "edit", "a=1\n", 0o640);
+    let state = tempfile::tempdir().unwrap();
+    let var = format!("file={}", file.display());
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &[
+            "exec",
+            "remote-test",
+            "edit",
+            "--yes",
+            "--var",
+            &var,
+            "--var",
+            "value=v",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "a=1\n# fieldbook was here: v\n"
+    );
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!(meta.uid(), uid_of("fbtest"));
+    // The original is kept under the remote dir too.
+    let kept = Command::new("find")
+        .args(["/var/tmp/fieldbook-fbtest/archive", "-name", "conf,1"])
+        .output()
+        .unwrap();
+    let kept = text(&kept.stdout);
+    let copy = kept
+        .lines()
+        .find(|l| {
+            l.contains(
+                &file
+                    .display()
+                    .to_string()
+                    .trim_start_matches('/')
+                    .to_string(),
+            )
+        })
+        .expect("a copy of the original under the remote dir");
+    assert_eq!(std::fs::read_to_string(copy).unwrap(), "a=1\n");
+
+    // Undo, through the same seam the app uses.
+    let run =
+        fieldbook::core::state_dir::read_run(&state.path().join("runs/remote-test@127.0.0.1.toml"))
+            .unwrap();
+    let applied = run.edits.last().expect("the applied edit").clone();
+    assert_eq!(applied.path, file.display().to_string());
+    let session = s.session("fbtest");
+    let undo =
+        fieldbook::core::machine::remote_files::undo_preview(&session, &applied, state.path())
+            .unwrap();
+    assert!(!undo.changed_since);
+    fieldbook::core::machine::remote_files::undo(&session, &applied, state.path(), false).unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a=1\n");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!(meta.uid(), uid_of("fbtest"));
+}
+
+fn edit_fixture(path: &Path) -> Vec<fieldbook::core::runbook::Edit> {
+    vec![fieldbook::core::runbook::Edit {
+        path: path.display().to_string(),
+        comment: "#".into(),
+        create: false,
+        mode: None,
+        action: fieldbook::core::runbook::EditAction::EnsureLine {
+            line: "added=1".into(),
+            replace: None,
+        },
+    }]
+}
+
+/// A file that changed on the host between the preview and the apply is refused, with the new
+/// diff, and nothing is written.
+#[test]
+fn a_file_changed_on_the_host_since_the_preview_is_refused_with_the_new_diff() {
+    let Some(s) = sshd("a_file_changed_on_the_host_since_the_preview_is_refused_with_the_new_diff")
+    else {
+        return;
+    };
+    let file = user_file("fbtest", "changed", "a=1\n", 0o644);
+    let state = tempfile::tempdir().unwrap();
+    let values = std::collections::BTreeMap::new();
+    let archive = PathBuf::from("archive/t");
+    let ctx = fieldbook::core::apply::EditContext {
+        root: None,
+        state_dir: state.path(),
+        archive: &archive,
+        values: &values,
+        follow_symlinks: false,
+    };
+    let session = s.session("fbtest");
+    let edits = edit_fixture(&file);
+    let p = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx).unwrap();
+    assert!(p.diff().contains("+added=1"));
+    std::fs::write(&file, "a=1\nsomeone=else\n").unwrap();
+    let err = fieldbook::core::machine::remote_files::apply(&session, None, "s", &edits, &ctx, "t")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("changed on"), "{err}");
+    assert!(err.contains("someone=else"), "the new diff is shown: {err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "a=1\nsomeone=else\n"
+    );
+}
+
+/// Unmounts the test's tmpfs whatever happens.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The host's disk is full while an edit is written: the original stays intact, no temporary
+/// file is left, and the error says what happened.
+#[test]
+fn a_full_remote_disk_leaves_the_original_intact() {
+    let Some(s) = sshd("a_full_remote_disk_leaves_the_original_intact") else {
+        return;
+    };
+    let dir = PathBuf::from(format!("/home/fbtest/full-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mounting a tmpfs failed");
+    let _mount = Mount(dir.clone());
+    let file = dir.join("conf");
+    let original = "a=1\n".repeat(200);
+    std::fs::write(&file, &original).unwrap();
+    // Fill the rest of the file system.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4096"])
+        .arg(format!("of={}", dir.join("filler").display()))
+        .stderr(Stdio::null())
+        .status();
+    Command::new("chown")
+        .args(["-R", "fbtest:fbtest"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let var = format!("file={}", file.display());
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "edit", "--yes", "--var", &var],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the original is unchanged"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !left.iter().any(|n| n.contains("fieldbook-tmp")),
+        "{left:?}"
+    );
+    assert!(
+        !state_file(state.path()).contains("[[edits]]"),
+        "an edit was recorded"
+    );
+}
+
+/// A host nobody answers on: a plain error before anything runs, naming what ssh said. A host
+/// that looks like an ssh option is refused as a usage error.
+#[test]
+fn an_unreachable_host_is_a_plain_error_naming_what_ssh_said() {
+    let Some(s) = sshd("an_unreachable_host_is_a_plain_error_naming_what_ssh_said") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = s
+        .fb_port(
+            "fbtest",
+            state.path(),
+            port,
+            &["exec", "remote-test", "args", "--yes"],
+        )
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to fbtest@127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(!state.path().join("runs").exists(), "a run was opened");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .args(["--host=-oProxyCommand=touch /tmp/x", "runlevels"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--host"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The link drops under a short (unsupervised) step: the step is interrupted with the reason,
+/// never failed with ssh's 255 as if it were the program's result.
+#[test]
+fn a_link_dropped_mid_step_is_interrupted_not_failed() {
+    let Some(s) = sshd("a_link_dropped_mid_step_is_interrupted_not_failed") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("gate");
+    let gate_var = format!("gate={}", gate.display());
+    let mut child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "slow", "--yes", "--var", &gate_var],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The output as it streams (the log of a short step is written in large blocks).
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the step's first line");
+        if line == "started" {
+            break;
+        }
+    }
+    let socket = master_socket(child.id()).expect("the master's control socket");
+    let st = Command::new("ssh")
+        .arg("-o")
+        .arg(format!("ControlPath={}", socket.display()))
+        .args(["-O", "exit", "x"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    // Let the orphaned remote program end.
+    std::fs::write(&gate, "").unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("slow: interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("connection to fbtest@127.0.0.1 was lost"),
+        "{stderr}"
+    );
+    let state_text = state_file(state.path());
+    assert!(state_text.contains("interrupted"), "{state_text}");
+    assert!(!state_text.contains("code = 255"), "{state_text}");
+}
+
+/// A host whose user cannot find `sh`: named before anything runs.
+#[test]
+fn a_host_without_sh_is_named() {
+    let Some(s) = sshd("a_host_without_sh_is_named") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run(
+        "fbnosh",
+        state.path(),
+        &["exec", "remote-test", "args", "--yes"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has no POSIX sh"), "{stderr}");
+}
+
+/// A tool screen's listing is read on the host (`rc-update -v show` from the host's stub).
+#[test]
+fn a_tool_listing_is_read_on_the_host() {
+    let Some(s) = sshd("a_tool_listing_is_read_on_the_host") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run("fbash", state.path(), &["runlevels", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("net.xenbr0"),
+        "{}",
+        text(&out.stdout)
+    );
+    let log = std::fs::read_to_string("/home/fbash/rc-update.log").unwrap();
+    assert!(log.contains("-v show"), "{log}");
+}
+
+/// Runs of a host driven with `--host` are kept here, and `fieldbook fleet` shows them next to
+/// the hosts it asks over ssh: no fieldbook is needed on the box.
+#[test]
+fn fleet_shows_the_runs_of_hosts_driven_from_here() {
+    let Some(s) = sshd("fleet_shows_the_runs_of_hosts_driven_from_here") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &["exec", "remote-test", "ask", "--yes", "--var", "value=v"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("--checklists")
+        .arg(repo().join("tests/fixtures/remote"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["fleet", "--json"])
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = &v["hosts"][0];
+    assert_eq!(host["host"], "127.0.0.1 (kept here)", "{v}");
+    assert_eq!(host["runs"][0]["runbook"], "remote-test", "{v}");
+    assert_eq!(host["runs"][0]["done"], 1, "{v}");
+    let table = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("--checklists")
+        .arg(repo().join("tests/fixtures/remote"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg("fleet")
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        text(&table.stdout).contains("127.0.0.1 (kept here)"),
+        "{}",
+        text(&table.stdout)
+    );
+}
+
+/// An interactive step over `--host` runs under `ssh -t`: the program on the host has a
+/// terminal, gets COLUMNS/LINES, reads the technician's answer, and its exit decides the step.
+#[test]
+fn an_interactive_step_runs_on_the_host_with_the_terminal() {
+    let Some(s) = sshd("an_interactive_step_runs_on_the_host_with_the_terminal") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let checklists = repo()
+        .join("tests/fixtures/remote-pty")
+        .display()
+        .to_string();
+    let mut args: Vec<String> = vec![
+        "--checklists".into(),
+        checklists,
+        "--host".into(),
+        "fbtest@127.0.0.1".into(),
+    ];
+    args.extend(s.ssh_opts(s.port));
+    args.extend(["run".to_string(), "remote-pty".into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut app = common::pty::App::spawn(common::pty::Spawn {
+        args: &refs,
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("PATH", path.as_str()),
+        ],
+        state: Some(state.path()),
+        ..common::pty::Spawn::default()
+    });
+    // The title says where commands run.
+    app.wait_for("on fbtest@127.0.0.1");
+    app.wait_for("Asks on the host");
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"r");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want: &[u8] = b"on:fbtest tty size:80x24";
+    while !app.raw().windows(want.len()).any(|w| w == want) {
+        assert!(
+            Instant::now() < deadline,
+            "the host's program never had the terminal: {}",
+            String::from_utf8_lossy(&app.raw())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.wait_for("Proceed? [yes/no]");
+    app.send(b"yes\r");
+    wait_for("the step to end done", Duration::from_secs(30), || {
+        state_file(state.path()).contains("done")
+    });
+    let raw = app.raw();
+    assert!(
+        raw.windows(7).any(|w| w == b"got:yes"),
+        "the answer never arrived"
+    );
+}
+
+/// The snort rule files are read on the host (under `--root` there): a rules directory that
+/// only the host's user can read is scanned through ssh.
+#[test]
+fn snort_rules_are_read_on_the_host() {
+    let Some(s) = sshd("snort_rules_are_read_on_the_host") else {
+        return;
+    };
+    let root = PathBuf::from(format!("/home/fbtest/snort-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let rules = root.join("var/lib/suva/services/intrusion-protection/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("web.rules"),
+        "alert tcp any any -> any 80 (msg:\"a\"; sid:1091; rev:1;)\n",
+    )
+    .unwrap();
+    std::fs::write(rules.join("other file.rules"), "# nothing here\n").unwrap();
+    Command::new("chown")
+        .args(["-R", "fbtest:fbtest"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    // This machine is the host here, so an ssh that records its arguments proves the rules
+    // were read through ssh and not from this machine's disk.
+    let state = tempfile::tempdir().unwrap();
+    let calls = state.path().join("ssh-calls");
+    let wrapper = state.path().join("ssh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec ssh \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_arg = root.display().to_string();
+    let out = s
+        .fb("fbtest", state.path(), &["--root", &root_arg, "snort"])
+        .env("FIELDBOOK_SSH", &wrapper)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("SID 1091       enabled"), "{stdout}");
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        calls.contains("intrusion-protection/rules"),
+        "the rules were not read over ssh: {calls}"
+    );
+}
+
+/// A symbolic link on the host is handled as locally: refused until the technician confirms
+/// following it, then the file it points to is edited and the link stays a link.
+#[test]
+fn a_remote_symlink_is_handled_as_locally() {
+    let Some(s) = sshd("a_remote_symlink_is_handled_as_locally") else {
+        return;
+    };
+    let file = user_file("fbtest", "link", "a=1\n", 0o644);
+    let link = file.with_file_name("conf-link");
+    std::os::unix::fs::symlink("conf", &link).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let values = std::collections::BTreeMap::new();
+    let archive = PathBuf::from("archive/t");
+    let mut ctx = fieldbook::core::apply::EditContext {
+        root: None,
+        state_dir: state.path(),
+        archive: &archive,
+        values: &values,
+        follow_symlinks: false,
+    };
+    let session = s.session("fbtest");
+    let edits = edit_fixture(&link);
+    let err = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link to conf"), "{err}");
+    ctx.follow_symlinks = true;
+    let p = fieldbook::core::machine::remote_files::preview(&session, None, &edits, &ctx).unwrap();
+    assert_eq!(p.changes[0].path, file.display().to_string());
+    let applied =
+        fieldbook::core::machine::remote_files::apply(&session, None, "s", &edits, &ctx, "t")
+            .unwrap();
+    assert_eq!(applied[0].path, file.display().to_string());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a=1\nadded=1\n");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
