@@ -8,6 +8,19 @@ use super::runbook::{Program, Step, When, WhenTest};
 use super::runner::{CheckResult, Command, script_env};
 use super::vars;
 
+/// How long the app waits for a `when` probe (it runs where the step starts, before anything
+/// else; a probe is meant to be a quick test such as `test -f /etc/rc.conf`).
+pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Answers a step's `when` probe on this machine (quietly, with [`PROBE_LIMIT`]); a question
+/// or no `when` at all is `Applies` here: questions are asked before the step starts.
+pub fn probe_here(step: &Step, values: &BTreeMap<String, String>) -> Applicability {
+    match decide(step, values, |c| super::runner::run_check(c, PROBE_LIMIT)) {
+        Applicability::Ask(_) => Applicability::Applies,
+        other => other,
+    }
+}
+
 /// What a step's `when` says about this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applicability {
