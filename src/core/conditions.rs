@@ -12,10 +12,14 @@ use super::vars;
 /// else; a probe is meant to be a quick test such as `test -f /etc/rc.conf`).
 pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Answers a step's `when` probe on this machine (quietly, with [`PROBE_LIMIT`]); a question
-/// or no `when` at all is `Applies` here: questions are asked before the step starts.
+/// Answers a step's `when` probe on the machine the session works on (this host, or the
+/// `--host` over ssh: the same seam as a step's check), quietly, with [`PROBE_LIMIT`]; a
+/// question or no `when` at all is `Applies` here: questions are asked before the step starts.
 pub fn probe_here(step: &Step, values: &BTreeMap<String, String>) -> Applicability {
-    match decide(step, values, |c| super::runner::run_check(c, PROBE_LIMIT)) {
+    let machine = super::machine::current();
+    match decide(step, values, |c| {
+        super::runner::run_check_on(&*machine, c, PROBE_LIMIT)
+    }) {
         Applicability::Ask(_) => Applicability::Applies,
         other => other,
     }
