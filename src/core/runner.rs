@@ -555,8 +555,8 @@ impl From<String> for NotRun {
     }
 }
 
-/// A remote program's group as cancel sees it: signalled through its machine, there while the
-/// local ssh client runs.
+/// A remote program's group as cancel sees it: signalled through its machine, and there while
+/// the machine finds any of its processes (a `sleep` the program left behind counts).
 struct SpawnedGroup {
     machine: Shared,
     spawn: Spawn,
@@ -569,7 +569,9 @@ impl RemoteGroup for SpawnedGroup {
     }
 
     fn exists(&self) -> bool {
-        group_exists(self.local_pgid)
+        self.machine
+            .group_alive(&self.spawn)
+            .unwrap_or_else(|| group_exists(self.local_pgid))
     }
 }
 

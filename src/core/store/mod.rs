@@ -113,7 +113,7 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+         (pid {}); stop it (kill -TERM -{group}) before running the step again",
         list(pids)
     )]
     Orphaned {
