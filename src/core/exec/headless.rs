@@ -337,6 +337,10 @@ impl<'a> Context<'a> {
             outcome.status.name(),
             outcome.message
         ));
+        if let Some(problem) = self.store.borrow().save_problem() {
+            // A full disk, said plainly: the outcome is saved (in the reserve) or not.
+            say(&problem);
+        }
         Ok(match outcome.status {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),

@@ -93,7 +93,10 @@ impl Store {
             .map_or(1, |a| a.number + 1);
         let nonce = attempt_id::new_nonce();
         let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
-        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
+        let base = self.dir.base();
+        crate::core::disk_space::with_reserve(&base, || attempt_id::write_nonce(&log, &nonce))
+            .0
+            .map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;
@@ -154,8 +157,12 @@ impl Store {
         Ok((unique, log))
     }
 
-    /// Programs of `step`'s last attempt still running after their supervisor died.
+    /// Programs of `step`'s last attempt still running after their supervisor died (looked
+    /// for only when that attempt was interrupted: one that ended has no programs left).
     pub fn orphans(&self, step: &str) -> Vec<u32> {
+        if self.status_of(step) != Status::Interrupted {
+            return Vec::new();
+        }
         self.run
             .steps
             .get(step)

@@ -90,6 +90,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 .and_then(|r| r.steps.get(&step))
                 .and_then(|s| s.attempts.last())
                 .and_then(|a| a.log.clone());
+            // Under the output: the runbook and the step, so `q` goes back to the step and its
+            // keys (r, s, d) have somewhere to act once it ends.
+            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+                under_output(model, &runbook, &step);
+            }
             model.running = Some(Running {
                 runbook,
                 step,
@@ -458,6 +463,29 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             match action {
                 Action::Back => pop(model),
                 Action::Cancel => return ask_cancel(model),
+                // After the step ended: retry, skip or mark done without going back first.
+                Action::Run | Action::Skip | Action::MarkDone => {
+                    if model.running.is_some() {
+                        model.message =
+                            Some("The step is running: wait for it to end (c cancels)".into());
+                        return Vec::new();
+                    }
+                    match model.screens.get(top.wrapping_sub(1)).cloned() {
+                        Some(Screen::Step {
+                            runbook,
+                            step,
+                            scroll,
+                        }) => {
+                            pop(model);
+                            let effects = step_key(model, &runbook, &step, scroll, action, page);
+                            clamp_scrolls(model);
+                            return effects;
+                        }
+                        _ => {
+                            model.message = Some("Open the step (q) to do that".into());
+                        }
+                    }
+                }
                 Action::ToggleWrap => {
                     model.output_wrap = !model.output_wrap;
                     model.message = Some(if model.output_wrap {
@@ -730,6 +758,30 @@ fn step_key(
             Vec::new()
         }
     }
+}
+
+/// Puts the runbook's screen and the step's screen on the stack (the Output screen goes on top
+/// of them), unless the step's screen is already on top.
+fn under_output(model: &mut Model, runbook: &str, step: &str) {
+    if matches!(model.screens.last(), Some(Screen::Step { runbook: r, step: s, .. }) if r == runbook && s == step)
+    {
+        return;
+    }
+    let index = model
+        .runbook(runbook)
+        .and_then(|rb| rb.steps().position(|(_, s)| s.id == step))
+        .unwrap_or(0);
+    if !matches!(model.screens.last(), Some(Screen::Runbook { runbook: r, .. }) if r == runbook) {
+        model.screens.push(Screen::Runbook {
+            runbook: runbook.to_string(),
+            cursor: Cursor { index },
+        });
+    }
+    model.screens.push(Screen::Step {
+        runbook: runbook.to_string(),
+        step: step.to_string(),
+        scroll: 0,
+    });
 }
 
 /// Shows the next (or previous) step in place of `step` on the step screen, with the runbook
@@ -1016,7 +1068,9 @@ fn finish(model: &mut Model, outcome: StepOutcome) -> Vec<Effect> {
     let saved = run.clone();
     if let Some(m) = message {
         model.push_output(m.clone());
-        model.message = Some(m);
+        if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+            model.message = Some(m);
+        }
     }
     clamp_scrolls(model);
     vec![Effect::Save(saved)]
@@ -1076,7 +1130,10 @@ fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
         ),
     };
     model.push_output(format!("fieldbook: {message}"));
-    model.message = Some(message);
+    // On the Output screen the verdict is its last line, read whole: a box over the bottom
+    // would hide the program's last lines, the ones that say why.
+    model.message =
+        (!matches!(model.screens.last(), Some(Screen::Output { .. }))).then_some(message);
     clamp_scrolls(model);
     vec![Effect::Save(saved)]
 }

@@ -567,4 +567,70 @@ fn conditional_steps_ask_or_are_skipped_as_not_needed() {
         text(&m, "hotplug")
     );
     assert!(text(&m, "depclean").contains("Comes after: [ ] world"));
+/// After re-attaching to a long step that then fails, the verdict is the Output screen's last
+/// line (no box over the program's last lines), `s` and `d` work there, and `q` goes back to
+/// the step.
+#[test]
+fn after_reattaching_a_failure_leaves_the_output_readable_and_its_keys_work() {
+    use crate::core::progress::Exit;
+    let mut m = model();
+    m.size = (80, 24);
+    {
+        let run = m.run_mut("demo");
+        let state = run.steps.entry("update".into()).or_default();
+        state.status = Status::Running;
+        state.attempts.push(Attempt {
+            number: 1,
+            started: "2026-11-26T09:00:00Z".into(),
+            log: Some("logs/demo@gw1/update.1.log".into()),
+            ..Attempt::default()
+        });
+    }
+    update(
+        &mut m,
+        Msg::Reattached {
+            runbook: "demo".into(),
+            step: "update".into(),
+        },
+    );
+    assert!(matches!(m.screen(), Screen::Output { .. }));
+    for i in 0..30 {
+        update(&mut m, Msg::OutputLine(format!("!!! line {i}")));
+    }
+    update(
+        &mut m,
+        Msg::StepEnded(RunOutcome {
+            status: Status::Failed,
+            exit: Some(Exit::Code(1)),
+            failed_program: Some(0),
+            message: "command 1 of 2 failed (exit 1): emerge --sync".into(),
+        }),
+    );
+    assert_eq!(m.status("demo", "update"), Status::Failed);
+    // No box over the output: the verdict is its last line.
+    assert!(m.message.is_none(), "{:?}", m.message);
+    assert!(
+        m.output
+            .back()
+            .unwrap()
+            .text()
+            .starts_with("fieldbook: FAILED")
+    );
+    // s asks why, for this step.
+    keys(&mut m, &[Key::Char('s')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::SkipReason { step, .. }, .. }) if step == "update"
+    ));
+    keys(&mut m, &[Key::Ctrl('u'), Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // Back on the output, q goes back to the step.
+    keys(&mut m, &[Key::Char('o'), Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // d (a failed step) asks why too.
+    keys(&mut m, &[Key::Char('o'), Key::Char('d')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::DoneReason { step, .. }, .. }) if step == "update"
+    ));
 }
