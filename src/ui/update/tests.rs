@@ -567,6 +567,8 @@ fn conditional_steps_ask_or_are_skipped_as_not_needed() {
         text(&m, "hotplug")
     );
     assert!(text(&m, "depclean").contains("Comes after: [ ] world"));
+}
+
 /// After re-attaching to a long step that then fails, the verdict is the Output screen's last
 /// line (no box over the program's last lines), `s` and `d` work there, and `q` goes back to
 /// the step.
