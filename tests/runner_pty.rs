@@ -475,3 +475,49 @@ fn a_commands_colours_show_on_a_colour_terminal_and_not_on_a_vt100() {
         "OSC reached the terminal"
     );
 }
+
+/// Ctrl-C while a short step runs never cancels it: it asks whether to quit and says the step
+/// will be stopped; `n` leaves it running; `y` quits, stops it and records it as interrupted.
+#[test]
+fn ctrl_c_asks_to_quit_and_quitting_records_a_short_step_as_interrupted() {
+    let state = tempfile::tempdir().unwrap();
+    let pids = state.path().join("stub.pids");
+    let pids_env = pids.to_str().unwrap().to_string();
+    let mut app = spawn(state.path(), &[("STUB_PIDS", pids_env.as_str())]);
+    run_step(&mut app, 3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pids).map_or(true, |s| s.trim().is_empty()) {
+        assert!(Instant::now() < deadline, "stub never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ids: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    app.send(b"\x03");
+    app.wait_for("Quit fieldbook?");
+    app.wait_for("interrupted");
+    app.send(b"n");
+    app.wait_until(
+        |s| !s.iter().any(|l| l.contains("Quit fieldbook?")),
+        "question closed",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(ids.iter().all(|&p| pid_alive(p)), "Ctrl-C stopped the step");
+    assert_eq!(run_state(state.path()).status("hang"), Status::Running);
+    app.send(b"\x03");
+    app.wait_for("Quit fieldbook?");
+    app.send(b"y");
+    assert!(app.wait_exit().success());
+    let run = wait_status(state.path(), "hang", Status::Interrupted);
+    assert!(
+        run.steps["hang"].attempts[0]
+            .outcome
+            .as_deref()
+            .unwrap_or_default()
+            .contains("quit"),
+        "{:?}",
+        run.steps["hang"].attempts[0].outcome
+    );
+}

@@ -112,7 +112,11 @@ pub fn launch_with_secrets(
         job: job.clone(),
     };
     let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-    atomic::write_atomic(&job_path(log), &json)?;
+    let write = || atomic::write_atomic(&job_path(log), &json);
+    match disk_space::base_of_log(log) {
+        Some(base) => disk_space::with_reserve(&base, write).0?,
+        None => write()?,
+    }
     let mut cmd = std::process::Command::new(exe);
     cmd.env_remove(attempt_id::ATTEMPT_ENV);
     for (i, s) in secrets.iter().enumerate() {

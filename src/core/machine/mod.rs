@@ -116,6 +116,13 @@ pub trait Machine: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether the program's process group on the far side is still there (`None`: the local
+    /// process group is what counts).
+    fn group_alive(&self, spawn: &Spawn) -> Option<bool> {
+        let _ = spawn;
+        None
+    }
+
     /// Runs `argv` with `env` to its end, capturing its output (tool listings, probes).
     fn capture(&self, argv: &[String], env: &[(String, String)]) -> Result<Captured, MachineError> {
         let spawn = self.program(

@@ -119,7 +119,7 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+         (pid {}); stop it (kill -TERM -{group}) before running the step again",
         list(pids)
     )]
     Orphaned {
@@ -291,13 +291,10 @@ impl Store {
                 result = self.write_out();
             }
         }
-        // The status says "disk full" until the reserve is back and there is room besides.
-        if result.is_ok()
-            && self.disk_full
-            && disk_space::ensure_reserve(&base)
-            && !disk_space::no_space_at(&base)
-        {
-            self.disk_full = false;
+        // The status says "disk full" until the reserve is back (whoever gave it up) and
+        // there is room besides.
+        if result.is_ok() {
+            self.disk_full = !disk_space::ensure_reserve(&base) || disk_space::no_space_at(&base);
         }
         match result {
             Ok(()) => {

@@ -95,7 +95,10 @@ impl Store {
         };
         let nonce = attempt_id::new_nonce();
         let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
-        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
+        let base = self.dir.base();
+        crate::core::disk_space::with_reserve(&base, || attempt_id::write_nonce(&log, &nonce))
+            .0
+            .map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;
