@@ -103,7 +103,10 @@ fn a_secret_in_an_edit_is_masked_in_the_state_file_and_the_report() {
     for j in journals {
         for line in std::fs::read_to_string(&j).unwrap().lines() {
             assert!(line.contains(&uid), "{line}");
-            assert!(line.contains("\"sudo_user\":\"tech-behind-sudo\""), "{line}");
+            assert!(
+                line.contains("\"sudo_user\":\"tech-behind-sudo\""),
+                "{line}"
+            );
         }
     }
     assert!(
