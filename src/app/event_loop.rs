@@ -278,8 +278,14 @@ fn carry_out(
             drawing.dirty = true;
         }
         Effect::Save(run) => {
-            if let Err(e) = parts.store.save(&model.settings, &run) {
-                queue.push_back(Msg::Problem(format!("progress not saved: {e:#}")));
+            match parts.store.save(&model.settings, &run) {
+                Err(e) => queue.push_back(Msg::Problem(format!("progress not saved: {e:#}"))),
+                // Saved, but the disk is full: the status line says so.
+                Ok(()) => {
+                    if let Some(problem) = parts.store.save_problem(&run) {
+                        queue.push_back(Msg::Problem(problem));
+                    }
+                }
             }
             if let Some(truth) = parts.store.current(&run) {
                 queue.push_back(Msg::RunLoaded(Box::new(truth)));

@@ -105,6 +105,12 @@ impl Recorder {
         Ok(())
     }
 
+    /// What the last save of `run` left to say (a full disk), for the status line.
+    pub fn save_problem(&self, run: &Run) -> Option<String> {
+        let key = (run.practice, run.runbook.clone(), run.target.clone());
+        self.open.get(&key).and_then(|s| s.save_problem())
+    }
+
     /// The stored truth about a run after a save.
     pub fn current(&mut self, run: &Run) -> Option<Run> {
         let key = (run.practice, run.runbook.clone(), run.target.clone());

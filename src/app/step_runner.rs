@@ -3,6 +3,7 @@
 //! loop as `Msg`s without ever blocking it, and hands the real terminal to interactive steps.
 //! The loop owns one [`StepRunner`]; `app.rs` only calls it.
 
+use crate::core::conditions::{self, Applicability};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -126,11 +127,29 @@ impl StepRunner {
                 ));
             }
         };
+        let practice = model.settings.practice;
+        // The step's `when` probe first: a step that does not apply here is not run.
+        if !practice {
+            match conditions::probe_here(st, &values) {
+                Applicability::NotNeeded(why) => {
+                    return Start::Messages(vec![Msg::NotNeeded {
+                        runbook: runbook.into(),
+                        step: step.into(),
+                        why,
+                    }]);
+                }
+                Applicability::Unknown(why) => {
+                    return not_started(format!(
+                        "cannot tell whether the step applies here: {why}"
+                    ));
+                }
+                Applicability::Applies | Applicability::Ask(_) => {}
+            }
+        }
         let (log_stored, log) = match self.attempt_log(model, runbook, step) {
             Ok(paths) => paths,
             Err(why) => return not_started(why),
         };
-        let practice = model.settings.practice;
         let mut msgs = vec![Msg::Attached {
             log: log_stored.clone(),
             pid: None,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::{Mode, record};
 use crate::core::apply::{self, EditContext};
+use crate::core::conditions::{self, Gate};
 use crate::core::exit::{self, UsageError};
 use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
@@ -30,6 +31,11 @@ pub struct Context<'a> {
     pub values: BTreeMap<String, String>,
     /// Confirmation given on the command line (`--yes`) for steps that ask for it.
     pub yes: bool,
+    /// `--force`: run a step before the steps it comes `after` (recorded as forced).
+    pub force: bool,
+    /// A step whose `when` is a question stops the run (`auto`) instead of running because
+    /// the technician named it (`exec`).
+    pub ask_stops: bool,
     signals: Signals,
 }
 
@@ -44,14 +50,18 @@ pub enum StepEnd {
     NeedsTerminal(String),
     /// A long step left running under its supervisor (Ctrl-C once, or a hang-up).
     StillRunning(String),
+    /// Its `when` says it does not apply here: recorded as skipped with this reason.
+    NotNeeded(String),
+    /// Refused: steps it comes `after` are not done or skipped (the message names them).
+    OutOfOrder(String),
 }
 
 impl StepEnd {
     /// The exit status `exec` uses for this end.
     pub fn code(&self) -> u8 {
         match self {
-            StepEnd::Done => exit::OK,
-            StepEnd::NotDone(_) => exit::FAILURE,
+            StepEnd::Done | StepEnd::NotNeeded(_) => exit::OK,
+            StepEnd::NotDone(_) | StepEnd::OutOfOrder(_) => exit::FAILURE,
             StepEnd::NeedsTerminal(_) => exit::NEEDS_TERMINAL,
             StepEnd::StillRunning(_) => exit::STILL_RUNNING,
         }
@@ -93,8 +103,63 @@ impl<'a> Context<'a> {
             settings,
             values,
             yes,
+            force: false,
+            ask_stops: false,
             signals: Signals::register(),
         }
+    }
+
+    /// Order and condition before anything else (`core::conditions::gate`): `Err` is how the
+    /// step ends without starting; `Ok` the prerequisites run past with `--force`.
+    fn gate(&self, step: &Step) -> anyhow::Result<Result<Vec<String>, StepEnd>> {
+        let practice = self.settings.practice;
+        let gate = conditions::gate(
+            step,
+            &self.values,
+            |id| self.status(id),
+            self.force,
+            // Practice mode runs nothing, probes included: every step is walked through.
+            |cmd| {
+                if practice {
+                    CheckResult::AlreadyDone
+                } else {
+                    super::run_check(cmd)
+                }
+            },
+        );
+        Ok(match gate {
+            Gate::Go { forced } => Ok(forced),
+            Gate::OutOfOrder(unmet) => {
+                let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+                Err(StepEnd::OutOfOrder(conditions::out_of_order_message(
+                    step, &ids,
+                )))
+            }
+            Gate::NotNeeded(why) => {
+                let reason = conditions::not_needed_outcome(&why);
+                self.store.borrow_mut().skip(&step.id, &reason)?;
+                say(&format!("[-] {}: {reason}", step.id));
+                Err(StepEnd::NotNeeded(reason))
+            }
+            Gate::Ask(question) if self.ask_stops => Err(StepEnd::NeedsTerminal(format!(
+                "it applies only sometimes (\"{}\"): answer in the app, or run it with \
+                 `fieldbook exec {} {}`",
+                question.trim(),
+                self.runbook.id,
+                step.id
+            ))),
+            Gate::Ask(question) => {
+                say(&format!(
+                    "{} applies only if: {} (running it because you asked for it)",
+                    step.id,
+                    question.trim()
+                ));
+                Ok(Vec::new())
+            }
+            Gate::ProbeFailed(why) => Err(StepEnd::NotDone(format!(
+                "cannot tell whether the step applies here: {why}"
+            ))),
+        })
     }
 
     /// Why a step cannot run here, if it cannot (manual, interactive, a tool, a form without
@@ -164,8 +229,17 @@ impl<'a> Context<'a> {
 
     /// Runs one step to its end, recording it; prints output to stdout, notes to stderr.
     pub fn run_step(&self, step: &Step) -> anyhow::Result<StepEnd> {
+        let forced = match self.gate(step)? {
+            Ok(forced) => forced,
+            Err(end) => return Ok(end),
+        };
         if let Some(reason) = self.blocker(step)? {
             return Ok(StepEnd::NeedsTerminal(reason));
+        }
+        if !forced.is_empty() {
+            let note = conditions::forced_note(&forced);
+            say(&format!("{}: {note}", step.id));
+            self.store.borrow_mut().note(&step.id, &note)?;
         }
         let spec = match &step.action {
             Action::Run(spec) => spec,
@@ -242,7 +316,8 @@ impl<'a> Context<'a> {
         let log = started.log.clone();
         let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
         let supervised = mode.is_supervised();
-        let launched = match super::launch(plan.job, log.clone(), mode) {
+        let launched = match super::launch_with_secrets(plan.job, log.clone(), mode, &plan.secrets)
+        {
             Ok(launched) => launched,
             Err(message) => {
                 let outcome = RunOutcome {
@@ -286,6 +361,10 @@ impl<'a> Context<'a> {
             outcome.status.name(),
             outcome.message
         ));
+        if let Some(problem) = self.store.borrow().save_problem() {
+            // A full disk, said plainly: the outcome is saved (in the reserve) or not.
+            say(&problem);
+        }
         Ok(match outcome.status {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),
@@ -320,6 +399,13 @@ impl<'a> Context<'a> {
         };
         let preview = match previewed {
             Ok(p) => p,
+            // The app asks before it edits through a link; exec cannot ask, so it says so with
+            // the exit status of a step that needs the app.
+            Err(e @ apply::EditError::Symlink { .. }) => {
+                return Ok(StepEnd::NeedsTerminal(format!(
+                    "{e}: the app asks for that confirmation"
+                )));
+            }
             Err(apply::EditError::NoValue { name: variable, .. }) => {
                 // Exit 2, as for a command step: the value is missing, not the file.
                 let label = self
@@ -358,10 +444,17 @@ impl<'a> Context<'a> {
             ),
             None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
         };
-        let (applied, error) = match result {
+        let (mut applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),
         };
+        let secrets = self
+            .runbook
+            .variables
+            .iter()
+            .filter(|v| v.ty == crate::core::vars::VarType::Secret)
+            .filter_map(|v| self.values.get(&v.name).map(String::as_str));
+        apply::mask_secrets(&mut applied, secrets);
         let mut store = self.store.borrow_mut();
         for a in applied {
             store.record_edit(a)?;

@@ -33,6 +33,8 @@ pub struct Plan {
     pub job: StepJob,
     /// The check, when the step has one (never asked in practice mode).
     pub check: Option<Command>,
+    /// The values of `secret` variables among the values: never stored in a job file.
+    pub secrets: Vec<String>,
 }
 
 /// Why a step cannot be planned: a variable it uses has no value.
@@ -58,9 +60,16 @@ pub fn plan(
             .unwrap_or_default();
         return Err(MissingValue { name, label });
     }
+    let secrets = runbook
+        .variables
+        .iter()
+        .filter(|v| v.ty == vars::VarType::Secret)
+        .filter_map(|v| values.get(&v.name).cloned())
+        .collect();
     Ok(Plan {
         job: StepJob::from_spec(spec, values),
         check: StepJob::check(spec, values),
+        secrets,
     })
 }
 
@@ -161,13 +170,24 @@ pub struct Launched {
 
 /// Starts a step's programs in `mode`, logging every byte to `log`.
 pub fn launch(job: StepJob, log: PathBuf, mode: Mode) -> Result<Launched, String> {
+    launch_with_secrets(job, log, mode, &[])
+}
+
+/// [`launch`] for a job holding `secrets` ([`Plan::secrets`]), which a supervised step's job
+/// file never stores.
+pub fn launch_with_secrets(
+    job: StepJob,
+    log: PathBuf,
+    mode: Mode,
+    secrets: &[String],
+) -> Result<Launched, String> {
     match mode {
         Mode::Practice { key, pace } => Ok(Launched {
             running: practice::start(job, key, Some(log), pace),
             pid: None,
         }),
         Mode::Supervised => {
-            let (pid, running) = start_supervised(&job, &log)?;
+            let (pid, running) = start_supervised(&job, &log, secrets)?;
             Ok(Launched {
                 running,
                 pid: Some(pid),
@@ -188,9 +208,14 @@ pub fn start_direct(job: StepJob, log: PathBuf, on: Option<machine::Shared>) -> 
 
 /// Starts the detached supervisor of a long step on the session's machine; returns its pid
 /// and the step to follow.
-pub fn start_supervised(job: &StepJob, log: &Path) -> Result<(u32, RunningStep), String> {
+pub fn start_supervised(
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> Result<(u32, RunningStep), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find fieldbook itself: {e}"))?;
-    machine::start_long(&machine::current(), &exe, job, log).map_err(|e| e.to_string())
+    machine::start_long_with_secrets(&machine::current(), &exe, job, log, secrets)
+        .map_err(|e| e.to_string())
 }
 
 /// Follows a supervised step left running by an earlier fieldbook (here, or on its host over

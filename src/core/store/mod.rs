@@ -103,6 +103,12 @@ pub enum StoreError {
     /// A whole run handed to [`Store::apply`] would remove or rewrite recorded history.
     #[error("refusing to save: {0} (recorded history is only ever added to)")]
     History(String),
+    /// The step's attempt number cannot grow (a state file said the last one was u32::MAX).
+    #[error(
+        "step '{0}' has no attempt number left; archive the run with `fieldbook reset` to start \
+         it again"
+    )]
+    AttemptLimit(String),
     /// Skipping, marking done and notes need words.
     #[error("a reason is required to {0}")]
     EmptyReason(&'static str),
@@ -113,7 +119,7 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+         (pid {}); stop it (kill -TERM -{group}) before running the step again",
         list(pids)
     )]
     Orphaned {
@@ -260,11 +266,7 @@ impl Store {
     fn commit(&mut self, event: Event) -> Result<(), StoreError> {
         let at = clock::now();
         self.run.updated = at.clone();
-        let entry = Entry {
-            at,
-            who: self.who.clone(),
-            event,
-        };
+        let entry = Entry::new(at, self.who.clone(), event);
         match serde_json::to_string(&entry) {
             Ok(line) => self.unjournalled.push(line),
             Err(e) => {
@@ -289,13 +291,10 @@ impl Store {
                 result = self.write_out();
             }
         }
-        // The status says "disk full" until the reserve is back and there is room besides.
-        if result.is_ok()
-            && self.disk_full
-            && disk_space::ensure_reserve(&base)
-            && !disk_space::no_space_at(&base)
-        {
-            self.disk_full = false;
+        // The status says "disk full" until the reserve is back (whoever gave it up) and
+        // there is room besides.
+        if result.is_ok() {
+            self.disk_full = !disk_space::ensure_reserve(&base) || disk_space::no_space_at(&base);
         }
         match result {
             Ok(()) => {

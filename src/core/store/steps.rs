@@ -85,15 +85,20 @@ impl Store {
                 pids: orphans,
             });
         }
-        let number = self
-            .run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number + 1);
+        // Never wraps: a number read from the state file may be the largest there is.
+        let number = match self.run.steps.get(step).and_then(|s| s.attempts.last()) {
+            None => 1,
+            Some(a) => a
+                .number
+                .checked_add(1)
+                .ok_or_else(|| StoreError::AttemptLimit(step.to_string()))?,
+        };
         let nonce = attempt_id::new_nonce();
         let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
-        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
+        let base = self.dir.base();
+        crate::core::disk_space::with_reserve(&base, || attempt_id::write_nonce(&log, &nonce))
+            .0
+            .map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;

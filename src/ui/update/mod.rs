@@ -3,8 +3,10 @@
 
 use tui_input::{Input, InputRequest};
 
+use crate::core::conditions;
 use crate::core::progress::{Attempt, Note, Status};
 use crate::core::runbook::Action as StepAction;
+use crate::core::runbook::{When, WhenTest};
 use crate::core::runner::RunOutcome;
 
 use super::keys::{self, Action, Key, Scope};
@@ -52,6 +54,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
+        Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();
@@ -303,6 +306,11 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+                Pending::RunAnyway {
+                    runbook,
+                    step,
+                    note,
+                } => run_anyway(model, &runbook, &step, note),
                 Pending::Cancel if model.running.is_some() => {
                     model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());
                     vec![Effect::CancelRun]
@@ -831,6 +839,12 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
     }
+    if let Some(asked) = order_or_question(model, runbook, step) {
+        return asked;
+    }
+    let Some((_, s)) = model.step(runbook, step) else {
+        return Vec::new();
+    };
     match &s.action {
         StepAction::Run(_) => {}
         StepAction::Manual => {
@@ -868,6 +882,101 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         }
         None => start_run(model, runbook, step),
     }
+}
+
+/// Before a step starts: steps it comes `after` that are not finished, and a `when` question,
+/// are asked about first (a probe is answered where the step starts, by the app). `None`: go.
+fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec<Effect>> {
+    if model.gate_passed.take() == Some((runbook.to_string(), step.to_string())) {
+        return None;
+    }
+    let (_, s) = model.step(runbook, step)?;
+    let unmet: Vec<String> = conditions::unmet_prerequisites(s, |id| model.status(runbook, id))
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let question = match &s.when {
+        Some(When {
+            test: WhenTest::Ask(q),
+            ..
+        }) => Some(q.trim().to_string()),
+        _ => None,
+    };
+    let (question, note) = if !unmet.is_empty() {
+        let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+        let first = conditions::out_of_order_message(s, &ids)
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        (
+            format!(
+                "This step {}. Run it anyway? (The run records that it was forced.)",
+                first.replacen(&format!("'{}' ", s.id), "", 1)
+            ),
+            Some(conditions::forced_note(&unmet).replace("with --force", "in the app")),
+        )
+    } else if let Some(q) = question {
+        (
+            format!("{q} (Yes: run the step. No: nothing is run; s skips it as not needed.)"),
+            None,
+        )
+    } else {
+        return None;
+    };
+    model.overlay = Some(Overlay::Confirm {
+        question,
+        on_yes: Pending::RunAnyway {
+            runbook: runbook.into(),
+            step: step.into(),
+            note,
+        },
+    });
+    Some(Vec::new())
+}
+
+/// The technician said yes to running a step out of order or to its question: record the
+/// note, then ask the usual questions (confirm, already done) and run it.
+fn run_anyway(model: &mut Model, runbook: &str, step: &str, note: Option<String>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if let Some(text) = note {
+        let (now, who) = (model.now.clone(), model.who.clone());
+        let run = model.run_mut(runbook);
+        run.steps
+            .entry(step.to_string())
+            .or_default()
+            .notes
+            .push(Note {
+                at: now.clone(),
+                who,
+                text,
+            });
+        run.updated = now;
+        effects.push(Effect::Save(run.clone()));
+    }
+    model.gate_passed = Some((runbook.to_string(), step.to_string()));
+    effects.extend(request_run(model, runbook, step));
+    effects
+}
+
+/// A probe said the step does not apply: the attempt begun for it (if any) is dropped and the
+/// step is recorded skipped, `[-] not needed (why)`.
+fn not_needed(model: &mut Model, runbook: &str, step: &str, why: &str) -> Vec<Effect> {
+    let reason = conditions::not_needed_outcome(why);
+    let mut effects = if is_running(model, runbook, step) {
+        finish(model, StepOutcome::NotStarted(reason.clone()))
+    } else {
+        Vec::new()
+    };
+    let now = model.now.clone();
+    let run = model.run_mut(runbook);
+    let state = run.steps.entry(step.to_string()).or_default();
+    state.status = Status::Skipped;
+    state.reason = Some(reason.clone());
+    run.updated = now;
+    effects.push(Effect::Save(run.clone()));
+    model.message = Some(format!("[-] {reason}"));
+    effects
 }
 
 /// Records a new attempt of the step, marks it running and empties the output buffer for it;

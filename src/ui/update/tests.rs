@@ -431,6 +431,144 @@ fn the_output_title_shows_how_long_the_step_has_run() {
     assert!(top(&m).contains("running 3m 00s"), "{}", top(&m));
 }
 
+fn ordered_model() -> Model {
+    let rb = load_str(
+        "ordered.toml",
+        r#"
+id = "ord"
+title = "Ordered"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "world"
+title = "World"
+why = "w"
+kind = "command"
+commands = [["true"]]
+[[section.step]]
+id = "depclean"
+title = "Depclean"
+why = "w"
+kind = "command"
+commands = [["true"]]
+after = ["world"]
+[[section.step]]
+id = "perl"
+title = "Perl"
+why = "w"
+kind = "command"
+commands = [["perl-cleaner", "all"]]
+when = { ask = "Was perl upgraded?", not_needed = "perl was not upgraded" }
+[[section.step]]
+id = "hotplug"
+title = "Hotplug"
+why = "w"
+kind = "command"
+commands = [["true"]]
+when = { probe = ["test", "-f", "/etc/rc.conf"], not_needed = "no rc.conf" }
+"#,
+    )
+    .unwrap();
+    let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    m.now = "2026-12-02T15:00:00Z".into();
+    m.who = "tech".into();
+    m
+}
+
+fn run_request(m: &mut Model, step: &str) -> Vec<Effect> {
+    request_run(m, "ord", step)
+}
+
+/// A step run before the steps it comes after asks first, naming them; yes runs it and the
+/// run records that it was forced; no runs nothing.
+#[test]
+fn a_step_out_of_order_asks_first_and_yes_is_recorded_as_forced() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "depclean").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay);
+    };
+    assert!(question.contains("must come after 'world'"), "{question}");
+    keys(&mut m, &[Key::Char('n')]);
+    assert!(m.overlay.is_none());
+    assert_eq!(m.status("ord", "depclean"), Status::Pending);
+    run_request(&mut m, "depclean");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "depclean")),
+        "{fx:?}"
+    );
+    let notes = &m.run("ord").unwrap().steps["depclean"].notes;
+    assert!(
+        notes[0].text.starts_with("forced: run before 'world'"),
+        "{notes:?}"
+    );
+    // In order, nothing is asked.
+    let mut m = ordered_model();
+    m.run_mut("ord")
+        .steps
+        .entry("world".into())
+        .or_default()
+        .status = Status::Done;
+    let fx = run_request(&mut m, "depclean");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
+        "{fx:?}"
+    );
+}
+
+/// A step whose `when` is a question asks it; a probe's "no" skips the step as not needed.
+#[test]
+fn conditional_steps_ask_or_are_skipped_as_not_needed() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "perl").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question");
+    };
+    assert!(question.starts_with("Was perl upgraded?"), "{question}");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "perl"))
+    );
+
+    let mut m = ordered_model();
+    let fx = run_request(&mut m, "hotplug");
+    assert!(fx.iter().any(|e| matches!(e, Effect::RunStep { .. })));
+    assert_eq!(m.status("ord", "hotplug"), Status::Running);
+    update(
+        &mut m,
+        Msg::NotNeeded {
+            runbook: "ord".into(),
+            step: "hotplug".into(),
+            why: "no rc.conf".into(),
+        },
+    );
+    let state = &m.run("ord").unwrap().steps["hotplug"];
+    assert_eq!(state.status, Status::Skipped);
+    assert_eq!(state.reason.as_deref(), Some("not needed (no rc.conf)"));
+    assert!(state.attempts.is_empty(), "nothing ran");
+    assert!(m.running.is_none());
+    // The step screen says when it applies and what it comes after.
+    let text = |m: &Model, step: &str| -> String {
+        screens::step::body_lines(m, "ord", step, 200)
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        text(&m, "hotplug").contains(
+            "Applies only when `test -f /etc/rc.conf` succeeds; otherwise not needed (no rc.conf)."
+        ),
+        "{}",
+        text(&m, "hotplug")
+    );
+    assert!(text(&m, "depclean").contains("Comes after: [ ] world"));
+}
+
 /// After re-attaching to a long step that then fails, the verdict is the Output screen's last
 /// line (no box over the program's last lines), `s` and `d` work there, and `q` goes back to
 /// the step.
