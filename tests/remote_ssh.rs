@@ -746,6 +746,146 @@ fn a_link_dropped_mid_step_is_interrupted_not_failed() {
     assert!(!state_text.contains("code = 255"), "{state_text}");
 }
 
+/// Cancel (Ctrl-C to `exec`) reaches the program's process group on the host, with no tty:
+/// the remote shell and the `sleep` it started are gone, and the step is cancelled.
+#[test]
+fn cancel_ends_the_remote_process_group() {
+    let Some(s) = sshd("cancel_ends_the_remote_process_group") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let pidfile = dir.path().join("pid");
+    let var = format!("gate={}", pidfile.display());
+    let mut child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "sleepy", "--yes", "--var", &var],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the remote program's pid", Duration::from_secs(30), || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|p| p.trim().parse::<u32>().is_ok())
+    });
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Its process group on the host: the remote shell and its `sleep`.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let pgid: i32 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        unsafe { libc::killpg(pgid, 0) } == 0,
+        "the group should exist"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fieldbook did not end after cancel"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sleepy: cancelled"), "{stderr}");
+    wait_for(
+        "the remote process group to be gone",
+        Duration::from_secs(10),
+        || {
+            // SAFETY: signal 0 only checks for existence.
+            let alive = unsafe { libc::killpg(pgid, 0) } == 0;
+            !alive
+        },
+    );
+}
+
+/// Cancel of a long step reaches its program under the supervisor on the host: the step is
+/// cancelled and the supervisor's exit file says how the program ended.
+#[test]
+fn cancel_reaches_a_long_step_on_the_host() {
+    let Some(s) = sshd("cancel_reaches_a_long_step_on_the_host") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let var = format!("gate={}", gate_dir.path().join("never").display());
+    let log = state.path().join("logs/remote-test@127.0.0.1/long.1.log");
+    let mut child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &["exec", "remote-test", "long", "--yes", "--var", &var],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the step's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(|x| x == "started"))
+    });
+    // On a long step the first Ctrl-C only stops watching; a second within 2 s cancels.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fieldbook did not end after cancel"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("long: cancelled"), "{stderr}");
+    let exit = std::fs::read_to_string(log.with_file_name("long.1.log.exit")).unwrap();
+    assert!(exit.starts_with("code 130"), "{exit}");
+}
+
 /// A host whose user cannot find `sh`: named before anything runs.
 #[test]
 fn a_host_without_sh_is_named() {

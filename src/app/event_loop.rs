@@ -280,12 +280,16 @@ fn carry_out(
         Effect::Record {
             runbook,
             transition,
-        } => queue.push_back(
-            match parts.store.record(&model.settings, &runbook, &transition) {
-                Ok((truth, _)) => Msg::RunLoaded(Box::new(truth)),
-                Err(e) => Msg::Problem(format!("progress not saved: {e:#}")),
-            },
-        ),
+        } => match parts.store.record(&model.settings, &runbook, &transition) {
+            Ok((truth, _)) => {
+                queue.push_back(Msg::RunLoaded(Box::new(truth)));
+                // Saved, but the disk is full: the status line says so.
+                if let Some(problem) = parts.store.save_problem(&model.settings, &runbook) {
+                    queue.push_back(Msg::Problem(problem));
+                }
+            }
+            Err(e) => queue.push_back(Msg::Problem(format!("progress not saved: {e:#}"))),
+        },
         Effect::OpenRun { runbook } => {
             let result = parts.store.open_run(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));

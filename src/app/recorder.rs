@@ -122,6 +122,17 @@ impl Recorder {
         self.open.remove(&key);
     }
 
+    /// What the last change of the run of `runbook` left to say (a full disk), for the status
+    /// line.
+    pub fn save_problem(&self, settings: &Settings, runbook: &str) -> Option<String> {
+        let key = (
+            settings.practice,
+            runbook.to_string(),
+            settings.target.clone(),
+        );
+        self.open.get(&key).and_then(|s| s.save_problem())
+    }
+
     /// Opens a run after the technician agreed to start fresh because its state file was
     /// unreadable (it has been moved aside).
     pub fn open_run_fresh(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {

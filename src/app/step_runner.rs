@@ -5,6 +5,7 @@
 //! without ever blocking it, and hands the real terminal to interactive steps. The loop owns
 //! one [`StepRunner`].
 
+use crate::core::conditions::{self, Applicability};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -137,12 +138,30 @@ impl StepRunner {
                 ));
             }
         };
+        let practice = model.settings.practice;
+        // The step's `when` probe first: a step that does not apply here is not run.
+        if !practice {
+            match conditions::probe_here(st, &values) {
+                Applicability::NotNeeded(why) => {
+                    return Start::Messages(vec![Msg::NotNeeded {
+                        runbook: runbook.into(),
+                        step: step.into(),
+                        why,
+                    }]);
+                }
+                Applicability::Unknown(why) => {
+                    return not_started(format!(
+                        "cannot tell whether the step applies here: {why}"
+                    ));
+                }
+                Applicability::Applies | Applicability::Ask(_) => {}
+            }
+        }
         let owner = Owner {
             settings: model.settings.clone(),
             runbook: runbook.to_string(),
             step: step.to_string(),
         };
-        let practice = model.settings.practice;
         if spec.interactive && !practice {
             let (loaded, log) = owner.record(
                 recorder,
@@ -535,7 +554,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         if let Some(l) = log.as_mut() {
             let _ = writeln!(
                 l,
-                "$ {} (interactive: output went to the terminal)",
+                "$ {} (interactive: every byte it printed follows)",
                 command.display()
             );
         }
@@ -544,8 +563,33 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             command.display()
         )));
         let size = (session.size.cols, session.size.rows);
-        let exit = match exec::run_foreground(command, size, &size_env) {
-            Ok(exit) => exit,
+        let ran = exec::run_foreground(
+            command,
+            size,
+            &size_env,
+            log.as_mut().map(|l| l as &mut dyn Write),
+            &signals.hangup,
+        );
+        let exit = match ran {
+            Ok(done) => {
+                // What it printed, as the Output screen shows any command's output.
+                lines.extend(tail_lines(&done.tail));
+                if done.hung_up {
+                    if let Some(l) = log.as_mut() {
+                        let _ = writeln!(l, "\nfieldbook: the terminal hung up");
+                    }
+                    outcome = RunOutcome {
+                        status: Status::Interrupted,
+                        exit: None,
+                        failed_program: Some(index),
+                        message: "interrupted: the terminal hung up while the interactive \
+                                  program ran; its own result is unknown"
+                            .into(),
+                    };
+                    break;
+                }
+                done.exit
+            }
             Err(message) => {
                 outcome = RunOutcome {
                     status: Status::Failed,
@@ -567,7 +611,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             break;
         }
         if let Some(l) = log.as_mut() {
-            let _ = writeln!(l, "fieldbook: {exit}");
+            let _ = writeln!(l, "\nfieldbook: {exit}");
         }
         outcome.exit = Some(exit);
         if let Some(why) = runner::judge(exit, &step.job.expect, false) {
@@ -593,6 +637,16 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         started.elapsed().as_secs()
     )));
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
+}
+
+/// The lines an interactive program left, for the Output screen (the screen keeps its own
+/// bound; the log has every byte).
+fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
+    let mut filter = crate::core::terminal_text::TerminalText::new();
+    let mut styled = Vec::new();
+    filter.feed(tail, &mut styled);
+    filter.finish(&mut styled);
+    styled.iter().map(OutputLine::from_child).collect()
 }
 
 #[cfg(test)]

@@ -121,17 +121,18 @@ fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
         .max(6);
     let _ = writeln!(
         out,
-        "{:<w_id$}  {:<w_t$}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  WHO",
-        "RUNBOOK", "TARGET", "DONE", "FAIL", "SKIP", "INTR", "LAST ACTIVITY"
+        "{:<w_id$}  {:<w_t$}  {:>7}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  WHO",
+        "RUNBOOK", "TARGET", "DONE", "RUNNING", "FAIL", "SKIP", "INTR", "LAST ACTIVITY"
     );
     for (_, r) in reports {
         let p = &r.progress;
         let _ = writeln!(
             out,
-            "{:<w_id$}  {:<w_t$}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  {}",
+            "{:<w_id$}  {:<w_t$}  {:>7}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  {}",
             r.runbook,
             r.target,
             format!("{}/{}", p.done, p.total),
+            p.running,
             p.failed,
             p.skipped,
             p.interrupted,

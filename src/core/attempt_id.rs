@@ -46,12 +46,19 @@ pub fn nonce_path(log: &Path) -> PathBuf {
 /// Writes `<log>.attempt` (owner-only, refusing an existing file or link).
 pub fn write_nonce(log: &Path, nonce: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let path = nonce_path(log);
     let mut f = super::atomic::private_options()
         .write(true)
         .create_new(true)
-        .open(nonce_path(log))?;
-    f.write_all(format!("{nonce}\n").as_bytes())?;
-    f.sync_all()
+        .open(&path)?;
+    let written = f
+        .write_all(format!("{nonce}\n").as_bytes())
+        .and_then(|()| f.sync_all());
+    if written.is_err() {
+        // Ours and incomplete (a full disk): gone, so it can be written again.
+        let _ = std::fs::remove_file(&path);
+    }
+    written
 }
 
 /// Reads `<log>.attempt` (`None` for an attempt of an older fieldbook, which has none).
@@ -207,7 +214,20 @@ impl Supervisor {
             (Some(sup), Some(p)) => p >= sup,
             _ => true,
         };
-        after && self.carries_nonce(pid)
+        after && self.names_this_attempt(pid)
+    }
+
+    /// For a program found in the group: its environment must carry this attempt's nonce
+    /// where it can be read (a process of the same group id without it is someone else's,
+    /// after the pid was reused). Without a recorded nonce, group and start time decide.
+    fn names_this_attempt(&self, pid: u32) -> bool {
+        let Some(nonce) = &self.nonce else {
+            return true;
+        };
+        match attempt_of(pid) {
+            Ok(found) => found.as_deref() == Some(nonce.as_str()),
+            Err(_) => true,
+        }
     }
 
     /// Stops the orphaned programs: SIGTERM, then SIGKILL to what is left after `grace`.
@@ -249,6 +269,7 @@ impl Supervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt;
 
     #[test]
     fn nonces_differ_and_read_back() {
@@ -294,6 +315,28 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         child
+    }
+
+    #[test]
+    fn a_reused_group_id_is_no_orphan() {
+        // A process that leads its own group, as a later login shell with the dead
+        // supervisor's pid would: it is not the attempt's program.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env_remove(ATTEMPT_ENV)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let dead = Supervisor {
+            pid: child.id(),
+            started: start_time(child.id()).map(|s| s.saturating_sub(1)),
+            nonce: Some("0123456789abcdef".into()),
+        };
+        assert!(!dead.alive());
+        assert_eq!(dead.orphans(), Vec::<u32>::new());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

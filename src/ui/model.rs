@@ -42,6 +42,16 @@ pub enum Msg {
     OutputPartial(OutputLine),
     /// The running step ended, as the runner judged it (status, exit, failing program).
     StepEnded(RunOutcome),
+    /// The step's `when` probe said it does not apply here: it is recorded skipped as
+    /// "not needed (why)" (and the attempt begun for it, if any, is dropped).
+    NotNeeded {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The runbook's reason (`not_needed`).
+        why: String,
+    },
     /// The step's `check` succeeded before anything ran: offer to mark it done.
     AlreadyDone {
         /// The check command, for the question.
@@ -414,6 +424,16 @@ pub enum Pending {
         /// Runbook id.
         runbook: String,
     },
+    /// Run a step the technician agreed to run although its order or its condition said
+    /// otherwise; `note` (out of order) is recorded with the run.
+    RunAnyway {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// What to record ("forced: ..."), when the step runs out of order.
+        note: Option<String>,
+    },
     /// Run a step (destructive steps, re-runs).
     Run {
         /// Runbook id.
@@ -627,6 +647,9 @@ pub struct Model {
     /// Values offered to a later form (variable name → value), e.g. the network the subnet
     /// step worked out: filled into the empty field, saved only when the form is.
     pub offers: BTreeMap<String, String>,
+    /// The step whose order and question the technician just answered: starting it does not
+    /// ask again (taken by the next run request).
+    pub gate_passed: Option<(String, String)>,
 }
 
 impl Model {
@@ -669,6 +692,7 @@ impl Model {
             drafts: BTreeMap::new(),
             subnet_step: None,
             offers: BTreeMap::new(),
+            gate_passed: None,
         }
     }
 

@@ -116,6 +116,13 @@ pub trait Machine: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether the program's process group on the far side is still there (`None`: the local
+    /// process group is what counts).
+    fn group_alive(&self, spawn: &Spawn) -> Option<bool> {
+        let _ = spawn;
+        None
+    }
+
     /// Runs `argv` with `env` to its end, capturing its output (tool listings, probes).
     fn capture(&self, argv: &[String], env: &[(String, String)]) -> Result<Captured, MachineError> {
         let spawn = self.program(
@@ -310,6 +317,18 @@ pub fn start_long(
     job: &StepJob,
     log: &Path,
 ) -> Result<(u32, RunningStep), MachineError> {
+    start_long_with_secrets(machine, exe, job, log, &[])
+}
+
+/// [`start_long`] for a job holding the values of `secret` variables, which the local
+/// supervisor's job file never stores (see [`supervisor::launch_with_secrets`]).
+pub fn start_long_with_secrets(
+    machine: &Shared,
+    exe: &Path,
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> Result<(u32, RunningStep), MachineError> {
     if let Some(session) = machine.ssh() {
         let step = remote_long::launch(session, job, log)?;
         let pid = step.pid;
@@ -326,7 +345,7 @@ pub fn start_long(
             .map(|c| machine.program(c, How::Captured).map(|s| s.command()))
             .collect::<Result<_, _>>()?;
     }
-    let pid = supervisor::launch(exe, &local, log)
+    let pid = supervisor::launch_with_secrets(exe, &local, log, secrets)
         .map_err(|e| MachineError::Failed(format!("cannot start the supervisor: {e}")))?;
     Ok((pid, supervisor::watch(pid, log.to_path_buf(), Some(local))))
 }

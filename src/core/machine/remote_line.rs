@@ -51,11 +51,19 @@ pub fn interactive(argv: &[String], env: &[(String, String)], cols: u16, rows: u
 }
 
 /// Sends signal number `sig` to the group recorded at `mark` (falling back to the leader where
-/// `kill -- -PGID` is not understood).
+/// a negative pid is not understood). `kill -N -PGID` is the one spelling dash, busybox ash and
+/// bash all take (dash refuses `--`, busybox refuses `-s N -PGID`).
 pub fn signal(mark: &str, sig: i32) -> String {
     let script = "m=$1; s=$2; [ -f \"$m\" ] || exit 0; read p <\"$m\"; \
-                  kill -\"$s\" -- -\"$p\" 2>/dev/null || kill -\"$s\" \"$p\" 2>/dev/null; exit 0";
+                  kill -\"$s\" -\"$p\" 2>/dev/null || kill -\"$s\" \"$p\" 2>/dev/null; exit 0";
     shell_quote::join(&["sh", "-c", script, "sh", mark, &sig.to_string()])
+}
+
+/// Exits 0 while any process of the group recorded at `mark` is left.
+pub fn group_alive(mark: &str) -> String {
+    let script =
+        "read p <\"$1\" || exit 1; kill -0 -\"$p\" 2>/dev/null || kill -0 \"$p\" 2>/dev/null";
+    shell_quote::join(&["sh", "-c", script, "sh", mark])
 }
 
 /// Prints the program's own exit code recorded at `mark`, if it got that far.
@@ -82,10 +90,10 @@ if [ -z "$d" ]; then
 fi
 if [ -h "$d" ]; then echo "fieldbook: $d is a symbolic link; refusing to use it" >&2; exit 3; fi
 if [ ! -d "$d" ]; then (umask 077 && mkdir "$d") || { echo "fieldbook: cannot create $d" >&2; exit 3; }; fi
-: >"$d/.owner" 2>/dev/null || { echo "fieldbook: $d is not writable by this user" >&2; exit 3; }
+: >"$d/.owner.$$" 2>/dev/null || { echo "fieldbook: $d is not writable by this user" >&2; exit 3; }
 set -- $(ls -ldn "$d"); downer=$3
-set -- $(ls -ln "$d/.owner"); me=$3
-rm -f "$d/.owner"
+set -- $(ls -ln "$d/.owner.$$"); me=$3
+rm -f "$d/.owner.$$"
 if [ "$downer" != "$me" ]; then
   echo "fieldbook: $d belongs to uid $downer, not to this user (uid $me); refusing to use it" >&2; exit 3
 fi

@@ -68,7 +68,8 @@ pub fn read_sidecar(log: &Path) -> Option<RemoteStep> {
 pub fn script(job: &StepJob) -> String {
     let n = job.commands.len();
     let mut s = String::from(
-        "d=$1\nexec </dev/null >>\"$d/log\" 2>&1\ntrap '' HUP INT TERM\n\
+        "d=$1\necho $$ >\"$d/pid.tmp\" && mv \"$d/pid.tmp\" \"$d/pid\"\n\
+         exec </dev/null >>\"$d/log\" 2>&1\ntrap '' HUP INT TERM\n\
          fb_end() {\n  { echo \"code $2\"; echo \"program $1 of ",
     );
     s.push_str(&n.to_string());
@@ -132,14 +133,36 @@ pub fn launch(session: &SshSession, job: &StepJob, log: &Path) -> Result<RemoteS
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
+    // Not `setsid … &`: a command started with `&` by a non-interactive shell ignores SIGINT for
+    // good, so cancel's first signal would never reach the program. The starter `exec`s setsid
+    // as the session leader sshd made it, so setsid forks, the session ends at once and the
+    // supervisor runs on in a session of its own with SIGINT as it should be. Without setsid,
+    // `nohup … &` is the fallback (cancel then ends the program with SIGTERM).
     let starter = "umask 077; d=$1; mkdir \"$d\" || exit 3; cat >\"$d/run.sh\" || exit 3; \
                    : >\"$d/log\"; \
                    if command -v setsid >/dev/null 2>&1; then \
-                   setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & \
-                   else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi; \
-                   echo $! >\"$d/pid\"; echo $!";
-    let line = shell_quote::join(&["sh", "-c", starter, "sh", &dir]);
-    let out = session.run_line(line, Some(script(job).as_bytes()), POLL_LIMIT)?;
+                   exec setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1; \
+                   else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi";
+    let line = format!(
+        "exec {}",
+        shell_quote::join(&["sh", "-c", starter, "sh", &dir])
+    );
+    let started = session.run_line(line, Some(script(job).as_bytes()), POLL_LIMIT)?;
+    if started.exit != Exit::Code(0) {
+        return Err(MachineError::Failed(format!(
+            "the supervisor did not start on {}: {}",
+            session.destination(),
+            String::from_utf8_lossy(&started.stderr).trim()
+        )));
+    }
+    // The supervisor writes its own pid first thing.
+    let wait_pid = "d=$1; i=0; while [ ! -s \"$d/pid\" ] && [ $i -lt 300 ]; do \
+                    sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; cat \"$d/pid\"";
+    let out = session.run_line(
+        shell_quote::join(&["sh", "-c", wait_pid, "sh", &dir]),
+        None,
+        POLL_LIMIT,
+    )?;
     let pid: u32 = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()

@@ -478,6 +478,14 @@ impl Machine for SshSession {
         true
     }
 
+    fn group_alive(&self, spawn: &Spawn) -> Option<bool> {
+        let mark = spawn.remote_mark.as_ref()?;
+        Some(
+            self.run_line(remote_line::group_alive(mark), None, QUICK_LIMIT)
+                .is_ok_and(|o| o.exit == Exit::Code(0)),
+        )
+    }
+
     fn ssh(&self) -> Option<&SshSession> {
         Some(self)
     }

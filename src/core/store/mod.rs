@@ -109,6 +109,12 @@ pub enum StoreError {
         /// What was asked ("start", "skip", ...).
         action: &'static str,
     },
+    /// The step's attempt number cannot grow (a state file said the last one was u32::MAX).
+    #[error(
+        "step '{0}' has no attempt number left; archive the run with `fieldbook reset` to start \
+         it again"
+    )]
+    AttemptLimit(String),
     /// Skipping, marking done and notes need words.
     #[error("a reason is required to {0}")]
     EmptyReason(&'static str),
@@ -119,7 +125,7 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+         (pid {}); stop it (kill -TERM -{group}) before running the step again",
         list(pids)
     )]
     Orphaned {
@@ -266,11 +272,7 @@ impl Store {
     fn commit(&mut self, event: Event) -> Result<(), StoreError> {
         let at = clock::now();
         self.run.updated = at.clone();
-        let entry = Entry {
-            at,
-            who: self.who.clone(),
-            event,
-        };
+        let entry = Entry::new(at, self.who.clone(), event);
         match serde_json::to_string(&entry) {
             Ok(line) => self.unjournalled.push(line),
             Err(e) => {
@@ -295,13 +297,10 @@ impl Store {
                 result = self.write_out();
             }
         }
-        // The status says "disk full" until the reserve is back and there is room besides.
-        if result.is_ok()
-            && self.disk_full
-            && disk_space::ensure_reserve(&base)
-            && !disk_space::no_space_at(&base)
-        {
-            self.disk_full = false;
+        // The status says "disk full" until the reserve is back (whoever gave it up) and
+        // there is room besides.
+        if result.is_ok() {
+            self.disk_full = !disk_space::ensure_reserve(&base) || disk_space::no_space_at(&base);
         }
         match result {
             Ok(()) => {

@@ -166,11 +166,7 @@ impl Store {
             return self.flush();
         };
         for e in events {
-            let entry = crate::core::journal::Entry {
-                at: clock::now(),
-                who: self.who.clone(),
-                event: e,
-            };
+            let entry = crate::core::journal::Entry::new(clock::now(), self.who.clone(), e);
             if let Ok(line) = serde_json::to_string(&entry) {
                 self.unjournalled.push(line);
             }

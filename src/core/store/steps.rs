@@ -86,15 +86,20 @@ impl Store {
                 pids: orphans,
             });
         }
-        let number = self
-            .run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number + 1);
+        // Never wraps: a number read from the state file may be the largest there is.
+        let number = match self.run.steps.get(step).and_then(|s| s.attempts.last()) {
+            None => 1,
+            Some(a) => a
+                .number
+                .checked_add(1)
+                .ok_or_else(|| StoreError::AttemptLimit(step.to_string()))?,
+        };
         let nonce = attempt_id::new_nonce();
         let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
-        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
+        let base = self.dir.base();
+        crate::core::disk_space::with_reserve(&base, || attempt_id::write_nonce(&log, &nonce))
+            .0
+            .map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;
@@ -155,8 +160,12 @@ impl Store {
         Ok((unique, log))
     }
 
-    /// Programs of `step`'s last attempt still running after their supervisor died.
+    /// Programs of `step`'s last attempt still running after their supervisor died (looked
+    /// for only when that attempt was interrupted: one that ended has no programs left).
     pub fn orphans(&self, step: &str) -> Vec<u32> {
+        if self.status_of(step) != Status::Interrupted {
+            return Vec::new();
+        }
         self.run
             .steps
             .get(step)
@@ -253,6 +262,16 @@ impl Store {
         if let Some(a) = self.step_mut(step).attempts.last_mut() {
             a.failed_program = program;
         }
+        self.commit(event)
+    }
+
+    /// A running attempt that failed before any program ran (an edit the engine refused: a
+    /// missing file, a directory): failed, with `why` as its outcome and no exit status.
+    pub fn fail_without_exit(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "fail"));
+        }
+        let event = self.set_ended(step, Status::Failed, None, Some(why.to_string()));
         self.commit(event)
     }
 

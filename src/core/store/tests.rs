@@ -756,3 +756,23 @@ fn a_journal_line_cut_by_a_kill_is_ended_so_the_next_event_survives() {
         "{text}"
     );
 }
+
+/// Issue 17 item 16: the attempt counter never wraps, whatever the state file says.
+#[test]
+fn the_attempt_counter_never_wraps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = open(&dir);
+    s.start("two").unwrap();
+    s.finish("two", Exit::Code(1), false).unwrap();
+    let file = s.file().to_path_buf();
+    drop(s);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("number = 1"), "{text}");
+    std::fs::write(&file, text.replace("number = 1", "number = 4294967295")).unwrap();
+    let mut s = open(&dir);
+    let err = s.start("two").unwrap_err();
+    assert!(matches!(err, StoreError::AttemptLimit(_)), "{err}");
+    assert!(err.to_string().contains("fieldbook reset"), "{err}");
+    assert_eq!(s.run().steps["two"].attempts.len(), 1);
+}

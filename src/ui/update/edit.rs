@@ -230,6 +230,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
         Pending::Quit
         | Pending::StartFresh { .. }
         | Pending::Run { .. }
+        | Pending::RunAnyway { .. }
         | Pending::Tool(_)
         | Pending::Cancel
         | Pending::MarkDone { .. } => Vec::new(),

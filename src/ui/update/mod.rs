@@ -3,8 +3,10 @@
 
 use tui_input::{Input, InputRequest};
 
+use crate::core::conditions;
 use crate::core::progress::Status;
 use crate::core::runbook::Action as StepAction;
+use crate::core::runbook::{When, WhenTest};
 use crate::core::runner::RunOutcome;
 use crate::core::store::Transition;
 
@@ -50,6 +52,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
+        Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();
@@ -82,6 +85,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 .and_then(|r| r.steps.get(&step))
                 .and_then(|s| s.attempts.last())
                 .and_then(|a| a.log.clone());
+            // Under the output: the runbook and the step, so `q` goes back to the step and its
+            // keys (r, s, d) have somewhere to act once it ends.
+            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+                under_output(model, &runbook, &step);
+            }
             model.running = Some(Running { runbook, step });
             model.output_title = format!("{title} (re-attached)");
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
@@ -289,6 +297,11 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+                Pending::RunAnyway {
+                    runbook,
+                    step,
+                    note,
+                } => run_anyway(model, &runbook, &step, note),
                 Pending::Cancel if model.running.is_some() => {
                     model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());
                     vec![Effect::CancelRun]
@@ -437,6 +450,29 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             match action {
                 Action::Back => pop(model),
                 Action::Cancel => return ask_cancel(model),
+                // After the step ended: retry, skip or mark done without going back first.
+                Action::Run | Action::Skip | Action::MarkDone => {
+                    if model.running.is_some() {
+                        model.message =
+                            Some("The step is running: wait for it to end (c cancels)".into());
+                        return Vec::new();
+                    }
+                    match model.screens.get(top.wrapping_sub(1)).cloned() {
+                        Some(Screen::Step {
+                            runbook,
+                            step,
+                            scroll,
+                        }) => {
+                            pop(model);
+                            let effects = step_key(model, &runbook, &step, scroll, action, page);
+                            clamp_scrolls(model);
+                            return effects;
+                        }
+                        _ => {
+                            model.message = Some("Open the step (q) to do that".into());
+                        }
+                    }
+                }
                 Action::ToggleWrap => {
                     model.output_wrap = !model.output_wrap;
                     model.message = Some(if model.output_wrap {
@@ -718,6 +754,30 @@ fn step_key(
     }
 }
 
+/// Puts the runbook's screen and the step's screen on the stack (the Output screen goes on top
+/// of them), unless the step's screen is already on top.
+fn under_output(model: &mut Model, runbook: &str, step: &str) {
+    if matches!(model.screens.last(), Some(Screen::Step { runbook: r, step: s, .. }) if r == runbook && s == step)
+    {
+        return;
+    }
+    let index = model
+        .runbook(runbook)
+        .and_then(|rb| rb.steps().position(|(_, s)| s.id == step))
+        .unwrap_or(0);
+    if !matches!(model.screens.last(), Some(Screen::Runbook { runbook: r, .. }) if r == runbook) {
+        model.screens.push(Screen::Runbook {
+            runbook: runbook.to_string(),
+            cursor: Cursor { index },
+        });
+    }
+    model.screens.push(Screen::Step {
+        runbook: runbook.to_string(),
+        step: step.to_string(),
+        scroll: 0,
+    });
+}
+
 /// Shows the next (or previous) step in place of `step` on the step screen, with the runbook
 /// list's cursor following it.
 fn step_to(model: &mut Model, runbook: &str, step: &str, next: bool) {
@@ -773,6 +833,12 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
     }
+    if let Some(asked) = order_or_question(model, runbook, step) {
+        return asked;
+    }
+    let Some((_, s)) = model.step(runbook, step) else {
+        return Vec::new();
+    };
     match &s.action {
         StepAction::Run(_) => {}
         StepAction::Manual => {
@@ -810,6 +876,87 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         }
         None => start_run(model, runbook, step),
     }
+}
+
+/// Before a step starts: steps it comes `after` that are not finished, and a `when` question,
+/// are asked about first (a probe is answered where the step starts, by the app). `None`: go.
+fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec<Effect>> {
+    if model.gate_passed.take() == Some((runbook.to_string(), step.to_string())) {
+        return None;
+    }
+    let (_, s) = model.step(runbook, step)?;
+    let unmet: Vec<String> = conditions::unmet_prerequisites(s, |id| model.status(runbook, id))
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let question = match &s.when {
+        Some(When {
+            test: WhenTest::Ask(q),
+            ..
+        }) => Some(q.trim().to_string()),
+        _ => None,
+    };
+    let (question, note) = if !unmet.is_empty() {
+        let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+        let first = conditions::out_of_order_message(s, &ids)
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        (
+            format!(
+                "This step {}. Run it anyway? (The run records that it was forced.)",
+                first.replacen(&format!("'{}' ", s.id), "", 1)
+            ),
+            Some(conditions::forced_note(&unmet).replace("with --force", "in the app")),
+        )
+    } else if let Some(q) = question {
+        (
+            format!("{q} (Yes: run the step. No: nothing is run; s skips it as not needed.)"),
+            None,
+        )
+    } else {
+        return None;
+    };
+    model.overlay = Some(Overlay::Confirm {
+        question,
+        on_yes: Pending::RunAnyway {
+            runbook: runbook.into(),
+            step: step.into(),
+            note,
+        },
+    });
+    Some(Vec::new())
+}
+
+/// The technician said yes to running a step out of order or to its question: record the
+/// note, then ask the usual questions (confirm, already done) and run it.
+fn run_anyway(model: &mut Model, runbook: &str, step: &str, note: Option<String>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if let Some(text) = note {
+        let step = step.to_string();
+        effects.push(record(runbook, Transition::Noted { step, text }));
+    }
+    model.gate_passed = Some((runbook.to_string(), step.to_string()));
+    effects.extend(request_run(model, runbook, step));
+    effects
+}
+
+/// A probe said the step does not apply: nothing was started; the step is recorded skipped, `[-] not needed (why)`.
+fn not_needed(model: &mut Model, runbook: &str, step: &str, why: &str) -> Vec<Effect> {
+    let reason = conditions::not_needed_outcome(why);
+    let mut effects = if is_running(model, runbook, step) {
+        not_started(model, reason.clone())
+    } else {
+        Vec::new()
+    };
+    let skipped = Transition::Skipped {
+        step: step.to_string(),
+        reason: reason.clone(),
+    };
+    effects.push(record(runbook, skipped));
+    model.message = Some(format!("[-] {reason}"));
+    effects
 }
 
 /// One named change of a run's progress, for the loop to record.
@@ -854,7 +1001,9 @@ fn not_started(model: &mut Model, why: String) -> Vec<Effect> {
     }
     let message = format!("Not run: {why}");
     model.push_output(message.clone());
-    model.message = Some(message);
+    if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+        model.message = Some(message);
+    }
     clamp_scrolls(model);
     Vec::new()
 }
@@ -875,7 +1024,10 @@ fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
         ),
     };
     model.push_output(format!("fieldbook: {message}"));
-    model.message = Some(message);
+    // On the Output screen the verdict is its last line, read whole: a box over the bottom
+    // would hide the program's last lines, the ones that say why.
+    model.message =
+        (!matches!(model.screens.last(), Some(Screen::Output { .. }))).then_some(message);
     clamp_scrolls(model);
     Vec::new()
 }

@@ -252,7 +252,9 @@ fn run_records_nothing_itself_and_a_step_that_never_starts_leaves_no_attempt() {
             .is_none_or(|r| !r.steps.contains_key("update"))
     );
     assert!(m.running.is_none());
-    assert!(m.message.as_deref().unwrap().contains("Not run: no value"));
+    // On the Output screen the reason is its last line.
+    let last = m.output.back().unwrap().text();
+    assert!(last.contains("Not run: no value"), "{last}");
 }
 
 #[test]
@@ -268,9 +270,10 @@ fn an_ended_step_is_announced_with_the_runners_verdict() {
     };
     assert!(update(&mut m, Msg::StepEnded(failed)).is_empty());
     assert!(m.running.is_none());
-    let said = m.message.clone().unwrap();
+    // On the Output screen the verdict is its last line.
+    let said = m.output.back().unwrap().text();
     assert!(
-        said.starts_with("FAILED: command 1 of 2 failed (exit 1)"),
+        said.starts_with("fieldbook: FAILED: command 1 of 2 failed (exit 1)"),
         "{said}"
     );
     keys(&mut m, &[Key::Char('q'), Key::Char('r')]);
@@ -281,7 +284,8 @@ fn an_ended_step_is_announced_with_the_runners_verdict() {
         message: "finished (exit 0)".into(),
     };
     update(&mut m, Msg::StepEnded(done));
-    assert_eq!(m.message.as_deref(), Some("Done: finished (exit 0)"));
+    let said = m.output.back().unwrap().text();
+    assert_eq!(said, "fieldbook: Done: finished (exit 0)");
 }
 
 #[test]
@@ -495,4 +499,210 @@ fn the_output_title_shows_how_long_the_step_has_run() {
     // A slow line pays for it once a minute.
     m.settings.terminal.low_bandwidth = true;
     assert!(top(&m).contains("running 3m 00s"), "{}", top(&m));
+}
+
+fn ordered_model() -> Model {
+    let rb = load_str(
+        "ordered.toml",
+        r#"
+id = "ord"
+title = "Ordered"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "world"
+title = "World"
+why = "w"
+kind = "command"
+commands = [["true"]]
+[[section.step]]
+id = "depclean"
+title = "Depclean"
+why = "w"
+kind = "command"
+commands = [["true"]]
+after = ["world"]
+[[section.step]]
+id = "perl"
+title = "Perl"
+why = "w"
+kind = "command"
+commands = [["perl-cleaner", "all"]]
+when = { ask = "Was perl upgraded?", not_needed = "perl was not upgraded" }
+[[section.step]]
+id = "hotplug"
+title = "Hotplug"
+why = "w"
+kind = "command"
+commands = [["true"]]
+when = { probe = ["test", "-f", "/etc/rc.conf"], not_needed = "no rc.conf" }
+"#,
+    )
+    .unwrap();
+    let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    m.now = "2026-12-02T15:00:00Z".into();
+    m.who = "tech".into();
+    m
+}
+
+fn run_request(m: &mut Model, step: &str) -> Vec<Effect> {
+    request_run(m, "ord", step)
+}
+
+/// A step run before the steps it comes after asks first, naming them; yes runs it and the
+/// run records that it was forced; no runs nothing.
+#[test]
+fn a_step_out_of_order_asks_first_and_yes_is_recorded_as_forced() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "depclean").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay);
+    };
+    assert!(question.contains("must come after 'world'"), "{question}");
+    keys(&mut m, &[Key::Char('n')]);
+    assert!(m.overlay.is_none());
+    assert_eq!(m.status("ord", "depclean"), Status::Pending);
+    run_request(&mut m, "depclean");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "depclean")),
+        "{fx:?}"
+    );
+    let notes = &m.run("ord").unwrap().steps["depclean"].notes;
+    assert!(
+        notes[0].text.starts_with("forced: run before 'world'"),
+        "{notes:?}"
+    );
+    // In order, nothing is asked.
+    let mut m = ordered_model();
+    m.run_mut("ord")
+        .steps
+        .entry("world".into())
+        .or_default()
+        .status = Status::Done;
+    let fx = run_request(&mut m, "depclean");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
+        "{fx:?}"
+    );
+}
+
+/// A step whose `when` is a question asks it; a probe's "no" skips the step as not needed.
+#[test]
+fn conditional_steps_ask_or_are_skipped_as_not_needed() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "perl").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question");
+    };
+    assert!(question.starts_with("Was perl upgraded?"), "{question}");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "perl"))
+    );
+
+    let mut m = ordered_model();
+    let fx = run_request(&mut m, "hotplug");
+    assert!(fx.iter().any(|e| matches!(e, Effect::RunStep { .. })));
+    assert!(m.running.is_some());
+    let fx = update(
+        &mut m,
+        Msg::NotNeeded {
+            runbook: "ord".into(),
+            step: "hotplug".into(),
+            why: "no rc.conf".into(),
+        },
+    );
+    carry_out(&mut m, fx);
+    let state = &m.run("ord").unwrap().steps["hotplug"];
+    assert_eq!(state.status, Status::Skipped);
+    assert_eq!(state.reason.as_deref(), Some("not needed (no rc.conf)"));
+    assert!(state.attempts.is_empty(), "nothing ran");
+    assert!(m.running.is_none());
+    // The step screen says when it applies and what it comes after.
+    let text = |m: &Model, step: &str| -> String {
+        screens::step::body_lines(m, "ord", step, 200)
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        text(&m, "hotplug").contains(
+            "Applies only when `test -f /etc/rc.conf` succeeds; otherwise not needed (no rc.conf)."
+        ),
+        "{}",
+        text(&m, "hotplug")
+    );
+    assert!(text(&m, "depclean").contains("Comes after: [ ] world"));
+}
+
+/// After re-attaching to a long step that then fails, the verdict is the Output screen's last
+/// line (no box over the program's last lines), `s` and `d` work there, and `q` goes back to
+/// the step.
+#[test]
+fn after_reattaching_a_failure_leaves_the_output_readable_and_its_keys_work() {
+    use crate::core::progress::Attempt;
+    let mut m = model();
+    m.size = (80, 24);
+    {
+        let run = m.run_mut("demo");
+        let state = run.steps.entry("update".into()).or_default();
+        state.status = Status::Running;
+        state.attempts.push(Attempt {
+            number: 1,
+            started: "2026-11-26T09:00:00Z".into(),
+            log: Some("logs/demo@gw1/update.1.log".into()),
+            ..Attempt::default()
+        });
+    }
+    update(
+        &mut m,
+        Msg::Reattached {
+            runbook: "demo".into(),
+            step: "update".into(),
+        },
+    );
+    assert!(matches!(m.screen(), Screen::Output { .. }));
+    for i in 0..30 {
+        update(&mut m, Msg::OutputLine(format!("!!! line {i}")));
+    }
+    // The runner records the end and tells the screens.
+    let failed = RunOutcome {
+        status: Status::Failed,
+        exit: Some(Exit::Code(1)),
+        failed_program: Some(0),
+        message: "command 1 of 2 failed (exit 1): emerge --sync".into(),
+    };
+    crate::ui::testkit::runner_ends(&mut m, "demo", "update", failed);
+    assert_eq!(m.status("demo", "update"), Status::Failed);
+    // No box over the output: the verdict is its last line.
+    assert!(m.message.is_none(), "{:?}", m.message);
+    assert!(
+        m.output
+            .back()
+            .unwrap()
+            .text()
+            .starts_with("fieldbook: FAILED")
+    );
+    // s asks why, for this step.
+    keys(&mut m, &[Key::Char('s')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::SkipReason { step, .. }, .. }) if step == "update"
+    ));
+    keys(&mut m, &[Key::Ctrl('u'), Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // Back on the output, q goes back to the step.
+    keys(&mut m, &[Key::Char('o'), Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // d (a failed step) asks why too.
+    keys(&mut m, &[Key::Char('o'), Key::Char('d')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::DoneReason { step, .. }, .. }) if step == "update"
+    ));
 }
