@@ -303,3 +303,55 @@ fn attempt_logs_are_owner_only() {
         assert_eq!(mode, 0o600, "{}", log.display());
     }
 }
+
+/// Item 11: the read-only `status` and `report` refuse an untrusted state directory too (exit 1,
+/// the reason on stderr): one others may write, and links planted as `runs/`, `archive/` or
+/// `locks/`.
+#[test]
+fn status_and_report_refuse_an_untrusted_state_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("state");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("runs")).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(exe())
+            .arg("--state-dir")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refused = |why: &str| {
+        for args in [&["status"][..], &["report", "xen4-migration"][..]] {
+            let out = run(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} ({why}): {err}");
+            assert!(
+                err.contains("refusing the state directory") && err.contains(why),
+                "{args:?}: {err}"
+            );
+        }
+    };
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    refused("other users may write");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for part in ["runs", "archive", "locks"] {
+        let link = root.join(part);
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        refused("symbolic link");
+        std::fs::remove_file(&link).unwrap();
+    }
+    std::fs::create_dir(root.join("archive")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("archive/runs")).unwrap();
+    refused("symbolic link");
+    std::fs::remove_file(root.join("archive/runs")).unwrap();
+    // A trusted directory is read as before.
+    let out = run(&["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
