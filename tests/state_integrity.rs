@@ -355,3 +355,73 @@ fn status_and_report_refuse_an_untrusted_state_dir() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Item 10: `fieldbook exec` refuses to retry a step whose killed supervisor left its program
+/// running, naming `--stop-orphans`; with the flag it stops that program and runs the step.
+#[test]
+fn exec_stops_an_orphaned_program_only_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let books = tmp.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    std::fs::write(
+        books.join("integrity.toml"),
+        "id = \"integrity\"\ntitle = \"Integrity\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+         [[section.step]]\nid = \"build\"\ntitle = \"Build\"\nwhy = \"w\"\nkind = \"command\"\n\
+         commands = [[\"true\"]]\n",
+    )
+    .unwrap();
+    let dir = StateDir::at(&state, false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    let pid = supervisor::launch(&exe(), &sh("echo started; sleep 30"), &started.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    wait_for("the program to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started.log).is_ok_and(|l| l.contains("started"))
+    });
+    let program = s.orphans("build");
+    // SAFETY: kill only sends a signal to the supervisor we started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    wait_for("the supervisor to end", Duration::from_secs(10), || {
+        !alive(pid)
+    });
+    drop(s);
+    let exec = |extra: &[&str]| {
+        std::process::Command::new(exe())
+            .arg("--checklists")
+            .arg(&books)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--target", TARGET, "exec", "integrity", "build"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = exec(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("still running") && err.contains("--stop-orphans"),
+        "{err}"
+    );
+    let dir_after = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let orphans = dir_after.orphans("build");
+    assert!(
+        !orphans.is_empty(),
+        "the refusal must leave the program alone"
+    );
+    drop(dir_after);
+    let out = exec(&["--stop-orphans"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("stopped the program"), "{text}");
+    for p in orphans.iter().chain(&program) {
+        wait_for("the orphan to end", Duration::from_secs(10), || !alive(*p));
+    }
+    let s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Done);
+}
