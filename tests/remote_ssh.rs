@@ -527,6 +527,7 @@ fn edit_fixture(path: &Path) -> Vec<fieldbook::core::runbook::Edit> {
         comment: "#".into(),
         create: false,
         mode: None,
+        missing: None,
         action: fieldbook::core::runbook::EditAction::EnsureLine {
             line: "added=1".into(),
             replace: None,
