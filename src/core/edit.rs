@@ -280,21 +280,6 @@ pub fn is_text_action(action: &EditAction) -> bool {
     )
 }
 
-/// True when an action may create its file when it is missing: appending a line, a block or a
-/// variable to an empty file means the same as to a missing one. Removing or commenting
-/// something in a missing file is "nothing to do", which also works on an empty text.
-pub fn can_start_empty(action: &EditAction) -> bool {
-    matches!(
-        action,
-        EditAction::EnsureLine { .. }
-            | EditAction::EnsureBlock { .. }
-            | EditAction::SetVar { .. }
-            | EditAction::AddWords { .. }
-            | EditAction::PythonListItem { .. }
-            | EditAction::PythonAddWords { .. }
-    )
-}
-
 /// Applies one text action to `content`. The result equals `content` byte for byte when the
 /// edit is already present.
 pub fn edit_text(

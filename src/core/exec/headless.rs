@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{Mode, record};
+use super::Mode;
 use crate::core::apply::{self, EditContext};
 use crate::core::conditions::{self, Gate};
 use crate::core::exit::{self, UsageError};
@@ -17,7 +17,7 @@ use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
-use crate::core::store::Store;
+use crate::core::store::{Store, Transition};
 use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
 
@@ -326,7 +326,7 @@ impl<'a> Context<'a> {
                     failed_program: None,
                     message,
                 };
-                record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+                self.finished(&step.id, &outcome)?;
                 return Ok(StepEnd::NotDone(outcome.message));
             }
         };
@@ -338,6 +338,15 @@ impl<'a> Context<'a> {
         }
         say(&format!("{} (log: {})", step.title, log.display()));
         self.follow_and_record(step, &launched.running, supervised)
+    }
+
+    /// Records how the step's attempt ended.
+    fn finished(&self, step: &str, outcome: &RunOutcome) -> anyhow::Result<()> {
+        self.store.borrow_mut().record(&Transition::Finished {
+            step: step.to_string(),
+            outcome: outcome.clone(),
+        })?;
+        Ok(())
     }
 
     fn follow_and_record(
@@ -354,7 +363,7 @@ impl<'a> Context<'a> {
                 step.id
             )));
         };
-        record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+        self.finished(&step.id, &outcome)?;
         say(&format!(
             "{}: {} ({})",
             step.id,

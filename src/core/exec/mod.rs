@@ -1,7 +1,6 @@
 //! Running one step, the same way for the app, `fieldbook exec` and `fieldbook auto`: the
 //! variable substitution, the `check` (one time limit, [`CHECK_LIMIT`]), practice transcripts,
-//! long steps under their supervisor, re-attaching to one, liveness ([`is_alive`]) and how an
-//! outcome is recorded ([`record`]).
+//! long steps under their supervisor, re-attaching to one, and liveness ([`is_alive`]).
 //!
 //! Every process a step starts is started here, each kind by exactly one function:
 //! [`start_direct`] (a step's programs), [`run_check`] (its check), [`start_supervised`] and
@@ -16,10 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::attempt_id::Supervisor;
-use super::progress::{Attempt, Exit, Status};
+use super::progress::{Attempt, Exit};
 use super::runbook::{Program, RunSpec, Runbook};
-use super::runner::{self, CheckResult, Command, RunOptions, RunOutcome, RunningStep, StepJob};
-use super::store::{Store, StoreError};
+use super::runner::{self, CheckResult, Command, RunOptions, RunningStep, StepJob};
 use super::{host, machine, practice, vars};
 
 /// Longest a step's `check` may take; after it the check counts as inconclusive and the step
@@ -357,27 +355,6 @@ pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Records how a running attempt ended, by the store's transitions: done, failed (with the
-/// failing program), cancelled or interrupted.
-pub fn record(store: &mut Store, step: &str, outcome: &RunOutcome) -> Result<(), StoreError> {
-    let message = &outcome.message;
-    match outcome.status {
-        Status::Done => {
-            let exit = outcome.exit.unwrap_or(Exit::Code(0));
-            store.end_with(step, exit, true, None, message)
-        }
-        Status::Cancelled => store.cancel(step, outcome.exit),
-        Status::Interrupted => {
-            store.mark_interrupted(step, message.trim_start_matches("interrupted: "))
-        }
-        _ => {
-            // A program that could not start has no exit; 127 is the shell's "not found".
-            let exit = outcome.exit.unwrap_or(Exit::Code(127));
-            store.end_with(step, exit, false, outcome.failed_program, message)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   running --mark_interrupted--> interrupted
 //!   anything but running --skip(reason)--> skipped
 //!   anything but running --complete / mark_done(reason)--> done
+//!   anything but running --reopen(reason)--> pending
 //! ```
 
 use std::path::PathBuf;
@@ -372,6 +373,22 @@ impl Store {
         self.commit(Event::MarkedDone {
             step: step.to_string(),
             reason: reason.unwrap_or_default(),
+        })
+    }
+
+    /// Puts a finished step back to pending (its edits were undone), with the reason in the
+    /// journal; its attempts and notes stay in the record.
+    pub fn reopen(&mut self, step: &str, reason: &str) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "put back"));
+        }
+        let st = self.step_mut(step);
+        st.status = Status::Pending;
+        st.reason = None;
+        self.commit(Event::Reopened {
+            step: step.to_string(),
+            reason: reason.trim().to_string(),
         })
     }
 
