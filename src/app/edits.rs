@@ -124,11 +124,12 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
             follow_symlinks,
         } => {
             let edits = edits_of(&run.runbook, &step);
-            let (applied, error) =
+            let (mut applied, error) =
                 match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &model.now) {
                     Ok(a) => (a, None),
                     Err(f) => (f.applied, Some(f.error.to_string())),
                 };
+            crate::core::apply::mask_secrets(&mut applied, secrets.values().map(String::as_str));
             Msg::EditApplied {
                 runbook: run.runbook,
                 step,
