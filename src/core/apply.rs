@@ -1352,6 +1352,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: line.into(),
                 replace: None,
