@@ -679,7 +679,11 @@ fn an_unreachable_host_is_a_plain_error_naming_what_ssh_said() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("PRACTICE"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PRACTICE"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
         .args(["--host=-oProxyCommand=touch /tmp/x", "runlevels"])
