@@ -307,8 +307,7 @@ mod tests {
             .unwrap();
         let mut s = SshSettings::from_env();
         // A hung host ends at the connect timeout plus a bounded answer time, not 111 s.
-        assert_eq!(s.answer_timeout, Duration::from_secs(10 + ANSWER_SECS));
-        assert!(ANSWER_SECS <= 30);
+        assert_eq!(s.answer_timeout, Duration::from_secs(30));
         s.program = fake.to_string_lossy().into_owned();
         s.answer_timeout = Duration::from_secs(2);
         let started = Instant::now();
