@@ -151,6 +151,37 @@ fn an_interactive_step_gets_the_terminal() {
     let run = wait_status(state.path(), "ask", Status::Done);
     assert_eq!(run.steps["ask"].attempts[0].exit, Some(Exit::Code(0)));
     app.assert_no_forbidden_sequences();
+    // The program ran on a pty fieldbook relayed: the Output screen shows what it printed
+    // and the log has every byte (it said nothing beyond "$ fb-ask" before).
+    app.wait_for("Proceed? [yes/no]");
+    app.wait_for("got:yes");
+    let log = state
+        .path()
+        .join(run.steps["ask"].attempts[0].log.as_deref().unwrap());
+    let logged = std::fs::read_to_string(log).unwrap();
+    assert!(logged.contains("Proceed? [yes/no]"), "{logged}");
+    assert!(logged.contains("got:yes"), "{logged}");
+}
+
+/// A link that drops while an interactive program waits for an answer: the step is recorded
+/// as interrupted (its result is unknown), not as the program's failure.
+#[test]
+fn a_hangup_during_an_interactive_step_records_it_interrupted() {
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 1);
+    app.wait_for("Proceed? [yes/no]");
+    // SAFETY: signalling the app we spawned, as the kernel does when the link drops.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGHUP);
+    }
+    app.wait_exit();
+    let run = wait_status(state.path(), "ask", Status::Interrupted);
+    let outcome = run.steps["ask"].attempts[0]
+        .outcome
+        .clone()
+        .unwrap_or_default();
+    assert!(outcome.contains("hung up"), "{outcome}");
 }
 
 #[test]

@@ -51,6 +51,13 @@ pub(super) fn auto(
                 );
                 return Ok(exit::NEEDS_TERMINAL);
             }
+            StepEnd::StillRunning(message) => {
+                eprintln!(
+                    "fieldbook: stopped at '{}' ({}): {message}. {ran} step(s) done by auto.",
+                    step.id, step.title
+                );
+                return Ok(exit::STILL_RUNNING);
+            }
             StepEnd::NotDone(message) => {
                 eprintln!(
                     "fieldbook: stopped at '{}' ({}): it did not succeed: {message}. Read its \

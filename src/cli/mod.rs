@@ -38,7 +38,8 @@ pub use crate::core::exit::UsageError;
 #[command(name = "fieldbook", version, about, long_about = None)]
 #[command(
     after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
-3 the step needs the terminal.\nRun without a subcommand to open the app."
+3 the step needs the terminal, 4 a long step still runs under its supervisor (exec stopped \
+watching it).\nRun without a subcommand to open the app."
 )]
 pub struct Cli {
     /// Options every subcommand shares.

@@ -268,6 +268,7 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
         comment: edit.comment.clone(),
         create: edit.create,
         mode: edit.mode,
+        missing: edit.missing.clone(),
         action,
     }
 }
@@ -277,21 +278,6 @@ pub fn is_text_action(action: &EditAction) -> bool {
     !matches!(
         action,
         EditAction::Chmod { .. } | EditAction::Symlink { .. }
-    )
-}
-
-/// True when an action may create its file when it is missing: appending a line, a block or a
-/// variable to an empty file means the same as to a missing one. Removing or commenting
-/// something in a missing file is "nothing to do", which also works on an empty text.
-pub fn can_start_empty(action: &EditAction) -> bool {
-    matches!(
-        action,
-        EditAction::EnsureLine { .. }
-            | EditAction::EnsureBlock { .. }
-            | EditAction::SetVar { .. }
-            | EditAction::AddWords { .. }
-            | EditAction::PythonListItem { .. }
-            | EditAction::PythonAddWords { .. }
     )
 }
 
@@ -1230,6 +1216,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: "routes_xenbr0=(\"default via {gw}\")".into(),
                 replace: Some("routes_xenbr0=".into()),

@@ -109,6 +109,13 @@ pub enum Event {
         /// Why (may be empty for a manual step simply confirmed).
         reason: String,
     },
+    /// A step was put back to pending (its edits were undone).
+    Reopened {
+        /// Step id.
+        step: String,
+        /// Why.
+        reason: String,
+    },
     /// A note was added.
     Noted {
         /// Step id.

@@ -19,11 +19,11 @@
 //! in memory and the next change (or [`Store::retry_save`]) writes everything again;
 //! [`Store::save_problem`] says what went wrong for a status line.
 
-mod apply;
 mod archive;
 mod open;
 mod reconcile;
 mod steps;
+mod transition;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 pub use archive::archive_run;
 pub use open::IfCorrupt;
 pub use reconcile::{LiveStep, Reconciled, show_finished};
+pub use transition::Transition;
 
 use super::atomic;
 use super::clock;
@@ -71,9 +72,17 @@ pub enum StoreError {
         /// What was wrong with it.
         reason: String,
     },
-    /// Another fieldbook has this run open.
-    #[error("this run is open in another fieldbook (lock {0}); close that one first")]
-    InUse(PathBuf),
+    /// Another fieldbook has this run open: nothing may be run or marked here.
+    #[error(
+        "this run is open in another fieldbook{holder} (lock {lock}); it is read-only here: \
+         nothing is run or marked until that one leaves the runbook"
+    )]
+    InUse {
+        /// The lock file.
+        lock: PathBuf,
+        /// ` (USER, pid N on HOST, since TIME)` as the holder wrote it, or empty.
+        holder: String,
+    },
     /// No run exists for this runbook and target (reset, report).
     #[error("no run of '{runbook}' for target '{target}' in {dir}")]
     NoRun {
@@ -100,9 +109,6 @@ pub enum StoreError {
         /// What was asked ("start", "skip", ...).
         action: &'static str,
     },
-    /// A whole run handed to [`Store::apply`] would remove or rewrite recorded history.
-    #[error("refusing to save: {0} (recorded history is only ever added to)")]
-    History(String),
     /// The step's attempt number cannot grow (a state file said the last one was u32::MAX).
     #[error(
         "step '{0}' has no attempt number left; archive the run with `fieldbook reset` to start \

@@ -7,6 +7,7 @@
 //!   running --mark_interrupted--> interrupted
 //!   anything but running --skip(reason)--> skipped
 //!   anything but running --complete / mark_done(reason)--> done
+//!   anything but running --reopen(reason)--> pending
 //! ```
 
 use std::path::PathBuf;
@@ -264,6 +265,16 @@ impl Store {
         self.commit(event)
     }
 
+    /// A running attempt that failed before any program ran (an edit the engine refused: a
+    /// missing file, a directory): failed, with `why` as its outcome and no exit status.
+    pub fn fail_without_exit(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "fail"));
+        }
+        let event = self.set_ended(step, Status::Failed, None, Some(why.to_string()));
+        self.commit(event)
+    }
+
     /// The technician stopped a running step (`exit` is how the process ended, if known).
     pub fn cancel(&mut self, step: &str, exit: Option<Exit>) -> Result<(), StoreError> {
         if self.status_of(step) != Status::Running {
@@ -362,6 +373,22 @@ impl Store {
         self.commit(Event::MarkedDone {
             step: step.to_string(),
             reason: reason.unwrap_or_default(),
+        })
+    }
+
+    /// Puts a finished step back to pending (its edits were undone), with the reason in the
+    /// journal; its attempts and notes stay in the record.
+    pub fn reopen(&mut self, step: &str, reason: &str) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "put back"));
+        }
+        let st = self.step_mut(step);
+        st.status = Status::Pending;
+        st.reason = None;
+        self.commit(Event::Reopened {
+            step: step.to_string(),
+            reason: reason.trim().to_string(),
         })
     }
 

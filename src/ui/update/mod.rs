@@ -4,16 +4,15 @@
 use tui_input::{Input, InputRequest};
 
 use crate::core::conditions;
-use crate::core::progress::{Attempt, Note, Status};
+use crate::core::progress::Status;
 use crate::core::runbook::Action as StepAction;
 use crate::core::runbook::{When, WhenTest};
 use crate::core::runner::RunOutcome;
+use crate::core::store::Transition;
 
 use super::keys::{self, Action, Key, Scope};
 use super::layout;
-use super::model::{
-    Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen, StepOutcome,
-};
+use super::model::{Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen};
 use super::screens;
 use super::tools;
 
@@ -53,16 +52,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
-        Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
         Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();
             };
-            let effects = finish(
-                model,
-                StepOutcome::NotStarted(format!("`{check}` says the step is already done")),
-            );
+            let effects = not_started(model, format!("`{check}` says the step is already done"));
             model.overlay = Some(Overlay::Confirm {
                 question: format!(
                     "The check `{check}` succeeded: this step looks already done. Mark it done \
@@ -95,11 +90,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
                 under_output(model, &runbook, &step);
             }
-            model.running = Some(Running {
-                runbook,
-                step,
-                previous: Status::Interrupted,
-            });
+            model.running = Some(Running { runbook, step });
             model.output_title = format!("{title} (re-attached)");
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
                 model.screens.push(Screen::Output {
@@ -115,8 +106,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             effects.extend(tools::after_run(model));
             effects
         }
-        Msg::StepFinished(outcome) => {
-            let mut effects = finish(model, outcome);
+        Msg::NotStarted(why) => {
+            let mut effects = not_started(model, why);
             effects.extend(tools::after_run(model));
             effects
         }
@@ -321,13 +312,13 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     step,
                     reason,
                 } => {
-                    let now = model.now.clone();
-                    let run = model.run_mut(&runbook);
-                    let state = run.steps.entry(step).or_default();
-                    state.status = Status::Done;
-                    state.reason = Some(reason);
-                    run.updated = now;
-                    vec![Effect::Save(run.clone())]
+                    vec![record(
+                        &runbook,
+                        Transition::MarkedDone {
+                            step,
+                            reason: Some(reason),
+                        },
+                    )]
                 }
                 Pending::Tool(what) => tools::confirmed(model, what),
                 other => edit::confirmed(model, other),
@@ -380,25 +371,29 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
     let done_reason = matches!(purpose, PromptFor::DoneReason { .. });
     match purpose {
         PromptFor::SkipReason { runbook, step } | PromptFor::DoneReason { runbook, step } => {
-            let (status, ask) = if done_reason {
-                (Status::Done, "marking it done")
+            let ask = if done_reason {
+                "marking it done"
             } else {
-                (Status::Skipped, "skipping")
+                "skipping"
             };
             if text.is_empty() {
                 model.message = Some(format!("Type the reason for {ask}, then Enter"));
                 return Vec::new();
             }
             model.overlay = None;
-            let now = model.now.clone();
-            let run = model.run_mut(&runbook);
-            let state = run.steps.entry(step.clone()).or_default();
-            state.status = status;
-            state.reason = Some(text);
-            run.updated = now;
-            let saved = run.clone();
+            let transition = if done_reason {
+                Transition::MarkedDone {
+                    step: step.clone(),
+                    reason: Some(text),
+                }
+            } else {
+                Transition::Skipped {
+                    step: step.clone(),
+                    reason: text,
+                }
+            };
             to_next_step(model, &runbook, &step);
-            vec![Effect::Save(saved)]
+            vec![record(&runbook, transition)]
         }
         PromptFor::OwnSid => tools::own_sid_typed(model, &text),
         PromptFor::Note { runbook, step } => {
@@ -406,15 +401,7 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
             if text.is_empty() {
                 return Vec::new();
             }
-            let (now, who) = (model.now.clone(), model.who.clone());
-            let run = model.run_mut(&runbook);
-            run.steps.entry(step).or_default().notes.push(Note {
-                at: now.clone(),
-                who,
-                text,
-            });
-            run.updated = now;
-            vec![Effect::Save(run.clone())]
+            vec![record(&runbook, Transition::Noted { step, text })]
         }
     }
 }
@@ -626,7 +613,15 @@ fn runbook_key(
         }
         Action::Back => {
             pop(model);
-            return Vec::new();
+            // Leaving the runbook releases its run, unless one of its steps still runs here.
+            let running_here = model.running.as_ref().is_some_and(|r| r.runbook == runbook);
+            return if running_here {
+                Vec::new()
+            } else {
+                vec![Effect::CloseRun {
+                    runbook: runbook.to_string(),
+                }]
+            };
         }
         Action::ShowOutput => {
             model.screens.push(Screen::Output {
@@ -700,15 +695,14 @@ fn step_key(
                 });
                 return Vec::new();
             }
-            let now = model.now.clone();
-            let run = model.run_mut(runbook);
-            let state = run.steps.entry(step.to_string()).or_default();
-            state.status = Status::Done;
-            state.reason = None;
-            run.updated = now;
-            let saved = run.clone();
             to_next_step(model, runbook, step);
-            vec![Effect::Save(saved)]
+            vec![record(
+                runbook,
+                Transition::MarkedDone {
+                    step: step.to_string(),
+                    reason: None,
+                },
+            )]
         }
         Action::Skip | Action::Note => {
             if action == Action::Skip && is_running(model, runbook, step) {
@@ -940,186 +934,86 @@ fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec
 fn run_anyway(model: &mut Model, runbook: &str, step: &str, note: Option<String>) -> Vec<Effect> {
     let mut effects = Vec::new();
     if let Some(text) = note {
-        let (now, who) = (model.now.clone(), model.who.clone());
-        let run = model.run_mut(runbook);
-        run.steps
-            .entry(step.to_string())
-            .or_default()
-            .notes
-            .push(Note {
-                at: now.clone(),
-                who,
-                text,
-            });
-        run.updated = now;
-        effects.push(Effect::Save(run.clone()));
+        let step = step.to_string();
+        effects.push(record(runbook, Transition::Noted { step, text }));
     }
     model.gate_passed = Some((runbook.to_string(), step.to_string()));
     effects.extend(request_run(model, runbook, step));
     effects
 }
 
-/// A probe said the step does not apply: the attempt begun for it (if any) is dropped and the
-/// step is recorded skipped, `[-] not needed (why)`.
+/// A probe said the step does not apply: nothing was started; the step is recorded skipped, `[-] not needed (why)`.
 fn not_needed(model: &mut Model, runbook: &str, step: &str, why: &str) -> Vec<Effect> {
     let reason = conditions::not_needed_outcome(why);
     let mut effects = if is_running(model, runbook, step) {
-        finish(model, StepOutcome::NotStarted(reason.clone()))
+        not_started(model, reason.clone())
     } else {
         Vec::new()
     };
-    let now = model.now.clone();
-    let run = model.run_mut(runbook);
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Skipped;
-    state.reason = Some(reason.clone());
-    run.updated = now;
-    effects.push(Effect::Save(run.clone()));
+    let skipped = Transition::Skipped {
+        step: step.to_string(),
+        reason: reason.clone(),
+    };
+    effects.push(record(runbook, skipped));
     model.message = Some(format!("[-] {reason}"));
     effects
 }
 
-/// Records a new attempt of the step, marks it running and empties the output buffer for it;
-/// returns the run to save. One home for runbook steps and tool screens alike. With `with_log`
-/// the attempt names its log file at once (tool screens write their own logs); otherwise the
-/// progress store fills it in when it records the start.
-pub(crate) fn begin_attempt(
-    model: &mut Model,
-    with_log: bool,
-    runbook: &str,
-    step: &str,
-) -> crate::core::progress::Run {
-    let previous = model.status(runbook, step);
-    let (now, who) = (model.now.clone(), model.who.clone());
+/// One named change of a run's progress, for the loop to record.
+pub(crate) fn record(runbook: &str, transition: Transition) -> Effect {
+    Effect::Record {
+        runbook: runbook.to_string(),
+        transition,
+    }
+}
+
+/// Marks the step as the one running (the runner records its attempt when it really starts)
+/// and empties the output buffer for it. One home for runbook steps and tool screens alike.
+pub(crate) fn begin_running(model: &mut Model, runbook: &str, step: &str) {
     let title = model
         .step(runbook, step)
         .map(|(_, s)| model.filled(runbook, &s.title))
         .unwrap_or_default();
-    let run = model.run_mut(runbook);
-    let target = run.target.clone();
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Running;
-    let number = state.attempts.len() as u32 + 1;
-    state.attempts.push(Attempt {
-        number,
-        started: now.clone(),
-        who,
-        log: with_log.then(|| crate::core::state_dir::attempt_log(runbook, &target, step, number)),
-        ..Attempt::default()
-    });
-    run.updated = now;
-    let saved = run.clone();
     model.running = Some(Running {
         runbook: runbook.into(),
         step: step.into(),
-        previous,
     });
     model.clear_output();
     model.output_title = title;
-    saved
 }
 
 fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
-    let saved = begin_attempt(model, false, runbook, step);
+    begin_running(model, runbook, step);
     model.screens.push(Screen::Output {
         scroll: 0,
         follow: true,
     });
-    vec![
-        Effect::Save(saved),
-        Effect::RunStep {
-            runbook: runbook.into(),
-            step: step.into(),
-        },
-    ]
+    vec![Effect::RunStep {
+        runbook: runbook.into(),
+        step: step.into(),
+    }]
 }
 
-fn finish(model: &mut Model, outcome: StepOutcome) -> Vec<Effect> {
-    let Some(running) = model.running.take() else {
+/// The step did not start; nothing was recorded.
+fn not_started(model: &mut Model, why: String) -> Vec<Effect> {
+    if model.running.take().is_none() {
         return Vec::new();
-    };
-    let now = model.now.clone();
-    let run = model.run_mut(&running.runbook);
-    let state = run.steps.entry(running.step.clone()).or_default();
-    let message = match outcome {
-        StepOutcome::Succeeded => {
-            state.status = Status::Done;
-            if let Some(a) = state.attempts.last_mut() {
-                a.ended = Some(now.clone());
-                a.outcome = Some("done".into());
-            }
-            None
-        }
-        StepOutcome::Failed(why) => {
-            state.status = Status::Failed;
-            if let Some(a) = state.attempts.last_mut() {
-                a.ended = Some(now.clone());
-                a.outcome = Some(why.clone());
-            }
-            Some(format!("The step failed: {why}"))
-        }
-        StepOutcome::NotStarted(why) => {
-            state.status = running.previous;
-            state.attempts.pop();
-            Some(format!("Not run: {why}"))
-        }
-    };
-    run.updated = now;
-    let saved = run.clone();
-    if let Some(m) = message {
-        model.push_output(m.clone());
-        if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
-            model.message = Some(m);
-        }
+    }
+    let message = format!("Not run: {why}");
+    model.push_output(message.clone());
+    if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+        model.message = Some(message);
     }
     clamp_scrolls(model);
-    vec![Effect::Save(saved)]
+    Vec::new()
 }
 
-/// Records where the running attempt's output goes (and its supervisor), for re-attaching.
-fn attached(
-    model: &mut Model,
-    log: String,
-    pid: Option<u32>,
-    boot_id: Option<String>,
-) -> Vec<Effect> {
-    let Some(running) = model.running.clone() else {
-        return Vec::new();
-    };
-    let run = model.run_mut(&running.runbook);
-    let Some(a) = run
-        .steps
-        .get_mut(&running.step)
-        .and_then(|s| s.attempts.last_mut())
-    else {
-        return Vec::new();
-    };
-    a.log = Some(log.clone());
-    a.pid = pid;
-    a.boot_id = boot_id;
-    let saved = run.clone();
-    model.output_log = Some(log);
-    vec![Effect::Save(saved)]
-}
-
-/// The runner's verdict: status (done, failed, cancelled, interrupted), exit and which program
-/// failed go into the attempt; a failure is announced with its exit status.
+/// The runner's verdict (already recorded by the runner): a failure is announced with its
+/// exit status.
 fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
-    let Some(running) = model.running.take() else {
+    if model.running.take().is_none() {
         return Vec::new();
-    };
-    let now = model.now.clone();
-    let run = model.run_mut(&running.runbook);
-    let state = run.steps.entry(running.step.clone()).or_default();
-    state.status = outcome.status;
-    if let Some(a) = state.attempts.last_mut() {
-        a.ended = Some(now.clone());
-        a.exit = outcome.exit;
-        a.failed_program = outcome.failed_program;
-        a.outcome = Some(outcome.message.clone());
     }
-    run.updated = now;
-    let saved = run.clone();
     let message = match outcome.status {
         Status::Done => format!("Done: {}", outcome.message),
         Status::Cancelled => "Cancelled".to_string(),
@@ -1135,7 +1029,7 @@ fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
     model.message =
         (!matches!(model.screens.last(), Some(Screen::Output { .. }))).then_some(message);
     clamp_scrolls(model);
-    vec![Effect::Save(saved)]
+    Vec::new()
 }
 
 /// Keeps every scroll offset within its content, so scrolling back after overshooting the end
@@ -1194,7 +1088,7 @@ pub fn clamp_scrolls(model: &mut Model) {
     }
 }
 
-mod edit;
+pub(crate) mod edit;
 pub mod form;
 pub mod subnet;
 #[cfg(test)]
