@@ -333,7 +333,9 @@ mod tests {
         std::fs::write(
             &fake,
             format!(
-                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\037' \"$a\"; done >> {log}\nprintf '\\n' >> {log}\n\
+                "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\037' \"$a\"; done; printf '\\n'; }} > {dir}/line.$$\n\
+                 # One append of the whole line: concurrent stand-ins never interleave.\n\
+                 cat {dir}/line.$$ >> {log}; rm {dir}/line.$$\n\
                  mkdir {dir}/running.$$; ls -d {dir}/running.* | wc -l >> {dir}/concurrency; sleep 0.2; rmdir {dir}/running.$$\n\
                  case \"$*\" in *down*) echo 'ssh: connect to host down port 22: Connection refused' >&2; exit 255;; esac\n\
                  echo '{{\"runs\": []}}'\n",
