@@ -69,7 +69,7 @@ const BAD: &[(&str, &[&str])] = &[
         "unknown_variable_type.toml",
         &[
             "6:8: unknown variant `ipv4`, expected one of `text`, `ip`, `cidr`, `netmask`, `mac`, \
-           `hostname`, `port`, `path`, `choice`, `secret`",
+           `hostname`, `interface`, `port`, `path`, `choice`, `secret`",
         ],
     ),
     (

@@ -194,3 +194,44 @@ fn a_long_step_on_a_full_disk_records_its_real_exit() {
         a.outcome
     );
 }
+
+#[test]
+fn exec_on_a_full_disk_saves_the_outcome_and_says_disk_full() {
+    let Some(disk) = SmallDisk::mount("2m") else {
+        return;
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let exec = |step: &str| {
+        Process::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    root.join("tests/stubs").display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("STUB_LOG", "/dev/null")
+            .env_remove("FIELDBOOK_STATE_DIR")
+            .arg("--checklists")
+            .arg(root.join("tests/fixtures/runbooks"))
+            .arg("--state-dir")
+            .arg(&disk.mount)
+            .args(["--target", "web1", "exec", "runner-test", step])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let first = exec("sync");
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    disk.fill("filler");
+    let o = exec("yum-clean");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("the log is cut at byte"), "{err}");
+    assert!(err.contains("disk full"), "{err}");
+    // The outcome is on disk, not only in the memory of a process that has ended.
+    let dir = StateDir::at(&disk.mount, false);
+    let run = fieldbook::core::state_dir::read_run(&dir.run_file("runner-test", "web1")).unwrap();
+    assert_eq!(run.status("yum-clean"), Status::Done);
+}

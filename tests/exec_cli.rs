@@ -382,3 +382,37 @@ fn practice_plays_interactive_steps_too() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("Scanning Configuration files..."));
     assert_eq!(env.recorded(), "");
 }
+
+/// Issue 17 item 16: a file the app would ask about (a symbolic link) makes `exec` exit 3,
+/// "needs the app", not 1, and nothing is written through the link.
+#[test]
+fn exec_exits_3_on_a_symlinked_file_the_app_would_ask_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::create_dir_all(dir.path().join("root/etc")).unwrap();
+    std::fs::write(dir.path().join("real.conf"), "a\n").unwrap();
+    std::os::unix::fs::symlink("../../real.conf", dir.path().join("root/etc/app.conf")).unwrap();
+    std::fs::write(
+        books.join("link.toml"),
+        "id = \"link\"\ntitle = \"L\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"e\"\ntitle = \"E\"\nwhy = \"w\"\nkind = \"edit\"\n[[section.step.edit]]\npath = \"/etc/app.conf\"\naction = \"ensure_line\"\nline = \"b\"\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .arg("--checklists")
+        .arg(&books)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .args(["exec", "link", "e", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("real.conf")).unwrap(),
+        "a\n"
+    );
+}

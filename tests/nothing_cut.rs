@@ -7,8 +7,10 @@ use std::collections::BTreeSet;
 
 use fieldbook::core::catalog::BUILTIN;
 use fieldbook::core::runbook::{Runbook, load_str};
+use fieldbook::core::state_dir::StateDir;
+use fieldbook::core::store::{IfCorrupt, Store};
 use fieldbook::ui::keys::Key;
-use fieldbook::ui::model::{Model, OUTPUT_LIMIT, Screen};
+use fieldbook::ui::model::{Effect, Model, OUTPUT_LIMIT, Screen};
 use fieldbook::ui::{Msg, render, update};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -267,6 +269,17 @@ fn the_subnet_step_offers_its_network_to_the_next_form_and_is_done() {
     typed(&mut m, "10.20.30.40/24");
     let effects = update(&mut m, Msg::Key(Key::Esc));
     assert!(!effects.is_empty(), "nothing saved");
+    // The loop records the change in the run's store and hands the stored run back.
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = m.runbook("clearos-install").unwrap().clone();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut store = Store::open(&dir, &rb, &m.settings.target, IfCorrupt::Stop).unwrap();
+    for e in effects {
+        if let Effect::Record { transition, .. } = e {
+            store.record(&transition).unwrap();
+        }
+    }
+    update(&mut m, Msg::RunLoaded(Box::new(store.run().clone())));
     assert_eq!(
         m.status("clearos-install", "snmp-subnet"),
         fieldbook::core::progress::Status::Done

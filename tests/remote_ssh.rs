@@ -527,6 +527,7 @@ fn edit_fixture(path: &Path) -> Vec<fieldbook::core::runbook::Edit> {
         comment: "#".into(),
         create: false,
         mode: None,
+        missing: None,
         action: fieldbook::core::runbook::EditAction::EnsureLine {
             line: "added=1".into(),
             replace: None,
@@ -870,6 +871,11 @@ fn cancel_reaches_a_long_step_on_the_host() {
     wait_for("the step's first line", Duration::from_secs(30), || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(|x| x == "started"))
     });
+    // On a long step the first Ctrl-C only stops watching; a second within 2 s cancels.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_millis(300));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }

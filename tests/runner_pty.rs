@@ -151,6 +151,37 @@ fn an_interactive_step_gets_the_terminal() {
     let run = wait_status(state.path(), "ask", Status::Done);
     assert_eq!(run.steps["ask"].attempts[0].exit, Some(Exit::Code(0)));
     app.assert_no_forbidden_sequences();
+    // The program ran on a pty fieldbook relayed: the Output screen shows what it printed
+    // and the log has every byte (it said nothing beyond "$ fb-ask" before).
+    app.wait_for("Proceed? [yes/no]");
+    app.wait_for("got:yes");
+    let log = state
+        .path()
+        .join(run.steps["ask"].attempts[0].log.as_deref().unwrap());
+    let logged = std::fs::read_to_string(log).unwrap();
+    assert!(logged.contains("Proceed? [yes/no]"), "{logged}");
+    assert!(logged.contains("got:yes"), "{logged}");
+}
+
+/// A link that drops while an interactive program waits for an answer: the step is recorded
+/// as interrupted (its result is unknown), not as the program's failure.
+#[test]
+fn a_hangup_during_an_interactive_step_records_it_interrupted() {
+    let state = tempfile::tempdir().unwrap();
+    let mut app = spawn(state.path(), &[]);
+    run_step(&mut app, 1);
+    app.wait_for("Proceed? [yes/no]");
+    // SAFETY: signalling the app we spawned, as the kernel does when the link drops.
+    unsafe {
+        libc::kill(app.pid() as i32, libc::SIGHUP);
+    }
+    app.wait_exit();
+    let run = wait_status(state.path(), "ask", Status::Interrupted);
+    let outcome = run.steps["ask"].attempts[0]
+        .outcome
+        .clone()
+        .unwrap_or_default();
+    assert!(outcome.contains("hung up"), "{outcome}");
 }
 
 #[test]
@@ -473,5 +504,51 @@ fn a_commands_colours_show_on_a_colour_terminal_and_not_on_a_vt100() {
     assert!(
         !raw.windows(2).any(|w| w == b"\x1b]"),
         "OSC reached the terminal"
+    );
+}
+
+/// Ctrl-C while a short step runs never cancels it: it asks whether to quit and says the step
+/// will be stopped; `n` leaves it running; `y` quits, stops it and records it as interrupted.
+#[test]
+fn ctrl_c_asks_to_quit_and_quitting_records_a_short_step_as_interrupted() {
+    let state = tempfile::tempdir().unwrap();
+    let pids = state.path().join("stub.pids");
+    let pids_env = pids.to_str().unwrap().to_string();
+    let mut app = spawn(state.path(), &[("STUB_PIDS", pids_env.as_str())]);
+    run_step(&mut app, 3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pids).map_or(true, |s| s.trim().is_empty()) {
+        assert!(Instant::now() < deadline, "stub never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ids: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    app.send(b"\x03");
+    app.wait_for("Quit fieldbook?");
+    app.wait_for("interrupted");
+    app.send(b"n");
+    app.wait_until(
+        |s| !s.iter().any(|l| l.contains("Quit fieldbook?")),
+        "question closed",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(ids.iter().all(|&p| pid_alive(p)), "Ctrl-C stopped the step");
+    assert_eq!(run_state(state.path()).status("hang"), Status::Running);
+    app.send(b"\x03");
+    app.wait_for("Quit fieldbook?");
+    app.send(b"y");
+    assert!(app.wait_exit().success());
+    let run = wait_status(state.path(), "hang", Status::Interrupted);
+    assert!(
+        run.steps["hang"].attempts[0]
+            .outcome
+            .as_deref()
+            .unwrap_or_default()
+            .contains("quit"),
+        "{:?}",
+        run.steps["hang"].attempts[0].outcome
     );
 }

@@ -11,6 +11,8 @@ use fieldbook::app::edit_effect;
 use fieldbook::core::apply::EditSite;
 use fieldbook::core::progress::Status;
 use fieldbook::core::runbook::load_str;
+use fieldbook::core::state_dir::StateDir;
+use fieldbook::core::store::{IfCorrupt, Store, Transition};
 use fieldbook::ui::keys::Key;
 use fieldbook::ui::model::{Effect, Model, Msg, Overlay, Screen};
 use fieldbook::ui::{render, update};
@@ -81,7 +83,9 @@ why = "The firewall needs the network."
 const XEND: &str = "# xend\n(network-script network-bridge)\n(vif-script vif-bridge)\n";
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    /// The progress stores (real and practice), opened on the first change as the app does.
+    stores: BTreeMap<bool, Store>,
     root: std::path::PathBuf,
     model: Model,
 }
@@ -99,7 +103,8 @@ fn fixture() -> Fixture {
     model.now = "2026-11-26T12:00:00Z".into();
     model.who = "tech".into();
     Fixture {
-        _dir: dir,
+        dir,
+        stores: BTreeMap::new(),
         root,
         model,
     }
@@ -107,20 +112,50 @@ fn fixture() -> Fixture {
 
 /// Feeds a message; carries out edit effects like the app loop does; returns other effects.
 fn send(f: &mut Fixture, msg: Msg) -> Vec<Effect> {
-    let mut queue = vec![msg];
+    let mut queue = std::collections::VecDeque::from([msg]);
     let mut rest = Vec::new();
-    while let Some(m) = queue.pop() {
+    while let Some(m) = queue.pop_front() {
         for e in update(&mut f.model, m) {
             match e {
                 Effect::PreviewEdit { .. }
                 | Effect::ApplyEdit { .. }
                 | Effect::PreviewUndo { .. }
-                | Effect::UndoEdit { .. } => queue.push(edit_effect(&f.model, e)),
+                | Effect::UndoEdit { .. } => queue.push_back(edit_effect(&f.model, e)),
+                Effect::Record {
+                    runbook,
+                    transition,
+                } => {
+                    queue.push_back(record(f, &runbook, &transition));
+                    rest.push(Effect::Record {
+                        runbook,
+                        transition,
+                    });
+                }
                 other => rest.push(other),
             }
         }
     }
     rest
+}
+
+/// Records a transition in the run's store, as the app loop does; the stored truth comes back.
+fn record(f: &mut Fixture, runbook: &str, transition: &Transition) -> Msg {
+    let practice = f.model.settings.practice;
+    let state = StateDir::at(f.dir.path().join("state"), practice);
+    let rb = f.model.runbook(runbook).unwrap().clone();
+    let target = f.model.settings.target.clone();
+    let store = f
+        .stores
+        .entry(practice)
+        .or_insert_with(|| Store::open(&state, &rb, &target, IfCorrupt::Stop).unwrap());
+    match store.record(transition) {
+        Ok(_) => {
+            let mut run = store.run().clone();
+            run.practice = practice;
+            Msg::RunLoaded(Box::new(run))
+        }
+        Err(e) => Msg::Problem(e.to_string()),
+    }
 }
 
 fn keys(f: &mut Fixture, keys: &[Key]) -> Vec<Effect> {
@@ -164,10 +199,11 @@ fn xend(f: &Fixture) -> String {
 #[test]
 fn edit_step_previews_applies_offers_done_and_undoes() {
     let mut f = fixture();
-    f.model
-        .run_mut("edits-demo")
-        .values
-        .insert("bridge".into(), "xenbr0".into());
+    let values = Transition::ValuesSet {
+        values: vec![("bridge".into(), "xenbr0".into())],
+    };
+    let msg = record(&mut f, "edits-demo", &values);
+    send(&mut f, msg);
     open_step(&mut f, 1);
     keys(&mut f, &[Key::Char('r')]);
     assert!(
@@ -187,7 +223,13 @@ fn edit_step_previews_applies_offers_done_and_undoes() {
     keys(&mut f, &[Key::Char('n')]);
     assert_eq!(xend(&f), XEND, "no means nothing written");
     let saves = keys(&mut f, &[Key::Char('a'), Key::Char('y')]);
-    assert!(saves.iter().any(|e| matches!(e, Effect::Save(_))));
+    assert!(saves.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            transition: Transition::EditApplied { .. },
+            ..
+        }
+    )));
     assert_eq!(
         xend(&f),
         "# xend\n#(network-script network-bridge)\n(vif-script vif-bridge)\n(vif-script vif-bridge bridge=xenbr0)\n"
@@ -232,6 +274,14 @@ fn edit_step_previews_applies_offers_done_and_undoes() {
     assert_eq!(xend(&f), XEND);
     assert_eq!(f.model.status("edits-demo", "xend"), Status::Pending);
     assert!(f.model.run("edits-demo").unwrap().edits[0].undone);
+    // The record says so too (what `status` and the report read), and the journal has the undo.
+    let state = StateDir::at(f.dir.path().join("state"), false);
+    let on_disk =
+        fieldbook::core::state_dir::read_run(&state.run_file("edits-demo", "dom0")).unwrap();
+    assert_eq!(on_disk.status("xend"), Status::Pending);
+    let journal = fs::read_to_string(state.journal_file("edits-demo", "dom0")).unwrap();
+    assert!(journal.contains("\"edit_undone\""), "{journal}");
+    assert!(journal.contains("\"reopened\""), "{journal}");
     keys(&mut f, &[Key::Char('u')]);
     assert!(
         f.model
@@ -359,9 +409,17 @@ fn form_validates_as_you_type_masks_secrets_and_fills_later_steps() {
         "{text}"
     );
     let saves = keys(&mut f, &[Key::Enter]);
-    let Some(Effect::Save(run)) = saves.last() else {
-        panic!("{saves:?}")
-    };
+    assert!(
+        saves.iter().any(|e| matches!(
+            e,
+            Effect::Record {
+                transition: Transition::ValuesSet { .. },
+                ..
+            }
+        )),
+        "{saves:?}"
+    );
+    let run = f.model.run("edits-demo").unwrap();
     assert_eq!(
         run.values.get("lan_ip").map(String::as_str),
         Some("10.0.0.1")

@@ -114,10 +114,13 @@ fn navigate_to_a_step_and_back() {
     // The cursor opens on the first step; Down, then Enter opens the second step.
     app.send(b"j");
     app.send(b"\r");
-    let screen = app.wait_for("$ emerge --sync");
-    assert!(
-        screen[0].contains("[ ] Update the package tree"),
-        "{screen:#?}"
+    // One frame may arrive in several reads under load: wait for the title and the body.
+    let screen = app.wait_until(
+        |s| {
+            s[0].contains("[ ] Update the package tree")
+                && s.iter().any(|l| l.contains("$ emerge --sync"))
+        },
+        "the step screen of the second step",
     );
     assert!(
         screen.iter().any(|l| l.contains("$ ip link set eth1 up")),

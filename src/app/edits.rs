@@ -3,6 +3,7 @@
 //! directory of the current mode).
 
 use crate::core::apply::{EditError, EditSite};
+use crate::core::conditions::{self, Applicability};
 use crate::core::runbook::Action as StepAction;
 use crate::ui::model::{EditPreview, EditProblem, Model};
 use crate::ui::{Effect, Msg};
@@ -62,6 +63,31 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
             secrets,
             follow_symlinks,
         } => {
+            // The step's `when` probe first: an edit that does not apply here is not shown.
+            if let Some((_, st)) = model
+                .step(&run.runbook, &step)
+                .filter(|_| !model.settings.practice)
+            {
+                match conditions::probe_here(st, &model.values(&run.runbook)) {
+                    Applicability::NotNeeded(why) => {
+                        return Msg::NotNeeded {
+                            runbook: run.runbook.clone(),
+                            step,
+                            why,
+                        };
+                    }
+                    Applicability::Unknown(why) => {
+                        return Msg::EditPreviewed {
+                            runbook: run.runbook.clone(),
+                            step,
+                            result: Err(EditProblem::Other(format!(
+                                "cannot tell whether the step applies here: {why}"
+                            ))),
+                        };
+                    }
+                    Applicability::Applies | Applicability::Ask(_) => {}
+                }
+            }
             let edits = edits_of(&run.runbook, &step);
             let previewed = if model.settings.practice {
                 site.preview_practice(&run, &edits, &secrets, follow_symlinks)
@@ -98,11 +124,12 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
             follow_symlinks,
         } => {
             let edits = edits_of(&run.runbook, &step);
-            let (applied, error) =
+            let (mut applied, error) =
                 match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &model.now) {
                     Ok(a) => (a, None),
                     Err(f) => (f.applied, Some(f.error.to_string())),
                 };
+            crate::core::apply::mask_secrets(&mut applied, secrets.values().map(String::as_str));
             Msg::EditApplied {
                 runbook: run.runbook,
                 step,

@@ -12,7 +12,7 @@ use crossterm::event::{self, Event};
 use super::edits::edit_effect;
 use super::input::{ends_in_escape, join_split_escapes, key_of};
 use super::recorder::{Recorder, opened};
-use super::step_runner::{self, Start, StepRunner};
+use super::step_runner::{Start, StepRunner};
 use super::{fleet_jobs, tool_jobs};
 use crate::core::{clock, exit};
 use crate::terminal::{self, Session, Signals};
@@ -116,7 +116,7 @@ pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Re
         model.now = now;
         // A long step left running by an earlier fieldbook (killed, crashed, hung up): follow it.
         queue.extend(parts.runner.reattach(model));
-        queue.extend(parts.runner.poll());
+        queue.extend(parts.runner.poll(parts.store));
         if let Turn::Quit = handle_queue(parts, model, &mut queue, &mut drawing, &bg_tx)? {
             return Ok(exit::OK);
         }
@@ -277,18 +277,24 @@ fn carry_out(
             suspend(parts, queue)?;
             drawing.dirty = true;
         }
-        Effect::Save(run) => {
-            if let Err(e) = parts.store.save(&model.settings, &run) {
-                queue.push_back(Msg::Problem(format!("progress not saved: {e:#}")));
-            }
-            if let Some(truth) = parts.store.current(&run) {
+        Effect::Record {
+            runbook,
+            transition,
+        } => match parts.store.record(&model.settings, &runbook, &transition) {
+            Ok((truth, _)) => {
                 queue.push_back(Msg::RunLoaded(Box::new(truth)));
+                // Saved, but the disk is full: the status line says so.
+                if let Some(problem) = parts.store.save_problem(&model.settings, &runbook) {
+                    queue.push_back(Msg::Problem(problem));
+                }
             }
-        }
+            Err(e) => queue.push_back(Msg::Problem(format!("progress not saved: {e:#}"))),
+        },
         Effect::OpenRun { runbook } => {
             let result = parts.store.open_run(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));
         }
+        Effect::CloseRun { runbook } => parts.store.close(&model.settings, &runbook),
         Effect::OpenRunFresh { runbook } => {
             let result = parts.store.open_run_fresh(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));
@@ -304,11 +310,11 @@ fn carry_out(
             env,
         } => {
             // Through the same runner as a step: log, cancel, exit recorded.
-            queue.extend(
-                parts
-                    .runner
-                    .start_commands(model, &runbook, &step, commands, env),
-            );
+            let owner = (runbook.as_str(), step.as_str());
+            let msgs = parts
+                .runner
+                .start_commands(model, parts.store, owner, commands, env);
+            queue.extend(msgs);
         }
         Effect::Fleet(job) => fleet_jobs::start(job, bg_tx.clone()),
         Effect::Tool(job) => {
@@ -319,13 +325,21 @@ fn carry_out(
                 bg_tx.clone(),
             );
         }
-        Effect::RunStep { runbook, step } => match parts.runner.start(model, &runbook, &step) {
-            Start::Messages(msgs) => queue.extend(msgs),
-            Start::Interactive(child) => {
-                queue.extend(step_runner::hand_over(parts.session, parts.signals, *child));
-                drawing.dirty = true;
+        Effect::RunStep { runbook, step } => {
+            match parts.runner.start(model, parts.store, &runbook, &step) {
+                Start::Messages(msgs) => queue.extend(msgs),
+                Start::Interactive(child) => {
+                    let msgs = parts.runner.run_interactive(
+                        parts.store,
+                        parts.session,
+                        parts.signals,
+                        *child,
+                    );
+                    queue.extend(msgs);
+                    drawing.dirty = true;
+                }
             }
-        },
+        }
     }
     Ok(Turn::Continue)
 }
@@ -344,14 +358,10 @@ fn suspend(parts: &mut Parts<'_>, queue: &mut VecDeque<Msg>) -> anyhow::Result<(
     Ok(())
 }
 
-/// Records how a running step ends when the app goes away, and saves it.
+/// Records how a running step ends when the app goes away.
 pub(super) fn stop_running(model: &mut Model, parts: &mut Parts<'_>, why: &str) {
-    for msg in parts.runner.stop_for_exit(why) {
-        for effect in ui::update(model, msg) {
-            if let Effect::Save(run) = effect {
-                let _ = parts.store.save(&model.settings, &run);
-            }
-        }
+    for msg in parts.runner.stop_for_exit(parts.store, why) {
+        ui::update(model, msg);
     }
 }
 

@@ -1,16 +1,18 @@
-//! The app's progress store: the screens change their copy of a run and hand the whole run to
-//! [`Recorder::save`], which replays the differences through the progress [`Store`]'s
-//! transitions (start, finish, skip, mark done, note, values, edits), so every change is
-//! journalled and saved atomically and the store's state machine has the last word. The
-//! store's run is then handed back to the model as the truth.
+//! The app's progress store: every change of progress is a named [`Transition`] (asked for by
+//! the screens with `Effect::Record`, or made by the step runner as a step starts and ends)
+//! that [`Recorder::record`] hands to the run's [`Store`], so every change is journalled and
+//! saved atomically and the store's state machine has the last word. The store's run is then
+//! handed back to the model as the truth.
 
 use std::collections::BTreeMap;
 
-use crate::core::progress::{Exit, Run, Status};
+use std::path::PathBuf;
+
+use crate::core::progress::Run;
 use crate::core::runbook::Runbook;
 use crate::core::settings::Settings;
 use crate::core::state_dir;
-use crate::core::store::{IfCorrupt, Store, StoreError};
+use crate::core::store::{IfCorrupt, Store, StoreError, Transition};
 use crate::ui::Msg;
 
 /// Opens one [`Store`] per run the technician touches (holding its lock while the app runs)
@@ -93,26 +95,42 @@ impl Recorder {
         runs
     }
 
-    /// Saves a run the screens changed, as transitions of its store.
-    pub fn save(&mut self, settings: &Settings, run: &Run) -> anyhow::Result<()> {
-        let of_run = Settings {
-            practice: run.practice,
-            target: run.target.clone(),
-            ..settings.clone()
-        };
-        let store = self.store_or(&of_run, &run.runbook, IfCorrupt::Stop)?;
-        replay(store, run)?;
-        Ok(())
+    /// Makes one named change to the run of `runbook` in the mode and for the target of
+    /// `settings`, journalled and saved; returns the stored run and, for a start, the new
+    /// attempt's log.
+    pub fn record(
+        &mut self,
+        settings: &Settings,
+        runbook: &str,
+        t: &Transition,
+    ) -> anyhow::Result<(Run, Option<PathBuf>)> {
+        let store = self.store_or(settings, runbook, IfCorrupt::Stop)?;
+        let started = store.record(t)?;
+        let mut run = store.run().clone();
+        run.practice = settings.practice;
+        Ok((run, started.map(|s| s.log)))
     }
 
-    /// The stored truth about a run after a save.
-    pub fn current(&mut self, run: &Run) -> Option<Run> {
-        let key = (run.practice, run.runbook.clone(), run.target.clone());
-        self.open.get(&key).map(|s| {
-            let mut r = s.run().clone();
-            r.practice = run.practice;
-            r
-        })
+    /// Closes the run of `runbook` (mode and target of `settings`): its lock is released. A
+    /// later change opens it again.
+    pub fn close(&mut self, settings: &Settings, runbook: &str) {
+        let key = (
+            settings.practice,
+            runbook.to_string(),
+            settings.target.clone(),
+        );
+        self.open.remove(&key);
+    }
+
+    /// What the last change of the run of `runbook` left to say (a full disk), for the status
+    /// line.
+    pub fn save_problem(&self, settings: &Settings, runbook: &str) -> Option<String> {
+        let key = (
+            settings.practice,
+            runbook.to_string(),
+            settings.target.clone(),
+        );
+        self.open.get(&key).and_then(|s| s.save_problem())
     }
 
     /// Opens a run after the technician agreed to start fresh because its state file was
@@ -132,145 +150,55 @@ impl Recorder {
     }
 }
 
-/// Applies to `store` whatever `want` has that the store's run does not, as transitions.
-pub fn replay(store: &mut Store, want: &Run) -> Result<(), StoreError> {
-    for (name, value) in &want.values {
-        if store.run().values.get(name) != Some(value) {
-            // Values of variables the runbook does not declare stay in memory only.
-            match store.set_value(name, value) {
-                Err(StoreError::UnknownVariable(_)) => {}
-                other => other?,
-            }
-        }
-    }
-    for (id, w) in &want.steps {
-        let have = store.run().steps.get(id).cloned().unwrap_or_default();
-        for note in w.notes.iter().skip(have.notes.len()) {
-            store.note(id, &note.text)?;
-        }
-        let new_attempt = w.attempts.len() > have.attempts.len();
-        if new_attempt && have.status != Status::Running {
-            store.start(id)?;
-        }
-        let running = store.run().status(id) == Status::Running;
-        let last = w.attempts.last();
-        if running
-            && let Some(pid) = last.and_then(|a| a.pid)
-            && store
-                .run()
-                .steps
-                .get(id)
-                .and_then(|s| s.attempts.last())
-                .is_none_or(|a| a.pid != Some(pid))
-        {
-            store.set_pid(id, pid)?;
-        }
-        if w.status == store.run().status(id) {
-            continue;
-        }
-        let exit = last.and_then(|a| a.exit);
-        // The runner's words, as a run found finished under its supervisor records them too.
-        let words = last.and_then(|a| a.outcome.as_deref()).unwrap_or_default();
-        let failed_program = last.and_then(|a| a.failed_program);
-        match (w.status, running) {
-            (Status::Running, _) => {}
-            (Status::Done, true) => {
-                store.end_with(id, exit.unwrap_or(Exit::Code(0)), true, None, words)?
-            }
-            (Status::Failed, true) => {
-                let exit = exit.unwrap_or(Exit::Code(1));
-                store.end_with(id, exit, false, failed_program, words)?
-            }
-            (Status::Interrupted, true) => {
-                let why = last.and_then(|a| a.outcome.as_deref()).unwrap_or("unknown");
-                store.mark_interrupted(id, why.trim_start_matches("interrupted: "))?;
-            }
-            // Cancelled, or a run that could not start: the attempt ends as cancelled.
-            (_, true) => store.cancel(id, exit)?,
-            (Status::Done, false) => match w.reason.as_deref() {
-                Some(r) if !r.trim().is_empty() => store.mark_done(id, r)?,
-                _ => store.complete(id)?,
-            },
-            (Status::Skipped, false) => store.skip(id, w.reason.as_deref().unwrap_or("skipped"))?,
-            // Anything else (back to pending, failed without running) is not a transition the
-            // store knows; the store's state wins when the run is handed back.
-            _ => {}
-        }
-    }
-    for (i, edit) in want.edits.iter().enumerate() {
-        match store.run().edits.get(i) {
-            None => {
-                store.record_edit(edit.clone())?;
-            }
-            Some(have) if edit.undone && !have.undone => store.mark_edit_undone(i)?,
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::progress::{Attempt, Note, StepState};
+    use crate::core::progress::{Exit, Status};
     use crate::core::runbook::load_str;
+    use crate::core::runner::RunOutcome;
 
-    fn setup() -> (tempfile::TempDir, Recorder, Runbook) {
+    fn setup() -> (tempfile::TempDir, Recorder, Settings) {
         let rb = load_str(
             "tui-runbook.toml",
             include_str!("../../tests/fixtures/tui-runbook.toml"),
         )
         .unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let rec = Recorder::new(vec![rb.clone()]);
-        (tmp, rec, rb)
-    }
-
-    fn settings(tmp: &tempfile::TempDir) -> Settings {
-        Settings {
+        let settings = Settings {
             state_dir: Some(tmp.path().to_path_buf()),
             target: "gw1".into(),
             ..Settings::default()
-        }
+        };
+        (tmp, Recorder::new(vec![rb]), settings)
     }
 
-    fn run_with(steps: &[(&str, StepState)]) -> Run {
-        Run {
-            runbook: "demo".into(),
-            target: "gw1".into(),
-            steps: steps
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            ..Run::default()
-        }
+    fn step(id: &str) -> String {
+        id.to_string()
     }
 
     #[test]
-    fn mark_done_skip_and_notes_go_through_the_store_and_survive_a_reopen() {
-        let (tmp, mut rec, rb) = setup();
-        let done = StepState {
-            status: Status::Done,
-            notes: vec![Note {
-                at: String::new(),
-                who: String::new(),
+    fn mark_done_skip_and_notes_are_recorded_and_survive_a_reopen() {
+        let (tmp, mut rec, settings) = setup();
+        for t in [
+            Transition::MarkedDone {
+                step: step("read"),
+                reason: None,
+            },
+            Transition::Noted {
+                step: step("read"),
                 text: "checked the cabling".into(),
-            }],
-            ..StepState::default()
-        };
-        let skipped = StepState {
-            status: Status::Skipped,
-            reason: Some("no old config".into()),
-            ..StepState::default()
-        };
-        rec.save(
-            &settings(&tmp),
-            &run_with(&[("read", done), ("wipe", skipped)]),
-        )
-        .unwrap();
+            },
+            Transition::Skipped {
+                step: step("wipe"),
+                reason: "no old config".into(),
+            },
+        ] {
+            rec.record(&settings, "demo", &t).unwrap();
+        }
         drop(rec);
-        let mut again = Recorder::new(vec![rb]);
-        let runs = again.load_all(&settings(&tmp));
+        let (_, mut again, _) = setup();
+        let runs = again.load_all(&settings);
+        drop(tmp);
         assert_eq!(runs.len(), 1);
         let r = &runs[0];
         assert_eq!(r.status("read"), Status::Done);
@@ -280,51 +208,65 @@ mod tests {
     }
 
     #[test]
-    fn an_attempt_starts_and_ends_through_the_store() {
-        let (tmp, mut rec, _) = setup();
-        let mut st = StepState {
-            status: Status::Running,
-            attempts: vec![Attempt {
-                number: 1,
-                ..Attempt::default()
-            }],
-            ..StepState::default()
+    fn an_attempt_starts_with_its_log_and_ends_with_the_runners_verdict() {
+        let (_tmp, mut rec, settings) = setup();
+        let (run, log) = rec
+            .record(
+                &settings,
+                "demo",
+                &Transition::Started {
+                    step: step("update"),
+                },
+            )
+            .unwrap();
+        assert_eq!(run.status("update"), Status::Running);
+        assert!(log.unwrap().parent().unwrap().is_dir());
+        let outcome = RunOutcome {
+            status: Status::Failed,
+            exit: Some(Exit::Code(2)),
+            failed_program: Some(1),
+            message: "command 2 of 2 failed (exit 2)".into(),
         };
-        rec.save(&settings(&tmp), &run_with(&[("update", st.clone())]))
-            .unwrap();
-        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
-        assert_eq!(r.status("update"), Status::Running);
-        assert!(r.steps["update"].attempts[0].log.is_some());
-        st.status = Status::Failed;
-        st.attempts[0].exit = Some(Exit::Code(2));
-        rec.save(&settings(&tmp), &run_with(&[("update", st)]))
-            .unwrap();
-        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
-        assert_eq!(r.status("update"), Status::Failed);
-        assert_eq!(r.steps["update"].attempts[0].exit, Some(Exit::Code(2)));
+        let t = Transition::Finished {
+            step: step("update"),
+            outcome,
+        };
+        let (run, _) = rec.record(&settings, "demo", &t).unwrap();
+        assert_eq!(run.status("update"), Status::Failed);
+        let a = &run.steps["update"].attempts[0];
+        assert_eq!((a.exit, a.failed_program), (Some(Exit::Code(2)), Some(1)));
+    }
+
+    /// Issue 15 item 2: leaving a runbook releases its lock.
+    #[test]
+    fn closing_a_run_releases_its_lock() {
+        let (_tmp, mut rec, settings) = setup();
+        rec.open_run(&settings, "demo").unwrap();
+        let dir = settings.state().unwrap();
+        let rb = rec.runbooks[0].clone();
+        let other = |rb| Store::open(&dir, rb, "gw1", IfCorrupt::Stop);
+        assert!(matches!(other(&rb), Err(StoreError::InUse { .. })));
+        rec.close(&settings, "demo");
+        assert!(other(&rb).is_ok());
     }
 
     #[test]
-    fn a_step_the_app_moved_on_from_while_running_ends_as_cancelled() {
-        let (tmp, mut rec, _) = setup();
-        let running = StepState {
-            status: Status::Running,
-            attempts: vec![Attempt::default()],
-            ..StepState::default()
+    fn a_transition_the_state_machine_refuses_changes_nothing() {
+        let (_tmp, mut rec, settings) = setup();
+        rec.record(
+            &settings,
+            "demo",
+            &Transition::Started {
+                step: step("update"),
+            },
+        )
+        .unwrap();
+        let skip = Transition::Skipped {
+            step: step("update"),
+            reason: "x".into(),
         };
-        rec.save(&settings(&tmp), &run_with(&[("update", running)]))
-            .unwrap();
-        let skip = StepState {
-            status: Status::Skipped,
-            reason: Some("x".into()),
-            attempts: vec![Attempt::default()],
-            ..StepState::default()
-        };
-        let mut want = run_with(&[("update", skip)]);
-        want.steps.get_mut("update").unwrap().status = Status::Skipped;
-        // The store refuses to skip a running step: the replay ends the attempt instead.
-        rec.save(&settings(&tmp), &want).unwrap();
-        let r = rec.open_run(&settings(&tmp), "demo").unwrap();
-        assert_eq!(r.status("update"), Status::Cancelled);
+        assert!(rec.record(&settings, "demo", &skip).is_err());
+        let run = rec.open_run(&settings, "demo").unwrap();
+        assert_eq!(run.status("update"), Status::Running);
     }
 }

@@ -1,23 +1,27 @@
-//! The app's side of running a step: turns `Effect::RunStep` into a real run (direct, under the
-//! supervisor for long steps, or a practice transcript), feeds the runner's events back to the
-//! loop as `Msg`s without ever blocking it, and hands the real terminal to interactive steps.
-//! The loop owns one [`StepRunner`]; `app.rs` only calls it.
+//! The app's side of running a step: turns `Effect::RunStep` into a real run through the one
+//! step executor (`core::exec`: direct, under the supervisor for long steps, or a practice
+//! transcript), records the attempt's transitions in the progress store as it starts and ends
+//! (the same ones `exec` records), feeds the runner's events back to the loop as `Msg`s
+//! without ever blocking it, and hands the real terminal to interactive steps. The loop owns
+//! one [`StepRunner`].
 
+use crate::core::conditions::{self, Applicability};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use super::recorder::Recorder;
 use crate::core::exec::{self, Mode};
-use crate::core::host;
 use crate::core::progress::Status;
 use crate::core::runbook::Action;
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
-use crate::core::state_dir;
+use crate::core::settings::Settings;
+use crate::core::store::Transition;
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
-use crate::ui::model::{Model, OUTPUT_LIMIT, StepOutcome};
+use crate::ui::model::{Model, OUTPUT_LIMIT};
 use crate::ui::output_line::OutputLine;
 
 /// Most runner events turned into messages per loop turn, so keys stay responsive while a
@@ -27,12 +31,38 @@ const EVENTS_PER_TURN: usize = 512;
 /// Delay between lines of a practice transcript, so it reads like a real run.
 const PRACTICE_PACE: Duration = Duration::from_millis(40);
 
+/// Which run and step a job belongs to: the settings it started with name the run's mode and
+/// target, so its end is recorded in the run it started in.
+#[derive(Debug, Clone)]
+struct Owner {
+    settings: Settings,
+    runbook: String,
+    step: String,
+}
+
+impl Owner {
+    /// Records one transition of this step; the stored truth (or the problem) for the model.
+    fn record(&self, recorder: &mut Recorder, t: Transition) -> (Msg, Option<PathBuf>) {
+        match recorder.record(&self.settings, &self.runbook, &t) {
+            Ok((run, started)) => (Msg::RunLoaded(Box::new(run)), started),
+            Err(e) => (Msg::Problem(format!("progress not saved: {e:#}")), None),
+        }
+    }
+
+    fn finished(&self, recorder: &mut Recorder, outcome: &RunOutcome) -> Msg {
+        let t = Transition::Finished {
+            step: self.step.clone(),
+            outcome: outcome.clone(),
+        };
+        self.record(recorder, t).0
+    }
+}
+
 /// Everything needed to start a step once its `check` has answered.
 struct Prepared {
-    job: StepJob,
+    owner: Owner,
+    work: StepJob,
     mode: Mode,
-    log: PathBuf,
-    log_stored: String,
 }
 
 enum Active {
@@ -41,12 +71,12 @@ enum Active {
         answer: Receiver<CheckResult>,
         prepared: Box<Prepared>,
         check: String,
-        step: (String, String),
     },
     /// The programs run (or a supervisor, or a transcript).
     Running {
         running: RunningStep,
         supervised: bool,
+        owner: Box<Owner>,
     },
 }
 
@@ -54,12 +84,13 @@ enum Active {
 pub enum Start {
     /// Queue these messages (the run goes on in the background, or it could not start).
     Messages(Vec<Msg>),
-    /// The step needs the real terminal: call [`hand_over`] with this.
+    /// The step needs the real terminal: call [`StepRunner::run_interactive`] with this.
     Interactive(Box<Interactive>),
 }
 
 /// An interactive step waiting for the terminal.
 pub struct Interactive {
+    owner: Owner,
     job: StepJob,
     log: PathBuf,
 }
@@ -79,34 +110,15 @@ impl StepRunner {
         self.active.is_some()
     }
 
-    /// The log of the step's newest attempt (the one `update` just recorded): its path as the
-    /// run stores it and on disk, with its directory created owner-only. Steps and tool
-    /// commands both log this way.
-    fn attempt_log(
-        &self,
+    /// Starts the step `update` just marked running, with the settings in force now.
+    pub fn start(
+        &mut self,
         model: &Model,
+        recorder: &mut Recorder,
         runbook: &str,
         step: &str,
-    ) -> Result<(String, std::path::PathBuf), String> {
-        let dir = model.settings.state().map_err(|e| e.to_string())?;
-        let number = model
-            .run(runbook)
-            .and_then(|r| r.steps.get(step))
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number);
-        let stored = state_dir::attempt_log(runbook, &model.settings.target, step, number);
-        let log = dir.resolve_path(&stored);
-        if let Some(parent) = log.parent() {
-            crate::core::atomic::create_private_dir(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        Ok((stored, log))
-    }
-
-    /// Starts the step `update` just marked running (its last attempt is the new one).
-    pub fn start(&mut self, model: &Model, runbook: &str, step: &str) -> Start {
-        let not_started =
-            |why: String| Start::Messages(vec![Msg::StepFinished(StepOutcome::NotStarted(why))]);
+    ) -> Start {
+        let not_started = |why: String| Start::Messages(vec![Msg::NotStarted(why)]);
         let Some((rb, st)) = model.step(runbook, step) else {
             return not_started(format!("no step '{step}' in '{runbook}'"));
         };
@@ -126,19 +138,47 @@ impl StepRunner {
                 ));
             }
         };
-        let (log_stored, log) = match self.attempt_log(model, runbook, step) {
-            Ok(paths) => paths,
-            Err(why) => return not_started(why),
-        };
         let practice = model.settings.practice;
-        let mut msgs = vec![Msg::Attached {
-            log: log_stored.clone(),
-            pid: None,
-            boot_id: host::boot_id(),
-        }];
-        if spec.interactive && !practice {
-            return Start::Interactive(Box::new(Interactive { job: plan.job, log }));
+        // The step's `when` probe first: a step that does not apply here is not run.
+        if !practice {
+            match conditions::probe_here(st, &values) {
+                Applicability::NotNeeded(why) => {
+                    return Start::Messages(vec![Msg::NotNeeded {
+                        runbook: runbook.into(),
+                        step: step.into(),
+                        why,
+                    }]);
+                }
+                Applicability::Unknown(why) => {
+                    return not_started(format!(
+                        "cannot tell whether the step applies here: {why}"
+                    ));
+                }
+                Applicability::Applies | Applicability::Ask(_) => {}
+            }
         }
+        let owner = Owner {
+            settings: model.settings.clone(),
+            runbook: runbook.to_string(),
+            step: step.to_string(),
+        };
+        if spec.interactive && !practice {
+            let (loaded, log) = owner.record(
+                recorder,
+                Transition::Started {
+                    step: step.to_string(),
+                },
+            );
+            return match log {
+                Some(log) => Start::Interactive(Box::new(Interactive {
+                    owner,
+                    job: plan.job,
+                    log,
+                })),
+                None => Start::Messages(vec![loaded, unsaved()]),
+            };
+        }
+        let mut msgs = Vec::new();
         if spec.long && !practice && !in_multiplexer() {
             msgs.push(Msg::OutputLine(
                 "fieldbook: this long step runs under a supervisor and survives a dropped link; \
@@ -147,10 +187,9 @@ impl StepRunner {
             ));
         }
         let prepared = Prepared {
-            job: plan.job,
+            owner,
+            work: plan.job,
             mode: Mode::of(spec, practice, PRACTICE_PACE),
-            log,
-            log_stored,
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match plan.check.filter(|_| !practice && !answered) {
@@ -167,34 +206,24 @@ impl StepRunner {
                     answer: rx,
                     prepared: Box::new(prepared),
                     check: shown,
-                    step: (runbook.to_string(), step.to_string()),
                 });
             }
-            None => msgs.extend(self.launch(prepared)),
+            None => msgs.extend(self.launch(recorder, prepared)),
         }
         Start::Messages(msgs)
     }
 
     /// Runs commands a tool screen built (exact argv, e.g. `chkconfig --level 2345 cups off`)
-    /// as the running attempt of `step`, with the same log, cancel and recording as a step.
+    /// as an attempt of `step`, with the same log, cancel and recording as a step.
     pub fn start_commands(
         &mut self,
         model: &Model,
-        runbook: &str,
-        step: &str,
+        recorder: &mut Recorder,
+        (runbook, step): (&str, &str),
         commands: Vec<Vec<String>>,
         env: Vec<(String, String)>,
     ) -> Vec<Msg> {
-        let (log_stored, log) = match self.attempt_log(model, runbook, step) {
-            Ok(paths) => paths,
-            Err(why) => return vec![Msg::StepFinished(StepOutcome::NotStarted(why))],
-        };
-        let mut msgs = vec![Msg::Attached {
-            log: log_stored.clone(),
-            pid: None,
-            boot_id: host::boot_id(),
-        }];
-        let (job, on) = exec::tool_job(commands, &env);
+        let (work, on) = exec::tool_job(commands, &env);
         let mode = if model.settings.practice {
             Mode::Practice {
                 key: None,
@@ -203,71 +232,85 @@ impl StepRunner {
         } else {
             Mode::Direct(Some(on))
         };
-        msgs.extend(self.launch(Prepared {
-            job,
-            mode,
-            log,
-            log_stored,
-        }));
-        msgs
+        let owner = Owner {
+            settings: model.settings.clone(),
+            runbook: runbook.to_string(),
+            step: step.to_string(),
+        };
+        self.launch(recorder, Prepared { owner, work, mode })
     }
 
-    fn launch(&mut self, p: Prepared) -> Vec<Msg> {
-        let mut msgs = Vec::new();
+    /// Records the attempt's start and starts its programs; nothing runs when the start
+    /// cannot be recorded.
+    fn launch(&mut self, recorder: &mut Recorder, p: Prepared) -> Vec<Msg> {
+        let owner = p.owner;
+        let (loaded, log) = owner.record(
+            recorder,
+            Transition::Started {
+                step: owner.step.clone(),
+            },
+        );
+        let mut msgs = vec![loaded];
+        let Some(log) = log else {
+            msgs.push(unsaved());
+            return msgs;
+        };
         if matches!(p.mode, Mode::Practice { .. }) {
             msgs.push(Msg::OutputLine(
                 "fieldbook: PRACTICE: nothing is executed; this is a simulated transcript.".into(),
             ));
         }
         let supervised = p.mode.is_supervised();
-        match exec::launch(p.job, p.log, p.mode) {
+        match exec::launch(p.work, log, p.mode) {
             Ok(launched) => {
-                if launched.pid.is_some() {
-                    msgs.push(Msg::Attached {
-                        log: p.log_stored,
-                        pid: launched.pid,
-                        boot_id: exec::boot_id(),
-                    });
+                if let Some(pid) = launched.pid {
+                    let t = Transition::Detached {
+                        step: owner.step.clone(),
+                        pid,
+                    };
+                    msgs.push(owner.record(recorder, t).0);
                 }
                 self.active = Some(Active::Running {
                     running: launched.running,
                     supervised,
+                    owner: Box::new(owner),
                 });
             }
             Err(message) => {
                 self.active = None;
-                msgs.push(Msg::StepEnded(RunOutcome {
+                let outcome = RunOutcome {
                     status: Status::Failed,
                     exit: None,
                     failed_program: None,
                     message,
-                }));
+                };
+                msgs.push(owner.finished(recorder, &outcome));
+                msgs.push(Msg::StepEnded(outcome));
             }
         }
         msgs
     }
 
-    /// Drains what the running step reported since the last call, without blocking.
-    pub fn poll(&mut self) -> Vec<Msg> {
+    /// Drains what the running step reported since the last call, without blocking; records
+    /// its end.
+    pub fn poll(&mut self, recorder: &mut Recorder) -> Vec<Msg> {
         match self.active.take() {
             None => Vec::new(),
             Some(Active::Checking {
                 answer,
                 prepared,
                 check,
-                step,
             }) => match answer.try_recv() {
                 Err(TryRecvError::Empty) => {
                     self.active = Some(Active::Checking {
                         answer,
                         prepared,
                         check,
-                        step,
                     });
                     Vec::new()
                 }
                 Ok(CheckResult::AlreadyDone) => {
-                    self.check_answered = Some(step);
+                    self.check_answered = Some((prepared.owner.runbook, prepared.owner.step));
                     vec![
                         Msg::OutputLine(format!(
                             "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
@@ -279,75 +322,29 @@ impl StepRunner {
                     let mut m = vec![Msg::OutputLine(format!(
                         "fieldbook: the check was not conclusive ({why}); running the step"
                     ))];
-                    m.extend(self.launch(*prepared));
+                    m.extend(self.launch(recorder, *prepared));
                     m
                 }
                 Ok(CheckResult::NotDone) | Err(TryRecvError::Disconnected) => {
-                    self.launch(*prepared)
+                    self.launch(recorder, *prepared)
                 }
             },
             Some(Active::Running {
                 running,
                 supervised,
+                owner,
             }) => {
-                let mut lines = Vec::new();
-                let mut partial = None;
-                let mut msgs = Vec::new();
-                let mut finished = None;
-                for _ in 0..EVENTS_PER_TURN {
-                    match running.events.try_recv() {
-                        Ok(RunEvent::Started { command, .. }) => {
-                            lines.push(OutputLine::plain(format!("$ {command}")))
-                        }
-                        Ok(RunEvent::Output {
-                            lines: l,
-                            partial: p,
-                        }) => {
-                            if !l.is_empty() {
-                                // Completed lines end the unfinished one shown so far.
-                                partial = partial.or(Some(OutputLine::default()));
-                            }
-                            lines.extend(l.iter().map(OutputLine::from_child));
-                            if lines.len() >= 2 * OUTPUT_LIMIT {
-                                // The screen keeps only the last OUTPUT_LIMIT lines: a flood
-                                // drained in one turn must not hold more than that in memory.
-                                lines.drain(..lines.len() - OUTPUT_LIMIT);
-                            }
-                            if let Some(p) = p {
-                                partial = Some(OutputLine::from_child(&p));
-                            }
-                        }
-                        Ok(RunEvent::Notice(n)) => {
-                            lines.push(OutputLine::plain(format!("fieldbook: {n}")))
-                        }
-                        Ok(RunEvent::Finished(outcome)) => {
-                            finished = Some(outcome);
-                            break;
-                        }
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            finished = Some(RunOutcome {
-                                status: Status::Interrupted,
-                                exit: None,
-                                failed_program: None,
-                                message: "lost track of the command".into(),
-                            });
-                            break;
-                        }
-                    }
-                }
-                if !lines.is_empty() {
-                    msgs.push(Msg::Output(lines));
-                }
-                if let Some(p) = partial {
-                    msgs.push(Msg::OutputPartial(p));
-                }
+                let (mut msgs, finished) = drain(&running);
                 match finished {
-                    Some(outcome) => msgs.push(Msg::StepEnded(outcome)),
+                    Some(outcome) => {
+                        msgs.push(owner.finished(recorder, &outcome));
+                        msgs.push(Msg::StepEnded(outcome));
+                    }
                     None => {
                         self.active = Some(Active::Running {
                             running,
                             supervised,
+                            owner,
                         })
                     }
                 }
@@ -363,6 +360,7 @@ impl StepRunner {
         if self.active.is_some() || model.running.is_some() {
             return None;
         }
+        let dir = model.settings.state().ok()?;
         for run in model
             .runs
             .iter()
@@ -378,9 +376,6 @@ impl StepRunner {
                 let (Some(pid), Some(log)) = (a.pid, a.log.as_deref()) else {
                     continue;
                 };
-                let Ok(dir) = model.settings.state() else {
-                    continue;
-                };
                 let log = dir.resolve_path(log);
                 if !exec::is_remote(&log) && !exec::is_alive(a) {
                     continue;
@@ -388,6 +383,11 @@ impl StepRunner {
                 self.active = Some(Active::Running {
                     running: exec::follow_supervised(pid, &log),
                     supervised: true,
+                    owner: Box::new(Owner {
+                        settings: model.settings.clone(),
+                        runbook: run.runbook.clone(),
+                        step: id.clone(),
+                    }),
                 });
                 return Some(Msg::Reattached {
                     runbook: run.runbook.clone(),
@@ -411,24 +411,26 @@ impl StepRunner {
 
     /// The app is ending (hang-up, SIGTERM, quit while running): a short step's process group
     /// is ended and the step recorded interrupted; a long step keeps running under its
-    /// supervisor (a later fieldbook re-attaches). Returns the messages to apply before saving.
-    pub fn stop_for_exit(&mut self, why: &str) -> Vec<Msg> {
+    /// supervisor (a later fieldbook re-attaches).
+    pub fn stop_for_exit(&mut self, recorder: &mut Recorder, why: &str) -> Vec<Msg> {
         match self.active.take() {
             Some(Active::Running {
                 running,
                 supervised: false,
+                owner,
             }) => {
                 running.cancel.end_now();
-                vec![Msg::StepEnded(RunOutcome {
+                let outcome = RunOutcome {
                     status: Status::Interrupted,
                     exit: None,
                     failed_program: None,
                     message: format!("{why}; the command's process group was ended"),
-                })]
+                };
+                vec![owner.finished(recorder, &outcome), Msg::StepEnded(outcome)]
             }
-            Some(Active::Checking { .. }) => vec![Msg::StepFinished(StepOutcome::NotStarted(
-                format!("{why} before the step started"),
-            ))],
+            Some(Active::Checking { .. }) => {
+                vec![Msg::NotStarted(format!("{why} before the step started"))]
+            }
             // A supervised step keeps running; its attempt stays `running` with the pid.
             Some(Active::Running {
                 supervised: true, ..
@@ -436,6 +438,88 @@ impl StepRunner {
             | None => Vec::new(),
         }
     }
+
+    /// Gives the terminal to an interactive step (see [`hand_over`]) and records how it ended.
+    pub fn run_interactive(
+        &mut self,
+        recorder: &mut Recorder,
+        session: &mut Session,
+        signals: &Signals,
+        step: Interactive,
+    ) -> Vec<Msg> {
+        let owner = step.owner.clone();
+        let mut msgs = hand_over(session, signals, step);
+        let ended = msgs.iter().find_map(|m| match m {
+            Msg::StepEnded(outcome) => Some(outcome.clone()),
+            _ => None,
+        });
+        if let Some(outcome) = ended {
+            let loaded = owner.finished(recorder, &outcome);
+            msgs.insert(0, loaded);
+        }
+        msgs
+    }
+}
+
+/// Why nothing ran: the start could not be recorded.
+fn unsaved() -> Msg {
+    Msg::NotStarted("its start could not be recorded (see the message), so nothing was run".into())
+}
+
+/// The output a running step reported since the last turn (bounded), and its outcome once it
+/// has ended.
+fn drain(running: &RunningStep) -> (Vec<Msg>, Option<RunOutcome>) {
+    let mut lines = Vec::new();
+    let mut partial = None;
+    let mut finished = None;
+    for _ in 0..EVENTS_PER_TURN {
+        match running.events.try_recv() {
+            Ok(RunEvent::Started { command, .. }) => {
+                lines.push(OutputLine::plain(format!("$ {command}")))
+            }
+            Ok(RunEvent::Output {
+                lines: l,
+                partial: p,
+            }) => {
+                if !l.is_empty() {
+                    // Completed lines end the unfinished one shown so far.
+                    partial = partial.or(Some(OutputLine::default()));
+                }
+                lines.extend(l.iter().map(OutputLine::from_child));
+                if lines.len() >= 2 * OUTPUT_LIMIT {
+                    // The screen keeps only the last OUTPUT_LIMIT lines: a flood drained in
+                    // one turn must not hold more than that in memory.
+                    lines.drain(..lines.len() - OUTPUT_LIMIT);
+                }
+                if let Some(p) = p {
+                    partial = Some(OutputLine::from_child(&p));
+                }
+            }
+            Ok(RunEvent::Notice(n)) => lines.push(OutputLine::plain(format!("fieldbook: {n}"))),
+            Ok(RunEvent::Finished(outcome)) => {
+                finished = Some(outcome);
+                break;
+            }
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => {
+                finished = Some(RunOutcome {
+                    status: Status::Interrupted,
+                    exit: None,
+                    failed_program: None,
+                    message: "lost track of the command".into(),
+                });
+                break;
+            }
+        }
+    }
+    let mut msgs = Vec::new();
+    if !lines.is_empty() {
+        msgs.push(Msg::Output(lines));
+    }
+    if let Some(p) = partial {
+        msgs.push(Msg::OutputPartial(p));
+    }
+    (msgs, finished)
 }
 
 fn in_multiplexer() -> bool {
@@ -470,7 +554,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
         if let Some(l) = log.as_mut() {
             let _ = writeln!(
                 l,
-                "$ {} (interactive: output went to the terminal)",
+                "$ {} (interactive: every byte it printed follows)",
                 command.display()
             );
         }
@@ -479,8 +563,33 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             command.display()
         )));
         let size = (session.size.cols, session.size.rows);
-        let exit = match exec::run_foreground(command, size, &size_env) {
-            Ok(exit) => exit,
+        let ran = exec::run_foreground(
+            command,
+            size,
+            &size_env,
+            log.as_mut().map(|l| l as &mut dyn Write),
+            &signals.hangup,
+        );
+        let exit = match ran {
+            Ok(done) => {
+                // What it printed, as the Output screen shows any command's output.
+                lines.extend(tail_lines(&done.tail));
+                if done.hung_up {
+                    if let Some(l) = log.as_mut() {
+                        let _ = writeln!(l, "\nfieldbook: the terminal hung up");
+                    }
+                    outcome = RunOutcome {
+                        status: Status::Interrupted,
+                        exit: None,
+                        failed_program: Some(index),
+                        message: "interrupted: the terminal hung up while the interactive \
+                                  program ran; its own result is unknown"
+                            .into(),
+                    };
+                    break;
+                }
+                done.exit
+            }
             Err(message) => {
                 outcome = RunOutcome {
                     status: Status::Failed,
@@ -502,7 +611,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             break;
         }
         if let Some(l) = log.as_mut() {
-            let _ = writeln!(l, "fieldbook: {exit}");
+            let _ = writeln!(l, "\nfieldbook: {exit}");
         }
         outcome.exit = Some(exit);
         if let Some(why) = runner::judge(exit, &step.job.expect, false) {
@@ -530,27 +639,31 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
 }
 
+/// The lines an interactive program left, for the Output screen (the screen keeps its own
+/// bound; the log has every byte).
+fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
+    let mut filter = crate::core::terminal_text::TerminalText::new();
+    let mut styled = Vec::new();
+    filter.feed(tail, &mut styled);
+    filter.finish(&mut styled);
+    styled.iter().map(OutputLine::from_child).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::runner::CancelHandle;
     use crate::core::terminal_text::TerminalText;
 
-    /// A runner following a step whose events are already waiting in its channel.
-    fn following(events: Vec<RunEvent>) -> StepRunner {
+    /// A running step whose events are already waiting in its channel.
+    fn following(events: Vec<RunEvent>) -> RunningStep {
         let (tx, rx) = mpsc::channel();
         for e in events {
             tx.send(e).unwrap();
         }
-        StepRunner {
-            active: Some(Active::Running {
-                running: RunningStep {
-                    events: rx,
-                    cancel: CancelHandle::default(),
-                },
-                supervised: false,
-            }),
-            check_answered: None,
+        RunningStep {
+            events: rx,
+            cancel: CancelHandle::default(),
         }
     }
 
@@ -568,8 +681,8 @@ mod tests {
 
     #[test]
     fn a_flood_drained_in_one_turn_keeps_only_what_the_screen_keeps() {
-        let mut runner = following((0..300).map(|b| batch(b * 1000, 1000)).collect());
-        let msgs = runner.poll();
+        let running = following((0..300).map(|b| batch(b * 1000, 1000)).collect());
+        let (msgs, _) = drain(&running);
         let Some(Msg::Output(lines)) = msgs.first() else {
             panic!("{msgs:?}");
         };
@@ -577,5 +690,56 @@ mod tests {
         assert!(lines.len() >= OUTPUT_LIMIT);
         assert_eq!(lines.last().unwrap().text(), "line 299999");
         assert!(!lines.last().unwrap().is_plain(), "colours are kept");
+    }
+
+    /// Issue 15 item 1: a run another fieldbook holds runs nothing and marks nothing.
+    #[test]
+    fn a_run_held_by_another_fieldbook_runs_nothing_and_marks_nothing() {
+        use crate::core::runbook::load_str;
+        use crate::core::state_dir::StateDir;
+        use crate::core::store::{IfCorrupt, Store, Transition};
+        let tmp = tempfile::tempdir().unwrap();
+        let ran = tmp.path().join("ran");
+        let rb = load_str(
+            "held.toml",
+            &format!(
+                "id = \"held\"\ntitle = \"H\"\nsummary = \"s\"\n[[section]]\nid = \"s\"\n\
+                 title = \"S\"\n[[section.step]]\nid = \"touch\"\ntitle = \"Touch\"\n\
+                 kind = \"command\"\ncommands = [[\"touch\", \"{}\"]]\nwhy = \"w\"\n",
+                ran.display()
+            ),
+        )
+        .unwrap();
+        let state = tmp.path().join("state");
+        let _other =
+            Store::open(&StateDir::at(&state, false), &rb, "gw1", IfCorrupt::Stop).unwrap();
+        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
+        model.settings.state_dir = Some(state);
+        model.settings.target = "gw1".into();
+        let mut recorder = Recorder::new(vec![rb]);
+        let mut runner = StepRunner::default();
+        let Start::Messages(msgs) = runner.start(&model, &mut recorder, "held", "touch") else {
+            panic!("not a command step?");
+        };
+        assert!(
+            msgs.iter().any(|m| matches!(m, Msg::NotStarted(_))),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Msg::Problem(p) if p.contains("another fieldbook"))),
+            "{msgs:?}"
+        );
+        assert!(!runner.busy());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !ran.exists(),
+            "the command ran on a run that cannot be saved"
+        );
+        let done = Transition::MarkedDone {
+            step: "touch".into(),
+            reason: None,
+        };
+        assert!(recorder.record(&model.settings, "held", &done).is_err());
     }
 }

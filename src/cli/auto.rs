@@ -8,16 +8,20 @@ use super::{GlobalOpts, exit};
 use crate::core::catalog::Catalog;
 use crate::core::exec::headless::StepEnd;
 
-/// `fieldbook auto ID [--var NAME=VALUE]...`.
+/// `fieldbook auto ID [--var NAME=VALUE]... [--force]`.
 pub(super) fn auto(
     global: &GlobalOpts,
     catalog: &Catalog,
     id: &str,
     given: &[String],
+    force: bool,
 ) -> anyhow::Result<u8> {
     let runbook = find_runbook(catalog, id)?;
-    // `auto` never confirms destructive steps on the technician's behalf.
-    let ctx = open(global, runbook, given, false)?;
+    // `auto` never confirms destructive steps on the technician's behalf, and never answers
+    // a step's question for them.
+    let mut ctx = open(global, runbook, given, false)?;
+    ctx.force = force;
+    ctx.ask_stops = true;
     let mut ran = 0;
     for (_, step) in runbook.steps() {
         if ctx.status(&step.id).is_finished() {
@@ -32,12 +36,27 @@ pub(super) fn auto(
         }
         match ctx.run_step(step)? {
             StepEnd::Done => ran += 1,
+            StepEnd::NotNeeded(_) => {}
+            StepEnd::OutOfOrder(message) => {
+                eprintln!(
+                    "fieldbook: stopped at '{}' ({}): {message}. {ran} step(s) done by auto.",
+                    step.id, step.title
+                );
+                return Ok(exit::FAILURE);
+            }
             StepEnd::NeedsTerminal(reason) => {
                 eprintln!(
                     "fieldbook: stopped at '{}' ({}): {reason}. {ran} step(s) done by auto.",
                     step.id, step.title
                 );
                 return Ok(exit::NEEDS_TERMINAL);
+            }
+            StepEnd::StillRunning(message) => {
+                eprintln!(
+                    "fieldbook: stopped at '{}' ({}): {message}. {ran} step(s) done by auto.",
+                    step.id, step.title
+                );
+                return Ok(exit::STILL_RUNNING);
             }
             StepEnd::NotDone(message) => {
                 eprintln!(

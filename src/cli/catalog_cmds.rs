@@ -259,17 +259,27 @@ pub fn describe_edit(action: &EditAction) -> String {
 
 pub(super) fn check(files: &[PathBuf]) -> u8 {
     let mut bad = false;
+    let mut seen: Vec<(String, &PathBuf)> = Vec::new();
     for f in files {
         match catalog::load_file(f) {
-            Ok(rb) => println!(
-                "{}",
-                terminal_safe(&format!(
-                    "{}: ok ({}, {} steps)",
-                    f.display(),
-                    rb.id,
-                    rb.step_count()
-                ))
-            ),
+            Ok(rb) if seen.iter().any(|(id, _)| *id == rb.id) => {
+                bad = true;
+                let first = seen.iter().find(|(id, _)| *id == rb.id).map(|(_, p)| *p);
+                let p = catalog::duplicate_id(f, &rb.id, first.map_or(f.as_path(), |p| p));
+                println!("{}", terminal_safe(&p.to_string()));
+            }
+            Ok(rb) => {
+                seen.push((rb.id.clone(), f));
+                println!(
+                    "{}",
+                    terminal_safe(&format!(
+                        "{}: ok ({}, {} steps)",
+                        f.display(),
+                        rb.id,
+                        rb.step_count()
+                    ))
+                )
+            }
             Err(problems) => {
                 bad = true;
                 for p in problems {

@@ -70,14 +70,14 @@ pub(super) fn find_runbook<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c Run
     })
 }
 
-/// `fieldbook exec ID STEP [--var NAME=VALUE]... [--yes]`.
+/// `fieldbook exec ID STEP [--var NAME=VALUE]... [--yes] [--force]`.
 pub(super) fn exec(
     global: &GlobalOpts,
     catalog: &Catalog,
     id: &str,
     step_id: &str,
     given: &[String],
-    yes: bool,
+    (yes, force): (bool, bool),
 ) -> anyhow::Result<u8> {
     let runbook = find_runbook(catalog, id)?;
     let Some(step) = runbook.step(step_id) else {
@@ -88,8 +88,12 @@ pub(super) fn exec(
         ))
         .into());
     };
-    let ctx = open(global, runbook, given, yes)?;
+    let mut ctx = open(global, runbook, given, yes)?;
+    ctx.force = force;
     let end = ctx.run_step(step)?;
+    if let StepEnd::OutOfOrder(message) = &end {
+        eprintln!("fieldbook: {message}");
+    }
     if let StepEnd::NeedsTerminal(reason) = &end {
         say(&format!(
             "step '{}' needs the terminal: {reason}. Run it in the app: fieldbook \

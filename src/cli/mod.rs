@@ -38,7 +38,8 @@ pub use crate::core::exit::UsageError;
 #[command(name = "fieldbook", version, about, long_about = None)]
 #[command(
     after_help = "Exit status: 0 success, 1 failure or problems found, 2 usage error, \
-3 the step needs the terminal.\nRun without a subcommand to open the app."
+3 the step needs the terminal, 4 a long step still runs under its supervisor (exec stopped \
+watching it).\nRun without a subcommand to open the app."
 )]
 pub struct Cli {
     /// Options every subcommand shares.
@@ -293,15 +294,24 @@ pub enum Command {
         /// Confirm a step that asks for confirmation (destructive steps).
         #[arg(long)]
         yes: bool,
+        /// Run the step even though steps it comes after are not done or skipped (the run
+        /// records that it was forced).
+        #[arg(long)]
+        force: bool,
     },
     /// Run forward from the first unfinished step through the steps that need nobody; stop at
-    /// the first manual, interactive or destructive step, or at a failure.
+    /// the first manual, interactive or destructive step, or at a failure. Steps whose `when`
+    /// probe says no are skipped as not needed; a step that asks a question stops it.
     Auto {
         /// Runbook id.
         id: String,
         /// A variable value, NAME=VALUE (repeatable).
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Run steps even though steps they come after are not done or skipped (recorded as
+        /// forced).
+        #[arg(long)]
+        force: bool,
     },
     /// Internal: the detached supervisor of a long step.
     #[command(name = "__supervise", hide = true)]
@@ -446,8 +456,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
             ref step,
             ref vars,
             yes,
-        }) => exec::exec(&cli.global, &catalog(), id, step, vars, yes),
-        Some(Command::Auto { ref id, ref vars }) => auto::auto(&cli.global, &catalog(), id, vars),
+            force,
+        }) => exec::exec(&cli.global, &catalog(), id, step, vars, (yes, force)),
+        Some(Command::Auto {
+            ref id,
+            ref vars,
+            force,
+        }) => auto::auto(&cli.global, &catalog(), id, vars, force),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
         Some(Command::Fleet(ref args)) => fleet::run(&cli.global, catalog(), args),

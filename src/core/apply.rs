@@ -59,9 +59,33 @@ pub enum EditError {
         /// The variable.
         name: String,
     },
+    /// A value placed inside a line would be code in the file (see [`edit::value_as_code`]).
+    #[error(
+        "{path}: the value of '{name}' contains {shown}, which would be code in this {syntax} \
+         file, not data; refusing (a value inside a line may not contain ` $ ; & | < > ( ) \" ' \\ or \
+         control characters)"
+    )]
+    ValueAsCode {
+        /// The path as written in the runbook.
+        path: String,
+        /// The variable.
+        name: String,
+        /// The offending character, quoted or as `U+XXXX`.
+        shown: String,
+        /// How the file is read (see [`edit::code_syntax`]).
+        syntax: &'static str,
+    },
     /// The file does not exist and the edit may not create it.
     #[error("{0} does not exist (the edit creates a file only when it says create = true)")]
     Missing(String),
+    /// The file does not exist, and the runbook says what that means.
+    #[error("{path} does not exist: {why}")]
+    MissingExpected {
+        /// The file.
+        path: String,
+        /// The runbook's `missing` text.
+        why: String,
+    },
     /// The directory for a new file does not exist.
     #[error("{path}: the directory {dir} does not exist")]
     NoDirectory {
@@ -493,6 +517,49 @@ pub fn preview_practice(
     preview_inner(edits, ctx, true)
 }
 
+/// What a secret value is shown as in recorded diffs and the report.
+pub const SECRET_SHOWN: &str = "***";
+
+/// Replaces every secret value in the diffs of `applied` with [`SECRET_SHOWN`] before they are
+/// recorded: the state file (`runs/*.toml`) and `fieldbook report` never hold a secret. Longer
+/// secrets first, so one that contains another is masked whole; empty ones mask nothing.
+pub fn mask_secrets<'a>(applied: &mut [AppliedEdit], secrets: impl IntoIterator<Item = &'a str>) {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for edit in applied {
+        for s in &secrets {
+            if edit.diff.contains(s) {
+                edit.diff = edit.diff.replace(s, SECRET_SHOWN);
+            }
+        }
+    }
+}
+
+/// Before an edit is substituted: every value it uses is known, and none would be code in the
+/// file it writes (see [`edit::value_as_code`]). Local and remote edits share it.
+pub(crate) fn check_values(raw: &Edit, values: &BTreeMap<String, String>) -> Result<(), EditError> {
+    if let Some(name) = edit::missing_value(raw, values) {
+        return Err(EditError::NoValue {
+            path: raw.path.clone(),
+            name,
+        });
+    }
+    if let Some((name, c, syntax)) = edit::value_as_code(raw, values) {
+        let shown = if c.is_control() {
+            format!("U+{:04X}", u32::from(c))
+        } else {
+            format!("'{c}'")
+        };
+        return Err(EditError::ValueAsCode {
+            path: raw.path.clone(),
+            name,
+            shown,
+            syntax,
+        });
+    }
+    Ok(())
+}
+
 fn preview_inner(
     edits: &[Edit],
     ctx: &EditContext<'_>,
@@ -503,12 +570,7 @@ fn preview_inner(
     let mut changes: Vec<FileChange> = Vec::new();
     let mut dir = None;
     for raw in edits {
-        if let Some(name) = edit::missing_value(raw, ctx.values) {
-            return Err(EditError::NoValue {
-                path: raw.path.clone(),
-                name,
-            });
-        }
+        check_values(raw, ctx.values)?;
         let e = edit::substituted(raw, ctx.values);
         check_path(&e.path)?;
         let dir = match &dir {
@@ -558,6 +620,17 @@ fn preview_inner(
     Ok((StepPreview { changes }, stood_in))
 }
 
+/// A missing file, with what the runbook says was expected there when it says.
+fn missing(e: &Edit, shown: &str) -> EditError {
+    match &e.missing {
+        Some(why) => EditError::MissingExpected {
+            path: shown.to_string(),
+            why: why.clone(),
+        },
+        None => EditError::Missing(shown.to_string()),
+    }
+}
+
 /// One edit's effect on the modelled state of a path.
 fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
     let text_err = |source| EditError::Text {
@@ -577,10 +650,10 @@ fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
             path: shown.to_string(),
             points_to: target.clone(),
         }),
-        (EditAction::Chmod { .. }, Node::Missing) => Err(EditError::Missing(shown.to_string())),
+        (EditAction::Chmod { .. }, Node::Missing) => Err(missing(e, shown)),
         (action, Node::Missing) => {
             if !e.create {
-                return Err(EditError::Missing(shown.to_string()));
+                return Err(missing(e, shown));
             }
             let content = edit::edit_text("", action, &e.comment).map_err(text_err)?;
             if content.is_empty() {
@@ -1187,6 +1260,111 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::symlink;
 
+    /// Issue 17 item 6: the built-in xen4 runbook writes interface names into
+    /// `/etc/conf.d/net`, which bash sources as root at boot. A value that would be code there
+    /// is refused by its type, and by the edit itself if it ever got that far.
+    #[test]
+    fn a_value_that_would_be_code_in_a_sourced_file_is_refused() {
+        let payload = "eth0=(\"null\");touch${IFS}pwned;x";
+        let rb = crate::core::runbook::load_str(
+            "xen4-migration.toml",
+            include_str!("../../assets/checklists/xen4-migration.toml"),
+        )
+        .unwrap();
+        let ext_if = rb.variable("ext_if").unwrap();
+        assert!(ext_if.ty.validate(payload, &ext_if.choices).is_err());
+        let crate::core::runbook::Action::Edit { edits } =
+            &rb.step("bridge-config").unwrap().action
+        else {
+            panic!("bridge-config is an edit")
+        };
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("etc/conf.d")).unwrap();
+        fs::write(dir.path().join("etc/conf.d/net"), "# net\n").unwrap();
+        let mut values: BTreeMap<String, String> = [
+            ("ext_if", "eth0"),
+            ("int_if", "eth1"),
+            ("ext_bridge", "extbr0"),
+            ("int_bridge", "xenbr0"),
+            ("int_address", "10.0.0.2/24"),
+            ("gateway", "10.0.0.1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let archive = PathBuf::from("archive");
+        fn ctx<'a>(
+            root: &'a Path,
+            archive: &'a Path,
+            values: &'a BTreeMap<String, String>,
+        ) -> EditContext<'a> {
+            EditContext {
+                root: Some(root),
+                state_dir: root,
+                archive,
+                values,
+                follow_symlinks: false,
+            }
+        }
+        assert!(preview(edits, &ctx(dir.path(), &archive, &values)).is_ok());
+        for (name, value) in [
+            ("ext_if", payload),
+            ("ext_if", "eth0$(reboot)"),
+            ("int_bridge", "x`id`"),
+            ("int_if", "eth1\";reboot;\""),
+        ] {
+            values.insert(name.into(), value.into());
+            let err = preview(edits, &ctx(dir.path(), &archive, &values)).unwrap_err();
+            assert!(
+                matches!(&err, EditError::ValueAsCode { name: n, .. } if n == name),
+                "{value}: {err}"
+            );
+            assert!(
+                err.to_string().contains("would be code in this shell file"),
+                "{err}"
+            );
+            values.insert(name.into(), "eth0".into());
+        }
+        assert_eq!(
+            fs::read_to_string(dir.path().join("etc/conf.d/net")).unwrap(),
+            "# net\n"
+        );
+    }
+
+    /// A value that is a whole line by itself is the technician's own line, written as typed.
+    #[test]
+    fn a_whole_line_value_is_written_as_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("cfg"), "").unwrap();
+        let values = BTreeMap::from([("l".to_string(), "extra = 'xencons=tty'".to_string())]);
+        let archive = PathBuf::from("archive");
+        let ctx = EditContext {
+            root: Some(dir.path()),
+            state_dir: dir.path(),
+            archive: &archive,
+            values: &values,
+            follow_symlinks: false,
+        };
+        fs::create_dir_all(dir.path().join("etc/xen")).unwrap();
+        fs::write(dir.path().join("etc/xen/guest.cfg"), "").unwrap();
+        let edit = |line: &str| Edit {
+            path: "/etc/xen/guest.cfg".into(),
+            comment: "#".into(),
+            create: false,
+            mode: None,
+            missing: None,
+            action: EditAction::EnsureLine {
+                line: line.into(),
+                replace: None,
+            },
+        };
+        assert!(preview(&[edit("{l}")], &ctx).is_ok());
+        assert!(matches!(
+            preview(&[edit("x={l}")], &ctx),
+            Err(EditError::ValueAsCode { .. })
+        ));
+    }
+
     #[test]
     fn practice_previews_a_file_this_machine_lacks_as_an_empty_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -1204,6 +1382,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: "rocommunity public {lan_ip}".into(),
                 replace: None,

@@ -46,12 +46,19 @@ pub fn nonce_path(log: &Path) -> PathBuf {
 /// Writes `<log>.attempt` (owner-only, refusing an existing file or link).
 pub fn write_nonce(log: &Path, nonce: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let path = nonce_path(log);
     let mut f = super::atomic::private_options()
         .write(true)
         .create_new(true)
-        .open(nonce_path(log))?;
-    f.write_all(format!("{nonce}\n").as_bytes())?;
-    f.sync_all()
+        .open(&path)?;
+    let written = f
+        .write_all(format!("{nonce}\n").as_bytes())
+        .and_then(|()| f.sync_all());
+    if written.is_err() {
+        // Ours and incomplete (a full disk): gone, so it can be written again.
+        let _ = std::fs::remove_file(&path);
+    }
+    written
 }
 
 /// Reads `<log>.attempt` (`None` for an attempt of an older fieldbook, which has none).

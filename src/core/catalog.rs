@@ -99,9 +99,15 @@ impl Catalog {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         files.sort();
+        let mut seen: Vec<(String, PathBuf)> = Vec::new();
         for path in files {
             match load_file(&path) {
                 Ok(rb) => {
+                    if let Some((_, first)) = seen.iter().find(|(id, _)| *id == rb.id) {
+                        self.problems.push(duplicate_id(&path, &rb.id, first));
+                        continue;
+                    }
+                    seen.push((rb.id.clone(), path.clone()));
                     let entry = Entry {
                         runbook: rb,
                         origin: Origin::File(path),
@@ -131,10 +137,63 @@ impl Catalog {
     }
 }
 
+/// Two runbook files with one id: the later one is skipped and named, never silently shadowed.
+pub fn duplicate_id(path: &Path, id: &str, first: &Path) -> Problem {
+    Problem {
+        file: path.display().to_string(),
+        at: crate::core::location::LineCol { line: 1, col: 1 },
+        message: format!(
+            "duplicate runbook id '{id}': {} has it already; this file is skipped",
+            first.display()
+        ),
+    }
+}
+
+/// The largest runbook file read (the built-ins are under 64 KiB): a link to `/dev/zero` or a
+/// huge file is refused, not read into memory.
+pub const MAX_RUNBOOK_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a runbook file: a regular file (a link to one is followed) of at most
+/// [`MAX_RUNBOOK_BYTES`]. A FIFO, a device or a directory is refused without blocking on it.
+fn read_runbook(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    // O_NONBLOCK: opening a FIFO nobody writes to would otherwise wait for ever.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_dir() {
+            "a directory"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::other(format!(
+            "{what}, not a regular file; skipped"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RUNBOOK_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RUNBOOK_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_RUNBOOK_BYTES} bytes, which no runbook needs; skipped"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads and validates one runbook file; an unreadable file is one problem at 1:1.
 pub fn load_file(path: &Path) -> Result<Runbook, Vec<Problem>> {
     let name = path.display().to_string();
-    match std::fs::read(path) {
+    match read_runbook(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => runbook::load_str(&name, &text),
             Err(e) => {

@@ -8,6 +8,23 @@ use super::runbook::{Program, Step, When, WhenTest};
 use super::runner::{CheckResult, Command, script_env};
 use super::vars;
 
+/// How long the app waits for a `when` probe (it runs where the step starts, before anything
+/// else; a probe is meant to be a quick test such as `test -f /etc/rc.conf`).
+pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Answers a step's `when` probe on the machine the session works on (this host, or the
+/// `--host` over ssh: the same seam as a step's check), quietly, with [`PROBE_LIMIT`]; a
+/// question or no `when` at all is `Applies` here: questions are asked before the step starts.
+pub fn probe_here(step: &Step, values: &BTreeMap<String, String>) -> Applicability {
+    let machine = super::machine::current();
+    match decide(step, values, |c| {
+        super::runner::run_check_on(&*machine, c, PROBE_LIMIT)
+    }) {
+        Applicability::Ask(_) => Applicability::Applies,
+        other => other,
+    }
+}
+
 /// What a step's `when` says about this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applicability {
@@ -57,6 +74,57 @@ pub fn decide(
             CheckResult::Unknown(why) => Applicability::Unknown(why),
         },
     }
+}
+
+/// What a runner (app, `exec`, `auto`) must do with a step before starting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Start it. `forced` names the prerequisites run past with `--force` (to be recorded).
+    Go {
+        /// Prerequisites not done or skipped, run past on purpose.
+        forced: Vec<String>,
+    },
+    /// Refuse: these prerequisites are not done or skipped.
+    OutOfOrder(Vec<String>),
+    /// Do not run it: record it skipped with [`not_needed_outcome`] of this reason.
+    NotNeeded(String),
+    /// A question for the technician decides.
+    Ask(String),
+    /// The probe could not run; the reason (the step is neither run nor skipped).
+    ProbeFailed(String),
+}
+
+/// The one decision before a step starts: prerequisites first (unless `force`), then the
+/// step's `when`. The probe runs only when the order allows the step.
+pub fn gate(
+    step: &Step,
+    values: &BTreeMap<String, String>,
+    status: impl Fn(&str) -> Status,
+    force: bool,
+    run_probe: impl FnOnce(&Command) -> CheckResult,
+) -> Gate {
+    let unmet: Vec<String> = unmet_prerequisites(step, status)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if !unmet.is_empty() && !force {
+        return Gate::OutOfOrder(unmet);
+    }
+    match decide(step, values, run_probe) {
+        Applicability::Applies => Gate::Go { forced: unmet },
+        Applicability::NotNeeded(why) => Gate::NotNeeded(why),
+        Applicability::Ask(q) => Gate::Ask(q),
+        Applicability::Unknown(why) => Gate::ProbeFailed(why),
+    }
+}
+
+/// The note recorded on a step run out of order with `--force`.
+pub fn forced_note(unmet: &[String]) -> String {
+    let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+    format!(
+        "forced: run before {} (not done or skipped) with --force",
+        quoted_list(&ids)
+    )
 }
 
 /// The outcome recorded for a step skipped because it does not apply; shown after its `[-]`.
@@ -179,6 +247,52 @@ after = ["world", "revdep"]
         );
         let msg = out_of_order_message(dep, &["world", "revdep"]);
         assert!(msg.contains("'world' and 'revdep'"), "{msg}");
+    }
+
+    #[test]
+    fn the_gate_checks_order_before_the_probe() {
+        let rb = load_str("d.toml", BOOK).unwrap();
+        let v = BTreeMap::new();
+        let dep = rb.step("depclean").unwrap();
+        assert_eq!(
+            gate(dep, &v, |_| Status::Pending, false, |_| unreachable!()),
+            Gate::OutOfOrder(vec!["world".into(), "revdep".into()])
+        );
+        assert_eq!(
+            gate(dep, &v, |_| Status::Pending, true, |_| unreachable!()),
+            Gate::Go {
+                forced: vec!["world".into(), "revdep".into()]
+            }
+        );
+        assert_eq!(
+            gate(dep, &v, |_| Status::Done, false, |_| unreachable!()),
+            Gate::Go { forced: vec![] }
+        );
+        let perl = rb.step("perl").unwrap();
+        assert_eq!(
+            gate(
+                perl,
+                &v,
+                |_| Status::Pending,
+                false,
+                |_| CheckResult::NotDone
+            ),
+            Gate::NotNeeded("perl was not upgraded".into())
+        );
+        assert!(matches!(
+            gate(
+                perl,
+                &v,
+                |_| Status::Pending,
+                false,
+                |_| CheckResult::Unknown("x".into())
+            ),
+            Gate::ProbeFailed(_)
+        ));
+        assert_eq!(
+            forced_note(&["world".into()]),
+            "forced: run before 'world' (not done or skipped) with --force"
+        );
     }
 
     #[test]

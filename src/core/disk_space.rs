@@ -67,6 +67,30 @@ pub fn with_reserve<T>(
     }
 }
 
+/// Room a step's log leaves on its file system: below it the log is cut, so the outcome of
+/// the step can still be saved beside it.
+pub const LOG_MARGIN: u64 = RESERVE_BYTES as u64;
+
+/// Bytes the effective user may still write on the file system holding `path` (`None` when
+/// `statvfs` cannot tell).
+pub fn room_left(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid buffer to be overwritten.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a buffer we own.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // SAFETY: geteuid cannot fail.
+    let blocks = if unsafe { libc::geteuid() } == 0 {
+        st.f_bfree
+    } else {
+        st.f_bavail
+    };
+    Some((blocks as u64).saturating_mul(st.f_frsize as u64))
+}
+
 /// True when the file system holding `path` has no space left for an ordinary user (as far as
 /// `statvfs` can tell).
 pub fn no_space_at(path: &Path) -> bool {

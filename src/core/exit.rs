@@ -9,6 +9,9 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The step needs the terminal (manual or interactive): use the TUI.
 pub const NEEDS_TERMINAL: u8 = 3;
+/// A long step still runs under its supervisor: `exec` stopped watching it (Ctrl-C once, or
+/// the terminal hung up). `exec` again follows it; `status` shows it.
+pub const STILL_RUNNING: u8 = 4;
 
 /// A usage error that should exit with status 2 (unknown id, bad value).
 #[derive(Debug, thiserror::Error)]

@@ -13,9 +13,34 @@ pub struct Entry {
     pub at: String,
     /// Who (`$SUDO_USER` or the user).
     pub who: String,
+    /// The real uid of the process, whatever `who` says (`$SUDO_USER` and `$USER` are only
+    /// what the environment claims).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// `$SUDO_USER` when fieldbook runs under sudo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo_user: Option<String>,
     /// What happened.
     #[serde(flatten)]
     pub event: Event,
+}
+
+impl Entry {
+    /// An entry of this process now: `who`, plus the real uid and `$SUDO_USER`.
+    pub fn new(at: String, who: String, event: Event) -> Entry {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let sudo_user = std::env::var("SUDO_USER")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        Entry {
+            at,
+            who,
+            uid: Some(uid),
+            sudo_user,
+            event,
+        }
+    }
 }
 
 /// What can happen to a run. Tagged by `event` in JSON (`{"event":"started",...}`).
@@ -84,6 +109,13 @@ pub enum Event {
         /// Why (may be empty for a manual step simply confirmed).
         reason: String,
     },
+    /// A step was put back to pending (its edits were undone).
+    Reopened {
+        /// Step id.
+        step: String,
+        /// Why.
+        reason: String,
+    },
     /// A note was added.
     Noted {
         /// Step id.
@@ -147,6 +179,8 @@ mod tests {
         let e = Entry {
             at: "2026-11-26T16:00:00Z".into(),
             who: "ana".into(),
+            uid: None,
+            sudo_user: None,
             event: Event::Finished {
                 step: "sync".into(),
                 attempt: 2,
@@ -163,5 +197,32 @@ mod tests {
         let (back, bad) = parse(&format!("{line}\n{line}\n{{\"at\":\"2026"));
         assert_eq!(back, vec![e.clone(), e]);
         assert_eq!(bad, 1);
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    /// Issue 17 item 16: every journal line records the real uid and `$SUDO_USER`, not only
+    /// the name the environment claims.
+    #[test]
+    fn entries_record_the_real_uid_and_sudo_user() {
+        let e = Entry::new("t".into(), "ana".into(), Event::Archived { to: "x".into() });
+        // SAFETY: getuid has no preconditions.
+        assert_eq!(e.uid, Some(unsafe { libc::getuid() }));
+        assert_eq!(
+            e.sudo_user,
+            std::env::var("SUDO_USER")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        );
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(
+            line.contains(&format!("\"uid\":{}", unsafe { libc::getuid() })),
+            "{line}"
+        );
+        let back: Entry = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, e);
     }
 }

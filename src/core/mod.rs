@@ -26,6 +26,7 @@ pub mod parse;
 pub mod practice;
 pub mod progress;
 pub(crate) mod py_edit;
+pub mod relay;
 pub mod report;
 pub mod root_fs;
 pub mod runbook;

@@ -237,17 +237,43 @@ pub fn progress_line(t: &Tally) -> String {
     parts.join(", ")
 }
 
-/// Text that goes into a Markdown table cell: one line, pipes escaped.
+/// Text that goes into a Markdown table cell: one line, Markdown escaped.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    escape(&s.replace(['\n', '\r'], " ")).replace('|', "\\|")
 }
 
-/// Inline code that survives backticks in the text.
+/// Free text (titles, reasons, notes) with every character Markdown could read as markup
+/// backslash-escaped: a title or a note cannot put a link, an image or HTML into the ticket.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '~' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inline code that survives backticks in the text: the fence is one backtick longer than the
+/// longest run inside, with a space on each side when the text starts or ends with one (or
+/// with a space), so no value can close it early and put markup into the ticket.
 fn code(s: &str) -> String {
-    if s.contains('`') {
-        format!("`` {s} ``")
+    let s = s.replace(['\n', '\r'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 || s.starts_with(' ') || s.ends_with(' ') {
+        format!("{fence} {s} {fence}")
     } else {
-        format!("`{s}`")
+        format!("{fence}{s}{fence}")
     }
 }
 
@@ -256,7 +282,12 @@ fn code(s: &str) -> String {
 pub fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let practice = if r.practice { " (practice)" } else { "" };
-    let _ = writeln!(o, "# Handover: {} on {}{practice}\n", r.title, r.target);
+    let _ = writeln!(
+        o,
+        "# Handover: {} on {}{practice}\n",
+        cell(&r.title),
+        cell(&r.target)
+    );
     let _ = writeln!(o, "| | |\n|---|---|");
     let people = if r.people.is_empty() {
         "nobody yet".to_string()
@@ -352,7 +383,7 @@ fn step_details(o: &mut String, s: &StepReport) {
     let _ = writeln!(
         o,
         "\n### {num}{} — {}{removed}\n",
-        s.title.replace('\n', " "),
+        escape(&s.title.replace(['\n', '\r'], " ")),
         s.status.name()
     );
     if let Some(reason) = &s.reason {
@@ -390,9 +421,9 @@ fn step_details(o: &mut String, s: &StepReport) {
     }
 }
 
-/// Keeps a multi-line text inside its Markdown list item.
+/// Keeps a multi-line text inside its Markdown list item, escaped.
 fn indent(s: &str) -> String {
-    s.trim().replace('\n', "\n  ")
+    escape(s.trim()).replace('\n', "\n  ")
 }
 
 #[cfg(test)]
@@ -461,5 +492,32 @@ mod tests {
             progress_line(&r.progress),
             "0/2 done, 1 failed, 1 removed from runbook"
         );
+    }
+
+    /// Issue 17 item 15: a value, title or note cannot put links, images or HTML into the
+    /// Markdown handover; a value with backticks stays one piece of inline code.
+    #[test]
+    fn markdown_cannot_be_injected_by_values_titles_or_notes() {
+        for (value, want) in [
+            ("a``b", "``` a``b ```"),
+            ("`x`", "`` `x` ``"),
+            ("plain", "`plain`"),
+            ("two\nlines", "`two lines`"),
+        ] {
+            assert_eq!(code(value), want);
+        }
+        let evil = "x`` ![i](http://evil/p.png) [c](http://evil/) <img src=x> ``y";
+        let shown = code(evil);
+        assert!(
+            shown.starts_with("``` ") && shown.ends_with(" ```"),
+            "{shown}"
+        );
+        assert_eq!(&shown[4..shown.len() - 4], evil);
+        let text = escape("see ![i](http://evil/p.png) and [c](http://evil/) <b>");
+        assert_eq!(
+            text,
+            "see \\!\\[i\\](http://evil/p.png) and \\[c\\](http://evil/) \\<b\\>"
+        );
+        assert_eq!(cell("a | b"), "a \\| b");
     }
 }

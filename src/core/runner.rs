@@ -679,6 +679,7 @@ pub(crate) fn pump(
     let mut log = LogWriter {
         written: log.metadata().map_or(0, |m| m.len()),
         file: log,
+        dir: log_path.parent().map(Path::to_path_buf),
         cut: None,
     };
     let mut filter = TerminalText::new();
@@ -716,6 +717,8 @@ pub(crate) fn pump(
 /// cut if it was.
 struct LogWriter {
     file: File,
+    /// The log's directory, whose file system is watched for room.
+    dir: Option<std::path::PathBuf>,
     written: u64,
     cut: Option<String>,
 }
@@ -725,6 +728,12 @@ impl LogWriter {
     fn write(&mut self, mut bytes: &[u8]) -> Option<String> {
         if self.cut.is_some() {
             return None;
+        }
+        // The log stops short of filling the disk, so the step's outcome can still be saved.
+        if let Some(dir) = &self.dir
+            && super::disk_space::room_left(dir).is_some_and(|r| r < super::disk_space::LOG_MARGIN)
+        {
+            return self.cut_at(std::io::Error::from_raw_os_error(libc::ENOSPC));
         }
         while !bytes.is_empty() {
             match self.file.write(bytes) {

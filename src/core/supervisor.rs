@@ -60,6 +60,49 @@ fn suffixed(log: &Path, suffix: &str) -> PathBuf {
 /// fieldbook binary (`std::env::current_exe()`). Returns the supervisor's pid, which is also the
 /// process group of everything it runs (for cancel).
 pub fn launch(exe: &Path, job: &StepJob, log: &Path) -> std::io::Result<u32> {
+    launch_with_secrets(exe, job, log, &[])
+}
+
+/// Environment variables that carry secret values to the supervisor: `FIELDBOOK_SECRET_0`, ...
+const SECRET_ENV: &str = "FIELDBOOK_SECRET_";
+
+/// What stands for secret number `i` in a job file.
+fn secret_marker(i: usize) -> String {
+    format!("\u{1}fieldbook-secret-{i}\u{1}")
+}
+
+/// Replaces, in every argument and environment value of `job`, each text of `from` by the
+/// text of `to` at the same index.
+fn replace_all(job: &mut StepJob, from: &[String], to: &[String]) {
+    for c in &mut job.commands {
+        let texts = c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v));
+        for t in texts {
+            for (f, w) in from.iter().zip(to) {
+                if !f.is_empty() && t.contains(f.as_str()) {
+                    *t = t.replace(f.as_str(), w);
+                }
+            }
+        }
+    }
+}
+
+/// [`launch`] for a job that holds secret values (`secret` variables): the job file gets a
+/// marker in place of each, and the supervisor gets the values in its environment (readable
+/// by the owner only, gone when it ends), fills them in and removes them from the environment
+/// its programs inherit. A secret is never stored on disk.
+pub fn launch_with_secrets(
+    exe: &Path,
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> std::io::Result<u32> {
+    let mut secrets: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
+    // Longer first, so a secret that contains another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let markers: Vec<String> = (0..secrets.len()).map(secret_marker).collect();
+    let mut job = job.clone();
+    replace_all(&mut job, &secrets, &markers);
+    let job = &job;
     if let Some(dir) = log.parent() {
         atomic::create_private_dir(dir)?;
     }
@@ -69,9 +112,16 @@ pub fn launch(exe: &Path, job: &StepJob, log: &Path) -> std::io::Result<u32> {
         job: job.clone(),
     };
     let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-    atomic::write_atomic(&job_path(log), &json)?;
+    let write = || atomic::write_atomic(&job_path(log), &json);
+    match disk_space::base_of_log(log) {
+        Some(base) => disk_space::with_reserve(&base, write).0?,
+        None => write()?,
+    }
     let mut cmd = std::process::Command::new(exe);
     cmd.env_remove(attempt_id::ATTEMPT_ENV);
+    for (i, s) in secrets.iter().enumerate() {
+        cmd.env(format!("{SECRET_ENV}{i}"), s);
+    }
     if let Some(n) = &nonce {
         cmd.env(attempt_id::ATTEMPT_ENV, n);
     }
@@ -111,7 +161,13 @@ pub fn supervise(log: &Path) -> i32 {
     let nonce = std::env::var(attempt_id::ATTEMPT_ENV)
         .ok()
         .filter(|n| attempt_id::is_nonce(n));
-    let mut record = run_supervised(log, nonce.as_deref());
+    let mut secrets = Vec::new();
+    while let Ok(value) = std::env::var(format!("{SECRET_ENV}{}", secrets.len())) {
+        // SAFETY: start-up of the supervisor process, before any thread exists.
+        unsafe { std::env::remove_var(format!("{SECRET_ENV}{}", secrets.len())) };
+        secrets.push(value);
+    }
+    let mut record = run_supervised(log, nonce.as_deref(), &secrets);
     record.attempt = nonce;
     if let Some(message) = &record.error
         && let Ok(mut f) = atomic::open_append(log)
@@ -162,7 +218,7 @@ const EXIT_RETRY_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the job's programs in order, judging each one as a direct run does (`expect` codes,
 /// `ok_output` texts), and stops at the first failure. Returns what ended the run.
-fn run_supervised(log: &Path, nonce: Option<&str>) -> ExitRecord {
+fn run_supervised(log: &Path, nonce: Option<&str>, secrets: &[String]) -> ExitRecord {
     let not_started = |program: Option<usize>, programs: Option<usize>, error: String| ExitRecord {
         program,
         programs,
@@ -181,7 +237,11 @@ fn run_supervised(log: &Path, nonce: Option<&str>) -> ExitRecord {
                 Err("it belongs to another attempt".to_string())
             }
         }) {
-        Ok(job) => job,
+        Ok(mut job) => {
+            let markers: Vec<String> = (0..secrets.len()).map(secret_marker).collect();
+            replace_all(&mut job, &markers, secrets);
+            job
+        }
         Err(e) => {
             return not_started(
                 None,
@@ -264,22 +324,36 @@ fn output_since(log: &Path, start: u64, ok_output: &[String]) -> bool {
     if ok_output.is_empty() {
         return false;
     }
-    let mut bytes = Vec::new();
-    let read = File::open(log).and_then(|mut f| {
-        f.seek(SeekFrom::Start(start))?;
-        f.read_to_end(&mut bytes)
-    });
-    if read.is_err() {
+    let Ok(mut file) = File::open(log).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f))
+    else {
         return false;
-    }
+    };
+    // Streamed through the filter a chunk at a time, lines matched and dropped as they come:
+    // memory stays at one chunk and one (cut) line however much the program printed.
     let mut filter = TerminalText::new();
+    let mut buf = vec![0u8; 64 * 1024];
     let mut lines = Vec::new();
-    filter.feed(&bytes, &mut lines);
+    let matches = |lines: &[crate::core::terminal_text::StyledLine]| {
+        lines.iter().any(|l| {
+            let t = l.text();
+            ok_output.iter().any(|o| t.contains(o.as_str()))
+        })
+    };
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        filter.feed(&buf[..n], &mut lines);
+        if matches(&lines) {
+            return true;
+        }
+        lines.clear();
+    }
     filter.finish(&mut lines);
-    lines.iter().any(|l| {
-        let t = l.text();
-        ok_output.iter().any(|o| t.contains(o.as_str()))
-    })
+    matches(&lines)
 }
 
 /// Reads `<log>.exit`'s exit status (`None` until the supervisor wrote it).
@@ -585,6 +659,31 @@ impl LogTail {
 mod tests {
     use super::*;
 
+    /// Issue 17 item 12: `ok_output` is matched on the log a chunk at a time (a text split
+    /// between two reads is still found, after megabytes of other output).
+    #[test]
+    fn ok_output_is_found_streaming_through_a_long_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("s.1.log");
+        let mut text = String::from("before the start\n");
+        let start = text.len() as u64;
+        let junk = "y".repeat(100) + "\n";
+        while text.len() < 3 * 64 * 1024 - 10 {
+            text.push_str(&junk);
+        }
+        // The wanted text straddles the third 64 KiB read.
+        text.push_str("  is already installed\n");
+        std::fs::write(&log, &text).unwrap();
+        let want = ["already installed".to_string()];
+        assert!(output_since(&log, start, &want));
+        assert!(!output_since(
+            &log,
+            start,
+            &["before the start".to_string()]
+        ));
+        assert!(!output_since(&log, start, &["nowhere".to_string()]));
+    }
+
     #[test]
     fn exit_file_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -614,7 +713,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("a.log");
         std::fs::write(job_path(&log), serde_json::to_vec(job).unwrap()).unwrap();
-        let record = run_supervised(&log, None);
+        let record = run_supervised(&log, None, &[]);
         state_dir::write_exit_record(&exit_path(&log), &record).unwrap();
         read_exit_record(&log).unwrap()
     }

@@ -26,6 +26,8 @@ pub enum VarType {
     Mac,
     /// A host name (RFC 1123 labels).
     Hostname,
+    /// A network interface or bridge name as Linux allows it: 1 to 15 of `A-Z a-z 0-9 _ . : -`.
+    Interface,
     /// A TCP/UDP port, 1-65535.
     Port,
     /// A file-system path.
@@ -46,6 +48,7 @@ impl VarType {
             VarType::Netmask => "netmask",
             VarType::Mac => "mac",
             VarType::Hostname => "hostname",
+            VarType::Interface => "interface",
             VarType::Port => "port",
             VarType::Path => "path",
             VarType::Choice => "choice",
@@ -56,7 +59,7 @@ impl VarType {
     /// Checks `value` for this type; the error is a sentence shown under the field or printed
     /// by `check`, so it says what was expected.
     pub fn validate(self, value: &str, choices: &[String]) -> Result<(), String> {
-        if value.contains(['\n', '\r', '\0']) {
+        if value.contains(char::is_control) {
             return Err("must be a single line without control characters".into());
         }
         match self {
@@ -72,6 +75,7 @@ impl VarType {
             VarType::Netmask => validate_netmask(value),
             VarType::Mac => validate_mac(value),
             VarType::Hostname => validate_hostname(value),
+            VarType::Interface => validate_interface(value),
             VarType::Port => match value.parse::<u16>() {
                 Ok(p) if p > 0 => Ok(()),
                 _ => Err(format!("'{value}' is not a port number from 1 to 65535")),
@@ -137,6 +141,21 @@ fn validate_mac(value: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "'{value}' is not a MAC address such as 00:16:3e:12:34:56 (Xen guests use 00:16:3e)"
+        ))
+    }
+}
+
+fn validate_interface(value: &str) -> Result<(), String> {
+    let ok = (1..=15).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{value}' is not an interface name: 1 to 15 letters, digits, '_', '.', ':' or '-' \
+             (e.g. eth0, xenbr0)"
         ))
     }
 }
@@ -287,6 +306,24 @@ mod tests {
         assert!(VarType::Port.validate("70000", none).is_err());
         assert!(VarType::Path.validate("", none).is_err());
         assert!(VarType::Text.validate("two\nlines", none).is_err());
+        // Issue 17 item 6: `text` refuses every control character, as its message says.
+        for c in ['\u{1b}', '\u{b}', '\u{7}', '\t', '\u{7f}', '\u{9b}'] {
+            let msg = VarType::Text.validate(&format!("a{c}b"), none).unwrap_err();
+            assert!(msg.contains("control characters"), "{c:?}: {msg}");
+        }
+        for ok in ["eth0", "xenbr0", "eth0.1", "br-lan", "wlan0:1", "a_b"] {
+            assert!(VarType::Interface.validate(ok, none).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "eth0=(\"null\");touch${IFS}pwned;x",
+            "sixteen-chars-xx",
+            "eth 0",
+            "eth0'",
+            "é0",
+        ] {
+            assert!(VarType::Interface.validate(bad, none).is_err(), "{bad}");
+        }
         let choices = vec!["on".to_string(), "off".to_string()];
         assert!(VarType::Choice.validate("on", &choices).is_ok());
         assert!(VarType::Choice.validate("maybe", &choices).is_err());

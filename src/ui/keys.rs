@@ -541,6 +541,27 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         S::Output,
+        &[K::Char('r')],
+        A::Run,
+        "after the step ended: run it again",
+        Some("retry"),
+    ),
+    bind(
+        S::Output,
+        &[K::Char('s')],
+        A::Skip,
+        "after the step ended: skip it (asks why)",
+        Some("skip"),
+    ),
+    bind(
+        S::Output,
+        &[K::Char('d')],
+        A::MarkDone,
+        "after the step ended: mark it done (asks why when it failed)",
+        Some("done"),
+    ),
+    bind(
+        S::Output,
         &[K::Char('w')],
         A::ToggleWrap,
         "wrap long lines, or one row per line cut at the edge (for tables)",
@@ -1086,12 +1107,15 @@ pub fn hints(scope: Scope) -> Vec<(String, &'static str)> {
     hints_while(scope, true)
 }
 
-/// [`hints`], leaving out cancel when no command runs (it would do nothing).
+/// [`hints`] for the Output screen while a command runs or not: cancel only while one runs;
+/// retry, skip and done only after it ended.
 pub fn hints_while(scope: Scope, running: bool) -> Vec<(String, &'static str)> {
     let mut list = bindings_for(scope);
     list.sort_by_key(|b| b.scope != Scope::Global);
+    let after_end = [Action::Run, Action::Skip, Action::MarkDone];
     list.into_iter()
         .filter(|b| running || b.action != Action::Cancel)
+        .filter(|b| scope != Scope::Output || !running || !after_end.contains(&b.action))
         .filter_map(|b| b.hint.map(|h| (b.keys[0].label(), h)))
         .collect()
 }

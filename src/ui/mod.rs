@@ -8,6 +8,8 @@ pub mod layout;
 pub mod model;
 pub mod output_line;
 pub mod screens;
+#[cfg(test)]
+mod testkit;
 pub mod text;
 pub mod theme;
 pub mod tools;

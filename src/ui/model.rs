@@ -10,6 +10,7 @@ use crate::core::progress::{AppliedEdit, Run, Status};
 use crate::core::runbook::{Runbook, Step, ToolKind};
 use crate::core::runner::RunOutcome;
 use crate::core::settings::Settings;
+use crate::core::store::Transition;
 
 use super::fleet::{FleetJob, FleetResult, FleetView};
 use super::keys::{Key, Scope};
@@ -39,18 +40,18 @@ pub enum Msg {
     Output(Vec<OutputLine>),
     /// The running command's unfinished last line changed (empty: it is gone).
     OutputPartial(OutputLine),
-    /// The running attempt's log file (relative to the state directory) and, for a long step,
-    /// its supervisor's pid: recorded so a later fieldbook can re-attach.
-    Attached {
-        /// Log path as stored.
-        log: String,
-        /// Supervisor pid, for detached steps.
-        pid: Option<u32>,
-        /// Boot id when it started.
-        boot_id: Option<String>,
-    },
     /// The running step ended, as the runner judged it (status, exit, failing program).
     StepEnded(RunOutcome),
+    /// The step's `when` probe said it does not apply here: it is recorded skipped as
+    /// "not needed (why)" (and the attempt begun for it, if any, is dropped).
+    NotNeeded {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The runbook's reason (`not_needed`).
+        why: String,
+    },
     /// The step's `check` succeeded before anything ran: offer to mark it done.
     AlreadyDone {
         /// The check command, for the question.
@@ -64,8 +65,9 @@ pub enum Msg {
         /// Step id.
         step: String,
     },
-    /// The running step ended.
-    StepFinished(StepOutcome),
+    /// The step could not start (a missing value, no log, its check says it is done); nothing
+    /// was recorded.
+    NotStarted(String),
     /// A save or another background job failed: shown on the status line.
     Problem(String),
     /// A run's state file could not be read and was moved aside; the technician is asked
@@ -148,17 +150,6 @@ pub enum EditProblem {
     Other(String),
 }
 
-/// How a run of a step ended, as the runner reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepOutcome {
-    /// Ran and succeeded.
-    Succeeded,
-    /// Ran and failed, with a one-line description (e.g. "exit 1").
-    Failed(String),
-    /// Could not start; the step goes back to its previous status.
-    NotStarted(String),
-}
-
 /// Work for the loop: the only way `update` reaches the outside world.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -168,11 +159,23 @@ pub enum Effect {
     Redraw,
     /// Suspend to the shell (Ctrl-Z).
     Suspend,
-    /// Write this run to the progress store.
-    Save(Run),
+    /// Make one named change to a run's progress in the store; the loop answers with
+    /// `Msg::RunLoaded` (the stored truth) or `Msg::Problem`.
+    Record {
+        /// Runbook id (the run of the current settings' mode and target).
+        runbook: String,
+        /// The change.
+        transition: Transition,
+    },
     /// Open a runbook's run in the progress store (lock it, reconcile steps left running); the
     /// loop answers with `Msg::RunLoaded`.
     OpenRun {
+        /// Runbook id.
+        runbook: String,
+    },
+    /// The technician left a runbook: close its run in the progress store, releasing its lock
+    /// so another fieldbook (or `exec`) may work on it.
+    CloseRun {
         /// Runbook id.
         runbook: String,
     },
@@ -182,7 +185,8 @@ pub enum Effect {
         /// Runbook id.
         runbook: String,
     },
-    /// Start the step's commands (the runner sends `OutputLine`s and `StepFinished`).
+    /// Start the step's commands (the runner records the attempt and sends `Output`s and
+    /// `StepEnded`, or `NotStarted`).
     RunStep {
         /// Runbook id.
         runbook: String,
@@ -420,6 +424,16 @@ pub enum Pending {
         /// Runbook id.
         runbook: String,
     },
+    /// Run a step the technician agreed to run although its order or its condition said
+    /// otherwise; `note` (out of order) is recorded with the run.
+    RunAnyway {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// What to record ("forced: ..."), when the step runs out of order.
+        note: Option<String>,
+    },
     /// Run a step (destructive steps, re-runs).
     Run {
         /// Runbook id.
@@ -545,15 +559,13 @@ impl Overlay {
     }
 }
 
-/// The step whose commands are running, and what its status was before.
+/// The step whose commands are running (or being checked before they run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     /// Runbook id.
     pub runbook: String,
     /// Step id.
     pub step: String,
-    /// Status to restore when the run could not start.
-    pub previous: Status,
 }
 
 /// Facts about the terminal shown in help and `--version --verbose`.
@@ -635,6 +647,9 @@ pub struct Model {
     /// Values offered to a later form (variable name → value), e.g. the network the subnet
     /// step worked out: filled into the empty field, saved only when the form is.
     pub offers: BTreeMap<String, String>,
+    /// The step whose order and question the technician just answered: starting it does not
+    /// ask again (taken by the next run request).
+    pub gate_passed: Option<(String, String)>,
 }
 
 impl Model {
@@ -677,6 +692,7 @@ impl Model {
             drafts: BTreeMap::new(),
             subnet_step: None,
             offers: BTreeMap::new(),
+            gate_passed: None,
         }
     }
 

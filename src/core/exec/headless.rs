@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{Mode, record};
+use super::Mode;
 use crate::core::apply::{self, EditContext};
+use crate::core::conditions::{self, Gate};
 use crate::core::exit::{self, UsageError};
 use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
-use crate::core::store::Store;
+use crate::core::store::{Store, Transition};
 use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
 
@@ -30,6 +31,11 @@ pub struct Context<'a> {
     pub values: BTreeMap<String, String>,
     /// Confirmation given on the command line (`--yes`) for steps that ask for it.
     pub yes: bool,
+    /// `--force`: run a step before the steps it comes `after` (recorded as forced).
+    pub force: bool,
+    /// A step whose `when` is a question stops the run (`auto`) instead of running because
+    /// the technician named it (`exec`).
+    pub ask_stops: bool,
     signals: Signals,
 }
 
@@ -42,15 +48,22 @@ pub enum StepEnd {
     NotDone(String),
     /// Needs the app; the reason in words.
     NeedsTerminal(String),
+    /// A long step left running under its supervisor (Ctrl-C once, or a hang-up).
+    StillRunning(String),
+    /// Its `when` says it does not apply here: recorded as skipped with this reason.
+    NotNeeded(String),
+    /// Refused: steps it comes `after` are not done or skipped (the message names them).
+    OutOfOrder(String),
 }
 
 impl StepEnd {
     /// The exit status `exec` uses for this end.
     pub fn code(&self) -> u8 {
         match self {
-            StepEnd::Done => exit::OK,
-            StepEnd::NotDone(_) => exit::FAILURE,
+            StepEnd::Done | StepEnd::NotNeeded(_) => exit::OK,
+            StepEnd::NotDone(_) | StepEnd::OutOfOrder(_) => exit::FAILURE,
             StepEnd::NeedsTerminal(_) => exit::NEEDS_TERMINAL,
+            StepEnd::StillRunning(_) => exit::STILL_RUNNING,
         }
     }
 }
@@ -90,8 +103,63 @@ impl<'a> Context<'a> {
             settings,
             values,
             yes,
+            force: false,
+            ask_stops: false,
             signals: Signals::register(),
         }
+    }
+
+    /// Order and condition before anything else (`core::conditions::gate`): `Err` is how the
+    /// step ends without starting; `Ok` the prerequisites run past with `--force`.
+    fn gate(&self, step: &Step) -> anyhow::Result<Result<Vec<String>, StepEnd>> {
+        let practice = self.settings.practice;
+        let gate = conditions::gate(
+            step,
+            &self.values,
+            |id| self.status(id),
+            self.force,
+            // Practice mode runs nothing, probes included: every step is walked through.
+            |cmd| {
+                if practice {
+                    CheckResult::AlreadyDone
+                } else {
+                    super::run_check(cmd)
+                }
+            },
+        );
+        Ok(match gate {
+            Gate::Go { forced } => Ok(forced),
+            Gate::OutOfOrder(unmet) => {
+                let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+                Err(StepEnd::OutOfOrder(conditions::out_of_order_message(
+                    step, &ids,
+                )))
+            }
+            Gate::NotNeeded(why) => {
+                let reason = conditions::not_needed_outcome(&why);
+                self.store.borrow_mut().skip(&step.id, &reason)?;
+                say(&format!("[-] {}: {reason}", step.id));
+                Err(StepEnd::NotNeeded(reason))
+            }
+            Gate::Ask(question) if self.ask_stops => Err(StepEnd::NeedsTerminal(format!(
+                "it applies only sometimes (\"{}\"): answer in the app, or run it with \
+                 `fieldbook exec {} {}`",
+                question.trim(),
+                self.runbook.id,
+                step.id
+            ))),
+            Gate::Ask(question) => {
+                say(&format!(
+                    "{} applies only if: {} (running it because you asked for it)",
+                    step.id,
+                    question.trim()
+                ));
+                Ok(Vec::new())
+            }
+            Gate::ProbeFailed(why) => Err(StepEnd::NotDone(format!(
+                "cannot tell whether the step applies here: {why}"
+            ))),
+        })
     }
 
     /// Why a step cannot run here, if it cannot (manual, interactive, a tool, a form without
@@ -161,15 +229,43 @@ impl<'a> Context<'a> {
 
     /// Runs one step to its end, recording it; prints output to stdout, notes to stderr.
     pub fn run_step(&self, step: &Step) -> anyhow::Result<StepEnd> {
+        let forced = match self.gate(step)? {
+            Ok(forced) => forced,
+            Err(end) => return Ok(end),
+        };
         if let Some(reason) = self.blocker(step)? {
             return Ok(StepEnd::NeedsTerminal(reason));
         }
+        if !forced.is_empty() {
+            let note = conditions::forced_note(&forced);
+            say(&format!("{}: {note}", step.id));
+            self.store.borrow_mut().note(&step.id, &note)?;
+        }
         let spec = match &step.action {
             Action::Run(spec) => spec,
-            Action::Form { .. } => {
+            Action::Form { fields } => {
                 self.store
                     .borrow_mut()
                     .mark_done(&step.id, "values given on the command line")?;
+                // Say what was saved: a form step that printed nothing looked like one that
+                // did nothing.
+                let mut out = std::io::stdout().lock();
+                for name in fields {
+                    let secret = self
+                        .runbook
+                        .variable(name)
+                        .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret);
+                    let shown = match self.values.get(name) {
+                        Some(_) if secret => "(secret: used now, never saved)".to_string(),
+                        Some(v) => v.clone(),
+                        None => "(no value)".to_string(),
+                    };
+                    let _ = writeln!(out, "{name} = {}", terminal_safe(&shown));
+                }
+                say(&format!(
+                    "{}: done; values saved for the later steps",
+                    step.id
+                ));
                 return Ok(StepEnd::Done);
             }
             Action::Edit { edits } => return self.edit_step(step, edits),
@@ -220,7 +316,8 @@ impl<'a> Context<'a> {
         let log = started.log.clone();
         let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
         let supervised = mode.is_supervised();
-        let launched = match super::launch(plan.job, log.clone(), mode) {
+        let launched = match super::launch_with_secrets(plan.job, log.clone(), mode, &plan.secrets)
+        {
             Ok(launched) => launched,
             Err(message) => {
                 let outcome = RunOutcome {
@@ -229,7 +326,7 @@ impl<'a> Context<'a> {
                     failed_program: None,
                     message,
                 };
-                record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+                self.finished(&step.id, &outcome)?;
                 return Ok(StepEnd::NotDone(outcome.message));
             }
         };
@@ -243,6 +340,15 @@ impl<'a> Context<'a> {
         self.follow_and_record(step, &launched.running, supervised)
     }
 
+    /// Records how the step's attempt ended.
+    fn finished(&self, step: &str, outcome: &RunOutcome) -> anyhow::Result<()> {
+        self.store.borrow_mut().record(&Transition::Finished {
+            step: step.to_string(),
+            outcome: outcome.clone(),
+        })?;
+        Ok(())
+    }
+
     fn follow_and_record(
         &self,
         step: &Step,
@@ -250,19 +356,24 @@ impl<'a> Context<'a> {
         supervised: bool,
     ) -> anyhow::Result<StepEnd> {
         let Some(outcome) = self.follow(running, supervised) else {
-            // Hung up while a supervised step runs: it carries on; the next fieldbook
-            // re-attaches to it.
-            return Ok(StepEnd::NotDone(
-                "hung up; the step keeps running under its supervisor".into(),
-            ));
+            // Stopped watching a supervised step (Ctrl-C once, or a hang-up): it carries on;
+            // `exec` again or the app re-attaches to it.
+            return Ok(StepEnd::StillRunning(format!(
+                "{} keeps running under its supervisor",
+                step.id
+            )));
         };
-        record(&mut self.store.borrow_mut(), &step.id, &outcome)?;
+        self.finished(&step.id, &outcome)?;
         say(&format!(
             "{}: {} ({})",
             step.id,
             outcome.status.name(),
             outcome.message
         ));
+        if let Some(problem) = self.store.borrow().save_problem() {
+            // A full disk, said plainly: the outcome is saved (in the reserve) or not.
+            say(&problem);
+        }
         Ok(match outcome.status {
             Status::Done => StepEnd::Done,
             _ => StepEnd::NotDone(outcome.message),
@@ -297,10 +408,28 @@ impl<'a> Context<'a> {
         };
         let preview = match previewed {
             Ok(p) => p,
-            Err(e) => {
-                say(&format!("{}: {e}", step.id));
-                return Ok(StepEnd::NotDone(e.to_string()));
+            // The app asks before it edits through a link; exec cannot ask, so it says so with
+            // the exit status of a step that needs the app.
+            Err(e @ apply::EditError::Symlink { .. }) => {
+                return Ok(StepEnd::NeedsTerminal(format!(
+                    "{e}: the app asks for that confirmation"
+                )));
             }
+            Err(apply::EditError::NoValue { name: variable, .. }) => {
+                // Exit 2, as for a command step: the value is missing, not the file.
+                let label = self
+                    .runbook
+                    .variable(&variable)
+                    .map(|v| format!(" ({})", v.label))
+                    .unwrap_or_default();
+                return Err(UsageError(format!(
+                    "step '{}' needs variable '{variable}'{label}: give it with --var \
+                     {variable}=VALUE (or do its form step first)",
+                    step.id
+                ))
+                .into());
+            }
+            Err(e) => return self.edit_failed(step, edits, &e.to_string()),
         };
         print!("{}", preview.diff_for_terminal());
         if preview.already_applied() {
@@ -324,10 +453,17 @@ impl<'a> Context<'a> {
             ),
             None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
         };
-        let (applied, error) = match result {
+        let (mut applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),
         };
+        let secrets = self
+            .runbook
+            .variables
+            .iter()
+            .filter(|v| v.ty == crate::core::vars::VarType::Secret)
+            .filter_map(|v| self.values.get(&v.name).map(String::as_str));
+        apply::mask_secrets(&mut applied, secrets);
         let mut store = self.store.borrow_mut();
         for a in applied {
             store.record_edit(a)?;
@@ -338,10 +474,44 @@ impl<'a> Context<'a> {
                 Ok(StepEnd::Done)
             }
             Some(e) => {
-                say(&format!("{}: {e}", step.id));
-                Ok(StepEnd::NotDone(e))
+                drop(store);
+                self.edit_failed(step, edits, &e)
             }
         }
+    }
+
+    /// An edit step the engine refused or that failed part-way: says why and which files (as
+    /// resolved under `--root`), and records the attempt as failed (no program ran, so no exit
+    /// status) with the reason in its log.
+    fn edit_failed(
+        &self,
+        step: &Step,
+        edits: &[crate::core::runbook::Edit],
+        reason: &str,
+    ) -> anyhow::Result<StepEnd> {
+        say(&format!("{}: edit failed: {reason}", step.id));
+        if let Some(root) = &self.settings.root {
+            let files: Vec<String> = edits
+                .iter()
+                .map(|e| {
+                    let path = crate::core::vars::substitute(&e.path, &self.values);
+                    root.join(path.trim_start_matches('/'))
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            say(&format!(
+                "{}: files resolved under --root {}: {}",
+                step.id,
+                root.display(),
+                files.join(", ")
+            ));
+        }
+        let mut store = self.store.borrow_mut();
+        let started = store.start(&step.id)?;
+        let _ = std::fs::write(&started.log, format!("fieldbook: edit failed: {reason}\n"));
+        store.fail_without_exit(&step.id, &format!("edit failed: {reason}"))?;
+        Ok(StepEnd::NotDone(reason.to_string()))
     }
 
     /// Prints a running step's output until it finishes. `None` when a hang-up left a
@@ -349,10 +519,39 @@ impl<'a> Context<'a> {
     fn follow(&self, running: &runner::RunningStep, supervised: bool) -> Option<RunOutcome> {
         let mut out = std::io::stdout().lock();
         let mut hung_up = false;
+        // A long step: the first Ctrl-C stops watching (after a grace for a second one, which
+        // cancels); a stray Ctrl-C must not end a six-hour emerge.
+        let mut first_interrupt: Option<std::time::Instant> = None;
         loop {
             if self.signals.interrupt.swap(false, Ordering::SeqCst) {
-                say("cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
-                running.cancel.cancel();
+                match first_interrupt {
+                    Some(at) if supervised && at.elapsed() <= SECOND_CTRL_C => {
+                        first_interrupt = None;
+                        say("second Ctrl-C: cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                        running.cancel.cancel();
+                    }
+                    _ if supervised => {
+                        first_interrupt = Some(std::time::Instant::now());
+                        let _ = out.flush();
+                        say(&format!(
+                            "Ctrl-C: the step keeps running under its supervisor; press Ctrl-C \
+                             again within {} s to cancel it instead",
+                            SECOND_CTRL_C.as_secs()
+                        ));
+                    }
+                    _ => {
+                        say("cancelling (SIGINT, then SIGTERM, then SIGKILL)...");
+                        running.cancel.cancel();
+                    }
+                }
+            }
+            if first_interrupt.is_some_and(|at| at.elapsed() > SECOND_CTRL_C) {
+                let _ = out.flush();
+                say(
+                    "stopped watching: the step keeps running under its supervisor; `fieldbook \
+                     exec` with the same step follows it again, `fieldbook status` shows it",
+                );
+                return None;
             }
             if !hung_up && self.signals.hangup.load(Ordering::SeqCst) {
                 hung_up = true;
@@ -395,6 +594,9 @@ impl<'a> Context<'a> {
         }
     }
 }
+
+/// How long after a first Ctrl-C on a long step a second one cancels it.
+const SECOND_CTRL_C: Duration = Duration::from_secs(2);
 
 /// A filtered line as plain text, saying when it was cut.
 fn display(line: &StyledLine) -> String {

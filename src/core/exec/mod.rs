@@ -1,7 +1,6 @@
 //! Running one step, the same way for the app, `fieldbook exec` and `fieldbook auto`: the
 //! variable substitution, the `check` (one time limit, [`CHECK_LIMIT`]), practice transcripts,
-//! long steps under their supervisor, re-attaching to one, liveness ([`is_alive`]) and how an
-//! outcome is recorded ([`record`]).
+//! long steps under their supervisor, re-attaching to one, and liveness ([`is_alive`]).
 //!
 //! Every process a step starts is started here, each kind by exactly one function:
 //! [`start_direct`] (a step's programs), [`run_check`] (its check), [`start_supervised`] and
@@ -16,10 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::attempt_id::Supervisor;
-use super::progress::{Attempt, Exit, Status};
+use super::progress::{Attempt, Exit};
 use super::runbook::{Program, RunSpec, Runbook};
-use super::runner::{self, CheckResult, Command, RunOptions, RunOutcome, RunningStep, StepJob};
-use super::store::{Store, StoreError};
+use super::runner::{self, CheckResult, Command, RunOptions, RunningStep, StepJob};
 use super::{host, machine, practice, vars};
 
 /// Longest a step's `check` may take; after it the check counts as inconclusive and the step
@@ -33,6 +31,8 @@ pub struct Plan {
     pub job: StepJob,
     /// The check, when the step has one (never asked in practice mode).
     pub check: Option<Command>,
+    /// The values of `secret` variables among the values: never stored in a job file.
+    pub secrets: Vec<String>,
 }
 
 /// Why a step cannot be planned: a variable it uses has no value.
@@ -58,9 +58,16 @@ pub fn plan(
             .unwrap_or_default();
         return Err(MissingValue { name, label });
     }
+    let secrets = runbook
+        .variables
+        .iter()
+        .filter(|v| v.ty == vars::VarType::Secret)
+        .filter_map(|v| values.get(&v.name).cloned())
+        .collect();
     Ok(Plan {
         job: StepJob::from_spec(spec, values),
         check: StepJob::check(spec, values),
+        secrets,
     })
 }
 
@@ -161,13 +168,24 @@ pub struct Launched {
 
 /// Starts a step's programs in `mode`, logging every byte to `log`.
 pub fn launch(job: StepJob, log: PathBuf, mode: Mode) -> Result<Launched, String> {
+    launch_with_secrets(job, log, mode, &[])
+}
+
+/// [`launch`] for a job holding `secrets` ([`Plan::secrets`]), which a supervised step's job
+/// file never stores.
+pub fn launch_with_secrets(
+    job: StepJob,
+    log: PathBuf,
+    mode: Mode,
+    secrets: &[String],
+) -> Result<Launched, String> {
     match mode {
         Mode::Practice { key, pace } => Ok(Launched {
             running: practice::start(job, key, Some(log), pace),
             pid: None,
         }),
         Mode::Supervised => {
-            let (pid, running) = start_supervised(&job, &log)?;
+            let (pid, running) = start_supervised(&job, &log, secrets)?;
             Ok(Launched {
                 running,
                 pid: Some(pid),
@@ -188,9 +206,14 @@ pub fn start_direct(job: StepJob, log: PathBuf, on: Option<machine::Shared>) -> 
 
 /// Starts the detached supervisor of a long step on the session's machine; returns its pid
 /// and the step to follow.
-pub fn start_supervised(job: &StepJob, log: &Path) -> Result<(u32, RunningStep), String> {
+pub fn start_supervised(
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> Result<(u32, RunningStep), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find fieldbook itself: {e}"))?;
-    machine::start_long(&machine::current(), &exe, job, log).map_err(|e| e.to_string())
+    machine::start_long_with_secrets(&machine::current(), &exe, job, log, secrets)
+        .map_err(|e| e.to_string())
 }
 
 /// Follows a supervised step left running by an earlier fieldbook (here, or on its host over
@@ -235,30 +258,50 @@ pub fn boot_id() -> Option<String> {
         .flatten()
 }
 
-/// Runs an interactive program in the foreground with the terminal as its stdin, stdout and
-/// stderr (on a host over ssh: `ssh -t` with the size in the remote line), and waits for it.
-/// `Err` says why it could not start.
+/// How an interactive program run by [`run_foreground`] ended.
+#[derive(Debug)]
+pub struct Foreground {
+    /// Its exit status.
+    pub exit: Exit,
+    /// The technician's terminal went away while it ran: its own result is unknown.
+    pub hung_up: bool,
+    /// The last bytes it printed (the log has all of them), for the Output screen.
+    pub tail: Vec<u8>,
+}
+
+/// Runs an interactive program (on a host over ssh: `ssh -t` with the size in the remote
+/// line) on a pseudo-terminal fieldbook relays, as `script(1)` does: the technician's keys go
+/// to it, its output to the terminal and to `log` (every byte), the window size follows.
+/// `stop` set (SIGHUP) ends it as a hang-up does. `Err` says why it could not start.
 pub fn run_foreground(
     command: &Command,
     (cols, rows): (u16, u16),
     extra_env: &[(String, String)],
-) -> Result<Exit, String> {
+    log: Option<&mut dyn std::io::Write>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Foreground, String> {
     use std::os::unix::process::ExitStatusExt;
     let how = machine::How::Interactive { cols, rows };
     let spawn = machine::current()
         .program(command, how)
         .map_err(|e| e.to_string())?;
-    let program = runner::find_program(&spawn.command())?;
-    let status = std::process::Command::new(program)
-        .args(&spawn.argv[1..])
-        .envs(extra_env.iter().map(|(k, v)| (k, v)))
-        .envs(spawn.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
-    Ok(match (status.code(), status.signal()) {
-        (Some(c), _) => Exit::Code(c),
-        (None, Some(sig)) => Exit::Signal(sig),
-        (None, None) => Exit::Code(-1),
+    let relayed = super::relay::run(
+        &spawn.command(),
+        extra_env,
+        super::relay::Terminal::stdio((cols, rows)),
+        log,
+        stop,
+    )
+    .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
+    let status = relayed.status;
+    Ok(Foreground {
+        exit: match (status.code(), status.signal()) {
+            (Some(c), _) => Exit::Code(c),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(-1),
+        },
+        hung_up: relayed.hung_up,
+        tail: relayed.tail,
     })
 }
 
@@ -312,27 +355,6 @@ pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Records how a running attempt ended, by the store's transitions: done, failed (with the
-/// failing program), cancelled or interrupted.
-pub fn record(store: &mut Store, step: &str, outcome: &RunOutcome) -> Result<(), StoreError> {
-    let message = &outcome.message;
-    match outcome.status {
-        Status::Done => {
-            let exit = outcome.exit.unwrap_or(Exit::Code(0));
-            store.end_with(step, exit, true, None, message)
-        }
-        Status::Cancelled => store.cancel(step, outcome.exit),
-        Status::Interrupted => {
-            store.mark_interrupted(step, message.trim_start_matches("interrupted: "))
-        }
-        _ => {
-            // A program that could not start has no exit; 127 is the shell's "not found".
-            let exit = outcome.exit.unwrap_or(Exit::Code(127));
-            store.end_with(step, exit, false, outcome.failed_program, message)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -403,7 +403,11 @@ const IPV6: &str = r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*";
 fn condition(v: &Variable) -> String {
     let n = &v.name;
     let s = format!("({n} | string)");
-    let single_line = format!("('\\n' not in {s} and '\\r' not in {s})");
+    // One line without control characters, as `VarType::validate` wants for text.
+    let single_line = format!(
+        "({s} is not search({}))",
+        jinja_string(r"[\x00-\x1f\x7f-\x9f]")
+    );
     let re = |pattern: String| format!("{s} is match({})", jinja_string(&pattern));
     match v.ty {
         VarType::Text | VarType::Secret => single_line,
@@ -425,6 +429,7 @@ fn condition(v: &Variable) -> String {
             "({} and ({s} | length) <= 253)",
             re(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$".into())
         ),
+        VarType::Interface => re("^[A-Za-z0-9_.:-]{1,15}$".into()),
         VarType::Port => format!(
             "({} and ({s} | int) >= 1 and ({s} | int) <= 65535)",
             re("^[0-9]{1,5}$".into())

@@ -488,10 +488,96 @@ END {
 }
 "##;
 
-/// The Python-syntax edits are not made by awk: the task refuses, naming the fieldbook step
-/// that makes them with the engine's reader.
-const AWK_PYTHON: &str = r#"END { print "fieldbook: this edit of a Python-syntax guest configuration is made by fieldbook itself (fieldbook exec RUNBOOK STEP); nothing was changed" > "/dev/stderr"; exit 1 }
-"#;
+/// The Python-syntax edits (`FB_MODE` item or words), reading the file as the engine's
+/// `py_edit` does for the layouts guest configs use: top-level `NAME = value` at the start of a
+/// line, values over several lines inside brackets, one-line strings. Anything it cannot be
+/// sure of (a triple-quoted string, `;`, a bracket that never closes, a list holding more than
+/// quoted items) is refused with the line, nothing written.
+const AWK_PYTHON: &str = r##"function refuse(ln, why) { print "fieldbook: line " ln ": " why "; fix it by hand first, nothing was changed" > "/dev/stderr"; exit 1 }
+function q1(v,   c) { c = sprintf("%c", 39); if (v ~ /["\\]/ || index(v, c) || v ~ /[\001-\037\177]/) { print "fieldbook: '" v "' cannot be written as a Python string (no quotes, backslashes or control characters)" > "/dev/stderr"; exit 1 } return v }
+END {
+  K = ENVIRON["FB_KEY"]; P = ENVIRON["FB_PATTERN"]; V = ENVIRON["FB_VALUE"]; MODE = ENVIRON["FB_MODE"]
+  SQ = sprintf("%c", 39); d = 0; cont = 0; cur = ""; hit = 0
+  for (i = 1; i <= n; i++) {
+    s = a[i]; L = length(s); j = 1
+    if (d == 0 && !cont) {
+      cur = ""
+      if (match(s, /^[A-Za-z_][A-Za-z0-9_]*[ \t]*=/) && substr(s, RLENGTH + 1, 1) != "=") {
+        cur = substr(s, 1, RLENGTH - 1); sub(/[ \t]+$/, "", cur)
+        j = RLENGTH + 1
+        if (cur == K) { hit++; fl = i; fc = j; ns = 0; delete sl; delete sc; delete se; delete sv; delete sq }
+      }
+    }
+    cont = 0
+    while (j <= L) {
+      c = substr(s, j, 1)
+      if (c == "#") break
+      if (c == "\\" && j == L) { cont = 1; break }
+      if (c == SQ || c == "\"") {
+        if (substr(s, j, 3) == c c c) refuse(i, "a triple-quoted string")
+        k = j + 1; v = ""
+        while (k <= L && substr(s, k, 1) != c) {
+          if (substr(s, k, 1) == "\\") { v = v substr(s, k + 1, 1); k += 2; continue }
+          v = v substr(s, k, 1); k++
+        }
+        if (k > L) refuse(i, "a string that never closes")
+        if (cur == K) { ns++; sl[ns] = i; sc[ns] = j; se[ns] = k; sv[ns] = v; sq[ns] = c; ll = i; lc = k }
+        j = k + 1; continue
+      }
+      if (c == "(" || c == "[" || c == "{") { d++; st[d] = c; sli[d] = i }
+      else if (c == ")" || c == "]" || c == "}") {
+        if (d == 0 || (c == ")" && st[d] != "(") || (c == "]" && st[d] != "[") || (c == "}" && st[d] != "{")) refuse(i, "a closing bracket that does not match")
+        d--
+        if (cur == K) { ll = i; lc = j }
+      }
+      else if (c == ";" && d == 0) refuse(i, "two statements on one line (';'); split them by hand first")
+      else if (c !~ /[ \t]/ && cur == K) { ll = i; lc = j }
+      j++
+    }
+  }
+  if (d > 0) refuse(sli[d], "a bracket that never closes")
+  if (!hit) {
+    for (i = 1; i <= n; i++) emit(a[i])
+    if (MODE == "item") emit(K " = [ " SQ q1(V) SQ " ]"); else emit(K " = \"" q1(V) "\"")
+    finish()
+  }
+  if (MODE == "item") {
+    # The value is [ ... ] holding quoted items, commas, blanks, comments and continuations only.
+    if (substr(a[fl], fc) !~ /^[ \t]*\[/) refuse(fl, K " is not a [ ... ] list")
+    for (i = fl; i <= ll; i++) {
+      t = a[i]; from = (i == fl) ? fc : 1; to = (i == ll) ? lc : length(t)
+      u = ""
+      for (x = from; x <= to; x++) {
+        inside = 0
+        for (m2 = 1; m2 <= ns; m2++) if (sl[m2] == i && x >= sc[m2] && x <= se[m2]) inside = 1
+        if (!inside) u = u substr(t, x, 1)
+      }
+      sub(/#.*$/, "", u); gsub(/[][ \t,\\]/, "", u)
+      if (u != "") refuse(fl, K " holds something other than quoted items")
+    }
+    nh = 0
+    for (m2 = 1; m2 <= ns; m2++) if (index(sv[m2], P)) { nh++; h = m2 }
+    if (nh > 1) refuse(fl, "more than one item of " K " contains '" P "'")
+    new = SQ q1(V) SQ
+    if (nh == 1 && sv[h] == V) { for (i = 1; i <= n; i++) emit(a[i]); finish() }
+    if (nh == 1) { i = sl[h]; a[i] = substr(a[i], 1, sc[h] - 1) new substr(a[i], se[h] + 1) }
+    else if (ns > 0) { i = sl[ns]; a[i] = substr(a[i], 1, se[ns]) ", " new substr(a[i], se[ns] + 1) }
+    else { t = substr(a[fl], fc); match(t, /^[ \t]*/); a[fl] = substr(a[fl], 1, fc - 1 + RLENGTH) "[ " new " ]" substr(a[ll], lc + 1); for (i = fl + 1; i <= ll; i++) a[i] = "\001" }
+    for (i = 1; i <= n; i++) if (a[i] != "\001") emit(a[i])
+    finish()
+  }
+  # words: the value is one quoted string; missing words are added, keeping its quote.
+  if (ns != 1 || sl[1] != fl || ll != fl || lc != se[1] || substr(a[fl], fc) !~ /^[ \t]*["']/) refuse(fl, K " is not one quoted string")
+  have = sv[1]; cnt = split(have, hw, /[ \t]+/); out = ""
+  for (x = 1; x <= cnt; x++) if (hw[x] != "") out = (out == "") ? hw[x] : out " " hw[x]
+  nw = split(V, ww, / /); added = 0
+  for (x = 1; x <= nw; x++) { f = 0; for (y = 1; y <= cnt; y++) if (hw[y] == ww[x]) f = 1; if (!f) { out = (out == "") ? ww[x] : out " " ww[x]; hw[++cnt] = ww[x]; added = 1 } }
+  if (!added) { for (i = 1; i <= n; i++) emit(a[i]); finish() }
+  a[fl] = substr(a[fl], 1, sc[1] - 1) sq[1] q1(out) sq[1] substr(a[fl], se[1] + 1)
+  for (i = 1; i <= n; i++) emit(a[i])
+  finish()
+}
+"##;
 
 const AWK_COMMON: &str = r#"function commented(l) { sub(/^[ \t]*/, "", l); return index(l, C) == 1 }
 BEGIN { C = ENVIRON["FB_COMMENT"]; P = ENVIRON["FB_PATTERN"]; L = ENVIRON["FB_LINE"] }
@@ -510,22 +596,40 @@ const AWK_ENSURE_LINE: &str = r#"END {
 }
 "#;
 
+/// A line ending in a backslash continues into the next (a long snort rule): the group is
+/// commented or uncommented as a whole, as the engine does.
 const AWK_COMMENT_OUT: &str = r#"END {
-  for (i = 1; i <= n; i++) { if (!commented(a[i]) && index(a[i], P)) a[i] = C a[i]; emit(a[i]) }
+  i = 1
+  while (i <= n) {
+    if (commented(a[i])) { emit(a[i]); i++; continue }
+    s = i
+    while (i < n && a[i] ~ /\\[ \t\r]*$/ && !commented(a[i + 1])) i++
+    hit = 0; for (k = s; k <= i; k++) if (index(a[k], P)) hit = 1
+    for (k = s; k <= i; k++) emit(hit ? C a[k] : a[k])
+    i++
+  }
   finish()
 }
 "#;
 
 const AWK_UNCOMMENT: &str = r#"END {
-  for (i = 1; i <= n; i++) {
-    l = a[i]
-    if (commented(l) && index(l, P)) {
-      match(l, /^[ \t]*/); ind = substr(l, 1, RLENGTH); r = substr(l, RLENGTH + 1)
-      while (index(r, C) == 1) r = substr(r, length(C) + 1)
-      if (substr(r, 1, 1) == " ") r = substr(r, 2)
-      l = ind r
+  i = 1
+  while (i <= n) {
+    if (!commented(a[i])) { emit(a[i]); i++; continue }
+    s = i
+    while (i < n && a[i] ~ /\\[ \t\r]*$/ && commented(a[i + 1])) i++
+    hit = 0; for (k = s; k <= i; k++) if (index(a[k], P)) hit = 1
+    for (k = s; k <= i; k++) {
+      l = a[k]
+      if (hit) {
+        match(l, /^[ \t]*/); ind = substr(l, 1, RLENGTH); r = substr(l, RLENGTH + 1)
+        while (index(r, C) == 1) r = substr(r, length(C) + 1)
+        if (k == s && substr(r, 1, 1) == " ") r = substr(r, 2)
+        l = ind r
+      }
+      emit(l)
     }
-    emit(l)
+    i++
   }
   finish()
 }
@@ -623,6 +727,8 @@ fn old_edit(e: &Edit) -> Yaml {
             let mode = match action {
                 EditAction::AddWords { .. } => "add",
                 EditAction::RemoveWords { .. } => "remove",
+                EditAction::PythonListItem { .. } => "item",
+                EditAction::PythonAddWords { .. } => "words",
                 _ => "set",
             };
             let mut env: Vec<Piece> = Vec::new();
@@ -899,6 +1005,164 @@ mod tests {
             (
                 "path = \"x\"\naction = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
                 "# BEGIN fieldbook m\none\ntwo\n# END fieldbook m\n",
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif = [ 'mac=00:16:3e:00:00:01' ]
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"name='r'
+vif=['mac=00:16:3e:00:00:01,bridge=eth0']
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif = [
+    'mac=00:16:3e:00:00:02,bridge=extbr0',  # outside
+    "mac=00:16:3e:00:00:01",
+]
+memory = 96
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif = [ 'mac=00:16:3e:00:00:02,bridge=extbr0' ]
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif = [
+  'mac=00:16:3e:00:00:02,bridge=extbr0'
+]
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif=[]
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"kernel = '/k'
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_list_item"
+key = "vif"
+pattern = "mac=00:16:3e:00:00:01"
+value = "mac=00:16:3e:00:00:01,bridge=xenbr0"
+"#,
+                r#"vif = [ 'mac=00:16:3e:00:00:01,bridge=xenbr0' ]
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_add_words"
+key = "extra"
+words = ["xencons=tty", "console=tty1"]
+"#,
+                r#"extra = "3"
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_add_words"
+key = "extra"
+words = ["xencons=tty", "console=tty1"]
+"#,
+                r#"extra='xencons=tty'  # mine
+memory = 96
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_add_words"
+key = "extra"
+words = ["xencons=tty", "console=tty1"]
+"#,
+                r#"kernel = '/k'
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "python_add_words"
+key = "extra"
+words = ["xencons=tty", "console=tty1"]
+"#,
+                r#"extra = "3 xencons=tty console=tty1"
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "comment_form"
+key = "network-script"
+"#,
+                r#"(a 1)
+( network-script
+    'network-bridge netdev=eth1')
+# (network-script x)
+(network-script "y z") # c
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "comment_out"
+pattern = "sid:1807;"
+"#,
+                r#"alert tcp any any -> any 80 \
+    (msg:"chunked"; \
+    sid:1807; rev:10;)
+alert tcp any any -> any 80 (sid:1091;)
+"#,
+            ),
+            (
+                r#"path = "x"
+action = "uncomment"
+pattern = "sid:1807;"
+"#,
+                r#"#alert tcp any any -> any 80 \
+#    (msg:"chunked"; \
+#    sid:1807; rev:10;)
+alert tcp any any -> any 80 (sid:1091;)
+"#,
             ),
         ];
         for (edit, before) in cases {

@@ -317,6 +317,18 @@ pub fn start_long(
     job: &StepJob,
     log: &Path,
 ) -> Result<(u32, RunningStep), MachineError> {
+    start_long_with_secrets(machine, exe, job, log, &[])
+}
+
+/// [`start_long`] for a job holding the values of `secret` variables, which the local
+/// supervisor's job file never stores (see [`supervisor::launch_with_secrets`]).
+pub fn start_long_with_secrets(
+    machine: &Shared,
+    exe: &Path,
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> Result<(u32, RunningStep), MachineError> {
     if let Some(session) = machine.ssh() {
         let step = remote_long::launch(session, job, log)?;
         let pid = step.pid;
@@ -333,7 +345,7 @@ pub fn start_long(
             .map(|c| machine.program(c, How::Captured).map(|s| s.command()))
             .collect::<Result<_, _>>()?;
     }
-    let pid = supervisor::launch(exe, &local, log)
+    let pid = supervisor::launch_with_secrets(exe, &local, log, secrets)
         .map_err(|e| MachineError::Failed(format!("cannot start the supervisor: {e}")))?;
     Ok((pid, supervisor::watch(pid, log.to_path_buf(), Some(local))))
 }

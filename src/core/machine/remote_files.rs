@@ -305,12 +305,7 @@ fn stage(
     let staging = Staging::new()?;
     let mut seen: HashMap<String, RemoteNode> = HashMap::new();
     for raw in edits {
-        if let Some(name) = edit::missing_value(raw, values) {
-            return Err(EditError::NoValue {
-                path: raw.path.clone(),
-                name,
-            });
-        }
+        crate::core::apply::check_values(raw, values)?;
         let e = edit::substituted(raw, values);
         if !e.path.starts_with('/') {
             return Err(EditError::NotAbsolute(e.path));

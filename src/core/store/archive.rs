@@ -51,11 +51,7 @@ pub fn archive_run(dir: &StateDir, runbook: &str, target: &str) -> Result<PathBu
         .display()
         .to_string();
     if journal.exists() {
-        let entry = Entry {
-            at: clock::now(),
-            who: host::who(),
-            event: Event::Archived { to: rel },
-        };
+        let entry = Entry::new(clock::now(), host::who(), Event::Archived { to: rel });
         if let Ok(line) = serde_json::to_string(&entry) {
             atomic::append_line(&journal, &line).map_err(|e| StoreError::io(&journal, e))?;
         }

@@ -19,11 +19,11 @@
 //! in memory and the next change (or [`Store::retry_save`]) writes everything again;
 //! [`Store::save_problem`] says what went wrong for a status line.
 
-mod apply;
 mod archive;
 mod open;
 mod reconcile;
 mod steps;
+mod transition;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 pub use archive::archive_run;
 pub use open::IfCorrupt;
 pub use reconcile::{LiveStep, Reconciled, show_finished};
+pub use transition::Transition;
 
 use super::atomic;
 use super::clock;
@@ -71,9 +72,17 @@ pub enum StoreError {
         /// What was wrong with it.
         reason: String,
     },
-    /// Another fieldbook has this run open.
-    #[error("this run is open in another fieldbook (lock {0}); close that one first")]
-    InUse(PathBuf),
+    /// Another fieldbook has this run open: nothing may be run or marked here.
+    #[error(
+        "this run is open in another fieldbook{holder} (lock {lock}); it is read-only here: \
+         nothing is run or marked until that one leaves the runbook"
+    )]
+    InUse {
+        /// The lock file.
+        lock: PathBuf,
+        /// ` (USER, pid N on HOST, since TIME)` as the holder wrote it, or empty.
+        holder: String,
+    },
     /// No run exists for this runbook and target (reset, report).
     #[error("no run of '{runbook}' for target '{target}' in {dir}")]
     NoRun {
@@ -100,9 +109,12 @@ pub enum StoreError {
         /// What was asked ("start", "skip", ...).
         action: &'static str,
     },
-    /// A whole run handed to [`Store::apply`] would remove or rewrite recorded history.
-    #[error("refusing to save: {0} (recorded history is only ever added to)")]
-    History(String),
+    /// The step's attempt number cannot grow (a state file said the last one was u32::MAX).
+    #[error(
+        "step '{0}' has no attempt number left; archive the run with `fieldbook reset` to start \
+         it again"
+    )]
+    AttemptLimit(String),
     /// Skipping, marking done and notes need words.
     #[error("a reason is required to {0}")]
     EmptyReason(&'static str),
@@ -113,7 +125,7 @@ pub enum StoreError {
     /// a second copy beside them.
     #[error(
         "step '{step}': the program of its last attempt is still running without its supervisor \
-         (pid {}); stop it (kill -TERM -- -{group}) before running the step again",
+         (pid {}); stop it (kill -TERM -{group}) before running the step again",
         list(pids)
     )]
     Orphaned {
@@ -260,11 +272,7 @@ impl Store {
     fn commit(&mut self, event: Event) -> Result<(), StoreError> {
         let at = clock::now();
         self.run.updated = at.clone();
-        let entry = Entry {
-            at,
-            who: self.who.clone(),
-            event,
-        };
+        let entry = Entry::new(at, self.who.clone(), event);
         match serde_json::to_string(&entry) {
             Ok(line) => self.unjournalled.push(line),
             Err(e) => {
@@ -289,13 +297,10 @@ impl Store {
                 result = self.write_out();
             }
         }
-        // The status says "disk full" until the reserve is back and there is room besides.
-        if result.is_ok()
-            && self.disk_full
-            && disk_space::ensure_reserve(&base)
-            && !disk_space::no_space_at(&base)
-        {
-            self.disk_full = false;
+        // The status says "disk full" until the reserve is back (whoever gave it up) and
+        // there is room besides.
+        if result.is_ok() {
+            self.disk_full = !disk_space::ensure_reserve(&base) || disk_space::no_space_at(&base);
         }
         match result {
             Ok(()) => {

@@ -166,11 +166,7 @@ impl Store {
             return self.flush();
         };
         for e in events {
-            let entry = crate::core::journal::Entry {
-                at: clock::now(),
-                who: self.who.clone(),
-                event: e,
-            };
+            let entry = crate::core::journal::Entry::new(clock::now(), self.who.clone(), e);
             if let Ok(line) = serde_json::to_string(&entry) {
                 self.unjournalled.push(line);
             }
@@ -243,6 +239,7 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
         // preconditions.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
+            write_holder(&file);
             return Ok(file);
         }
         let err = io::Error::last_os_error();
@@ -253,7 +250,45 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
             std::thread::sleep(LOCK_RETRY_GAP);
         }
     }
-    Err(StoreError::InUse(path.to_path_buf()))
+    Err(StoreError::InUse {
+        lock: path.to_path_buf(),
+        holder: holder_of(path),
+    })
+}
+
+/// Writes who holds the lock into the lock file (one line: pid, who, host, since), so another
+/// fieldbook refused the run can say who has it. Best effort: the lock is what counts.
+fn write_holder(mut file: &File) {
+    use std::io::Write;
+    let line = format!(
+        "{} {} {} {}\n",
+        std::process::id(),
+        crate::core::host::who().replace(' ', "_"),
+        crate::core::host::hostname().replace(' ', "_"),
+        crate::core::clock::now()
+    );
+    let _ = file.set_len(0);
+    let _ = file.write_all(line.as_bytes());
+}
+
+/// ` (USER, pid N on HOST, since TIME)` from a held lock file, or empty when it says nothing
+/// readable (an older fieldbook). The text is filtered: it came from a file.
+fn holder_of(path: &Path) -> String {
+    let mut text = String::new();
+    let read = File::open(path).and_then(|f| {
+        use std::io::Read;
+        f.take(512).read_to_string(&mut text)
+    });
+    if read.is_err() {
+        return String::new();
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        [pid, who, host, since] => crate::core::terminal_text::terminal_safe(&format!(
+            " ({who}, pid {pid} on {host}, since {since})"
+        )),
+        _ => String::new(),
+    }
 }
 
 /// How often, and how far apart, a held lock is tried again before the run counts as in use.

@@ -203,15 +203,6 @@ impl Store {
         events
     }
 
-    /// Whether an exit code alone counts as success for `step` (its `expect` codes, default
-    /// 0). A supervised step is judged by its supervisor instead (`ok_output` too).
-    pub fn exit_is_success(&self, step: &str, exit: Exit) -> bool {
-        match exit {
-            Exit::Code(c) => self.expect_of(step).contains(&c),
-            Exit::Signal(_) => false,
-        }
-    }
-
     /// The exit codes that mean success for `step` (default 0).
     fn expect_of(&self, step: &str) -> Vec<i32> {
         match self.facts.expect.get(step) {

@@ -7,6 +7,7 @@
 //!   running --mark_interrupted--> interrupted
 //!   anything but running --skip(reason)--> skipped
 //!   anything but running --complete / mark_done(reason)--> done
+//!   anything but running --reopen(reason)--> pending
 //! ```
 
 use std::path::PathBuf;
@@ -85,15 +86,20 @@ impl Store {
                 pids: orphans,
             });
         }
-        let number = self
-            .run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .map_or(1, |a| a.number + 1);
+        // Never wraps: a number read from the state file may be the largest there is.
+        let number = match self.run.steps.get(step).and_then(|s| s.attempts.last()) {
+            None => 1,
+            Some(a) => a
+                .number
+                .checked_add(1)
+                .ok_or_else(|| StoreError::AttemptLimit(step.to_string()))?,
+        };
         let nonce = attempt_id::new_nonce();
         let (log_stored, log) = self.fresh_log(step, number, &nonce)?;
-        attempt_id::write_nonce(&log, &nonce).map_err(|e| StoreError::io(&log, e))?;
+        let base = self.dir.base();
+        crate::core::disk_space::with_reserve(&base, || attempt_id::write_nonce(&log, &nonce))
+            .0
+            .map_err(|e| StoreError::io(&log, e))?;
         let who = self.who.clone();
         let st = self.step_mut(step);
         st.status = Status::Running;
@@ -259,6 +265,16 @@ impl Store {
         self.commit(event)
     }
 
+    /// A running attempt that failed before any program ran (an edit the engine refused: a
+    /// missing file, a directory): failed, with `why` as its outcome and no exit status.
+    pub fn fail_without_exit(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+        if self.status_of(step) != Status::Running {
+            return Err(self.refuse(step, "fail"));
+        }
+        let event = self.set_ended(step, Status::Failed, None, Some(why.to_string()));
+        self.commit(event)
+    }
+
     /// The technician stopped a running step (`exit` is how the process ended, if known).
     pub fn cancel(&mut self, step: &str, exit: Option<Exit>) -> Result<(), StoreError> {
         if self.status_of(step) != Status::Running {
@@ -357,6 +373,22 @@ impl Store {
         self.commit(Event::MarkedDone {
             step: step.to_string(),
             reason: reason.unwrap_or_default(),
+        })
+    }
+
+    /// Puts a finished step back to pending (its edits were undone), with the reason in the
+    /// journal; its attempts and notes stay in the record.
+    pub fn reopen(&mut self, step: &str, reason: &str) -> Result<(), StoreError> {
+        self.known_step(step)?;
+        if self.status_of(step) == Status::Running {
+            return Err(self.refuse(step, "put back"));
+        }
+        let st = self.step_mut(step);
+        st.status = Status::Pending;
+        st.reason = None;
+        self.commit(Event::Reopened {
+            step: step.to_string(),
+            reason: reason.trim().to_string(),
         })
     }
 

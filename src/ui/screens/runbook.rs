@@ -5,6 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::core::progress::Status;
 use crate::ui::keys::Scope;
 use crate::ui::model::{Cursor, Model, Progress};
 use crate::ui::widgets::{self, put};
@@ -71,11 +72,22 @@ pub fn draw(model: &Model, id: &str, cursor: Cursor, area: Rect, buf: &mut Buffe
                     inner.width.saturating_sub(2),
                     theme.status(status),
                 );
+                // A step its probe ruled out reads `[-] Title: not needed (why)`.
+                let mut title = model.filled(id, &step.title);
+                if let Some(reason) = model
+                    .run(id)
+                    .and_then(|r| r.steps.get(&step.id))
+                    .filter(|s| s.status == Status::Skipped)
+                    .and_then(|s| s.reason.as_deref())
+                    .filter(|r| r.starts_with("not needed ("))
+                {
+                    title = format!("{title}: {reason}");
+                }
                 put(
                     buf,
                     inner.x + 6,
                     y,
-                    &model.filled(id, &step.title),
+                    &title,
                     inner.width.saturating_sub(6),
                     Style::new(),
                 );

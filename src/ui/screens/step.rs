@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::core::runbook::{Action, Edit, EditAction, Program, Runbook, Step};
+use crate::core::runbook::{Action, Edit, EditAction, Program, Runbook, Step, WhenTest};
 use crate::core::vars::substitute;
 use crate::ui::keys::Scope;
 use crate::ui::model::Model;
@@ -127,6 +127,39 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         para(
             &mut out,
             &format!("Reason: {reason}"),
+            width,
+            0,
+            Style::new(),
+        );
+    }
+    if let Some(when) = &st.when {
+        let test = match &when.test {
+            WhenTest::Probe(Program::Argv(argv)) => {
+                format!("`{}` succeeds", model.filled(runbook, &argv.join(" ")))
+            }
+            WhenTest::Probe(Program::Script { .. }) => "its probe script succeeds".to_string(),
+            WhenTest::Ask(q) => format!("you answer yes to \"{}\"", q.trim()),
+        };
+        para(
+            &mut out,
+            &format!(
+                "Applies only when {test}; otherwise not needed ({}).",
+                when.not_needed.trim()
+            ),
+            width,
+            0,
+            Style::new(),
+        );
+    }
+    if !st.after.is_empty() {
+        let after: Vec<String> = st
+            .after
+            .iter()
+            .map(|id| format!("{} {id}", model.status(runbook, id).marker()))
+            .collect();
+        para(
+            &mut out,
+            &format!("Comes after: {}", after.join(", ")),
             width,
             0,
             Style::new(),

@@ -13,16 +13,18 @@ use crate::core::gcc::{self, IMAGE_PROFILE_NOTE, SOURCE_PROFILE_NOTE};
 use crate::core::parse::gcc_config::{self, GccList};
 use crate::core::parse::profile_env::ProfileEnv;
 use crate::core::parse::{chkconfig, printable, rc_update};
-use crate::core::progress::{AppliedEdit, Attempt, Status};
+use crate::core::progress::AppliedEdit;
 use crate::core::runbook::{Edit, ToolKind};
 use crate::core::runlevels::RunlevelTable;
 use crate::core::services::{ServicePolicy, ServiceTable};
 use crate::core::snort::{self, RuleState, ScanReport};
+use crate::core::store::Transition;
 
 use super::keys::Action;
 use super::layout;
 use super::model::{Effect, Model, Overlay, Pending, Screen};
 use super::text::{show_argv, wrap};
+use super::update::record;
 
 /// Background work a tool screen asks of the loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -622,23 +624,19 @@ pub fn confirmed(model: &mut Model, what: ToolConfirm) -> Vec<Effect> {
                 model.message = Some("A command is already running: wait for it to end".into());
                 return Vec::new();
             }
-            let saved =
-                crate::ui::update::begin_attempt(model, true, &session.runbook, &session.step);
+            crate::ui::update::begin_running(model, &session.runbook, &session.step);
             if let Some(s) = model.tool.as_mut() {
                 s.verifying = Some(s.view.clone());
                 s.notice = Some(format!("Running {} command(s)...", commands.len()));
             }
             let mut env = env;
             env.extend(model.command_env.iter().cloned());
-            vec![
-                Effect::Save(saved),
-                Effect::RunCommands {
-                    runbook: session.runbook,
-                    step: session.step,
-                    commands,
-                    env,
-                },
-            ]
+            vec![Effect::RunCommands {
+                runbook: session.runbook,
+                step: session.step,
+                commands,
+                env,
+            }]
         }
         ToolConfirm::Edits(edits) => {
             if model.settings.practice {
@@ -858,29 +856,17 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                     printable(e)
                 ),
             });
-            let (now, who) = (model.now.clone(), model.who.clone());
-            let run = model.run_mut(&runbook);
-            let state = run.steps.entry(step).or_default();
-            let number = state.attempts.len() as u32 + 1;
-            state.attempts.push(Attempt {
-                number,
-                started: now.clone(),
-                ended: Some(now.clone()),
-                who,
-                outcome: Some(match &error {
-                    None => format!("edited {} rules file(s)", applied.len()),
-                    Some(e) => format!("edit failed: {e}"),
-                }),
-                ..Attempt::default()
-            });
-            state.status = if error.is_none() {
-                Status::Done
-            } else {
-                Status::Failed
+            let words = match &error {
+                None => format!("edited {} rules file(s)", applied.len()),
+                Some(e) => format!("edit failed: {e}"),
             };
-            run.edits.extend(applied);
-            run.updated = now;
-            effects.push(Effect::Save(run.clone()));
+            effects.extend(crate::ui::update::edit::edit_attempt(
+                &runbook,
+                &step,
+                applied,
+                error.is_none(),
+                words,
+            ));
             effects.push(Effect::Tool(ToolJob::ScanSnort));
             return effects;
         }
@@ -892,13 +878,12 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                         "{} is back as it was. Press x to restart snort.",
                         applied.path
                     ));
-                    let now = model.now.clone();
-                    let run = model.run_mut(&runbook);
-                    if let Some(e) = run.edits.iter_mut().find(|e| **e == applied) {
-                        e.undone = true;
+                    let index = model
+                        .run(&runbook)
+                        .and_then(|run| run.edits.iter().position(|e| *e == applied));
+                    if let Some(index) = index {
+                        effects.push(record(&runbook, Transition::EditUndone { index }));
                     }
-                    run.updated = now;
-                    effects.push(Effect::Save(run.clone()));
                     effects.push(Effect::Tool(ToolJob::ScanSnort));
                 }
                 Err(e) => session.notice = Some(format!("Not undone: {}", printable(&e))),
@@ -922,15 +907,15 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
             Ok(text) => session.notice = Some(text),
             Err(text) => {
                 session.notice = Some(text.clone());
-                let now = model.now.clone();
-                let run = model.run_mut(&runbook);
-                let state = run.steps.entry(step).or_default();
-                state.status = Status::Failed;
-                if let Some(a) = state.attempts.last_mut() {
-                    a.outcome = Some(text);
-                }
-                run.updated = now;
-                effects.push(Effect::Save(run.clone()));
+                // The commands ended well but the listing says their change is not there: the
+                // check is recorded as a failed attempt of the step.
+                effects.extend(crate::ui::update::edit::edit_attempt(
+                    &runbook,
+                    &step,
+                    Vec::new(),
+                    false,
+                    format!("the listing after the commands disagrees: {text}"),
+                ));
             }
         }
     }

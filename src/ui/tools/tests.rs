@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::core::progress::Status;
 use crate::core::runbook::load_str;
 use crate::ui::keys::Key;
-use crate::ui::model::{Msg, StepOutcome};
+use crate::ui::model::Msg;
+use crate::ui::testkit::{carry_out, done, runner_ends};
 use crate::ui::update;
 
 fn model() -> Model {
@@ -21,10 +23,12 @@ fn model() -> Model {
     m
 }
 
+/// Feeds keys; progress changes are carried out against a real store, as the loop does.
 fn keys(m: &mut Model, keys: &[Key]) -> Vec<Effect> {
     let mut out = Vec::new();
     for k in keys {
-        out.extend(update(m, Msg::Key(*k)));
+        let effects = update(m, Msg::Key(*k));
+        out.extend(carry_out(m, effects));
     }
     out
 }
@@ -39,13 +43,14 @@ fn open_tool(m: &mut Model, index: usize) -> Vec<Effect> {
 }
 
 fn listing(m: &mut Model, tool: ToolKind, text: &str) -> Vec<Effect> {
-    update(
+    let effects = update(
         m,
         Msg::Tool(ToolResult::Listing {
             tool,
             text: Ok(text.to_string()),
         }),
-    )
+    );
+    carry_out(m, effects)
 }
 
 fn argv(s: &str) -> Vec<String> {
@@ -122,9 +127,8 @@ fn services_toggle_apply_run_and_verify() {
     );
 
     let fx = keys(&mut m, &[Key::Char('y')]);
-    assert!(matches!(&fx[0], Effect::Save(run) if run.status("services") == Status::Running));
     assert_eq!(
-        fx[1],
+        fx[0],
         Effect::RunCommands {
             runbook: "tools-demo".into(),
             step: "services".into(),
@@ -135,15 +139,16 @@ fn services_toggle_apply_run_and_verify() {
             env: Vec::new(),
         }
     );
+    assert!(m.running.is_some());
+
+    // The run ends: the listing is read again and checked.
+    let fx = runner_ends(&mut m, "tools-demo", "services", done());
     assert_eq!(
         m.run("tools-demo").unwrap().steps["services"]
             .attempts
             .len(),
         1
     );
-
-    // The run ends: the listing is read again and checked.
-    let fx = update(&mut m, Msg::StepFinished(StepOutcome::Succeeded));
     assert!(
         fx.contains(&Effect::Tool(ToolJob::List(ToolKind::Services))),
         "{fx:?}"
@@ -179,14 +184,18 @@ fn a_change_that_did_not_take_fails_the_step() {
         crate::core::services::PRACTICE_LISTING,
     );
     keys(&mut m, &[Key::Char('v'), Key::Char('a'), Key::Char('y')]);
-    update(&mut m, Msg::StepFinished(StepOutcome::Succeeded));
+    runner_ends(&mut m, "tools-demo", "services", done());
     // chkconfig "succeeded" but nothing changed.
     let fx = listing(
         &mut m,
         ToolKind::Services,
         crate::core::services::PRACTICE_LISTING,
     );
-    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("services") == Status::Failed));
+    assert!(
+        fx.iter().all(|e| matches!(e, Effect::Record { .. })),
+        "{fx:?}"
+    );
+    assert_eq!(m.status("tools-demo", "services"), Status::Failed);
     let notice = m.tool.as_ref().unwrap().notice.clone().unwrap();
     assert!(notice.contains("not as chosen: avahi-daemon"), "{notice}");
     // The choices that did not take are still chosen, ready for another try.
@@ -273,7 +282,7 @@ fn runlevels_cells_to_rc_update_commands() {
     let fx = keys(&mut m, &[Key::Char('y')]);
     assert!(
         matches!(
-            &fx[1],
+            &fx[0],
             Effect::RunCommands { commands, .. } if *commands == [
                 argv("rc-update del net.extbr0 default"),
                 argv("rc-update add net.eth0 default"),
@@ -298,7 +307,7 @@ fn gcc_switch_then_profile_env_reaches_later_commands() {
     keys(&mut m, &[Key::Char('a')]);
     let fx = keys(&mut m, &[Key::Char('y')]);
     assert_eq!(
-        fx[1],
+        fx[0],
         Effect::RunCommands {
             runbook: "tools-demo".into(),
             step: "gcc".into(),
@@ -306,9 +315,9 @@ fn gcc_switch_then_profile_env_reaches_later_commands() {
             env: vec![("ROOT".into(), "/mnt/gentoo".into())],
         }
     );
-    let fx = update(&mut m, Msg::StepFinished(StepOutcome::Succeeded));
+    let fx = runner_ends(&mut m, "tools-demo", "gcc", done());
     assert_eq!(
-        fx[1..],
+        fx[..],
         [
             Effect::Tool(ToolJob::ReadProfileEnv),
             Effect::Tool(ToolJob::List(ToolKind::GccProfile))
@@ -340,7 +349,7 @@ fn gcc_switch_then_profile_env_reaches_later_commands() {
     let fx = keys(&mut m, &[Key::Char('v'), Key::Char('a'), Key::Char('y')]);
     assert!(
         matches!(
-            &fx[1],
+            &fx[0],
             Effect::RunCommands { env, .. } if env.contains(&("PATH".to_string(), "/usr/bin:/gcc-bin/4.3.4".to_string()))
         ),
         "{fx:?}"
@@ -415,12 +424,14 @@ fn snort_choose_apply_asks_then_edits() {
             error: None,
         }),
     );
-    assert!(
-        matches!(&fx[0], Effect::Save(run) if run.edits == [applied.clone()] && run.status("snort") == Status::Done)
-    );
+    carry_out(&mut m, fx);
+    let run = m.run("tools-demo").unwrap();
+    assert_eq!(run.edits, std::slice::from_ref(&applied));
+    assert_eq!(run.status("snort"), Status::Done);
     let fx = keys(&mut m, &[Key::Char('u'), Key::Char('y')]);
     assert_eq!(fx, [Effect::Tool(ToolJob::UndoEdit(applied.clone()))]);
-    update(&mut m, Msg::Tool(ToolResult::EditUndone(Ok(applied))));
+    let fx = update(&mut m, Msg::Tool(ToolResult::EditUndone(Ok(applied))));
+    carry_out(&mut m, fx);
     assert!(m.run("tools-demo").unwrap().edits[0].undone);
     keys(&mut m, &[Key::Char('u')]);
     assert_eq!(
@@ -435,7 +446,7 @@ fn snort_choose_apply_asks_then_edits() {
     keys(&mut m, &[Key::Char('x')]);
     let fx = keys(&mut m, &[Key::Char('y')]);
     assert!(
-        matches!(&fx[1], Effect::RunCommands { commands, .. } if *commands == [argv("/etc/init.d/snort restart")]),
+        matches!(&fx[0], Effect::RunCommands { commands, .. } if *commands == [argv("/etc/init.d/snort restart")]),
         "{fx:?}"
     );
 }

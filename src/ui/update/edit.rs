@@ -2,11 +2,13 @@
 //! edit already in place is offered as done, `u` shows the reverse diff and restores the
 //! backups. The file work is done by the loop (`Effect::PreviewEdit` …); this only decides.
 
-use crate::core::progress::{Attempt, Status};
+use crate::core::progress::Status;
+use crate::core::runner::RunOutcome;
+use crate::core::store::Transition;
 
 use super::super::keys::Action;
 use super::super::model::{EditPreview, EditProblem, Effect, Model, Overlay, Pending, Screen};
-use super::{pop, scroll_by};
+use super::{pop, record, scroll_by};
 
 /// `r` on an edit step: ask the loop for the diff.
 pub(super) fn request_preview(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
@@ -228,6 +230,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
         Pending::Quit
         | Pending::StartFresh { .. }
         | Pending::Run { .. }
+        | Pending::RunAnyway { .. }
         | Pending::Tool(_)
         | Pending::Cancel
         | Pending::MarkDone { .. } => Vec::new(),
@@ -238,14 +241,14 @@ fn mark_done(model: &mut Model, runbook: &str, step: &str, reason: &str) -> Vec<
     if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
         pop(model);
     }
-    let now = model.now.clone();
-    let run = model.run_mut(runbook);
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Done;
-    state.reason = Some(reason.to_string());
-    run.updated = now;
     model.message = Some(format!("Step marked done: {reason}"));
-    vec![Effect::Save(model.run_mut(runbook).clone())]
+    vec![record(
+        runbook,
+        Transition::MarkedDone {
+            step: step.to_string(),
+            reason: Some(reason.to_string()),
+        },
+    )]
 }
 
 /// The loop applied (some of) the step's edits.
@@ -259,36 +262,43 @@ pub(super) fn applied(
     if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
         pop(model);
     }
-    let (now, who) = (model.now.clone(), model.who.clone());
     let count = applied.len();
-    let run = model.run_mut(runbook);
-    run.edits.extend(applied);
-    let state = run.steps.entry(step.to_string()).or_default();
-    let number = state.attempts.len() as u32 + 1;
     let outcome = match &error {
         None => format!("applied to {count} file(s); backups in the state directory"),
         Some(e) => format!("failed after {count} file(s): {e}"),
     };
-    state.attempts.push(Attempt {
-        number,
-        started: now.clone(),
-        ended: Some(now.clone()),
-        who,
-        outcome: Some(outcome.clone()),
-        ..Attempt::default()
-    });
-    state.status = if error.is_none() {
-        Status::Done
-    } else {
-        Status::Failed
-    };
-    run.updated = now;
-    let saved = run.clone();
     model.message = Some(match error {
         None => format!("Applied: {outcome} (u undoes)"),
         Some(_) => format!("Edit {outcome}"),
     });
-    vec![Effect::Save(saved)]
+    edit_attempt(runbook, step, applied, error.is_none(), outcome)
+}
+
+/// The transitions that record an attempt the app made itself (an edit step's files, a tool's
+/// check of its listing): started, each file edited, finished done or failed with the words
+/// shown.
+pub(crate) fn edit_attempt(
+    runbook: &str,
+    step: &str,
+    applied: Vec<crate::core::progress::AppliedEdit>,
+    ok: bool,
+    words: String,
+) -> Vec<Effect> {
+    let step = step.to_string();
+    let mut effects = vec![record(runbook, Transition::Started { step: step.clone() })];
+    effects.extend(
+        applied
+            .into_iter()
+            .map(|edit| record(runbook, Transition::EditApplied { edit })),
+    );
+    let outcome = RunOutcome {
+        status: if ok { Status::Done } else { Status::Failed },
+        exit: None,
+        failed_program: None,
+        message: words,
+    };
+    effects.push(record(runbook, Transition::Finished { step, outcome }));
+    effects
 }
 
 /// The loop restored (some of) the step's files.
@@ -302,28 +312,29 @@ pub(super) fn undone(
     if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
         pop(model);
     }
-    let now = model.now.clone();
-    let run = model.run_mut(runbook);
-    for i in &undone {
-        if let Some(e) = run.edits.get_mut(*i) {
-            e.undone = true;
-        }
-    }
-    let all_undone = run
-        .edits
+    let mut effects: Vec<Effect> = undone
         .iter()
-        .filter(|e| e.step == step)
-        .all(|e| e.undone);
+        .map(|&index| record(runbook, Transition::EditUndone { index }))
+        .collect();
+    let all_undone = model.run(runbook).is_some_and(|run| {
+        run.edits
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.step == step)
+            .all(|(i, e)| e.undone || undone.contains(&i))
+    });
     if all_undone && error.is_none() {
-        let state = run.steps.entry(step.to_string()).or_default();
-        state.status = Status::Pending;
-        state.reason = Some("edit undone".into());
+        effects.push(record(
+            runbook,
+            Transition::Undone {
+                step: step.to_string(),
+                reason: "its edits were undone".into(),
+            },
+        ));
     }
-    run.updated = now;
-    let saved = run.clone();
     model.message = Some(match error {
         None => format!("Undone: {} file(s) restored from the backup", undone.len()),
         Some(e) => format!("Undo stopped after {} file(s): {e}", undone.len()),
     });
-    vec![Effect::Save(saved)]
+    effects
 }

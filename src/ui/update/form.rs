@@ -4,13 +4,13 @@
 
 use tui_input::{Input, InputRequest};
 
-use crate::core::progress::Status;
 use crate::core::runbook::Action as StepAction;
+use crate::core::store::Transition;
 use crate::core::vars::VarType;
 
 use super::super::keys::Action;
 use super::super::model::{Effect, Field, Model, Screen};
-use super::pop;
+use super::{pop, record};
 
 /// The prefix every Xen guest MAC starts with, offered in empty MAC fields.
 pub const XEN_MAC_PREFIX: &str = "00:16:3e:";
@@ -186,28 +186,28 @@ fn submit(
                 .is_some_and(|v| v.ty == VarType::Secret)
         })
         .collect();
-    let now = model.now.clone();
     for ((n, f), is_secret) in names.iter().zip(fields).zip(&secret) {
         if *is_secret {
             model.secrets.insert(n.clone(), f.value.trim().to_string());
         }
     }
-    let run = model.run_mut(runbook);
-    for ((n, f), is_secret) in names.iter().zip(fields).zip(&secret) {
-        if *is_secret {
-            // Never stored: a value left from an older version of the runbook goes too.
-            run.values.remove(n);
-        } else {
-            run.values.insert(n.clone(), f.value.trim().to_string());
-        }
-    }
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Done;
-    state.reason = None;
-    run.updated = now;
-    let saved = run.clone();
+    let values = names
+        .iter()
+        .zip(fields)
+        .map(|(n, f)| (n.clone(), f.value.trim().to_string()))
+        .collect();
+    let effects = vec![
+        record(runbook, Transition::ValuesSet { values }),
+        record(
+            runbook,
+            Transition::MarkedDone {
+                step: step.to_string(),
+                reason: None,
+            },
+        ),
+    ];
     model.drafts.remove(&draft_key(runbook, step));
     pop(model);
     model.message = Some("Saved: the values are filled into the later steps".into());
-    vec![Effect::Save(saved)]
+    effects
 }

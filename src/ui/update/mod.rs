@@ -3,15 +3,16 @@
 
 use tui_input::{Input, InputRequest};
 
-use crate::core::progress::{Attempt, Note, Status};
+use crate::core::conditions;
+use crate::core::progress::Status;
 use crate::core::runbook::Action as StepAction;
+use crate::core::runbook::{When, WhenTest};
 use crate::core::runner::RunOutcome;
+use crate::core::store::Transition;
 
 use super::keys::{self, Action, Key, Scope};
 use super::layout;
-use super::model::{
-    Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen, StepOutcome,
-};
+use super::model::{Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen};
 use super::screens;
 use super::tools;
 
@@ -51,15 +52,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp_scrolls(model);
             Vec::new()
         }
-        Msg::Attached { log, pid, boot_id } => attached(model, log, pid, boot_id),
+        Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();
             };
-            let effects = finish(
-                model,
-                StepOutcome::NotStarted(format!("`{check}` says the step is already done")),
-            );
+            let effects = not_started(model, format!("`{check}` says the step is already done"));
             model.overlay = Some(Overlay::Confirm {
                 question: format!(
                     "The check `{check}` succeeded: this step looks already done. Mark it done \
@@ -87,11 +85,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 .and_then(|r| r.steps.get(&step))
                 .and_then(|s| s.attempts.last())
                 .and_then(|a| a.log.clone());
-            model.running = Some(Running {
-                runbook,
-                step,
-                previous: Status::Interrupted,
-            });
+            // Under the output: the runbook and the step, so `q` goes back to the step and its
+            // keys (r, s, d) have somewhere to act once it ends.
+            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+                under_output(model, &runbook, &step);
+            }
+            model.running = Some(Running { runbook, step });
             model.output_title = format!("{title} (re-attached)");
             if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
                 model.screens.push(Screen::Output {
@@ -107,8 +106,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             effects.extend(tools::after_run(model));
             effects
         }
-        Msg::StepFinished(outcome) => {
-            let mut effects = finish(model, outcome);
+        Msg::NotStarted(why) => {
+            let mut effects = not_started(model, why);
             effects.extend(tools::after_run(model));
             effects
         }
@@ -298,6 +297,11 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
+                Pending::RunAnyway {
+                    runbook,
+                    step,
+                    note,
+                } => run_anyway(model, &runbook, &step, note),
                 Pending::Cancel if model.running.is_some() => {
                     model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());
                     vec![Effect::CancelRun]
@@ -308,13 +312,13 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     step,
                     reason,
                 } => {
-                    let now = model.now.clone();
-                    let run = model.run_mut(&runbook);
-                    let state = run.steps.entry(step).or_default();
-                    state.status = Status::Done;
-                    state.reason = Some(reason);
-                    run.updated = now;
-                    vec![Effect::Save(run.clone())]
+                    vec![record(
+                        &runbook,
+                        Transition::MarkedDone {
+                            step,
+                            reason: Some(reason),
+                        },
+                    )]
                 }
                 Pending::Tool(what) => tools::confirmed(model, what),
                 other => edit::confirmed(model, other),
@@ -367,25 +371,29 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
     let done_reason = matches!(purpose, PromptFor::DoneReason { .. });
     match purpose {
         PromptFor::SkipReason { runbook, step } | PromptFor::DoneReason { runbook, step } => {
-            let (status, ask) = if done_reason {
-                (Status::Done, "marking it done")
+            let ask = if done_reason {
+                "marking it done"
             } else {
-                (Status::Skipped, "skipping")
+                "skipping"
             };
             if text.is_empty() {
                 model.message = Some(format!("Type the reason for {ask}, then Enter"));
                 return Vec::new();
             }
             model.overlay = None;
-            let now = model.now.clone();
-            let run = model.run_mut(&runbook);
-            let state = run.steps.entry(step.clone()).or_default();
-            state.status = status;
-            state.reason = Some(text);
-            run.updated = now;
-            let saved = run.clone();
+            let transition = if done_reason {
+                Transition::MarkedDone {
+                    step: step.clone(),
+                    reason: Some(text),
+                }
+            } else {
+                Transition::Skipped {
+                    step: step.clone(),
+                    reason: text,
+                }
+            };
             to_next_step(model, &runbook, &step);
-            vec![Effect::Save(saved)]
+            vec![record(&runbook, transition)]
         }
         PromptFor::OwnSid => tools::own_sid_typed(model, &text),
         PromptFor::Note { runbook, step } => {
@@ -393,15 +401,7 @@ fn submit_prompt(model: &mut Model) -> Vec<Effect> {
             if text.is_empty() {
                 return Vec::new();
             }
-            let (now, who) = (model.now.clone(), model.who.clone());
-            let run = model.run_mut(&runbook);
-            run.steps.entry(step).or_default().notes.push(Note {
-                at: now.clone(),
-                who,
-                text,
-            });
-            run.updated = now;
-            vec![Effect::Save(run.clone())]
+            vec![record(&runbook, Transition::Noted { step, text })]
         }
     }
 }
@@ -450,6 +450,29 @@ fn screen_key(model: &mut Model, action: Action) -> Vec<Effect> {
             match action {
                 Action::Back => pop(model),
                 Action::Cancel => return ask_cancel(model),
+                // After the step ended: retry, skip or mark done without going back first.
+                Action::Run | Action::Skip | Action::MarkDone => {
+                    if model.running.is_some() {
+                        model.message =
+                            Some("The step is running: wait for it to end (c cancels)".into());
+                        return Vec::new();
+                    }
+                    match model.screens.get(top.wrapping_sub(1)).cloned() {
+                        Some(Screen::Step {
+                            runbook,
+                            step,
+                            scroll,
+                        }) => {
+                            pop(model);
+                            let effects = step_key(model, &runbook, &step, scroll, action, page);
+                            clamp_scrolls(model);
+                            return effects;
+                        }
+                        _ => {
+                            model.message = Some("Open the step (q) to do that".into());
+                        }
+                    }
+                }
                 Action::ToggleWrap => {
                     model.output_wrap = !model.output_wrap;
                     model.message = Some(if model.output_wrap {
@@ -590,7 +613,15 @@ fn runbook_key(
         }
         Action::Back => {
             pop(model);
-            return Vec::new();
+            // Leaving the runbook releases its run, unless one of its steps still runs here.
+            let running_here = model.running.as_ref().is_some_and(|r| r.runbook == runbook);
+            return if running_here {
+                Vec::new()
+            } else {
+                vec![Effect::CloseRun {
+                    runbook: runbook.to_string(),
+                }]
+            };
         }
         Action::ShowOutput => {
             model.screens.push(Screen::Output {
@@ -664,15 +695,14 @@ fn step_key(
                 });
                 return Vec::new();
             }
-            let now = model.now.clone();
-            let run = model.run_mut(runbook);
-            let state = run.steps.entry(step.to_string()).or_default();
-            state.status = Status::Done;
-            state.reason = None;
-            run.updated = now;
-            let saved = run.clone();
             to_next_step(model, runbook, step);
-            vec![Effect::Save(saved)]
+            vec![record(
+                runbook,
+                Transition::MarkedDone {
+                    step: step.to_string(),
+                    reason: None,
+                },
+            )]
         }
         Action::Skip | Action::Note => {
             if action == Action::Skip && is_running(model, runbook, step) {
@@ -722,6 +752,30 @@ fn step_key(
             Vec::new()
         }
     }
+}
+
+/// Puts the runbook's screen and the step's screen on the stack (the Output screen goes on top
+/// of them), unless the step's screen is already on top.
+fn under_output(model: &mut Model, runbook: &str, step: &str) {
+    if matches!(model.screens.last(), Some(Screen::Step { runbook: r, step: s, .. }) if r == runbook && s == step)
+    {
+        return;
+    }
+    let index = model
+        .runbook(runbook)
+        .and_then(|rb| rb.steps().position(|(_, s)| s.id == step))
+        .unwrap_or(0);
+    if !matches!(model.screens.last(), Some(Screen::Runbook { runbook: r, .. }) if r == runbook) {
+        model.screens.push(Screen::Runbook {
+            runbook: runbook.to_string(),
+            cursor: Cursor { index },
+        });
+    }
+    model.screens.push(Screen::Step {
+        runbook: runbook.to_string(),
+        step: step.to_string(),
+        scroll: 0,
+    });
 }
 
 /// Shows the next (or previous) step in place of `step` on the step screen, with the runbook
@@ -779,6 +833,12 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
     }
+    if let Some(asked) = order_or_question(model, runbook, step) {
+        return asked;
+    }
+    let Some((_, s)) = model.step(runbook, step) else {
+        return Vec::new();
+    };
     match &s.action {
         StepAction::Run(_) => {}
         StepAction::Manual => {
@@ -818,145 +878,142 @@ fn request_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
     }
 }
 
-/// Records a new attempt of the step, marks it running and empties the output buffer for it;
-/// returns the run to save. One home for runbook steps and tool screens alike. With `with_log`
-/// the attempt names its log file at once (tool screens write their own logs); otherwise the
-/// progress store fills it in when it records the start.
-pub(crate) fn begin_attempt(
-    model: &mut Model,
-    with_log: bool,
-    runbook: &str,
-    step: &str,
-) -> crate::core::progress::Run {
-    let previous = model.status(runbook, step);
-    let (now, who) = (model.now.clone(), model.who.clone());
+/// Before a step starts: steps it comes `after` that are not finished, and a `when` question,
+/// are asked about first (a probe is answered where the step starts, by the app). `None`: go.
+fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec<Effect>> {
+    if model.gate_passed.take() == Some((runbook.to_string(), step.to_string())) {
+        return None;
+    }
+    let (_, s) = model.step(runbook, step)?;
+    let unmet: Vec<String> = conditions::unmet_prerequisites(s, |id| model.status(runbook, id))
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let question = match &s.when {
+        Some(When {
+            test: WhenTest::Ask(q),
+            ..
+        }) => Some(q.trim().to_string()),
+        _ => None,
+    };
+    let (question, note) = if !unmet.is_empty() {
+        let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
+        let first = conditions::out_of_order_message(s, &ids)
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        (
+            format!(
+                "This step {}. Run it anyway? (The run records that it was forced.)",
+                first.replacen(&format!("'{}' ", s.id), "", 1)
+            ),
+            Some(conditions::forced_note(&unmet).replace("with --force", "in the app")),
+        )
+    } else if let Some(q) = question {
+        (
+            format!("{q} (Yes: run the step. No: nothing is run; s skips it as not needed.)"),
+            None,
+        )
+    } else {
+        return None;
+    };
+    model.overlay = Some(Overlay::Confirm {
+        question,
+        on_yes: Pending::RunAnyway {
+            runbook: runbook.into(),
+            step: step.into(),
+            note,
+        },
+    });
+    Some(Vec::new())
+}
+
+/// The technician said yes to running a step out of order or to its question: record the
+/// note, then ask the usual questions (confirm, already done) and run it.
+fn run_anyway(model: &mut Model, runbook: &str, step: &str, note: Option<String>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if let Some(text) = note {
+        let step = step.to_string();
+        effects.push(record(runbook, Transition::Noted { step, text }));
+    }
+    model.gate_passed = Some((runbook.to_string(), step.to_string()));
+    effects.extend(request_run(model, runbook, step));
+    effects
+}
+
+/// A probe said the step does not apply: nothing was started; the step is recorded skipped, `[-] not needed (why)`.
+fn not_needed(model: &mut Model, runbook: &str, step: &str, why: &str) -> Vec<Effect> {
+    let reason = conditions::not_needed_outcome(why);
+    let mut effects = if is_running(model, runbook, step) {
+        not_started(model, reason.clone())
+    } else {
+        Vec::new()
+    };
+    let skipped = Transition::Skipped {
+        step: step.to_string(),
+        reason: reason.clone(),
+    };
+    effects.push(record(runbook, skipped));
+    model.message = Some(format!("[-] {reason}"));
+    effects
+}
+
+/// One named change of a run's progress, for the loop to record.
+pub(crate) fn record(runbook: &str, transition: Transition) -> Effect {
+    Effect::Record {
+        runbook: runbook.to_string(),
+        transition,
+    }
+}
+
+/// Marks the step as the one running (the runner records its attempt when it really starts)
+/// and empties the output buffer for it. One home for runbook steps and tool screens alike.
+pub(crate) fn begin_running(model: &mut Model, runbook: &str, step: &str) {
     let title = model
         .step(runbook, step)
         .map(|(_, s)| model.filled(runbook, &s.title))
         .unwrap_or_default();
-    let run = model.run_mut(runbook);
-    let target = run.target.clone();
-    let state = run.steps.entry(step.to_string()).or_default();
-    state.status = Status::Running;
-    let number = state.attempts.len() as u32 + 1;
-    state.attempts.push(Attempt {
-        number,
-        started: now.clone(),
-        who,
-        log: with_log.then(|| crate::core::state_dir::attempt_log(runbook, &target, step, number)),
-        ..Attempt::default()
-    });
-    run.updated = now;
-    let saved = run.clone();
     model.running = Some(Running {
         runbook: runbook.into(),
         step: step.into(),
-        previous,
     });
     model.clear_output();
     model.output_title = title;
-    saved
 }
 
 fn start_run(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
-    let saved = begin_attempt(model, false, runbook, step);
+    begin_running(model, runbook, step);
     model.screens.push(Screen::Output {
         scroll: 0,
         follow: true,
     });
-    vec![
-        Effect::Save(saved),
-        Effect::RunStep {
-            runbook: runbook.into(),
-            step: step.into(),
-        },
-    ]
+    vec![Effect::RunStep {
+        runbook: runbook.into(),
+        step: step.into(),
+    }]
 }
 
-fn finish(model: &mut Model, outcome: StepOutcome) -> Vec<Effect> {
-    let Some(running) = model.running.take() else {
+/// The step did not start; nothing was recorded.
+fn not_started(model: &mut Model, why: String) -> Vec<Effect> {
+    if model.running.take().is_none() {
         return Vec::new();
-    };
-    let now = model.now.clone();
-    let run = model.run_mut(&running.runbook);
-    let state = run.steps.entry(running.step.clone()).or_default();
-    let message = match outcome {
-        StepOutcome::Succeeded => {
-            state.status = Status::Done;
-            if let Some(a) = state.attempts.last_mut() {
-                a.ended = Some(now.clone());
-                a.outcome = Some("done".into());
-            }
-            None
-        }
-        StepOutcome::Failed(why) => {
-            state.status = Status::Failed;
-            if let Some(a) = state.attempts.last_mut() {
-                a.ended = Some(now.clone());
-                a.outcome = Some(why.clone());
-            }
-            Some(format!("The step failed: {why}"))
-        }
-        StepOutcome::NotStarted(why) => {
-            state.status = running.previous;
-            state.attempts.pop();
-            Some(format!("Not run: {why}"))
-        }
-    };
-    run.updated = now;
-    let saved = run.clone();
-    if let Some(m) = message {
-        model.push_output(m.clone());
-        model.message = Some(m);
+    }
+    let message = format!("Not run: {why}");
+    model.push_output(message.clone());
+    if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+        model.message = Some(message);
     }
     clamp_scrolls(model);
-    vec![Effect::Save(saved)]
+    Vec::new()
 }
 
-/// Records where the running attempt's output goes (and its supervisor), for re-attaching.
-fn attached(
-    model: &mut Model,
-    log: String,
-    pid: Option<u32>,
-    boot_id: Option<String>,
-) -> Vec<Effect> {
-    let Some(running) = model.running.clone() else {
-        return Vec::new();
-    };
-    let run = model.run_mut(&running.runbook);
-    let Some(a) = run
-        .steps
-        .get_mut(&running.step)
-        .and_then(|s| s.attempts.last_mut())
-    else {
-        return Vec::new();
-    };
-    a.log = Some(log.clone());
-    a.pid = pid;
-    a.boot_id = boot_id;
-    let saved = run.clone();
-    model.output_log = Some(log);
-    vec![Effect::Save(saved)]
-}
-
-/// The runner's verdict: status (done, failed, cancelled, interrupted), exit and which program
-/// failed go into the attempt; a failure is announced with its exit status.
+/// The runner's verdict (already recorded by the runner): a failure is announced with its
+/// exit status.
 fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
-    let Some(running) = model.running.take() else {
+    if model.running.take().is_none() {
         return Vec::new();
-    };
-    let now = model.now.clone();
-    let run = model.run_mut(&running.runbook);
-    let state = run.steps.entry(running.step.clone()).or_default();
-    state.status = outcome.status;
-    if let Some(a) = state.attempts.last_mut() {
-        a.ended = Some(now.clone());
-        a.exit = outcome.exit;
-        a.failed_program = outcome.failed_program;
-        a.outcome = Some(outcome.message.clone());
     }
-    run.updated = now;
-    let saved = run.clone();
     let message = match outcome.status {
         Status::Done => format!("Done: {}", outcome.message),
         Status::Cancelled => "Cancelled".to_string(),
@@ -967,9 +1024,12 @@ fn ended(model: &mut Model, outcome: RunOutcome) -> Vec<Effect> {
         ),
     };
     model.push_output(format!("fieldbook: {message}"));
-    model.message = Some(message);
+    // On the Output screen the verdict is its last line, read whole: a box over the bottom
+    // would hide the program's last lines, the ones that say why.
+    model.message =
+        (!matches!(model.screens.last(), Some(Screen::Output { .. }))).then_some(message);
     clamp_scrolls(model);
-    vec![Effect::Save(saved)]
+    Vec::new()
 }
 
 /// Keeps every scroll offset within its content, so scrolling back after overshooting the end
@@ -1028,7 +1088,7 @@ pub fn clamp_scrolls(model: &mut Model) {
     }
 }
 
-mod edit;
+pub(crate) mod edit;
 pub mod form;
 pub mod subnet;
 #[cfg(test)]

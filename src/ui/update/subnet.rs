@@ -6,7 +6,8 @@ use crate::core::net::{self, QuizAnswer, QuizRng};
 use super::super::keys::Action;
 use super::super::model::{Cursor, Effect, Field, Model, Quiz, Screen};
 use super::form::field_action;
-use super::{move_cursor, pop, scroll_by};
+use super::{move_cursor, pop, record, scroll_by};
+use crate::core::store::Transition;
 
 /// The menu entries, in order.
 pub const MENU: [&str; 3] = [
@@ -133,13 +134,10 @@ fn step_worked_out(model: &mut Model) -> Vec<Effect> {
         Err(_) => return Vec::new(),
     };
     let offered_to = next_cidr_field(model, &runbook, &step);
-    let now = model.now.clone();
-    let run = model.run_mut(&runbook);
-    let state = run.steps.entry(step).or_default();
-    state.status = crate::core::progress::Status::Done;
-    state.reason = Some(format!("worked out in the subnet calculator: {network}"));
-    run.updated = now;
-    let saved = run.clone();
+    let done = Transition::MarkedDone {
+        step,
+        reason: Some(format!("worked out in the subnet calculator: {network}")),
+    };
     model.message = Some(match offered_to {
         Some((var, label)) => {
             model.offers.insert(var, network.clone());
@@ -147,7 +145,7 @@ fn step_worked_out(model: &mut Model) -> Vec<Effect> {
         }
         None => format!("Step done: {network}"),
     });
-    vec![Effect::Save(saved)]
+    vec![record(&runbook, done)]
 }
 
 /// The first address/prefix variable (name, label) of the first form step after `step`.

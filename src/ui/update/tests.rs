@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::core::progress::Exit;
 use crate::core::runbook::load_str;
+use crate::ui::testkit::carry_out;
 
 fn model() -> Model {
     let rb = load_str(
@@ -18,10 +20,12 @@ fn model() -> Model {
     m
 }
 
+/// Feeds keys; progress changes are carried out against a real store, as the loop does.
 fn keys(m: &mut Model, keys: &[Key]) -> Vec<Effect> {
     let mut out = Vec::new();
     for k in keys {
-        out.extend(update(m, Msg::Key(*k)));
+        let effects = update(m, Msg::Key(*k));
+        out.extend(carry_out(m, effects));
     }
     out
 }
@@ -66,6 +70,25 @@ fn navigate_to_a_step_and_back() {
     assert_eq!(keys(&mut m, &[Key::Char('q')]), vec![Effect::Quit]);
 }
 
+/// Issue 15 item 2: going back to the runbook list releases the run's lock.
+#[test]
+fn leaving_a_runbook_closes_its_run() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter]);
+    let fx = keys(&mut m, &[Key::Char('q')]);
+    assert_eq!(
+        fx,
+        vec![Effect::CloseRun {
+            runbook: "demo".into()
+        }]
+    );
+    // Not while one of its steps runs here.
+    open_step(&mut m, 1);
+    keys(&mut m, &[Key::Char('r'), Key::Char('q'), Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Runbook { .. }));
+    assert!(keys(&mut m, &[Key::Char('q')]).is_empty());
+}
+
 #[test]
 fn cursor_moves_stay_in_range_and_tab_jumps_sections() {
     let mut m = model();
@@ -84,7 +107,11 @@ fn mark_done_saves_the_run() {
     let mut m = model();
     open_step(&mut m, 0);
     let fx = keys(&mut m, &[Key::Char('d')]);
-    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("read") == Status::Done));
+    assert!(matches!(
+        &fx[..],
+        [Effect::Record { transition: Transition::MarkedDone { step, reason: None }, .. }]
+            if step == "read"
+    ));
     assert_eq!(m.status("demo", "read"), Status::Done);
     // The next step comes up, and the runbook's cursor follows it.
     assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
@@ -109,8 +136,18 @@ fn marking_a_never_run_step_done_asks_why() {
         keys(&mut m, &[Key::Char(c)]);
     }
     let fx = keys(&mut m, &[Key::Enter]);
-    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("update") == Status::Done));
+    assert!(matches!(
+        &fx[..],
+        [Effect::Record {
+            transition: Transition::MarkedDone {
+                reason: Some(_),
+                ..
+            },
+            ..
+        }]
+    ));
     let state = &m.run("demo").unwrap().steps["update"];
+    assert_eq!(state.status, Status::Done);
     assert_eq!(
         state.reason.as_deref(),
         Some("synced from the mirror by hand")
@@ -135,8 +172,18 @@ fn marking_a_failed_step_done_asks_for_the_reason_the_report_shows() {
         keys(&mut m, &[Key::Char(c)]);
     }
     let fx = keys(&mut m, &[Key::Enter]);
-    assert!(matches!(&fx[..], [Effect::Save(run)] if run.status("read") == Status::Done));
+    assert!(matches!(
+        &fx[..],
+        [Effect::Record {
+            transition: Transition::MarkedDone {
+                reason: Some(_),
+                ..
+            },
+            ..
+        }]
+    ));
     let state = &m.run("demo").unwrap().steps["read"];
+    assert_eq!(state.status, Status::Done);
     assert_eq!(state.reason.as_deref(), Some("ran it by hand"));
     assert!(m.overlay.is_none());
 }
@@ -182,50 +229,63 @@ fn esc_closes_an_empty_prompt_and_notes_are_kept() {
     );
     let notes = &m.run("demo").unwrap().steps["read"].notes;
     assert_eq!(notes.len(), 1);
-    assert_eq!(
-        (notes[0].text.as_str(), notes[0].who.as_str()),
-        ("ok", "tech")
-    );
+    assert_eq!(notes[0].text, "ok");
 }
 
 #[test]
-fn run_marks_running_then_a_not_started_outcome_restores_the_status() {
+fn run_records_nothing_itself_and_a_step_that_never_starts_leaves_no_attempt() {
     let mut m = model();
     open_step(&mut m, 1);
     let fx = keys(&mut m, &[Key::Char('r')]);
-    assert_eq!(fx.len(), 2);
+    // The runner records the attempt when it really starts (after the check), as `exec` does.
     assert!(
-        matches!(&fx[1], Effect::RunStep { runbook, step } if runbook == "demo" && step == "update")
+        matches!(&fx[..], [Effect::RunStep { runbook, step }] if runbook == "demo" && step == "update")
     );
-    assert_eq!(m.status("demo", "update"), Status::Running);
+    assert!(m.running.is_some());
     assert!(matches!(m.screen(), Screen::Output { .. }));
     update(&mut m, Msg::OutputLine("hello".into()));
-    let fx = update(
-        &mut m,
-        Msg::StepFinished(StepOutcome::NotStarted("no runner".into())),
-    );
-    assert_eq!(fx.len(), 1);
+    let fx = update(&mut m, Msg::NotStarted("no value for 'lan_ip'".into()));
+    assert!(fx.is_empty());
     assert_eq!(m.status("demo", "update"), Status::Pending);
-    assert!(m.run("demo").unwrap().steps["update"].attempts.is_empty());
+    assert!(
+        m.run("demo")
+            .is_none_or(|r| !r.steps.contains_key("update"))
+    );
     assert!(m.running.is_none());
+    // On the Output screen the reason is its last line.
+    let last = m.output.back().unwrap().text();
+    assert!(last.contains("Not run: no value"), "{last}");
 }
 
 #[test]
-fn a_finished_run_records_the_attempt() {
+fn an_ended_step_is_announced_with_the_runners_verdict() {
     let mut m = model();
     open_step(&mut m, 1);
     keys(&mut m, &[Key::Char('r')]);
-    update(
-        &mut m,
-        Msg::StepFinished(StepOutcome::Failed("exit 1".into())),
+    let failed = RunOutcome {
+        status: Status::Failed,
+        exit: Some(Exit::Code(1)),
+        failed_program: Some(0),
+        message: "command 1 of 2 failed (exit 1)".into(),
+    };
+    assert!(update(&mut m, Msg::StepEnded(failed)).is_empty());
+    assert!(m.running.is_none());
+    // On the Output screen the verdict is its last line.
+    let said = m.output.back().unwrap().text();
+    assert!(
+        said.starts_with("fieldbook: FAILED: command 1 of 2 failed (exit 1)"),
+        "{said}"
     );
-    let st = &m.run("demo").unwrap().steps["update"];
-    assert_eq!(st.status, Status::Failed);
-    assert_eq!(st.attempts[0].outcome.as_deref(), Some("exit 1"));
     keys(&mut m, &[Key::Char('q'), Key::Char('r')]);
-    update(&mut m, Msg::StepFinished(StepOutcome::Succeeded));
-    let st = &m.run("demo").unwrap().steps["update"];
-    assert_eq!((st.status, st.attempts.len()), (Status::Done, 2));
+    let done = RunOutcome {
+        status: Status::Done,
+        exit: Some(Exit::Code(0)),
+        failed_program: None,
+        message: "finished (exit 0)".into(),
+    };
+    update(&mut m, Msg::StepEnded(done));
+    let said = m.output.back().unwrap().text();
+    assert_eq!(said, "fieldbook: Done: finished (exit 0)");
 }
 
 #[test]
@@ -240,7 +300,7 @@ fn destructive_steps_ask_first_and_esc_says_no() {
     assert_eq!(m.status("demo", "wipe"), Status::Pending);
     keys(&mut m, &[Key::Char('r')]);
     let fx = keys(&mut m, &[Key::Char('y')]);
-    assert!(matches!(&fx[1], Effect::RunStep { step, .. } if step == "wipe"));
+    assert!(matches!(&fx[0], Effect::RunStep { step, .. } if step == "wipe"));
 }
 
 #[test]
@@ -424,9 +484,225 @@ fn the_output_title_shows_how_long_the_step_has_run() {
     open_step(&mut m, 1);
     keys(&mut m, &[Key::Char('r')]);
     assert!(matches!(m.screen(), Screen::Output { .. }));
-    m.now = "2026-11-26T10:03:07Z".into();
+    // The runner records the start (the store stamps it with the clock).
+    let started = Effect::Record {
+        runbook: "demo".into(),
+        transition: Transition::Started {
+            step: "update".into(),
+        },
+    };
+    carry_out(&mut m, vec![started]);
+    let at = &m.run("demo").unwrap().steps["update"].attempts[0].started;
+    let at = crate::core::clock::parse(at).unwrap();
+    m.now = crate::core::clock::format_unix(at + 187);
     assert!(top(&m).contains("running 3m 07s"), "{}", top(&m));
     // A slow line pays for it once a minute.
     m.settings.terminal.low_bandwidth = true;
     assert!(top(&m).contains("running 3m 00s"), "{}", top(&m));
+}
+
+fn ordered_model() -> Model {
+    let rb = load_str(
+        "ordered.toml",
+        r#"
+id = "ord"
+title = "Ordered"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "world"
+title = "World"
+why = "w"
+kind = "command"
+commands = [["true"]]
+[[section.step]]
+id = "depclean"
+title = "Depclean"
+why = "w"
+kind = "command"
+commands = [["true"]]
+after = ["world"]
+[[section.step]]
+id = "perl"
+title = "Perl"
+why = "w"
+kind = "command"
+commands = [["perl-cleaner", "all"]]
+when = { ask = "Was perl upgraded?", not_needed = "perl was not upgraded" }
+[[section.step]]
+id = "hotplug"
+title = "Hotplug"
+why = "w"
+kind = "command"
+commands = [["true"]]
+when = { probe = ["test", "-f", "/etc/rc.conf"], not_needed = "no rc.conf" }
+"#,
+    )
+    .unwrap();
+    let mut m = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    m.now = "2026-12-02T15:00:00Z".into();
+    m.who = "tech".into();
+    m
+}
+
+fn run_request(m: &mut Model, step: &str) -> Vec<Effect> {
+    request_run(m, "ord", step)
+}
+
+/// A step run before the steps it comes after asks first, naming them; yes runs it and the
+/// run records that it was forced; no runs nothing.
+#[test]
+fn a_step_out_of_order_asks_first_and_yes_is_recorded_as_forced() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "depclean").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay);
+    };
+    assert!(question.contains("must come after 'world'"), "{question}");
+    keys(&mut m, &[Key::Char('n')]);
+    assert!(m.overlay.is_none());
+    assert_eq!(m.status("ord", "depclean"), Status::Pending);
+    run_request(&mut m, "depclean");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "depclean")),
+        "{fx:?}"
+    );
+    let notes = &m.run("ord").unwrap().steps["depclean"].notes;
+    assert!(
+        notes[0].text.starts_with("forced: run before 'world'"),
+        "{notes:?}"
+    );
+    // In order, nothing is asked.
+    let mut m = ordered_model();
+    m.run_mut("ord")
+        .steps
+        .entry("world".into())
+        .or_default()
+        .status = Status::Done;
+    let fx = run_request(&mut m, "depclean");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
+        "{fx:?}"
+    );
+}
+
+/// A step whose `when` is a question asks it; a probe's "no" skips the step as not needed.
+#[test]
+fn conditional_steps_ask_or_are_skipped_as_not_needed() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "perl").is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question");
+    };
+    assert!(question.starts_with("Was perl upgraded?"), "{question}");
+    let fx = keys(&mut m, &[Key::Char('y')]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "perl"))
+    );
+
+    let mut m = ordered_model();
+    let fx = run_request(&mut m, "hotplug");
+    assert!(fx.iter().any(|e| matches!(e, Effect::RunStep { .. })));
+    assert!(m.running.is_some());
+    let fx = update(
+        &mut m,
+        Msg::NotNeeded {
+            runbook: "ord".into(),
+            step: "hotplug".into(),
+            why: "no rc.conf".into(),
+        },
+    );
+    carry_out(&mut m, fx);
+    let state = &m.run("ord").unwrap().steps["hotplug"];
+    assert_eq!(state.status, Status::Skipped);
+    assert_eq!(state.reason.as_deref(), Some("not needed (no rc.conf)"));
+    assert!(state.attempts.is_empty(), "nothing ran");
+    assert!(m.running.is_none());
+    // The step screen says when it applies and what it comes after.
+    let text = |m: &Model, step: &str| -> String {
+        screens::step::body_lines(m, "ord", step, 200)
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        text(&m, "hotplug").contains(
+            "Applies only when `test -f /etc/rc.conf` succeeds; otherwise not needed (no rc.conf)."
+        ),
+        "{}",
+        text(&m, "hotplug")
+    );
+    assert!(text(&m, "depclean").contains("Comes after: [ ] world"));
+}
+
+/// After re-attaching to a long step that then fails, the verdict is the Output screen's last
+/// line (no box over the program's last lines), `s` and `d` work there, and `q` goes back to
+/// the step.
+#[test]
+fn after_reattaching_a_failure_leaves_the_output_readable_and_its_keys_work() {
+    use crate::core::progress::Attempt;
+    let mut m = model();
+    m.size = (80, 24);
+    {
+        let run = m.run_mut("demo");
+        let state = run.steps.entry("update".into()).or_default();
+        state.status = Status::Running;
+        state.attempts.push(Attempt {
+            number: 1,
+            started: "2026-11-26T09:00:00Z".into(),
+            log: Some("logs/demo@gw1/update.1.log".into()),
+            ..Attempt::default()
+        });
+    }
+    update(
+        &mut m,
+        Msg::Reattached {
+            runbook: "demo".into(),
+            step: "update".into(),
+        },
+    );
+    assert!(matches!(m.screen(), Screen::Output { .. }));
+    for i in 0..30 {
+        update(&mut m, Msg::OutputLine(format!("!!! line {i}")));
+    }
+    // The runner records the end and tells the screens.
+    let failed = RunOutcome {
+        status: Status::Failed,
+        exit: Some(Exit::Code(1)),
+        failed_program: Some(0),
+        message: "command 1 of 2 failed (exit 1): emerge --sync".into(),
+    };
+    crate::ui::testkit::runner_ends(&mut m, "demo", "update", failed);
+    assert_eq!(m.status("demo", "update"), Status::Failed);
+    // No box over the output: the verdict is its last line.
+    assert!(m.message.is_none(), "{:?}", m.message);
+    assert!(
+        m.output
+            .back()
+            .unwrap()
+            .text()
+            .starts_with("fieldbook: FAILED")
+    );
+    // s asks why, for this step.
+    keys(&mut m, &[Key::Char('s')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::SkipReason { step, .. }, .. }) if step == "update"
+    ));
+    keys(&mut m, &[Key::Ctrl('u'), Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // Back on the output, q goes back to the step.
+    keys(&mut m, &[Key::Char('o'), Key::Char('q')]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    // d (a failed step) asks why too.
+    keys(&mut m, &[Key::Char('o'), Key::Char('d')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Prompt { purpose: PromptFor::DoneReason { step, .. }, .. }) if step == "update"
+    ));
 }
