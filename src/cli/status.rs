@@ -12,6 +12,7 @@ use crate::cli::runs::{self, FoundRun, terminal_safe};
 use crate::core::catalog::Catalog;
 use crate::core::report::{self, Report};
 use crate::core::store;
+use crate::ui::text::wrap;
 
 /// Prints the runs (all, or those of `id`; `--target` filters). With an id, every step is
 /// listed with its marker. Exit 1 if some state file could not be read (it is named on stderr).
@@ -106,6 +107,9 @@ fn run_json(f: &FoundRun, r: &Report) -> Value {
     })
 }
 
+/// The run table, at most 80 columns at the built-in runbooks' ids: the counts are packed
+/// under short headers and who worked on a run goes on its own (wrapped) line below it, so
+/// nothing is cut on a serial console.
 fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
     let w_id = reports
         .iter()
@@ -121,14 +125,14 @@ fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
         .max(6);
     let _ = writeln!(
         out,
-        "{:<w_id$}  {:<w_t$}  {:>7}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  WHO",
-        "RUNBOOK", "TARGET", "DONE", "RUNNING", "FAIL", "SKIP", "INTR", "LAST ACTIVITY"
+        "{:<w_id$}  {:<w_t$}  {:>5} {:>3} {:>4} {:>4} {:>3}  LAST ACTIVITY",
+        "RUNBOOK", "TARGET", "DONE", "RUN", "FAIL", "SKIP", "INT"
     );
     for (_, r) in reports {
         let p = &r.progress;
         let _ = writeln!(
             out,
-            "{:<w_id$}  {:<w_t$}  {:>7}  {:>7}  {:>4}  {:>4}  {:>4}  {:<20}  {}",
+            "{:<w_id$}  {:<w_t$}  {:>5} {:>3} {:>4} {:>4} {:>3}  {}",
             r.runbook,
             r.target,
             format!("{}/{}", p.done, p.total),
@@ -137,10 +141,17 @@ fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
             p.skipped,
             p.interrupted,
             r.last_activity,
-            r.people.join(", ")
         );
+        if !r.people.is_empty() {
+            for line in wrap(&format!("by {}", r.people.join(", ")), TABLE_WIDTH - 2) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
     }
 }
+
+/// The width `status` keeps to: a serial console.
+const TABLE_WIDTH: usize = 80;
 
 fn detail(out: &mut String, r: &Report) {
     let practice = if r.practice { " (practice)" } else { "" };
@@ -186,4 +197,49 @@ fn detail(out: &mut String, r: &Report) {
         );
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::progress::Run;
+
+    fn found(runbook: &str, target: &str) -> FoundRun {
+        let run = Run {
+            runbook: runbook.into(),
+            target: target.into(),
+            updated: "2026-11-26T11:42:10Z".into(),
+            ..Run::default()
+        };
+        FoundRun {
+            file: std::path::PathBuf::from("x.json"),
+            run,
+        }
+    }
+
+    #[test]
+    fn table_fits_80_columns_at_the_built_in_ids() {
+        let runs: Vec<FoundRun> = ["clearos-install", "gentoo-world-update", "xen4-migration"]
+            .iter()
+            .map(|id| found(id, "web1.example"))
+            .collect();
+        let reports: Vec<(&FoundRun, Report)> = runs
+            .iter()
+            .map(|f| {
+                let mut r = report::build(&f.run, None);
+                r.progress.done = 12;
+                r.progress.total = 40;
+                r.people = vec!["ana".into(), "bo".into()];
+                (f, r)
+            })
+            .collect();
+        let mut out = String::new();
+        table(&mut out, &reports);
+        for line in out.lines() {
+            assert!(line.len() <= 80, "{} columns: {line:?}", line.len());
+        }
+        for want in ["12/40", "2026-11-26T11:42:10Z", "ana, bo", "INT", "RUN"] {
+            assert!(out.contains(want), "{want} missing from\n{out}");
+        }
+    }
 }
