@@ -11,6 +11,7 @@
 //!
 //! Run it alone: `cargo test --test acceptance` (README, "Acceptance tests against the real tools").
 
+mod common;
 #[path = "acceptance/fieldbook.rs"]
 mod fieldbook;
 #[path = "acceptance/openrc.rs"]

@@ -27,9 +27,31 @@ const MODES: &[(&str, u32)] = &[
     ("etc/portage/make.conf", 0o640),
 ];
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+mod common;
+use common::skip::is_root;
+
+/// Runs `f` on a thread whose file-system identity is `nobody` (65534) when the test is root,
+/// so permission checks apply as they do for an ordinary user (Linux's fsuid is per thread and
+/// dropping it to non-zero drops the thread's file capabilities); otherwise runs it as is.
+fn as_ordinary_user<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if !is_root() {
+        return f();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: setfsgid/setfsuid change only this thread's file-system identity.
+                unsafe {
+                    libc::setfsgid(65534);
+                    libc::setfsuid(65534);
+                }
+                // SAFETY: as above; setfsuid returns the previous fsuid when given -1.
+                assert_eq!(unsafe { libc::setfsuid(u32::MAX) }, 65534, "fsuid dropped");
+                f()
+            })
+            .join()
+            .unwrap()
+    })
 }
 
 /// A fresh root holding a copy of the fixture tree, and a state directory beside it.
@@ -466,11 +488,16 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
 
 #[test]
 fn permission_denied_is_reported() {
-    if is_root() {
-        // root bypasses file permissions; apply.rs checks the error mapping in a unit test.
-        return;
-    }
     let sb = sandbox();
+    if is_root() {
+        // The sandbox belongs to the ordinary user the edit runs as (see `as_ordinary_user`).
+        let chown = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(sb._dir.path())
+            .status()
+            .unwrap();
+        assert!(chown.success());
+    }
     let values = BTreeMap::new();
     let archive = PathBuf::from("archive/x");
     let c = ctx(&sb, &values, &archive);
@@ -484,7 +511,7 @@ fn permission_denied_is_reported() {
         },
     )];
     let before = fs::read_to_string(dir.join("rc")).unwrap();
-    let err = apply::apply_step("s", &edits, &c, "t").unwrap_err();
+    let err = as_ordinary_user(|| apply::apply_step("s", &edits, &c, "t")).unwrap_err();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     assert!(
         matches!(err.error, EditError::Permission { .. }),

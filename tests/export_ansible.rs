@@ -12,17 +12,23 @@ use std::process::Command;
 
 use fieldbook::core::yaml::{self, Yaml};
 
+mod common;
+use common::skip::{is_root, skip};
+
 const RUNBOOKS: [&str; 3] = ["clearos-install", "xen4-migration", "gentoo-world-update"];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's bin directory, or `None` (with the reason printed) where it cannot be made.
-fn ansible_bin() -> Option<PathBuf> {
+/// The venv's bin directory, or `None` (with the reason printed, a failure under
+/// `FIELDBOOK_ACCEPTANCE=require`) where it cannot be made.
+fn ansible_bin(test: &str) -> Option<PathBuf> {
     if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: python3 is not installed, so Ansible cannot be set up");
-        return None;
+        return skip(
+            test,
+            "python3 is not installed, so Ansible cannot be set up",
+        );
     }
     let out = Command::new("sh")
         .arg(repo().join("tests/support/ansible-venv.sh"))
@@ -52,7 +58,9 @@ fn export(id: &str, args: &[&str], file: &Path) {
 
 #[test]
 fn every_runbook_exports_a_playbook_ansible_accepts() {
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin("every_runbook_exports_a_playbook_ansible_accepts") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for id in RUNBOOKS {
@@ -123,7 +131,9 @@ fn json(value: &Yaml) -> serde_json::Value {
 /// The YAML writer's quoting, checked by PyYAML (what Ansible reads playbooks with).
 #[test]
 fn yaml_writer_round_trips_hostile_strings_through_pyyaml() {
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin("yaml_writer_round_trips_hostile_strings_through_pyyaml") else {
+        return;
+    };
     let hostile = [
         "; rm -rf / $(reboot) \"quoted\" 'single'",
         "yes",
@@ -237,11 +247,6 @@ if got != want:
     );
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Links in a root's runlevel directories, as "runlevel/service" (sorted).
 fn runlevel_links(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -313,19 +318,18 @@ fn applies_in(root: &Path, step: &fieldbook::core::runbook::Step) -> bool {
 const NETWORK_VALUES: [&str; 3] = ["int_if=eth1", "int_address=10.0.0.2/24", "gateway=10.0.0.1"];
 
 /// Builds the throwaway OpenRC root with the acceptance suite's own setup script; `None` (with
-/// the reason printed) where that cannot be done here.
-fn openrc_root() -> Option<PathBuf> {
+/// the reason printed, a failure under `FIELDBOOK_ACCEPTANCE=require`) where that cannot be done here.
+fn openrc_root(test: &str) -> Option<PathBuf> {
     if !is_root() {
-        eprintln!("SKIPPED: needs root (chroot into the throwaway OpenRC root)");
-        return None;
+        return skip(test, "needs root (chroot into the throwaway OpenRC root)");
     }
     let setup = repo().join("scripts/acceptance-setup.sh");
     if !setup.exists() {
-        eprintln!(
-            "SKIPPED: {} is missing (the real-tools acceptance setup)",
+        let why = format!(
+            "{} is missing (the real-tools acceptance setup)",
             setup.display()
         );
-        return None;
+        return skip(test, &why);
     }
     let dir = repo().join("target/export-acceptance");
     let out = Command::new("bash")
@@ -334,25 +338,20 @@ fn openrc_root() -> Option<PathBuf> {
         .arg("openrc")
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
         Some(0) => Some(dir.join("openrc/root")),
-        Some(75) if std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() != Ok("require") => {
-            eprintln!(
-                "SKIPPED: the Debian archive is unreachable: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            None
-        }
-        _ => panic!(
-            "acceptance setup failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        Some(75) => skip(
+            test,
+            &format!("the Debian archive is unreachable: {stderr}"),
         ),
+        _ => panic!("acceptance setup failed:\n{stderr}"),
     }
 }
 
 /// A copy of the pristine OpenRC root with a shell and the basic tools, /dev/null and the
 /// files the networking steps edit; `None` (reason printed) when the archive is unreachable.
-fn prepared_root(pristine: &Path, root: &Path) -> Option<()> {
+fn prepared_root(test: &str, pristine: &Path, root: &Path) -> Option<()> {
     let cp = Command::new("cp")
         .arg("-a")
         .arg(pristine)
@@ -367,11 +366,11 @@ fn prepared_root(pristine: &Path, root: &Path) -> Option<()> {
         .output()
         .unwrap();
     if shell.status.code() == Some(75) {
-        eprintln!(
-            "SKIPPED: the Debian archive is unreachable: {}",
+        let why = format!(
+            "the Debian archive is unreachable: {}",
             String::from_utf8_lossy(&shell.stderr)
         );
-        return None;
+        return skip(test, &why);
     }
     assert!(
         shell.status.success(),
@@ -478,14 +477,17 @@ fn engine_results(root_before: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
-    let Some(pristine) = openrc_root() else {
+    const TEST: &str = "old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links";
+    let Some(pristine) = openrc_root(TEST) else {
         return;
     };
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin(TEST) else { return };
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("root");
     let theirs = work.path().join("fieldbook-root");
-    if prepared_root(&pristine, &root).is_none() || prepared_root(&pristine, &theirs).is_none() {
+    if prepared_root(TEST, &pristine, &root).is_none()
+        || prepared_root(TEST, &pristine, &theirs).is_none()
+    {
         return;
     }
     let before = runlevel_links(&root);
@@ -576,7 +578,9 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
 /// fieldbook's edit engine gives, and a second run changes nothing.
 #[test]
 fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin("modern_edit_tasks_equal_the_engine_under_real_ansible") else {
+        return;
+    };
     let cases: &[(&str, &str)] = &[
         ("action = \"ensure_line\"\nline = \"a=2\"\n", "a=1\n"),
         (
@@ -922,7 +926,9 @@ fn unsafe_text(v: &serde_json::Value) -> Option<&str> {
 /// against a throwaway directory: no Jinja from the runbook ever runs.
 #[test]
 fn hostile_runbook_texts_stay_data_in_the_playbook() {
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin("hostile_runbook_texts_stay_data_in_the_playbook") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let pieces = hostile_pieces(dir.path());
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
@@ -1040,7 +1046,9 @@ fn hostile_runbook_texts_stay_data_in_the_playbook() {
 #[test]
 fn created_files_get_the_runbook_mode_under_real_ansible() {
     use std::os::unix::fs::PermissionsExt;
-    let Some(bin) = ansible_bin() else { return };
+    let Some(bin) = ansible_bin("created_files_get_the_runbook_mode_under_real_ansible") else {
+        return;
+    };
     let edits: &[(&str, Option<&str>)] = &[
         ("action = \"ensure_line\"\nline = \"a=2\"\n", Some("0640")),
         (

@@ -16,13 +16,11 @@ use fieldbook::core::progress::Exit;
 use fieldbook::core::state_dir::StateDir;
 use fieldbook::core::store::{IfCorrupt, Store};
 
+mod common;
+use common::skip::{is_root, skip};
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The sshd processes, ended when the test ends however it ends.
@@ -130,9 +128,9 @@ fn first_steps(runbook: &str, n: usize) -> Vec<String> {
 
 #[test]
 fn fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one() {
+    const TEST: &str = "fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one";
     if !is_root() {
-        eprintln!("SKIPPED: needs root to start sshd instances");
-        return;
+        return skip(TEST, "needs root to start sshd instances").unwrap_or(());
     }
     let setup = Command::new("sh")
         .arg(repo().join("tests/support/sshd-setup.sh"))
@@ -141,11 +139,11 @@ fn fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one() 
     match setup.status.code() {
         Some(0) => {}
         Some(75) => {
-            eprintln!(
-                "SKIPPED: openssh-server is missing and the Debian archive is unreachable: {}",
+            let why = format!(
+                "openssh-server is missing and the Debian archive is unreachable: {}",
                 String::from_utf8_lossy(&setup.stderr)
             );
-            return;
+            return skip(TEST, &why).unwrap_or(());
         }
         _ => panic!(
             "sshd setup failed: {}",
@@ -164,10 +162,8 @@ fn fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one() 
         .status
         .success()
     {
-        eprintln!(
-            "SKIPPED: this build has no `fieldbook status` yet, which fleet asks each host for"
-        );
-        return;
+        let why = "this build has no `fieldbook status`, which fleet asks each host for";
+        return skip(TEST, why).unwrap_or(());
     }
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();

@@ -1,6 +1,5 @@
 //! Runs `scripts/acceptance-setup.sh` for one part and decides between running and skipping.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -103,14 +102,4 @@ pub fn root(test: &str, part: Part) -> Option<Root> {
     }
 }
 
-/// Prints the reason past the test harness's capture (so `cargo test` shows it) and returns None.
-pub fn skip<T>(test: &str, reason: &str) -> Option<T> {
-    if std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require") {
-        panic!("{test}: cannot run ({reason}) and FIELDBOOK_ACCEPTANCE=require");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "acceptance: SKIPPED {test}: {reason} (set FIELDBOOK_ACCEPTANCE=require to fail instead)"
-    );
-    None
-}
+pub use crate::common::skip::skip;

@@ -5,3 +5,4 @@
 pub mod pty;
 pub mod screens;
 pub mod sizes;
+pub mod skip;
