@@ -433,6 +433,8 @@ pub enum Pending {
         step: String,
         /// What to record ("forced: ..."), when the step runs out of order.
         note: Option<String>,
+        /// For a `when` question: why the step is not needed, recorded when the answer is no.
+        not_needed: Option<String>,
     },
     /// Run a step (destructive steps, re-runs).
     Run {
