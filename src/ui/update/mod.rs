@@ -53,6 +53,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
+        // The probe said yes while the step waited as the running one: start it for real.
+        Msg::Applies { runbook, step } if is_running(model, &runbook, &step) => {
+            vec![Effect::RunStep { runbook, step }]
+        }
+        Msg::Applies { .. } => Vec::new(),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();

@@ -589,6 +589,24 @@ fn a_step_out_of_order_asks_first_and_yes_is_recorded_as_forced() {
     );
 }
 
+/// The runner's probe said yes (answered off the loop): the step waiting as the running one
+/// is started for real; an answer for a step no longer running starts nothing.
+#[test]
+fn a_probe_s_yes_starts_the_waiting_step() {
+    let mut m = ordered_model();
+    run_request(&mut m, "hotplug");
+    let applies = |step: &str| Msg::Applies {
+        runbook: "ord".into(),
+        step: step.into(),
+    };
+    let fx = update(&mut m, applies("hotplug"));
+    assert!(
+        matches!(&fx[..], [Effect::RunStep { step, .. }] if step == "hotplug"),
+        "{fx:?}"
+    );
+    assert!(update(&mut m, applies("perl")).is_empty());
+}
+
 /// Answering "no" to a step's `when` question records it not needed, the transition a probe's
 /// "no" (and `auto`) uses; nothing is run and nothing is left pending for `s`.
 #[test]
