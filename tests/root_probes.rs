@@ -101,7 +101,7 @@ fn probes_and_checks_under_root_run_inside_the_root() {
         err.contains("[-] on-host: not needed (host marker absent)"),
         "probed on the host: {err}"
     );
-    let run_file = fieldbook::core::state_dir::StateDir::at(&dir.path().join("state"), false)
+    let run_file = fieldbook::core::state_dir::StateDir::at(dir.path().join("state"), false)
         .run_file("probes", "guest");
     let run = fieldbook::core::state_dir::read_run(&run_file).unwrap();
     let state = serde_json::to_value(run).unwrap();
