@@ -120,6 +120,7 @@ fn edit(path: &str, action: EditAction) -> Edit {
         comment: "#".to_string(),
         create: false,
         mode: None,
+        missing: None,
         action,
     }
 }
@@ -273,6 +274,7 @@ fn every_action_applies_once_and_undoes() {
         vec![Edit {
             create: true,
             mode: None,
+            missing: None,
             ..edit(
                 "/etc/portage/package.mask",
                 EditAction::EnsureLine {
@@ -416,6 +418,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         &[Edit {
             create: true,
             mode: None,
+            missing: None,
             ..line("/etc/nodir/new.conf")
         }],
         &c,

@@ -527,6 +527,7 @@ fn edit_fixture(path: &Path) -> Vec<fieldbook::core::runbook::Edit> {
         comment: "#".into(),
         create: false,
         mode: None,
+        missing: None,
         action: fieldbook::core::runbook::EditAction::EnsureLine {
             line: "added=1".into(),
             replace: None,
@@ -667,6 +668,23 @@ fn an_unreachable_host_is_a_plain_error_naming_what_ssh_said() {
     );
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!state.path().join("runs").exists(), "a run was opened");
+
+    // Practice mode never connects: the same unreachable host rehearses fine.
+    let out = s
+        .fb_port(
+            "fbtest",
+            state.path(),
+            port,
+            &["--practice", "exec", "remote-test", "args", "--yes"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PRACTICE"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
         .args(["--host=-oProxyCommand=touch /tmp/x", "runlevels"])

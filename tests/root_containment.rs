@@ -44,6 +44,7 @@ fn set_var(path: &str, key: &str, value: &str) -> Edit {
         comment: "#".to_string(),
         create: false,
         mode: None,
+        missing: None,
         action: EditAction::SetVar {
             key: key.to_string(),
             value: value.to_string(),

@@ -28,7 +28,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Mode of a file the edit creates when the runbook gives no `mode` (the usual mode of a
 /// config file).
-const NEW_FILE_MODE: u32 = 0o644;
+pub(crate) const NEW_FILE_MODE: u32 = 0o644;
 
 /// Why an edit could not be previewed, applied or undone. Each message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,14 @@ pub enum EditError {
     /// The file does not exist and the edit may not create it.
     #[error("{0} does not exist (the edit creates a file only when it says create = true)")]
     Missing(String),
+    /// The file does not exist, and the runbook says what that means.
+    #[error("{path} does not exist: {why}")]
+    MissingExpected {
+        /// The file.
+        path: String,
+        /// The runbook's `missing` text.
+        why: String,
+    },
     /// The directory for a new file does not exist.
     #[error("{path}: the directory {dir} does not exist")]
     NoDirectory {
@@ -612,6 +620,17 @@ fn preview_inner(
     Ok((StepPreview { changes }, stood_in))
 }
 
+/// A missing file, with what the runbook says was expected there when it says.
+fn missing(e: &Edit, shown: &str) -> EditError {
+    match &e.missing {
+        Some(why) => EditError::MissingExpected {
+            path: shown.to_string(),
+            why: why.clone(),
+        },
+        None => EditError::Missing(shown.to_string()),
+    }
+}
+
 /// One edit's effect on the modelled state of a path.
 fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
     let text_err = |source| EditError::Text {
@@ -631,10 +650,10 @@ fn next_node(node: &Node, e: &Edit, shown: &str) -> Result<Node, EditError> {
             path: shown.to_string(),
             points_to: target.clone(),
         }),
-        (EditAction::Chmod { .. }, Node::Missing) => Err(EditError::Missing(shown.to_string())),
+        (EditAction::Chmod { .. }, Node::Missing) => Err(missing(e, shown)),
         (action, Node::Missing) => {
             if !e.create {
-                return Err(EditError::Missing(shown.to_string()));
+                return Err(missing(e, shown));
             }
             let content = edit::edit_text("", action, &e.comment).map_err(text_err)?;
             if content.is_empty() {
@@ -1333,6 +1352,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: line.into(),
                 replace: None,
@@ -1362,6 +1382,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: "rocommunity public {lan_ip}".into(),
                 replace: None,

@@ -268,6 +268,7 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
         comment: edit.comment.clone(),
         create: edit.create,
         mode: edit.mode,
+        missing: edit.missing.clone(),
         action,
     }
 }
@@ -1215,6 +1216,7 @@ mod tests {
             comment: "#".into(),
             create: false,
             mode: None,
+            missing: None,
             action: EditAction::EnsureLine {
                 line: "routes_xenbr0=(\"default via {gw}\")".into(),
                 replace: Some("routes_xenbr0=".into()),

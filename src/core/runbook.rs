@@ -214,6 +214,9 @@ pub struct Edit {
     pub create: bool,
     /// Permission bits of a file the edit creates (`mode = "0640"`); 0644 when not given.
     pub mode: Option<u32>,
+    /// What to tell the technician when the file does not exist (which system was expected,
+    /// e.g. "only baselayout-1 has /etc/conf.d/rc").
+    pub missing: Option<String>,
     /// What to change.
     pub action: EditAction,
 }
@@ -496,6 +499,7 @@ struct RawEdit {
     block: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     target: Option<Spanned<String>>,
+    missing: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1248,6 +1252,14 @@ impl Validator<'_> {
             Some(m) if new_file_mode => Some(self.new_file_mode(m, e.create)?),
             _ => None,
         };
+        if let Some(m) = &e.missing
+            && (m.get_ref().trim().is_empty() || m.get_ref().contains(char::is_control))
+        {
+            self.problem(
+                m.span(),
+                "`missing` must be one line of text saying what was expected",
+            );
+        }
         Some(Edit {
             path: e.path.get_ref().clone(),
             comment: e
@@ -1256,6 +1268,7 @@ impl Validator<'_> {
                 .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
             create: e.create,
             mode,
+            missing: e.missing.as_ref().map(|m| m.get_ref().clone()),
             action,
         })
     }

@@ -426,6 +426,7 @@ fn edits(report: &SidReport, disable: bool) -> Vec<Edit> {
             comment: "#".to_string(),
             create: false,
             mode: None,
+            missing: None,
             action,
         };
         if !out.contains(&edit) {
