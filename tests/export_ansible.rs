@@ -1034,3 +1034,98 @@ fn hostile_runbook_texts_stay_data_in_the_playbook() {
         "Jinja from a runbook ran: {left:?}\n{text}"
     );
 }
+
+/// A file an edit creates gets the runbook's `mode` (0644 when none is given) under real
+/// Ansible, for modern and old targets alike, and an existing file keeps its own mode.
+#[test]
+fn created_files_get_the_runbook_mode_under_real_ansible() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = ansible_bin() else { return };
+    let edits: &[(&str, Option<&str>)] = &[
+        ("action = \"ensure_line\"\nline = \"a=2\"\n", Some("0640")),
+        (
+            "action = \"ensure_line\"\nline = \"a=2\"\nreplace = \"a=\"\n",
+            Some("0600"),
+        ),
+        (
+            "action = \"set_var\"\nkey = \"K\"\nvalue = \"v\"\n",
+            Some("0640"),
+        ),
+        (
+            "action = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\"]\n",
+            Some("0600"),
+        ),
+        (
+            "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\n\"\n",
+            None,
+        ),
+    ];
+    for python in ["modern", "old"] {
+        let dir = tempfile::tempdir().unwrap();
+        let books = dir.path().join("books");
+        std::fs::create_dir(&books).unwrap();
+        let mut toml = String::from(
+            "id = \"modes\"\ntitle = \"Modes\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n",
+        );
+        let mut want = Vec::new();
+        for (i, (edit, mode)) in edits.iter().enumerate() {
+            let created = dir.path().join(format!("new{i}"));
+            let existing = dir.path().join(format!("old{i}"));
+            std::fs::write(&existing, "z=1\n").unwrap();
+            std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o604)).unwrap();
+            let mode_line = mode.map_or(String::new(), |m| format!("mode = \"{m}\"\n"));
+            for (j, file) in [&created, &existing].into_iter().enumerate() {
+                toml.push_str(&format!(
+                    "[[section.step]]\nid = \"e{i}_{j}\"\ntitle = \"E\"\nwhy = \"w\"\nkind = \"edit\"\n[[section.step.edit]]\npath = \"{}\"\ncreate = true\n{mode_line}{edit}",
+                    file.display()
+                ));
+            }
+            let m = mode.map_or(0o644, |m| u32::from_str_radix(m, 8).unwrap());
+            want.push((created, m));
+            want.push((existing, 0o604));
+        }
+        std::fs::write(books.join("modes.toml"), toml).unwrap();
+        let playbook = dir.path().join("modes.yml");
+        let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .arg("--checklists")
+            .arg(&books)
+            .args([
+                "export",
+                "ansible",
+                "modes",
+                "--target-python",
+                python,
+                "-o",
+            ])
+            .arg(&playbook)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(bin.join("ansible-playbook"))
+            .args(["-i", "localhost,", "-c", "local"])
+            .arg("-e")
+            .arg(format!(
+                "ansible_python_interpreter={}",
+                bin.join("python").display()
+            ))
+            .arg(&playbook)
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_PIPELINING", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{python}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (file, mode) in &want {
+            let got = std::fs::metadata(file).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(got, *mode, "{python}: {} is {got:o}", file.display());
+        }
+    }
+}

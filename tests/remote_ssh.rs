@@ -669,6 +669,23 @@ fn an_unreachable_host_is_a_plain_error_naming_what_ssh_said() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!state.path().join("runs").exists(), "a run was opened");
 
+    // Practice mode never connects: the same unreachable host rehearses fine.
+    let out = s
+        .fb_port(
+            "fbtest",
+            state.path(),
+            port,
+            &["--practice", "exec", "remote-test", "args", "--yes"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PRACTICE"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
         .args(["--host=-oProxyCommand=touch /tmp/x", "runlevels"])
         .output()
@@ -733,8 +750,10 @@ fn a_link_dropped_mid_step_is_interrupted_not_failed() {
         .unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
-    // Let the orphaned remote program end.
+    // Let the orphaned remote program end: it looks for the gate every 0.2 s, and the gate's
+    // directory goes away with this test.
     std::fs::write(&gate, "").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("slow: interrupted"), "{stderr}");

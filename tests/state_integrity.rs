@@ -303,3 +303,125 @@ fn attempt_logs_are_owner_only() {
         assert_eq!(mode, 0o600, "{}", log.display());
     }
 }
+
+/// Item 11: the read-only `status` and `report` refuse an untrusted state directory too (exit 1,
+/// the reason on stderr): one others may write, and links planted as `runs/`, `archive/` or
+/// `locks/`.
+#[test]
+fn status_and_report_refuse_an_untrusted_state_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("state");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("runs")).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(exe())
+            .arg("--state-dir")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refused = |why: &str| {
+        for args in [&["status"][..], &["report", "xen4-migration"][..]] {
+            let out = run(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} ({why}): {err}");
+            assert!(
+                err.contains("refusing the state directory") && err.contains(why),
+                "{args:?}: {err}"
+            );
+        }
+    };
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    refused("other users may write");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for part in ["runs", "archive", "locks"] {
+        let link = root.join(part);
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        refused("symbolic link");
+        std::fs::remove_file(&link).unwrap();
+    }
+    std::fs::create_dir(root.join("archive")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("archive/runs")).unwrap();
+    refused("symbolic link");
+    std::fs::remove_file(root.join("archive/runs")).unwrap();
+    // A trusted directory is read as before.
+    let out = run(&["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Item 10: `fieldbook exec` refuses to retry a step whose killed supervisor left its program
+/// running, naming `--stop-orphans`; with the flag it stops that program and runs the step.
+#[test]
+fn exec_stops_an_orphaned_program_only_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let books = tmp.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    std::fs::write(
+        books.join("integrity.toml"),
+        "id = \"integrity\"\ntitle = \"Integrity\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+         [[section.step]]\nid = \"build\"\ntitle = \"Build\"\nwhy = \"w\"\nkind = \"command\"\n\
+         commands = [[\"true\"]]\n",
+    )
+    .unwrap();
+    let dir = StateDir::at(&state, false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    let pid = supervisor::launch(&exe(), &sh("echo started; sleep 30"), &started.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    wait_for("the program to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started.log).is_ok_and(|l| l.contains("started"))
+    });
+    let program = s.orphans("build");
+    // SAFETY: kill only sends a signal to the supervisor we started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    wait_for("the supervisor to end", Duration::from_secs(10), || {
+        !alive(pid)
+    });
+    drop(s);
+    let exec = |extra: &[&str]| {
+        std::process::Command::new(exe())
+            .arg("--checklists")
+            .arg(&books)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--target", TARGET, "exec", "integrity", "build"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = exec(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("still running") && err.contains("--stop-orphans"),
+        "{err}"
+    );
+    let dir_after = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let orphans = dir_after.orphans("build");
+    assert!(
+        !orphans.is_empty(),
+        "the refusal must leave the program alone"
+    );
+    drop(dir_after);
+    let out = exec(&["--stop-orphans"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("stopped the program"), "{text}");
+    for p in orphans.iter().chain(&program) {
+        wait_for("the orphan to end", Duration::from_secs(10), || !alive(*p));
+    }
+    let s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Done);
+}

@@ -23,25 +23,9 @@ pub fn listing(argv: &[&str], practice: bool, practice_text: &str) -> anyhow::Re
     Ok(run(argv)?.stdout)
 }
 
-/// Quotes one argv element for display only (nothing is ever run through a shell).
-pub fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// An argv vector as a technician would type it, for showing what will run.
+/// An argv vector as a technician would type it (POSIX-quoted: safe to paste).
 pub fn display_argv(argv: &[String]) -> String {
-    argv.iter()
-        .map(|w| shell_word(w))
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::core::shell_quote::join(argv)
 }
 
 /// Writes `text` to stdout; a closed pipe (`fieldbook services | head`) is not an error, and

@@ -70,14 +70,14 @@ pub(super) fn find_runbook<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c Run
     })
 }
 
-/// `fieldbook exec ID STEP [--var NAME=VALUE]... [--yes] [--force]`.
+/// `fieldbook exec ID STEP [--var NAME=VALUE]... [--yes] [--force] [--stop-orphans]`.
 pub(super) fn exec(
     global: &GlobalOpts,
     catalog: &Catalog,
     id: &str,
     step_id: &str,
     given: &[String],
-    (yes, force): (bool, bool),
+    (yes, force, stop_orphans): (bool, bool, bool),
 ) -> anyhow::Result<u8> {
     let runbook = find_runbook(catalog, id)?;
     let Some(step) = runbook.step(step_id) else {
@@ -90,6 +90,7 @@ pub(super) fn exec(
     };
     let mut ctx = open(global, runbook, given, yes)?;
     ctx.force = force;
+    ctx.stop_orphans = stop_orphans;
     let end = ctx.run_step(step)?;
     if let StepEnd::OutOfOrder(message) = &end {
         eprintln!("fieldbook: {message}");

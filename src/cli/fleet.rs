@@ -58,7 +58,7 @@ impl FleetArgs {
             s.extra_args.push(o.clone());
         }
         s.extra_args.extend(self.ssh_args.iter().cloned());
-        s.answer_timeout = Duration::from_secs(u64::from(self.connect_timeout) + 110);
+        s.answer_timeout = Duration::from_secs(u64::from(self.connect_timeout) + ssh::ANSWER_SECS);
         s
     }
 

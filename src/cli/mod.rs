@@ -298,6 +298,11 @@ pub enum Command {
         /// records that it was forced).
         #[arg(long)]
         force: bool,
+        /// Stop the program a killed supervisor of the step's last attempt left running
+        /// (SIGTERM to its process group, SIGKILL after 5 s), then run the step again. Without
+        /// it such a retry is refused (exit 1) so two copies never run at once.
+        #[arg(long)]
+        stop_orphans: bool,
     },
     /// Run forward from the first unfinished step through the steps that need nobody; stop at
     /// the first manual, interactive or destructive step, or at a failure. Steps whose `when`
@@ -457,7 +462,15 @@ fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
             ref vars,
             yes,
             force,
-        }) => exec::exec(&cli.global, &catalog(), id, step, vars, (yes, force)),
+            stop_orphans,
+        }) => exec::exec(
+            &cli.global,
+            &catalog(),
+            id,
+            step,
+            vars,
+            (yes, force, stop_orphans),
+        ),
         Some(Command::Auto {
             ref id,
             ref vars,

@@ -12,9 +12,13 @@ use crate::core::runbook::Runbook;
 use crate::core::state_dir::{self, StateDir};
 use crate::core::store::{self, IfCorrupt, Store, StoreError};
 
-/// The state directory the global options point at (practice area with `--practice`).
+/// The state directory the global options point at (practice area with `--practice`), refused
+/// (exit 1, the reason on stderr) when an existing part of it cannot be trusted: another
+/// user's, writable by others, or a link planted inside ([`StateDir::check_existing`]).
 pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<StateDir> {
-    Ok(global.settings().state()?)
+    let dir = global.settings().state()?;
+    dir.check_existing()?;
+    Ok(dir)
 }
 
 /// A run read from its state file, with the file it came from.

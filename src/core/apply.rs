@@ -28,7 +28,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Mode of a file the edit creates when the runbook gives no `mode` (the usual mode of a
 /// config file).
-const NEW_FILE_MODE: u32 = 0o644;
+pub(crate) const NEW_FILE_MODE: u32 = 0o644;
 
 /// Why an edit could not be previewed, applied or undone. Each message names the file.
 #[derive(Debug, thiserror::Error)]

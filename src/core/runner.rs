@@ -40,28 +40,13 @@ impl Command {
     /// The command as a technician would type it, for screens and logs (display only; nothing
     /// ever parses this text back).
     pub fn display(&self) -> String {
-        self.argv
-            .iter()
-            .map(|a| display_arg(a))
-            .collect::<Vec<_>>()
-            .join(" ")
+        super::shell_quote::join(&self.argv)
     }
 
     /// The program's base name (`yum` for `/usr/bin/yum`).
     pub fn program_name(&self) -> &str {
         let p = self.argv.first().map_or("", String::as_str);
         p.rsplit('/').next().unwrap_or(p)
-    }
-}
-
-fn display_arg(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if plain {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', "'\\''"))
     }
 }
 

@@ -39,10 +39,24 @@ pub fn quote(arg: &str) -> String {
 }
 
 /// Quotes every element of an argv vector and joins them with spaces: the one string a shell
-/// splits back into the same argv.
+/// splits back into the same argv. After the first word a `=` is left bare (`--level=2345`):
+/// only a first word can be an assignment. This is also how every argv is shown on screens and
+/// in logs, so a command copied from them is safe to paste (`{}`, `^`, `*` quoted).
 pub fn join<S: AsRef<str>>(argv: &[S]) -> String {
     argv.iter()
-        .map(|a| quote(a.as_ref()))
+        .enumerate()
+        .map(|(i, a)| {
+            let a = a.as_ref();
+            let bare_after_first = i > 0
+                && !a.is_empty()
+                && !a.starts_with('=')
+                && a.chars().all(|c| c == '=' || is_safe(c));
+            if bare_after_first {
+                a.to_string()
+            } else {
+                quote(a)
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -116,5 +130,27 @@ mod tests {
             .map(str::to_string)
             .collect();
         assert_eq!(got, argv);
+    }
+
+    /// Issue 14 item 5: what the screens show as copyable is POSIX-safe: `{}` (find -exec,
+    /// brace expansion in bash) and `^` (history in some shells) are quoted; `=` after the
+    /// first word stays bare.
+    #[test]
+    fn shown_commands_quote_braces_and_carets() {
+        let argv = [
+            "find",
+            "/etc",
+            "-exec",
+            "cat",
+            "{}",
+            ";",
+            "^x",
+            "--level=2345",
+        ];
+        assert_eq!(
+            join(&argv),
+            "find /etc -exec cat '{}' ';' '^x' --level=2345"
+        );
+        assert_eq!(join(&["A=b", "c"]), "'A=b' c");
     }
 }

@@ -151,6 +151,34 @@ impl StateDir {
             create(&dir)?;
             check_trusted(&dir, false)?;
         }
+        self.check_existing()
+    }
+
+    /// Checks, creating nothing, every part of the state directory that exists: the directory
+    /// itself (which may be a link the administrator made), the practice area, and `runs/`,
+    /// `logs/`, `archive/` (with `runs/` and `edits/` in it) and `locks/`, which never may be
+    /// links. A missing part is fine: `status` and `report` only read, and find nothing there.
+    pub fn check_existing(&self) -> Result<(), StateDirError> {
+        let exists = |dir: &Path| std::fs::symlink_metadata(dir).is_ok();
+        if exists(&self.root) {
+            check_trusted(&self.root, true)?;
+        }
+        let base = self.base();
+        let archive = base.join("archive");
+        let mut parts = vec![
+            base.join("runs"),
+            base.join("logs"),
+            archive.clone(),
+            archive.join("runs"),
+            archive.join("edits"),
+            base.join("locks"),
+        ];
+        if self.practice {
+            parts.insert(0, base);
+        }
+        for dir in parts.iter().filter(|d| exists(d)) {
+            check_trusted(dir, false)?;
+        }
         Ok(())
     }
 

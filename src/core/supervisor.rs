@@ -324,22 +324,36 @@ fn output_since(log: &Path, start: u64, ok_output: &[String]) -> bool {
     if ok_output.is_empty() {
         return false;
     }
-    let mut bytes = Vec::new();
-    let read = File::open(log).and_then(|mut f| {
-        f.seek(SeekFrom::Start(start))?;
-        f.read_to_end(&mut bytes)
-    });
-    if read.is_err() {
+    let Ok(mut file) = File::open(log).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f))
+    else {
         return false;
-    }
+    };
+    // Streamed through the filter a chunk at a time, lines matched and dropped as they come:
+    // memory stays at one chunk and one (cut) line however much the program printed.
     let mut filter = TerminalText::new();
+    let mut buf = vec![0u8; 64 * 1024];
     let mut lines = Vec::new();
-    filter.feed(&bytes, &mut lines);
+    let matches = |lines: &[crate::core::terminal_text::StyledLine]| {
+        lines.iter().any(|l| {
+            let t = l.text();
+            ok_output.iter().any(|o| t.contains(o.as_str()))
+        })
+    };
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        filter.feed(&buf[..n], &mut lines);
+        if matches(&lines) {
+            return true;
+        }
+        lines.clear();
+    }
     filter.finish(&mut lines);
-    lines.iter().any(|l| {
-        let t = l.text();
-        ok_output.iter().any(|o| t.contains(o.as_str()))
-    })
+    matches(&lines)
 }
 
 /// Reads `<log>.exit`'s exit status (`None` until the supervisor wrote it).
@@ -644,6 +658,31 @@ impl LogTail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17 item 12: `ok_output` is matched on the log a chunk at a time (a text split
+    /// between two reads is still found, after megabytes of other output).
+    #[test]
+    fn ok_output_is_found_streaming_through_a_long_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("s.1.log");
+        let mut text = String::from("before the start\n");
+        let start = text.len() as u64;
+        let junk = "y".repeat(100) + "\n";
+        while text.len() < 3 * 64 * 1024 - 10 {
+            text.push_str(&junk);
+        }
+        // The wanted text straddles the third 64 KiB read.
+        text.push_str("  is already installed\n");
+        std::fs::write(&log, &text).unwrap();
+        let want = ["already installed".to_string()];
+        assert!(output_since(&log, start, &want));
+        assert!(!output_since(
+            &log,
+            start,
+            &["before the start".to_string()]
+        ));
+        assert!(!output_since(&log, start, &["nowhere".to_string()]));
+    }
 
     #[test]
     fn exit_file_round_trip() {

@@ -45,22 +45,10 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
-/// Quotes an argv for display only (it is never given to a shell): arguments with spaces or
-/// shell characters are shown in single quotes so the technician sees the exact words.
+/// An argv as shown on screen: POSIX-quoted by the one quoter (`core::shell_quote::join`), so
+/// a command copied from the screen is safe to paste into a shell (`{}` and `^` quoted too).
 pub fn show_argv(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            let plain = !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^{}".contains(c));
-            if plain {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::core::shell_quote::join(argv)
 }
 
 /// Replaces control characters so text from files and tools cannot move the cursor.

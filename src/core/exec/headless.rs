@@ -17,9 +17,12 @@ use crate::core::progress::Status;
 use crate::core::runbook::{Action, RunSpec, Runbook, Step};
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome};
 use crate::core::settings::Settings;
-use crate::core::store::{Store, Transition};
+use crate::core::store::{Store, StoreError, Transition};
 use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
+
+/// How long orphaned programs get after SIGTERM before SIGKILL (`--stop-orphans`).
+const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything a headless step run needs: the runbook, where progress goes, the values.
 pub struct Context<'a> {
@@ -33,6 +36,9 @@ pub struct Context<'a> {
     pub yes: bool,
     /// `--force`: run a step before the steps it comes `after` (recorded as forced).
     pub force: bool,
+    /// `--stop-orphans`: stop the programs a killed supervisor of the step's last attempt left
+    /// running before the retry; without it such a retry is refused, naming the flag.
+    pub stop_orphans: bool,
     /// A step whose `when` is a question stops the run (`auto`) instead of running because
     /// the technician named it (`exec`).
     pub ask_stops: bool,
@@ -104,6 +110,7 @@ impl<'a> Context<'a> {
             values,
             yes,
             force: false,
+            stop_orphans: false,
             ask_stops: false,
             signals: Signals::register(),
         }
@@ -312,7 +319,29 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let started = self.store.borrow_mut().start(&step.id)?;
+        if self.stop_orphans {
+            let stopped = self.store.borrow().stop_orphans(&step.id, ORPHAN_GRACE);
+            if !stopped.is_empty() {
+                let pids: Vec<String> = stopped.iter().map(u32::to_string).collect();
+                say(&format!(
+                    "{}: stopped the program a killed supervisor left running (pid {})",
+                    step.id,
+                    pids.join(", ")
+                ));
+            }
+        }
+        let started = self
+            .store
+            .borrow_mut()
+            .start(&step.id)
+            .map_err(|e| match e {
+                StoreError::Orphaned { .. } => anyhow::anyhow!(
+                    "{e}, or let fieldbook stop it: fieldbook exec {} {} --stop-orphans",
+                    self.runbook.id,
+                    step.id
+                ),
+                e => e.into(),
+            })?;
         let log = started.log.clone();
         let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
         let supervised = mode.is_supervised();

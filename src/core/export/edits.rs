@@ -27,6 +27,9 @@ pub(super) fn edit_step(ex: &Export, name: &str, edits: &[Edit]) -> Vec<Task> {
         if ex.old() {
             tasks.push(raw(sub, old_edit(e)));
         } else {
+            if e.create && creates_text(&e.action) {
+                tasks.push(touch(&sub, e));
+            }
             tasks.extend(modern_edit(&sub, e));
         }
     }
@@ -129,9 +132,6 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
                 _ => String::new(),
             };
             let mut tasks = Vec::new();
-            if e.create {
-                tasks.push(touch(name, e));
-            }
             for (label, active) in [("active line", true), ("commented line", false)] {
                 let head = if active {
                     cat(vec![
@@ -301,15 +301,34 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
 
 /// Creates a missing file without touching an existing one.
 fn touch(name: &str, e: &Edit) -> Task {
+    // `copy` with `force: false` leaves an existing file alone, mode included, so the mode
+    // applies only to a file the edit creates, as in the engine (`mode` on `lineinfile` would
+    // chmod an existing file too).
     task(
         format!("{name} (create the file when missing)"),
-        "ansible.builtin.file",
+        "ansible.builtin.copy",
         Yaml::Map(vec![
-            path(e),
-            ("state".into(), Yaml::str("touch")),
-            ("modification_time".into(), Yaml::str("preserve")),
-            ("access_time".into(), Yaml::str("preserve")),
+            ("dest".into(), jinja::template(&e.path)),
+            ("content".into(), Yaml::str("")),
+            ("force".into(), Yaml::Bool(false)),
+            ("mode".into(), Yaml::str(new_file_mode(e))),
         ]),
+    )
+}
+
+/// Whether the action writes text (and so may create its file); `chmod` and `symlink` do not.
+fn creates_text(action: &EditAction) -> bool {
+    !matches!(
+        action,
+        EditAction::Chmod { .. } | EditAction::Symlink { .. }
+    )
+}
+
+/// The octal mode (`"0640"`) a file the edit creates gets: the runbook's `mode`, else 0644.
+fn new_file_mode(e: &Edit) -> String {
+    format!(
+        "{:04o}",
+        e.mode.unwrap_or(crate::core::apply::NEW_FILE_MODE) & 0o7777
     )
 }
 
@@ -773,9 +792,12 @@ fn old_edit(e: &Edit) -> Yaml {
                 EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
             }
             let missing = if e.create {
-                ": > \"$f\" || exit 1"
+                format!(
+                    "(umask 077 && : > \"$f\") && chmod {} \"$f\" || exit 1",
+                    new_file_mode(e)
+                )
             } else {
-                "echo \"fieldbook: $f does not exist\" >&2; exit 1"
+                "echo \"fieldbook: $f does not exist\" >&2; exit 1".to_string()
             };
             p.push(Piece::Lit(format!(
                 "if [ ! -e \"$f\" ]; then {missing}; fi\n"

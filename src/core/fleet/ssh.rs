@@ -30,7 +30,7 @@ pub struct SshSettings {
 }
 
 impl SshSettings {
-    /// Defaults: `$FIELDBOOK_SSH` or `ssh`, 10 s to connect, 120 s per answer.
+    /// Defaults: `$FIELDBOOK_SSH` or `ssh`, 10 s to connect, then [`ANSWER_SECS`] to answer.
     pub fn from_env() -> SshSettings {
         SshSettings {
             program: std::env::var(SSH_ENV)
@@ -40,7 +40,7 @@ impl SshSettings {
             connect_timeout: 10,
             extra_args: Vec::new(),
             remote_fieldbook: "fieldbook".into(),
-            answer_timeout: Duration::from_secs(120),
+            answer_timeout: Duration::from_secs(10 + ANSWER_SECS),
         }
     }
 
@@ -82,17 +82,43 @@ pub struct RemoteOutput {
     pub stderr: String,
 }
 
-/// Runs one remote fieldbook command on `host` and waits (at most `answer_timeout`).
+/// The most of one host's answer (each of stdout and stderr) that is kept: `status --json` of
+/// a host is a few KB; a host that sends more is cut off there, so eight hosts answering
+/// 300 MB each cannot take gigabytes.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Seconds a host has to answer once connected (`fieldbook status --json` takes well under
+/// one): a hung host ends at `--connect-timeout` plus this.
+pub const ANSWER_SECS: u64 = 20;
+
+/// Reads at most [`MAX_ANSWER_BYTES`] from `pipe` on a thread; `true` when there was more
+/// (the pipe is then closed, which ends a sender that keeps writing).
+fn read_capped(
+    pipe: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let limit = u64::try_from(MAX_ANSWER_BYTES).unwrap_or(u64::MAX);
+        let _ = pipe.take(limit + 1).read_to_end(&mut buf);
+        let more = buf.len() > MAX_ANSWER_BYTES;
+        buf.truncate(MAX_ANSWER_BYTES);
+        (buf, more)
+    })
+}
+
+/// Runs one remote fieldbook command on `host` and waits (at most `answer_timeout`), keeping
+/// at most [`MAX_ANSWER_BYTES`] of each output.
 pub fn run_remote(settings: &SshSettings, host: &str, remote_args: &[&str]) -> RemoteOutput {
     let argv = settings.argv(host, remote_args);
-    let handle = duct::cmd(&settings.program, &argv)
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .start();
-    let handle = match handle {
-        Ok(h) => h,
+    let child = std::process::Command::new(&settings.program)
+        .args(&argv)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
         Err(e) => {
             return RemoteOutput {
                 exit: Some(255),
@@ -105,33 +131,56 @@ pub fn run_remote(settings: &SshSettings, host: &str, remote_args: &[&str]) -> R
             };
         }
     };
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return RemoteOutput {
+            exit: Some(255),
+            stdout: String::new(),
+            stderr: "ssh's output pipes were not set up".into(),
+        };
+    };
+    let (out, err) = (read_capped(out), read_capped(err));
     let deadline = Instant::now() + settings.answer_timeout;
-    loop {
-        match handle.try_wait() {
-            Ok(Some(out)) => {
-                return RemoteOutput {
-                    exit: out.status.code(),
-                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                };
-            }
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
-                let _ = handle.kill();
-                return RemoteOutput {
-                    exit: Some(255),
-                    stdout: String::new(),
-                    stderr: format!("no answer within {} s", settings.answer_timeout.as_secs()),
-                };
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!(
+                    "no answer within {} s",
+                    settings.answer_timeout.as_secs()
+                ));
             }
             Err(e) => {
-                return RemoteOutput {
-                    exit: Some(255),
-                    stdout: String::new(),
-                    stderr: format!("waiting for ssh failed: {e}"),
-                };
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!("waiting for ssh failed: {e}"));
             }
         }
+    };
+    // ssh has ended, so its pipes close unless something it started still holds them: the
+    // readers are bounded by the cap either way.
+    let (stdout, more_out) = out.join().unwrap_or_default();
+    let (stderr, _) = err.join().unwrap_or_default();
+    match status {
+        Err(message) => RemoteOutput {
+            exit: Some(255),
+            stdout: String::new(),
+            stderr: message,
+        },
+        Ok(_) if more_out => RemoteOutput {
+            exit: None,
+            stdout: String::new(),
+            stderr: format!("the answer was larger than {MAX_ANSWER_BYTES} bytes; not read"),
+        },
+        Ok(status) => RemoteOutput {
+            exit: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        },
     }
 }
 
@@ -240,6 +289,40 @@ mod tests {
         );
     }
 
+    /// Issue 17 items 12 and 16: a host that answers without end is cut off at
+    /// [`MAX_ANSWER_BYTES`] (memory stays bounded), and one that hangs ends at the answer time.
+    #[test]
+    fn a_flooding_or_hung_host_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("ssh");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\ncase \"$*\" in *flood*) exec head -c 8388608 /dev/zero;; *hang*) exec sleep 60;; esac\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .unwrap();
+        let mut s = SshSettings::from_env();
+        // A hung host ends at the connect timeout plus a bounded answer time, not 111 s.
+        assert_eq!(s.answer_timeout, Duration::from_secs(30));
+        s.program = fake.to_string_lossy().into_owned();
+        s.answer_timeout = Duration::from_secs(2);
+        let started = Instant::now();
+        let out = run_remote(&s, "flood", &["status", "--json"]);
+        assert!(out.stdout.is_empty(), "{} bytes kept", out.stdout.len());
+        assert!(out.stderr.contains("larger than"), "{}", out.stderr);
+        let out = run_remote(&s, "hang", &["status", "--json"]);
+        assert_eq!(out.stderr, "no answer within 2 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     /// A stand-in ssh (FIELDBOOK_SSH) that records its argv proves nothing went through a
     /// local shell and the bound of parallel asks holds.
     #[test]
@@ -250,7 +333,9 @@ mod tests {
         std::fs::write(
             &fake,
             format!(
-                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\037' \"$a\"; done >> {log}\nprintf '\\n' >> {log}\n\
+                "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\037' \"$a\"; done; printf '\\n'; }} > {dir}/line.$$\n\
+                 # One append of the whole line: concurrent stand-ins never interleave.\n\
+                 cat {dir}/line.$$ >> {log}; rm {dir}/line.$$\n\
                  mkdir {dir}/running.$$; ls -d {dir}/running.* | wc -l >> {dir}/concurrency; sleep 0.2; rmdir {dir}/running.$$\n\
                  case \"$*\" in *down*) echo 'ssh: connect to host down port 22: Connection refused' >&2; exit 255;; esac\n\
                  echo '{{\"runs\": []}}'\n",
