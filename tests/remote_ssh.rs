@@ -750,8 +750,10 @@ fn a_link_dropped_mid_step_is_interrupted_not_failed() {
         .unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
-    // Let the orphaned remote program end.
+    // Let the orphaned remote program end: it looks for the gate every 0.2 s, and the gate's
+    // directory goes away with this test.
     std::fs::write(&gate, "").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("slow: interrupted"), "{stderr}");

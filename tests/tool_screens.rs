@@ -194,3 +194,19 @@ fn a_wide_terminal_shows_the_start_of_each_reason_in_the_row() {
     let narrow = text(&draw(&tool(0, (80, 24))));
     assert!(!narrow.contains("Zeroconf"), "{narrow}");
 }
+
+#[test]
+fn the_gcc_profile_env_note_is_shown_whole_at_80x24() {
+    let mut m = tool(2, (80, 24));
+    if let Some(session) = m.tool.as_mut() {
+        session.notice = Some(gcc::SOURCE_PROFILE_NOTE.to_string());
+    }
+    let shown = text(&draw(&m));
+    let flat = shown
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '|' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("(or log in again)."), "{shown}");
+    assert!(flat.contains("afterwards."), "{shown}");
+}

@@ -66,6 +66,12 @@ struct Prepared {
 }
 
 enum Active {
+    /// The step's `when` probe runs on a thread; its answer comes back as a message.
+    Probing {
+        answer: Receiver<Applicability>,
+        runbook: String,
+        step: String,
+    },
     /// The step's `check` runs on a thread.
     Checking {
         answer: Receiver<CheckResult>,
@@ -102,6 +108,8 @@ pub struct StepRunner {
     /// The step whose passing `check` the technician was just told about: running it again
     /// means "run it anyway", so its check is not asked twice.
     check_answered: Option<(String, String)>,
+    /// The step whose `when` probe just said yes: its start goes on without probing again.
+    probe_answered: Option<(String, String)>,
 }
 
 impl StepRunner {
@@ -139,23 +147,30 @@ impl StepRunner {
             }
         };
         let practice = model.settings.practice;
-        // The step's `when` probe first: a step that does not apply here is not run.
-        if !practice {
-            match conditions::probe_here(st, &values) {
-                Applicability::NotNeeded(why) => {
-                    return Start::Messages(vec![Msg::NotNeeded {
-                        runbook: runbook.into(),
-                        step: step.into(),
-                        why,
-                    }]);
-                }
-                Applicability::Unknown(why) => {
-                    return not_started(format!(
-                        "cannot tell whether the step applies here: {why}"
-                    ));
-                }
-                Applicability::Applies | Applicability::Ask(_) => {}
-            }
+        // The step's `when` probe first, off the loop: a step that does not apply here is not
+        // run. Its answer comes back as a message; a yes starts the step again, unprobed.
+        let probed = self.probe_answered.take() == Some((runbook.to_string(), step.to_string()));
+        if !practice
+            && !probed
+            && let Some(probe) = st
+                .when
+                .as_ref()
+                .and_then(|w| conditions::probe_command(w, &values))
+        {
+            let (tx, rx) = mpsc::channel();
+            let (st, values) = (st.clone(), values.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(conditions::probe_here(&st, &values));
+            });
+            self.active = Some(Active::Probing {
+                answer: rx,
+                runbook: runbook.to_string(),
+                step: step.to_string(),
+            });
+            return Start::Messages(vec![Msg::OutputLine(format!(
+                "fieldbook: does the step apply here? asking: {}",
+                probe.display()
+            ))]);
         }
         let owner = Owner {
             settings: model.settings.clone(),
@@ -296,6 +311,33 @@ impl StepRunner {
     pub fn poll(&mut self, recorder: &mut Recorder) -> Vec<Msg> {
         match self.active.take() {
             None => Vec::new(),
+            Some(Active::Probing {
+                answer,
+                runbook,
+                step,
+            }) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    self.active = Some(Active::Probing {
+                        answer,
+                        runbook,
+                        step,
+                    });
+                    Vec::new()
+                }
+                Ok(Applicability::NotNeeded(why)) => {
+                    vec![Msg::NotNeeded { runbook, step, why }]
+                }
+                Ok(Applicability::Unknown(why)) => vec![Msg::NotStarted(format!(
+                    "cannot tell whether the step applies here: {why}"
+                ))],
+                Ok(Applicability::Applies | Applicability::Ask(_)) => {
+                    self.probe_answered = Some((runbook.clone(), step.clone()));
+                    vec![Msg::Applies { runbook, step }]
+                }
+                Err(TryRecvError::Disconnected) => vec![Msg::NotStarted(
+                    "the step's probe ended without an answer".into(),
+                )],
+            },
             Some(Active::Checking {
                 answer,
                 prepared,
@@ -402,7 +444,7 @@ impl StepRunner {
     pub fn cancel(&mut self) {
         match &self.active {
             Some(Active::Running { running, .. }) => running.cancel.cancel(),
-            Some(Active::Checking { .. }) => {
+            Some(Active::Checking { .. } | Active::Probing { .. }) => {
                 self.active = None;
             }
             None => {}
@@ -428,7 +470,7 @@ impl StepRunner {
                 };
                 vec![owner.finished(recorder, &outcome), Msg::StepEnded(outcome)]
             }
-            Some(Active::Checking { .. }) => {
+            Some(Active::Checking { .. } | Active::Probing { .. }) => {
                 vec![Msg::NotStarted(format!("{why} before the step started"))]
             }
             // A supervised step keeps running; its attempt stays `running` with the pid.
@@ -741,5 +783,91 @@ mod tests {
             reason: None,
         };
         assert!(recorder.record(&model.settings, "held", &done).is_err());
+    }
+
+    /// A step's `when` probe runs off the loop: `start` returns at once while the probe still
+    /// waits, the answer comes back from `poll` as a message (no: `NotNeeded`; yes: `Applies`,
+    /// and the next start runs the step without probing again).
+    #[test]
+    fn a_when_probe_runs_off_the_loop_and_answers_by_message() {
+        use crate::core::runbook::load_str;
+        let tmp = tempfile::tempdir().unwrap();
+        let gate = tmp.path().join("gate");
+        let ran = tmp.path().join("ran");
+        let rb = load_str(
+            "probe.toml",
+            &format!(
+                "id = \"probe\"\ntitle = \"P\"\nsummary = \"s\"\n[[section]]\nid = \"s\"\n\
+                 title = \"S\"\n[[section.step]]\nid = \"slow\"\ntitle = \"Slow\"\n\
+                 kind = \"command\"\ncommands = [[\"touch\", \"{ran}\"]]\nwhy = \"w\"\n\
+                 when = {{ probe = [\"sh\", \"-c\", \"while [ ! -e {gate} ]; do sleep 0.05; done; \
+                 test -s {gate}\"], not_needed = \"gate empty\" }}\n",
+                ran = ran.display(),
+                gate = gate.display()
+            ),
+        )
+        .unwrap();
+        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
+        model.settings.state_dir = Some(tmp.path().join("state"));
+        model.settings.target = "gw1".into();
+        let mut recorder = Recorder::new(vec![rb]);
+        let mut runner = StepRunner::default();
+        let poll_until = |runner: &mut StepRunner, recorder: &mut Recorder| {
+            for _ in 0..400 {
+                let msgs = runner.poll(recorder);
+                if !msgs.is_empty() {
+                    return msgs;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            panic!("no answer from the probe");
+        };
+        // The probe waits for the gate: start must not wait with it.
+        let Start::Messages(msgs) = runner.start(&model, &mut recorder, "probe", "slow") else {
+            panic!("not a command step?");
+        };
+        assert!(
+            matches!(&msgs[..], [Msg::OutputLine(l)] if l.contains("does the step apply here")),
+            "{msgs:?}"
+        );
+        assert!(runner.busy());
+        assert!(
+            runner.poll(&mut recorder).is_empty(),
+            "answered before the probe ended"
+        );
+        std::fs::write(&gate, "").unwrap();
+        let msgs = poll_until(&mut runner, &mut recorder);
+        assert!(
+            matches!(&msgs[..], [Msg::NotNeeded { why, .. }] if why == "gate empty"),
+            "{msgs:?}"
+        );
+        assert!(!runner.busy());
+        // Yes: a message, then the step starts without asking the probe again.
+        std::fs::write(&gate, "yes").unwrap();
+        runner.start(&model, &mut recorder, "probe", "slow");
+        let msgs = poll_until(&mut runner, &mut recorder);
+        assert!(
+            matches!(&msgs[..], [Msg::Applies { step, .. }] if step == "slow"),
+            "{msgs:?}"
+        );
+        std::fs::remove_file(&gate).unwrap();
+        let Start::Messages(msgs) = runner.start(&model, &mut recorder, "probe", "slow") else {
+            panic!("not a command step?");
+        };
+        assert!(
+            msgs.iter().any(|m| matches!(m, Msg::RunLoaded(_))),
+            "probed again instead of starting: {msgs:?}"
+        );
+        for _ in 0..400 {
+            if runner
+                .poll(&mut recorder)
+                .iter()
+                .any(|m| matches!(m, Msg::StepEnded(_)))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        assert!(ran.exists(), "the step did not run");
     }
 }

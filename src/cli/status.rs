@@ -162,12 +162,14 @@ fn detail(out: &mut String, r: &Report) {
         r.target,
         report::progress_line(&r.progress)
     );
-    if r.people.is_empty() {
+    if r.untouched() {
         let _ = writeln!(
             out,
             "  opened {}; nobody has worked on a step yet",
             r.last_activity
         );
+    } else if r.people.is_empty() {
+        let _ = writeln!(out, "  last activity {}", r.last_activity);
     } else {
         let _ = writeln!(
             out,
@@ -241,5 +243,30 @@ mod tests {
         for want in ["12/40", "2026-11-26T11:42:10Z", "ana, bo", "INT", "RUN"] {
             assert!(out.contains(want), "{want} missing from\n{out}");
         }
+    }
+
+    #[test]
+    fn a_run_with_a_step_marked_done_is_not_described_as_untouched() {
+        let mut f = found("clearos-install", "gw1");
+        f.run.step_order = vec!["form".into(), "next".into()];
+        f.run.values.insert("lan_ip".into(), "192.168.1.1".into());
+        f.run.steps.insert(
+            "form".into(),
+            crate::core::progress::StepState {
+                status: crate::core::progress::Status::Done,
+                ..Default::default()
+            },
+        );
+        let mut out = String::new();
+        detail(&mut out, &report::build(&f.run, None));
+        assert!(!out.contains("nobody"), "{out}");
+        assert!(out.contains("last activity 2026-11-26T11:42:10Z"), "{out}");
+        let md = report::markdown(&report::build(&f.run, None));
+        assert!(!md.contains("nobody"), "{md}");
+
+        let fresh = found("clearos-install", "gw1");
+        let mut out = String::new();
+        detail(&mut out, &report::build(&fresh.run, None));
+        assert!(out.contains("nobody has worked on a step yet"), "{out}");
     }
 }

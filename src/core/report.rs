@@ -42,6 +42,18 @@ pub struct Report {
     pub edits: Vec<AppliedEdit>,
 }
 
+impl Report {
+    /// True when nothing at all is recorded for the run: no value set, no step started, done,
+    /// skipped or noted, no edit. A step marked done or a form's values record no attempt (so
+    /// no person), yet the run is not untouched.
+    pub fn untouched(&self) -> bool {
+        self.people.is_empty()
+            && self.values.is_empty()
+            && self.edits.is_empty()
+            && self.steps.iter().all(|s| s.status == Status::Pending)
+    }
+}
+
 /// One step in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
@@ -289,8 +301,10 @@ pub fn markdown(r: &Report) -> String {
         cell(&r.target)
     );
     let _ = writeln!(o, "| | |\n|---|---|");
-    let people = if r.people.is_empty() {
+    let people = if r.untouched() {
         "nobody yet".to_string()
+    } else if r.people.is_empty() {
+        "not recorded (steps marked or values set without an attempt)".to_string()
     } else {
         r.people.join(", ")
     };

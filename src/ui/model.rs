@@ -52,6 +52,14 @@ pub enum Msg {
         /// The runbook's reason (`not_needed`).
         why: String,
     },
+    /// The step's `when` probe said it applies here: start it (the runner does not probe it
+    /// again).
+    Applies {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// The step's `check` succeeded before anything ran: offer to mark it done.
     AlreadyDone {
         /// The check command, for the question.
@@ -433,6 +441,8 @@ pub enum Pending {
         step: String,
         /// What to record ("forced: ..."), when the step runs out of order.
         note: Option<String>,
+        /// For a `when` question: why the step is not needed, recorded when the answer is no.
+        not_needed: Option<String>,
     },
     /// Run a step (destructive steps, re-runs).
     Run {

@@ -205,7 +205,13 @@ pub fn details_on_request(view: &ToolView) -> bool {
 /// move itself. The notice (the last apply's result) is shown either way.
 pub fn split(session: &ToolSession, details: bool, width: u16, height: u16) -> (usize, usize) {
     let wanted = if details || !details_on_request(&session.view) {
+        // The notice (e.g. the GCC screen's profile.env note, four lines at 80 columns) gets
+        // rows of its own on top of the detail's, so neither is cut.
         DETAIL_ROWS
+            + session
+                .notice
+                .as_deref()
+                .map_or(0, |n| wrap(n, usize::from(width.saturating_sub(1))).len())
     } else {
         session.notice.as_deref().map_or(0, |n| {
             wrap(n, usize::from(width.saturating_sub(1)))

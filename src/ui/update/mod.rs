@@ -53,6 +53,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
+        // The probe said yes while the step waited as the running one: start it for real.
+        Msg::Applies { runbook, step } if is_running(model, &runbook, &step) => {
+            vec![Effect::RunStep { runbook, step }]
+        }
+        Msg::Applies { .. } => Vec::new(),
         Msg::AlreadyDone { check } => {
             let Some(running) = model.running.clone() else {
                 return Vec::new();
@@ -301,6 +306,7 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     runbook,
                     step,
                     note,
+                    ..
                 } => run_anyway(model, &runbook, &step, note),
                 Pending::Cancel if model.running.is_some() => {
                     model.message = Some("Cancelling: SIGINT, then SIGTERM, then SIGKILL".into());
@@ -323,6 +329,20 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Tool(what) => tools::confirmed(model, what),
                 other => edit::confirmed(model, other),
             },
+            _ => Vec::new(),
+        },
+        // No to a `when` question: the step does not apply, recorded as a probe's no is.
+        Action::No => match model.overlay.take() {
+            Some(Overlay::Confirm {
+                on_yes:
+                    Pending::RunAnyway {
+                        runbook,
+                        step,
+                        not_needed: Some(why),
+                        ..
+                    },
+                ..
+            }) => not_needed(model, &runbook, &step, &why),
             _ => Vec::new(),
         },
         _ => {
@@ -892,11 +912,11 @@ fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec
     let question = match &s.when {
         Some(When {
             test: WhenTest::Ask(q),
-            ..
-        }) => Some(q.trim().to_string()),
+            not_needed,
+        }) => Some((q.trim().to_string(), not_needed.clone())),
         _ => None,
     };
-    let (question, note) = if !unmet.is_empty() {
+    let (question, note, not_needed) = if !unmet.is_empty() {
         let ids: Vec<&str> = unmet.iter().map(String::as_str).collect();
         let first = conditions::out_of_order_message(s, &ids)
             .split(';')
@@ -909,11 +929,13 @@ fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec
                 first.replacen(&format!("'{}' ", s.id), "", 1)
             ),
             Some(conditions::forced_note(&unmet).replace("with --force", "in the app")),
-        )
-    } else if let Some(q) = question {
-        (
-            format!("{q} (Yes: run the step. No: nothing is run; s skips it as not needed.)"),
             None,
+        )
+    } else if let Some((q, why)) = question {
+        (
+            format!("{q} (Yes: run the step. No: it is recorded not needed, nothing is run.)"),
+            None,
+            Some(why),
         )
     } else {
         return None;
@@ -924,6 +946,7 @@ fn order_or_question(model: &mut Model, runbook: &str, step: &str) -> Option<Vec
             runbook: runbook.into(),
             step: step.into(),
             note,
+            not_needed,
         },
     });
     Some(Vec::new())

@@ -589,6 +589,52 @@ fn a_step_out_of_order_asks_first_and_yes_is_recorded_as_forced() {
     );
 }
 
+/// The runner's probe said yes (answered off the loop): the step waiting as the running one
+/// is started for real; an answer for a step no longer running starts nothing.
+#[test]
+fn a_probe_s_yes_starts_the_waiting_step() {
+    let mut m = ordered_model();
+    run_request(&mut m, "hotplug");
+    let applies = |step: &str| Msg::Applies {
+        runbook: "ord".into(),
+        step: step.into(),
+    };
+    let fx = update(&mut m, applies("hotplug"));
+    assert!(
+        matches!(&fx[..], [Effect::RunStep { step, .. }] if step == "hotplug"),
+        "{fx:?}"
+    );
+    assert!(update(&mut m, applies("perl")).is_empty());
+}
+
+/// Answering "no" to a step's `when` question records it not needed, the transition a probe's
+/// "no" (and `auto`) uses; nothing is run and nothing is left pending for `s`.
+#[test]
+fn no_to_a_when_question_records_the_step_not_needed() {
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "perl").is_empty());
+    let fx = keys(&mut m, &[Key::Char('n')]);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::RunStep { .. })),
+        "{fx:?}"
+    );
+    carry_out(&mut m, fx);
+    let state = &m.run("ord").unwrap().steps["perl"];
+    assert_eq!(state.status, Status::Skipped);
+    assert_eq!(
+        state.reason.as_deref(),
+        Some("not needed (perl was not upgraded)")
+    );
+    assert!(state.attempts.is_empty(), "nothing ran");
+    assert!(m.overlay.is_none());
+    // "No" to an out-of-order question still leaves the step as it was.
+    let mut m = ordered_model();
+    assert!(run_request(&mut m, "depclean").is_empty());
+    let fx = keys(&mut m, &[Key::Char('n')]);
+    carry_out(&mut m, fx);
+    assert_eq!(m.status("ord", "depclean"), Status::Pending);
+}
+
 /// A step whose `when` is a question asks it; a probe's "no" skips the step as not needed.
 #[test]
 fn conditional_steps_ask_or_are_skipped_as_not_needed() {
