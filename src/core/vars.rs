@@ -177,64 +177,86 @@ fn validate_hostname(value: &str) -> Result<(), String> {
     }
 }
 
+/// One part of a `{name}` template, as [`scan`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Text to keep as written (a `{{` or `}}` escape ends in its single brace).
+    Text(&'a str),
+    /// A variable reference `{name}` starting at byte offset `at` of the template.
+    Var { at: usize, name: &'a str },
+}
+
+/// The one `{name}` scanner, used by substitution, `check` and the Ansible export: `{{` and
+/// `}}` are literal braces, a brace written right after a `$` in the template (`${...}`) is
+/// left for the shell, and only identifiers are variables. Whether a brace follows a `$` is
+/// decided by the template alone, never by a value substituted before it.
+pub fn scan<'a>(template: &'a str) -> Vec<Part<'a>> {
+    let mut parts = Vec::new();
+    let bytes = template.as_bytes();
+    let (mut i, mut text) = (0, 0);
+    let flush = |parts: &mut Vec<Part<'a>>, from: usize, to: usize| {
+        if to > from {
+            parts.push(Part::Text(&template[from..to]));
+        }
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'}' if bytes.get(i + 1) == Some(&bytes[i]) => {
+                flush(&mut parts, text, i + 1);
+                i += 2;
+                text = i;
+            }
+            b'{' if i > 0 && bytes[i - 1] == b'$' => i += 1,
+            b'{' => match template[i + 1..].find('}') {
+                Some(len) if is_var_name(&template[i + 1..i + 1 + len]) => {
+                    flush(&mut parts, text, i);
+                    parts.push(Part::Var {
+                        at: i,
+                        name: &template[i + 1..i + 1 + len],
+                    });
+                    i += len + 2;
+                    text = i;
+                }
+                Some(len) => i += len + 2,
+                None => i += 1,
+            },
+            _ => i += 1,
+        }
+    }
+    flush(&mut parts, text, bytes.len());
+    parts
+}
+
 /// Replaces every `{name}` in `template` with its value. Unknown names are left as written so a
 /// missing value is visible rather than silently empty; `{{` and `}}` give literal braces.
 pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if let Some(after) = tail.strip_prefix("{{") {
-            out.push('{');
-            rest = after;
-        } else if let Some(after) = tail.strip_prefix("}}") {
-            out.push('}');
-            rest = after;
-        } else if let (true, Some(end), false) =
-            (tail.starts_with('{'), tail.find('}'), out.ends_with('$'))
-        {
-            let name = &tail[1..end];
-            match values.get(name) {
-                Some(v) if is_var_name(name) => out.push_str(v),
-                _ => out.push_str(&tail[..=end]),
-            }
-            rest = &tail[end + 1..];
-        } else {
-            out.push_str(&tail[..1]);
-            rest = &tail[1..];
+    for part in scan(template) {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Var { name, .. } => match values.get(name) {
+                Some(v) => out.push_str(v),
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
         }
     }
-    out.push_str(rest);
     out
 }
 
 /// The variable names a template refers to, with their byte offsets in the template (for
 /// `check` to point at the undeclared one).
 pub fn references(template: &str) -> Vec<(usize, String)> {
-    let mut found = Vec::new();
-    let bytes = template.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
-            b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
-            b'{' if i > 0 && bytes[i - 1] == b'$' => i += 1,
-            b'{' => {
-                if let Some(len) = template[i + 1..].find('}') {
-                    let name = &template[i + 1..i + 1 + len];
-                    if is_var_name(name) {
-                        found.push((i, name.to_string()));
-                    }
-                    i += len + 2;
-                } else {
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    found
+    scan(template)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Var { at, name } => Some((at, name.to_string())),
+            Part::Text(_) => None,
+        })
+        .collect()
 }
 
 /// Variable names are identifiers: letters, digits and `_`, not starting with a digit. Anything
@@ -271,6 +293,37 @@ mod tests {
         assert_eq!(
             substitute("mac={mac},bridge=xenbr0 {{x}} {unknown}", &v),
             "mac=00:16:3e:00:00:01,bridge=xenbr0 {x} {unknown}"
+        );
+    }
+
+    /// `{a}{b}` where a's value ends in `$`: b is still a variable, because the template has no
+    /// `$` before its brace (substitution used to read its own output and leave `{b}` as
+    /// written, while `check` and the export called it a variable).
+    #[test]
+    fn a_value_ending_in_dollar_does_not_hide_the_next_variable() {
+        let v = vals(&[("a", "x$"), ("b", "y")]);
+        assert_eq!(substitute("{a}{b}", &v), "x$y");
+        assert_eq!(
+            scan("{a}{b}"),
+            vec![
+                Part::Var { at: 0, name: "a" },
+                Part::Var { at: 3, name: "b" }
+            ]
+        );
+        assert_eq!(substitute("${b}{a}", &v), "${b}x$");
+    }
+
+    #[test]
+    fn scan_splits_text_escapes_and_variables() {
+        assert_eq!(
+            scan("x={{y}} {gw} ${HOME} {a b}"),
+            vec![
+                Part::Text("x={"),
+                Part::Text("y}"),
+                Part::Text(" "),
+                Part::Var { at: 8, name: "gw" },
+                Part::Text(" ${HOME} {a b}"),
+            ]
         );
     }
 

@@ -15,41 +15,23 @@ pub enum Piece {
     Expr(String),
 }
 
-/// Splits a runbook template into literal text and variable references, with the same rules as
-/// [`vars::substitute`] (`{{`/`}}` are literal braces, `${...}` is left for the shell, only
+/// Splits a runbook template into literal text and variable references, read by the one
+/// scanner, [`vars::scan`] (`{{`/`}}` are literal braces, `${...}` is left for the shell, only
 /// identifiers are variables).
 pub fn pieces(template: &str) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut lit = String::new();
-    let mut rest = template;
-    while let Some(i) = rest.find(['{', '}']) {
-        lit.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if let Some(after) = tail.strip_prefix("{{") {
-            lit.push('{');
-            rest = after;
-        } else if let Some(after) = tail.strip_prefix("}}") {
-            lit.push('}');
-            rest = after;
-        } else if let (true, Some(end), false) =
-            (tail.starts_with('{'), tail.find('}'), lit.ends_with('$'))
-        {
-            let name = &tail[1..end];
-            if vars::is_var_name(name) {
+    for part in vars::scan(template) {
+        match part {
+            vars::Part::Text(t) => lit.push_str(t),
+            vars::Part::Var { name, .. } => {
                 if !lit.is_empty() {
                     out.push(Piece::Lit(std::mem::take(&mut lit)));
                 }
                 out.push(Piece::Expr(name.to_string()));
-            } else {
-                lit.push_str(&tail[..=end]);
             }
-            rest = &tail[end + 1..];
-        } else {
-            lit.push_str(&tail[..1]);
-            rest = &tail[1..];
         }
     }
-    lit.push_str(rest);
     if !lit.is_empty() || out.is_empty() {
         out.push(Piece::Lit(lit));
     }
