@@ -14,6 +14,9 @@ use fieldbook::core::state_dir::StateDir;
 use fieldbook::core::store::{IfCorrupt, Store};
 use fieldbook::core::supervisor;
 
+mod common;
+use common::skip::{is_root, skip};
+
 const TARGET: &str = "box1";
 
 fn rb() -> Runbook {
@@ -35,15 +38,8 @@ struct SmallDisk {
 impl SmallDisk {
     /// `None` (the test says why and passes) when not root, unless FIELDBOOK_ACCEPTANCE=require.
     fn mount(size: &str) -> Option<SmallDisk> {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
-            let required = std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require");
-            assert!(
-                !required,
-                "FIELDBOOK_ACCEPTANCE=require but not root: mounting a small tmpfs needs root"
-            );
-            eprintln!("skipped: mounting a small tmpfs needs root");
-            return None;
+        if !is_root() {
+            return skip("disk_full", "mounting a small tmpfs needs root");
         }
         let dir = tempfile::tempdir().unwrap();
         let mount = dir.path().join("disk");
