@@ -295,6 +295,13 @@ fn carry_out(
             queue.push_back(opened(runbook, result));
         }
         Effect::CloseRun { runbook } => parts.store.close(&model.settings, &runbook),
+        Effect::FollowRun { runbook } => {
+            parts
+                .store
+                .follower
+                .start(&model.settings, &runbook, bg_tx.clone());
+        }
+        Effect::StopFollowing => parts.store.follower.stop(),
         Effect::OpenRunFresh { runbook } => {
             let result = parts.store.open_run_fresh(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));

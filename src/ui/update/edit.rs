@@ -229,6 +229,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
         }
         Pending::Quit
         | Pending::StartFresh { .. }
+        | Pending::Follow { .. }
         | Pending::Run { .. }
         | Pending::RunAnyway { .. }
         | Pending::Tool(_)

@@ -12,7 +12,9 @@ use crate::core::store::Transition;
 
 use super::keys::{self, Action, Key, Scope};
 use super::layout;
-use super::model::{Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen};
+use super::model::{
+    Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, ReadOnly, Running, Screen,
+};
 use super::screens;
 use super::tools;
 
@@ -130,6 +132,25 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 ),
                 on_yes: Pending::StartFresh { runbook },
             });
+            Vec::new()
+        }
+        Msg::RunHeld { runbook, message } => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "{message}\nFollow it read-only? Its progress is shown as that fieldbook \
+                     saves it; nothing is run or marked here. (n: back to the list)"
+                ),
+                on_yes: Pending::Follow { runbook },
+            });
+            Vec::new()
+        }
+        Msg::Followed { runbook, run } => {
+            if model.read_only_why(&runbook).is_some()
+                && let Some(run) = run
+            {
+                model.replace_run(*run);
+                clamp_scrolls(model);
+            }
             Vec::new()
         }
         Msg::Resumed => vec![Effect::Redraw],
@@ -301,6 +322,7 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
             Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
+                Pending::Follow { runbook } => follow(model, runbook),
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
                 Pending::RunAnyway {
                     runbook,
@@ -343,13 +365,70 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     },
                 ..
             }) => not_needed(model, &runbook, &step, &why),
+            Some(Overlay::Confirm {
+                on_yes: pending @ (Pending::StartFresh { .. } | Pending::Follow { .. }),
+                ..
+            }) => declined_open(model, pending),
             _ => Vec::new(),
         },
-        _ => {
-            model.overlay = None;
-            Vec::new()
-        }
+        _ => match model.overlay.take() {
+            // Esc on "start fresh?" or "follow?" is a no: the run is not opened for work.
+            Some(Overlay::Confirm {
+                on_yes: pending @ (Pending::StartFresh { .. } | Pending::Follow { .. }),
+                ..
+            }) => declined_open(model, pending),
+            _ => Vec::new(),
+        },
     }
+}
+
+/// Yes to following a run another fieldbook holds: the runbook stays open read-only and the
+/// loop keeps reading the run as its holder saves it.
+fn follow(model: &mut Model, runbook: String) -> Vec<Effect> {
+    model.read_only = Some(ReadOnly {
+        runbook: runbook.clone(),
+        why: "another fieldbook holds this run; it is followed read-only here (q leaves, \
+              then open it again to work on it once that one has left)"
+            .into(),
+    });
+    model.message = Some(
+        "Following read-only: progress refreshes as the other fieldbook saves it; nothing is \
+         run or marked here"
+            .into(),
+    );
+    vec![Effect::FollowRun { runbook }]
+}
+
+/// No to opening a run for work (start fresh over an unreadable state, or follow a held
+/// run): nothing was changed. A held run goes back to the list; an unreadable one stays on
+/// screen read-only, its saved progress unknown, and the screen says so.
+fn declined_open(model: &mut Model, pending: Pending) -> Vec<Effect> {
+    let (Pending::StartFresh { runbook } | Pending::Follow { runbook }) = &pending else {
+        return Vec::new();
+    };
+    let on_runbook =
+        matches!(model.screens.last(), Some(Screen::Runbook { runbook: r, .. }) if r == runbook);
+    if matches!(pending, Pending::Follow { .. }) {
+        if on_runbook {
+            pop(model);
+        }
+        model.message = Some(format!(
+            "Not opened: {runbook} is open in another fieldbook; nothing was run or changed"
+        ));
+        return Vec::new();
+    }
+    model.read_only = Some(ReadOnly {
+        runbook: runbook.clone(),
+        why: "its saved progress could not be read and no fresh run was started; nothing is \
+              run or marked (q leaves; opening it again asks again)"
+            .into(),
+    });
+    model.message = Some(
+        "Nothing changed: the unreadable copy stays where it was moved. Read-only: steps \
+         show no progress because none could be read; nothing is run or marked"
+            .into(),
+    );
+    Vec::new()
 }
 
 fn prompt_key(model: &mut Model, action: Action) -> Vec<Effect> {
@@ -633,6 +712,10 @@ fn runbook_key(
         }
         Action::Back => {
             pop(model);
+            if model.read_only_why(runbook).is_some() {
+                model.read_only = None;
+                return vec![Effect::StopFollowing];
+            }
             // Leaving the runbook releases its run, unless one of its steps still runs here.
             let running_here = model.running.as_ref().is_some_and(|r| r.runbook == runbook);
             return if running_here {
@@ -678,6 +761,15 @@ fn step_key(
     page: usize,
 ) -> Vec<Effect> {
     let target = (runbook.to_string(), step.to_string());
+    if let Some(why) = model.read_only_why(runbook)
+        && matches!(
+            action,
+            Action::Run | Action::Undo | Action::MarkDone | Action::Skip | Action::Note
+        )
+    {
+        model.message = Some(format!("Read-only: {why}"));
+        return Vec::new();
+    }
     match action {
         Action::Back => {
             pop(model);
