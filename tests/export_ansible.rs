@@ -643,6 +643,16 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
         ),
+        // A snort rule continued with trailing backslashes is commented, and uncommented,
+        // as a whole: every line of it, not just the one carrying the sid.
+        (
+            "action = \"comment_out\"\npattern = \"sid:1807;\"\n",
+            "alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\\n    (msg:\"WEB-MISC chunked\"; flow:to_server,established; \\\n    content:\"chunked\"; nocase; sid:1807; rev:10;)\nalert tcp any any -> any 80 (sid:1091;)\n",
+        ),
+        (
+            "action = \"uncomment\"\npattern = \"sid:1807;\"\n",
+            "#alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\\n#    (msg:\"WEB-MISC chunked\"; \\\n#    sid:1807; rev:10;)\n#alert tcp any any -> any 80 (sid:1091;)\n",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let books = dir.path().join("books");
