@@ -142,6 +142,18 @@ impl Recorder {
         self.open.get(&key).and_then(|s| s.save_problem())
     }
 
+    /// The dead supervisor of `step`, when programs it left still run (see
+    /// [`Store::orphaned_supervisor`]).
+    pub fn orphaned_supervisor(
+        &mut self,
+        settings: &Settings,
+        runbook: &str,
+        step: &str,
+    ) -> Option<crate::core::attempt_id::Supervisor> {
+        let store = self.store_or(settings, runbook, IfCorrupt::Stop).ok()?;
+        store.orphaned_supervisor(step)
+    }
+
     /// Opens a run after the technician agreed to start fresh because its state file was
     /// unreadable (it has been moved aside).
     pub fn open_run_fresh(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {

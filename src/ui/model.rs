@@ -101,6 +101,27 @@ pub enum Msg {
         /// The run as read from its state file.
         run: Option<Box<Run>>,
     },
+    /// A step could not start because programs its last attempt's killed supervisor left
+    /// still run: the technician is offered to stop them.
+    Orphaned {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The store's words (pids and the kill command).
+        message: String,
+    },
+    /// Stopping those programs ended: the pids found, and those still running after SIGKILL.
+    OrphansStopped {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Pids that were signalled.
+        stopped: Vec<u32>,
+        /// Pids still running afterwards (empty when all are gone).
+        left: Vec<u32>,
+    },
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
     /// A run as the progress store holds it (after opening or saving): replaces the model's
@@ -210,6 +231,14 @@ pub enum Effect {
     },
     /// Stop following the run of `FollowRun` (the runbook was left).
     StopFollowing,
+    /// Stop the programs a killed supervisor of the step's last attempt left running (SIGTERM,
+    /// then SIGKILL), off the loop; the loop answers with `Msg::OrphansStopped`.
+    StopOrphans {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
     /// Start a fresh run after the technician agreed (its old state file was unreadable and
     /// has been moved aside).
     OpenRunFresh {
@@ -454,6 +483,13 @@ pub enum Pending {
     StartFresh {
         /// Runbook id.
         runbook: String,
+    },
+    /// Stop the programs a killed supervisor of this step left running.
+    StopOrphans {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
     },
     /// Follow, read-only, a run another fieldbook holds.
     Follow {

@@ -153,6 +153,26 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Orphaned {
+            runbook,
+            step,
+            message,
+        } => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still \
+                     there; recorded on the step.) Then r runs the step again."
+                ),
+                on_yes: Pending::StopOrphans { runbook, step },
+            });
+            Vec::new()
+        }
+        Msg::OrphansStopped {
+            runbook,
+            step,
+            stopped,
+            left,
+        } => orphans_stopped(model, &runbook, &step, &stopped, &left),
         Msg::Resumed => vec![Effect::Redraw],
         Msg::RunLoaded(run) => {
             model.replace_run(*run);
@@ -323,6 +343,13 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Follow { runbook } => follow(model, runbook),
+                Pending::StopOrphans { runbook, step } => {
+                    model.message = Some(
+                        "Stopping the program its killed supervisor left running (up to 10 s)..."
+                            .into(),
+                    );
+                    vec![Effect::StopOrphans { runbook, step }]
+                }
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
                 Pending::RunAnyway {
                     runbook,
@@ -380,6 +407,66 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
             _ => Vec::new(),
         },
     }
+}
+
+/// The orphaned programs were signalled: the outcome is recorded on the step as a note (what
+/// was stopped, or what still runs) and said on the status line.
+fn orphans_stopped(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    stopped: &[u32],
+    left: &[u32],
+) -> Vec<Effect> {
+    let list = |pids: &[u32]| {
+        pids.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (note, message) = if stopped.is_empty() {
+        (
+            None,
+            "Nothing to stop: the program had already ended; r runs the step again".to_string(),
+        )
+    } else if left.is_empty() {
+        let text = format!(
+            "stopped the program a killed supervisor left running (pid {}): SIGTERM, then \
+             SIGKILL if needed",
+            list(stopped)
+        );
+        (
+            Some(text),
+            format!("Stopped pid {}; r runs the step again", list(stopped)),
+        )
+    } else {
+        let text = format!(
+            "tried to stop the program a killed supervisor left running (pid {}), but pid {} \
+             still runs after SIGKILL",
+            list(stopped),
+            list(left)
+        );
+        (
+            Some(text),
+            format!(
+                "Pid {} still runs after SIGKILL (stuck in the kernel?); the step cannot run \
+                 again until it is gone",
+                list(left)
+            ),
+        )
+    };
+    model.message = Some(message);
+    note.map(|text| {
+        record(
+            runbook,
+            Transition::Noted {
+                step: step.to_string(),
+                text,
+            },
+        )
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Yes to following a run another fieldbook holds: the runbook stays open read-only and the

@@ -891,3 +891,84 @@ fn declining_a_fresh_run_over_an_unreadable_state_changes_nothing_and_says_so() 
     }
     assert!(m.run("demo").is_none_or(|r| r.steps.is_empty()));
 }
+
+/// Issue 17 item 10: a retry refused because a killed supervisor's program still runs offers to
+/// stop it (asking first); the outcome is recorded on the step, and a program that survives
+/// SIGKILL is said to, not claimed stopped.
+#[test]
+fn an_orphaned_program_is_stopped_only_after_a_yes_and_the_outcome_is_recorded() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    update(
+        &mut m,
+        Msg::Orphaned {
+            runbook: "demo".into(),
+            step: "update".into(),
+            message: "step 'update': the program of its last attempt is still running".into(),
+        },
+    );
+    assert!(
+        matches!(&m.overlay, Some(Overlay::Confirm { question, .. }) if question.contains("Stop it now?"))
+    );
+    assert!(
+        keys(&mut m, &[Key::Char('n')]).is_empty(),
+        "no stops nothing"
+    );
+    update(
+        &mut m,
+        Msg::Orphaned {
+            runbook: "demo".into(),
+            step: "update".into(),
+            message: "still running".into(),
+        },
+    );
+    assert_eq!(
+        keys(&mut m, &[Key::Char('y')]),
+        vec![Effect::StopOrphans {
+            runbook: "demo".into(),
+            step: "update".into()
+        }]
+    );
+    let fx = update(
+        &mut m,
+        Msg::OrphansStopped {
+            runbook: "demo".into(),
+            step: "update".into(),
+            stopped: vec![41, 42],
+            left: vec![42],
+        },
+    );
+    carry_out(&mut m, fx);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.contains("Pid 42 still runs after SIGKILL")),
+        "{:?}",
+        m.message
+    );
+    let notes = &m.run("demo").unwrap().steps["update"].notes;
+    assert!(
+        notes[0].text.contains("pid 41, 42") && notes[0].text.contains("but pid 42 still runs"),
+        "{notes:?}"
+    );
+    let fx = update(
+        &mut m,
+        Msg::OrphansStopped {
+            runbook: "demo".into(),
+            step: "update".into(),
+            stopped: vec![42],
+            left: vec![],
+        },
+    );
+    carry_out(&mut m, fx);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.starts_with("Stopped pid 42"))
+    );
+    assert!(
+        m.run("demo").unwrap().steps["update"].notes[1]
+            .text
+            .starts_with("stopped the program a killed supervisor left running (pid 42)")
+    );
+}
