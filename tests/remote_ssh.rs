@@ -469,17 +469,6 @@ fn a_remote_long_steps_secret_never_sits_in_a_file() {
     let log = state
         .path()
         .join("logs/remote-test@127.0.0.1/long-secret.1.log");
-    // Only this test's step directory on the host is looked at (others' may be there).
-    let steps = PathBuf::from("/var/tmp/fieldbook-fbtest/steps");
-    let listing = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect()
-    };
-    let before = listing(&steps);
     let child = s
         .fb(
             "fbtest",
@@ -520,12 +509,18 @@ fn a_remote_long_steps_secret_never_sits_in_a_file() {
         }
         found
     };
-    let ours: Vec<PathBuf> = listing(&steps)
-        .into_iter()
-        .filter(|p| !before.contains(p))
-        .collect();
-    assert_eq!(ours.len(), 1, "this step's directory on the host: {ours:?}");
-    let remote_dir = ours[0].clone();
+    // This step's directory on the host, as recorded beside the local log (other tests' step
+    // directories may be there too).
+    let mut sidecar = log.clone().into_os_string();
+    sidecar.push(".remote");
+    let remote: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+    let remote_dir = PathBuf::from(remote["dir"].as_str().unwrap());
+    assert!(
+        remote_dir.join("run.sh").is_file(),
+        "{}",
+        remote_dir.display()
+    );
     assert_eq!(holding(&remote_dir), Vec::<PathBuf>::new(), "on the host");
     assert_eq!(
         holding(state.path()),
