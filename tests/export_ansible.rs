@@ -1047,7 +1047,7 @@ fn hostile_texts_stay_data(bin: &Path) {
             expected.push((case, names.clone()));
         }
     }
-    let docs = pyyaml_json(&bin, &files);
+    let docs = pyyaml_json(bin, &files);
     for (doc, (case, names)) in docs.iter().zip(&expected) {
         let plays = doc.as_array().expect("a list of plays");
         assert_eq!(plays.len(), 1, "case {case}: {doc:#}");
