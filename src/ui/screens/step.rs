@@ -382,7 +382,12 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
     let index = rb.steps().position(|(_, s)| s.id == st.id).unwrap_or(0) + 1;
     let status = model.status(runbook, step);
     let title = format!("{} {}", status.marker(), model.filled(runbook, &st.title));
-    let right = format!("step {index}/{}", rb.step_count());
+    let read_only = if model.read_only_why(runbook).is_some() {
+        "READ-ONLY "
+    } else {
+        ""
+    };
+    let right = format!("{read_only}step {index}/{}", rb.step_count());
     let inner = widgets::frame(
         buf,
         area,
