@@ -1219,3 +1219,85 @@ fn created_files_get_the_runbook_mode_under_real_ansible() {
         }
     }
 }
+
+/// A command's optional argument (`--keep-going` when the build is left unattended) is one
+/// argument when its choice says so and absent otherwise, never an empty argument, on modern
+/// (`command` with an argv list expression) and old (`raw`) targets, under real Ansible.
+#[test]
+fn an_optional_argument_is_present_or_absent_under_real_ansible() {
+    let Some(bin) = ansible_bin("an_optional_argument_is_present_or_absent_under_real_ansible")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    let out_file = dir.path().join("args");
+    std::fs::write(
+        books.join("opt.toml"),
+        format!(
+            r#"id = "opt"
+title = "Opt"
+[[variable]]
+name = "unattended"
+type = "choice"
+choices = ["no", "yes"]
+default = "no"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "st"
+title = "Record the argv"
+why = "w"
+kind = "command"
+commands = [["sh", "-c", "printf '[%s]' \"$@\" > {}", "sh", "a b", {{ arg = "--keep-going", if = "unattended", is = "yes" }}, "z"]]
+"#,
+            out_file.display()
+        ),
+    )
+    .unwrap();
+    for python in ["modern", "old"] {
+        let playbook = dir.path().join(format!("{python}.yml"));
+        let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .arg("--checklists")
+            .arg(&books)
+            .args(["export", "ansible", "opt", "--target-python", python, "-o"])
+            .arg(&playbook)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (value, want) in [("yes", "[a b][--keep-going][z]"), ("no", "[a b][z]")] {
+            let _ = std::fs::remove_file(&out_file);
+            let out = Command::new(bin.join("ansible-playbook"))
+                .args(["-i", "localhost,", "-c", "local"])
+                .arg("-e")
+                .arg(format!(
+                    "ansible_python_interpreter={}",
+                    bin.join("python").display()
+                ))
+                .arg("-e")
+                .arg(format!("unattended={value}"))
+                .arg(&playbook)
+                .env("ANSIBLE_NOCOLOR", "1")
+                .env("ANSIBLE_PIPELINING", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{python} {value}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                std::fs::read_to_string(&out_file).unwrap(),
+                want,
+                "{python} {value}"
+            );
+        }
+    }
+}

@@ -214,7 +214,7 @@ impl StepRunner {
         let prepared = Prepared {
             owner,
             work: plan.job,
-            mode: Mode::of(spec, practice, PRACTICE_PACE),
+            mode: Mode::of(spec, &values, practice, PRACTICE_PACE),
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match plan.check.filter(|_| !practice && !answered) {

@@ -346,7 +346,7 @@ impl<'a> Context<'a> {
                 e => e.into(),
             })?;
         let log = started.log.clone();
-        let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
+        let mode = Mode::of(spec, &self.values, self.settings.practice, Duration::ZERO);
         let supervised = mode.is_supervised();
         let launched = match super::launch_with_secrets(plan.job, log.clone(), mode, &plan.secrets)
         {

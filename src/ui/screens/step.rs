@@ -135,7 +135,8 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
     if let Some(when) = &st.when {
         let test = match &when.test {
             WhenTest::Probe(Program::Argv(argv)) => {
-                format!("`{}` succeeds", model.filled(runbook, &argv.join(" ")))
+                let text = crate::core::runbook::words(argv).join(" ");
+                format!("`{}` succeeds", model.filled(runbook, &text))
             }
             WhenTest::Probe(Program::Script { .. }) => "its probe script succeeds".to_string(),
             WhenTest::Ask(q) => format!("you answer yes to \"{}\"", q.trim()),
@@ -250,8 +251,7 @@ fn action_lines(
             for p in &spec.programs {
                 match p {
                     Program::Argv(argv) => {
-                        let filled: Vec<String> =
-                            argv.iter().map(|a| substitute(a, &values)).collect();
+                        let filled = crate::core::runbook::resolve_argv(argv, &values);
                         para(
                             out,
                             &format!("$ {}", show_argv(&filled)),
