@@ -44,11 +44,18 @@ fn run_spec<'a>(rb: &'a Runbook, step: &str) -> &'a RunSpec {
     }
 }
 
+/// The argv of every program, words only (an optional element is left out).
 fn argvs(spec: &RunSpec) -> Vec<Vec<String>> {
     spec.programs
         .iter()
         .map(|p| match p {
-            Program::Argv(a) => a.clone(),
+            Program::Argv(a) => a
+                .iter()
+                .filter_map(|e| match e {
+                    fieldbook::core::runbook::Arg::Word(w) => Some(w.clone()),
+                    fieldbook::core::runbook::Arg::Optional(_) => None,
+                })
+                .collect(),
             Program::Script { .. } => panic!("unexpected script"),
         })
         .collect()
@@ -80,7 +87,7 @@ fn templates(step: &Step) -> Vec<String> {
         Action::Run(spec) => {
             for p in &spec.programs {
                 if let Program::Argv(a) = p {
-                    out.extend(a.iter().cloned());
+                    out.extend(a.iter().map(|e| e.text().to_string()));
                 }
             }
             out.extend(spec.check.iter().flatten().cloned());
@@ -133,7 +140,7 @@ fn templates(step: &Step) -> Vec<String> {
         ..
     }) = &step.when
     {
-        out.extend(a.iter().cloned());
+        out.extend(a.iter().map(|e| e.text().to_string()));
     }
     out
 }
@@ -526,10 +533,17 @@ fn gentoo_commands_are_the_articles() {
     let mut preview = argvs(run_spec(&rb, "world"))[0].clone();
     preview.insert(1, "--pretend".into());
     assert_eq!(argvs(run_spec(&rb, "world-pretend")), [preview]);
-    // Leaving it unattended adds --keep-going to the same build (a choice asked before it).
-    let mut kg = argvs(run_spec(&rb, "world"))[0].clone();
+    // Leaving it unattended adds --keep-going to the same build's argv (a choice asked before
+    // it), as an argument of its own; watched, the argument is absent.
+    let spec = run_spec(&rb, "world");
+    let values = |v: &str| BTreeMap::from([("unattended".to_string(), v.to_string())]);
+    let job = |v: &str| fieldbook::core::runner::StepJob::from_spec(spec, &values(v));
+    let mut kg = argvs(spec)[0].clone();
+    assert_eq!(job("no").commands[0].argv, kg);
     kg.push("--keep-going".into());
-    assert_eq!(argvs(run_spec(&rb, "world-keep-going")), [kg]);
+    assert_eq!(job("yes").commands[0].argv, kg);
+    assert_eq!(spec.programs.len(), 1, "one world build");
+    assert!(rb.step("world-keep-going").is_none());
     assert!(position(&rb, "keep-going") < position(&rb, "world"));
     // depclean comes after the world update and both revdep-rebuild runs.
     assert_eq!(

@@ -55,7 +55,14 @@ impl Env {
     }
 
     fn store(&self, runbook: &str) -> Store {
-        let catalog = Catalog::load(None);
+        self.store_from(&Catalog::load(None), runbook)
+    }
+
+    fn store_in(&self, books: &std::path::Path, runbook: &str) -> Store {
+        self.store_from(&Catalog::load(Some(books)), runbook)
+    }
+
+    fn store_from(&self, catalog: &Catalog, runbook: &str) -> Store {
         let rb = &catalog.get(runbook).unwrap().runbook;
         Store::open(
             &StateDir::at(self.state.path(), false),
@@ -170,54 +177,111 @@ fn force_runs_a_step_out_of_order_and_the_run_says_so() {
 
 #[test]
 fn auto_runs_only_the_steps_whose_probe_says_yes() {
-    // Unattended: the plain world build is not needed, the --keep-going one is.
     let env = Env::new();
-    env.done_until("gentoo-world-update", "world-pretend");
-    let o = env.run(&["auto", "gentoo-world-update", "--var", "unattended=yes"]);
+    let books = env.state.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    std::fs::write(
+        books.join("probes.toml"),
+        r#"id = "probes"
+title = "Probes"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "applies"
+title = "Applies"
+why = "w"
+kind = "command"
+commands = [["quickpkg", "app-misc/hello"]]
+when = { probe = ["true"], not_needed = "never shown" }
+[[section.step]]
+id = "ruled-out"
+title = "Ruled out"
+why = "w"
+kind = "command"
+commands = [["lafilefixer"]]
+when = { probe = ["false"], not_needed = "the probe said no" }
+[[section.step]]
+id = "last"
+title = "Last"
+why = "w"
+kind = "command"
+commands = [["perl-cleaner", "--all"]]
+"#,
+    )
+    .unwrap();
+    let dir = books.to_string_lossy().into_owned();
+    let o = env.run(&["--checklists", &dir, "auto", "probes"]);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("[-] world: not needed (you chose to leave it unattended"),
+        err.contains("[-] ruled-out: not needed (the probe said no)"),
         "{err}"
     );
-    assert!(err.contains("stopped at 'world-keep-going'"), "{err}");
-    let rec = env.recorded();
-    assert!(
-        rec.contains("emerge --pretend --update --newuse --deep world\n"),
-        "{rec}"
+    assert_eq!(
+        env.recorded(),
+        "quickpkg app-misc/hello\nperl-cleaner --all\n"
     );
-    assert!(
-        !rec.contains("emerge --update --newuse --deep world"),
-        "{rec}"
-    );
-    let store = env.store("gentoo-world-update");
+    let store = env.store_in(&books, "probes");
     let run = store.run();
-    assert_eq!(run.status("world"), Status::Skipped);
-    assert!(
-        run.steps["world"]
-            .reason
-            .as_deref()
-            .unwrap_or_default()
-            .starts_with("not needed (")
-    );
-    assert_eq!(run.status("world-keep-going"), Status::Pending);
-    drop(store);
+    assert_eq!(run.status("applies"), Status::Done);
+    assert_eq!(run.status("ruled-out"), Status::Skipped);
+    assert_eq!(run.status("last"), Status::Done);
+}
 
-    // Watched: the world build was done; the --keep-going one is not needed, and auto stops
-    // at the question the next step asks.
-    let env = Env::new();
-    env.done_until("gentoo-world-update", "world-keep-going");
-    let o = env.run(&["auto", "gentoo-world-update"]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(
-        err.contains("[-] world-keep-going: not needed (you will watch the build"),
-        "{err}"
-    );
-    assert!(err.contains("stopped at 'blocked'"), "{err}");
-    assert!(
-        err.contains("Did emerge stop on blocked packages?"),
-        "{err}"
-    );
-    assert_eq!(env.recorded(), "", "no build ran");
+/// The unattended choice puts `--keep-going` on the one world build's argv, as an argument of
+/// its own; when the build is watched the argument is absent, never an empty one.
+#[test]
+fn the_unattended_choice_is_an_option_on_the_one_world_argv() {
+    for (value, want) in [
+        (
+            "yes",
+            "emerge\x1f--update\x1f--newuse\x1f--deep\x1fworld\x1f--keep-going\x1e\n",
+        ),
+        (
+            "no",
+            "emerge\x1f--update\x1f--newuse\x1f--deep\x1fworld\x1e\n",
+        ),
+    ] {
+        let env = Env::new();
+        env.done_until("gentoo-world-update", "world");
+        let var = format!("unattended={value}");
+        let o = env.run(&[
+            "exec",
+            "gentoo-world-update",
+            "world",
+            "--yes",
+            "--var",
+            &var,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{value}: {}", stderr(&o));
+        let raw = std::fs::read_to_string(&env.argv_log).unwrap();
+        assert_eq!(raw, want, "{value}");
+    }
+    // In practice mode the unattended build plays its own lesson: a package fails, the rest
+    // build, and the summary at the end names what failed.
+    for (value, says) in [
+        ("yes", "The following package has failed to build"),
+        ("no", "cannot be\n * installed at the same time"),
+    ] {
+        let env = Env::new();
+        env.done_until("gentoo-world-update", "world");
+        let var = format!("unattended={value}");
+        let o = env.run(&[
+            "--practice",
+            "exec",
+            "gentoo-world-update",
+            "world",
+            "--yes",
+            "--var",
+            &var,
+        ]);
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(all.contains(says), "{value}: {all}");
+        assert_eq!(env.recorded(), "", "practice runs nothing");
+    }
+    // The runbook has no separate keep-going step any more.
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get("gentoo-world-update").unwrap().runbook;
+    assert!(rb.step("world-keep-going").is_none());
 }

@@ -24,6 +24,26 @@ fn repo() -> PathBuf {
 /// The venv's bin directory, or `None` (with the reason printed, a failure under
 /// `FIELDBOOK_ACCEPTANCE=require`) where it cannot be made.
 fn ansible_bin(test: &str) -> Option<PathBuf> {
+    ansible_bin_of(test, &[])
+}
+
+/// [`ansible_bin`] for one ansible-core series (`2.16`, `2.18`, `2.19`), each in its own venv
+/// under target/; checks that the venv's Ansible is that series.
+fn ansible_core_bin(test: &str, series: &str) -> Option<PathBuf> {
+    let bin = ansible_bin_of(test, &["--core", series])?;
+    let out = Command::new(bin.join("ansible-playbook"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        version.contains(&format!("[core {series}.")),
+        "wanted ansible-core {series}, the venv has: {version}"
+    );
+    Some(bin)
+}
+
+fn ansible_bin_of(test: &str, args: &[&str]) -> Option<PathBuf> {
     if Command::new("python3").arg("--version").output().is_err() {
         return skip(
             test,
@@ -32,6 +52,7 @@ fn ansible_bin(test: &str) -> Option<PathBuf> {
     }
     let out = Command::new("sh")
         .arg(repo().join("tests/support/ansible-venv.sh"))
+        .args(args)
         .output()
         .expect("run ansible-venv.sh");
     assert!(
@@ -643,6 +664,16 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
         ),
+        // A snort rule continued with trailing backslashes is commented, and uncommented,
+        // as a whole: every line of it, not just the one carrying the sid.
+        (
+            "action = \"comment_out\"\npattern = \"sid:1807;\"\n",
+            "alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\\n    (msg:\"WEB-MISC chunked\"; flow:to_server,established; \\\n    content:\"chunked\"; nocase; sid:1807; rev:10;)\nalert tcp any any -> any 80 (sid:1091;)\n",
+        ),
+        (
+            "action = \"uncomment\"\npattern = \"sid:1807;\"\n",
+            "#alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\\n#    (msg:\"WEB-MISC chunked\"; \\\n#    sid:1807; rev:10;)\n#alert tcp any any -> any 80 (sid:1091;)\n",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let books = dir.path().join("books");
@@ -929,6 +960,57 @@ fn hostile_runbook_texts_stay_data_in_the_playbook() {
     let Some(bin) = ansible_bin("hostile_runbook_texts_stay_data_in_the_playbook") else {
         return;
     };
+    hostile_texts_stay_data(&bin);
+}
+
+/// Issue 17 item 2 on the older series the issue names: Jinja in a play name ran even under
+/// `--syntax-check` on ansible-core 2.16 and 2.18 too. The same hostile playbooks, checked and
+/// run by each, and every built-in runbook's playbook passes its syntax check.
+#[test]
+fn hostile_runbook_texts_stay_data_under_ansible_core_2_16() {
+    let test = "hostile_runbook_texts_stay_data_under_ansible_core_2_16";
+    let Some(bin) = ansible_core_bin(test, "2.16") else {
+        return;
+    };
+    hostile_texts_stay_data(&bin);
+    builtin_playbooks_pass_the_syntax_check(&bin);
+}
+
+/// See [`hostile_runbook_texts_stay_data_under_ansible_core_2_16`].
+#[test]
+fn hostile_runbook_texts_stay_data_under_ansible_core_2_18() {
+    let test = "hostile_runbook_texts_stay_data_under_ansible_core_2_18";
+    let Some(bin) = ansible_core_bin(test, "2.18") else {
+        return;
+    };
+    hostile_texts_stay_data(&bin);
+    builtin_playbooks_pass_the_syntax_check(&bin);
+}
+
+fn builtin_playbooks_pass_the_syntax_check(bin: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for id in RUNBOOKS {
+        for python in ["modern", "old"] {
+            let file = dir.path().join(format!("{id}-{python}.yml"));
+            export(id, &["--target-python", python], &file);
+            files.push(file);
+        }
+    }
+    let out = Command::new(bin.join("ansible-playbook"))
+        .args(["--syntax-check", "-i", "localhost,"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syntax check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn hostile_texts_stay_data(bin: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let pieces = hostile_pieces(dir.path());
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
@@ -965,7 +1047,7 @@ fn hostile_runbook_texts_stay_data_in_the_playbook() {
             expected.push((case, names.clone()));
         }
     }
-    let docs = pyyaml_json(&bin, &files);
+    let docs = pyyaml_json(bin, &files);
     for (doc, (case, names)) in docs.iter().zip(&expected) {
         let plays = doc.as_array().expect("a list of plays");
         assert_eq!(plays.len(), 1, "case {case}: {doc:#}");
@@ -1134,6 +1216,88 @@ fn created_files_get_the_runbook_mode_under_real_ansible() {
         for (file, mode) in &want {
             let got = std::fs::metadata(file).unwrap().permissions().mode() & 0o7777;
             assert_eq!(got, *mode, "{python}: {} is {got:o}", file.display());
+        }
+    }
+}
+
+/// A command's optional argument (`--keep-going` when the build is left unattended) is one
+/// argument when its choice says so and absent otherwise, never an empty argument, on modern
+/// (`command` with an argv list expression) and old (`raw`) targets, under real Ansible.
+#[test]
+fn an_optional_argument_is_present_or_absent_under_real_ansible() {
+    let Some(bin) = ansible_bin("an_optional_argument_is_present_or_absent_under_real_ansible")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    let out_file = dir.path().join("args");
+    std::fs::write(
+        books.join("opt.toml"),
+        format!(
+            r#"id = "opt"
+title = "Opt"
+[[variable]]
+name = "unattended"
+type = "choice"
+choices = ["no", "yes"]
+default = "no"
+[[section]]
+id = "s"
+title = "S"
+[[section.step]]
+id = "st"
+title = "Record the argv"
+why = "w"
+kind = "command"
+commands = [["sh", "-c", "printf '[%s]' \"$@\" > {}", "sh", "a b", {{ arg = "--keep-going", if = "unattended", is = "yes" }}, "z"]]
+"#,
+            out_file.display()
+        ),
+    )
+    .unwrap();
+    for python in ["modern", "old"] {
+        let playbook = dir.path().join(format!("{python}.yml"));
+        let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .arg("--checklists")
+            .arg(&books)
+            .args(["export", "ansible", "opt", "--target-python", python, "-o"])
+            .arg(&playbook)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (value, want) in [("yes", "[a b][--keep-going][z]"), ("no", "[a b][z]")] {
+            let _ = std::fs::remove_file(&out_file);
+            let out = Command::new(bin.join("ansible-playbook"))
+                .args(["-i", "localhost,", "-c", "local"])
+                .arg("-e")
+                .arg(format!(
+                    "ansible_python_interpreter={}",
+                    bin.join("python").display()
+                ))
+                .arg("-e")
+                .arg(format!("unattended={value}"))
+                .arg(&playbook)
+                .env("ANSIBLE_NOCOLOR", "1")
+                .env("ANSIBLE_PIPELINING", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{python} {value}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                std::fs::read_to_string(&out_file).unwrap(),
+                want,
+                "{python} {value}"
+            );
         }
     }
 }

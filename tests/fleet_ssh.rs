@@ -287,13 +287,18 @@ fn fleet_over_real_sshd_shows_two_machines_a_bare_host_and_an_unreachable_one() 
         line("down ").contains("UNREACHABLE") && line("down ").contains("refused"),
         "{table}"
     );
-    // Hosts keep the order given.
+    // Hosts keep the order given (lines starting with a space continue the row above).
     let order: Vec<&str> = table
         .lines()
         .skip(1)
+        .filter(|l| !l.starts_with(' '))
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
     assert_eq!(order, ["alpha", "beta", "gamma", "down"], "{table}");
+    assert!(
+        table.lines().all(|l| l.chars().count() <= 80),
+        "wider than 80 columns:\n{table}"
+    );
 
     let (code, json, _) = fleet(&["alpha", "beta", "--json"]);
     assert_eq!(code, Some(0), "{json}");

@@ -451,6 +451,99 @@ fn a_long_step_survives_the_master_and_fieldbook_dying() {
     assert!(log_text.contains("gate-open"), "{log_text}");
 }
 
+/// Issue 17 item 5 over `--host`: a long step's secret reaches its program on the host, but
+/// never a file there (the supervisor script, its log, a job or secrets file left behind) nor
+/// a file of the local state directory.
+#[test]
+fn a_remote_long_steps_secret_never_sits_in_a_file() {
+    let Some(s) = sshd("a_remote_long_steps_secret_never_sits_in_a_file") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("gate");
+    std::fs::set_permissions(gate_dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let gate_var = format!("gate={}", gate.display());
+    let secret = "Hunter2-s3cret 'quoted'";
+    let pw_var = format!("pw={secret}");
+    let log = state
+        .path()
+        .join("logs/remote-test@127.0.0.1/long-secret.1.log");
+    let child = s
+        .fb(
+            "fbtest",
+            state.path(),
+            &[
+                "exec",
+                "remote-test",
+                "long-secret",
+                "--yes",
+                "--var",
+                &gate_var,
+                "--var",
+                &pw_var,
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the step's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("started"))
+    });
+    // While it runs: no file on the host or here holds the secret.
+    let holding = |root: &Path| -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut todo = vec![root.to_path_buf()];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() && !p.is_symlink() {
+                    todo.push(p);
+                } else if std::fs::read(&p)
+                    .is_ok_and(|b| String::from_utf8_lossy(&b).contains("s3cret"))
+                {
+                    found.push(p);
+                }
+            }
+        }
+        found
+    };
+    // This step's directory on the host, as recorded beside the local log (other tests' step
+    // directories may be there too).
+    let mut sidecar = log.clone().into_os_string();
+    sidecar.push(".remote");
+    let remote: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+    let remote_dir = PathBuf::from(remote["dir"].as_str().unwrap());
+    assert!(
+        remote_dir.join("run.sh").is_file(),
+        "{}",
+        remote_dir.display()
+    );
+    assert_eq!(holding(&remote_dir), Vec::<PathBuf>::new(), "on the host");
+    assert_eq!(
+        holding(state.path()),
+        Vec::<PathBuf>::new(),
+        "in the state dir"
+    );
+    std::fs::write(&gate, "0").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = std::fs::read_to_string(gate_dir.path().join("gate.got")).unwrap();
+    assert_eq!(got, format!("--password={secret}"));
+    assert_eq!(
+        holding(&remote_dir),
+        Vec::<PathBuf>::new(),
+        "on the host, after"
+    );
+    assert_eq!(
+        holding(state.path()),
+        Vec::<PathBuf>::new(),
+        "in the state dir, after"
+    );
+}
+
 /// An edit over ssh: read on the host, written back atomically keeping mode 0640 and the
 /// owner, the original kept locally and under the remote dir; undo puts it back the same way.
 #[test]

@@ -14,6 +14,8 @@ use fieldbook::core::state_dir::{self, StateDir};
 use fieldbook::core::store::{IfCorrupt, Reconciled, Store};
 use fieldbook::core::supervisor;
 
+mod common;
+
 const TARGET: &str = "box1";
 
 fn rb() -> Runbook {
@@ -424,4 +426,132 @@ fn exec_stops_an_orphaned_program_only_when_asked() {
     }
     let s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
     assert_eq!(s.run().status("build"), Status::Done);
+    // What was stopped is in the record, as the app records it.
+    assert!(
+        s.run().steps["build"].notes.iter().any(|n| n
+            .text
+            .contains("stopped the program a killed supervisor left running")),
+        "{:?}",
+        s.run().steps["build"].notes
+    );
+}
+
+/// Issue 17 item 10 in the app: a retry of a step whose killed supervisor left its program
+/// running offers to stop that program, asks first, stops it on yes, records what was done on
+/// the step, and the retry then runs.
+#[test]
+fn the_app_offers_to_stop_an_orphaned_program_and_records_it() {
+    use common::pty::{App, Spawn};
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let books = tmp.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    std::fs::write(
+        books.join("integrity.toml"),
+        "id = \"integrity\"\ntitle = \"Integrity\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+         [[section.step]]\nid = \"build\"\ntitle = \"Build\"\nwhy = \"w\"\nkind = \"command\"\n\
+         commands = [[\"true\"]]\n",
+    )
+    .unwrap();
+    let dir = StateDir::at(&state, false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    let pid = supervisor::launch(&exe(), &sh("echo started; sleep 30"), &started.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    wait_for("the program to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started.log).is_ok_and(|l| l.contains("started"))
+    });
+    // SAFETY: kill only sends a signal to the supervisor we started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    wait_for("the supervisor to end", Duration::from_secs(10), || {
+        !alive(pid)
+    });
+    drop(s);
+    let books_arg = books.display().to_string();
+    let mut app = App::spawn(Spawn {
+        args: &[
+            "--checklists",
+            &books_arg,
+            "--target",
+            TARGET,
+            "run",
+            "integrity",
+        ],
+        state: Some(&state),
+        ..Spawn::default()
+    });
+    let flat = |s: &[String]| {
+        s.iter()
+            .map(|l| l.replace(['|', '+'], " "))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    app.wait_for("Integrity");
+    app.send(b"\r");
+    app.wait_for("Build");
+    app.send(b"r");
+    app.wait_until(|s| flat(s).contains("Stop it now?"), "the offer to stop it");
+    let orphans = {
+        // The app holds the run: read its state file.
+        let run = state_dir::read_run(&dir.run_file("integrity", TARGET)).unwrap();
+        assert_eq!(run.status("build"), Status::Interrupted);
+        assert_eq!(
+            run.steps["build"].attempts.len(),
+            1,
+            "nothing started beside it"
+        );
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                stat.rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().nth(2).map(str::to_string))
+                    == Some(pid.to_string())
+                    && alive(*p)
+            })
+            .collect::<Vec<u32>>()
+    };
+    assert!(
+        !orphans.is_empty(),
+        "the question must leave the program alone"
+    );
+    app.send(b"y");
+    app.wait_until(|s| flat(s).contains("Stopped pid"), "the program stopped");
+    for p in &orphans {
+        wait_for("the orphan to end", Duration::from_secs(10), || !alive(*p));
+    }
+    let run = state_dir::read_run(&dir.run_file("integrity", TARGET)).unwrap();
+    let notes: Vec<&str> = run.steps["build"]
+        .notes
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("stopped the program a killed supervisor left running")),
+        "{notes:?}"
+    );
+    app.send(b"r");
+    wait_for(
+        "the retry to be recorded done",
+        Duration::from_secs(20),
+        || {
+            state_dir::read_run(&dir.run_file("integrity", TARGET))
+                .is_ok_and(|r| r.status("build") == Status::Done)
+        },
+    );
+    // Output, step, runbook, list, then quit.
+    for _ in 0..4 {
+        app.send(b"q");
+    }
+    assert!(app.wait_exit().success());
 }

@@ -666,3 +666,81 @@ fn run_id_over_ssh_without_screen_shows_the_warning() {
     app.send(b"qq");
     assert!(app.wait_exit().success());
 }
+
+/// Issue 15 item 1: a second fieldbook on a run another one holds says who holds it, offers to
+/// follow it read-only, shows the holder's progress as it is saved, and runs or marks nothing.
+#[test]
+fn a_second_fieldbook_follows_a_held_run_read_only() {
+    let dir = fixture_dir();
+    let state = tempfile::tempdir().unwrap();
+    let args = [
+        "--checklists",
+        dir.as_str(),
+        "--target",
+        "gw1",
+        "run",
+        "demo",
+    ];
+    let mut first = App::spawn(Spawn {
+        args: &args,
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    first.wait_for("Demo router setup 0/6");
+    let mut second = App::spawn(Spawn {
+        args: &args,
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    let says = |app: &App, text: &str| {
+        let flat = |s: &[String]| {
+            s.iter()
+                .map(|l| l.replace(['|', '+'], " "))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let text = text.to_string();
+        app.wait_until(move |s| flat(s).contains(&text), "text across lines");
+    };
+    says(&second, "open in another fieldbook");
+    says(&second, "since");
+    says(&second, "Follow it read-only?");
+    second.send(b"y");
+    second.wait_for("READ-ONLY");
+    // The holder marks a step done; the follower shows it without a key pressed.
+    first.send(b"\r");
+    first.wait_for("Why");
+    first.send(b"d");
+    first.wait_for("1/6");
+    second.wait_for("Demo router setup 1/6");
+    // Nothing runs or is marked here.
+    second.send(b"\r");
+    second.send(b"d");
+    says(&second, "Read-only:");
+    second.send(b"q");
+    second.send(b"q");
+    second.send(b"q");
+    second.send(b"y");
+    assert!(second.wait_exit().success());
+    let run = fieldbook::core::state_dir::read_run(
+        &fieldbook::core::state_dir::StateDir::at(state.path(), false).run_file("demo", "gw1"),
+    )
+    .unwrap();
+    assert_eq!(
+        run.steps
+            .values()
+            .filter(|s| !s.attempts.is_empty()
+                || s.status != fieldbook::core::progress::Status::Pending)
+            .count(),
+        1,
+        "{run:?}"
+    );
+    first.send(b"q");
+    first.send(b"q");
+    first.send(b"q");
+    first.send(b"y");
+    assert!(first.wait_exit().success());
+}

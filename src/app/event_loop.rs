@@ -311,6 +311,32 @@ fn carry_out(
             queue.push_back(opened(runbook, result));
         }
         Effect::CloseRun { runbook } => parts.store.close(&model.settings, &runbook),
+        Effect::FollowRun { runbook } => {
+            parts
+                .store
+                .follower
+                .start(&model.settings, &runbook, bg_tx.clone());
+        }
+        Effect::StopFollowing => parts.store.follower.stop(),
+        Effect::StopOrphans { runbook, step } => {
+            let found = parts
+                .store
+                .orphaned_supervisor(&model.settings, &runbook, &step);
+            let tx = bg_tx.clone();
+            // Up to twice the grace: never on the loop.
+            std::thread::spawn(move || {
+                let stopped = found.as_ref().map_or_else(Vec::new, |s| {
+                    s.stop_orphans(crate::core::exec::headless::ORPHAN_GRACE)
+                });
+                let left = found.as_ref().map_or_else(Vec::new, |s| s.orphans());
+                let _ = tx.send(Msg::OrphansStopped {
+                    runbook,
+                    step,
+                    stopped,
+                    left,
+                });
+            });
+        }
         Effect::OpenRunFresh { runbook } => {
             let result = parts.store.open_run_fresh(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));

@@ -7,6 +7,7 @@
 pub mod edits;
 mod event_loop;
 pub mod fleet_jobs;
+mod follow;
 pub mod input;
 mod recorder;
 pub mod step_runner;

@@ -15,11 +15,15 @@ use crate::core::state_dir;
 use crate::core::store::{IfCorrupt, Store, StoreError, Transition};
 use crate::ui::Msg;
 
+use super::follow::Follower;
+
 /// Opens one [`Store`] per run the technician touches (holding its lock while the app runs)
 /// and reads every other run from disk for the runbook list.
 pub struct Recorder {
     runbooks: Vec<Runbook>,
     open: BTreeMap<(bool, String, String), Store>,
+    /// The run another fieldbook holds that is followed read-only, if any.
+    pub(super) follower: Follower,
 }
 
 /// The message that answers opening a run: the run, the question about an unreadable state
@@ -32,6 +36,10 @@ pub fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
                 runbook,
                 message: corrupt.to_string(),
             },
+            Some(held @ StoreError::InUse { .. }) => Msg::RunHeld {
+                runbook,
+                message: held.to_string(),
+            },
             _ => Msg::Problem(format!("{e:#}")),
         },
     }
@@ -43,6 +51,7 @@ impl Recorder {
         Recorder {
             runbooks,
             open: BTreeMap::new(),
+            follower: Follower::default(),
         }
     }
 
@@ -133,6 +142,18 @@ impl Recorder {
         self.open.get(&key).and_then(|s| s.save_problem())
     }
 
+    /// The dead supervisor of `step`, when programs it left still run (see
+    /// [`Store::orphaned_supervisor`]).
+    pub fn orphaned_supervisor(
+        &mut self,
+        settings: &Settings,
+        runbook: &str,
+        step: &str,
+    ) -> Option<crate::core::attempt_id::Supervisor> {
+        let store = self.store_or(settings, runbook, IfCorrupt::Stop).ok()?;
+        store.orphaned_supervisor(step)
+    }
+
     /// Opens a run after the technician agreed to start fresh because its state file was
     /// unreadable (it has been moved aside).
     pub fn open_run_fresh(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
@@ -174,6 +195,50 @@ mod tests {
 
     fn step(id: &str) -> String {
         id.to_string()
+    }
+
+    /// Issue 15 item 1: opening a run another fieldbook holds offers to follow it (naming the
+    /// holder), and following shows that fieldbook's changes as it saves them, without ever
+    /// taking the lock or writing.
+    #[test]
+    fn a_held_run_is_offered_and_followed_as_its_holder_saves_it() {
+        use crate::core::state_dir::StateDir;
+        let (tmp, mut recorder, settings) = setup();
+        let rb = recorder.runbooks[0].clone();
+        let dir = StateDir::at(tmp.path(), false);
+        let mut holder = Store::open(&dir, &rb, "gw1", IfCorrupt::Stop).unwrap();
+        let msg = opened("demo".into(), recorder.open_run(&settings, "demo"));
+        let Msg::RunHeld { runbook, message } = msg else {
+            panic!("not offered to follow: {msg:?}")
+        };
+        assert_eq!(runbook, "demo");
+        assert!(message.contains("since"), "{message}");
+        let (tx, rx) = std::sync::mpsc::channel();
+        recorder.follower.start(&settings, "demo", tx);
+        let first = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        assert!(
+            matches!(first, Msg::Followed { run: Some(_), .. }),
+            "{first:?}"
+        );
+        holder
+            .record(&Transition::MarkedDone {
+                step: step("read"),
+                reason: None,
+            })
+            .unwrap();
+        let next = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        let Msg::Followed { run: Some(run), .. } = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(run.status("read"), Status::Done);
+        // Following never took the lock: the holder still has it.
+        assert!(matches!(
+            recorder.open_run(&settings, "demo").map_err(|e| e.to_string()),
+            Err(e) if e.contains("another fieldbook")
+        ));
+        recorder.follower.stop();
+        drop(holder);
+        assert!(recorder.open_run(&settings, "demo").is_ok());
     }
 
     #[test]

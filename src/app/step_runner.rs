@@ -18,7 +18,7 @@ use crate::core::progress::Status;
 use crate::core::runbook::Action;
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
 use crate::core::settings::Settings;
-use crate::core::store::Transition;
+use crate::core::store::{StoreError, Transition};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
 use crate::ui::model::{Model, OUTPUT_LIMIT};
@@ -45,7 +45,17 @@ impl Owner {
     fn record(&self, recorder: &mut Recorder, t: Transition) -> (Msg, Option<PathBuf>) {
         match recorder.record(&self.settings, &self.runbook, &t) {
             Ok((run, started)) => (Msg::RunLoaded(Box::new(run)), started),
-            Err(e) => (Msg::Problem(format!("progress not saved: {e:#}")), None),
+            Err(e) => match e.downcast_ref::<StoreError>() {
+                Some(orphaned @ StoreError::Orphaned { .. }) => (
+                    Msg::Orphaned {
+                        runbook: self.runbook.clone(),
+                        step: self.step.clone(),
+                        message: orphaned.to_string(),
+                    },
+                    None,
+                ),
+                _ => (Msg::Problem(format!("progress not saved: {e:#}")), None),
+            },
         }
     }
 
@@ -204,7 +214,7 @@ impl StepRunner {
         let prepared = Prepared {
             owner,
             work: plan.job,
-            mode: Mode::of(spec, practice, PRACTICE_PACE),
+            mode: Mode::of(spec, &values, practice, PRACTICE_PACE),
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match plan.check.filter(|_| !practice && !answered) {
@@ -265,11 +275,20 @@ impl StepRunner {
                 step: owner.step.clone(),
             },
         );
-        let mut msgs = vec![loaded];
         let Some(log) = log else {
-            msgs.push(unsaved());
-            return msgs;
+            return match loaded {
+                // Programs a killed supervisor left still run: nothing starts beside them, and
+                // the technician is offered to stop them.
+                orphaned @ Msg::Orphaned { .. } => vec![
+                    Msg::NotStarted(
+                        "the program of its last attempt still runs without its supervisor".into(),
+                    ),
+                    orphaned,
+                ],
+                loaded => vec![loaded, unsaved()],
+            };
         };
+        let mut msgs = vec![loaded];
         if matches!(p.mode, Mode::Practice { .. }) {
             msgs.push(Msg::OutputLine(
                 "fieldbook: PRACTICE: nothing is executed; this is a simulated transcript.".into(),

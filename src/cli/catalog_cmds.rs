@@ -10,7 +10,7 @@ use super::capture::print;
 use super::runs::terminal_safe;
 use super::{UsageError, exit};
 use crate::core::catalog::{self, Catalog, Entry};
-use crate::core::runbook::{Action, EditAction, Program, Runbook};
+use crate::core::runbook::{Action, Arg, EditAction, Program, Runbook};
 
 /// Prints problems of user runbook files that were skipped, so a typo never hides silently.
 fn warn_problems(catalog: &Catalog) {
@@ -175,7 +175,9 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow
                 Action::Run(spec) => {
                     for p in &spec.programs {
                         match p {
-                            Program::Argv(argv) => writeln!(out, "       $ {}", show_argv(argv))?,
+                            Program::Argv(argv) => {
+                                writeln!(out, "       $ {}", show_command(argv))?
+                            }
                             Program::Script { shell, script } => {
                                 writeln!(out, "       {shell} script:")?;
                                 for line in script.lines() {
@@ -215,6 +217,23 @@ pub(super) fn show(catalog: &Catalog, id: &str, json: bool, why: bool) -> anyhow
 /// Columns of the wrapped why under each step in `show --why`: with the 7-column indent the
 /// lines fit an 80-column console.
 const WHY_WIDTH: usize = 72;
+
+/// A command as written in the runbook: an optional element is shown in brackets with the
+/// value that puts it in (`[--keep-going if unattended=yes]`).
+fn show_command(argv: &[Arg]) -> String {
+    argv.iter()
+        .map(|a| match a {
+            Arg::Word(w) => show_argv(std::slice::from_ref(w)),
+            Arg::Optional(o) => format!(
+                "[{} if {}={}]",
+                show_argv(std::slice::from_ref(&o.arg)),
+                o.var,
+                show_argv(std::slice::from_ref(&o.is))
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// An argv shown the way a technician would type it: each element that needs it is quoted,
 /// so the boundaries between arguments stay visible.

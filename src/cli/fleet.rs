@@ -191,13 +191,11 @@ fn report(
             let HostAnswer::Ok { runs, .. } = answer else {
                 eprintln!(
                     "fieldbook: {host}: {}",
-                    fleet::table(&[fleet::HostReport {
+                    fleet::note(&fleet::HostReport {
                         host: host.into(),
                         answer
-                    }])
-                    .lines()
-                    .last()
-                    .unwrap_or("")
+                    })
+                    .unwrap_or_default()
                 );
                 return Ok(exit::FAILURE);
             };

@@ -107,41 +107,57 @@ fn run_json(f: &FoundRun, r: &Report) -> Value {
     })
 }
 
-/// The run table, at most 80 columns at the built-in runbooks' ids: the counts are packed
-/// under short headers and who worked on a run goes on its own (wrapped) line below it, so
-/// nothing is cut on a serial console.
+/// The run table, never wider than 80 columns and never cut: the counts are packed under
+/// short headers and who worked on a run goes on its own (wrapped) line below it. When a
+/// runbook id or target is too long for one row, every run takes two lines instead: its name
+/// (wrapped) above, its counts below, so nothing is cut on a serial console.
 fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
-    let w_id = reports
-        .iter()
-        .map(|(_, r)| r.runbook.len())
-        .max()
-        .unwrap_or(0)
-        .max(7);
-    let w_t = reports
-        .iter()
-        .map(|(_, r)| r.target.len())
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let _ = writeln!(
-        out,
-        "{:<w_id$}  {:<w_t$}  {:>5} {:>3} {:>4} {:>4} {:>3}  LAST ACTIVITY",
-        "RUNBOOK", "TARGET", "DONE", "RUN", "FAIL", "SKIP", "INT"
-    );
-    for (_, r) in reports {
+    let width = |f: fn(&Report) -> &str| {
+        reports
+            .iter()
+            .map(|(_, r)| f(r).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let w_id = width(|r| &r.runbook).max(7);
+    let w_t = width(|r| &r.target).max(6);
+    let counts = |r: &Report| {
         let p = &r.progress;
-        let _ = writeln!(
-            out,
-            "{:<w_id$}  {:<w_t$}  {:>5} {:>3} {:>4} {:>4} {:>3}  {}",
-            r.runbook,
-            r.target,
+        format!(
+            "{:>5} {:>3} {:>4} {:>4} {:>3}  {}",
             format!("{}/{}", p.done, p.total),
             p.running,
             p.failed,
             p.skipped,
             p.interrupted,
             r.last_activity,
-        );
+        )
+    };
+    let header = format!(
+        "{:>5} {:>3} {:>4} {:>4} {:>3}  LAST ACTIVITY",
+        "DONE", "RUN", "FAIL", "SKIP", "INT"
+    );
+    let one_row = w_id + 2 + w_t + 2 + header.len() <= TABLE_WIDTH;
+    if one_row {
+        let _ = writeln!(out, "{:<w_id$}  {:<w_t$}  {header}", "RUNBOOK", "TARGET");
+    } else {
+        let _ = writeln!(out, "RUNBOOK on TARGET\n  {header}");
+    }
+    for (_, r) in reports {
+        if one_row {
+            let _ = writeln!(
+                out,
+                "{:<w_id$}  {:<w_t$}  {}",
+                r.runbook,
+                r.target,
+                counts(r)
+            );
+        } else {
+            for line in wrap(&format!("{} on {}", r.runbook, r.target), TABLE_WIDTH) {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = writeln!(out, "  {}", counts(r));
+        }
         if !r.people.is_empty() {
             for line in wrap(&format!("by {}", r.people.join(", ")), TABLE_WIDTH - 2) {
                 let _ = writeln!(out, "  {line}");
@@ -242,6 +258,42 @@ mod tests {
         }
         for want in ["12/40", "2026-11-26T11:42:10Z", "ana, bo", "INT", "RUN"] {
             assert!(out.contains(want), "{want} missing from\n{out}");
+        }
+    }
+
+    #[test]
+    fn table_fits_80_columns_with_long_targets_and_ids_without_cutting_them() {
+        let long_target = "very-long-router-name-at-the-branch.example.com";
+        let long_id = "a-runbook-with-an-id-much-longer-than-the-built-in-ones-have";
+        let runs = [
+            found("gentoo-world-update", long_target),
+            found(long_id, "gw1"),
+            found("clearos-install", &"x".repeat(120)),
+        ];
+        let reports: Vec<(&FoundRun, Report)> = runs
+            .iter()
+            .map(|f| {
+                let mut r = report::build(&f.run, None);
+                r.progress.done = 12;
+                r.progress.total = 40;
+                r.people = vec!["ana".into()];
+                (f, r)
+            })
+            .collect();
+        let mut out = String::new();
+        table(&mut out, &reports);
+        for line in out.lines() {
+            assert!(line.len() <= 80, "{} columns: {line:?}", line.len());
+        }
+        let joined: String = out.split_whitespace().collect();
+        for want in [
+            long_target,
+            long_id,
+            &"x".repeat(120),
+            "12/40",
+            "2026-11-26T11:42:10Z",
+        ] {
+            assert!(joined.contains(want), "{want} cut from\n{out}");
         }
     }
 

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use super::progress::Status;
 use super::runbook::{Program, Step, When, WhenTest};
 use super::runner::{CheckResult, Command, script_env};
-use super::vars;
 
 /// How long the app waits for a `when` probe (it runs where the step starts, before anything
 /// else; a probe is meant to be a quick test such as `test -f /etc/rc.conf`).
@@ -42,7 +41,7 @@ pub enum Applicability {
 pub fn probe_command(when: &When, values: &BTreeMap<String, String>) -> Option<Command> {
     match &when.test {
         WhenTest::Probe(Program::Argv(argv)) => Some(Command {
-            argv: argv.iter().map(|a| vars::substitute(a, values)).collect(),
+            argv: super::runbook::resolve_argv(argv, values),
             env: Vec::new(),
         }),
         WhenTest::Probe(Program::Script { shell, script }) => Some(Command {

@@ -42,4 +42,5 @@ pub mod store;
 pub mod supervisor;
 pub mod terminal_text;
 pub mod vars;
+pub mod wrap;
 pub mod yaml;

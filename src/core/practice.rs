@@ -38,6 +38,7 @@ transcripts!(
     "emerge-sync",
     "emerge-world",
     "emerge-world-blocked",
+    "emerge-world-keep-going",
     "env-update",
     "etc-update",
     "gcc-config",
@@ -243,6 +244,7 @@ mod tests {
         }
         for key in [
             "emerge-world-blocked",
+            "emerge-world-keep-going",
             "revdep-rebuild-missing",
             "yum-install-depfail",
         ] {

@@ -179,6 +179,23 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// The practice transcript for these values: a present optional element's own (the
+    /// unattended build's failures), else the step's.
+    pub fn practice_key(&self, values: &BTreeMap<String, String>) -> Option<String> {
+        let chosen = self
+            .programs
+            .iter()
+            .filter_map(|p| match p {
+                Program::Argv(argv) => Some(argv),
+                Program::Script { .. } => None,
+            })
+            .flatten()
+            .filter_map(Arg::optional)
+            .filter(|o| o.present(values))
+            .find_map(|o| o.practice.clone());
+        chosen.or_else(|| self.practice.clone())
+    }
+
     /// True when the step is an explicit shell script rather than argv vectors.
     pub fn is_script(&self) -> bool {
         self.programs
@@ -192,7 +209,7 @@ impl RunSpec {
 #[serde(untagged)]
 pub enum Program {
     /// An argv vector; `{name}` placeholders are filled per element, never split.
-    Argv(Vec<String>),
+    Argv(Vec<Arg>),
     /// A script for an explicit shell. Variables are never spliced into it; they reach it as
     /// environment variables `FB_<name>`.
     Script {
@@ -201,6 +218,79 @@ pub enum Program {
         /// The script text.
         script: String,
     },
+}
+
+/// One element of a command's argv.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Arg {
+    /// Always there; `{name}` placeholders are filled inside it.
+    Word(String),
+    /// An option that is there or not, by a `choice` variable's value
+    /// (`{ arg = "--keep-going", if = "unattended", is = "yes" }`): when the value differs the
+    /// element is absent, never an empty argument. Its text is literal.
+    Optional(OptionalArg),
+}
+
+/// An argv element that is present only when a variable has one value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OptionalArg {
+    /// The argument, exactly as passed (`--keep-going`).
+    pub arg: String,
+    /// The `choice` variable deciding it.
+    #[serde(rename = "if")]
+    pub var: String,
+    /// The value that puts the argument in.
+    pub is: String,
+    /// A practice transcript to play instead of the step's when the argument is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice: Option<String>,
+}
+
+impl OptionalArg {
+    /// True when the run's values put the argument in.
+    pub fn present(&self, values: &BTreeMap<String, String>) -> bool {
+        values.get(&self.var) == Some(&self.is)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(word: &str) -> Arg {
+        Arg::Word(word.to_string())
+    }
+}
+
+impl Arg {
+    /// The element as written: the template of a word, the text of an option.
+    pub fn text(&self) -> &str {
+        match self {
+            Arg::Word(w) => w,
+            Arg::Optional(o) => &o.arg,
+        }
+    }
+
+    /// The optional element, if this is one.
+    pub fn optional(&self) -> Option<&OptionalArg> {
+        match self {
+            Arg::Word(_) => None,
+            Arg::Optional(o) => Some(o),
+        }
+    }
+}
+
+/// The argv the run's values give: words filled in, options present or absent (never `""`).
+pub fn resolve_argv(argv: &[Arg], values: &BTreeMap<String, String>) -> Vec<String> {
+    argv.iter()
+        .filter_map(|a| match a {
+            Arg::Word(w) => Some(vars::substitute(w, values)),
+            Arg::Optional(o) => o.present(values).then(|| o.arg.clone()),
+        })
+        .collect()
+}
+
+/// Every element's text, for an argv known to hold only words (probes, checks).
+pub fn words(argv: &[Arg]) -> Vec<String> {
+    argv.iter().map(|a| a.text().to_string()).collect()
 }
 
 /// A change to one file.
@@ -440,6 +530,18 @@ struct RawSection {
 
 type SpannedArgv = Spanned<Vec<Spanned<String>>>;
 
+/// A command's argv: words, and options present by a variable's value.
+type SpannedCommand = Spanned<Vec<Spanned<RawArg>>>;
+
+/// An argv element as written: a string, or a table (`{ arg, if, is, practice }`) read by
+/// hand so each mistake gets its own message.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum RawArg {
+    Word(String),
+    Optional(toml::Table),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
@@ -453,7 +555,7 @@ struct RawStep {
     when: Option<Spanned<RawWhen>>,
     after: Option<Spanned<Vec<Spanned<String>>>>,
     // command / script
-    commands: Option<Spanned<Vec<SpannedArgv>>>,
+    commands: Option<Spanned<Vec<SpannedCommand>>>,
     script: Option<Spanned<String>>,
     shell: Option<String>,
     expect: Option<Vec<i32>>,
@@ -522,6 +624,7 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
         file,
         source,
         problems: Vec::new(),
+        choices: BTreeMap::new(),
     };
     let runbook = v.runbook(raw);
     if v.problems.is_empty() {
@@ -563,6 +666,8 @@ struct Validator<'a> {
     file: &'a str,
     source: &'a str,
     problems: Vec<Problem>,
+    /// The allowed values of each `choice` variable, for optional arguments.
+    choices: BTreeMap<String, Vec<String>>,
 }
 
 /// Every step kind the format knows, for messages.
@@ -600,6 +705,9 @@ impl Validator<'_> {
         let mut declared = BTreeSet::new();
         for rv in raw.variables {
             if let Some(v) = self.variable(rv, &mut declared) {
+                if v.ty == VarType::Choice {
+                    self.choices.insert(v.name.clone(), v.choices.clone());
+                }
                 variables.push(v);
             }
         }
@@ -751,6 +859,127 @@ impl Validator<'_> {
             self.refs(a, declared);
         }
         Some(argv.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    /// A command's argv: its words as any argv, each optional element checked against the
+    /// `choice` variable that decides it.
+    fn command(&mut self, argv: SpannedCommand, declared: &BTreeSet<String>) -> Option<Vec<Arg>> {
+        let span = argv.span();
+        let elements = argv.into_inner();
+        let words: Vec<Spanned<String>> = elements
+            .iter()
+            .filter_map(|e| match e.get_ref() {
+                RawArg::Word(w) => Some(Spanned::new(e.span(), w.clone())),
+                RawArg::Optional(_) => None,
+            })
+            .collect();
+        if matches!(
+            elements.first().map(Spanned::get_ref),
+            Some(RawArg::Optional(_))
+        ) {
+            self.problem(
+                span.clone(),
+                "a command's program name cannot be optional: make the first element a word",
+            );
+            return None;
+        }
+        self.argv(Spanned::new(span, words), "a command", declared)?;
+        let mut out = Vec::new();
+        for e in elements {
+            let at = e.span();
+            match e.into_inner() {
+                RawArg::Word(w) => out.push(Arg::Word(w)),
+                RawArg::Optional(o) => {
+                    out.push(Arg::Optional(self.optional_arg(o, at)?));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn optional_arg(&mut self, table: toml::Table, at: Range<usize>) -> Option<OptionalArg> {
+        if let Some(k) = table
+            .keys()
+            .find(|k| !["arg", "if", "is", "practice"].contains(&k.as_str()))
+        {
+            self.problem(
+                at,
+                format!(
+                    "unknown key `{k}` in an optional argument (expected arg, if, is, practice)"
+                ),
+            );
+            return None;
+        }
+        let text = |key: &str, required: bool| -> Result<Option<String>, String> {
+            match table.get(key) {
+                Some(toml::Value::String(v)) => Ok(Some(v.clone())),
+                Some(_) => Err(format!("`{key}` of an optional argument must be a string")),
+                None if required => Err(format!(
+                    "an optional argument needs `{key}`: {{ arg = \"--flag\", if = \"VARIABLE\", is = \"VALUE\" }}"
+                )),
+                None => Ok(None),
+            }
+        };
+        let fields = (|| {
+            Ok::<_, String>((
+                text("arg", true)?.unwrap_or_default(),
+                text("if", true)?.unwrap_or_default(),
+                text("is", true)?.unwrap_or_default(),
+                text("practice", false)?,
+            ))
+        })();
+        let (arg, var, is, practice) = match fields {
+            Ok(f) => f,
+            Err(message) => {
+                self.problem(at, message);
+                return None;
+            }
+        };
+        let o = OptionalArg {
+            arg,
+            var,
+            is,
+            practice,
+        };
+        if o.arg.is_empty() {
+            self.problem(
+                at,
+                "an optional argument needs its text: `arg = \"--flag\"`",
+            );
+            return None;
+        }
+        if o.arg.contains(['{', '}']) {
+            self.problem(
+                at,
+                format!(
+                    "optional argument '{}' must be literal text: put a variable in an argument of its own",
+                    o.arg
+                ),
+            );
+            return None;
+        }
+        let Some(choices) = self.choices.get(&o.var) else {
+            self.problem(
+                at,
+                format!(
+                    "optional argument '{}' depends on '{}', which is not a declared `choice` variable",
+                    o.arg, o.var
+                ),
+            );
+            return None;
+        };
+        if !choices.contains(&o.is) {
+            let list = choices.join(", ");
+            self.problem(
+                at,
+                format!(
+                    "optional argument '{}': '{}' is not one of {}'s choices ({list})",
+                    o.arg, o.is, o.var
+                ),
+            );
+            return None;
+        }
+        Some(o)
     }
 
     fn step(
@@ -945,11 +1174,8 @@ impl Validator<'_> {
             );
         }
         let test = if let Some(p) = &w.probe {
-            WhenTest::Probe(Program::Argv(self.argv(
-                p.clone(),
-                "the `when` probe",
-                declared,
-            )?))
+            let argv = self.argv(p.clone(), "the `when` probe", declared)?;
+            WhenTest::Probe(Program::Argv(argv.into_iter().map(Arg::Word).collect()))
         } else if let Some(script) = &w.script {
             if script.get_ref().trim().is_empty() {
                 self.problem(script.span(), "the `when` script is empty");
@@ -1016,7 +1242,7 @@ impl Validator<'_> {
                 );
             }
             for argv in commands.get_ref() {
-                if let Some(a) = self.argv(argv.clone(), "a command", declared) {
+                if let Some(a) = self.command(argv.clone(), declared) {
                     programs.push(Program::Argv(a));
                 }
             }
@@ -1380,6 +1606,89 @@ commands = [["quickpkg", "{atom}"]]
                 .message
                 .contains("'pkg' is used but not declared")
         );
+    }
+
+    const OPTIONAL: &str = r#"
+id = "demo"
+title = "Demo"
+
+[[variable]]
+name = "unattended"
+type = "choice"
+choices = ["no", "yes"]
+default = "no"
+
+[[section]]
+id = "one"
+title = "One"
+
+[[section.step]]
+id = "world"
+title = "World"
+why = "w"
+kind = "command"
+commands = [["emerge", "world", { arg = "--keep-going", if = "unattended", is = "yes", practice = "kg" }]]
+practice = "plain"
+"#;
+
+    /// An optional element is in the argv or not, by the choice's value: never an empty
+    /// argument, never spliced into another element.
+    #[test]
+    fn an_optional_argument_is_present_or_absent() {
+        let rb = load_str("d.toml", OPTIONAL).expect("valid");
+        let Action::Run(spec) = &rb.step("world").unwrap().action else {
+            panic!()
+        };
+        let Program::Argv(argv) = &spec.programs[0] else {
+            panic!()
+        };
+        let v = |x: &str| BTreeMap::from([("unattended".to_string(), x.to_string())]);
+        assert_eq!(resolve_argv(argv, &v("no")), ["emerge", "world"]);
+        assert_eq!(
+            resolve_argv(argv, &v("yes")),
+            ["emerge", "world", "--keep-going"]
+        );
+        assert_eq!(resolve_argv(argv, &BTreeMap::new()), ["emerge", "world"]);
+        assert_eq!(spec.practice_key(&v("yes")).as_deref(), Some("kg"));
+        assert_eq!(spec.practice_key(&v("no")).as_deref(), Some("plain"));
+    }
+
+    #[test]
+    fn a_bad_optional_argument_is_located() {
+        for (from, to, says) in [
+            (
+                "if = \"unattended\"",
+                "if = \"nope\"",
+                "'nope', which is not a declared `choice` variable",
+            ),
+            (
+                "is = \"yes\"",
+                "is = \"maybe\"",
+                "'maybe' is not one of unattended's choices (no, yes)",
+            ),
+            (
+                "arg = \"--keep-going\"",
+                "arg = \"--x={unattended}\"",
+                "must be literal text",
+            ),
+            ("arg = \"--keep-going\"", "arg = \"\"", "needs its text"),
+            (
+                "[[\"emerge\", \"world\", {",
+                "[[{ arg = \"emerge\", if = \"unattended\", is = \"yes\" }, {",
+                "program name cannot be optional",
+            ),
+            (
+                "is = \"yes\", practice",
+                "is = \"yes\", typo = 1, practice",
+                "typo",
+            ),
+        ] {
+            let src = OPTIONAL.replace(from, to);
+            let problems = load_str("d.toml", &src).expect_err(to);
+            let line = src.lines().position(|l| l.starts_with("commands")).unwrap() + 1;
+            assert_eq!(problems[0].at.line, line, "{to}: {problems:?}");
+            assert!(problems[0].message.contains(says), "{to}: {problems:?}");
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl StepJob {
             .iter()
             .map(|p| match p {
                 Program::Argv(argv) => Command {
-                    argv: argv.iter().map(|a| vars::substitute(a, values)).collect(),
+                    argv: super::runbook::resolve_argv(argv, values),
                     env: Vec::new(),
                 },
                 Program::Script { shell, script } => Command {

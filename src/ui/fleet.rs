@@ -202,11 +202,11 @@ fn list_key(
                 }
                 (answer, _) => {
                     // Nothing to fetch: show what is known about the host.
-                    let line = fleet::table(&[HostReport {
+                    let note = fleet::note(&HostReport {
                         host: host.clone(),
                         answer: answer.clone(),
-                    }]);
-                    view.report = Some((host, line.lines().skip(1).map(str::to_string).collect()));
+                    });
+                    view.report = Some((host, note.into_iter().collect()));
                     None
                 }
             };

@@ -86,6 +86,42 @@ pub enum Msg {
         /// What happened and where the unreadable copy is.
         message: String,
     },
+    /// Another fieldbook holds the run's lock: the technician is offered to follow it
+    /// read-only (nothing is run or marked here).
+    RunHeld {
+        /// Runbook id.
+        runbook: String,
+        /// Who holds it and since when, as the store says it.
+        message: String,
+    },
+    /// The run followed read-only as its holder saved it last (`None`: no state file yet).
+    Followed {
+        /// Runbook id.
+        runbook: String,
+        /// The run as read from its state file.
+        run: Option<Box<Run>>,
+    },
+    /// A step could not start because programs its last attempt's killed supervisor left
+    /// still run: the technician is offered to stop them.
+    Orphaned {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// The store's words (pids and the kill command).
+        message: String,
+    },
+    /// Stopping those programs ended: the pids found, and those still running after SIGKILL.
+    OrphansStopped {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+        /// Pids that were signalled.
+        stopped: Vec<u32>,
+        /// Pids still running afterwards (empty when all are gone).
+        left: Vec<u32>,
+    },
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
     /// A run as the progress store holds it (after opening or saving): replaces the model's
@@ -186,6 +222,22 @@ pub enum Effect {
     CloseRun {
         /// Runbook id.
         runbook: String,
+    },
+    /// Follow a run another fieldbook holds, read-only: the loop reads its state file now and
+    /// again while the runbook stays open, answering with `Msg::Followed`.
+    FollowRun {
+        /// Runbook id.
+        runbook: String,
+    },
+    /// Stop following the run of `FollowRun` (the runbook was left).
+    StopFollowing,
+    /// Stop the programs a killed supervisor of the step's last attempt left running (SIGTERM,
+    /// then SIGKILL), off the loop; the loop answers with `Msg::OrphansStopped`.
+    StopOrphans {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
     },
     /// Start a fresh run after the technician agreed (its old state file was unreadable and
     /// has been moved aside).
@@ -432,6 +484,18 @@ pub enum Pending {
         /// Runbook id.
         runbook: String,
     },
+    /// Stop the programs a killed supervisor of this step left running.
+    StopOrphans {
+        /// Runbook id.
+        runbook: String,
+        /// Step id.
+        step: String,
+    },
+    /// Follow, read-only, a run another fieldbook holds.
+    Follow {
+        /// Runbook id.
+        runbook: String,
+    },
     /// Run a step the technician agreed to run although its order or its condition said
     /// otherwise; `note` (out of order) is recorded with the run.
     RunAnyway {
@@ -660,6 +724,19 @@ pub struct Model {
     /// The step whose order and question the technician just answered: starting it does not
     /// ask again (taken by the next run request).
     pub gate_passed: Option<(String, String)>,
+    /// The open runbook whose run cannot be changed here (another fieldbook holds it, or its
+    /// saved progress is unreadable and the technician declined a fresh run): nothing is run
+    /// or marked, and the screens say so.
+    pub read_only: Option<ReadOnly>,
+}
+
+/// A runbook shown read-only, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadOnly {
+    /// Runbook id.
+    pub runbook: String,
+    /// Why, in words, for the status line when a change is asked for.
+    pub why: String,
 }
 
 impl Model {
@@ -703,7 +780,16 @@ impl Model {
             subnet_step: None,
             offers: BTreeMap::new(),
             gate_passed: None,
+            read_only: None,
         }
+    }
+
+    /// Why the run of `runbook` cannot be changed here, if it cannot.
+    pub fn read_only_why(&self, runbook: &str) -> Option<&str> {
+        self.read_only
+            .as_ref()
+            .filter(|r| r.runbook == runbook)
+            .map(|r| r.why.as_str())
     }
 
     /// The screen on top of the stack.

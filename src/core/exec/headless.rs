@@ -22,7 +22,7 @@ use crate::core::terminal_text::{StyledLine, terminal_safe};
 use crate::core::{clock, machine};
 
 /// How long orphaned programs get after SIGTERM before SIGKILL (`--stop-orphans`).
-const ORPHAN_GRACE: Duration = Duration::from_secs(5);
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything a headless step run needs: the runbook, where progress goes, the values.
 pub struct Context<'a> {
@@ -323,11 +323,14 @@ impl<'a> Context<'a> {
             let stopped = self.store.borrow().stop_orphans(&step.id, ORPHAN_GRACE);
             if !stopped.is_empty() {
                 let pids: Vec<String> = stopped.iter().map(u32::to_string).collect();
-                say(&format!(
-                    "{}: stopped the program a killed supervisor left running (pid {})",
-                    step.id,
+                let text = format!(
+                    "stopped the program a killed supervisor left running (pid {}): SIGTERM, \
+                     then SIGKILL if needed",
                     pids.join(", ")
-                ));
+                );
+                say(&format!("{}: {text}", step.id));
+                // On the record too, as the app records it.
+                self.store.borrow_mut().note(&step.id, &text)?;
             }
         }
         let started = self
@@ -343,7 +346,7 @@ impl<'a> Context<'a> {
                 e => e.into(),
             })?;
         let log = started.log.clone();
-        let mode = Mode::of(spec, self.settings.practice, Duration::ZERO);
+        let mode = Mode::of(spec, &self.values, self.settings.practice, Duration::ZERO);
         let supervised = mode.is_supervised();
         let launched = match super::launch_with_secrets(plan.job, log.clone(), mode, &plan.secrets)
         {

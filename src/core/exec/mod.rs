@@ -73,17 +73,26 @@ pub fn plan(
 
 /// A variable the step's argv or check uses that has no value yet.
 fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<String> {
-    let argvs = spec
+    // An optional element needs the value of the variable deciding it.
+    let texts = spec
         .programs
         .iter()
         .filter_map(|p| match p {
             Program::Argv(a) => Some(a),
             Program::Script { .. } => None,
         })
-        .chain(spec.check.iter());
-    argvs
         .flatten()
-        .flat_map(|arg| vars::references(arg))
+        .flat_map(|arg| match arg {
+            crate::core::runbook::Arg::Word(w) => vars::references(w),
+            crate::core::runbook::Arg::Optional(o) => vec![(0, o.var.clone())],
+        });
+    let checks = spec
+        .check
+        .iter()
+        .flatten()
+        .flat_map(|a| vars::references(a));
+    texts
+        .chain(checks)
         .map(|(_, name)| name)
         .find(|name| !values.contains_key(name))
 }
@@ -138,11 +147,16 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The mode for a step's spec in or out of practice.
-    pub fn of(spec: &RunSpec, practice: bool, pace: Duration) -> Mode {
+    /// The mode for a step's spec (with the run's values) in or out of practice.
+    pub fn of(
+        spec: &RunSpec,
+        values: &BTreeMap<String, String>,
+        practice: bool,
+        pace: Duration,
+    ) -> Mode {
         if practice {
             Mode::Practice {
-                key: spec.practice.clone(),
+                key: spec.practice_key(values),
                 pace,
             }
         } else if spec.long {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::core::runbook::{Action, EditAction, Program, Runbook, Step, Variable};
+use crate::core::runbook::{Action, Arg, EditAction, Program, Runbook, Step, Variable};
 use crate::core::vars::{self, VarType};
 use crate::core::yaml::{self, Yaml};
 
@@ -227,7 +227,16 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
             Action::Run(spec) => {
                 for p in &spec.programs {
                     match p {
-                        Program::Argv(argv) => texts.extend(argv.iter().map(String::as_str)),
+                        Program::Argv(argv) => {
+                            for a in argv {
+                                match a {
+                                    Arg::Word(w) => texts.push(w),
+                                    Arg::Optional(o) => {
+                                        names.insert(o.var.clone());
+                                    }
+                                }
+                            }
+                        }
                         Program::Script { script, .. } => {
                             for v in &rb.variables {
                                 if script.contains(&format!("FB_{}", v.name)) {

@@ -3,12 +3,12 @@
 //! `emerge` as `community.general.portage` where that module expresses the same invocation —
 //! or, for old targets, everything as one quoted `raw` command line.
 
-use crate::core::runbook::{Program, RunSpec, Step};
+use crate::core::runbook::{Arg, OptionalArg, Program, RunSpec, Step, words};
 use crate::core::shell_quote;
 use crate::core::yaml::Yaml;
 
 use super::ansible::{Export, Task, pause, raw, step_name, task};
-use super::jinja::{self, Piece};
+use super::jinja::{self, Piece, jinja_string};
 
 /// The tasks of a command or script step.
 pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
@@ -21,7 +21,7 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
             Program::Argv(argv) if spec.interactive => match non_interactive(argv) {
                 Some(a) => programs.push(Program::Argv(a)),
                 None => {
-                    let line = shell_quote::join(argv);
+                    let line = hand_line(argv);
                     return vec![pause(
                         name,
                         format!(
@@ -69,10 +69,7 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
                 t.push(("failed_when".into(), Yaml::str(cond)));
                 if !spec.ok_output.is_empty() {
                     let texts = spec.ok_output.iter().map(|o| Yaml::Unsafe(o.clone()));
-                    t.push((
-                        "vars".into(),
-                        Yaml::map([("fb_ok_output", Yaml::Seq(texts.collect()))]),
-                    ));
+                    add_var(&mut t, "fb_ok_output", Yaml::Seq(texts.collect()));
                 }
             }
         }
@@ -89,11 +86,42 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
     tasks
 }
 
-fn is_reboot(argv: &[String]) -> bool {
+fn is_reboot(argv: &[Arg]) -> bool {
     matches!(
-        argv.first().map(|a| basename(a)),
+        argv.first().map(|a| basename(a.text())),
         Some("reboot" | "shutdown")
     )
+}
+
+/// A command as the technician would type it, an optional element in brackets with the value
+/// that puts it in.
+fn hand_line(argv: &[Arg]) -> String {
+    argv.iter()
+        .map(|a| match a {
+            Arg::Word(w) => shell_quote::quote(w),
+            Arg::Optional(o) => format!(
+                "[{} if {} is {}]",
+                shell_quote::quote(&o.arg),
+                o.var,
+                shell_quote::quote(&o.is)
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Adds one entry to a task's `vars`, making the map when the task has none yet.
+fn add_var(t: &mut Task, name: &str, value: Yaml) {
+    if let Some((_, Yaml::Map(vars))) = t.iter_mut().find(|(k, _)| k == "vars") {
+        vars.push((name.to_string(), value));
+        return;
+    }
+    t.push(("vars".into(), Yaml::Map(vec![(name.to_string(), value)])));
+}
+
+/// The Jinja test that puts an optional element in: `unattended == 'yes'`.
+fn present_test(o: &OptionalArg) -> String {
+    format!("({} == {})", o.var, jinja_string(&o.is))
 }
 
 fn basename(path: &str) -> &str {
@@ -102,23 +130,27 @@ fn basename(path: &str) -> &str {
 
 /// The non-interactive form of an interactive command, where one means the same thing:
 /// `emerge` without `--ask` (the playbook itself was the confirmation).
-fn non_interactive(argv: &[String]) -> Option<Vec<String>> {
-    if argv.first().map(|a| basename(a)) != Some("emerge") {
+fn non_interactive(argv: &[Arg]) -> Option<Vec<Arg>> {
+    if argv.first().map(|a| basename(a.text())) != Some("emerge") {
         return None;
     }
     let mut out = Vec::new();
-    for a in argv {
+    for arg in argv {
+        let Arg::Word(a) = arg else {
+            out.push(arg.clone());
+            continue;
+        };
         if a == "--ask" || a == "--ask=y" {
             continue;
         }
         if a.starts_with('-') && !a.starts_with("--") && a.contains('a') {
             let rest: String = a.chars().filter(|&c| c != 'a').collect();
             if rest != "-" {
-                out.push(rest);
+                out.push(Arg::Word(rest));
             }
             continue;
         }
-        out.push(a.clone());
+        out.push(arg.clone());
     }
     Some(out)
 }
@@ -155,6 +187,40 @@ fn argv_yaml(argv: &[String]) -> Yaml {
     Yaml::Seq(argv.iter().map(|a| jinja::template(a)).collect())
 }
 
+/// A command's `argv` for the `command` module. Without optional elements it is the list
+/// itself. With them, the words are runs kept in task vars (`fb_argv_N`, each element data as
+/// written) and `argv` is one Jinja expression adding each optional run only when its
+/// variable has the value: absent means absent, never an empty argument.
+fn command_argv(argv: &[Arg]) -> (Yaml, Vec<(String, Yaml)>) {
+    if argv.iter().all(|a| a.optional().is_none()) {
+        return (argv_yaml(&words(argv)), Vec::new());
+    }
+    let mut vars: Vec<(String, Yaml)> = Vec::new();
+    let mut terms: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    let flush = |vars: &mut Vec<(String, Yaml)>, terms: &mut Vec<String>, run: &mut Vec<String>| {
+        if !run.is_empty() {
+            let name = format!("fb_argv_{}", vars.len());
+            vars.push((name.clone(), argv_yaml(run)));
+            terms.push(name);
+            run.clear();
+        }
+    };
+    for a in argv {
+        match a {
+            Arg::Word(w) => run.push(w.clone()),
+            Arg::Optional(o) => {
+                flush(&mut vars, &mut terms, &mut run);
+                let name = format!("fb_argv_{}", vars.len());
+                vars.push((name.clone(), Yaml::Seq(vec![Yaml::Unsafe(o.arg.clone())])));
+                terms.push(format!("({name} if {} else [])", present_test(o)));
+            }
+        }
+    }
+    flush(&mut vars, &mut terms, &mut run);
+    (Yaml::Str(format!("{{{{ {} }}}}", terms.join(" + "))), vars)
+}
+
 /// One program as the most natural module for a host with a modern Python.
 fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
     match program {
@@ -179,18 +245,29 @@ fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
             if let Some(args) = portage(argv) {
                 return task(name, "community.general.portage", args);
             }
-            task(
+            let (value, vars) = command_argv(argv);
+            let mut t = task(
                 name,
                 "ansible.builtin.command",
-                Yaml::map([("argv", argv_yaml(argv))]),
-            )
+                Yaml::map([("argv", value)]),
+            );
+            for (k, v) in vars {
+                add_var(&mut t, &k, v);
+            }
+            t
         }
     }
 }
 
 /// `rc-update add|del SERVICE RUNLEVEL` is the `service` module with `runlevel` (OpenRC).
-fn rc_update_service(argv: &[String]) -> Option<Yaml> {
-    let [prog, verb, service, level] = argv else {
+fn rc_update_service(argv: &[Arg]) -> Option<Yaml> {
+    let [
+        Arg::Word(prog),
+        Arg::Word(verb),
+        Arg::Word(service),
+        Arg::Word(level),
+    ] = argv
+    else {
         return None;
     };
     if basename(prog) != "rc-update" {
@@ -210,11 +287,27 @@ fn rc_update_service(argv: &[String]) -> Option<Yaml> {
 
 /// `emerge` invocations that `community.general.portage` performs identically; anything else
 /// (`--pretend`, `--resume`, `--depclean --deep`, unknown options) stays a command.
-fn portage(argv: &[String]) -> Option<Yaml> {
+fn portage(argv: &[Arg]) -> Option<Yaml> {
     let (prog, args) = argv.split_first()?;
-    if basename(prog) != "emerge" {
+    if basename(prog.text()) != "emerge" {
         return None;
     }
+    // An optional `--flag` is the module's boolean, true when its variable has the value.
+    let mut optional: Vec<(&'static str, String)> = Vec::new();
+    let mut plain: Vec<&String> = Vec::new();
+    for a in args {
+        match a {
+            Arg::Word(w) => plain.push(w),
+            Arg::Optional(o) => {
+                let flag = portage_flag(o.arg.strip_prefix("--")?)?;
+                if flag == "noreplace" {
+                    return None; // written below as the runbook's plain choice
+                }
+                optional.push((flag, present_test(o)));
+            }
+        }
+    }
+    let args = plain;
     let mut flags: Vec<&'static str> = Vec::new();
     let mut packages: Vec<String> = Vec::new();
     let mut sync = false;
@@ -262,22 +355,7 @@ fn portage(argv: &[String]) -> Option<Yaml> {
                     depclean = true;
                     continue;
                 }
-                "update" => "update",
-                "deep" => "deep",
-                "newuse" => "newuse",
-                "changed-use" => "changed_use",
-                "oneshot" => "oneshot",
-                "noreplace" => "noreplace",
-                "nodeps" => "nodeps",
-                "onlydeps" => "onlydeps",
-                "quiet" => "quiet",
-                "verbose" => "verbose",
-                "getbinpkg" => "getbinpkg",
-                "getbinpkgonly" => "getbinpkgonly",
-                "usepkg" => "usepkg",
-                "usepkgonly" => "usepkgonly",
-                "keep-going" => "keepgoing",
-                _ => return None,
+                other => portage_flag(other)?,
             };
             flags.push(flag);
         }
@@ -307,12 +385,59 @@ fn portage(argv: &[String]) -> Option<Yaml> {
         // re-emerges, so say which one the runbook meant.
         out.push(("noreplace".into(), Yaml::Bool(flags.contains(&"noreplace"))));
     }
-    for f in flags {
+    for &f in &flags {
         if f != "noreplace" {
             out.push((f.into(), Yaml::Bool(true)));
         }
     }
+    for (f, test) in optional.into_iter().filter(|(f, _)| !flags.contains(f)) {
+        out.push((f.into(), Yaml::Str(format!("{{{{ {test} }}}}"))));
+    }
     Some(Yaml::Map(out))
+}
+
+/// The portage module's boolean for an emerge long option, when it has one.
+fn portage_flag(long: &str) -> Option<&'static str> {
+    Some(match long {
+        "update" => "update",
+        "deep" => "deep",
+        "newuse" => "newuse",
+        "changed-use" => "changed_use",
+        "oneshot" => "oneshot",
+        "noreplace" => "noreplace",
+        "nodeps" => "nodeps",
+        "onlydeps" => "onlydeps",
+        "quiet" => "quiet",
+        "verbose" => "verbose",
+        "getbinpkg" => "getbinpkg",
+        "getbinpkgonly" => "getbinpkgonly",
+        "usepkg" => "usepkg",
+        "usepkgonly" => "usepkgonly",
+        "keep-going" => "keepgoing",
+        _ => return None,
+    })
+}
+
+/// A command as shell words for `raw`: an optional element is one Jinja expression giving
+/// ` WORD` (quoted) when its variable has the value and nothing otherwise.
+fn shell_command(argv: &[Arg]) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for (i, a) in argv.iter().enumerate() {
+        match a {
+            Arg::Word(w) => {
+                if i > 0 {
+                    out.push(Piece::Lit(" ".into()));
+                }
+                out.extend(jinja::shell_word(w));
+            }
+            Arg::Optional(o) => out.push(Piece::Expr(format!(
+                "{} if {} else ''",
+                jinja_string(&format!(" {}", shell_quote::quote(&o.arg))),
+                present_test(o)
+            ))),
+        }
+    }
+    out
 }
 
 /// The whole step as one POSIX shell command line for `raw`: each argument quoted, variables
@@ -333,7 +458,7 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
     for program in programs {
         let mut cmd: Vec<Piece> = Vec::new();
         match program {
-            Program::Argv(argv) => cmd.extend(jinja::shell_line(argv)),
+            Program::Argv(argv) => cmd.extend(shell_command(argv)),
             Program::Script { shell, script } => {
                 // Variables reach the script as FB_<name> in its environment, never spliced.
                 for v in &ex.used {
@@ -476,6 +601,53 @@ mod tests {
         );
         assert!(
             old.contains("ansible.builtin.raw:\n        _raw_params: !unsafe \"emerge -uDNv world || exit $?\""),
+            "{old}"
+        );
+    }
+
+    fn export_optional(commands: &str, python: TargetPython) -> String {
+        let src = format!(
+            "id = \"t\"\ntitle = \"T\"\n[[variable]]\nname = \"unattended\"\ntype = \"choice\"\nchoices = [\"no\", \"yes\"]\ndefault = \"no\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\nid = \"st\"\ntitle = \"Do\"\nwhy = \"w\"\nkind = \"command\"\ncommands = [{commands}]\n"
+        );
+        playbook(&load_str("t.toml", &src).unwrap(), python)
+    }
+
+    /// An optional element stays an element: the portage module's boolean, a list expression
+    /// over `!unsafe` task vars for `command`, a Jinja expression giving ` WORD` or nothing
+    /// on a `raw` line. Never an empty argument.
+    #[test]
+    fn an_optional_argument_is_present_or_absent_in_every_export() {
+        let opt = "{ arg = \"--keep-going\", if = \"unattended\", is = \"yes\" }";
+        let out = export_optional(
+            &format!("[\"emerge\", \"--update\", \"world\", {opt}]"),
+            TargetPython::Modern,
+        );
+        assert!(
+            out.contains(
+                "        update: true\n        keepgoing: \"{{ (unattended == 'yes') }}\"\n"
+            ),
+            "{out}"
+        );
+        let out = export_optional(
+            &format!("[\"printf\", \"%s|\", \"a\", {opt}, \"z\"]"),
+            TargetPython::Modern,
+        );
+        assert!(out.contains("        argv: \"{{ fb_argv_0 + (fb_argv_1 if (unattended == 'yes') else []) + fb_argv_2 }}\"\n"), "{out}");
+        assert!(out.contains("        fb_argv_0:\n          - !unsafe printf\n          - !unsafe \"%s|\"\n          - !unsafe a\n"), "{out}");
+        assert!(
+            out.contains("        fb_argv_1:\n          - !unsafe \"--keep-going\"\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("        fb_argv_2:\n          - !unsafe z\n"),
+            "{out}"
+        );
+        let old = export_optional(
+            &format!("[\"emerge\", \"world\", {opt}]"),
+            TargetPython::Old,
+        );
+        assert!(
+            old.contains("_raw_params: \"emerge world{{ ' --keep-going' if (unattended == 'yes') else '' }} || exit $?\""),
             "{old}"
         );
     }

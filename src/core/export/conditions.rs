@@ -2,7 +2,7 @@
 //! the step's `when:`; a question becomes a play variable that defaults to off. Conditional
 //! service advice and SIDs the article is unsure of stay behind such variables too.
 
-use crate::core::runbook::{Action, Program, Runbook, Step, ToolKind, When, WhenTest};
+use crate::core::runbook::{Action, Program, Runbook, Step, ToolKind, When, WhenTest, words};
 use crate::core::services::ServicePolicy;
 use crate::core::shell_quote;
 use crate::core::snort;
@@ -108,7 +108,7 @@ fn probe_task(ex: &Export, name: &str, program: &Program) -> Task {
     let mut t = if ex.old() {
         let mut line: Vec<Piece> = Vec::new();
         match program {
-            Program::Argv(argv) => line.extend(jinja::shell_line(argv)),
+            Program::Argv(argv) => line.extend(jinja::shell_line(&words(argv))),
             Program::Script { shell, script } => {
                 for v in &ex.used {
                     line.push(Piece::Lit(format!("FB_{}=", v.name)));
@@ -129,7 +129,7 @@ fn probe_task(ex: &Export, name: &str, program: &Program) -> Task {
         )
     } else {
         let argv: Vec<Yaml> = match program {
-            Program::Argv(argv) => argv.iter().map(|a| jinja::template(a)).collect(),
+            Program::Argv(argv) => argv.iter().map(|a| jinja::template(a.text())).collect(),
             Program::Script { shell, script } => vec![
                 super::ansible::literal(shell),
                 Yaml::str("-c"),

@@ -98,8 +98,11 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
     let create = ("create".to_string(), Yaml::Bool(e.create));
     match &e.action {
         // The format-aware edits have no Ansible module: the same sh + awk program as for
-        // old targets does them.
+        // old targets does them. Commenting is one of them: a rule continued with trailing
+        // backslashes is commented as a whole, which a line regex (`replace`) cannot express.
         EditAction::CommentForm { .. }
+        | EditAction::CommentOut { .. }
+        | EditAction::Uncomment { .. }
         | EditAction::PythonListItem { .. }
         | EditAction::PythonAddWords { .. } => vec![raw(name.to_string(), old_edit(e))],
         EditAction::EnsureLine {
@@ -166,42 +169,6 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             ));
             tasks
         }
-        EditAction::CommentOut { pattern } => vec![task(
-            name,
-            "ansible.builtin.replace",
-            Yaml::Map(vec![
-                path(e),
-                (
-                    "regexp".into(),
-                    cat(vec![
-                        lits("^(?![ \\t]*"),
-                        regex(c),
-                        lits(")(.*"),
-                        regex(pattern),
-                        lits(".*)$"),
-                    ]),
-                ),
-                ("replace".into(), cat(vec![replacement(c), lits("\\g<1>")])),
-            ]),
-        )],
-        EditAction::Uncomment { pattern } => vec![task(
-            name,
-            "ansible.builtin.replace",
-            Yaml::Map(vec![
-                path(e),
-                (
-                    "regexp".into(),
-                    cat(vec![
-                        lits("^(?=.*"),
-                        regex(pattern),
-                        lits(")([ \\t]*)(?:"),
-                        regex(c),
-                        lits(")+ ?(.*)$"),
-                    ]),
-                ),
-                ("replace".into(), Yaml::str("\\g<1>\\g<2>")),
-            ]),
-        )],
         EditAction::SetVar { key, value } => vec![task(
             name,
             "ansible.builtin.lineinfile",
@@ -858,13 +825,31 @@ mod tests {
 
     #[test]
     fn comment_out_and_symlink() {
+        // Commenting runs the same sh + awk program as on old targets (see the next test).
         let out = modern(
             "path = \"/etc/xen/xend-config.sxp\"\naction = \"comment_out\"\npattern = \"(network-script network-bridge)\"\n",
         );
-        assert!(out.contains("regexp: !unsafe \"^(?![ \\\\t]*\\\\#)(.*\\\\(network\\\\-script\\\\ network\\\\-bridge\\\\).*)$\"\n    replace: !unsafe \"#\\\\g<1>\"\n"), "{out}");
+        assert!(out.contains("ansible.builtin.raw:"), "{out}");
         let out =
             modern("path = \"/etc/init.d/net.{br}\"\naction = \"symlink\"\ntarget = \"net.lo\"\n");
         assert!(out.contains("ansible.builtin.file:\n    path: \"/etc/init.d/net.{{ br }}\"\n    src: !unsafe net.lo\n    state: link\n"), "{out}");
+    }
+
+    /// A snort rule continued with trailing backslashes is commented (and uncommented) as a
+    /// whole on modern targets too: the task is the old targets' program, which
+    /// `old_edits_equal_the_engine` runs against the engine on such a rule. A line regex
+    /// (`replace`) commented only the `sid` line and left the rest of the rule active.
+    #[test]
+    fn modern_commenting_takes_a_continued_rule_as_a_whole() {
+        for action in ["comment_out", "uncomment"] {
+            let edit = format!("path = \"/r\"\naction = \"{action}\"\npattern = \"sid:1807;\"\n");
+            let tasks = modern_edit("e: E", &one_edit(&edit));
+            assert_eq!(
+                tasks,
+                vec![raw("e: E", old_edit(&one_edit(&edit)))],
+                "{action}"
+            );
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(super) fn tool_step(ex: &Export, step: &Step, tool: ToolKind) -> Vec<Task> {
                 step.why.trim()
             ),
         )],
-        ToolKind::SnortRules => snort_rules(ex, &name),
+        ToolKind::SnortRules => snort_rules(&name),
     }
 }
 
@@ -170,7 +170,7 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
 
 /// Comments out every active rule line carrying one of the article's SIDs (the snort tool's
 /// list, `assets/snort-sids.toml`) in ClearOS's rules directories, then restarts snort.
-fn snort_rules(ex: &Export, name: &str) -> Vec<Task> {
+fn snort_rules(name: &str) -> Vec<Task> {
     let sids = match snort::article_sids() {
         Ok(s) => s,
         Err(e) => {
@@ -198,7 +198,7 @@ fn snort_rules(ex: &Export, name: &str) -> Vec<Task> {
                 Yaml::str(format!("{} | bool", super::conditions::MAYBE_SIDS)),
             )
         });
-        let tasks = snort_pass(ex, &sub, &alt.join("|"));
+        let tasks = snort_pass(&sub, &alt.join("|"));
         match guard {
             None => out.extend(tasks),
             Some(g) => out.push(guarded_block(&sub, tasks, g)),
@@ -219,63 +219,36 @@ fn guarded_block(name: &str, tasks: Vec<Task>, guard: (String, Yaml)) -> Task {
     ]
 }
 
-/// One pass commenting out the rules whose SID is in `alt` (`1091|1233|...`).
-fn snort_pass(ex: &Export, name: &str, alt: &str) -> Vec<Task> {
-    if ex.old() {
-        let dirs: Vec<String> = snort::RULE_DIRS
-            .iter()
-            .map(|d| shell_quote::quote(d))
-            .collect();
-        let program = format!(
-            "{{ l = $0; t = l; sub(/^[ \\t]*/, \"\", t) }}\n\
-             substr(t, 1, 1) != \"#\" && l ~ /(^|[^A-Za-z0-9_])sid[ \\t]*:[ \\t]*({alt})[ \\t]*;/ {{ l = \"#\" l; c = 1 }}\n\
-             {{ print l }}\nEND {{ exit c ? 0 : 10 }}\n"
-        );
-        let line = format!(
-            "found=\nfor d in {}; do\n  [ -d \"$d\" ] || continue\n  for f in \"$d\"/*; do\n    [ -f \"$f\" ] || continue; found=1\n    \
-             awk {} \"$f\" > \"$f.fieldbook-new\"; rc=$?\n    \
-             if [ $rc = 0 ]; then cat \"$f.fieldbook-new\" > \"$f\"; echo \"disabled rules in $f\"; changed=1\n    \
-             elif [ $rc != 10 ]; then rm -f \"$f.fieldbook-new\"; exit $rc; fi\n    rm -f \"$f.fieldbook-new\"\n  done\ndone\n\
-             [ -n \"$found\" ] || {{ echo 'fieldbook: no snort rules directory found' >&2; exit 1; }}\n\
-             if [ -n \"$changed\" ]; then {}; else echo 'already applied'; fi",
-            dirs.join(" "),
-            shell_quote::quote(&program),
-            shell_quote::join(&snort::RESTART)
-        );
-        return vec![raw(name, Yaml::str(line))];
-    }
-    let mut find = task(
-        format!("{name} (find the rule files)"),
-        "ansible.builtin.find",
-        Yaml::map([
-            ("paths", Yaml::strs(snort::RULE_DIRS)),
-            ("file_type", Yaml::str("file")),
-        ]),
+/// One pass commenting out the rules whose SID is in `alt` (`1091|1233|...`), old and modern
+/// targets alike: one sh + awk program, because a rule continued with trailing backslashes is
+/// commented as a whole (every line of it, as the engine does), which a line regex cannot do.
+fn snort_pass(name: &str, alt: &str) -> Vec<Task> {
+    let dirs: Vec<String> = snort::RULE_DIRS
+        .iter()
+        .map(|d| shell_quote::quote(d))
+        .collect();
+    let program = format!(
+        "function commented(l) {{ sub(/^[ \\t]*/, \"\", l); return substr(l, 1, 1) == \"#\" }}\n\
+         function listed(l) {{ return l ~ /(^|[^A-Za-z0-9_])sid[ \\t]*:[ \\t]*({alt})[ \\t]*;/ }}\n\
+         {{ a[++n] = $0 }}\n\
+         END {{\n  i = 1\n  while (i <= n) {{\n    if (commented(a[i])) {{ print a[i]; i++; continue }}\n    \
+         s = i\n    while (i < n && a[i] ~ /\\\\[ \\t\\r]*$/ && !commented(a[i + 1])) i++\n    \
+         h = 0; for (k = s; k <= i; k++) if (listed(a[k])) h = 1\n    \
+         for (k = s; k <= i; k++) print (h ? \"#\" a[k] : a[k])\n    if (h) c = 1\n    i++\n  }}\n  \
+         exit c ? 0 : 10\n}}\n"
     );
-    find.push(("register".into(), Yaml::str("fb_rules")));
-    let mut replace = task(
-        format!("{name} (comment out the listed SIDs)"),
-        "ansible.builtin.replace",
-        Yaml::map([
-            ("path", Yaml::str("{{ item.path }}")),
-            (
-                "regexp",
-                Yaml::str(format!(
-                    r"^(?![ \t]*#)(.*(?<![A-Za-z0-9_])sid[ \t]*:[ \t]*({alt})[ \t]*;.*)$"
-                )),
-            ),
-            ("replace", Yaml::str("#\\g<1>")),
-        ]),
+    let line = format!(
+        "found=\nfor d in {}; do\n  [ -d \"$d\" ] || continue\n  for f in \"$d\"/*; do\n    [ -f \"$f\" ] || continue; found=1\n    \
+         awk {} \"$f\" > \"$f.fieldbook-new\"; rc=$?\n    \
+         if [ $rc = 0 ]; then cat \"$f.fieldbook-new\" > \"$f\"; echo \"disabled rules in $f\"; changed=1\n    \
+         elif [ $rc != 10 ]; then rm -f \"$f.fieldbook-new\"; exit $rc; fi\n    rm -f \"$f.fieldbook-new\"\n  done\ndone\n\
+         [ -n \"$found\" ] || {{ echo 'fieldbook: no snort rules directory found' >&2; exit 1; }}\n\
+         if [ -n \"$changed\" ]; then {}; else echo 'already applied'; fi",
+        dirs.join(" "),
+        shell_quote::quote(&program),
+        shell_quote::join(&snort::RESTART)
     );
-    replace.push(("loop".into(), Yaml::str("{{ fb_rules.files }}")));
-    replace.push(("register".into(), Yaml::str("fb_snort")));
-    let mut restart = task(
-        format!("{name} (restart snort)"),
-        "ansible.builtin.command",
-        Yaml::map([("argv", Yaml::strs(snort::RESTART))]),
-    );
-    restart.push(("when".into(), Yaml::str("fb_snort is changed")));
-    vec![find, replace, restart]
+    vec![raw(name, Yaml::str(line))]
 }
 
 #[cfg(test)]
@@ -324,56 +297,78 @@ mod tests {
         );
     }
 
-    /// The old-target snort program, run by /bin/sh on a copy of a rules directory: the listed
-    /// SIDs are commented out once, other rules and commented ones stay, a second run is a no-op.
+    /// The snort program (old and modern targets alike), run by /bin/sh on a copy of a rules
+    /// directory: the listed SIDs are commented out once, a rule continued with trailing
+    /// backslashes as a whole (every line, as the engine does), other rules and commented ones
+    /// stay, and a second run is a no-op.
     #[test]
-    fn old_snort_program_comments_listed_sids_once() {
-        let out = export("snort-rules", TargetPython::Old);
-        let start = out.find("_raw_params: ").unwrap();
-        let first = out[start..].lines().nth(1).unwrap();
-        let indent = " ".repeat(first.len() - first.trim_start().len());
-        let yaml_body: String = out[start..]
-            .lines()
-            .skip(1)
-            .take_while(|l| l.starts_with(&indent))
-            .map(|l| format!("{}\n", &l[indent.len()..]))
-            .collect();
-        // SID 966 ("may be a bad one for me only") has its own pass behind a switch.
-        assert!(out.contains("when: \"disable_maybe_sids | bool\""), "{out}");
-        assert!(out.contains("disable_maybe_sids: false"), "{out}");
-        let dir = tempfile::tempdir().unwrap();
-        let rules = dir.path().join("rules");
-        std::fs::create_dir(&rules).unwrap();
-        let file = rules.join("web.rules");
-        std::fs::write(
-            &file,
-            "alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:3;)\nalert tcp any any -> any 80 (msg:\"y\"; sid:10910; rev:1;)\n# alert tcp (sid: 1233 ;)\n",
-        )
-        .unwrap();
-        let script = yaml_body
-            .replace(super::snort::RULE_DIRS[0], &rules.to_string_lossy())
-            .replace("/etc/init.d/snort restart", "echo RESTARTED");
-        let run = || {
-            let o = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(&script)
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8(o.stdout).unwrap()
-        };
-        assert!(run().contains("RESTARTED"));
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "#alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:3;)\nalert tcp any any -> any 80 (msg:\"y\"; sid:10910; rev:1;)\n# alert tcp (sid: 1233 ;)\n"
+    fn snort_program_comments_listed_rules_whole_once() {
+        let rule = "alert tcp $EXTERNAL_NET any -> $HTTP_SERVERS $HTTP_PORTS \\\n    (msg:\"WEB-MISC Transfer-Encoding: chunked\"; flow:to_server,established; \\\n    content:\"chunked\"; nocase; classtype:web-application-attack; sid:1807; rev:10;)\n";
+        let before = format!(
+            "alert tcp any any -> any 80 (msg:\"x\"; sid:1091; rev:3;)\nalert tcp any any -> any 80 (msg:\"y\"; sid:10910; rev:1;)\n# alert tcp (sid: 1233 ;)\n{rule}alert tcp any any -> any 81 \\\n    (msg:\"z\"; sid:10911; rev:1;)\n"
         );
-        assert!(run().contains("already applied"));
-    }
-
-    #[test]
-    fn modern_snort_restarts_only_after_a_change() {
-        let out = export("snort-rules", TargetPython::Modern);
-        assert!(out.contains("ansible.builtin.find:"), "{out}");
-        assert!(out.contains("when: fb_snort is changed"), "{out}");
+        // The engine's own result on the same text: what the snort screen writes.
+        let mut want = before.clone();
+        let sids: Vec<u64> = super::snort::article_sids()
+            .unwrap()
+            .iter()
+            .filter(|s| !s.maybe)
+            .map(|s| s.sid)
+            .collect();
+        for (_, hit) in super::snort::scan_text("/r/web.rules", &before, &sids) {
+            let report = super::snort::SidReport {
+                entry: super::snort::BadSid {
+                    sid: 0,
+                    reason: String::new(),
+                    source: super::snort::SidSource::Article,
+                    maybe: false,
+                },
+                state: super::snort::RuleState::Enabled,
+                hits: vec![hit],
+            };
+            for e in super::snort::disable_edits(&report) {
+                want = crate::core::edit::edit_text(&want, &e.action, &e.comment).unwrap();
+            }
+        }
+        assert!(want.lines().nth(3).unwrap().starts_with('#'), "{want}");
+        assert!(want.lines().nth(5).unwrap().starts_with('#'), "{want}");
+        assert!(!want.lines().nth(6).unwrap().starts_with('#'), "{want}");
+        for python in [TargetPython::Old, TargetPython::Modern] {
+            let out = export("snort-rules", python);
+            let start = out.find("_raw_params: ").unwrap();
+            let first = out[start..].lines().nth(1).unwrap();
+            let indent = " ".repeat(first.len() - first.trim_start().len());
+            let yaml_body: String = out[start..]
+                .lines()
+                .skip(1)
+                .take_while(|l| l.starts_with(&indent))
+                .map(|l| format!("{}\n", &l[indent.len()..]))
+                .collect();
+            // SID 966 ("may be a bad one for me only") has its own pass behind a switch.
+            assert!(out.contains("when: \"disable_maybe_sids | bool\""), "{out}");
+            assert!(out.contains("disable_maybe_sids: false"), "{out}");
+            let dir = tempfile::tempdir().unwrap();
+            let rules = dir.path().join("rules");
+            std::fs::create_dir(&rules).unwrap();
+            let file = rules.join("web.rules");
+            std::fs::write(&file, &before).unwrap();
+            let script = yaml_body
+                .replace(super::snort::RULE_DIRS[0], &rules.to_string_lossy())
+                .replace("/etc/init.d/snort restart", "echo RESTARTED");
+            let run = || {
+                let o = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&script)
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                String::from_utf8(o.stdout).unwrap()
+            };
+            assert!(run().contains("RESTARTED"), "{python:?}");
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), want, "{python:?}");
+            let again = run();
+            assert!(again.contains("already applied"), "{python:?}: {again}");
+            assert!(!again.contains("RESTARTED"), "{python:?}: {again}");
+        }
     }
 }

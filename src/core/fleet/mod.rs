@@ -6,6 +6,7 @@
 
 pub mod ssh;
 
+use crate::core::wrap::wrap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -228,83 +229,131 @@ pub fn visible(s: &str) -> String {
         .collect()
 }
 
-/// The fleet as a plain-text table, one line per host × run; fine over a serial console.
-pub fn table(reports: &[HostReport]) -> String {
-    let mut rows: Vec<[String; 7]> = vec![[
-        "HOST".into(),
-        "RUNBOOK".into(),
-        "DONE".into(),
-        "FAILED".into(),
-        "INTERRUPTED".into(),
-        "LAST ACTIVITY".into(),
-        "WHO".into(),
-    ]];
-    let mut notes: Vec<(usize, String)> = Vec::new();
-    for r in reports {
-        let host = visible(&r.host);
-        match &r.answer {
-            HostAnswer::Ok { runs, .. } if runs.is_empty() => {
-                notes.push((rows.len(), format!("{host}  no fieldbook runs yet")));
-            }
-            HostAnswer::Ok { runs, .. } => {
-                for run in runs {
-                    let mut runbook = run.runbook.clone();
-                    if run.target != r.host && !run.target.is_empty() {
-                        runbook = format!("{runbook}@{}", run.target);
-                    }
-                    if run.practice {
-                        runbook.push_str(" (practice)");
-                    }
-                    rows.push([
-                        host.clone(),
-                        runbook,
-                        format!("{}/{}", run.done, run.total),
-                        list(&run.failed),
-                        list(&run.interrupted),
-                        run.last_activity.clone(),
-                        run.who.join(", "),
-                    ]);
-                }
-            }
-            HostAnswer::Unreachable { message } => {
-                notes.push((rows.len(), format!("{host}  UNREACHABLE: {message}")));
-            }
-            HostAnswer::NoFieldbook { message } => {
-                notes.push((rows.len(), format!("{host}  NO FIELDBOOK: {message}")));
-            }
-            HostAnswer::Failed { exit, message } => {
-                let code = exit.map_or_else(String::new, |c| format!(" (exit {c})"));
-                notes.push((rows.len(), format!("{host}  FAILED{code}: {message}")));
-            }
+/// The width the fleet table keeps to: a serial console.
+const TABLE_WIDTH: usize = 80;
+
+/// What a host that gave no runs said, as one line starting with its name (`None` for a host
+/// that answered with runs).
+pub fn note(r: &HostReport) -> Option<String> {
+    let host = visible(&r.host);
+    match &r.answer {
+        HostAnswer::Ok { runs, .. } if runs.is_empty() => {
+            Some(format!("{host}  no fieldbook runs yet"))
+        }
+        HostAnswer::Ok { .. } => None,
+        HostAnswer::Unreachable { message } => Some(format!("{host}  UNREACHABLE: {message}")),
+        HostAnswer::NoFieldbook { message } => Some(format!("{host}  NO FIELDBOOK: {message}")),
+        HostAnswer::Failed { exit, message } => {
+            let code = exit.map_or_else(String::new, |c| format!(" (exit {c})"));
+            Some(format!("{host}  FAILED{code}: {message}"))
         }
     }
-    let mut widths = [0usize; 7];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
+}
+
+/// Lines of at most 80 columns: `text` wrapped, its continuation lines indented by two.
+fn wrapped(out: &mut String, indent: &str, text: &str) {
+    if indent.len() + text.chars().count() <= TABLE_WIDTH {
+        out.push_str(&format!("{indent}{text}\n"));
+        return;
+    }
+    for (i, line) in wrap(text, TABLE_WIDTH - indent.len() - 2)
+        .iter()
+        .enumerate()
+    {
+        let pad = if i == 0 { "" } else { "  " };
+        out.push_str(&format!("{indent}{pad}{line}\n"));
+    }
+}
+
+/// The fleet as a plain-text table, one line per host × run, never wider than 80 columns and
+/// never cut: who worked on a run goes on the line below it, and when a host name, runbook or
+/// list of steps is too long for one row, every run takes a name line and a counts line.
+pub fn table(reports: &[HostReport]) -> String {
+    const HEADER: [&str; 6] = [
+        "HOST",
+        "RUNBOOK",
+        "DONE",
+        "FAILED",
+        "INTERRUPTED",
+        "LAST ACTIVITY",
+    ];
+    struct Row {
+        cells: [String; 6],
+        who: Vec<String>,
+    }
+    // Rows and notes in the order the hosts were asked.
+    let mut items: Vec<Result<Row, String>> = Vec::new();
+    for r in reports {
+        if let Some(n) = note(r) {
+            items.push(Err(n));
+            continue;
+        }
+        let HostAnswer::Ok { runs, .. } = &r.answer else {
+            continue;
+        };
+        for run in runs {
+            let mut runbook = run.runbook.clone();
+            if run.target != r.host && !run.target.is_empty() {
+                runbook = format!("{runbook}@{}", run.target);
+            }
+            if run.practice {
+                runbook.push_str(" (practice)");
+            }
+            items.push(Ok(Row {
+                cells: [
+                    visible(&r.host),
+                    runbook,
+                    format!("{}/{}", run.done, run.total),
+                    list(&run.failed),
+                    list(&run.interrupted),
+                    run.last_activity.clone(),
+                ],
+                who: run.who.clone(),
+            }));
+        }
+    }
+    let mut widths = HEADER.map(str::len);
+    for row in items.iter().filter_map(|i| i.as_ref().ok()) {
+        for (w, cell) in widths.iter_mut().zip(&row.cells) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = String::new();
-    let mut next_note = notes.iter().peekable();
-    for (i, row) in rows.iter().enumerate() {
-        while let Some((_, note)) = next_note.next_if(|(at, _)| *at == i) {
-            out.push_str(note);
-            out.push('\n');
-        }
+    let one_row = widths.iter().sum::<usize>() + 2 * (widths.len() - 1) <= TABLE_WIDTH;
+    let line = |cells: &[String]| {
         let mut line = String::new();
-        for (j, cell) in row.iter().enumerate() {
-            if j + 1 == row.len() {
+        for (j, cell) in cells.iter().enumerate() {
+            if j + 1 == cells.len() {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<w$}  ", w = widths[j]));
             }
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    for (_, note) in next_note {
-        out.push_str(note);
-        out.push('\n');
+        line.trim_end().to_string() + "\n"
+    };
+    let mut out = if one_row {
+        line(&HEADER.map(String::from))
+    } else {
+        "HOST  RUNBOOK\n  DONE  FAILED  INTERRUPTED  LAST ACTIVITY\n".to_string()
+    };
+    for item in &items {
+        match item {
+            Err(note) => wrapped(&mut out, "", note),
+            Ok(row) if one_row => out.push_str(&line(&row.cells)),
+            Ok(row) => {
+                let [host, runbook, done, failed, interrupted, last] = &row.cells;
+                wrapped(&mut out, "", &format!("{host}  {runbook}"));
+                wrapped(
+                    &mut out,
+                    "  ",
+                    &format!("{done}  failed: {failed}  interrupted: {interrupted}  {last}"),
+                );
+            }
+        }
+        if let Ok(row) = item
+            && !row.who.is_empty()
+        {
+            wrapped(&mut out, "  ", &format!("by {}", row.who.join(", ")));
+        }
     }
     out
 }
@@ -427,11 +476,59 @@ mod tests {
         ];
         assert_eq!(
             table(&reports),
-            "HOST   RUNBOOK         DONE  FAILED  INTERRUPTED  LAST ACTIVITY         WHO\n\
-             alpha  xen4-migration  3/35  sync    world        2026-11-26T10:00:00Z  ann, bob\n\
+            "HOST   RUNBOOK         DONE  FAILED  INTERRUPTED  LAST ACTIVITY\n\
+             alpha  xen4-migration  3/35  sync    world        2026-11-26T10:00:00Z\n  \
+             by ann, bob\n\
              beta  no fieldbook runs yet\n\
              gamma  UNREACHABLE: Connection refused\n\
              delta  NO FIELDBOOK: fieldbook: not found\n"
         );
+    }
+
+    #[test]
+    fn table_fits_80_columns_with_long_names_and_messages_without_cutting_them() {
+        let (mut runs, status) = parse_status(STATUS).unwrap();
+        runs[0].failed = (1..=12).map(|i| format!("step-number-{i}")).collect();
+        let host = "a-rather-long-host-name.branch-office.example.com";
+        let message = format!(
+            "ssh: connect to host {} port 22: {}",
+            "d".repeat(60),
+            "No route to host"
+        );
+        let reports = vec![
+            HostReport {
+                host: host.into(),
+                answer: HostAnswer::Ok { runs, status },
+            },
+            HostReport {
+                host: "down".into(),
+                answer: HostAnswer::Unreachable {
+                    message: message.clone(),
+                },
+            },
+        ];
+        let out = table(&reports);
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line:?}",
+                line.chars().count()
+            );
+        }
+        let joined: String = out.split_whitespace().collect();
+        let step12 = "step-number-12".to_string();
+        let whole: String = message.split_whitespace().collect();
+        for want in [
+            host,
+            "xen4-migration",
+            "3/35",
+            &step12,
+            "world",
+            "2026-11-26T10:00:00Z",
+            "ann,bob",
+            &whole,
+        ] {
+            assert!(joined.contains(want), "{want} cut from\n{out}");
+        }
     }
 }

@@ -320,8 +320,9 @@ pub fn start_long(
     start_long_with_secrets(machine, exe, job, log, &[])
 }
 
-/// [`start_long`] for a job holding the values of `secret` variables, which the local
-/// supervisor's job file never stores (see [`supervisor::launch_with_secrets`]).
+/// [`start_long`] for a job holding the values of `secret` variables, which no job file or
+/// script ever stores: locally see [`supervisor::launch_with_secrets`], on a host
+/// [`remote_long::launch`].
 pub fn start_long_with_secrets(
     machine: &Shared,
     exe: &Path,
@@ -330,7 +331,7 @@ pub fn start_long_with_secrets(
     secrets: &[String],
 ) -> Result<(u32, RunningStep), MachineError> {
     if let Some(session) = machine.ssh() {
-        let step = remote_long::launch(session, job, log)?;
+        let step = remote_long::launch(session, job, log, secrets)?;
         let pid = step.pid;
         return Ok((
             pid,

@@ -64,11 +64,74 @@ pub fn read_sidecar(log: &Path) -> Option<RemoteStep> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
+/// The values of `secret` variables as the remote supervisor gets them: non-empty, each once,
+/// longer first (so a secret that contains another is replaced whole).
+fn secret_values(secrets: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in secrets {
+        if !s.is_empty() && !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// One shell word for `text`: quoted, except that every secret in it is `"$fb_sN"`, a shell
+/// variable the supervisor read from its secrets file, so the script holds no secret.
+fn word(text: &str, secrets: &[String]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        // The earliest secret in what is left (the longer one first at the same place).
+        let mut first: Option<(usize, usize)> = None;
+        for (i, sec) in secrets.iter().enumerate() {
+            if let Some(at) = rest.find(sec.as_str())
+                && first.is_none_or(|(f, _)| at < f)
+            {
+                first = Some((at, i));
+            }
+        }
+        let Some((at, i)) = first else {
+            parts.push(quote(rest));
+            break 'outer;
+        };
+        if at > 0 {
+            parts.push(quote(&rest[..at]));
+        }
+        parts.push(format!("\"$fb_s{i}\""));
+        rest = &rest[at + secrets[i].len()..];
+    }
+    if parts.is_empty() {
+        return quote("");
+    }
+    parts.concat()
+}
+
+/// `text` with every secret shown as `***` (what the log's `$ command` line shows).
+fn masked(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
 /// The supervisor script for `job`. `$1` is its directory; values only ever appear quoted.
-pub fn script(job: &StepJob) -> String {
+/// The values of `secrets` never appear in it: the script reads them from `$d/secrets`
+/// (written by the starter, mode 0600) into shell variables and removes that file before
+/// anything else runs.
+pub fn script(job: &StepJob, secrets: &[String]) -> String {
+    let secrets = secret_values(secrets);
     let n = job.commands.len();
-    let mut s = String::from(
-        "d=$1\necho $$ >\"$d/pid.tmp\" && mv \"$d/pid.tmp\" \"$d/pid\"\n\
+    let mut s = String::from("d=$1\n");
+    if !secrets.is_empty() {
+        s.push_str("{ ");
+        for i in 0..secrets.len() {
+            s.push_str(&format!("IFS= read -r fb_s{i}; "));
+        }
+        s.push_str("} <\"$d/secrets\"; rm -f \"$d/secrets\"\n");
+    }
+    s.push_str(
+        "echo $$ >\"$d/pid.tmp\" && mv \"$d/pid.tmp\" \"$d/pid\"\n\
          exec </dev/null >>\"$d/log\" 2>&1\ntrap '' HUP INT TERM\n\
          fb_end() {\n  { echo \"code $2\"; echo \"program $1 of ",
     );
@@ -85,11 +148,20 @@ pub fn script(job: &StepJob) -> String {
     let expect: Vec<String> = job.expect.iter().map(i32::to_string).collect();
     for (i, c) in job.commands.iter().enumerate() {
         let i = i + 1;
-        s.push_str(&format!("echo {}\n", quote(&format!("$ {}", c.display()))));
+        let shown: Vec<String> = c.argv.iter().map(|a| masked(a, &secrets)).collect();
         s.push_str(&format!(
-            "( trap - INT TERM; {}exec {} ); s=$?\n",
-            remote_line::exports(&c.env),
-            shell_quote::join(&c.argv)
+            "echo {}\n",
+            quote(&format!("$ {}", shell_quote::join(&shown)))
+        ));
+        let exports: String = c
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}; export {k}; ", word(v, &secrets)))
+            .collect();
+        let argv: Vec<String> = c.argv.iter().map(|a| word(a, &secrets)).collect();
+        s.push_str(&format!(
+            "( trap - INT TERM; {exports}exec {} ); s=$?\n",
+            argv.join(" ")
         ));
         s.push_str(&format!(
             "case $s in {}) ;; *) fb_end {i} $s {verdict_bad} ;; esac\n",
@@ -100,9 +172,66 @@ pub fn script(job: &StepJob) -> String {
     s
 }
 
-/// Starts `job` under a detached supervisor on the host; records `<log>.job` and
-/// `<log>.remote` locally. Returns where it runs.
-pub fn launch(session: &SshSession, job: &StepJob, log: &Path) -> Result<RemoteStep, MachineError> {
+/// Run on the host by `sh -c STARTER sh DIR N`: makes the step's directory (0700), writes the
+/// first `N` lines of its input (the secret values) to `DIR/secrets` (0600; the supervisor
+/// reads and removes it first thing) and the rest (the supervisor script) to `DIR/run.sh`,
+/// then starts the supervisor detached.
+///
+/// Not `setsid … &`: a command started with `&` by a non-interactive shell ignores SIGINT for
+/// good, so cancel's first signal would never reach the program. The starter `exec`s setsid
+/// as the session leader sshd made it, so setsid forks, the session ends at once and the
+/// supervisor runs on in a session of its own with SIGINT as it should be. Without setsid,
+/// `nohup … &` is the fallback (cancel then ends the program with SIGTERM). `read` takes its
+/// input a byte at a time from a pipe, so `cat` gets exactly the script after the secrets.
+const STARTER: &str = "umask 077; d=$1; mkdir \"$d\" || exit 3; \
+                       i=0; while [ $i -lt $2 ]; do \
+                       IFS= read -r l && printf '%s\\n' \"$l\" >>\"$d/secrets\" \
+                       || { rm -f \"$d/secrets\"; exit 3; }; i=$((i+1)); done; \
+                       cat >\"$d/run.sh\" || { rm -f \"$d/secrets\"; exit 3; }; \
+                       : >\"$d/log\"; \
+                       if command -v setsid >/dev/null 2>&1; then \
+                       exec setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1; \
+                       else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi";
+
+/// What the starter reads: one line per secret value, then the supervisor script.
+fn starter_input(job: &StepJob, secrets: &[String]) -> Vec<u8> {
+    let values = secret_values(secrets);
+    let mut input = Vec::new();
+    for v in &values {
+        input.extend_from_slice(v.as_bytes());
+        input.push(b'\n');
+    }
+    input.extend_from_slice(script(job, &values).as_bytes());
+    input
+}
+
+/// `job` with every secret replaced by `***`: what is kept locally in `<log>.job`.
+fn masked_job(job: &StepJob, secrets: &[String]) -> StepJob {
+    let mut job = job.clone();
+    for c in &mut job.commands {
+        for t in c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v)) {
+            *t = masked(t, secrets);
+        }
+    }
+    job
+}
+
+/// Starts `job` under a detached supervisor on the host; records `<log>.job` (secrets shown as
+/// `***`) and `<log>.remote` locally. Returns where it runs. The values of `secrets` reach the
+/// host only through the ssh channel's input: never in a command line, never in a file that
+/// outlives the supervisor's first moment.
+pub fn launch(
+    session: &SshSession,
+    job: &StepJob,
+    log: &Path,
+    secrets: &[String],
+) -> Result<RemoteStep, MachineError> {
+    let secrets = secret_values(secrets);
+    if secrets.iter().any(|v| v.contains(['\n', '\r'])) {
+        return Err(MachineError::Refused(
+            "a secret value holds a line break, which the host's supervisor cannot take".into(),
+        ));
+    }
     if let Some(bad) = job
         .commands
         .iter()
@@ -118,7 +247,8 @@ pub fn launch(session: &SshSession, job: &StepJob, log: &Path) -> Result<RemoteS
     if let Some(dir) = log.parent() {
         atomic::create_private_dir(dir).map_err(local_err)?;
     }
-    let json = serde_json::to_vec(job).map_err(|e| MachineError::Failed(e.to_string()))?;
+    let json = serde_json::to_vec(&masked_job(job, &secrets))
+        .map_err(|e| MachineError::Failed(e.to_string()))?;
     atomic::write_atomic(&supervisor::job_path(log), &json).map_err(local_err)?;
     OpenOptions::new()
         .create(true)
@@ -133,21 +263,11 @@ pub fn launch(session: &SshSession, job: &StepJob, log: &Path) -> Result<RemoteS
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    // Not `setsid … &`: a command started with `&` by a non-interactive shell ignores SIGINT for
-    // good, so cancel's first signal would never reach the program. The starter `exec`s setsid
-    // as the session leader sshd made it, so setsid forks, the session ends at once and the
-    // supervisor runs on in a session of its own with SIGINT as it should be. Without setsid,
-    // `nohup … &` is the fallback (cancel then ends the program with SIGTERM).
-    let starter = "umask 077; d=$1; mkdir \"$d\" || exit 3; cat >\"$d/run.sh\" || exit 3; \
-                   : >\"$d/log\"; \
-                   if command -v setsid >/dev/null 2>&1; then \
-                   exec setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1; \
-                   else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi";
     let line = format!(
         "exec {}",
-        shell_quote::join(&["sh", "-c", starter, "sh", &dir])
+        shell_quote::join(&["sh", "-c", STARTER, "sh", &dir, &secrets.len().to_string()])
     );
-    let started = session.run_line(line, Some(script(job).as_bytes()), POLL_LIMIT)?;
+    let started = session.run_line(line, Some(&starter_input(job, &secrets)), POLL_LIMIT)?;
     if started.exit != Exit::Code(0) {
         return Err(MachineError::Failed(format!(
             "the supervisor did not start on {}: {}",
@@ -455,7 +575,7 @@ mod tests {
             ok_output: vec![],
         };
         let d = dir.path().display().to_string();
-        std::fs::write(dir.path().join("run.sh"), script(&job)).unwrap();
+        std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
         let st = std::process::Command::new("sh")
             .arg(dir.path().join("run.sh"))
             .arg(&d)
@@ -471,5 +591,79 @@ mod tests {
         assert_eq!(record.exit, Exit::Code(3));
         assert_eq!(record.program, Some(1));
         assert_eq!(record.success, Some(false));
+    }
+
+    /// Issue 17 item 5 over `--host`: the secret reaches the program intact, but never the
+    /// starter's command line, the supervisor script, its log or a file left in its directory
+    /// (the secrets file is gone before the programs start), nor the local job file.
+    #[test]
+    fn a_secret_reaches_the_remote_program_but_no_file_or_command_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("step");
+        let out = tmp.path().join("out");
+        let secret = " s3cr'et \"$(id)\" `x` \\ end";
+        let other = "pw2";
+        let job = StepJob {
+            commands: vec![Command {
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "printf '%s|%s|%s' \"$1\" \"$FB_PW\" \"$2\" >\"$0\"".into(),
+                    out.display().to_string(),
+                    format!("--password={secret}"),
+                    format!("{other}{secret}{other}"),
+                ],
+                env: vec![("FB_PW".into(), secret.into())],
+            }],
+            expect: vec![0],
+            ok_output: vec![],
+        };
+        let secrets = vec![secret.to_string(), other.to_string(), String::new()];
+        let script_text = script(&job, &secrets);
+        assert!(!script_text.contains(secret) && !script_text.contains(other));
+        let d = dir.display().to_string();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", STARTER, "sh", &d, "2"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(&starter_input(&job, &secrets)).unwrap();
+        }
+        assert!(child.wait().unwrap().success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !dir.join("exit").exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the supervisor did not end"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("--password={secret}|{secret}|{other}{secret}{other}")
+        );
+        assert!(
+            !dir.join("secrets").exists(),
+            "the secrets file outlived the start"
+        );
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                !text.contains(secret) && !text.contains(other),
+                "{} holds a secret:\n{text}",
+                path.display()
+            );
+        }
+        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        assert!(log.contains("--password=***"), "{log}");
+        let record = ExitRecord::parse(&std::fs::read_to_string(dir.join("exit")).unwrap());
+        assert_eq!(record.unwrap().exit, Exit::Code(0));
+        // The local job file keeps the shape, not the values.
+        let kept = serde_json::to_string(&masked_job(&job, &secret_values(&secrets))).unwrap();
+        assert!(!kept.contains("s3cr") && !kept.contains(other), "{kept}");
     }
 }

@@ -175,6 +175,20 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// The dead supervisor of `step`'s last attempt, when programs it left still run: what
+    /// [`crate::core::attempt_id::Supervisor::stop_orphans`] needs, for a caller that stops
+    /// them off its own thread (the app).
+    pub fn orphaned_supervisor(&self, step: &str) -> Option<crate::core::attempt_id::Supervisor> {
+        if self.orphans(step).is_empty() {
+            return None;
+        }
+        self.run
+            .steps
+            .get(step)
+            .and_then(|s| s.attempts.last())
+            .and_then(super::reconcile::supervisor_of)
+    }
+
     /// Stops the programs a killed supervisor of `step`'s last attempt left running (SIGTERM,
     /// then SIGKILL after `grace`), so the step can be retried. Returns their pids.
     pub fn stop_orphans(&self, step: &str, grace: std::time::Duration) -> Vec<u32> {

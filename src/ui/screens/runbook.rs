@@ -18,8 +18,13 @@ pub fn draw(model: &Model, id: &str, cursor: Cursor, area: Rect, buf: &mut Buffe
     };
     let p = Progress::of(rb, model.run(id));
     let title = format!("{} {}/{}", rb.title, p.finished, p.total);
+    let read_only = if model.read_only_why(id).is_some() {
+        "READ-ONLY "
+    } else {
+        ""
+    };
     let right = format!(
-        "target {}{}",
+        "{read_only}target {}{}",
         model.settings.target,
         super::home::on_host(model)
     );

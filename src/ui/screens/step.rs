@@ -135,7 +135,8 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
     if let Some(when) = &st.when {
         let test = match &when.test {
             WhenTest::Probe(Program::Argv(argv)) => {
-                format!("`{}` succeeds", model.filled(runbook, &argv.join(" ")))
+                let text = crate::core::runbook::words(argv).join(" ");
+                format!("`{}` succeeds", model.filled(runbook, &text))
             }
             WhenTest::Probe(Program::Script { .. }) => "its probe script succeeds".to_string(),
             WhenTest::Ask(q) => format!("you answer yes to \"{}\"", q.trim()),
@@ -250,8 +251,7 @@ fn action_lines(
             for p in &spec.programs {
                 match p {
                     Program::Argv(argv) => {
-                        let filled: Vec<String> =
-                            argv.iter().map(|a| substitute(a, &values)).collect();
+                        let filled = crate::core::runbook::resolve_argv(argv, &values);
                         para(
                             out,
                             &format!("$ {}", show_argv(&filled)),
@@ -382,7 +382,12 @@ pub fn draw(model: &Model, runbook: &str, step: &str, scroll: usize, area: Rect,
     let index = rb.steps().position(|(_, s)| s.id == st.id).unwrap_or(0) + 1;
     let status = model.status(runbook, step);
     let title = format!("{} {}", status.marker(), model.filled(runbook, &st.title));
-    let right = format!("step {index}/{}", rb.step_count());
+    let read_only = if model.read_only_why(runbook).is_some() {
+        "READ-ONLY "
+    } else {
+        ""
+    };
+    let right = format!("{read_only}step {index}/{}", rb.step_count());
     let inner = widgets::frame(
         buf,
         area,

@@ -229,6 +229,8 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
         }
         Pending::Quit
         | Pending::StartFresh { .. }
+        | Pending::Follow { .. }
+        | Pending::StopOrphans { .. }
         | Pending::Run { .. }
         | Pending::RunAnyway { .. }
         | Pending::Tool(_)

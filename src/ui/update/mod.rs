@@ -12,7 +12,9 @@ use crate::core::store::Transition;
 
 use super::keys::{self, Action, Key, Scope};
 use super::layout;
-use super::model::{Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, Running, Screen};
+use super::model::{
+    Cursor, Effect, Model, Msg, Overlay, Pending, PromptFor, ReadOnly, Running, Screen,
+};
 use super::screens;
 use super::tools;
 
@@ -132,6 +134,45 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             });
             Vec::new()
         }
+        Msg::RunHeld { runbook, message } => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "{message}\nFollow it read-only? Its progress is shown as that fieldbook \
+                     saves it; nothing is run or marked here. (n: back to the list)"
+                ),
+                on_yes: Pending::Follow { runbook },
+            });
+            Vec::new()
+        }
+        Msg::Followed { runbook, run } => {
+            if model.read_only_why(&runbook).is_some()
+                && let Some(run) = run
+            {
+                model.replace_run(*run);
+                clamp_scrolls(model);
+            }
+            Vec::new()
+        }
+        Msg::Orphaned {
+            runbook,
+            step,
+            message,
+        } => {
+            model.overlay = Some(Overlay::Confirm {
+                question: format!(
+                    "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still \
+                     there; recorded on the step.) Then r runs the step again."
+                ),
+                on_yes: Pending::StopOrphans { runbook, step },
+            });
+            Vec::new()
+        }
+        Msg::OrphansStopped {
+            runbook,
+            step,
+            stopped,
+            left,
+        } => orphans_stopped(model, &runbook, &step, &stopped, &left),
         Msg::Resumed => vec![Effect::Redraw],
         Msg::RunLoaded(run) => {
             model.replace_run(*run);
@@ -301,6 +342,14 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
             Some(Overlay::Confirm { on_yes, .. }) => match on_yes {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
+                Pending::Follow { runbook } => follow(model, runbook),
+                Pending::StopOrphans { runbook, step } => {
+                    model.message = Some(
+                        "Stopping the program its killed supervisor left running (up to 10 s)..."
+                            .into(),
+                    );
+                    vec![Effect::StopOrphans { runbook, step }]
+                }
                 Pending::Run { runbook, step } => start_run(model, &runbook, &step),
                 Pending::RunAnyway {
                     runbook,
@@ -343,13 +392,130 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                     },
                 ..
             }) => not_needed(model, &runbook, &step, &why),
+            Some(Overlay::Confirm {
+                on_yes: pending @ (Pending::StartFresh { .. } | Pending::Follow { .. }),
+                ..
+            }) => declined_open(model, pending),
             _ => Vec::new(),
         },
-        _ => {
-            model.overlay = None;
-            Vec::new()
-        }
+        _ => match model.overlay.take() {
+            // Esc on "start fresh?" or "follow?" is a no: the run is not opened for work.
+            Some(Overlay::Confirm {
+                on_yes: pending @ (Pending::StartFresh { .. } | Pending::Follow { .. }),
+                ..
+            }) => declined_open(model, pending),
+            _ => Vec::new(),
+        },
     }
+}
+
+/// The orphaned programs were signalled: the outcome is recorded on the step as a note (what
+/// was stopped, or what still runs) and said on the status line.
+fn orphans_stopped(
+    model: &mut Model,
+    runbook: &str,
+    step: &str,
+    stopped: &[u32],
+    left: &[u32],
+) -> Vec<Effect> {
+    let list = |pids: &[u32]| {
+        pids.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (note, message) = if stopped.is_empty() {
+        (
+            None,
+            "Nothing to stop: the program had already ended; r runs the step again".to_string(),
+        )
+    } else if left.is_empty() {
+        let text = format!(
+            "stopped the program a killed supervisor left running (pid {}): SIGTERM, then \
+             SIGKILL if needed",
+            list(stopped)
+        );
+        (
+            Some(text),
+            format!("Stopped pid {}; r runs the step again", list(stopped)),
+        )
+    } else {
+        let text = format!(
+            "tried to stop the program a killed supervisor left running (pid {}), but pid {} \
+             still runs after SIGKILL",
+            list(stopped),
+            list(left)
+        );
+        (
+            Some(text),
+            format!(
+                "Pid {} still runs after SIGKILL (stuck in the kernel?); the step cannot run \
+                 again until it is gone",
+                list(left)
+            ),
+        )
+    };
+    model.message = Some(message);
+    note.map(|text| {
+        record(
+            runbook,
+            Transition::Noted {
+                step: step.to_string(),
+                text,
+            },
+        )
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Yes to following a run another fieldbook holds: the runbook stays open read-only and the
+/// loop keeps reading the run as its holder saves it.
+fn follow(model: &mut Model, runbook: String) -> Vec<Effect> {
+    model.read_only = Some(ReadOnly {
+        runbook: runbook.clone(),
+        why: "another fieldbook holds this run; it is followed read-only here (q leaves, \
+              then open it again to work on it once that one has left)"
+            .into(),
+    });
+    model.message = Some(
+        "Following read-only: progress refreshes as the other fieldbook saves it; nothing is \
+         run or marked here"
+            .into(),
+    );
+    vec![Effect::FollowRun { runbook }]
+}
+
+/// No to opening a run for work (start fresh over an unreadable state, or follow a held
+/// run): nothing was changed. A held run goes back to the list; an unreadable one stays on
+/// screen read-only, its saved progress unknown, and the screen says so.
+fn declined_open(model: &mut Model, pending: Pending) -> Vec<Effect> {
+    let (Pending::StartFresh { runbook } | Pending::Follow { runbook }) = &pending else {
+        return Vec::new();
+    };
+    let on_runbook =
+        matches!(model.screens.last(), Some(Screen::Runbook { runbook: r, .. }) if r == runbook);
+    if matches!(pending, Pending::Follow { .. }) {
+        if on_runbook {
+            pop(model);
+        }
+        model.message = Some(format!(
+            "Not opened: {runbook} is open in another fieldbook; nothing was run or changed"
+        ));
+        return Vec::new();
+    }
+    model.read_only = Some(ReadOnly {
+        runbook: runbook.clone(),
+        why: "its saved progress could not be read and no fresh run was started; nothing is \
+              run or marked (q leaves; opening it again asks again)"
+            .into(),
+    });
+    model.message = Some(
+        "Nothing changed: the unreadable copy stays where it was moved. Read-only: steps \
+         show no progress because none could be read; nothing is run or marked"
+            .into(),
+    );
+    Vec::new()
 }
 
 fn prompt_key(model: &mut Model, action: Action) -> Vec<Effect> {
@@ -633,6 +799,10 @@ fn runbook_key(
         }
         Action::Back => {
             pop(model);
+            if model.read_only_why(runbook).is_some() {
+                model.read_only = None;
+                return vec![Effect::StopFollowing];
+            }
             // Leaving the runbook releases its run, unless one of its steps still runs here.
             let running_here = model.running.as_ref().is_some_and(|r| r.runbook == runbook);
             return if running_here {
@@ -678,6 +848,15 @@ fn step_key(
     page: usize,
 ) -> Vec<Effect> {
     let target = (runbook.to_string(), step.to_string());
+    if let Some(why) = model.read_only_why(runbook)
+        && matches!(
+            action,
+            Action::Run | Action::Undo | Action::MarkDone | Action::Skip | Action::Note
+        )
+    {
+        model.message = Some(format!("Read-only: {why}"));
+        return Vec::new();
+    }
     match action {
         Action::Back => {
             pop(model);

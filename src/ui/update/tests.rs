@@ -752,3 +752,223 @@ fn after_reattaching_a_failure_leaves_the_output_readable_and_its_keys_work() {
         Some(Overlay::Prompt { purpose: PromptFor::DoneReason { step, .. }, .. }) if step == "update"
     ));
 }
+
+/// Issue 15 item 1: a run another fieldbook holds is offered read-only; followed, it shows the
+/// holder's progress as it changes, and nothing can be run or marked here.
+#[test]
+fn a_held_run_is_offered_read_only_and_followed_without_running_or_marking() {
+    let mut m = model();
+    let open = keys(&mut m, &[Key::Enter]);
+    assert_eq!(
+        open,
+        vec![Effect::OpenRun {
+            runbook: "demo".into()
+        }]
+    );
+    let held = "this run is open in another fieldbook (ana, pid 7 on gw1, since \
+                2026-11-26T09:00:00Z) (lock L); it is read-only here";
+    update(
+        &mut m,
+        Msg::RunHeld {
+            runbook: "demo".into(),
+            message: held.into(),
+        },
+    );
+    let Some(Overlay::Confirm { question, .. }) = &m.overlay else {
+        panic!("no question: {:?}", m.overlay)
+    };
+    assert!(question.contains("ana, pid 7 on gw1, since 2026-11-26T09:00:00Z"));
+    assert!(question.contains("Follow it read-only?"));
+    assert_eq!(
+        keys(&mut m, &[Key::Char('y')]),
+        vec![Effect::FollowRun {
+            runbook: "demo".into()
+        }]
+    );
+    // The holder's progress arrives and is shown.
+    let mut theirs = crate::core::progress::Run {
+        runbook: "demo".into(),
+        target: "gw1".into(),
+        ..Default::default()
+    };
+    theirs.steps.entry("read".into()).or_default().status = Status::Done;
+    update(
+        &mut m,
+        Msg::Followed {
+            runbook: "demo".into(),
+            run: Some(Box::new(theirs)),
+        },
+    );
+    assert_eq!(m.status("demo", "read"), Status::Done);
+    // Nothing is run or marked here, and the screen says why.
+    keys(&mut m, &[Key::Char('g'), Key::Down, Key::Enter]);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "update"));
+    for k in ['r', 'd', 's', 'u', 'n'] {
+        let fx = keys(&mut m, &[Key::Char(k)]);
+        assert!(fx.is_empty(), "{k}: {fx:?}");
+        assert!(m.overlay.is_none(), "{k}: {:?}", m.overlay);
+        assert!(
+            m.message
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Read-only:")),
+            "{k}: {:?}",
+            m.message
+        );
+    }
+    assert_eq!(m.status("demo", "update"), Status::Pending);
+    let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    crate::ui::render(&m, area, &mut buf);
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("READ-ONLY"), "{text}");
+    // Leaving stops following; the next open asks again.
+    keys(&mut m, &[Key::Esc]);
+    assert_eq!(keys(&mut m, &[Key::Char('q')]), vec![Effect::StopFollowing]);
+    assert!(m.read_only.is_none());
+    assert!(matches!(m.screen(), Screen::Home { .. }));
+}
+
+#[test]
+fn declining_to_follow_a_held_run_goes_back_to_the_list_and_says_nothing_changed() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter]);
+    update(
+        &mut m,
+        Msg::RunHeld {
+            runbook: "demo".into(),
+            message: "this run is open in another fieldbook (lock L)".into(),
+        },
+    );
+    assert!(keys(&mut m, &[Key::Char('n')]).is_empty());
+    assert!(matches!(m.screen(), Screen::Home { .. }));
+    assert!(m.read_only.is_none());
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.contains("Not opened") && t.contains("nothing was run or changed")),
+        "{:?}",
+        m.message
+    );
+}
+
+/// Issue 15 item 1, the corrupt case: after declining a fresh run the runbook is read-only,
+/// the screen says nothing changed, and no key records anything.
+#[test]
+fn declining_a_fresh_run_over_an_unreadable_state_changes_nothing_and_says_so() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter]);
+    update(
+        &mut m,
+        Msg::RunCorrupt {
+            runbook: "demo".into(),
+            message: "the saved progress in F could not be read (bad); it was moved to G".into(),
+        },
+    );
+    for decline in [Key::Char('n'), Key::Esc] {
+        m.read_only = None;
+        update(
+            &mut m,
+            Msg::RunCorrupt {
+                runbook: "demo".into(),
+                message: "unreadable".into(),
+            },
+        );
+        assert!(keys(&mut m, &[decline]).is_empty(), "{decline:?}");
+        assert!(
+            m.message
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Nothing changed")),
+            "{:?}",
+            m.message
+        );
+        assert!(m.read_only_why("demo").is_some());
+    }
+    assert!(matches!(m.screen(), Screen::Runbook { .. }));
+    keys(&mut m, &[Key::Char('g'), Key::Enter]);
+    for k in ['r', 'd', 's'] {
+        assert!(keys(&mut m, &[Key::Char(k)]).is_empty(), "{k}");
+        assert!(m.overlay.is_none(), "{k}: {:?}", m.overlay);
+    }
+    assert!(m.run("demo").is_none_or(|r| r.steps.is_empty()));
+}
+
+/// Issue 17 item 10: a retry refused because a killed supervisor's program still runs offers to
+/// stop it (asking first); the outcome is recorded on the step, and a program that survives
+/// SIGKILL is said to, not claimed stopped.
+#[test]
+fn an_orphaned_program_is_stopped_only_after_a_yes_and_the_outcome_is_recorded() {
+    let mut m = model();
+    open_step(&mut m, 1);
+    update(
+        &mut m,
+        Msg::Orphaned {
+            runbook: "demo".into(),
+            step: "update".into(),
+            message: "step 'update': the program of its last attempt is still running".into(),
+        },
+    );
+    assert!(
+        matches!(&m.overlay, Some(Overlay::Confirm { question, .. }) if question.contains("Stop it now?"))
+    );
+    assert!(
+        keys(&mut m, &[Key::Char('n')]).is_empty(),
+        "no stops nothing"
+    );
+    update(
+        &mut m,
+        Msg::Orphaned {
+            runbook: "demo".into(),
+            step: "update".into(),
+            message: "still running".into(),
+        },
+    );
+    assert_eq!(
+        keys(&mut m, &[Key::Char('y')]),
+        vec![Effect::StopOrphans {
+            runbook: "demo".into(),
+            step: "update".into()
+        }]
+    );
+    let fx = update(
+        &mut m,
+        Msg::OrphansStopped {
+            runbook: "demo".into(),
+            step: "update".into(),
+            stopped: vec![41, 42],
+            left: vec![42],
+        },
+    );
+    carry_out(&mut m, fx);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.contains("Pid 42 still runs after SIGKILL")),
+        "{:?}",
+        m.message
+    );
+    let notes = &m.run("demo").unwrap().steps["update"].notes;
+    assert!(
+        notes[0].text.contains("pid 41, 42") && notes[0].text.contains("but pid 42 still runs"),
+        "{notes:?}"
+    );
+    let fx = update(
+        &mut m,
+        Msg::OrphansStopped {
+            runbook: "demo".into(),
+            step: "update".into(),
+            stopped: vec![42],
+            left: vec![],
+        },
+    );
+    carry_out(&mut m, fx);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.starts_with("Stopped pid 42"))
+    );
+    assert!(
+        m.run("demo").unwrap().steps["update"].notes[1]
+            .text
+            .starts_with("stopped the program a killed supervisor left running (pid 42)")
+    );
+}
