@@ -192,7 +192,8 @@ fn filtered(pieces: &[&[u8]]) -> Vec<StyledLine> {
 
 fn check(line: &StyledLine) {
     assert!(line.char_count() <= MAX_LINE_CHARS);
-    for span in &line.spans {
+    for span in line.spans() {
+        assert!(!span.text.is_empty(), "an empty span");
         assert!(
             !span.text.chars().any(char::is_control),
             "control character let through: {:?}",

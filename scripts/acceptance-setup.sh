@@ -179,7 +179,8 @@ find_python() {
 
 setup_venv() {
   local venv=$CACHE/venv
-  if [ "$(cat "$venv/.fieldbook-portage" 2>/dev/null)" = "$PORTAGE_VERSION" ]; then return 0; fi
+  # A virtualenv names its own path in every script: one moved with target/ is made anew.
+  if [ "$(cat "$venv/.fieldbook-portage" 2>/dev/null)" = "$PORTAGE_VERSION $venv" ]; then return 0; fi
   local py out
   py=$(find_python)
   log "creating a virtualenv with portage==$PORTAGE_VERSION from PyPI"
@@ -189,7 +190,7 @@ setup_venv() {
     "portage==$PORTAGE_VERSION" 2>&1); then
     unreachable "pip install portage==$PORTAGE_VERSION failed: $(tail -3 <<<"$out")"
   fi
-  echo "$PORTAGE_VERSION" >"$venv/.fieldbook-portage"
+  echo "$PORTAGE_VERSION $venv" >"$venv/.fieldbook-portage"
 }
 
 write_repo() {

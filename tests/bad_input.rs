@@ -198,6 +198,30 @@ fn rapid_resizes_of_a_live_app_do_not_crash_it() {
     assert!(app.wait_exit().success());
 }
 
+/// A key that arrives together with a resize is read at once. crossterm's edge-triggered
+/// reader returned the resize and left the key unread until the next key came (CI lost a
+/// Ctrl-L this way, while the loop spun on a terminal that stayed readable).
+#[test]
+fn a_key_typed_during_a_resize_is_answered_at_once() {
+    let mut app = App::spawn(Spawn {
+        pty: (80, 24),
+        view: (80, 24),
+        ..Spawn::default()
+    });
+    app.wait_for("fieldbook: runbooks");
+    for i in 0..50 {
+        app.resize(if i % 2 == 0 { 81 } else { 80 }, 24);
+        app.mark();
+        app.send(b"\x0c");
+        app.wait_until(
+            |_| String::from_utf8_lossy(&app.bytes_since_mark()).contains("runbooks"),
+            &format!("the redraw asked for by Ctrl-L typed with resize {i}"),
+        );
+    }
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}
+
 #[test]
 fn stdout_to_a_pipe_is_refused_by_the_app() {
     // stdin is a terminal (a pty), stdout a pipe: `fieldbook | less` by mistake.

@@ -223,7 +223,7 @@ fn escapes_never_come_through_and_colours_do() {
         assert!(!line.contains("DCS-BODY"), "DCS body shown: {line:?}");
     }
     assert_eq!(text[0], " * green star");
-    let star = c.lines[0].spans.iter().find(|s| s.text == "*").unwrap();
+    let star = c.lines[0].spans().find(|s| s.text == "*").unwrap();
     assert_eq!(star.style.fg, Some(TextColor::Indexed(2)));
     assert!(star.style.bold);
     assert!(text.contains(&"beforeafter-move".to_string()));

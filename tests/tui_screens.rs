@@ -195,7 +195,7 @@ fn coloured_output(
     filter.feed(COLOURED, &mut lines);
     filter.finish(&mut lines);
     let lines: Vec<OutputLine> = if styled {
-        lines.iter().map(OutputLine::from_child).collect()
+        lines.into_iter().map(OutputLine::from_child).collect()
     } else {
         // What the screen was given before colours were kept: the text alone.
         lines.iter().map(|l| OutputLine::plain(l.text())).collect()

@@ -7,10 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event};
-
 use super::edits::edit_effect;
-use super::input::{ends_in_escape, join_split_escapes, key_of};
+use super::input::Decoder;
 use super::recorder::{Recorder, opened};
 use super::step_runner::{Start, StepRunner};
 use super::{fleet_jobs, tool_jobs};
@@ -64,6 +62,7 @@ enum Turn {
 /// Runs the loop until the technician quits or the terminal goes away; the exit status.
 pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Result<u8> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
+    let mut decoder = Decoder::default();
     let mut drawing = Drawing {
         dirty: true,
         key_seen: false,
@@ -106,7 +105,7 @@ pub(super) fn event_loop(parts: &mut Parts<'_>, model: &mut Model) -> anyhow::Re
             (true, Some(t)) => min_gap.saturating_sub(t.elapsed()).min(idle),
             _ => idle,
         };
-        read_input(parts, &mut queue, wait)?;
+        read_input(parts, &mut decoder, &mut queue, wait)?;
         queue.extend(bg_rx.try_iter());
         let now = clock::now();
         // A running step shows how long it has run: a new second is a (tiny) redraw.
@@ -172,34 +171,34 @@ fn draw_if_due(
     Ok(())
 }
 
-/// Waits up to `wait` for input and queues the keys read (and a resize). A hang-up is checked
-/// before crossterm touches the terminal (it would spin on it).
+/// Waits up to `wait` for input and queues the keys read (and a resize). Keys are read from
+/// standard input directly (see [`super::input`]); a read of nothing means the terminal is gone.
 fn read_input(
     parts: &mut Parts<'_>,
+    decoder: &mut Decoder,
     queue: &mut VecDeque<Msg>,
     wait: Duration,
 ) -> anyhow::Result<()> {
-    let input = if !queue.is_empty() {
-        terminal::Input::Idle
-    } else if terminal::wait_for_input(Duration::ZERO)? == terminal::Input::HungUp {
-        terminal::Input::HungUp
-    } else if event::poll(Duration::ZERO)? {
-        terminal::Input::Ready
-    } else {
+    let input = if queue.is_empty() {
         terminal::wait_for_input(wait)?
+    } else {
+        terminal::Input::Idle
     };
-    if input == terminal::Input::HungUp {
+    let gone = match input {
+        terminal::Input::HungUp => true,
+        terminal::Input::Ready => {
+            let (keys, gone) = read_keys(decoder, parts.session.esc_delay)?;
+            queue.extend(keys.into_iter().map(Msg::Key));
+            gone
+        }
+        terminal::Input::Idle => false,
+    };
+    if gone {
         parts.signals.hangup.store(true, Ordering::SeqCst);
         parts.signals.terminate.store(true, Ordering::SeqCst);
         return Ok(());
     }
-    let mut resized = false;
-    if input == terminal::Input::Ready && event::poll(Duration::ZERO)? {
-        let keys = read_keys(&mut resized, parts.session.esc_delay)?;
-        queue.extend(join_split_escapes(keys).into_iter().map(Msg::Key));
-    }
-    resized |= parts.signals.resized.swap(false, Ordering::SeqCst);
-    if resized {
+    if parts.signals.resized.swap(false, Ordering::SeqCst) {
         let s = parts.session.refresh(false)?;
         queue.push_back(Msg::Resized {
             cols: s.cols,
@@ -209,23 +208,40 @@ fn read_input(
     Ok(())
 }
 
-/// Reads every key already waiting. An Esc (or Esc `[`) at the end of a read may be an arrow
-/// key split by a slow line: the rest is given a moment to arrive before it counts as Esc.
-fn read_keys(resized: &mut bool, esc_delay: Duration) -> anyhow::Result<Vec<Key>> {
+/// The most bytes read in one batch, so a flood of input (a paste) still lets the screen update.
+const MAX_BATCH: usize = 64 * 1024;
+
+/// Reads every byte already waiting and decodes it. A sequence cut off at the end of a read
+/// (Esc, Esc `[`: maybe an arrow key split by a slow line) is given `esc_delay` for the rest to
+/// arrive before it counts as typed. Also says whether the terminal hung up.
+fn read_keys(decoder: &mut Decoder, esc_delay: Duration) -> anyhow::Result<(Vec<Key>, bool)> {
     let mut keys = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
     loop {
-        match event::read()? {
-            Event::Key(k) => keys.extend(key_of(k)),
-            Event::Resize(..) => *resized = true,
-            _ => {}
+        let n = match terminal::read_input(&mut buf) {
+            Ok(n) => n,
+            // Nothing there after all (another reader was quicker): not a hang-up.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                keys.extend(decoder.flush());
+                return Ok((keys, false));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            keys.extend(decoder.flush());
+            return Ok((keys, true));
         }
-        let hung_up = terminal::wait_for_input(Duration::ZERO)? == terminal::Input::HungUp;
-        let more = !hung_up && event::poll(Duration::ZERO)?
-            || (ends_in_escape(&keys)
-                && terminal::wait_for_input(esc_delay)? == terminal::Input::Ready
-                && event::poll(Duration::ZERO)?);
+        keys.extend(decoder.feed(&buf[..n]));
+        total += n;
+        let more = (total < MAX_BATCH
+            && terminal::wait_for_input(Duration::ZERO)? == terminal::Input::Ready)
+            || (decoder.has_pending()
+                && terminal::wait_for_input_until(Instant::now() + esc_delay)?
+                    == terminal::Input::Ready);
         if !more {
-            return Ok(keys);
+            keys.extend(decoder.flush());
+            return Ok((keys, false));
         }
     }
 }

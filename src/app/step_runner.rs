@@ -546,14 +546,14 @@ fn drain(running: &RunningStep) -> (Vec<Msg>, Option<RunOutcome>) {
                     // Completed lines end the unfinished one shown so far.
                     partial = partial.or(Some(OutputLine::default()));
                 }
-                lines.extend(l.iter().map(OutputLine::from_child));
+                lines.extend(l.into_iter().map(OutputLine::from_child));
                 if lines.len() >= 2 * OUTPUT_LIMIT {
                     // The screen keeps only the last OUTPUT_LIMIT lines: a flood drained in
                     // one turn must not hold more than that in memory.
                     lines.drain(..lines.len() - OUTPUT_LIMIT);
                 }
                 if let Some(p) = p {
-                    partial = Some(OutputLine::from_child(&p));
+                    partial = Some(OutputLine::from_child(p));
                 }
             }
             Ok(RunEvent::Notice(n)) => lines.push(OutputLine::plain(format!("fieldbook: {n}"))),
@@ -707,7 +707,7 @@ fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
     let mut styled = Vec::new();
     filter.feed(tail, &mut styled);
     filter.finish(&mut styled);
-    styled.iter().map(OutputLine::from_child).collect()
+    styled.into_iter().map(OutputLine::from_child).collect()
 }
 
 #[cfg(test)]

@@ -576,6 +576,14 @@ fn run_one(
     let local = spawn.command();
     let program = find_program(&local)?;
     let (reader, writer) = os_pipe::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
+    // SAFETY: fcntl on a pipe we own; a refusal (an old kernel, a lower limit) is harmless.
+    unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&reader),
+            libc::F_SETPIPE_SZ,
+            PIPE_BYTES,
+        );
+    }
     let mut expr = duct::cmd(program, &local.argv[1..])
         .stdin_null()
         // duct applies the outer redirection first: stdout to the pipe, then stderr joins it.
@@ -649,6 +657,18 @@ fn run_one(
 /// Read size: big enough that 200,000 fast lines cost few wake-ups.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A read at least this big that emptied the pipe means a flood: the pump pauses
+/// [`FLOOD_PAUSE`] so the next read finds a pipe's worth, instead of waking (and waking the
+/// screen) for every 4 KiB the child writes.
+const FLOOD_READ: usize = 16 * 1024;
+
+/// See [`FLOOD_READ`]; unnoticeable on screen, and a trickle of output never waits.
+const FLOOD_PAUSE: Duration = Duration::from_millis(1);
+
+/// The pipe a command writes into holds this much (Linux allows 1 MiB unprivileged), so a
+/// flooding child is not stopped while the pump pauses.
+const PIPE_BYTES: libc::c_int = 1024 * 1024;
+
 /// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
 /// whether any `ok_output` text was seen (matched on filtered text, so colours cannot hide it).
 /// A log that cannot be written (full disk) never stops the command: the output goes on on
@@ -666,6 +686,7 @@ pub(crate) fn pump(
         file: log,
         dir: log_path.parent().map(Path::to_path_buf),
         cut: None,
+        unchecked: 0,
     };
     let mut filter = TerminalText::new();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -684,6 +705,9 @@ pub(crate) fn pump(
         filter.feed(&buf[..n], &mut lines);
         seen |= matches_ok(&lines, ok_output);
         send_output(&mut filter, lines, tx);
+        if (FLOOD_READ..buf.len()).contains(&n) {
+            thread::sleep(FLOOD_PAUSE);
+        }
     }
     log.mark_cut(log_path);
     let mut lines = Vec::new();
@@ -706,6 +730,8 @@ struct LogWriter {
     dir: Option<std::path::PathBuf>,
     written: u64,
     cut: Option<String>,
+    /// Bytes that may still be written before the room on the disk is asked again.
+    unchecked: u64,
 }
 
 impl LogWriter {
@@ -715,11 +741,19 @@ impl LogWriter {
             return None;
         }
         // The log stops short of filling the disk, so the step's outcome can still be saved.
-        if let Some(dir) = &self.dir
-            && super::disk_space::room_left(dir).is_some_and(|r| r < super::disk_space::LOG_MARGIN)
+        // The room is asked again once half of what was left above the margin is used (not on
+        // every read: a flood of output cost a statvfs per 4 KiB).
+        let len = bytes.len() as u64;
+        if self.unchecked < len
+            && let Some(dir) = &self.dir
+            && let Some(room) = super::disk_space::room_left(dir)
         {
-            return self.cut_at(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            if room < super::disk_space::LOG_MARGIN.saturating_add(len) {
+                return self.cut_at(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.unchecked = (room - super::disk_space::LOG_MARGIN) / 2;
         }
+        self.unchecked = self.unchecked.saturating_sub(len);
         while !bytes.is_empty() {
             match self.file.write(bytes) {
                 Ok(0) => return self.cut_at(std::io::Error::from(std::io::ErrorKind::WriteZero)),

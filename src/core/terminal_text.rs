@@ -44,20 +44,25 @@ pub struct TextStyle {
     pub reverse: bool,
 }
 
-/// A run of text in one style. The text never contains control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TextSpan {
+/// A run of text in one style, borrowed from its line. The text never contains control
+/// characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextSpan<'a> {
     /// Printable text.
-    pub text: String,
+    pub text: &'a str,
     /// How the child wanted it to look.
     pub style: TextStyle,
 }
 
-/// One line of child output, safe to draw.
+/// One line of child output, safe to draw. The text is kept whole, with the places where the
+/// style changes beside it: a plain line is one allocation (a million-line build log made two
+/// each).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StyledLine {
-    /// Spans in order; adjacent spans have different styles.
-    pub spans: Vec<TextSpan>,
+    text: String,
+    /// Byte offsets where a style starts, each different from the one before; the text before
+    /// the first is in the default style.
+    runs: Vec<(usize, TextStyle)>,
     /// Characters beyond [`MAX_LINE_CHARS`] that were not kept for display.
     pub cut: usize,
     chars: usize,
@@ -72,16 +77,48 @@ impl StyledLine {
         filter.feed(text.as_bytes(), &mut out);
         filter.finish(&mut out);
         for l in out {
-            for s in l.spans {
-                line.push_str(&s.text, TextStyle::default());
-            }
+            line.push_str(l.as_str(), TextStyle::default());
         }
         line
     }
 
-    /// The text without styles (for searching and for plain output).
+    /// The text without styles.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text, given up whole (no copy).
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    /// True when the whole line is in the default style.
+    pub fn is_plain(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The text without styles, owned (for searching and for plain output).
     pub fn text(&self) -> String {
-        self.spans.iter().map(|s| s.text.as_str()).collect()
+        self.text.clone()
+    }
+
+    /// The spans in order; adjacent spans have different styles, none is empty.
+    pub fn spans(&self) -> impl Iterator<Item = TextSpan<'_>> {
+        let mut start = 0;
+        let mut style = TextStyle::default();
+        let ends = self
+            .runs
+            .iter()
+            .copied()
+            .chain(std::iter::once((self.text.len(), TextStyle::default())));
+        ends.filter_map(move |(end, next)| {
+            let span = TextSpan {
+                text: &self.text[start..end],
+                style,
+            };
+            (start, style) = (end, next);
+            (!span.text.is_empty()).then_some(span)
+        })
     }
 
     /// Number of characters kept.
@@ -94,25 +131,46 @@ impl StyledLine {
         self.chars == 0 && self.cut == 0
     }
 
+    /// The style text pushed now continues in.
+    fn style_at_end(&self) -> TextStyle {
+        self.runs.last().map_or(TextStyle::default(), |r| r.1)
+    }
+
+    /// Makes `style` the style of the text pushed next.
+    fn set_style(&mut self, style: TextStyle) {
+        if style != self.style_at_end() {
+            self.runs.push((self.text.len(), style));
+        }
+    }
+
     fn push_char(&mut self, c: char, style: TextStyle) {
         if self.chars >= MAX_LINE_CHARS {
             self.cut += 1;
             return;
         }
         self.chars += 1;
-        match self.spans.last_mut() {
-            Some(last) if last.style == style => last.text.push(c),
-            _ => self.spans.push(TextSpan {
-                text: c.to_string(),
-                style,
-            }),
-        }
+        self.set_style(style);
+        self.text.push(c);
     }
 
+    /// Appends `s` whole (the common case: a run of plain text), cutting at [`MAX_LINE_CHARS`].
     fn push_str(&mut self, s: &str, style: TextStyle) {
-        for c in s.chars() {
-            self.push_char(c, style);
+        let room = MAX_LINE_CHARS.saturating_sub(self.chars);
+        let (end, kept) = if s.is_ascii() {
+            (s.len().min(room), s.len().min(room))
+        } else {
+            s.char_indices()
+                .nth(room)
+                .map_or((s.len(), s.chars().count()), |(i, _)| (i, room))
+        };
+        let (text, rest) = s.split_at(end);
+        self.cut += rest.chars().count();
+        if text.is_empty() {
+            return;
         }
+        self.chars += kept;
+        self.set_style(style);
+        self.text.push_str(text);
     }
 
     fn pop_char(&mut self) {
@@ -120,11 +178,11 @@ impl StyledLine {
             self.cut -= 1;
             return;
         }
-        if let Some(last) = self.spans.last_mut() {
-            last.text.pop();
+        if self.text.pop().is_some() {
             self.chars = self.chars.saturating_sub(1);
-            if last.text.is_empty() {
-                self.spans.pop();
+            // A style whose text is all gone goes with it.
+            if self.runs.last().is_some_and(|r| r.0 >= self.text.len()) {
+                self.runs.pop();
             }
         }
     }
@@ -185,10 +243,39 @@ impl TerminalText {
 
     /// Filters `bytes`, appending every line they complete to `lines`.
     pub fn feed(&mut self, bytes: &[u8], lines: &mut Vec<StyledLine>) {
-        for &b in bytes {
-            self.byte(b, lines);
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.state == State::Ground {
+                // A run of printable ASCII (most of a build log) is taken whole, not byte by byte.
+                let run = bytes[at..]
+                    .iter()
+                    .position(|b| !(0x20..=0x7e).contains(b))
+                    .unwrap_or(bytes.len() - at);
+                if run > 0 {
+                    self.plain_run(&bytes[at..at + run]);
+                    at += run;
+                    continue;
+                }
+            }
+            self.byte(bytes[at], lines);
+            at += 1;
         }
         self.flush_text(false);
+    }
+
+    /// Takes printable ASCII bytes: straight onto the line, or after undecoded bytes waiting
+    /// before them.
+    fn plain_run(&mut self, run: &[u8]) {
+        if !self.pending.is_empty() {
+            self.pending.extend_from_slice(run);
+            return;
+        }
+        self.start_of_output();
+        // Printable ASCII is always UTF-8.
+        if let Ok(text) = std::str::from_utf8(run) {
+            self.line.push_str(text, self.style);
+        }
+        self.changed = true;
     }
 
     /// Ends the stream: an unfinished last line becomes a line of its own.
@@ -588,7 +675,7 @@ mod tests {
     fn sgr_colours_become_styles() {
         let lines = run(b" \x1b[32m*\x1b[0m Final size\n");
         assert_eq!(lines.len(), 1);
-        let spans = &lines[0].spans;
+        let spans: Vec<_> = lines[0].spans().collect();
         assert_eq!(spans[0].text, " ");
         assert_eq!(spans[1].text, "*");
         assert_eq!(spans[1].style.fg, Some(TextColor::Indexed(2)));
@@ -604,7 +691,7 @@ mod tests {
             lines[0].text(),
             " * Building package for app-misc/hello-1.1 ...  [ ok ]"
         );
-        let ok = lines[0].spans.iter().find(|s| s.text == "ok").unwrap();
+        let ok = lines[0].spans().find(|s| s.text == "ok").unwrap();
         assert!(ok.style.bold);
         assert_eq!(ok.style.fg, Some(TextColor::Indexed(2)));
     }
@@ -612,8 +699,9 @@ mod tests {
     #[test]
     fn extended_colours() {
         let lines = run(b"\x1b[38;5;196mred\x1b[48;2;1;2;3mrgb\n");
-        assert_eq!(lines[0].spans[0].style.fg, Some(TextColor::Indexed(196)));
-        assert_eq!(lines[0].spans[1].style.bg, Some(TextColor::Rgb(1, 2, 3)));
+        let spans: Vec<_> = lines[0].spans().collect();
+        assert_eq!(spans[0].style.fg, Some(TextColor::Indexed(196)));
+        assert_eq!(spans[1].style.bg, Some(TextColor::Rgb(1, 2, 3)));
     }
 
     #[test]

@@ -135,9 +135,8 @@ pub struct Signals {
     pub hangup: Arc<AtomicBool>,
     /// SIGCONT arrived (after a stop from outside): re-enter and redraw.
     pub resumed: Arc<AtomicBool>,
-    /// SIGWINCH arrived: re-read the size. Kept here because the loop only asks crossterm for
-    /// events when the terminal has bytes to read (see [`wait_for_input`]), so crossterm's own
-    /// resize events are not relied on.
+    /// SIGWINCH arrived: re-read the size. The loop reads the terminal itself (not through
+    /// crossterm's event reader), so this flag is the one way a resize is seen.
     pub resized: Arc<AtomicBool>,
 }
 
@@ -156,9 +155,9 @@ impl Signals {
     }
 
     /// Watches the terminal for a hang-up on a thread of its own. The loop normally sees the
-    /// hang-up (flags or [`wait_for_input`]) and leaves in order; but should the hang-up land
-    /// while crossterm is reading, crossterm spins forever on zero-byte reads, so after a grace
-    /// period this watcher ends the process (exit 129, as for SIGHUP). Progress is already on
+    /// hang-up (flags, [`wait_for_input`] or a read of nothing) and leaves in order; but should
+    /// the loop be stuck elsewhere when the line goes (a write to a terminal that is gone),
+    /// after a grace period this watcher ends the process (exit 129, as for SIGHUP). Progress is already on
     /// disk (every change is saved), and the next start marks a step left running as
     /// interrupted.
     pub fn watch_for_hangup(&self) {
@@ -197,9 +196,10 @@ pub enum Input {
 
 /// Waits up to `wait` for the terminal (standard input) to have bytes, or to hang up.
 ///
-/// crossterm is only asked for events after this says `Ready`: on a hung-up terminal its
-/// reader spins forever on zero-byte reads (seen here: a fieldbook whose tmux was killed burnt
-/// a core for half an hour), so the hang-up must be noticed before crossterm reads.
+/// Level-triggered, so bytes left unread are reported again (crossterm's edge-triggered reader
+/// lost keys that arrived together with a resize). A hung-up terminal is reported as such, so
+/// the loop never spins on zero-byte reads (seen once: a fieldbook whose tmux was killed burnt
+/// a core for half an hour).
 pub fn wait_for_input(wait: std::time::Duration) -> io::Result<Input> {
     let mut fd = libc::pollfd {
         fd: libc::STDIN_FILENO,
@@ -223,6 +223,36 @@ pub fn wait_for_input(wait: std::time::Duration) -> io::Result<Input> {
         Ok(Input::Ready)
     } else {
         Ok(Input::Idle)
+    }
+}
+
+/// Like [`wait_for_input`], but a signal (a resize) does not cut the wait short.
+pub fn wait_for_input_until(deadline: std::time::Instant) -> io::Result<Input> {
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let input = wait_for_input(left)?;
+        if input != Input::Idle || left.is_zero() {
+            return Ok(input);
+        }
+    }
+}
+
+/// Reads what is waiting on the terminal (standard input) into `buf`: the number of bytes, 0
+/// when the terminal is gone (end of file, or the error a tty gives once its line hung up).
+/// Call it after [`wait_for_input`] said `Ready`, so it does not block.
+pub fn read_input(buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of its length for the duration of the call.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+        if let Ok(n) = usize::try_from(n) {
+            return Ok(n);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EIO) => return Ok(0),
+            _ => return Err(e),
+        }
     }
 }
 

@@ -36,14 +36,17 @@ impl OutputLine {
 
     /// A line the command printed, with its styles; a line cut for display says how much more
     /// is in the log.
-    pub fn from_child(line: &StyledLine) -> OutputLine {
+    pub fn from_child(line: StyledLine) -> OutputLine {
+        // The common case, a plain line shown whole, keeps the line's own text.
+        if line.is_plain() && line.cut == 0 {
+            return OutputLine::plain(line.into_text());
+        }
         let suffix =
             (line.cut > 0).then(|| format!(" [... {} more characters in the log]", line.cut));
-        let len = line.spans.iter().map(|s| s.text.len()).sum::<usize>()
-            + suffix.as_ref().map_or(0, String::len);
+        let len = line.as_str().len() + suffix.as_ref().map_or(0, String::len);
         let mut text = String::with_capacity(len);
         let mut runs: Vec<StyleRun> = Vec::new();
-        for span in &line.spans {
+        for span in line.spans() {
             if span.text.is_empty() {
                 continue;
             }
@@ -54,7 +57,7 @@ impl OutputLine {
                     style: span.style,
                 });
             }
-            text.push_str(&span.text);
+            text.push_str(span.text);
         }
         if let Some(s) = suffix {
             if runs.last().is_some_and(|r| r.style != TextStyle::default()) {
@@ -156,7 +159,7 @@ mod tests {
         let mut lines = Vec::new();
         f.feed(bytes, &mut lines);
         f.finish(&mut lines);
-        OutputLine::from_child(&lines[0])
+        OutputLine::from_child(lines[0].clone())
     }
 
     #[test]

@@ -549,7 +549,9 @@ impl<'a> Context<'a> {
     /// Prints a running step's output until it finishes. `None` when a hang-up left a
     /// supervised step running.
     fn follow(&self, running: &runner::RunningStep, supervised: bool) -> Option<RunOutcome> {
-        let mut out = std::io::stdout().lock();
+        // Written a batch at a time (a flush per event), not a write per line: a million-line
+        // build log cost a system call a line.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         let mut hung_up = false;
         // A long step: the first Ctrl-C stops watching (after a grace for a second one, which
         // cancels); a stray Ctrl-C must not end a six-hour emerge.
@@ -595,11 +597,13 @@ impl<'a> Context<'a> {
             match running.events.recv_timeout(Duration::from_millis(100)) {
                 Ok(RunEvent::Started { command, .. }) => {
                     let _ = writeln!(out, "$ {}", terminal_safe(&command));
+                    let _ = out.flush();
                 }
                 Ok(RunEvent::Output { lines, .. }) => {
                     for line in &lines {
-                        let _ = writeln!(out, "{}", display(line));
+                        write_line(&mut out, line);
                     }
+                    let _ = out.flush();
                 }
                 Ok(RunEvent::Notice(n)) => {
                     let _ = out.flush();
@@ -630,17 +634,13 @@ impl<'a> Context<'a> {
 /// How long after a first Ctrl-C on a long step a second one cancels it.
 const SECOND_CTRL_C: Duration = Duration::from_secs(2);
 
-/// A filtered line as plain text, saying when it was cut.
-fn display(line: &StyledLine) -> String {
+/// Writes a filtered line as plain text, saying when it was cut.
+fn write_line(out: &mut impl Write, line: &StyledLine) {
+    let _ = out.write_all(line.as_str().as_bytes());
     if line.cut > 0 {
-        format!(
-            "{} [... {} more characters in the log]",
-            line.text(),
-            line.cut
-        )
-    } else {
-        line.text()
+        let _ = write!(out, " [... {} more characters in the log]", line.cut);
     }
+    let _ = out.write_all(b"\n");
 }
 
 /// A `fieldbook: ` line on stderr. Runbook text and values in it (titles, commands, messages

@@ -73,6 +73,9 @@ pub enum ToolResult {
         tool: ToolKind,
         /// The listing, or the error to show.
         text: Result<String, String>,
+        /// Where it was taken ([`crate::core::settings::Settings::taken_in`] when the job
+        /// started): a listing of another mode is never shown or used.
+        taken: String,
     },
     /// The re-read profile.env.
     ProfileEnv(Result<ProfileEnv, String>),
@@ -163,6 +166,9 @@ pub struct ToolSession {
     pub verifying: Option<ToolView>,
     /// A lasting line under the table: the result of the last apply and check.
     pub notice: Option<String>,
+    /// Where the listing shown was taken (`None` until one arrived): changes are worked out
+    /// only from a listing taken in the mode in force.
+    pub taken: Option<String>,
 }
 
 impl ToolSession {
@@ -249,6 +255,7 @@ pub fn open(model: &mut Model, runbook: &str, step: &str, tool: ToolKind) -> Vec
         column: 0,
         verifying: None,
         notice: None,
+        taken: None,
     });
     model.screens.push(Screen::Tool {
         runbook: runbook.to_string(),
@@ -499,6 +506,14 @@ fn apply(model: &mut Model, root_env: Vec<(String, String)>) -> Vec<Effect> {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
     }
+    let now = model.settings.taken_in();
+    if session.tool != ToolKind::SnortRules && session.taken.as_deref() != Some(now.as_str()) {
+        model.message = Some(format!(
+            "This listing was not taken in the mode in force ({now}): R reads it again \
+             before any change is worked out"
+        ));
+        return Vec::new();
+    }
     let (commands, env, what) = match &session.view {
         ToolView::Services(t) => (
             t.commands(),
@@ -717,7 +732,21 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
     let mut check: Option<Result<String, String>> = None;
     let mut effects = Vec::new();
     match result {
-        ToolResult::Listing { tool, text } if tool == session.tool => {
+        ToolResult::Listing { tool, taken, .. }
+            if tool == session.tool && taken != model.settings.taken_in() =>
+        {
+            // Taken before the mode changed: never shown as this mode's, read again.
+            model.message = Some(format!(
+                "A listing taken from the {taken} was dropped: the mode in force is {}; \
+                 reading it again",
+                model.settings.taken_in()
+            ));
+            session.view = ToolView::Loading;
+            session.taken = None;
+            return vec![Effect::Tool(job_for(tool))];
+        }
+        ToolResult::Listing { tool, text, taken } if tool == session.tool => {
+            session.taken = Some(taken);
             let text = match text {
                 Ok(t) => t,
                 Err(e) => {
