@@ -79,8 +79,9 @@ pub enum ToolResult {
     },
     /// The re-read profile.env.
     ProfileEnv(Result<ProfileEnv, String>),
-    /// The snort scan.
-    Snort(Result<ScanReport, String>),
+    /// The snort scan, and where the rules were read (`this machine`, `under DIR`,
+    /// `on HOST`), for the screen's title.
+    Snort(Result<ScanReport, String>, String),
     /// The diff the chosen edits would make (empty when the files are already as wanted).
     EditPreview(Result<String, String>),
     /// The edits that were applied, and the error that stopped the rest, if any.
@@ -836,7 +837,8 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                 return Vec::new();
             }
         },
-        ToolResult::Snort(scan) => {
+        ToolResult::Snort(scan, taken) => {
+            session.taken = Some(taken);
             session.view = match scan {
                 Ok(report) => ToolView::Snort(SnortView {
                     report,
