@@ -345,6 +345,34 @@ fn a_programs_own_255_is_its_result_and_a_form_only_records() {
     assert!(state_file(state.path()).contains("v1"));
 }
 
+/// A long step over `--host` with `ok_output`: the first program exits 1 saying the work is
+/// already done, and the remote supervisor goes on to the next program (it stopped there),
+/// as the local supervisor does. The second program's stub exists only on the host.
+#[test]
+fn a_remote_long_step_goes_on_after_an_ok_output_exit() {
+    let Some(s) = sshd("a_remote_long_step_goes_on_after_an_ok_output_exit") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let log = PathBuf::from("/home/fbash/fb-args.log");
+    let before = std::fs::read_to_string(&log).unwrap_or_default();
+    let out = s.run(
+        "fbash",
+        state.path(),
+        &["exec", "remote-test", "long-ok", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        after[before.len().min(after.len())..]
+            .matches("[after-ok]")
+            .count(),
+        1,
+        "the program after the ok exit ran on the host once: {after}"
+    );
+    assert!(state_file(state.path()).contains("done"));
+}
+
 fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {

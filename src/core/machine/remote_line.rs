@@ -4,7 +4,8 @@
 //! receives values only as positional parameters (`"$1"`, `"$@"`), never spliced in.
 //!
 //! What the host needs: `sh`, `cat`, `mv`, `chmod`, `chown`, `kill`, `nohup`, `tail`, plus
-//! `ls`, `mkdir` and `rm` (all in ClearOS 5 and in busybox); `setsid` is used when present.
+//! `ls`, `mkdir` and `rm`, and `grep -F` for a long step with `ok_output` (all in ClearOS 5
+//! and in busybox); `setsid` is used when present.
 
 use crate::core::shell_quote::{self, quote};
 
