@@ -376,6 +376,7 @@ pub fn printable_lines(text: &str) -> String {
     out
 }
 
+#[cfg(test)]
 /// Where a runbook path lands on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -387,6 +388,7 @@ pub struct Resolved {
     pub link: Option<String>,
 }
 
+#[cfg(test)]
 /// Resolves `path` (absolute, as on the target system) under `root` the way a chroot would:
 /// intermediate symbolic links are followed, absolute link targets start again at `root`, and
 /// `..` from a link never climbs above `root`. The last component is followed only when

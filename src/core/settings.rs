@@ -54,12 +54,4 @@ impl Settings {
     pub fn state(&self) -> Result<StateDir, StateDirError> {
         StateDir::resolve(self.state_dir.as_deref(), self.practice)
     }
-
-    /// The same settings in the other mode (`p` in the app).
-    pub fn toggled_practice(&self) -> Settings {
-        Settings {
-            practice: !self.practice,
-            ..self.clone()
-        }
-    }
 }
