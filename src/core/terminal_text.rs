@@ -546,16 +546,43 @@ fn caret(b: u8) -> String {
     }
 }
 
-/// Replaces control characters (other than newline and tab) with `?`, so text from a state
-/// file (notes, targets) can never drive the terminal it is printed on.
+/// The one filter for text from runbooks, values, tools or hosts on its way to a terminal:
+/// control characters (C0, DEL and C1, which some terminals obey as escapes) become `?`, so
+/// such text can never drive the terminal it is printed on. Newlines and tabs stay, for text
+/// of several lines (notes, messages on stderr).
 pub fn terminal_safe(text: &str) -> String {
+    safe(text, true)
+}
+
+/// [`terminal_safe`] for text shown as one line or in one cell: a newline becomes `?` too and
+/// a tab a space.
+pub fn terminal_safe_line(text: &str) -> String {
+    safe(text, false)
+}
+
+/// [`terminal_safe`] that shows which control character was there, for text whose every byte
+/// matters (a diff of a config file): caret notation for C0 and DEL (`^[`, `^?`), `<U+009B>`
+/// for C1. Newlines and tabs stay.
+pub fn terminal_visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_ascii_control() => out.push_str(&caret(c as u8)),
+            c if c.is_control() => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn safe(text: &str, lines: bool) -> String {
     text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '\n' | '\t' if lines => c,
+            '\t' => ' ',
+            c if c.is_control() => '?',
+            c => c,
         })
         .collect()
 }
@@ -676,6 +703,12 @@ mod tests {
         let lines = run(&long);
         assert_eq!(lines[0].char_count(), MAX_LINE_CHARS);
         assert_eq!(lines[0].cut, 100_000 - MAX_LINE_CHARS);
+    }
+
+    #[test]
+    fn terminal_safe_text_has_no_control_characters() {
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\tc\nd\u{9b}e"), "a?[2Jb\tc\nd?e");
+        assert_eq!(terminal_safe_line("a\u{1b}[2Jb\tc\nd\u{7f}"), "a?[2Jb c?d?");
     }
 
     #[test]

@@ -234,7 +234,9 @@ pub fn capture_listing<M: Machine + ?Sized>(
             argv.join(" "),
             machine.describe(),
             out.exit,
-            crate::core::parse::printable(String::from_utf8_lossy(&out.stderr).trim())
+            crate::core::terminal_text::terminal_safe_line(
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

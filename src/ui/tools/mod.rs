@@ -12,13 +12,14 @@ use std::collections::BTreeMap;
 use crate::core::gcc::{self, IMAGE_PROFILE_NOTE, SOURCE_PROFILE_NOTE};
 use crate::core::parse::gcc_config::{self, GccList};
 use crate::core::parse::profile_env::ProfileEnv;
-use crate::core::parse::{chkconfig, printable, rc_update};
+use crate::core::parse::{chkconfig, rc_update};
 use crate::core::progress::AppliedEdit;
 use crate::core::runbook::{Edit, ToolKind};
 use crate::core::runlevels::RunlevelTable;
 use crate::core::services::{ServicePolicy, ServiceTable};
 use crate::core::snort::{self, RuleState, ScanReport};
 use crate::core::store::Transition;
+use crate::core::terminal_text::terminal_safe_line;
 
 use super::keys::Action;
 use super::layout;
@@ -553,7 +554,7 @@ pub fn diff_summary(diff: &str, width: usize) -> String {
     // A long rule keeps its start (the action, with the `#` that changes) and the part from
     // `sid:` on, which says which rule it is.
     let cut = |l: &str| -> String {
-        let l = printable(l);
+        let l = terminal_safe_line(l);
         let chars: Vec<char> = l.chars().collect();
         if chars.len() <= width {
             return l;
@@ -726,7 +727,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                         report,
                         wanted: BTreeMap::new(),
                     }),
-                    Err(e) => ToolView::Unavailable(printable(&e)),
+                    Err(e) => ToolView::Unavailable(terminal_safe_line(&e)),
                 };
             }
             settle(model, None)
@@ -742,7 +743,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
                         effects.push(Effect::Tool(ToolJob::ScanSnort));
                         format!("SID {sid} added to your list.")
                     }
-                    Err(e) => format!("SID not added: {}", printable(&e)),
+                    Err(e) => format!("SID not added: {}", terminal_safe_line(&e)),
                 });
             }
             effects.extend(settle(model, None));
@@ -765,7 +766,7 @@ fn listing(model: &mut Model, tool: ToolKind, text: Result<String, String>) -> V
     let text = match text {
         Ok(t) => t,
         Err(e) => {
-            session.view = ToolView::Unavailable(printable(&e));
+            session.view = ToolView::Unavailable(terminal_safe_line(&e));
             return Vec::new();
         }
     };
@@ -868,7 +869,10 @@ fn profile_env_read(model: &mut Model, env: Result<ProfileEnv, String>) {
         }
         Err(e) => {
             if let Some(session) = model.tool.as_mut() {
-                session.notice = Some(format!("Could not re-read profile.env: {}", printable(&e)));
+                session.notice = Some(format!(
+                    "Could not re-read profile.env: {}",
+                    terminal_safe_line(&e)
+                ));
             }
         }
     }
@@ -891,7 +895,7 @@ fn edit_preview(model: &mut Model, diff: Result<String, String>) -> Vec<Effect> 
             model.clear_output();
             model.output_title = "Diff of the snort rules edit".into();
             for line in d.lines() {
-                model.push_output(printable(line));
+                model.push_output(terminal_safe_line(line));
             }
             ask(
                 model,
@@ -903,7 +907,7 @@ fn edit_preview(model: &mut Model, diff: Result<String, String>) -> Vec<Effect> 
             )
         }
         Err(e) => {
-            model.message = Some(format!("Cannot edit: {}", printable(&e)));
+            model.message = Some(format!("Cannot edit: {}", terminal_safe_line(&e)));
             Vec::new()
         }
     }
@@ -928,7 +932,7 @@ fn edits_applied(
         Some(e) => format!(
             "Edited {} file(s), then stopped: {}",
             applied.len(),
-            printable(e)
+            terminal_safe_line(e)
         ),
     });
     let words = match &error {
@@ -965,7 +969,7 @@ fn edit_undone(model: &mut Model, undone: Result<AppliedEdit, String>) -> Vec<Ef
         }
         Err(e) => {
             if let Some(session) = model.tool.as_mut() {
-                session.notice = Some(format!("Not undone: {}", printable(&e)));
+                session.notice = Some(format!("Not undone: {}", terminal_safe_line(&e)));
             }
         }
     }
@@ -1019,6 +1023,6 @@ fn profile_env_message(env: &ProfileEnv) -> String {
     if shell > 0 {
         parts.push(format!("{shell} line(s) need a shell and were not loaded"));
     }
-    parts.extend(kept.iter().map(|r| printable(r)));
+    parts.extend(kept.iter().map(|r| terminal_safe_line(r)));
     format!("profile.env: {}", parts.join("; "))
 }
