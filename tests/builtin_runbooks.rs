@@ -118,6 +118,7 @@ fn templates(step: &Step) -> Vec<String> {
                         out.push(block.clone());
                     }
                     EditAction::CommentForm { key } => out.push(key.clone()),
+                    EditAction::PythonLine { line } => out.push(line.clone()),
                     EditAction::PythonListItem {
                         key,
                         pattern,

@@ -92,7 +92,7 @@ const BAD: &[(&str, &[&str])] = &[
         &[
             "16:10: unknown edit action 'delete' (one of: ensure_line, comment_out, uncomment, \
            set_var, add_words, remove_words, ensure_block, comment_form, python_list_item, \
-           python_add_words, chmod, symlink)",
+           python_add_words, python_line, chmod, symlink)",
         ],
     ),
     (

@@ -183,3 +183,96 @@ fn a_kill_during_an_edit_never_loses_its_record() {
     }
     assert!(checked_after_edits > 0, "no edit was ever made");
 }
+
+/// Issue 17 item 8, before the run is opened again: `status` and `report` only look (no lock,
+/// nothing saved), yet an edit a kill left made but unrecorded is shown by both, and `status`
+/// says it is not recorded yet; neither writes anything, and the next open records it.
+#[test]
+fn status_and_report_show_an_edit_a_kill_left_unrecorded() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, dir) = dirs(tmp.path());
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/app.conf"), START).unwrap();
+    let books = tmp.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    let rb = runbook();
+    std::fs::write(
+        books.join("editcrash.toml"),
+        "id = \"editcrash\"\ntitle = \"Edit crash\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+         [[section.step]]\nid = \"off\"\ntitle = \"off\"\nwhy = \"w\"\nkind = \"edit\"\n\
+         [[section.step.edit]]\npath = \"/etc/app.conf\"\naction = \"comment_out\"\n\
+         pattern = \"flag\"\n",
+    )
+    .unwrap();
+    // The edit is made (file replaced, intent journalled) but fieldbook dies before recording.
+    let store = Store::open(&dir, &rb, TARGET, IfCorrupt::Stop).unwrap();
+    let site = EditSite {
+        root: Some(root.clone()),
+        state_dir: dir.base(),
+    };
+    let applied = site
+        .apply(
+            store.run(),
+            "off",
+            &edits_of(&rb, "off"),
+            &BTreeMap::new(),
+            false,
+            &clock::now(),
+        )
+        .unwrap();
+    assert_eq!(applied.len(), 1);
+    let run_file = dir.run_file("editcrash", TARGET);
+    drop(store);
+    let saved = std::fs::read(&run_file).unwrap();
+    let journal = fieldbook::core::edit_journal::journal_path(
+        &dir.base(),
+        &fieldbook::core::apply::archive_for(
+            &fieldbook::core::state_dir::read_run(&run_file).unwrap(),
+        ),
+    );
+    let journalled = std::fs::read(&journal).unwrap();
+    let fb = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .arg("--checklists")
+            .arg(&books)
+            .arg("--state-dir")
+            .arg(dir.base())
+            .args(["--target", TARGET])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for args in [&["status"][..], &["status", "editcrash"][..]] {
+        let text = fb(args);
+        assert!(
+            text.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains("1 edit(s) made but not recorded"),
+            "{args:?}:\n{text}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(&fb(&["status", "--json"])).unwrap();
+    assert_eq!(json["runs"][0]["unrecorded_edits"], 1, "{json:#}");
+    let report = fb(&["report", "editcrash"]);
+    assert!(
+        report.contains("app.conf"),
+        "the report leaves the edit out:\n{report}"
+    );
+    // Looking wrote nothing; the next open records the edit.
+    assert_eq!(std::fs::read(&run_file).unwrap(), saved);
+    assert_eq!(std::fs::read(&journal).unwrap(), journalled);
+    let store = Store::open(&dir, &rb, TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(store.run().edits.len(), 1);
+    drop(store);
+    assert!(!fb(&["status"]).contains("not recorded"));
+}

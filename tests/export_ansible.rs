@@ -664,6 +664,14 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "action = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "# BEGIN fieldbook m\nold\n# END fieldbook m\nafter\n",
         ),
+        (
+            "action = \"python_line\"\nline = \"serial = [ 'pty', 'tty0' ]\"\n",
+            "a = 1\nserial = [\n    'vc',  # old\n    'null',\n]  # keep\nb = 2\n",
+        ),
+        (
+            "action = \"python_line\"\nline = \"memory = 256\"\n",
+            "name = 'r'\n",
+        ),
         // A snort rule continued with trailing backslashes is commented, and uncommented,
         // as a whole: every line of it, not just the one carrying the sid.
         (

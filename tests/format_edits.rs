@@ -263,6 +263,87 @@ fn guest_configs_are_edited_as_python() {
     }
 }
 
+/// The ClearOS console line the technician types is set as a Python assignment: one already
+/// there (no spaces, over several lines) is replaced whole, never followed by a second one; a
+/// line that is not one assignment of a literal is refused and the file left alone.
+#[test]
+fn the_clearos_console_line_is_set_as_one_python_assignment() {
+    let rb = xen();
+    let step = edits(&rb, "clearos-guest-config");
+    let line = "serial = [ 'pty', 'tty0' ]";
+    for (name, existing) in [
+        ("absent", ""),
+        ("no spaces", "serial='vc'\n"),
+        (
+            "multi-line",
+            "serial = [\n    'vc',  # the old console\n    'null',\n]\n",
+        ),
+        ("twice", "serial = 'a'\nserial=\"b\"  # wins\n"),
+    ] {
+        let text = format!("{GUEST_HEAD}{existing}{GUEST_TAIL}");
+        let r = root_with(&[("/etc/xen/router.cfg", &text)]);
+        let mut values = values();
+        values.insert("clearos_vm_line".into(), line.into());
+        let archive = PathBuf::from("archive/t/h/run");
+        let c = ctx(&r, &values, &archive);
+        let preview = apply::preview(step, &c).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let applied = apply::apply("step", &preview, &c, "2026-12-02T15:00:00Z").unwrap();
+        let after = read(&r, "/etc/xen/router.cfg");
+        assert!(
+            apply::preview(step, &c).unwrap().already_applied(),
+            "{name}"
+        );
+        let path = r.root.join("etc/xen/router.cfg");
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg("import json, sys\ng = {}\nexec(open(sys.argv[1]).read(), g)\nprint(json.dumps(g.get('serial')))")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: python cannot read\n{after}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "[\"pty\", \"tty0\"]",
+            "{name}:\n{after}"
+        );
+        let last = after.rfind("serial").unwrap();
+        assert_eq!(
+            after[..last].matches("serial").count(),
+            usize::from(name == "twice"),
+            "{name}: the effective assignment is the one set\n{after}"
+        );
+        assert!(
+            after.starts_with(GUEST_HEAD) && after.contains(GUEST_TAIL),
+            "{name}"
+        );
+        for a in applied.iter().rev() {
+            apply::undo(a, &r.state, false).unwrap();
+        }
+        assert_eq!(read(&r, "/etc/xen/router.cfg"), text, "{name}: undo");
+    }
+    for bad in [
+        "serial = __import__('os').system('reboot')",
+        "serial = 'pty'; extra = '1'",
+        "serial == 'pty'",
+        "just text",
+        "serial = [ 'pty'",
+    ] {
+        let text = format!("{GUEST_HEAD}{GUEST_TAIL}");
+        let r = root_with(&[("/etc/xen/router.cfg", &text)]);
+        let mut values = values();
+        values.insert("clearos_vm_line".into(), bad.into());
+        let archive = PathBuf::from("a");
+        let err = apply::preview(step, &ctx(&r, &values, &archive))
+            .expect_err(bad)
+            .to_string();
+        assert!(
+            err.contains("is not one Python assignment of a literal"),
+            "{bad}: {err}"
+        );
+        assert_eq!(read(&r, "/etc/xen/router.cfg"), text);
+    }
+}
+
 #[test]
 fn an_unreadable_guest_config_is_refused_never_half_edited() {
     let rb = xen();

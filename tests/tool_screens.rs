@@ -62,6 +62,7 @@ fn tool(index: usize, size: (u16, u16)) -> Model {
         Msg::Tool(ToolResult::Listing {
             tool: kind,
             text: Ok(text.to_string()),
+            taken: "this machine".into(),
         }),
     );
     m

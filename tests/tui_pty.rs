@@ -744,3 +744,21 @@ fn a_second_fieldbook_follows_a_held_run_read_only() {
     first.send(b"y");
     assert!(first.wait_exit().success());
 }
+
+/// Issue 15 item 11: a session started with `--practice` opened no machine; `p` does not claim
+/// to turn practice off (its commands would have gone nowhere) and says how to run for real.
+#[test]
+fn p_in_a_session_started_with_practice_says_it_cannot_run_for_real() {
+    let dir = fixture_dir();
+    let mut app = App::spawn(Spawn {
+        args: &["--checklists", &dir, "--practice"],
+        ..Spawn::default()
+    });
+    app.wait_for("PRACTICE");
+    app.send(b"p");
+    app.wait_for("started with --practice");
+    let screen = app.screen().join("\n");
+    assert!(!screen.contains("commands run for real"), "{screen}");
+    app.send(b"q");
+    assert!(app.wait_exit().success());
+}

@@ -71,7 +71,11 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
                 Some((_, practice)) if ctx.practice => Ok(practice.to_string()),
                 Some((argv, _)) => exec::capture(argv, env),
             };
-            ToolResult::Listing { tool, text }
+            ToolResult::Listing {
+                tool,
+                text,
+                taken: ctx.taken_in(),
+            }
         }
         ToolJob::ReadProfileEnv => ToolResult::ProfileEnv(
             gcc::reload_profile_env(ctx.root.as_deref()).map_err(|e| e.to_string()),

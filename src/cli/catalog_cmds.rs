@@ -270,6 +270,7 @@ pub fn describe_edit(action: &EditAction) -> String {
         EditAction::PythonAddWords { key, words } => {
             format!("add to {key} string: {}", words.join(" "))
         }
+        EditAction::PythonLine { line } => format!("set the Python assignment: {line}"),
         EditAction::Chmod { executable: true } => "chmod +x".into(),
         EditAction::Chmod { executable: false } => "chmod -x".into(),
         EditAction::Symlink { target } => format!("symlink to {target}"),

@@ -170,6 +170,7 @@ impl GlobalOpts {
                 esc_delay: self.esc_delay,
                 low_bandwidth: self.low_bandwidth,
             },
+            practice_only: self.practice,
         }
     }
 }

@@ -28,6 +28,8 @@ pub fn run(global: &GlobalOpts, catalog: &Catalog, id: &str, format: Format) -> 
     // A long step that finished while nobody watched reads as it ended, not "running".
     let runbook = runs::runbook_of(catalog, &found.run);
     store::show_finished(&mut found.run, &dir, runbook);
+    // An edit a kill left made but unrecorded is in the handover too.
+    store::show_unrecorded_edits(&mut found.run, &dir);
     for e in &unreadable {
         eprintln!("fieldbook: unreadable state file: {}", terminal_safe(e));
     }

@@ -24,18 +24,30 @@ pub fn run(
 ) -> anyhow::Result<u8> {
     let dir = runs::state_dir(global)?;
     let (mut found, unreadable) = runs::find_runs(&dir, id, global.target.as_deref())?;
+    let mut unrecorded = Vec::new();
     for f in &mut found {
         // A long step that finished while nobody watched reads as it ended, not "running".
         let runbook = runs::runbook_of(catalog, &f.run);
         store::show_finished(&mut f.run, &dir, runbook);
+        // An edit a kill left made but unrecorded is shown, and said to be so.
+        unrecorded.push(store::show_unrecorded_edits(&mut f.run, &dir));
     }
     let reports: Vec<(&FoundRun, Report)> = found
         .iter()
         .map(|f| (f, report::build(&f.run, runs::runbook_of(catalog, &f.run))))
         .collect();
+    let notices: Vec<Option<String>> = unrecorded.iter().map(|&n| unrecorded_notice(n)).collect();
     let mut out = String::new();
     if json {
-        let items: Vec<Value> = reports.iter().map(|(f, r)| run_json(f, r)).collect();
+        let items: Vec<Value> = reports
+            .iter()
+            .zip(&unrecorded)
+            .map(|((f, r), n)| {
+                let mut v = run_json(f, r);
+                v["unrecorded_edits"] = json!(n);
+                v
+            })
+            .collect();
         let value = json!({
             "state_dir": dir.base().display().to_string(),
             "runs": items,
@@ -50,11 +62,11 @@ pub fn run(
             let what = id.map_or_else(|| "runs".to_string(), |i| format!("runs of '{i}'"));
             writeln!(out, "No {what} in {}.", dir.base().display())?;
         } else if id.is_some() {
-            for (_, r) in &reports {
-                detail(&mut out, r);
+            for ((_, r), notice) in reports.iter().zip(&notices) {
+                detail(&mut out, r, notice.as_deref());
             }
         } else {
-            table(&mut out, &reports);
+            table(&mut out, &reports, &notices);
         }
     }
     print(&terminal_safe(&out))?;
@@ -73,6 +85,7 @@ pub(super) fn json_value(global: &GlobalOpts, catalog: &Catalog) -> anyhow::Resu
     for f in &mut found {
         let runbook = runs::runbook_of(catalog, &f.run);
         store::show_finished(&mut f.run, &dir, runbook);
+        store::show_unrecorded_edits(&mut f.run, &dir);
     }
     let items: Vec<Value> = found
         .iter()
@@ -111,7 +124,7 @@ fn run_json(f: &FoundRun, r: &Report) -> Value {
 /// short headers and who worked on a run goes on its own (wrapped) line below it. When a
 /// runbook id or target is too long for one row, every run takes two lines instead: its name
 /// (wrapped) above, its counts below, so nothing is cut on a serial console.
-fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
+fn table(out: &mut String, reports: &[(&FoundRun, Report)], notices: &[Option<String>]) {
     let width = |f: fn(&Report) -> &str| {
         reports
             .iter()
@@ -143,7 +156,7 @@ fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
     } else {
         let _ = writeln!(out, "RUNBOOK on TARGET\n  {header}");
     }
-    for (_, r) in reports {
+    for (i, (_, r)) in reports.iter().enumerate() {
         if one_row {
             let _ = writeln!(
                 out,
@@ -163,13 +176,29 @@ fn table(out: &mut String, reports: &[(&FoundRun, Report)]) {
                 let _ = writeln!(out, "  {line}");
             }
         }
+        if let Some(Some(notice)) = notices.get(i) {
+            for line in wrap(notice, TABLE_WIDTH - 2) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
     }
+}
+
+/// What `status` says of a run with `n` edits made but not recorded (a kill between the edit
+/// and its record), if any.
+fn unrecorded_notice(n: usize) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "{n} edit(s) made but not recorded (fieldbook was stopped mid-edit): shown here and \
+             in the report, recorded when the run is next opened"
+        )
+    })
 }
 
 /// The width `status` keeps to: a serial console.
 const TABLE_WIDTH: usize = 80;
 
-fn detail(out: &mut String, r: &Report) {
+fn detail(out: &mut String, r: &Report, notice: Option<&str>) {
     let practice = if r.practice { " (practice)" } else { "" };
     let _ = writeln!(
         out,
@@ -196,6 +225,11 @@ fn detail(out: &mut String, r: &Report) {
     }
     if let Some(next) = &r.next {
         let _ = writeln!(out, "  next: {next}");
+    }
+    if let Some(notice) = notice {
+        for line in wrap(notice, TABLE_WIDTH - 2) {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     for s in &r.steps {
         let num = s
@@ -252,7 +286,7 @@ mod tests {
             })
             .collect();
         let mut out = String::new();
-        table(&mut out, &reports);
+        table(&mut out, &reports, &[]);
         for line in out.lines() {
             assert!(line.len() <= 80, "{} columns: {line:?}", line.len());
         }
@@ -281,7 +315,7 @@ mod tests {
             })
             .collect();
         let mut out = String::new();
-        table(&mut out, &reports);
+        table(&mut out, &reports, &[]);
         for line in out.lines() {
             assert!(line.len() <= 80, "{} columns: {line:?}", line.len());
         }
@@ -310,7 +344,7 @@ mod tests {
             },
         );
         let mut out = String::new();
-        detail(&mut out, &report::build(&f.run, None));
+        detail(&mut out, &report::build(&f.run, None), None);
         assert!(!out.contains("nobody"), "{out}");
         assert!(out.contains("last activity 2026-11-26T11:42:10Z"), "{out}");
         let md = report::markdown(&report::build(&f.run, None));
@@ -318,7 +352,7 @@ mod tests {
 
         let fresh = found("clearos-install", "gw1");
         let mut out = String::new();
-        detail(&mut out, &report::build(&fresh.run, None));
+        detail(&mut out, &report::build(&fresh.run, None), None);
         assert!(out.contains("nobody has worked on a step yet"), "{out}");
     }
 }

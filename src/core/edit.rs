@@ -81,6 +81,11 @@ pub enum TextEditError {
         "'{0}' cannot be written as a Python string (no quotes, backslashes or control characters)"
     )]
     BadPythonValue(String),
+    /// A `python_line` that is not one assignment of a literal.
+    #[error(
+        "'{0}' is not one Python assignment of a literal (NAME = 'text', a number, or a [ ... ] list of them); nothing was changed"
+    )]
+    BadPythonLine(String),
 }
 
 /// The first `{name}` an edit uses (in its path or any text it writes or looks for) that has no
@@ -113,6 +118,7 @@ pub fn missing_value(edit: &Edit, values: &BTreeMap<String, String>) -> Option<S
             texts.push(key);
             texts.extend(words.iter().map(String::as_str));
         }
+        EditAction::PythonLine { line } => texts.push(line),
         EditAction::Chmod { .. } => {}
         EditAction::Symlink { target } => texts.push(target),
     }
@@ -185,13 +191,17 @@ pub fn value_as_code(
         EditAction::PythonListItem { key, .. }
         | EditAction::PythonAddWords { key, .. }
         | EditAction::CommentForm { key } => texts.push(key),
+        // Checked whole by `py_edit::assign_line`: one assignment of a literal.
+        EditAction::PythonLine { line } => texts.push(line),
         EditAction::CommentOut { .. } | EditAction::Uncomment { .. } | EditAction::Chmod { .. } => {
         }
     }
     let whole_line = |t: &str, name: &str| {
         matches!(
             &edit.action,
-            EditAction::EnsureLine { .. } | EditAction::EnsureBlock { .. }
+            EditAction::EnsureLine { .. }
+                | EditAction::EnsureBlock { .. }
+                | EditAction::PythonLine { .. }
         ) && t.trim() == format!("{{{name}}}")
     };
     for t in texts {
@@ -258,6 +268,7 @@ pub fn substituted(edit: &Edit, values: &BTreeMap<String, String>) -> Edit {
             key: s(key),
             words: words.iter().map(|w| s(w)).collect(),
         },
+        EditAction::PythonLine { line } => EditAction::PythonLine { line: s(line) },
         EditAction::Chmod { executable } => EditAction::Chmod {
             executable: *executable,
         },
@@ -319,6 +330,10 @@ pub fn edit_text(
             check_words(words)?;
             return super::py_edit::add_words(content, key, words);
         }
+        EditAction::PythonLine { line } => {
+            single_line(line, "line")?;
+            return super::py_edit::assign_line(content, line);
+        }
         _ => {}
     }
     let mut doc = Lines::parse(content);
@@ -354,6 +369,7 @@ pub fn edit_text(
         EditAction::Symlink { .. } => return Err(TextEditError::NotText("symlink")),
         EditAction::CommentForm { .. }
         | EditAction::PythonListItem { .. }
+        | EditAction::PythonLine { .. }
         | EditAction::PythonAddWords { .. } => return Ok(content.to_string()),
     };
     Ok(if changed {

@@ -129,6 +129,26 @@ fn read(state_dir: &Path, archive: &Path) -> (Vec<Intent>, BTreeSet<String>) {
 /// that has neither hash was changed since by someone else; it is left unrecorded (its backup
 /// stays in the archive).
 pub fn recover(state_dir: &Path, archive: &Path, recorded: &BTreeSet<String>) -> Vec<AppliedEdit> {
+    settle(state_dir, archive, recorded, true)
+}
+
+/// The edits [`recover`] would record, found the same way but writing nothing: for `status`
+/// and `report`, which only look, so they show an edit a kill left unrecorded before the run
+/// is next opened.
+pub fn unrecorded(
+    state_dir: &Path,
+    archive: &Path,
+    recorded: &BTreeSet<String>,
+) -> Vec<AppliedEdit> {
+    settle(state_dir, archive, recorded, false)
+}
+
+fn settle(
+    state_dir: &Path,
+    archive: &Path,
+    recorded: &BTreeSet<String>,
+    write: bool,
+) -> Vec<AppliedEdit> {
     let (intents, ended) = read(state_dir, archive);
     let mut found = Vec::new();
     for intent in intents {
@@ -145,7 +165,7 @@ pub fn recover(state_dir: &Path, archive: &Path, recorded: &BTreeSet<String>) ->
         };
         let hash = now.hash();
         if hash == intent.hash_after {
-            if !ended.contains(&intent.backup) {
+            if write && !ended.contains(&intent.backup) {
                 let _ = record_outcome(state_dir, archive, &intent.backup, "recovered");
             }
             found.push(AppliedEdit {
@@ -158,7 +178,7 @@ pub fn recover(state_dir: &Path, archive: &Path, recorded: &BTreeSet<String>) ->
                 hash_after: intent.hash_after.clone(),
                 undone: false,
             });
-        } else if hash == intent.hash_before && !ended.contains(&intent.backup) {
+        } else if write && hash == intent.hash_before && !ended.contains(&intent.backup) {
             let _ = record_outcome(state_dir, archive, &intent.backup, "not applied");
         }
     }

@@ -308,9 +308,14 @@ mod tests {
             .nth(1)
             .and_then(|r| r.split('\'').next())
             .unwrap();
+        assert_eq!(dir, "/usr/portage/packages", "the article's PKGDIR");
         assert!(
             why.contains(dir),
             "quickpkg writes to {dir}; the step says: {why}"
+        );
+        assert!(
+            !why.contains("/var/cache/binpkgs"),
+            "the step names one place, where the drill writes: {why}"
         );
     }
 

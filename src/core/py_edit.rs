@@ -302,6 +302,40 @@ pub(crate) fn list_item(
     }
 }
 
+/// Makes `line`, one `NAME = literal` assignment, the assignment of NAME in the file: the
+/// existing statement (however spaced, `NAME=` or `NAME = `, over however many lines) is
+/// replaced whole, keeping a trailing comment; with none the line is appended. The line must
+/// assign a literal (strings, numbers, lists or tuples of them): `xm create` runs the file as
+/// Python, so anything else typed would be code.
+pub(crate) fn assign_line(content: &str, line: &str) -> Result<String, TextEditError> {
+    let line = line.trim();
+    let bad = || TextEditError::BadPythonLine(line.to_string());
+    let (assigns, strings) = read(line).map_err(|_| bad())?;
+    let [one] = assigns.as_slice() else {
+        return Err(bad());
+    };
+    if one.value.is_empty() || one.value.end != line.len() {
+        return Err(bad());
+    }
+    let mut rest = line[one.value.clone()].to_string();
+    for s in strings.iter().rev() {
+        rest.replace_range(s.start - one.value.start..s.end - one.value.start, "");
+    }
+    let literal = rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || " \t[](),.+-".contains(c));
+    if !literal {
+        return Err(bad());
+    }
+    let name = one.name.as_str();
+    let (assigns, _) = read(content)?;
+    let Some(a) = last_assign(&assigns, name) else {
+        return Ok(append_line(content, line));
+    };
+    let start = content[..a.value.start].rfind('\n').map_or(0, |p| p + 1);
+    Ok(splice(content, start..a.value.end, line))
+}
+
 /// Makes each word part of the string assigned to `name` (`extra = "3"` becomes
 /// `extra = "3 xencons=tty"`), keeping the words already there and the quote style.
 pub(crate) fn add_words(

@@ -377,6 +377,13 @@ pub enum EditAction {
         /// The item's text, written as a quoted Python string.
         value: String,
     },
+    /// In a Python-syntax file, make `line` (one `NAME = literal` assignment) the assignment of
+    /// its name: an existing one, however spaced and over however many lines, is replaced
+    /// whole; otherwise the line is appended.
+    PythonLine {
+        /// The whole assignment, e.g. `serial = 'pty'`.
+        line: String,
+    },
     /// In a Python-syntax file, make each word part of the string assigned to `key`.
     PythonAddWords {
         /// The string variable, e.g. `extra`.
@@ -410,6 +417,7 @@ impl EditAction {
             EditAction::CommentForm { .. } => "comment_form",
             EditAction::PythonListItem { .. } => "python_list_item",
             EditAction::PythonAddWords { .. } => "python_add_words",
+            EditAction::PythonLine { .. } => "python_line",
             EditAction::Chmod { .. } => "chmod",
             EditAction::Symlink { .. } => "symlink",
         }
@@ -1287,10 +1295,11 @@ impl Validator<'_> {
             "comment_form" => &["key"],
             "python_list_item" => &["key", "pattern", "value"],
             "python_add_words" => &["key", "words"],
+            "python_line" => &["line"],
             other => {
                 self.problem(
                     e.action.span(),
-                    format!("unknown edit action '{other}' (one of: ensure_line, comment_out, uncomment, set_var, add_words, remove_words, ensure_block, comment_form, python_list_item, python_add_words, chmod, symlink)"),
+                    format!("unknown edit action '{other}' (one of: ensure_line, comment_out, uncomment, set_var, add_words, remove_words, ensure_block, comment_form, python_list_item, python_add_words, python_line, chmod, symlink)"),
                 );
                 return None;
             }
@@ -1426,6 +1435,9 @@ impl Validator<'_> {
                     value: value?,
                 }
             }
+            "python_line" => EditAction::PythonLine {
+                line: need("line", &e.line)?,
+            },
             "python_add_words" => {
                 let key = need("key", &e.key)?;
                 match &e.words {

@@ -1,7 +1,8 @@
 //! The session's [`Settings`]: one value, built by the CLI from its options and owned by the
 //! app. Every job reads it when it starts, so a change (practice toggled with `p`) reaches the
 //! next job and never a stale copy. (The machine commands run on is opened once from the same
-//! options, `core::machine::current`.)
+//! options, `core::machine::current`, and fixed for the session: `p` only switches between it
+//! and the practice transcripts, and a session started with `--practice` opens none.)
 
 use std::path::PathBuf;
 
@@ -47,11 +48,52 @@ pub struct Settings {
     pub checklists: Option<PathBuf>,
     /// How the terminal is driven.
     pub terminal: TerminalOptions,
+    /// The session started with `--practice`: no machine was opened (never a connection to
+    /// `--host`), so practice cannot be turned off in it; a real run needs a new start.
+    pub practice_only: bool,
 }
 
 impl Settings {
     /// The state directory of the current mode (its practice area in practice mode).
     pub fn state(&self) -> Result<StateDir, StateDirError> {
         StateDir::resolve(self.state_dir.as_deref(), self.practice)
+    }
+
+    /// Where a listing taken now comes from, in words: `practice transcript`, `this machine`,
+    /// `chroot DIR`, `on HOST` (`on HOST, chroot DIR`). Every listing a screen shows carries the
+    /// words of the mode it was taken in, and one taken in another mode is never used.
+    pub fn taken_in(&self) -> String {
+        if self.practice {
+            return "practice transcript".into();
+        }
+        let root = self
+            .root
+            .as_ref()
+            .map(|r| format!("chroot {}", r.display()));
+        match (&self.host, root) {
+            (Some(h), Some(r)) => format!("on {h}, {r}"),
+            (Some(h), None) => format!("on {h}"),
+            (None, Some(r)) => r,
+            (None, None) => "this machine".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_is_tagged_with_where_it_was_taken() {
+        let mut s = Settings::default();
+        assert_eq!(s.taken_in(), "this machine");
+        s.root = Some(PathBuf::from("/mnt/gentoo"));
+        assert_eq!(s.taken_in(), "chroot /mnt/gentoo");
+        s.host = Some("root@gw1".into());
+        assert_eq!(s.taken_in(), "on root@gw1, chroot /mnt/gentoo");
+        s.root = None;
+        assert_eq!(s.taken_in(), "on root@gw1");
+        s.practice = true;
+        assert_eq!(s.taken_in(), "practice transcript");
     }
 }

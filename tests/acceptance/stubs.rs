@@ -90,13 +90,17 @@ fn emerge_stub_matches_the_real_version_and_world_preview() {
     assert_same("emerge", replay("emerge", &first_only, &[], &[]));
 }
 
-/// quickpkg: the recording ran in a Gentoo prefix (`/usr/local/gentoo-prefix`); on a normal
-/// box, which the stub stands for, the same message names `/var/cache/binpkgs`.
+/// quickpkg: the recording ran in a Gentoo prefix with today's PKGDIR
+/// (`/usr/local/gentoo-prefix/var/cache/binpkgs`); the stub stands for the article-era box the
+/// runbook is for, whose PKGDIR is `/usr/portage/packages`, and prints the same message there.
 #[test]
 fn quickpkg_stub_matches_the_real_message() {
     let runs = transcript::load("emerge.txt");
     let mut run = transcript::find(&runs, "quickpkg app-misc/hello", 0).clone();
-    run.stdout = run.stdout.replace("/usr/local/gentoo-prefix", "");
+    run.stdout = run.stdout.replace(
+        "/usr/local/gentoo-prefix/var/cache/binpkgs",
+        "/usr/portage/packages",
+    );
     assert_same("quickpkg", replay("quickpkg", &[run], &[], &[]));
 }
 

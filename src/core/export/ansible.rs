@@ -278,6 +278,7 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
                             texts.push(key);
                             texts.extend(words.iter().map(String::as_str));
                         }
+                        EditAction::PythonLine { line } => texts.push(line),
                         EditAction::Chmod { .. } => {}
                         EditAction::Symlink { target } => texts.push(target),
                     }

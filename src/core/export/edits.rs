@@ -103,6 +103,7 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
         EditAction::CommentForm { .. }
         | EditAction::CommentOut { .. }
         | EditAction::Uncomment { .. }
+        | EditAction::PythonLine { .. }
         | EditAction::PythonListItem { .. }
         | EditAction::PythonAddWords { .. } => vec![raw(name.to_string(), old_edit(e))],
         EditAction::EnsureLine {
@@ -425,7 +426,9 @@ fn awk_program(action: &EditAction) -> &'static str {
         | EditAction::RemoveWords { .. } => AWK_ASSIGN,
         EditAction::EnsureBlock { .. } => AWK_BLOCK,
         EditAction::CommentForm { .. } => AWK_COMMENT_FORM,
-        EditAction::PythonListItem { .. } | EditAction::PythonAddWords { .. } => AWK_PYTHON,
+        EditAction::PythonListItem { .. }
+        | EditAction::PythonAddWords { .. }
+        | EditAction::PythonLine { .. } => AWK_PYTHON,
         EditAction::Chmod { .. } | EditAction::Symlink { .. } => "",
     }
 }
@@ -484,6 +487,29 @@ function q1(v,   c) { c = sprintf("%c", 39); if (v ~ /["\\]/ || index(v, c) || v
 END {
   K = ENVIRON["FB_KEY"]; P = ENVIRON["FB_PATTERN"]; V = ENVIRON["FB_VALUE"]; MODE = ENVIRON["FB_MODE"]
   SQ = sprintf("%c", 39); d = 0; cont = 0; cur = ""; hit = 0
+  if (MODE == "line") {
+    # One NAME = literal assignment (strings, numbers, [ ] / ( ) of them), as the engine checks.
+    W = L; sub(/^[ \t]+/, "", W); sub(/[ \t]+$/, "", W)
+    bad = "fieldbook: '" W "' is not one Python assignment of a literal (NAME = 'text', a number, or a [ ... ] list of them); nothing was changed"
+    if (!match(W, /^[A-Za-z_][A-Za-z0-9_]*[ \t]*=/) || substr(W, RLENGTH + 1, 1) == "=") { print bad > "/dev/stderr"; exit 1 }
+    K = substr(W, 1, RLENGTH - 1); sub(/[ \t]+$/, "", K)
+    r = substr(W, RLENGTH + 1); u = ""; x = 1; dd = 0
+    while (x <= length(r)) {
+      c = substr(r, x, 1)
+      if (c == SQ || c == "\"") {
+        y = x + 1
+        while (y <= length(r) && substr(r, y, 1) != c) y += (substr(r, y, 1) == "\\") ? 2 : 1
+        if (y > length(r)) { print bad > "/dev/stderr"; exit 1 }
+        u = u "s"; x = y + 1; continue
+      }
+      if (c == "[" || c == "(") dd++
+      if (c == "]" || c == ")") dd--
+      if (dd < 0) { print bad > "/dev/stderr"; exit 1 }
+      u = u c; x++
+    }
+    t = u; gsub(/[ \t]/, "", t)
+    if (dd != 0 || t == "" || t !~ /^[s0-9\[\](),.+-]+$/) { print bad > "/dev/stderr"; exit 1 }
+  }
   for (i = 1; i <= n; i++) {
     s = a[i]; L = length(s); j = 1
     if (d == 0 && !cont) {
@@ -524,7 +550,14 @@ END {
   if (d > 0) refuse(sli[d], "a bracket that never closes")
   if (!hit) {
     for (i = 1; i <= n; i++) emit(a[i])
-    if (MODE == "item") emit(K " = [ " SQ q1(V) SQ " ]"); else emit(K " = \"" q1(V) "\"")
+    if (MODE == "line") emit(W)
+    else if (MODE == "item") emit(K " = [ " SQ q1(V) SQ " ]"); else emit(K " = \"" q1(V) "\"")
+    finish()
+  }
+  if (MODE == "line") {
+    # The whole statement, from its name to the end of its value, becomes the line.
+    a[fl] = W substr(a[ll], lc + 1); for (i = fl + 1; i <= ll; i++) a[i] = "\001"
+    for (i = 1; i <= n; i++) if (a[i] != "\001") emit(a[i])
     finish()
   }
   if (MODE == "item") {
@@ -715,6 +748,7 @@ fn old_edit(e: &Edit) -> Yaml {
                 EditAction::RemoveWords { .. } => "remove",
                 EditAction::PythonListItem { .. } => "item",
                 EditAction::PythonAddWords { .. } => "words",
+                EditAction::PythonLine { .. } => "line",
                 _ => "set",
             };
             let mut env: Vec<Piece> = Vec::new();
@@ -756,6 +790,7 @@ fn old_edit(e: &Edit) -> Yaml {
                     env.extend(env_assign("FB_KEY", key));
                     env.extend(env_assign("FB_VALUE", &words.join(" ")));
                 }
+                EditAction::PythonLine { line } => env.extend(env_assign("FB_LINE", line)),
                 EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
             }
             let missing = if e.create {
@@ -947,6 +982,46 @@ mod tests {
             out,
             "a\n# BEGIN fieldbook bridges\nbridge_x=\"eth1\"\n# END fieldbook bridges\nz\n"
         );
+    }
+
+    /// A `python_line` that is not one assignment of a literal is refused by the exported
+    /// program as by the engine, and the file is left alone.
+    #[test]
+    fn old_python_line_refuses_code() {
+        for bad in [
+            "x = __import__('os').system('reboot')",
+            "x == 1",
+            "x = [ 'a'",
+            "x = 'a'; y = 1",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("f");
+            std::fs::write(&file, "x = 1\n").unwrap();
+            let mut e = one_edit(&format!(
+                "path = \"x\"\naction = \"python_line\"\nline = \"{}\"\n",
+                bad.replace('\\', "\\\\").replace('"', "\\\"")
+            ));
+            e.path = file.to_string_lossy().into_owned();
+            let (Yaml::Str(script) | Yaml::Unsafe(script)) = old_edit(&e) else {
+                panic!()
+            };
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{bad}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("is not one Python assignment"),
+                "{bad}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                crate::core::edit::edit_text("x = 1\n", &e.action, "#").is_err(),
+                "{bad}"
+            );
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), "x = 1\n", "{bad}");
+        }
     }
 
     /// The old-target programs against fieldbook's own edit engine, case by case.
@@ -1148,6 +1223,27 @@ key = "network-script"
 # (network-script x)
 (network-script "y z") # c
 "#,
+            ),
+            (
+                r#"path = "x"
+action = "python_line"
+line = "serial = [ 'pty', 'tty0' ]"
+"#,
+                "a = 1\nserial = [\n    'vc',  # old\n    'null',\n]  # keep\nb = 2\n",
+            ),
+            (
+                r#"path = "x"
+action = "python_line"
+line = "serial = 'pty'"
+"#,
+                "serial='vc'\nserial = \"x\"\n",
+            ),
+            (
+                r#"path = "x"
+action = "python_line"
+line = "memory = 256"
+"#,
+                "name = 'r'\n",
             ),
             (
                 r#"path = "x"

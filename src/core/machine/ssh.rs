@@ -448,14 +448,15 @@ impl Machine for SshSession {
                     remote_mark: Some(mark),
                 })
             }
-            How::Interactive { cols, rows } => Ok(Spawn {
-                argv: self.client_argv(
-                    true,
-                    remote_line::interactive(&argv, &command.env, cols, rows),
-                ),
-                env: Vec::new(),
-                remote_mark: None,
-            }),
+            How::Interactive { cols, rows } => {
+                let mark = self.next_mark();
+                let line = remote_line::interactive(&argv, &command.env, (cols, rows), &mark);
+                Ok(Spawn {
+                    argv: self.client_argv(true, line),
+                    env: Vec::new(),
+                    remote_mark: Some(mark),
+                })
+            }
         }
     }
 

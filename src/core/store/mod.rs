@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use archive::archive_run;
 pub use open::IfCorrupt;
-pub use reconcile::{LiveStep, Reconciled, show_finished};
+pub use reconcile::{LiveStep, Reconciled, show_finished, show_unrecorded_edits};
 pub use transition::Transition;
 
 use super::atomic;

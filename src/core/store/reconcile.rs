@@ -286,6 +286,23 @@ fn gone_why(sup: &Supervisor, log: Option<&std::path::Path>) -> String {
     )
 }
 
+/// Adds to `run`, in memory only, the edits a kill left made but unrecorded (see
+/// [`edit_journal::unrecorded`]), as the next fieldbook opening the run records them; returns
+/// how many. For `status` and `report`, which only look (no lock, nothing saved), so the
+/// handover never leaves out an edit that was made.
+pub fn show_unrecorded_edits(run: &mut Run, dir: &StateDir) -> usize {
+    if dir.is_practice() {
+        return 0;
+    }
+    let recorded: std::collections::BTreeSet<String> =
+        run.edits.iter().filter_map(|e| e.backup.clone()).collect();
+    let archive = crate::core::apply::archive_for(run);
+    let found = crate::core::edit_journal::unrecorded(&dir.base(), &archive, &recorded);
+    let n = found.len();
+    run.edits.extend(found);
+    n
+}
+
 /// Shows the steps whose supervisor finished while nobody watched as ended, in memory only:
 /// the same status, exit, failed program and words that the next fieldbook opening the run
 /// records. For `status` and `report`, which only look (no lock, nothing saved), so they never

@@ -89,6 +89,7 @@ pub fn describe_edit(edit: &Edit, values: &BTreeMap<String, String>) -> String {
         EditAction::PythonAddWords { key, words } => {
             format!("add {} to the {} string", s(&words.join(" ")), s(key))
         }
+        EditAction::PythonLine { line } => format!("set the assignment {}", s(line)),
     };
     format!("{}: {change}", s(&edit.path))
 }

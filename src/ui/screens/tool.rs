@@ -44,11 +44,17 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         ToolView::Gcc(g) => tool_gcc::table(g, session.cursor),
         ToolView::Snort(s) => tool_snort::table(s, session.cursor),
     };
+    // Where the listing shown was taken, so a practice transcript or another host's listing
+    // is never read as this machine's.
+    let title = match &session.taken {
+        Some(taken) => format!("{} - {taken}", table.title),
+        None => table.title.clone(),
+    };
     let inner = widgets::frame(
         buf,
         area,
         &model.theme,
-        &table.title,
+        &title,
         &table.right,
         Scope::of_tool(session.tool),
         model.message.as_deref(),

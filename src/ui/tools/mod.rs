@@ -74,6 +74,9 @@ pub enum ToolResult {
         tool: ToolKind,
         /// The listing, or the error to show.
         text: Result<String, String>,
+        /// Where it was taken ([`crate::core::settings::Settings::taken_in`] when the job
+        /// started): a listing of another mode is never shown or used.
+        taken: String,
     },
     /// The re-read profile.env.
     ProfileEnv(Result<ProfileEnv, String>),
@@ -164,6 +167,9 @@ pub struct ToolSession {
     pub verifying: Option<ToolView>,
     /// A lasting line under the table: the result of the last apply and check.
     pub notice: Option<String>,
+    /// Where the listing shown was taken (`None` until one arrived): changes are worked out
+    /// only from a listing taken in the mode in force.
+    pub taken: Option<String>,
 }
 
 impl ToolSession {
@@ -250,6 +256,7 @@ pub fn open(model: &mut Model, runbook: &str, step: &str, tool: ToolKind) -> Vec
         column: 0,
         verifying: None,
         notice: None,
+        taken: None,
     });
     model.screens.push(Screen::Tool {
         runbook: runbook.to_string(),
@@ -500,6 +507,14 @@ fn apply(model: &mut Model, root_env: Vec<(String, String)>) -> Vec<Effect> {
         model.message = Some("A command is already running: wait for it to end".into());
         return Vec::new();
     }
+    let now = model.settings.taken_in();
+    if session.tool != ToolKind::SnortRules && session.taken.as_deref() != Some(now.as_str()) {
+        model.message = Some(format!(
+            "This listing was not taken in the mode in force ({now}): R reads it again \
+             before any change is worked out"
+        ));
+        return Vec::new();
+    }
     let (commands, env, what) = match &session.view {
         ToolView::Services(t) => (
             t.commands(),
@@ -715,7 +730,7 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
         return Vec::new();
     }
     match result {
-        ToolResult::Listing { tool, text } => listing(model, tool, text),
+        ToolResult::Listing { tool, text, taken } => listing(model, tool, text, taken),
         ToolResult::ProfileEnv(env) => {
             profile_env_read(model, env);
             Vec::new()
@@ -758,11 +773,29 @@ type Check = Option<Result<String, String>>;
 
 /// A fresh listing of the open tool: the new table, and when it was asked for after the
 /// commands ran, the check of what they changed.
-fn listing(model: &mut Model, tool: ToolKind, text: Result<String, String>) -> Vec<Effect> {
+/// `taken`: the mode the listing was taken in; one taken before the mode changed is dropped
+/// and read again, never shown as this mode's.
+fn listing(
+    model: &mut Model,
+    tool: ToolKind,
+    text: Result<String, String>,
+    taken: String,
+) -> Vec<Effect> {
     let image = model.settings.root.is_some();
+    let now = model.settings.taken_in();
     let Some(session) = model.tool.as_mut().filter(|s| s.tool == tool) else {
         return Vec::new();
     };
+    if taken != now {
+        model.message = Some(format!(
+            "A listing taken from the {taken} was dropped: the mode in force is {now}; reading \
+             it again"
+        ));
+        session.view = ToolView::Loading;
+        session.taken = None;
+        return vec![Effect::Tool(job_for(tool))];
+    }
+    session.taken = Some(taken);
     let text = match text {
         Ok(t) => t,
         Err(e) => {

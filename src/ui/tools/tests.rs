@@ -43,11 +43,13 @@ fn open_tool(m: &mut Model, index: usize) -> Vec<Effect> {
 }
 
 fn listing(m: &mut Model, tool: ToolKind, text: &str) -> Vec<Effect> {
+    let taken = m.settings.taken_in();
     let effects = update(
         m,
         Msg::Tool(ToolResult::Listing {
             tool,
             text: Ok(text.to_string()),
+            taken,
         }),
     );
     carry_out(m, effects)
@@ -230,6 +232,7 @@ fn esc_leaves_the_tool_and_a_failed_listing_is_shown() {
         Msg::Tool(ToolResult::Listing {
             tool: ToolKind::Services,
             text: Err("`chkconfig` not found in PATH (/bin)".into()),
+            taken: "this machine".into(),
         }),
     );
     assert!(
@@ -528,4 +531,92 @@ fn open_tool_again_and_leave(m: &mut Model) {
     keys(m, &[Key::Esc]);
     assert!(m.overlay.is_none());
     assert!(matches!(m.screen(), Screen::Step { .. }));
+}
+
+/// Issue 15 item 11: a listing carries the mode it was taken in. One taken in practice that
+/// arrives after practice was turned off (its job started before the switch) is never shown as
+/// this machine's and no change is worked out from it: it is dropped and read again.
+#[test]
+fn a_listing_taken_in_the_other_mode_is_dropped_and_never_used() {
+    let mut m = model();
+    m.settings.practice = true;
+    open_tool(&mut m, 0);
+    let taken_in_practice = m.settings.taken_in();
+    assert_eq!(taken_in_practice, "practice transcript");
+    // The technician leaves, turns practice off and opens the tool again; the practice job's
+    // answer comes in only now.
+    m.settings.practice = false;
+    let fx = update(
+        &mut m,
+        Msg::Tool(ToolResult::Listing {
+            tool: ToolKind::Services,
+            text: Ok(crate::core::services::PRACTICE_LISTING.into()),
+            taken: taken_in_practice,
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Tool(ToolJob::List(ToolKind::Services))]);
+    assert_eq!(m.tool.as_ref().unwrap().view, ToolView::Loading);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.contains("from the practice transcript was dropped")),
+        "{:?}",
+        m.message
+    );
+    // Nothing can be applied until this machine's listing is in.
+    assert!(keys(&mut m, &[Key::Char('a')]).is_empty());
+    assert!(m.overlay.is_none());
+    listing(
+        &mut m,
+        ToolKind::Services,
+        crate::core::services::PRACTICE_LISTING,
+    );
+    assert_eq!(
+        m.tool.as_ref().unwrap().taken.as_deref(),
+        Some("this machine")
+    );
+    let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    crate::ui::render(&m, area, &mut buf);
+    let top: String = (0..80u16)
+        .map(|x| buf[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(top.contains("Services (chkconfig) - this machine"), "{top}");
+    // A listing taken in practice on screen while the mode is real (however it got there)
+    // works out no real command.
+    m.tool.as_mut().unwrap().taken = Some("practice transcript".into());
+    keys(&mut m, &[Key::Char('v')]);
+    assert!(keys(&mut m, &[Key::Char('a')]).is_empty());
+    assert!(m.overlay.is_none(), "{:?}", m.overlay);
+    assert!(
+        m.message.as_deref().is_some_and(
+            |t| t.contains("not from the this machine") || t.contains("reads it again")
+        ),
+        "{:?}",
+        m.message
+    );
+}
+
+/// Issue 15 item 11: a session started with `--practice` opened no machine, so `p` cannot
+/// turn practice off (its commands would go nowhere while the screen said they run for real).
+#[test]
+fn a_session_started_in_practice_cannot_turn_practice_off() {
+    let mut m = model();
+    m.settings.practice = true;
+    m.settings.practice_only = true;
+    keys(&mut m, &[Key::Char('p')]);
+    assert!(m.settings.practice);
+    assert!(
+        m.message
+            .as_deref()
+            .is_some_and(|t| t.contains("started with --practice")),
+        "{:?}",
+        m.message
+    );
+    // A session started for real switches both ways.
+    m.settings.practice_only = false;
+    keys(&mut m, &[Key::Char('p')]);
+    assert!(!m.settings.practice);
+    keys(&mut m, &[Key::Char('p')]);
+    assert!(m.settings.practice);
 }

@@ -733,6 +733,12 @@ fn home_key(model: &mut Model, cursor: Cursor, action: Action, page: usize) -> V
         Action::TogglePractice => {
             if model.running.is_some() {
                 model.message = Some("A command is running: wait for it to end".into());
+            } else if model.settings.practice_only {
+                model.message = Some(
+                    "This session started with --practice and opened no machine: quit and \
+                     start without --practice to run anything for real"
+                        .into(),
+                );
             } else {
                 model.settings.practice = !model.settings.practice;
                 model.message = Some(if model.settings.practice {
