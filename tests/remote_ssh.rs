@@ -28,18 +28,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn required() -> bool {
-    std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require")
-}
-
-fn skip(test: &str, why: &str) -> Option<&'static Sshd> {
-    assert!(
-        !required(),
-        "{test}: FIELDBOOK_ACCEPTANCE=require but the sshd tests cannot run: {why}"
-    );
-    eprintln!("SKIP {test}: {why}");
-    None
-}
+use common::skip::{is_root, skip};
 
 const STUBS: &[(&str, &str)] = &[
     (
@@ -72,8 +61,7 @@ const STUBS: &[(&str, &str)] = &[
 /// Starts (once per test binary) the sshd and installs the stubs.
 fn sshd(test: &str) -> Option<&'static Sshd> {
     static SSHD: OnceLock<Result<Sshd, String>> = OnceLock::new();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         return skip(
             test,
             "not running as root (sshd, test users and a tmpfs need root)",

@@ -365,7 +365,7 @@ pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String
             "`{}` failed ({}): {}",
             argv.join(" "),
             out.status,
-            super::parse::printable(String::from_utf8_lossy(&out.stderr).trim())
+            super::terminal_text::terminal_safe_line(String::from_utf8_lossy(&out.stderr).trim())
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

@@ -361,7 +361,7 @@ fn poll(session: &SshSession, dir: &str, offset: u64) -> Result<(Seen, Vec<u8>),
         other => {
             return Err(MachineError::Failed(format!(
                 "unexpected answer from the host: {}",
-                crate::core::fleet::visible(other)
+                crate::core::terminal_text::terminal_safe_line(other)
             )));
         }
     };
@@ -473,7 +473,7 @@ fn follow(
                         let record = ExitRecord::parse(&text).unwrap_or_else(|| ExitRecord {
                             error: Some(format!(
                                 "the host's exit file could not be read: {}",
-                                crate::core::fleet::visible(text.trim())
+                                crate::core::terminal_text::terminal_safe_line(text.trim())
                             )),
                             ..ExitRecord::from(Exit::Code(127))
                         });
