@@ -221,7 +221,7 @@ pub fn terminal_text(data: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     let stripped = fieldbook::core::parse::strip_ansi(&text);
     assert!(!stripped.contains('\u{1b}'));
-    let shown = fieldbook::core::parse::printable(&stripped);
+    let shown = fieldbook::core::terminal_text::terminal_safe_line(&stripped);
     assert!(!shown.chars().any(|c| c.is_control() && c != '\t'));
 }
 

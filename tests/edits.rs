@@ -762,16 +762,22 @@ fn big_edit() -> Edit {
     )
 }
 
-/// Not a test on its own: the child process of `kill_9_leaves_old_or_new_file`.
+/// The child process of `kill_9_leaves_old_or_new_file` when `FIELDBOOK_TEST_KILL_ROOT` is set:
+/// it applies and undoes the big edit until killed. Run on its own, it checks that loop without
+/// a kill: each round edits the file to the new text and undo brings back the old, byte for byte.
 #[test]
-#[ignore = "child of kill_9_leaves_old_or_new_file"]
 fn kill_child_loop() {
-    let Ok(dir) = std::env::var(KILL_ENV) else {
-        return;
+    let (dir, rounds) = match std::env::var(KILL_ENV) {
+        Ok(dir) => (PathBuf::from(dir), None),
+        Err(_) => (tempfile::tempdir().unwrap().keep(), Some(3)),
     };
-    let dir = PathBuf::from(dir);
     let root = dir.join("root");
     let state = dir.join("state");
+    if rounds.is_some() {
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::create_dir_all(&state).unwrap();
+        fs::write(root.join("etc/big.rules"), big_original()).unwrap();
+    }
     let values = BTreeMap::new();
     let archive = PathBuf::from("archive/crash");
     let c = EditContext {
@@ -782,11 +788,24 @@ fn kill_child_loop() {
         follow_symlinks: false,
     };
     fs::write(dir.join("ready"), "").unwrap();
-    loop {
+    let old = big_original();
+    let new = fieldbook::core::edit::edit_text(&old, &big_edit().action, "#").unwrap();
+    let mut round = 0;
+    while rounds.is_none_or(|n| round < n) {
         let applied = apply::apply_step("s", &[big_edit()], &c, "t").unwrap();
+        if rounds.is_some() {
+            assert_eq!(fs::read_to_string(root.join("etc/big.rules")).unwrap(), new);
+        }
         for a in &applied {
             apply::undo(a, &state, false).unwrap();
         }
+        if rounds.is_some() {
+            assert_eq!(fs::read_to_string(root.join("etc/big.rules")).unwrap(), old);
+            round += 1;
+        }
+    }
+    if rounds.is_some() {
+        let _ = fs::remove_dir_all(&dir);
     }
 }
 
@@ -817,7 +836,6 @@ fn kill_9_leaves_old_or_new_file() {
             .args([
                 "--exact",
                 "kill_child_loop",
-                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])

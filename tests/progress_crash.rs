@@ -245,33 +245,3 @@ fn kill_9_at_random_moments_never_loses_a_saved_transition() {
             .all(|s| s.status != Status::Running)
     );
 }
-
-/// Not a test of speed (no timing is asserted): prints what one saved transition costs here
-/// (journal append + fsync, temp file + fsync + rename + directory fsync). Run with
-/// `cargo test --release --test progress_crash -- --ignored --nocapture save_cost`.
-#[test]
-#[ignore = "measurement, run by hand"]
-fn save_cost() {
-    let tmp = tempfile::tempdir().unwrap();
-    let rb = runbook();
-    let mut store = Store::open(
-        &StateDir::at(tmp.path(), false),
-        &rb,
-        TARGET,
-        IfCorrupt::Stop,
-    )
-    .unwrap();
-    let n = 200;
-    let began = std::time::Instant::now();
-    for i in 0..n {
-        let step = format!("s{}", i % 12);
-        store.start(&step).unwrap();
-        store.finish(&step, Exit::Code(0), true).unwrap();
-    }
-    let per = began.elapsed().as_secs_f64() * 1000.0 / f64::from(2 * n);
-    let size = std::fs::metadata(store.file()).unwrap().len();
-    eprintln!(
-        "{} transitions, {per:.2} ms each, state file {size} bytes",
-        2 * n
-    );
-}

@@ -28,18 +28,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn required() -> bool {
-    std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require")
-}
-
-fn skip(test: &str, why: &str) -> Option<&'static Sshd> {
-    assert!(
-        !required(),
-        "{test}: FIELDBOOK_ACCEPTANCE=require but the sshd tests cannot run: {why}"
-    );
-    eprintln!("SKIP {test}: {why}");
-    None
-}
+use common::skip::{is_root, skip};
 
 const STUBS: &[(&str, &str)] = &[
     (
@@ -72,8 +61,7 @@ const STUBS: &[(&str, &str)] = &[
 /// Starts (once per test binary) the sshd and installs the stubs.
 fn sshd(test: &str) -> Option<&'static Sshd> {
     static SSHD: OnceLock<Result<Sshd, String>> = OnceLock::new();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         return skip(
             test,
             "not running as root (sshd, test users and a tmpfs need root)",
@@ -201,10 +189,14 @@ fn text(b: &[u8]) -> String {
 
 fn state_file(state: &Path) -> String {
     let runs = state.join("runs");
-    ["remote-test@127.0.0.1.toml", "remote-pty@127.0.0.1.toml"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(runs.join(f)).ok())
-        .collect()
+    [
+        "remote-test@127.0.0.1.toml",
+        "remote-pty@127.0.0.1.toml",
+        "remote-pty-255@127.0.0.1.toml",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(runs.join(f)).ok())
+    .collect()
 }
 
 /// A file owned by `user` in a fresh directory of its home, with `mode`.
@@ -339,6 +331,34 @@ fn a_programs_own_255_is_its_result_and_a_form_only_records() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(state_file(state.path()).contains("v1"));
+}
+
+/// A long step over `--host` with `ok_output`: the first program exits 1 saying the work is
+/// already done, and the remote supervisor goes on to the next program (it stopped there),
+/// as the local supervisor does. The second program's stub exists only on the host.
+#[test]
+fn a_remote_long_step_goes_on_after_an_ok_output_exit() {
+    let Some(s) = sshd("a_remote_long_step_goes_on_after_an_ok_output_exit") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let log = PathBuf::from("/home/fbash/fb-args.log");
+    let before = std::fs::read_to_string(&log).unwrap_or_default();
+    let out = s.run(
+        "fbash",
+        state.path(),
+        &["exec", "remote-test", "long-ok", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        after[before.len().min(after.len())..]
+            .matches("[after-ok]")
+            .count(),
+        1,
+        "the program after the ok exit ran on the host once: {after}"
+    );
+    assert!(state_file(state.path()).contains("done"));
 }
 
 fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
@@ -1137,6 +1157,55 @@ fn an_interactive_step_runs_on_the_host_with_the_terminal() {
         raw.windows(7).any(|w| w == b"got:yes"),
         "the answer never arrived"
     );
+}
+
+/// An interactive program on the host that exits 255 itself (under `ssh -t`, whose own
+/// failure is also 255) is failed with exit 255, its own result, not interrupted as a lost
+/// link: the remote wrapper records the program's exit out of band and fieldbook reads it.
+#[test]
+fn an_interactive_programs_own_255_is_its_result_not_a_lost_link() {
+    let Some(s) = sshd("an_interactive_programs_own_255_is_its_result_not_a_lost_link") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let checklists = repo()
+        .join("tests/fixtures/remote-pty-255")
+        .display()
+        .to_string();
+    let mut args: Vec<String> = vec![
+        "--checklists".into(),
+        checklists,
+        "--host".into(),
+        "fbtest@127.0.0.1".into(),
+    ];
+    args.extend(s.ssh_opts(s.port));
+    args.extend(["run".to_string(), "remote-pty-255".into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut app = common::pty::App::spawn(common::pty::Spawn {
+        args: &refs,
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("PATH", path.as_str()),
+        ],
+        state: Some(state.path()),
+        ..common::pty::Spawn::default()
+    });
+    app.wait_for("Exits 255 on the host");
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"r");
+    wait_for("the step to end", Duration::from_secs(30), || {
+        let st = state_file(state.path());
+        st.contains("failed") || st.contains("interrupted")
+    });
+    let st = state_file(state.path());
+    assert!(st.contains("failed"), "{st}");
+    assert!(!st.contains("interrupted"), "{st}");
+    assert!(st.contains("255"), "{st}");
+    let raw = String::from_utf8_lossy(&app.raw()).into_owned();
+    assert!(raw.contains("the host program ends 255"), "{raw}");
 }
 
 /// The snort rule files are read on the host (under `--root` there): a rules directory that

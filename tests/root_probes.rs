@@ -3,8 +3,12 @@
 //! Needs root (chroot); skipped with a message otherwise, failing under
 //! FIELDBOOK_ACCEPTANCE=require.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use common::skip::{is_root, skip};
 
 /// A tiny root: busybox with the libraries it links, `test`, `true` and `false` as busybox
 /// links, and a marker file that exists only inside it.
@@ -30,12 +34,7 @@ fn busybox_root(root: &Path) -> bool {
     true
 }
 
-fn skip(why: &str) {
-    if std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require") {
-        panic!("FIELDBOOK_ACCEPTANCE=require but {why}");
-    }
-    eprintln!("SKIPPED: {why}");
-}
+const TEST: &str = "probes_and_checks_under_root_run_inside_the_root";
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fieldbook"))
@@ -59,12 +58,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 /// only on the host (its marker is a host file); `checked`'s check passes only inside the root.
 #[test]
 fn probes_and_checks_under_root_run_inside_the_root() {
-    if unsafe { libc::geteuid() } != 0 {
-        return skip("needs root (chroot into a throwaway busybox root)");
+    if !is_root() {
+        return skip(TEST, "needs root (chroot into a throwaway busybox root)").unwrap_or(());
     }
     let dir = tempfile::tempdir().unwrap();
     if !busybox_root(&dir.path().join("root")) {
-        return skip("no ldd to copy busybox's libraries");
+        return skip(TEST, "no ldd to copy busybox's libraries").unwrap_or(());
     }
     let host_marker = dir.path().join("only-on-host");
     std::fs::write(&host_marker, "").unwrap();

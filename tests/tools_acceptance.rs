@@ -5,8 +5,12 @@
 //! Skipped (with a message) when not root or when the package registry cannot be reached,
 //! unless FIELDBOOK_ACCEPTANCE=require.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::skip::{is_root, skip};
 
 use fieldbook::core::parse::rc_update;
 use fieldbook::core::runlevels::RunlevelTable;
@@ -14,13 +18,12 @@ use fieldbook::core::runlevels::RunlevelTable;
 const UNREACHABLE: i32 = 75;
 
 /// Builds (or resets) the OpenRC root; `None` when the test must be skipped.
-fn real_rc_update() -> Option<PathBuf> {
-    let required = std::env::var("FIELDBOOK_ACCEPTANCE").as_deref() == Ok("require");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(!required, "FIELDBOOK_ACCEPTANCE=require but not root");
-        eprintln!("skipped: the real rc-update runs in a chroot, which needs root");
-        return None;
+fn real_rc_update(test: &str) -> Option<PathBuf> {
+    if !is_root() {
+        return skip(
+            test,
+            "the real rc-update runs in a chroot, which needs root",
+        );
     }
     // A directory of our own: the setup resets its roots on every run, so sharing one with
     // another test binary running at the same time would pull the root from under it.
@@ -35,10 +38,13 @@ fn real_rc_update() -> Option<PathBuf> {
         .unwrap();
     match out.status.code() {
         Some(0) => Some(dir.join("openrc/bin")),
-        Some(UNREACHABLE) if !required => {
-            eprintln!("skipped: {}", String::from_utf8_lossy(&out.stderr));
-            None
-        }
+        Some(UNREACHABLE) => skip(
+            test,
+            &format!(
+                "a package registry could not be reached: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ),
         _ => panic!("acceptance setup failed: {out:?}"),
     }
 }
@@ -52,7 +58,9 @@ fn rc_update(bin: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn xen_bridges_into_default_with_the_real_rc_update() {
-    let Some(bin) = real_rc_update() else { return };
+    let Some(bin) = real_rc_update("xen_bridges_into_default_with_the_real_rc_update") else {
+        return;
+    };
     let show = rc_update(&bin, &["-v", "show"]);
     assert!(show.status.success(), "{show:?}");
     let listing = rc_update::parse(&String::from_utf8_lossy(&show.stdout));

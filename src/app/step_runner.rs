@@ -631,7 +631,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
             log.as_mut().map(|l| l as &mut dyn Write),
             &signals.hangup,
         );
-        let exit = match ran {
+        let (exit, link_lost) = match ran {
             Ok(done) => {
                 // What it printed, as the Output screen shows any command's output.
                 lines.extend(tail_lines(&done.tail));
@@ -649,7 +649,7 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
                     };
                     break;
                 }
-                done.exit
+                (done.exit, done.link_lost)
             }
             Err(message) => {
                 outcome = RunOutcome {
@@ -661,8 +661,9 @@ pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) ->
                 break;
             }
         };
-        // ssh's own exit 255 (the link dropped) is not the program's result.
-        if let Some(message) = exec::link_dropped(exit) {
+        // ssh's own exit 255 (the link dropped) is not the program's result; the program's
+        // own 255, recorded on the host, is.
+        if let Some(message) = link_lost {
             outcome = RunOutcome {
                 status: Status::Interrupted,
                 exit: None,

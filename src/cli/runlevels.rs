@@ -44,7 +44,7 @@ pub fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
     for (line, text) in &show.unrecognised {
         eprintln!(
             "fieldbook: rc-update output line {line} not understood: {}",
-            crate::core::parse::printable(text)
+            crate::core::terminal_text::terminal_safe_line(text)
         );
     }
     print(&out)?;

@@ -31,7 +31,7 @@ pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
                         out,
                         "{}  # conditional: leave it on if {}",
                         display_argv(&argv),
-                        crate::core::parse::printable(&u)
+                        crate::core::terminal_text::terminal_safe_line(&u)
                     )?,
                     None => writeln!(out, "{}", display_argv(&argv))?,
                 }
@@ -62,7 +62,7 @@ pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     for (line, text) in &list.unrecognised {
         eprintln!(
             "fieldbook: chkconfig output line {line} not understood: {}",
-            crate::core::parse::printable(text)
+            crate::core::terminal_text::terminal_safe_line(text)
         );
     }
     print(&out)?;

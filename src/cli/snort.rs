@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 
 use crate::cli::capture::print;
 use crate::cli::exit;
-use crate::core::parse::printable;
 use crate::core::snort::{self, RULE_DIRS, USER_FILE};
+use crate::core::terminal_text::terminal_safe_line;
 
 /// `fieldbook snort` subcommands.
 #[derive(Debug, Subcommand)]
@@ -82,11 +82,16 @@ pub fn run(global: &GlobalOpts, json: bool, action: Option<&SnortAction>) -> any
         )?;
         for hit in &r.hits {
             let mark = if hit.enabled { "  " } else { "# " };
-            writeln!(out, "    {mark}{}:{}", printable(&hit.file), hit.line)?;
+            writeln!(
+                out,
+                "    {mark}{}:{}",
+                terminal_safe_line(&hit.file),
+                hit.line
+            )?;
         }
     }
     for e in &report.errors {
-        eprintln!("fieldbook: {}", printable(e));
+        eprintln!("fieldbook: {}", terminal_safe_line(e));
     }
     print(&out)?;
     Ok(exit::OK)

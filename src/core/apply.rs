@@ -341,7 +341,7 @@ impl StepPreview {
     /// The diffs made safe to print on a terminal: control characters from the files (an ESC
     /// in a config file could drive the technician's terminal) are shown as `^[`-style text.
     pub fn diff_for_terminal(&self) -> String {
-        printable_lines(&self.diff())
+        crate::core::terminal_text::terminal_visible(&self.diff())
     }
 
     /// All diffs, file after file, for the preview pane.
@@ -355,27 +355,7 @@ impl StepPreview {
     }
 }
 
-/// Replaces control characters (other than newline and tab) with caret notation, so text
-/// from a file can be printed without being interpreted by the terminal.
-pub fn printable_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 => {
-                out.push('^');
-                out.push(char::from(b'@' + c as u8));
-            }
-            '\u{7f}' => out.push_str("^?"),
-            c if ('\u{80}'..='\u{9f}').contains(&c) => {
-                out.push_str(&format!("<U+{:04X}>", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
+#[cfg(test)]
 /// Where a runbook path lands on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -387,6 +367,7 @@ pub struct Resolved {
     pub link: Option<String>,
 }
 
+#[cfg(test)]
 /// Resolves `path` (absolute, as on the target system) under `root` the way a chroot would:
 /// intermediate symbolic links are followed, absolute link targets start again at `root`, and
 /// `..` from a link never climbs above `root`. The last component is followed only when
@@ -1435,7 +1416,7 @@ mod tests {
     #[test]
     fn diffs_print_without_escape_sequences() {
         assert_eq!(
-            printable_lines("a\x1b[2Jb\n\tc\x7f\u{9b}"),
+            crate::core::terminal_text::terminal_visible("a\x1b[2Jb\n\tc\x7f\u{9b}"),
             "a^[[2Jb\n\tc^?<U+009B>"
         );
     }

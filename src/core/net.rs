@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::Ipv6Net;
 use serde::Serialize;
 
 use super::vars;
@@ -395,9 +395,10 @@ pub fn parse_addr4(text: &str) -> Result<Ipv4Addr, String> {
     }
 }
 
+#[cfg(test)]
 /// Same maths through ipnet, used by tests as an independent check of the hand-written bits.
 pub fn via_ipnet(addr: Ipv4Addr, prefix: u8) -> Option<(Ipv4Addr, Ipv4Addr)> {
-    Ipv4Net::new(addr, prefix)
+    ipnet::Ipv4Net::new(addr, prefix)
         .ok()
         .map(|n| (n.network(), n.broadcast()))
 }

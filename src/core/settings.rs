@@ -77,14 +77,6 @@ impl Settings {
             (None, None) => "this machine".into(),
         }
     }
-
-    /// The same settings in the other mode (`p` in the app).
-    pub fn toggled_practice(&self) -> Settings {
-        Settings {
-            practice: !self.practice,
-            ..self.clone()
-        }
-    }
 }
 
 #[cfg(test)]

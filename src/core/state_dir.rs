@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::atomic;
 use super::exit_record::ExitRecord;
-use super::progress::{Exit, Run};
+use super::progress::Run;
 
 /// Environment variable naming the state directory (same as `--state-dir`).
 pub const STATE_DIR_ENV: &str = "FIELDBOOK_STATE_DIR";
@@ -377,9 +377,10 @@ pub fn exit_file(log: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+#[cfg(test)]
 /// Writes an exit file atomically (for the supervisor), owner-only, with the exit status
 /// only (the format older fieldbooks wrote; see [`write_exit_record`] for the full one).
-pub fn write_exit_file(path: &Path, exit: Exit) -> io::Result<()> {
+pub fn write_exit_file(path: &Path, exit: super::progress::Exit) -> io::Result<()> {
     write_exit_record(path, &ExitRecord::from(exit))
 }
 
@@ -388,19 +389,22 @@ pub fn write_exit_record(path: &Path, record: &ExitRecord) -> io::Result<()> {
     atomic::write_atomic(path, record.format().as_bytes())
 }
 
+#[cfg(test)]
 /// The exit file's text for `exit` alone: `code N` or `signal N` and a newline.
-pub fn format_exit(exit: Exit) -> String {
+pub fn format_exit(exit: super::progress::Exit) -> String {
     ExitRecord::from(exit).format()
 }
 
+#[cfg(test)]
 /// Parses an exit file's exit status; `None` if it is not `code N` / `signal N` (followed by
 /// the supervisor's judgement, if any).
-pub fn parse_exit(text: &str) -> Option<Exit> {
+pub fn parse_exit(text: &str) -> Option<super::progress::Exit> {
     ExitRecord::parse(text).map(|r| r.exit)
 }
 
+#[cfg(test)]
 /// Reads an exit file's exit status: `Ok(None)` when it does not exist (the step has not ended).
-pub fn read_exit_file(path: &Path) -> io::Result<Option<Exit>> {
+pub fn read_exit_file(path: &Path) -> io::Result<Option<super::progress::Exit>> {
     Ok(read_exit_record(path)?.map(|r| r.exit))
 }
 
@@ -423,6 +427,7 @@ pub fn read_exit_record(path: &Path) -> io::Result<Option<ExitRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::progress::Exit;
 
     #[test]
     fn default_dir_follows_root_xdg_home() {

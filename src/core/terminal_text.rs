@@ -4,8 +4,6 @@
 //! log on disk keeps the raw bytes). Nothing that comes out of here can move the cursor, set a
 //! title or switch screens on the technician's terminal.
 
-use std::collections::VecDeque;
-
 /// Characters kept per line for display; the rest is counted in [`StyledLine::cut`].
 pub const MAX_LINE_CHARS: usize = 4096;
 
@@ -69,19 +67,6 @@ pub struct StyledLine {
 }
 
 impl StyledLine {
-    /// A line of plain text (for fieldbook's own messages in an output view).
-    pub fn plain_text(text: &str) -> StyledLine {
-        let mut line = StyledLine::default();
-        let mut filter = TerminalText::new();
-        let mut out = Vec::new();
-        filter.feed(text.as_bytes(), &mut out);
-        filter.finish(&mut out);
-        for l in out {
-            line.push_str(l.as_str(), TextStyle::default());
-        }
-        line
-    }
-
     /// The text without styles.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -561,96 +546,43 @@ fn caret(b: u8) -> String {
     }
 }
 
-/// The last lines of a child's output kept for the screen, plus the line being printed now.
-/// Memory stays bounded however much a command prints; the log file has everything.
-#[derive(Debug, Clone)]
-pub struct Scrollback {
-    lines: VecDeque<StyledLine>,
-    partial: Option<StyledLine>,
-    capacity: usize,
-    dropped: u64,
-}
-
-impl Default for Scrollback {
-    fn default() -> Self {
-        Scrollback::new(DEFAULT_SCROLLBACK)
-    }
-}
-
-impl Scrollback {
-    /// An empty scrollback keeping at most `capacity` finished lines.
-    pub fn new(capacity: usize) -> Scrollback {
-        Scrollback {
-            lines: VecDeque::new(),
-            partial: None,
-            capacity: capacity.max(1),
-            dropped: 0,
-        }
-    }
-
-    /// Adds finished lines; the partial line is replaced by whatever comes next.
-    pub fn extend(&mut self, lines: impl IntoIterator<Item = StyledLine>) {
-        for line in lines {
-            if self.lines.len() == self.capacity {
-                self.lines.pop_front();
-                self.dropped += 1;
-            }
-            self.lines.push_back(line);
-        }
-    }
-
-    /// Sets (or clears) the line being printed now.
-    pub fn set_partial(&mut self, partial: Option<StyledLine>) {
-        self.partial = partial;
-    }
-
-    /// Finished lines kept, oldest first.
-    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &StyledLine> + ExactSizeIterator {
-        self.lines.iter()
-    }
-
-    /// The line being printed now, if any.
-    pub fn partial(&self) -> Option<&StyledLine> {
-        self.partial.as_ref()
-    }
-
-    /// Finished lines plus the partial one: what an output view shows.
-    pub fn visible(&self) -> impl Iterator<Item = &StyledLine> {
-        self.lines.iter().chain(self.partial.iter())
-    }
-
-    /// Number of lines [`visible`](Self::visible) yields.
-    pub fn len(&self) -> usize {
-        self.lines.len() + usize::from(self.partial.is_some())
-    }
-
-    /// True when nothing was printed yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Lines that fell off the top (they are still in the log).
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// The last `n` visible lines, oldest first (for a failure summary).
-    pub fn last(&self, n: usize) -> Vec<&StyledLine> {
-        let all: Vec<&StyledLine> = self.visible().collect();
-        all[all.len().saturating_sub(n)..].to_vec()
-    }
-}
-
-/// Replaces control characters (other than newline and tab) with `?`, so text from a state
-/// file (notes, targets) can never drive the terminal it is printed on.
+/// The one filter for text from runbooks, values, tools or hosts on its way to a terminal:
+/// control characters (C0, DEL and C1, which some terminals obey as escapes) become `?`, so
+/// such text can never drive the terminal it is printed on. Newlines and tabs stay, for text
+/// of several lines (notes, messages on stderr).
 pub fn terminal_safe(text: &str) -> String {
+    safe(text, true)
+}
+
+/// [`terminal_safe`] for text shown as one line or in one cell: a newline becomes `?` too and
+/// a tab a space.
+pub fn terminal_safe_line(text: &str) -> String {
+    safe(text, false)
+}
+
+/// [`terminal_safe`] that shows which control character was there, for text whose every byte
+/// matters (a diff of a config file): caret notation for C0 and DEL (`^[`, `^?`), `<U+009B>`
+/// for C1. Newlines and tabs stay.
+pub fn terminal_visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_ascii_control() => out.push_str(&caret(c as u8)),
+            c if c.is_control() => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn safe(text: &str, lines: bool) -> String {
     text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '\n' | '\t' if lines => c,
+            '\t' => ' ',
+            c if c.is_control() => '?',
+            c => c,
         })
         .collect()
 }
@@ -774,22 +706,14 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_osc_ends_at_newline() {
-        assert_eq!(texts(b"\x1b]0;never ends\nvisible\n"), vec!["", "visible"]);
+    fn terminal_safe_text_has_no_control_characters() {
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\tc\nd\u{9b}e"), "a?[2Jb\tc\nd?e");
+        assert_eq!(terminal_safe_line("a\u{1b}[2Jb\tc\nd\u{7f}"), "a?[2Jb c?d?");
     }
 
     #[test]
-    fn scrollback_is_bounded() {
-        let mut sb = Scrollback::new(3);
-        sb.extend((0..10).map(|i| StyledLine::plain_text(&i.to_string())));
-        sb.set_partial(Some(StyledLine::plain_text("p")));
-        let v: Vec<String> = sb.visible().map(StyledLine::text).collect();
-        assert_eq!(v, vec!["7", "8", "9", "p"]);
-        assert_eq!(sb.dropped(), 7);
-        assert_eq!(
-            sb.last(2).iter().map(|l| l.text()).collect::<Vec<_>>(),
-            vec!["9", "p"]
-        );
+    fn unterminated_osc_ends_at_newline() {
+        assert_eq!(texts(b"\x1b]0;never ends\nvisible\n"), vec!["", "visible"]);
     }
 
     /// xorshift: arbitrary bytes without a property-testing crate.

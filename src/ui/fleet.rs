@@ -247,8 +247,14 @@ pub fn result(model: &mut Model, result: FleetResult) -> Vec<Effect> {
         }
         FleetResult::Report { title, text } => {
             let lines = match text {
-                Ok(t) => t.lines().map(fleet::visible).collect(),
-                Err(e) => vec![format!("No report: {}", fleet::visible(&e))],
+                Ok(t) => t
+                    .lines()
+                    .map(crate::core::terminal_text::terminal_safe_line)
+                    .collect(),
+                Err(e) => vec![format!(
+                    "No report: {}",
+                    crate::core::terminal_text::terminal_safe_line(&e)
+                )],
             };
             view.report = Some((title, lines));
         }

@@ -1102,13 +1102,9 @@ pub fn bindings_for(scope: Scope) -> Vec<&'static Binding> {
 }
 
 /// The hint line for a scope: `key:label` pairs from the table, the global ones (help) first
-/// so they survive when a narrow line cuts the rest.
-pub fn hints(scope: Scope) -> Vec<(String, &'static str)> {
-    hints_while(scope, true)
-}
-
-/// [`hints`] for the Output screen while a command runs or not: cancel only while one runs;
-/// retry, skip and done only after it ended.
+/// so they survive when a narrow line cuts the rest. On the Output screen they depend on
+/// whether a command runs: cancel only while one runs; retry, skip and done only after it
+/// ended.
 pub fn hints_while(scope: Scope, running: bool) -> Vec<(String, &'static str)> {
     let mut list = bindings_for(scope);
     list.sort_by_key(|b| b.scope != Scope::Global);
@@ -1188,11 +1184,11 @@ mod tests {
 
     #[test]
     fn hints_come_from_the_table() {
-        let h = hints(Scope::Step);
+        let h = hints_while(Scope::Step, true);
         assert!(h.contains(&("r".to_string(), "run")));
         assert!(h.contains(&("?".to_string(), "help")));
-        assert!(hints(Scope::Home).contains(&("p".to_string(), "practice")));
-        let yes_no = hints(Scope::Confirm);
+        assert!(hints_while(Scope::Home, true).contains(&("p".to_string(), "practice")));
+        let yes_no = hints_while(Scope::Confirm, true);
         assert_eq!(yes_no, [("y".to_string(), "yes"), ("n".to_string(), "no")]);
         let cancel = ("c".to_string(), "cancel");
         assert!(hints_while(Scope::Output, true).contains(&cancel));

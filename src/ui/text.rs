@@ -9,13 +9,6 @@ pub fn show_argv(argv: &[String]) -> String {
     crate::core::shell_quote::join(argv)
 }
 
-/// Replaces control characters so text from files and tools cannot move the cursor.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

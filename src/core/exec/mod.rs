@@ -281,6 +281,9 @@ pub struct Foreground {
     pub hung_up: bool,
     /// The last bytes it printed (the log has all of them), for the Output screen.
     pub tail: Vec<u8>,
+    /// The link to the host broke (ssh's own exit 255, told from the program's by the exit it
+    /// recorded on the host): why, in words. `exit` is then not the program's result.
+    pub link_lost: Option<String>,
 }
 
 /// Runs an interactive program (on a host over ssh: `ssh -t` with the size in the remote
@@ -296,9 +299,8 @@ pub fn run_foreground(
 ) -> Result<Foreground, String> {
     use std::os::unix::process::ExitStatusExt;
     let how = machine::How::Interactive { cols, rows };
-    let spawn = machine::current()
-        .program(command, how)
-        .map_err(|e| e.to_string())?;
+    let on = machine::current();
+    let spawn = on.program(command, how).map_err(|e| e.to_string())?;
     let relayed = super::relay::run(
         &spawn.command(),
         extra_env,
@@ -308,26 +310,24 @@ pub fn run_foreground(
     )
     .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
     let status = relayed.status;
+    let exit = match (status.code(), status.signal()) {
+        (Some(c), _) => Exit::Code(c),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    };
+    // The program's own exit 255 is its result; ssh's is a lost link (the host recorded no
+    // exit, or another one).
+    let link_lost = on.settle(&spawn, exit).err().map(|e| {
+        format!(
+            "interrupted: {} ({e}): the program's own result is unknown",
+            on.describe()
+        )
+    });
     Ok(Foreground {
-        exit: match (status.code(), status.signal()) {
-            (Some(c), _) => Exit::Code(c),
-            (None, Some(sig)) => Exit::Signal(sig),
-            (None, None) => Exit::Code(-1),
-        },
+        exit,
         hung_up: relayed.hung_up,
         tail: relayed.tail,
-    })
-}
-
-/// True when an interactive program's exit is ssh's own 255 (the link to the host dropped):
-/// the program's result is then unknown. Returns the words for it.
-pub fn link_dropped(exit: Exit) -> Option<String> {
-    let machine = machine::current();
-    (machine.ssh().is_some() && exit == Exit::Code(255)).then(|| {
-        format!(
-            "the connection to {} ended (ssh exit 255): the program's own result is unknown",
-            machine.describe()
-        )
+        link_lost,
     })
 }
 
@@ -365,7 +365,7 @@ pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String
             "`{}` failed ({}): {}",
             argv.join(" "),
             out.status,
-            super::parse::printable(String::from_utf8_lossy(&out.stderr).trim())
+            super::terminal_text::terminal_safe_line(String::from_utf8_lossy(&out.stderr).trim())
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

@@ -6,6 +6,7 @@
 
 pub mod ssh;
 
+use crate::core::terminal_text::terminal_safe_line;
 use crate::core::wrap::wrap;
 use serde::Serialize;
 use serde_json::Value;
@@ -99,7 +100,7 @@ pub fn check_host(host: &str) -> Result<(), HostError> {
     } else if host.starts_with('-') {
         Err(HostError::LooksLikeOption(host.to_string()))
     } else if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(HostError::BadCharacters(visible(host)))
+        Err(HostError::BadCharacters(terminal_safe_line(host)))
     } else {
         Ok(())
     }
@@ -160,7 +161,7 @@ fn last_words(stderr: &str) -> String {
         .lines()
         .map(str::trim)
         .rfind(|l| !l.is_empty())
-        .map(visible)
+        .map(terminal_safe_line)
         .unwrap_or_default()
 }
 
@@ -176,7 +177,7 @@ pub fn parse_status(stdout: &str) -> Result<(Vec<RunSummary>, Value), String> {
     let text = |v: &Value, k: &str| {
         v.get(k)
             .and_then(Value::as_str)
-            .map(visible)
+            .map(terminal_safe_line)
             .unwrap_or_default()
     };
     let ids_with = |run: &Value, status: &str| -> Vec<String> {
@@ -199,7 +200,12 @@ pub fn parse_status(stdout: &str) -> Result<(Vec<RunSummary>, Value), String> {
             let who = run
                 .get("people")
                 .and_then(Value::as_array)
-                .map(|p| p.iter().filter_map(Value::as_str).map(visible).collect())
+                .map(|p| {
+                    p.iter()
+                        .filter_map(Value::as_str)
+                        .map(terminal_safe_line)
+                        .collect()
+                })
                 .unwrap_or_default();
             RunSummary {
                 runbook: text(run, "runbook"),
@@ -221,21 +227,13 @@ pub fn parse_status(stdout: &str) -> Result<(Vec<RunSummary>, Value), String> {
     Ok((summaries, value))
 }
 
-/// Text from another machine made safe for the technician's terminal: control characters
-/// (escape sequences included) are shown as `?`.
-pub fn visible(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 /// The width the fleet table keeps to: a serial console.
 const TABLE_WIDTH: usize = 80;
 
 /// What a host that gave no runs said, as one line starting with its name (`None` for a host
 /// that answered with runs).
 pub fn note(r: &HostReport) -> Option<String> {
-    let host = visible(&r.host);
+    let host = terminal_safe_line(&r.host);
     match &r.answer {
         HostAnswer::Ok { runs, .. } if runs.is_empty() => {
             Some(format!("{host}  no fieldbook runs yet"))
@@ -301,7 +299,7 @@ pub fn table(reports: &[HostReport]) -> String {
             }
             items.push(Ok(Row {
                 cells: [
-                    visible(&r.host),
+                    terminal_safe_line(&r.host),
                     runbook,
                     format!("{}/{}", run.done, run.total),
                     list(&run.failed),

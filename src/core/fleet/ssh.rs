@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::core::shell_quote;
 
-use super::{HostAnswer, HostReport, PARALLEL, classify, visible};
+use super::{HostAnswer, HostReport, PARALLEL, classify};
+use crate::core::terminal_text::terminal_safe_line;
 
 /// Environment variable naming the ssh program to use instead of `ssh` from PATH.
 pub const SSH_ENV: &str = "FIELDBOOK_SSH";
@@ -237,7 +238,7 @@ pub fn report(
         Some(0) => Ok(out
             .stdout
             .lines()
-            .map(visible)
+            .map(terminal_safe_line)
             .collect::<Vec<_>>()
             .join("\n")),
         _ => Err(match classify(out.exit, "", &out.stderr) {
@@ -247,7 +248,7 @@ pub fn report(
                 "fieldbook report failed{}: {}",
                 out.exit
                     .map_or_else(String::new, |c| format!(" (exit {c})")),
-                visible(out.stderr.trim())
+                terminal_safe_line(out.stderr.trim())
             ),
         }),
     }

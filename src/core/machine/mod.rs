@@ -234,7 +234,9 @@ pub fn capture_listing<M: Machine + ?Sized>(
             argv.join(" "),
             machine.describe(),
             out.exit,
-            crate::core::parse::printable(String::from_utf8_lossy(&out.stderr).trim())
+            crate::core::terminal_text::terminal_safe_line(
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -310,19 +312,9 @@ pub fn open(settings: &MachineSettings) -> Result<Shared, MachineError> {
 
 /// Starts a long step under a supervisor on `machine`: the local supervisor (its programs
 /// behind `chroot DIR` for a chroot), or the POSIX-sh supervisor on a host over ssh. Returns
-/// the supervisor's pid (on the host for ssh) and the step to follow.
-pub fn start_long(
-    machine: &Shared,
-    exe: &Path,
-    job: &StepJob,
-    log: &Path,
-) -> Result<(u32, RunningStep), MachineError> {
-    start_long_with_secrets(machine, exe, job, log, &[])
-}
-
-/// [`start_long`] for a job holding the values of `secret` variables, which no job file or
-/// script ever stores: locally see [`supervisor::launch_with_secrets`], on a host
-/// [`remote_long::launch`].
+/// the supervisor's pid (on the host for ssh) and the step to follow. The values of `secret`
+/// variables are handed over so that no job file or script ever stores them: locally see
+/// [`supervisor::launch_with_secrets`], on a host [`remote_long::launch`].
 pub fn start_long_with_secrets(
     machine: &Shared,
     exe: &Path,

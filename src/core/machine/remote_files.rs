@@ -525,7 +525,7 @@ mv -f "$t" "$p" || {{ rm -f "$t"; echo "replacing $p failed; the original is unc
         return Err(EditError::Io {
             path: path.to_string(),
             doing: "writing on the host",
-            source: std::io::Error::other(crate::core::fleet::visible(&said)),
+            source: std::io::Error::other(crate::core::terminal_text::terminal_safe_line(&said)),
         });
     }
     let back = read(session, path)?;

@@ -4,7 +4,8 @@
 //! receives values only as positional parameters (`"$1"`, `"$@"`), never spliced in.
 //!
 //! What the host needs: `sh`, `cat`, `mv`, `chmod`, `chown`, `kill`, `nohup`, `tail`, plus
-//! `ls`, `mkdir` and `rm` (all in ClearOS 5 and in busybox); `setsid` is used when present.
+//! `ls`, `mkdir` and `rm`, and `grep -F` for a long step with `ok_output` (all in ClearOS 5
+//! and in busybox); `setsid` is used when present.
 
 use crate::core::shell_quote::{self, quote};
 
@@ -40,14 +41,20 @@ pub fn captured(argv: &[String], env: &[(String, String)], mark: &str) -> String
 }
 
 /// The remote line for an interactive program (under `ssh -t`): the terminal size as
-/// COLUMNS/LINES, then the argv.
-pub fn interactive(argv: &[String], env: &[(String, String)], cols: u16, rows: u16) -> String {
+/// COLUMNS/LINES, then the argv under the same wrapper as a captured program, so its own exit
+/// is recorded at `mark` out of band and an exit 255 of its own is not taken for ssh's.
+pub fn interactive(
+    argv: &[String],
+    env: &[(String, String)],
+    (cols, rows): (u16, u16),
+    mark: &str,
+) -> String {
     let mut all = vec![
         ("COLUMNS".to_string(), cols.to_string()),
         ("LINES".to_string(), rows.to_string()),
     ];
     all.extend(env.iter().cloned());
-    format!("{}exec {}", exports(&all), shell_quote::join(argv))
+    captured(argv, &all, mark)
 }
 
 /// Sends signal number `sig` to the group recorded at `mark` (falling back to the leader where

@@ -138,17 +138,23 @@ pub fn script(job: &StepJob, secrets: &[String]) -> String {
     s.push_str(&n.to_string());
     s.push_str("\"; [ -z \"$3\" ] || echo \"verdict $3\"; } >\"$d/exit.tmp\"\n");
     s.push_str("  mv \"$d/exit.tmp\" \"$d/exit\"\n  exit 0\n}\ns=0\n");
-    // With ok_output texts the verdict is left to fieldbook, which reads the whole log.
-    let verdict_ok = if job.ok_output.is_empty() { "done" } else { "" };
-    let verdict_bad = if job.ok_output.is_empty() {
-        "failed"
-    } else {
-        ""
-    };
+    // Each program is judged here (its exit, and its own output for ok_output texts), so the
+    // verdict is always the supervisor's.
+    let (verdict_ok, verdict_bad) = ("done", "failed");
     let expect: Vec<String> = job.expect.iter().map(i32::to_string).collect();
+    // An unexpected exit with an ok_output text in that program's own output is success, as
+    // in the local supervisor: the program's output is the log from its size before it ran.
+    let ok_texts: String = job
+        .ok_output
+        .iter()
+        .map(|t| format!(" -e {}", word(t, &secrets)))
+        .collect();
     for (i, c) in job.commands.iter().enumerate() {
         let i = i + 1;
         let shown: Vec<String> = c.argv.iter().map(|a| masked(a, &secrets)).collect();
+        if !job.ok_output.is_empty() {
+            s.push_str("set -- $(ls -ln \"$d/log\"); o=$5\n");
+        }
         s.push_str(&format!(
             "echo {}\n",
             quote(&format!("$ {}", shell_quote::join(&shown)))
@@ -163,10 +169,17 @@ pub fn script(job: &StepJob, secrets: &[String]) -> String {
             "( trap - INT TERM; {exports}exec {} ); s=$?\n",
             argv.join(" ")
         ));
-        s.push_str(&format!(
-            "case $s in {}) ;; *) fb_end {i} $s {verdict_bad} ;; esac\n",
-            expect.join("|")
-        ));
+        if job.ok_output.is_empty() {
+            s.push_str(&format!(
+                "case $s in {}) ;; *) fb_end {i} $s {verdict_bad} ;; esac\n",
+                expect.join("|")
+            ));
+        } else {
+            s.push_str(&format!(
+                "case $s in {}) ;; *) tail -c +$((o + 1)) \"$d/log\" | grep -F -q{ok_texts} || fb_end {i} $s {verdict_bad} ;; esac\n",
+                expect.join("|")
+            ));
+        }
     }
     s.push_str(&format!("fb_end {n} $s {verdict_ok}\n"));
     s
@@ -348,7 +361,7 @@ fn poll(session: &SshSession, dir: &str, offset: u64) -> Result<(Seen, Vec<u8>),
         other => {
             return Err(MachineError::Failed(format!(
                 "unexpected answer from the host: {}",
-                crate::core::fleet::visible(other)
+                crate::core::terminal_text::terminal_safe_line(other)
             )));
         }
     };
@@ -460,7 +473,7 @@ fn follow(
                         let record = ExitRecord::parse(&text).unwrap_or_else(|| ExitRecord {
                             error: Some(format!(
                                 "the host's exit file could not be read: {}",
-                                crate::core::fleet::visible(text.trim())
+                                crate::core::terminal_text::terminal_safe_line(text.trim())
                             )),
                             ..ExitRecord::from(Exit::Code(127))
                         });
@@ -590,6 +603,44 @@ mod tests {
         let record = ExitRecord::parse(&exit).unwrap();
         assert_eq!(record.exit, Exit::Code(3));
         assert_eq!(record.program, Some(1));
+        assert_eq!(record.success, Some(false));
+    }
+
+    /// With `ok_output`, an unexpected exit whose own output shows an ok text goes on to the
+    /// next program, as the local supervisor does; an unexpected exit without it in its own
+    /// output (even when an earlier program printed it) ends the run failed.
+    #[test]
+    fn the_generated_supervisor_goes_on_after_an_ok_output_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = |script: &str| Command {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec![],
+        };
+        let job = StepJob {
+            commands: vec![
+                sh("echo ' * net.xenbr0 is not in the runlevel default'; exit 1"),
+                sh("echo second ran"),
+                sh("echo no such text; exit 2"),
+                sh("echo never"),
+            ],
+            expect: vec![0],
+            ok_output: vec!["is not in the runlevel".into()],
+        };
+        let d = dir.path().display().to_string();
+        std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
+        let st = std::process::Command::new("sh")
+            .arg(dir.path().join("run.sh"))
+            .arg(&d)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert!(log.contains("second ran\n"), "{log}");
+        assert!(!log.contains("never\n"), "{log}");
+        let record =
+            ExitRecord::parse(&std::fs::read_to_string(dir.path().join("exit")).unwrap()).unwrap();
+        assert_eq!(record.exit, Exit::Code(2));
+        assert_eq!(record.program, Some(2), "the third program (0-based 2)");
         assert_eq!(record.success, Some(false));
     }
 

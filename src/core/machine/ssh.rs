@@ -51,7 +51,7 @@ impl SshConfig {
         {
             return Err(format!(
                 "--remote-dir '{}' must be an absolute path on the host",
-                fleet::visible(d)
+                crate::core::terminal_text::terminal_safe_line(d)
             ));
         }
         Ok(SshConfig {
@@ -182,7 +182,9 @@ impl SshSession {
                 ))
             })?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = fleet::visible(String::from_utf8_lossy(&out.stderr).trim());
+        let stderr = crate::core::terminal_text::terminal_safe_line(
+            String::from_utf8_lossy(&out.stderr).trim(),
+        );
         let dir = stdout
             .lines()
             .find_map(|l| l.strip_prefix(remote_line::DIR_MARK))
@@ -327,7 +329,8 @@ impl SshSession {
     }
 
     fn link_lost(&self, stderr: &[u8]) -> MachineError {
-        let said = fleet::visible(String::from_utf8_lossy(stderr).trim());
+        let said =
+            crate::core::terminal_text::terminal_safe_line(String::from_utf8_lossy(stderr).trim());
         MachineError::Link(format!(
             "the connection to {} was lost (ssh exit 255{})",
             self.cfg.destination,
@@ -430,7 +433,7 @@ impl Machine for SshSession {
         {
             return Err(MachineError::Refused(format!(
                 "'{}' cannot be passed to {} as a shell variable",
-                fleet::visible(bad),
+                crate::core::terminal_text::terminal_safe_line(bad),
                 self.cfg.destination
             )));
         }
@@ -445,14 +448,15 @@ impl Machine for SshSession {
                     remote_mark: Some(mark),
                 })
             }
-            How::Interactive { cols, rows } => Ok(Spawn {
-                argv: self.client_argv(
-                    true,
-                    remote_line::interactive(&argv, &command.env, cols, rows),
-                ),
-                env: Vec::new(),
-                remote_mark: None,
-            }),
+            How::Interactive { cols, rows } => {
+                let mark = self.next_mark();
+                let line = remote_line::interactive(&argv, &command.env, (cols, rows), &mark);
+                Ok(Spawn {
+                    argv: self.client_argv(true, line),
+                    env: Vec::new(),
+                    remote_mark: Some(mark),
+                })
+            }
         }
     }
 

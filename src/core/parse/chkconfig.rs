@@ -21,12 +21,14 @@ pub struct SysvService {
 }
 
 impl SysvService {
+    #[cfg(test)]
     /// True when the service starts in every one of `levels` (digits such as `"2345"`).
     /// Digits outside 0–6 are ignored.
     pub fn on_in_all(&self, levels: &str) -> bool {
         level_digits(levels).all(|n| self.levels[n])
     }
 
+    #[cfg(test)]
     /// True when the service starts in none of `levels`.
     pub fn off_in_all(&self, levels: &str) -> bool {
         level_digits(levels).all(|n| !self.levels[n])

@@ -39,14 +39,6 @@ pub fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
-/// Makes text safe to print on a terminal: control characters other than tab become `?`.
-/// Used wherever a parsed name or a file line is shown to the technician.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
-        .collect()
-}
-
 /// Random text for the "never panics" property tests of every parser: mutations of a real
 /// sample plus noise from an alphabet of the characters these formats care about. A tiny
 /// xorshift generator keeps the tests deterministic and dependency-free.
@@ -151,7 +143,6 @@ mod tests {
 
     #[test]
     fn printable_hides_control_characters() {
-        assert_eq!(printable("a\u{1b}[2Jb\tc"), "a?[2Jb\tc");
         assert!(!is_plain_name("a b"));
         assert!(!is_plain_name(""));
         assert!(is_plain_name("lvm2-monitor"));

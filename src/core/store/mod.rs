@@ -255,12 +255,14 @@ impl Store {
         }
     }
 
+    #[cfg(test)]
     /// Writes the state (and any journal lines still pending) again, e.g. after the
     /// technician freed disk space.
     pub fn retry_save(&mut self) -> Result<(), StoreError> {
         self.flush()
     }
 
+    #[cfg(test)]
     /// Replaces the state-file writer; for tests that simulate a full or read-only disk,
     /// which cannot be produced with permissions when tests run as root.
     pub fn set_writer(&mut self, writer: Writer) {

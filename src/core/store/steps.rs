@@ -228,6 +228,7 @@ impl Store {
         self.end(step, exit, ok, None)
     }
 
+    #[cfg(test)]
     /// Ends the running attempt as failed because program `program` (0-based) of a
     /// multi-command step failed with `exit`.
     pub fn fail_at(&mut self, step: &str, exit: Exit, program: usize) -> Result<(), StoreError> {
@@ -313,6 +314,7 @@ impl Store {
         self.commit(event)
     }
 
+    #[cfg(test)]
     /// On SIGHUP/SIGTERM: every running step that is not detached (no supervisor pid) becomes
     /// `interrupted`, saved once; detached ones keep running and are re-attached later.
     /// Returns the steps interrupted.

@@ -5,9 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::core::terminal_text::terminal_safe_line;
 use crate::ui::keys::Scope;
 use crate::ui::model::{EditPreview, Model};
-use crate::ui::text::printable;
 use crate::ui::widgets::{self, put};
 
 /// The lines shown: a one-line summary, then the diff. `update` clamps scrolling with its length.
@@ -24,7 +24,7 @@ pub fn body_lines(preview: &EditPreview) -> Vec<String> {
         out.push("(editing through a symbolic link, as confirmed)".into());
     }
     out.push(String::new());
-    out.extend(preview.diff.iter().map(|l| printable(l)));
+    out.extend(preview.diff.iter().map(|l| terminal_safe_line(l)));
     out
 }
 

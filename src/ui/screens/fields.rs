@@ -5,8 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 
+use crate::core::terminal_text::terminal_safe_line;
 use crate::ui::model::Field;
-use crate::ui::text::{printable, wrap};
+use crate::ui::text::wrap;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::put;
 
@@ -31,13 +32,16 @@ pub const FIELD_ROWS: u16 = 2;
 /// so nothing is cut: two labels that start alike ("Physical interface on the ...") must both
 /// be read whole.
 fn wrapped(view: &FieldView<'_>, inner: Rect, label_width: u16) -> (Vec<String>, Vec<String>) {
-    let label = wrap(&printable(view.label), usize::from(label_width.max(1)));
+    let label = wrap(
+        &terminal_safe_line(view.label),
+        usize::from(label_width.max(1)),
+    );
     let fx = inner.x + 1 + label_width + 1;
     let fw = inner.right().saturating_sub(fx + 1).max(1);
     let note = view
         .note
         .as_ref()
-        .map(|(n, _)| wrap(&printable(n), usize::from(fw)))
+        .map(|(n, _)| wrap(&terminal_safe_line(n), usize::from(fw)))
         .unwrap_or_default();
     (label, note)
 }
@@ -88,7 +92,7 @@ pub fn draw_field(
     let text: String = if view.masked {
         "*".repeat(view.field.value.chars().count())
     } else {
-        printable(&view.field.value)
+        terminal_safe_line(&view.field.value)
     };
     let chars: Vec<char> = text.chars().collect();
     let width = usize::from(fw);

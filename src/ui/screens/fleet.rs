@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::core::fleet::HostAnswer;
+use crate::core::terminal_text::terminal_safe_line;
 use crate::ui::keys::Scope;
 use crate::ui::model::{Cursor, Model};
-use crate::ui::text::printable;
 use crate::ui::widgets::{self, put};
 
 /// Draws the fleet list with the row `cursor` selected.
@@ -113,7 +113,7 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
                 (format!("{host:<10} FAILED: {message}"), theme.warning())
             }
         };
-        put(buf, x, y, &printable(&line), width, style);
+        put(buf, x, y, &terminal_safe_line(&line), width, style);
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
     widgets::more_marks(buf, boxed, theme, offset > 0, offset + h < rows.len());
@@ -128,12 +128,12 @@ pub fn draw_report(model: &Model, scroll: usize, area: Rect, buf: &mut Buffer) {
         buf,
         area,
         &model.theme,
-        &printable(title),
+        &terminal_safe_line(title),
         &format!("{} lines", lines.len()),
         Scope::FleetReport,
         model.message.as_deref(),
     );
-    let shown: Vec<String> = lines.iter().map(|l| printable(l)).collect();
+    let shown: Vec<String> = lines.iter().map(|l| terminal_safe_line(l)).collect();
     let h = widgets::text_rows(buf, inner, &shown, scroll, Style::new());
     widgets::scroll_marks(buf, area, &model.theme, scroll, h, lines.len());
 }

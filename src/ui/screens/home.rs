@@ -54,7 +54,7 @@ fn run_line(model: &Model, rb: &crate::core::runbook::Runbook, run: &Run) -> Str
 /// ` on root@router1` when commands run on a host over ssh.
 pub fn on_host(model: &Model) -> String {
     model.settings.host.as_deref().map_or(String::new(), |h| {
-        format!(" on {}", crate::core::fleet::visible(h))
+        format!(" on {}", crate::core::terminal_text::terminal_safe_line(h))
     })
 }
 

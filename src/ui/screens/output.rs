@@ -10,11 +10,12 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::core::terminal_text::terminal_safe_line;
 use crate::terminal::profile::ColorMode;
 use crate::ui::keys::Scope;
 use crate::ui::model::Model;
 use crate::ui::output_line::OutputLine;
-use crate::ui::text::{printable, wrap};
+use crate::ui::text::wrap;
 use crate::ui::widgets::{self, put};
 
 /// Most rows the "lines dropped" note above the output takes.
@@ -41,7 +42,7 @@ pub fn dropped_note(model: &Model, width: usize) -> Vec<String> {
         "[{} earlier lines are not shown here; the full log is {log}]",
         model.output_dropped
     );
-    let mut lines = wrap(&printable(&text), width);
+    let mut lines = wrap(&terminal_safe_line(&text), width);
     lines.truncate(DROPPED_ROWS);
     lines
 }
@@ -58,7 +59,7 @@ fn rows_of(line: &OutputLine, width: usize, wrapping: bool) -> usize {
     if !wrapping {
         return 1;
     }
-    row_starts(&printable(line.text()), width).len()
+    row_starts(&terminal_safe_line(line.text()), width).len()
 }
 
 /// Where each row of a wrapped line starts (char indexes; the first is 0). A row breaks after
@@ -188,7 +189,7 @@ fn draw_line(
     let end = x0.saturating_add(width);
     let (mut x, mut y) = (x0, y);
     let breaks = if model.output_wrap {
-        row_starts(&printable(line.text()), usize::from(width))
+        row_starts(&terminal_safe_line(line.text()), usize::from(width))
     } else {
         vec![0]
     };
@@ -196,10 +197,10 @@ fn draw_line(
     let mut index = 0usize;
     let pieces: Vec<(String, Style)> = if mono || line.is_plain() {
         // Exactly the cells of plain text: in mono a coloured command costs nothing more.
-        vec![(printable(line.text()), Style::new())]
+        vec![(terminal_safe_line(line.text()), Style::new())]
     } else {
         line.pieces()
-            .map(|(text, style)| (printable(text), model.theme.command_output(style)))
+            .map(|(text, style)| (terminal_safe_line(text), model.theme.command_output(style)))
             .collect()
     };
     for (text, style) in pieces {

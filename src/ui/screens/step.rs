@@ -10,10 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::core::runbook::{Action, Edit, EditAction, Program, Runbook, Step, WhenTest};
+use crate::core::terminal_text::terminal_safe_line;
 use crate::core::vars::substitute;
 use crate::ui::keys::Scope;
 use crate::ui::model::Model;
-use crate::ui::text::{printable, show_argv, wrap};
+use crate::ui::text::{show_argv, wrap};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{self};
 
@@ -31,7 +32,7 @@ fn para(out: &mut Vec<Line<'static>>, text: &str, width: usize, indent: usize, s
 
 fn printable_keep_newlines(text: &str) -> String {
     text.split('\n')
-        .map(printable)
+        .map(terminal_safe_line)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -271,7 +272,7 @@ fn action_lines(
                         );
                         for l in script.lines() {
                             out.push(Line::styled(
-                                format!("    {}", printable(l)),
+                                format!("    {}", terminal_safe_line(l)),
                                 theme.command(),
                             ));
                         }

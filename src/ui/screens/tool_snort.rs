@@ -1,8 +1,8 @@
 //! The Snort rules tool's rows: each listed SID, whether it is enabled, disabled or not found,
 //! the change chosen, where it is, and why it is on the list.
 
-use crate::core::parse::printable;
 use crate::core::snort::{RuleState, SidSource};
+use crate::core::terminal_text::terminal_safe_line;
 use crate::ui::tools::SnortView;
 
 use super::tool::Table;
@@ -26,7 +26,7 @@ pub fn table(s: &SnortView, cursor: usize) -> Table {
             let at = r
                 .hits
                 .first()
-                .map(|h| format!("{}:{}", printable(base_name(&h.file)), h.line))
+                .map(|h| format!("{}:{}", terminal_safe_line(base_name(&h.file)), h.line))
                 .unwrap_or_default();
             let mine = if r.entry.source == SidSource::User {
                 "*"
@@ -51,7 +51,7 @@ pub fn table(s: &SnortView, cursor: usize) -> Table {
                 .map(|h| {
                     format!(
                         "{}:{}{}",
-                        printable(&h.file),
+                        terminal_safe_line(&h.file),
                         h.line,
                         if h.enabled { "" } else { " (#)" }
                     )

@@ -22,16 +22,7 @@ use super::tools;
 /// changed (so the loop draws) unless the message was a key with no meaning here.
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Key(key) => {
-            let scope = model.scope();
-            match keys::lookup(scope, key) {
-                Some(action) => {
-                    model.message = None;
-                    act(model, action)
-                }
-                None => typed(model, scope, key),
-            }
-        }
+        Msg::Key(key) => key_pressed(model, key),
         Msg::Resized { cols, rows } => {
             model.size = (cols, rows);
             clamp_scrolls(model);
@@ -60,52 +51,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             vec![Effect::RunStep { runbook, step }]
         }
         Msg::Applies { .. } => Vec::new(),
-        Msg::AlreadyDone { check } => {
-            let Some(running) = model.running.clone() else {
-                return Vec::new();
-            };
-            let effects = not_started(model, format!("`{check}` says the step is already done"));
-            model.overlay = Some(Overlay::Confirm {
-                question: format!(
-                    "The check `{check}` succeeded: this step looks already done. Mark it done \
-                     without running it? (No: nothing is run; r runs it anyway.)"
-                ),
-                on_yes: Pending::MarkDone {
-                    runbook: running.runbook,
-                    step: running.step,
-                    reason: format!("already done: `{check}` succeeded"),
-                },
-            });
-            effects
-        }
+        Msg::AlreadyDone { check } => already_done(model, &check),
         Msg::Reattached { runbook, step } => {
-            let title = model
-                .step(&runbook, &step)
-                .map(|(_, s)| s.title.clone())
-                .unwrap_or_else(|| step.clone());
-            model.message = Some(format!(
-                "'{title}' is still running under its supervisor: re-attached to its output"
-            ));
-            model.clear_output();
-            model.output_log = model
-                .run(&runbook)
-                .and_then(|r| r.steps.get(&step))
-                .and_then(|s| s.attempts.last())
-                .and_then(|a| a.log.clone());
-            // Under the output: the runbook and the step, so `q` goes back to the step and its
-            // keys (r, s, d) have somewhere to act once it ends.
-            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
-                under_output(model, &runbook, &step);
-            }
-            model.running = Some(Running { runbook, step });
-            model.output_title = format!("{title} (re-attached)");
-            if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
-                model.screens.push(Screen::Output {
-                    scroll: 0,
-                    follow: true,
-                });
-            }
-            clamp_scrolls(model);
+            reattached(model, runbook, step);
             Vec::new()
         }
         Msg::StepEnded(outcome) => {
@@ -124,26 +72,22 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.message = Some(text);
             Vec::new()
         }
-        Msg::RunCorrupt { runbook, message } => {
-            model.overlay = Some(Overlay::Confirm {
-                question: format!(
-                    "{message}\nStart a fresh run of {runbook}? The unreadable copy stays \
-                     where it is for you to inspect."
-                ),
-                on_yes: Pending::StartFresh { runbook },
-            });
-            Vec::new()
-        }
-        Msg::RunHeld { runbook, message } => {
-            model.overlay = Some(Overlay::Confirm {
-                question: format!(
-                    "{message}\nFollow it read-only? Its progress is shown as that fieldbook \
-                     saves it; nothing is run or marked here. (n: back to the list)"
-                ),
-                on_yes: Pending::Follow { runbook },
-            });
-            Vec::new()
-        }
+        Msg::RunCorrupt { runbook, message } => confirm(
+            model,
+            format!(
+                "{message}\nStart a fresh run of {runbook}? The unreadable copy stays where it \
+                 is for you to inspect."
+            ),
+            Pending::StartFresh { runbook },
+        ),
+        Msg::RunHeld { runbook, message } => confirm(
+            model,
+            format!(
+                "{message}\nFollow it read-only? Its progress is shown as that fieldbook saves \
+                 it; nothing is run or marked here. (n: back to the list)"
+            ),
+            Pending::Follow { runbook },
+        ),
         Msg::Followed { runbook, run } => {
             if model.read_only_why(&runbook).is_some()
                 && let Some(run) = run
@@ -157,16 +101,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             runbook,
             step,
             message,
-        } => {
-            model.overlay = Some(Overlay::Confirm {
-                question: format!(
-                    "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still \
-                     there; recorded on the step.) Then r runs the step again."
-                ),
-                on_yes: Pending::StopOrphans { runbook, step },
-            });
-            Vec::new()
-        }
+        } => confirm(
+            model,
+            format!(
+                "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still there; \
+                 recorded on the step.) Then r runs the step again."
+            ),
+            Pending::StopOrphans { runbook, step },
+        ),
         Msg::OrphansStopped {
             runbook,
             step,
@@ -180,35 +122,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::RunOpened(run) => {
-            let interrupted: Vec<String> = model
-                .runbook(&run.runbook)
-                .map(|rb| {
-                    rb.steps()
-                        .filter(|(_, s)| run.status(&s.id) == Status::Interrupted)
-                        .map(|(_, s)| s.title.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let id = run.runbook.clone();
-            model.replace_run(*run);
-            // The stored truth decides where "the first unfinished step" is.
-            let index = model.first_unfinished(&id);
-            if let Some(Screen::Runbook { runbook, cursor }) = model.screens.last_mut()
-                && *runbook == id
-            {
-                cursor.index = index;
-            }
-            if let Some(first) = interrupted.first() {
-                model.message = Some(format!(
-                    "Interrupted, outcome unknown: {first}{}. Check it, then r runs it again or d marks it done",
-                    if interrupted.len() > 1 {
-                        format!(" (and {} more)", interrupted.len() - 1)
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-            clamp_scrolls(model);
+            run_opened(model, *run);
             Vec::new()
         }
         Msg::EditPreviewed {
@@ -233,6 +147,112 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             error,
         } => edit::undone(model, &runbook, &step, undone, error),
     }
+}
+
+/// A key: its action in the current scope, or typed text.
+fn key_pressed(model: &mut Model, key: Key) -> Vec<Effect> {
+    let scope = model.scope();
+    match keys::lookup(scope, key) {
+        Some(action) => {
+            model.message = None;
+            act(model, action)
+        }
+        None => typed(model, scope, key),
+    }
+}
+
+/// Asks a yes/no question; `on_yes` is what yes does.
+fn confirm(model: &mut Model, question: String, on_yes: Pending) -> Vec<Effect> {
+    model.overlay = Some(Overlay::Confirm { question, on_yes });
+    Vec::new()
+}
+
+/// The step's check passed before it ran: nothing ran, and marking it done is offered.
+fn already_done(model: &mut Model, check: &str) -> Vec<Effect> {
+    let Some(running) = model.running.clone() else {
+        return Vec::new();
+    };
+    let effects = not_started(model, format!("`{check}` says the step is already done"));
+    confirm(
+        model,
+        format!(
+            "The check `{check}` succeeded: this step looks already done. Mark it done without \
+             running it? (No: nothing is run; r runs it anyway.)"
+        ),
+        Pending::MarkDone {
+            runbook: running.runbook,
+            step: running.step,
+            reason: format!("already done: `{check}` succeeded"),
+        },
+    );
+    effects
+}
+
+/// A long step an earlier fieldbook left running is followed again: its output screen, over
+/// its runbook and step so `q` goes back to them.
+fn reattached(model: &mut Model, runbook: String, step: String) {
+    let title = model
+        .step(&runbook, &step)
+        .map(|(_, s)| s.title.clone())
+        .unwrap_or_else(|| step.clone());
+    model.message = Some(format!(
+        "'{title}' is still running under its supervisor: re-attached to its output"
+    ));
+    model.clear_output();
+    model.output_log = model
+        .run(&runbook)
+        .and_then(|r| r.steps.get(&step))
+        .and_then(|s| s.attempts.last())
+        .and_then(|a| a.log.clone());
+    // Under the output: the runbook and the step, so `q` goes back to the step and its keys
+    // (r, s, d) have somewhere to act once it ends.
+    if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+        under_output(model, &runbook, &step);
+    }
+    model.running = Some(Running { runbook, step });
+    model.output_title = format!("{title} (re-attached)");
+    if !matches!(model.screens.last(), Some(Screen::Output { .. })) {
+        model.screens.push(Screen::Output {
+            scroll: 0,
+            follow: true,
+        });
+    }
+    clamp_scrolls(model);
+}
+
+/// A run opened from the store: the cursor goes to its first unfinished step, and steps an
+/// interruption left with an unknown outcome are named.
+fn run_opened(model: &mut Model, run: crate::core::progress::Run) {
+    let interrupted: Vec<String> = model
+        .runbook(&run.runbook)
+        .map(|rb| {
+            rb.steps()
+                .filter(|(_, s)| run.status(&s.id) == Status::Interrupted)
+                .map(|(_, s)| s.title.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let id = run.runbook.clone();
+    model.replace_run(run);
+    // The stored truth decides where "the first unfinished step" is.
+    let index = model.first_unfinished(&id);
+    if let Some(Screen::Runbook { runbook, cursor }) = model.screens.last_mut()
+        && *runbook == id
+    {
+        cursor.index = index;
+    }
+    if let Some(first) = interrupted.first() {
+        let more = if interrupted.len() > 1 {
+            format!(" (and {} more)", interrupted.len() - 1)
+        } else {
+            String::new()
+        };
+        model.message = Some(format!(
+            "Interrupted, outcome unknown: {first}{more}. Check it, then r runs it again or d \
+             marks it done"
+        ));
+    }
+    clamp_scrolls(model);
 }
 
 /// Keys without a binding: typed text in a prompt, otherwise ignored.
