@@ -762,3 +762,77 @@ fn p_in_a_session_started_with_practice_says_it_cannot_run_for_real() {
     app.send(b"q");
     assert!(app.wait_exit().success());
 }
+
+/// Issue 15 item 1: when the fieldbook holding a followed run lets it go (leaves the runbook),
+/// the follower is told and may open the run for work; then it records as any run.
+#[test]
+fn a_followed_run_can_be_taken_over_once_its_holder_leaves() {
+    let dir = fixture_dir();
+    let state = tempfile::tempdir().unwrap();
+    let args = [
+        "--checklists",
+        dir.as_str(),
+        "--target",
+        "gw1",
+        "run",
+        "demo",
+    ];
+    let mut first = App::spawn(Spawn {
+        args: &args,
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    first.wait_for("Demo router setup 0/6");
+    let mut second = App::spawn(Spawn {
+        args: &args,
+        state: Some(state.path()),
+        ..Spawn::default()
+    });
+    let says = |app: &App, text: &str| {
+        let flat = |s: &[String]| {
+            s.iter()
+                .map(|l| l.replace(['|', '+'], " "))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let text = text.to_string();
+        app.wait_until(move |s| flat(s).contains(&text), "text across lines");
+    };
+    says(&second, "Follow it read-only?");
+    second.send(b"y");
+    second.wait_for("READ-ONLY");
+    // The holder goes back to the runbook list: its lock is released.
+    first.send(b"q");
+    first.wait_for("runbooks");
+    says(&second, "has let go of this run");
+    second.send(b"y");
+    second.wait_until(
+        |s| !s.iter().any(|l| l.contains("READ-ONLY")) && s.iter().any(|l| l.contains("0/6")),
+        "the run opened for work",
+    );
+    second.send(b"\r");
+    second.wait_for("Why");
+    second.send(b"d");
+    second.wait_for("1/6");
+    let file =
+        fieldbook::core::state_dir::StateDir::at(state.path(), false).run_file("demo", "gw1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fieldbook::core::state_dir::read_run(&file).map_or(true, |r| r.steps.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the takeover recorded nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..3 {
+        second.send(b"q");
+    }
+    second.send(b"y");
+    assert!(second.wait_exit().success());
+    first.send(b"q");
+    first.send(b"y");
+    assert!(first.wait_exit().success());
+}

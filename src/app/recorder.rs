@@ -236,8 +236,17 @@ mod tests {
             recorder.open_run(&settings, "demo").map_err(|e| e.to_string()),
             Err(e) if e.contains("another fieldbook")
         ));
-        recorder.follower.stop();
+        // The holder lets go: the follower is told (without having taken the lock).
         drop(holder);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+            if matches!(left, Msg::HolderLeft { .. }) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no HolderLeft");
+        }
+        recorder.follower.stop();
         assert!(recorder.open_run(&settings, "demo").is_ok());
     }
 

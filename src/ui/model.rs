@@ -122,6 +122,11 @@ pub enum Msg {
         /// Pids still running afterwards (empty when all are gone).
         left: Vec<u32>,
     },
+    /// The fieldbook that held a followed run has let it go: it may be opened for work.
+    HolderLeft {
+        /// Runbook id.
+        runbook: String,
+    },
     /// The terminal came back from a suspend or a child program: redraw fully.
     Resumed,
     /// A run as the progress store holds it (after opening or saving): replaces the model's
@@ -490,6 +495,11 @@ pub enum Pending {
         runbook: String,
         /// Step id.
         step: String,
+    },
+    /// Open for work a followed run its holder has let go.
+    TakeOver {
+        /// Runbook id.
+        runbook: String,
     },
     /// Follow, read-only, a run another fieldbook holds.
     Follow {

@@ -31,7 +31,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use archive::archive_run;
-pub use open::IfCorrupt;
+pub use open::{IfCorrupt, run_lock_held};
 pub use reconcile::{LiveStep, Reconciled, show_finished, show_unrecorded_edits};
 pub use transition::Transition;
 

@@ -256,6 +256,42 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
     })
 }
 
+/// Whether some process holds the run's lock now, read from `/proc/locks` without taking it
+/// (taking it, even for a moment, could refuse the holder's own reopening). `None` when the
+/// lock file or `/proc/locks` cannot be read.
+pub fn run_lock_held(dir: &StateDir, runbook: &str, target: &str) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir.lock_file(runbook, target)).ok()?;
+    let want = (
+        u64::from(libc::major(meta.dev())),
+        u64::from(libc::minor(meta.dev())),
+        meta.ino(),
+    );
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    Some(locks.lines().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // `1: FLOCK  ADVISORY  WRITE 20991 fe:00:10256738 0 EOF` (a blocked waiter has `->`).
+        let Some(at) = words.iter().position(|w| *w == "FLOCK") else {
+            return false;
+        };
+        if words.get(at.wrapping_sub(1)) == Some(&"->") {
+            return false;
+        }
+        let Some(id) = words.get(at + 4) else {
+            return false;
+        };
+        let parts: Vec<&str> = id.split(':').collect();
+        match parts.as_slice() {
+            [maj, min, ino] => {
+                u64::from_str_radix(maj, 16).ok() == Some(want.0)
+                    && u64::from_str_radix(min, 16).ok() == Some(want.1)
+                    && ino.parse::<u64>().ok() == Some(want.2)
+            }
+            _ => false,
+        }
+    }))
+}
+
 /// Writes who holds the lock into the lock file (one line: pid, who, host, since), so another
 /// fieldbook refused the run can say who has it. Best effort: the lock is what counts.
 fn write_holder(mut file: &File) {

@@ -164,6 +164,28 @@ fn second_open_is_refused_while_first_holds_the_lock() {
     open(&dir);
 }
 
+/// A follower asks whether the run is still held without taking its lock.
+#[test]
+fn whether_a_run_is_held_is_read_without_taking_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    assert_eq!(
+        super::run_lock_held(&dir, &rb().id, "web1"),
+        None,
+        "no lock file yet"
+    );
+    let s = open(&dir);
+    assert_eq!(super::run_lock_held(&dir, &rb().id, "web1"), Some(true));
+    assert_eq!(
+        super::run_lock_held(&dir, &rb().id, "web1"),
+        Some(true),
+        "asking took nothing"
+    );
+    drop(s);
+    assert_eq!(super::run_lock_held(&dir, &rb().id, "web1"), Some(false));
+    open(&dir);
+}
+
 #[test]
 fn reopen_reconciles_running_steps() {
     let tmp = tempfile::tempdir().unwrap();

@@ -230,6 +230,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
         Pending::Quit
         | Pending::StartFresh { .. }
         | Pending::Follow { .. }
+        | Pending::TakeOver { .. }
         | Pending::StopOrphans { .. }
         | Pending::Run { .. }
         | Pending::RunAnyway { .. }

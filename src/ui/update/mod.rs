@@ -115,6 +115,18 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             stopped,
             left,
         } => orphans_stopped(model, &runbook, &step, &stopped, &left),
+        Msg::HolderLeft { runbook } => {
+            if model.read_only_why(&runbook).is_some() && model.overlay.is_none() {
+                model.overlay = Some(Overlay::Confirm {
+                    question: format!(
+                        "The other fieldbook has let go of this run of {runbook}.\nOpen it for \
+                         work here? (n: keep following it read-only)"
+                    ),
+                    on_yes: Pending::TakeOver { runbook },
+                });
+            }
+            Vec::new()
+        }
         Msg::Resumed => vec![Effect::Redraw],
         Msg::RunLoaded(run) => {
             model.replace_run(*run);
@@ -363,6 +375,13 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 Pending::Quit => vec![Effect::Quit],
                 Pending::StartFresh { runbook } => vec![Effect::OpenRunFresh { runbook }],
                 Pending::Follow { runbook } => follow(model, runbook),
+                Pending::TakeOver { runbook } => {
+                    model.read_only = None;
+                    model.message = None;
+                    // Opened as any run is: if another fieldbook took it meanwhile, it is
+                    // offered read-only again.
+                    vec![Effect::StopFollowing, Effect::OpenRun { runbook }]
+                }
                 Pending::StopOrphans { runbook, step } => {
                     model.message = Some(
                         "Stopping the program its killed supervisor left running (up to 10 s)..."

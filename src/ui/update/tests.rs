@@ -972,3 +972,46 @@ fn an_orphaned_program_is_stopped_only_after_a_yes_and_the_outcome_is_recorded()
             .starts_with("stopped the program a killed supervisor left running (pid 42)")
     );
 }
+
+/// Issue 15 item 1: the holder of a followed run let it go: the follower is asked, and yes
+/// opens the run for work (no longer read-only); no keeps following.
+#[test]
+fn a_followed_run_whose_holder_left_is_offered_for_work() {
+    let mut m = model();
+    keys(&mut m, &[Key::Enter]);
+    update(
+        &mut m,
+        Msg::RunHeld {
+            runbook: "demo".into(),
+            message: "this run is open in another fieldbook (lock L)".into(),
+        },
+    );
+    keys(&mut m, &[Key::Char('y')]);
+    update(
+        &mut m,
+        Msg::HolderLeft {
+            runbook: "demo".into(),
+        },
+    );
+    assert!(
+        matches!(&m.overlay, Some(Overlay::Confirm { question, .. }) if question.contains("let go"))
+    );
+    assert!(keys(&mut m, &[Key::Char('n')]).is_empty());
+    assert!(m.read_only_why("demo").is_some(), "no keeps following");
+    update(
+        &mut m,
+        Msg::HolderLeft {
+            runbook: "demo".into(),
+        },
+    );
+    assert_eq!(
+        keys(&mut m, &[Key::Char('y')]),
+        vec![
+            Effect::StopFollowing,
+            Effect::OpenRun {
+                runbook: "demo".into()
+            }
+        ]
+    );
+    assert!(m.read_only.is_none());
+}
