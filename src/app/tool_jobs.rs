@@ -15,7 +15,7 @@ use crate::ui::Msg;
 use crate::ui::tools::{ToolJob, ToolResult};
 
 /// The argv of a tool's read-only listing and its practice text.
-pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
+pub(crate) fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
     match tool {
         ToolKind::Services => Some((&["chkconfig", "--list"], services::PRACTICE_LISTING)),
         ToolKind::Runlevels => Some((&["rc-update", "-v", "show"], runlevels::PRACTICE_LISTING)),
@@ -26,7 +26,7 @@ pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static s
 
 /// Starts one job on its own thread with the settings in force now; its result is sent to
 /// `tx`.
-pub fn start(job: ToolJob, ctx: &Settings, env: Vec<(String, String)>, tx: Sender<Msg>) {
+pub(crate) fn start(job: ToolJob, ctx: &Settings, env: Vec<(String, String)>, tx: Sender<Msg>) {
     let ctx = ctx.clone();
     std::thread::spawn(move || {
         let result = run(job, &ctx, &env);
