@@ -573,3 +573,59 @@ fn every_new_screen_draws_at_every_size_without_panicking() {
     }
     let _ = BTreeMap::<String, String>::new();
 }
+
+/// An edit step's preview (its `when` probe first, then the files) runs off the loop's
+/// thread and its result arrives as a message: `start_edit` returns while the probe is still
+/// blocked, nothing has arrived yet, and the preview comes in once the probe ends. Carried out
+/// on the loop's thread, as it was, a probe that hangs froze the screen.
+#[test]
+fn an_edit_preview_runs_in_the_background_and_arrives_as_a_message() {
+    let mut f = fixture();
+    let gate = f.dir.path().join("gate");
+    let slow = RUNBOOK.replace(
+        "why = \"Gentoo's own bridges replace Xen's network script.\"",
+        &format!(
+            "why = \"Gentoo's own bridges replace Xen's network script.\"\nwhen = {{ probe = [\"sh\", \"-c\", 'while [ ! -e \"$0\" ]; do sleep 0.05; done', \"{}\"], not_needed = \"never\" }}",
+            gate.display()
+        ),
+    );
+    let rb = load_str("edits-demo.toml", &slow).unwrap();
+    let mut model = Model::new(vec![rb], BTreeSet::new(), Vec::new());
+    model.settings = f.model.settings.clone();
+    model.now = f.model.now.clone();
+    f.model = model;
+    let run = f.model.run_mut("edits-demo").clone();
+    let effect = Effect::PreviewEdit {
+        run,
+        step: "xend".into(),
+        secrets: BTreeMap::new(),
+        follow_symlinks: false,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    fieldbook::app::start_edit(&f.model, effect, tx);
+    // Returned with the probe still waiting for the gate: nothing can have arrived.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        rx.try_recv().is_err(),
+        "the preview finished before its probe"
+    );
+    fs::write(&gate, "").unwrap();
+    let msg = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the preview arrives as a message");
+    match msg {
+        Msg::EditPreviewed { step, result, .. } => {
+            assert_eq!(step, "xend");
+            let preview = result.expect("a preview");
+            assert!(
+                preview
+                    .diff
+                    .iter()
+                    .any(|l| l.contains("#(network-script network-bridge)")),
+                "{:?}",
+                preview.diff
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

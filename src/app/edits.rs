@@ -1,10 +1,15 @@
 //! Carrying out edit effects for the loop: previews, applies and undoes of an edit step's
 //! files through the edit engine, at the site the current settings name (`--root`, the state
-//! directory of the current mode).
+//! directory of the current mode). The work (a step's `when` probe, files read and written,
+//! over ssh with `--host`) runs on a thread of its own and reports back as a `Msg`, as tool
+//! jobs do, so a slow probe or a slow host never freezes the screen.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::Sender;
 
 use crate::core::apply::{EditError, EditSite};
 use crate::core::conditions::{self, Applicability};
-use crate::core::runbook::Action as StepAction;
+use crate::core::runbook::{Action as StepAction, Edit, Step};
 use crate::ui::model::{EditPreview, EditProblem, Model};
 use crate::ui::{Effect, Msg};
 
@@ -20,17 +25,77 @@ fn site(model: &Model) -> Result<EditSite, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Carries out the file work of an edit effect (quick: a few small files) and returns the
-/// result for `update`.
-pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
-    let site = &site(model);
-    let edits_of = |runbook: &str, step: &str| match model.step(runbook, step) {
-        Some((_, s)) => match &s.action {
-            StepAction::Edit { edits } => edits.clone(),
+/// An edit effect with everything its work needs, taken from the model on the loop's thread
+/// (cheap), so the work itself can run anywhere.
+pub struct EditJob {
+    effect: Effect,
+    site: Result<EditSite, String>,
+    /// The edit step's edits (preview and apply).
+    edits: Vec<Edit>,
+    /// The step, for its `when` probe (not in practice mode).
+    probe: Option<Step>,
+    values: BTreeMap<String, String>,
+    practice: bool,
+    now: String,
+}
+
+impl EditJob {
+    /// Takes what `effect` needs from the model.
+    pub fn of(model: &Model, effect: Effect) -> EditJob {
+        let (runbook, step) = match &effect {
+            Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
+                (run.runbook.clone(), step.clone())
+            }
+            Effect::PreviewUndo { runbook, step, .. } | Effect::UndoEdit { runbook, step, .. } => {
+                (runbook.clone(), step.clone())
+            }
+            _ => (String::new(), String::new()),
+        };
+        let st = model.step(&runbook, &step).map(|(_, s)| s.clone());
+        let edits = match st.as_ref().map(|s| &s.action) {
+            Some(StepAction::Edit { edits }) => edits.clone(),
             _ => Vec::new(),
-        },
-        None => Vec::new(),
-    };
+        };
+        EditJob {
+            site: site(model),
+            edits,
+            probe: st.filter(|_| {
+                !model.settings.practice && matches!(effect, Effect::PreviewEdit { .. })
+            }),
+            values: model.values(&runbook),
+            practice: model.settings.practice,
+            now: model.now.clone(),
+            effect,
+        }
+    }
+}
+
+/// Starts the work of an edit effect on a thread of its own; its result is sent to `tx`.
+pub fn start(model: &Model, effect: Effect, tx: Sender<Msg>) {
+    let job = EditJob::of(model, effect);
+    std::thread::spawn(move || {
+        let _ = tx.send(run(job));
+    });
+}
+
+/// Carries out the file work of an edit effect here and now and returns the result for
+/// `update` (the loop uses [`start`]; tests drive this).
+pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
+    run(EditJob::of(model, effect))
+}
+
+/// The work of one edit effect.
+pub fn run(job: EditJob) -> Msg {
+    let EditJob {
+        effect,
+        site,
+        edits,
+        probe,
+        values,
+        practice,
+        now,
+    } = job;
+    let site = &site;
     let problem = |e: EditError| match e {
         EditError::Symlink { .. } => EditProblem::Symlink {
             message: e.to_string(),
@@ -64,11 +129,8 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
             follow_symlinks,
         } => {
             // The step's `when` probe first: an edit that does not apply here is not shown.
-            if let Some((_, st)) = model
-                .step(&run.runbook, &step)
-                .filter(|_| !model.settings.practice)
-            {
-                match conditions::probe_here(st, &model.values(&run.runbook)) {
+            if let Some(st) = &probe {
+                match conditions::probe_here(st, &values) {
                     Applicability::NotNeeded(why) => {
                         return Msg::NotNeeded {
                             runbook: run.runbook.clone(),
@@ -88,8 +150,7 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
                     Applicability::Applies | Applicability::Ask(_) => {}
                 }
             }
-            let edits = edits_of(&run.runbook, &step);
-            let previewed = if model.settings.practice {
+            let previewed = if practice {
                 site.preview_practice(&run, &edits, &secrets, follow_symlinks)
             } else {
                 site.preview(&run, &edits, &secrets, follow_symlinks)
@@ -123,9 +184,8 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
             secrets,
             follow_symlinks,
         } => {
-            let edits = edits_of(&run.runbook, &step);
             let (mut applied, error) =
-                match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &model.now) {
+                match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &now) {
                     Ok(a) => (a, None),
                     Err(f) => (f.applied, Some(f.error.to_string())),
                 };

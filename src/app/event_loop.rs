@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use super::edits::edit_effect;
 use super::input::Decoder;
 use super::recorder::{Recorder, opened};
 use super::step_runner::{Start, StepRunner};
@@ -344,7 +343,7 @@ fn carry_out(
         edit @ (Effect::PreviewEdit { .. }
         | Effect::ApplyEdit { .. }
         | Effect::PreviewUndo { .. }
-        | Effect::UndoEdit { .. }) => queue.push_back(edit_effect(model, edit)),
+        | Effect::UndoEdit { .. }) => super::edits::start(model, edit, bg_tx.clone()),
         Effect::RunCommands {
             runbook,
             step,

@@ -28,7 +28,7 @@ use crate::terminal::{self, Session, Signals};
 use crate::ui::model::{Model, TerminalInfo};
 use crate::ui::{self, Effect};
 
-pub use edits::edit_effect;
+pub use edits::{edit_effect, start as start_edit};
 use recorder::{Recorder, opened};
 use step_runner::StepRunner;
 
