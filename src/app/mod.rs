@@ -11,7 +11,7 @@ mod follow;
 pub(crate) mod input;
 mod recorder;
 pub(crate) mod step_runner;
-pub(crate) mod tool_jobs;
+pub mod tool_jobs;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;

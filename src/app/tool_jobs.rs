@@ -27,7 +27,7 @@ pub(crate) fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'s
 
 /// Starts one job on its own thread with the settings in force now; its result is sent to
 /// `tx`.
-pub(crate) fn start(job: ToolJob, ctx: &Settings, env: Vec<(String, String)>, tx: Sender<Msg>) {
+pub fn start(job: ToolJob, ctx: &Settings, env: Vec<(String, String)>, tx: Sender<Msg>) {
     let ctx = ctx.clone();
     std::thread::spawn(move || {
         let result = run(job, &ctx, &env);
