@@ -1287,6 +1287,101 @@ fn snort_rules_are_read_on_the_host() {
     );
 }
 
+/// Issue 15 item 11: the app's snort screen reads the host's rules over `--host`, so its Apply
+/// and undo must change the host's files too, never this machine's: the edit goes through the
+/// host (its original kept under the remote dir on the host) and undo restores it there.
+#[test]
+fn the_snort_screen_edits_the_hosts_rules_it_listed() {
+    use fieldbook::app::tool_jobs;
+    use fieldbook::core::snort;
+    use fieldbook::ui::Msg;
+    use fieldbook::ui::tools::{ToolJob, ToolResult};
+    let Some(s) = sshd("the_snort_screen_edits_the_hosts_rules_it_listed") else {
+        return;
+    };
+    let root = PathBuf::from(format!("/home/fbtest/snort-apply-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let rules = root.join("var/lib/suva/services/intrusion-protection/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let rule = "alert tcp any any -> any 80 (msg:\"a\"; sid:1091; rev:1;)\n";
+    std::fs::write(rules.join("web.rules"), rule).unwrap();
+    Command::new("chown")
+        .args(["-R", "fbtest:fbtest"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    let session = s.session("fbtest");
+    let list = snort::load_sids(None).unwrap();
+    let report =
+        fieldbook::core::machine::snort_scan(&session, Some(&root), &snort::RULE_DIRS, &list);
+    let row = report
+        .sids
+        .iter()
+        .find(|r| r.entry.sid == 1091)
+        .expect("SID 1091 listed");
+    let edits = snort::disable_edits(row);
+    assert!(!edits.is_empty());
+    fieldbook::core::machine::set_current(std::sync::Arc::new(session));
+    let state = tempfile::tempdir().unwrap();
+    let settings = fieldbook::core::settings::Settings {
+        root: Some(root.clone()),
+        state_dir: Some(state.path().to_path_buf()),
+        target: "snort-host".into(),
+        host: Some("fbtest@127.0.0.1".into()),
+        ..Default::default()
+    };
+    let ask = |job: ToolJob| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tool_jobs::start(job, &settings, Vec::new(), tx);
+        match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
+            Msg::Tool(result) => result,
+            other => panic!("{other:?}"),
+        }
+    };
+    // The screen's scan says where the rules were read.
+    match ask(ToolJob::ScanSnort) {
+        ToolResult::Snort(Ok(r), taken) => {
+            assert!(taken.starts_with("on fbtest@127.0.0.1, under "), "{taken}");
+            assert!(r.sids.iter().any(|x| x.entry.sid == 1091));
+        }
+        other => panic!("{other:?}"),
+    }
+    let archive = PathBuf::from(format!("archive/edits/snort@host-{}", std::process::id()));
+    let applied = match ask(ToolJob::ApplyEdits {
+        step: "snort".into(),
+        archive,
+        at: fieldbook::core::clock::now(),
+        edits,
+    }) {
+        ToolResult::EditsApplied {
+            applied,
+            error: None,
+        } => applied,
+        other => panic!("{other:?}"),
+    };
+    let edited = std::fs::read_to_string(rules.join("web.rules")).unwrap();
+    assert!(edited.starts_with('#'), "{edited}");
+    // The original was kept on the host: the edit went through the host, not this disk.
+    let backup = applied[0].backup.clone().expect("a backup");
+    let on_host = PathBuf::from("/var/tmp/fieldbook-fbtest").join(&backup);
+    assert!(
+        on_host.exists(),
+        "no original kept on the host at {}",
+        on_host.display()
+    );
+    let undone = ask(ToolJob::UndoEdit(applied[0].clone()));
+    fieldbook::core::machine::close_current();
+    assert!(
+        matches!(undone, ToolResult::EditUndone(Ok(_))),
+        "{undone:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rules.join("web.rules")).unwrap(),
+        rule
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// A symbolic link on the host is handled as locally: refused until the technician confirms
 /// following it, then the file it points to is edited and the link stays a link.
 #[test]

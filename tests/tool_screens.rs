@@ -53,7 +53,10 @@ fn tool(index: usize, size: (u16, u16)) -> Model {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools/root");
             let list = snort::article_sids().unwrap();
             let report = snort::scan(Some(&root), &snort::RULE_DIRS, &list);
-            update(&mut m, Msg::Tool(ToolResult::Snort(Ok(report))));
+            update(
+                &mut m,
+                Msg::Tool(ToolResult::Snort(Ok(report), "this machine".into())),
+            );
             return m;
         }
     };

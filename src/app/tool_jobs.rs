@@ -8,6 +8,7 @@ use std::sync::mpsc::Sender;
 
 use crate::core::apply::{self, EditContext};
 use crate::core::exec;
+use crate::core::machine::remote_files;
 use crate::core::runbook::ToolKind;
 use crate::core::settings::Settings;
 use crate::core::{gcc, runlevels, services, snort};
@@ -15,7 +16,7 @@ use crate::ui::Msg;
 use crate::ui::tools::{ToolJob, ToolResult};
 
 /// The argv of a tool's read-only listing and its practice text.
-pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
+pub(crate) fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
     match tool {
         ToolKind::Services => Some((&["chkconfig", "--list"], services::PRACTICE_LISTING)),
         ToolKind::Runlevels => Some((&["rc-update", "-v", "show"], runlevels::PRACTICE_LISTING)),
@@ -80,10 +81,19 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
         ToolJob::ReadProfileEnv => ToolResult::ProfileEnv(
             gcc::reload_profile_env(ctx.root.as_deref()).map_err(|e| e.to_string()),
         ),
-        ToolJob::ScanSnort => ToolResult::Snort(
-            snort::load_sids(user_sids(ctx).as_deref())
+        ToolJob::ScanSnort => {
+            let machine = crate::core::machine::current();
+            // Where the rules were read: the host over ssh, else this machine's disk (under
+            // `--root` when given), in practice too (reading changes nothing).
+            let under = ctx.root.as_ref().map(|r| format!("under {}", r.display()));
+            let taken = match (machine.ssh(), under) {
+                (Some(s), Some(u)) => format!("on {}, {u}", s.destination()),
+                (Some(s), None) => format!("on {}", s.destination()),
+                (None, Some(u)) => u,
+                (None, None) => "this machine".into(),
+            };
+            let scan = snort::load_sids(user_sids(ctx).as_deref())
                 .map(|list| {
-                    let machine = crate::core::machine::current();
                     crate::core::machine::snort_scan(
                         &*machine,
                         ctx.root.as_deref(),
@@ -91,21 +101,31 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
                         &list,
                     )
                 })
-                .map_err(|e| e.to_string()),
-        ),
+                .map_err(|e| e.to_string());
+            ToolResult::Snort(scan, taken)
+        }
         ToolJob::AddSid { sid, reason } => ToolResult::SidAdded(match user_sids(ctx) {
             Some(file) => snort::add_user_sid(&file, sid, &reason)
                 .map(|()| sid)
                 .map_err(|e| e.to_string()),
             None => Err("no state directory".into()),
         }),
+        // Edits go where the listing was read: over `--host`, the host's files (the scan read
+        // the host's rules), never this machine's.
         ToolJob::PreviewEdits { edits } => ToolResult::EditPreview(match &state_dir(ctx) {
             Some(state_dir) => {
                 let archive = PathBuf::new();
                 let values = BTreeMap::new();
-                apply::preview(&edits, &edit_context(ctx, state_dir, &archive, &values))
-                    .map(|p| p.diff())
-                    .map_err(|e| e.to_string())
+                let cx = edit_context(ctx, state_dir, &archive, &values);
+                let machine = crate::core::machine::current();
+                match machine.ssh() {
+                    Some(session) => {
+                        remote_files::preview(session, ctx.root.as_deref(), &edits, &cx)
+                    }
+                    None => apply::preview(&edits, &cx),
+                }
+                .map(|p| p.diff())
+                .map_err(|e| e.to_string())
             }
             None => Err(NO_STATE_DIR.into()),
         }),
@@ -118,7 +138,14 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             Some(state_dir) => {
                 let values = BTreeMap::new();
                 let cx = edit_context(ctx, state_dir, &archive, &values);
-                match apply::apply_step(&step, &edits, &cx, &at) {
+                let machine = crate::core::machine::current();
+                let result = match machine.ssh() {
+                    Some(session) => {
+                        remote_files::apply(session, ctx.root.as_deref(), &step, &edits, &cx, &at)
+                    }
+                    None => apply::apply_step(&step, &edits, &cx, &at),
+                };
+                match result {
                     Ok(applied) => ToolResult::EditsApplied {
                         applied,
                         error: None,
@@ -135,9 +162,12 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             },
         },
         ToolJob::UndoEdit(applied) => ToolResult::EditUndone(match &state_dir(ctx) {
-            Some(state_dir) => apply::undo(&applied, state_dir, false)
-                .map(|()| applied)
-                .map_err(|e| e.to_string()),
+            Some(state_dir) => match crate::core::machine::current().ssh() {
+                Some(session) => remote_files::undo(session, &applied, state_dir, false),
+                None => apply::undo(&applied, state_dir, false),
+            }
+            .map(|()| applied)
+            .map_err(|e| e.to_string()),
             None => Err(NO_STATE_DIR.into()),
         }),
     }

@@ -80,8 +80,9 @@ pub enum ToolResult {
     },
     /// The re-read profile.env.
     ProfileEnv(Result<ProfileEnv, String>),
-    /// The snort scan.
-    Snort(Result<ScanReport, String>),
+    /// The snort scan, and where the rules were read (`this machine`, `under DIR`,
+    /// `on HOST`), for the screen's title.
+    Snort(Result<ScanReport, String>, String),
     /// The diff the chosen edits would make (empty when the files are already as wanted).
     EditPreview(Result<String, String>),
     /// The edits that were applied, and the error that stopped the rest, if any.
@@ -735,8 +736,9 @@ pub fn result(model: &mut Model, result: ToolResult) -> Vec<Effect> {
             profile_env_read(model, env);
             Vec::new()
         }
-        ToolResult::Snort(scan) => {
+        ToolResult::Snort(scan, taken) => {
             if let Some(session) = model.tool.as_mut() {
+                session.taken = Some(taken);
                 session.view = match scan {
                     Ok(report) => ToolView::Snort(SnortView {
                         report,

@@ -376,7 +376,10 @@ fn snort_choose_apply_asks_then_edits() {
 
     let mut m = model();
     open_tool(&mut m, 3);
-    update(&mut m, Msg::Tool(ToolResult::Snort(Ok(report))));
+    update(
+        &mut m,
+        Msg::Tool(ToolResult::Snort(Ok(report), "this machine".into())),
+    );
     // Row 0 is SID 1091, enabled: Apply asks the edit engine for the diff first.
     let fx = keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
     let [Effect::Tool(ToolJob::PreviewEdits { edits })] = &fx[..] else {
