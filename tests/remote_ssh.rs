@@ -863,20 +863,46 @@ fn a_link_dropped_mid_step_is_interrupted_not_failed() {
         .unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
-    // Let the orphaned remote program end: it looks for the gate every 0.2 s, and the gate's
-    // directory goes away with this test.
+    // The program is not left running on the host: fieldbook reconnected and stopped it
+    // before it reported the step interrupted (this host is the loopback, so its processes
+    // are visible here).
+    let left = remote_processes_mentioning(&gate.display().to_string());
+    // Let a program that was left behind end: it looks for the gate every 0.2 s.
     std::fs::write(&gate, "").unwrap();
     std::thread::sleep(Duration::from_secs(1));
     let stderr = text(&out.stderr);
+    assert!(
+        left.is_empty(),
+        "left running on the host: {left:?}\n{stderr}"
+    );
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("slow: interrupted"), "{stderr}");
     assert!(
         stderr.contains("connection to fbtest@127.0.0.1 was lost"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("reconnected and stopped the program on fbtest@127.0.0.1"),
+        "{stderr}"
+    );
     let state_text = state_file(state.path());
     assert!(state_text.contains("interrupted"), "{state_text}");
     assert!(!state_text.contains("code = 255"), "{state_text}");
+}
+
+/// The command lines of running processes that mention `text` (the loopback host's
+/// processes are this machine's).
+fn remote_processes_mentioning(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(text) {
+                out.push(cmd);
+            }
+        }
+    }
+    out
 }
 
 /// Cancel (Ctrl-C to `exec`) reaches the program's process group on the host, with no tty:

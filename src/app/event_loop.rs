@@ -34,13 +34,13 @@ const LOW_BANDWIDTH_GAP: Duration = Duration::from_secs(1);
 /// Everything the loop carries out effects with.
 pub(super) struct Parts<'a> {
     /// The terminal.
-    pub session: &'a mut Session,
+    pub(crate) session: &'a mut Session,
     /// Signal flags.
-    pub signals: &'a Signals,
+    pub(crate) signals: &'a Signals,
     /// The progress store.
-    pub store: &'a mut Recorder,
+    pub(crate) store: &'a mut Recorder,
     /// The one running step.
-    pub runner: &'a mut StepRunner,
+    pub(crate) runner: &'a mut StepRunner,
 }
 
 /// When the screen was last drawn and whether it must be drawn again.

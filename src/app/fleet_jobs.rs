@@ -8,7 +8,7 @@ use crate::ui::Msg;
 use crate::ui::fleet::{FleetJob, FleetResult};
 
 /// Starts `job` on its own thread; its result is sent on `tx`.
-pub fn start(job: FleetJob, tx: Sender<Msg>) {
+pub(crate) fn start(job: FleetJob, tx: Sender<Msg>) {
     std::thread::spawn(move || {
         let result = match job {
             FleetJob::Ask { settings, hosts } => {

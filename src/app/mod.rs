@@ -6,11 +6,11 @@
 
 pub mod edits;
 mod event_loop;
-pub mod fleet_jobs;
+pub(crate) mod fleet_jobs;
 mod follow;
-pub mod input;
+pub(crate) mod input;
 mod recorder;
-pub mod step_runner;
+pub(crate) mod step_runner;
 pub mod tool_jobs;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -33,7 +33,7 @@ use recorder::{Recorder, opened};
 use step_runner::StepRunner;
 
 /// Runbooks whose `applies_to` files exist (under `--root` when given).
-pub fn detect_applicable(catalog: &Catalog, root: Option<&Path>) -> BTreeSet<String> {
+pub(crate) fn detect_applicable(catalog: &Catalog, root: Option<&Path>) -> BTreeSet<String> {
     catalog
         .entries
         .iter()
@@ -51,7 +51,7 @@ pub fn detect_applicable(catalog: &Catalog, root: Option<&Path>) -> BTreeSet<Str
 }
 
 /// The terminal facts for help and `--version --verbose`.
-pub fn terminal_info(
+pub(crate) fn terminal_info(
     options: &TerminalOptions,
 ) -> Result<(profile::Profile, profile::ResolvedSize, TerminalInfo), String> {
     let prof = profile::detect(
@@ -79,12 +79,12 @@ pub fn terminal_info(
 }
 
 /// Opens the app (optionally on one runbook) and runs it until the technician quits.
-pub fn run(settings: Settings, catalog: Catalog, open: Option<&str>) -> anyhow::Result<u8> {
+pub(crate) fn run(settings: Settings, catalog: Catalog, open: Option<&str>) -> anyhow::Result<u8> {
     run_opened(settings, catalog, open, None)
 }
 
 /// Opens the app on the fleet screen for `hosts` (`fieldbook fleet --app`).
-pub fn run_fleet(
+pub(crate) fn run_fleet(
     settings: Settings,
     catalog: Catalog,
     ssh: SshSettings,

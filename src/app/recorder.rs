@@ -19,7 +19,7 @@ use super::follow::Follower;
 
 /// Opens one [`Store`] per run the technician touches (holding its lock while the app runs)
 /// and reads every other run from disk for the runbook list.
-pub struct Recorder {
+pub(crate) struct Recorder {
     runbooks: Vec<Runbook>,
     open: BTreeMap<(bool, String, String), Store>,
     /// The run another fieldbook holds that is followed read-only, if any.
@@ -28,7 +28,7 @@ pub struct Recorder {
 
 /// The message that answers opening a run: the run, the question about an unreadable state
 /// file, or the problem in words.
-pub fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
+pub(crate) fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
     match result {
         Ok(run) => Msg::RunOpened(Box::new(run)),
         Err(e) => match e.downcast_ref::<StoreError>() {
@@ -47,7 +47,7 @@ pub fn opened(runbook: String, result: anyhow::Result<Run>) -> Msg {
 
 impl Recorder {
     /// A recorder for these runbooks.
-    pub fn new(runbooks: Vec<Runbook>) -> Recorder {
+    pub(crate) fn new(runbooks: Vec<Runbook>) -> Recorder {
         Recorder {
             runbooks,
             open: BTreeMap::new(),
@@ -84,7 +84,7 @@ impl Recorder {
 
     /// Every run on disk, real and practice (all targets); unreadable files are skipped here
     /// and reported when their run is opened.
-    pub fn load_all(&mut self, settings: &Settings) -> Vec<Run> {
+    pub(crate) fn load_all(&mut self, settings: &Settings) -> Vec<Run> {
         let mut runs = Vec::new();
         for practice in [false, true] {
             let mode = Settings {
@@ -107,7 +107,7 @@ impl Recorder {
     /// Makes one named change to the run of `runbook` in the mode and for the target of
     /// `settings`, journalled and saved; returns the stored run and, for a start, the new
     /// attempt's log.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         settings: &Settings,
         runbook: &str,
@@ -122,7 +122,7 @@ impl Recorder {
 
     /// Closes the run of `runbook` (mode and target of `settings`): its lock is released. A
     /// later change opens it again.
-    pub fn close(&mut self, settings: &Settings, runbook: &str) {
+    pub(crate) fn close(&mut self, settings: &Settings, runbook: &str) {
         let key = (
             settings.practice,
             runbook.to_string(),
@@ -133,7 +133,7 @@ impl Recorder {
 
     /// What the last change of the run of `runbook` left to say (a full disk), for the status
     /// line.
-    pub fn save_problem(&self, settings: &Settings, runbook: &str) -> Option<String> {
+    pub(crate) fn save_problem(&self, settings: &Settings, runbook: &str) -> Option<String> {
         let key = (
             settings.practice,
             runbook.to_string(),
@@ -144,7 +144,7 @@ impl Recorder {
 
     /// The dead supervisor of `step`, when programs it left still run (see
     /// [`Store::orphaned_supervisor`]).
-    pub fn orphaned_supervisor(
+    pub(crate) fn orphaned_supervisor(
         &mut self,
         settings: &Settings,
         runbook: &str,
@@ -156,14 +156,18 @@ impl Recorder {
 
     /// Opens a run after the technician agreed to start fresh because its state file was
     /// unreadable (it has been moved aside).
-    pub fn open_run_fresh(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
+    pub(crate) fn open_run_fresh(
+        &mut self,
+        settings: &Settings,
+        runbook: &str,
+    ) -> anyhow::Result<Run> {
         self.store_or(settings, runbook, IfCorrupt::StartFresh)?;
         self.open_run(settings, runbook)
     }
 
     /// Opens a run when its runbook is opened (locking it and reconciling steps left
     /// running); returns the run as stored.
-    pub fn open_run(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
+    pub(crate) fn open_run(&mut self, settings: &Settings, runbook: &str) -> anyhow::Result<Run> {
         let store = self.store_or(settings, runbook, IfCorrupt::Stop)?;
         let mut r = store.run().clone();
         r.practice = settings.practice;

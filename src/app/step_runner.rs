@@ -97,7 +97,7 @@ enum Active {
 }
 
 /// What the loop must do after asking to start a step.
-pub enum Start {
+pub(crate) enum Start {
     /// Queue these messages (the run goes on in the background, or it could not start).
     Messages(Vec<Msg>),
     /// The step needs the real terminal: call [`StepRunner::run_interactive`] with this.
@@ -105,7 +105,7 @@ pub enum Start {
 }
 
 /// An interactive step waiting for the terminal.
-pub struct Interactive {
+pub(crate) struct Interactive {
     owner: Owner,
     job: StepJob,
     log: PathBuf,
@@ -113,7 +113,7 @@ pub struct Interactive {
 
 /// Runs at most one step at a time for the app.
 #[derive(Default)]
-pub struct StepRunner {
+pub(crate) struct StepRunner {
     active: Option<Active>,
     /// The step whose passing `check` the technician was just told about: running it again
     /// means "run it anyway", so its check is not asked twice.
@@ -124,12 +124,12 @@ pub struct StepRunner {
 
 impl StepRunner {
     /// True while a step runs (the loop then wakes more often to show its output).
-    pub fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         self.active.is_some()
     }
 
     /// Starts the step `update` just marked running, with the settings in force now.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         model: &Model,
         recorder: &mut Recorder,
@@ -240,7 +240,7 @@ impl StepRunner {
 
     /// Runs commands a tool screen built (exact argv, e.g. `chkconfig --level 2345 cups off`)
     /// as an attempt of `step`, with the same log, cancel and recording as a step.
-    pub fn start_commands(
+    pub(crate) fn start_commands(
         &mut self,
         model: &Model,
         recorder: &mut Recorder,
@@ -327,7 +327,7 @@ impl StepRunner {
 
     /// Drains what the running step reported since the last call, without blocking; records
     /// its end.
-    pub fn poll(&mut self, recorder: &mut Recorder) -> Vec<Msg> {
+    pub(crate) fn poll(&mut self, recorder: &mut Recorder) -> Vec<Msg> {
         match self.active.take() {
             None => Vec::new(),
             Some(Active::Probing {
@@ -417,7 +417,7 @@ impl StepRunner {
     /// Finds a long step of the current target still running under a live supervisor (after
     /// fieldbook was killed, crashed or lost its terminal) and follows it again. Returns the
     /// message that tells the model, or nothing.
-    pub fn reattach(&mut self, model: &Model) -> Option<Msg> {
+    pub(crate) fn reattach(&mut self, model: &Model) -> Option<Msg> {
         if self.active.is_some() || model.running.is_some() {
             return None;
         }
@@ -460,7 +460,7 @@ impl StepRunner {
     }
 
     /// Cancels the running step (SIGINT, SIGTERM, SIGKILL to its process group).
-    pub fn cancel(&mut self) {
+    pub(crate) fn cancel(&mut self) {
         match &self.active {
             Some(Active::Running { running, .. }) => running.cancel.cancel(),
             Some(Active::Checking { .. } | Active::Probing { .. }) => {
@@ -473,7 +473,7 @@ impl StepRunner {
     /// The app is ending (hang-up, SIGTERM, quit while running): a short step's process group
     /// is ended and the step recorded interrupted; a long step keeps running under its
     /// supervisor (a later fieldbook re-attaches).
-    pub fn stop_for_exit(&mut self, recorder: &mut Recorder, why: &str) -> Vec<Msg> {
+    pub(crate) fn stop_for_exit(&mut self, recorder: &mut Recorder, why: &str) -> Vec<Msg> {
         match self.active.take() {
             Some(Active::Running {
                 running,
@@ -501,7 +501,7 @@ impl StepRunner {
     }
 
     /// Gives the terminal to an interactive step (see [`hand_over`]) and records how it ended.
-    pub fn run_interactive(
+    pub(crate) fn run_interactive(
         &mut self,
         recorder: &mut Recorder,
         session: &mut Session,
@@ -591,7 +591,7 @@ fn in_multiplexer() -> bool {
 /// mode and the alternate screen, runs the programs with the terminal as stdin/stdout/stderr in
 /// the foreground, waits, then takes the terminal back and forces a full redraw. The output
 /// went to the terminal, so the log only records what ran and how it ended.
-pub fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
+pub(crate) fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
     use std::io::Write;
     let alt = session.alt_screen;
     terminal::restore_all();

@@ -16,7 +16,7 @@ use crate::ui::Msg;
 use crate::ui::tools::{ToolJob, ToolResult};
 
 /// The argv of a tool's read-only listing and its practice text.
-pub fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
+pub(crate) fn listing_of(tool: ToolKind) -> Option<(&'static [&'static str], &'static str)> {
     match tool {
         ToolKind::Services => Some((&["chkconfig", "--list"], services::PRACTICE_LISTING)),
         ToolKind::Runlevels => Some((&["rc-update", "-v", "show"], runlevels::PRACTICE_LISTING)),

@@ -3,20 +3,24 @@
 //! embedded practice listing is used instead, since nothing may be executed.
 
 /// What a listing command printed.
-pub struct Listing {
+pub(crate) struct Listing {
     /// Standard output, lossily decoded.
-    pub stdout: String,
+    pub(crate) stdout: String,
 }
 
 /// Runs `argv` with a null stdin (through the one place listings are taken,
 /// `core::exec::capture`) and returns its stdout.
-pub fn run(argv: &[&str]) -> anyhow::Result<Listing> {
+pub(crate) fn run(argv: &[&str]) -> anyhow::Result<Listing> {
     let stdout = crate::core::exec::capture(argv, &[]).map_err(anyhow::Error::msg)?;
     Ok(Listing { stdout })
 }
 
 /// The listing for `argv`, or `practice_text` when nothing may be executed.
-pub fn listing(argv: &[&str], practice: bool, practice_text: &str) -> anyhow::Result<String> {
+pub(crate) fn listing(
+    argv: &[&str],
+    practice: bool,
+    practice_text: &str,
+) -> anyhow::Result<String> {
     if practice {
         return Ok(practice_text.to_string());
     }
@@ -24,13 +28,13 @@ pub fn listing(argv: &[&str], practice: bool, practice_text: &str) -> anyhow::Re
 }
 
 /// An argv vector as a technician would type it (POSIX-quoted: safe to paste).
-pub fn display_argv(argv: &[String]) -> String {
+pub(crate) fn display_argv(argv: &[String]) -> String {
     crate::core::shell_quote::join(argv)
 }
 
 /// Writes `text` to stdout; a closed pipe (`fieldbook services | head`) is not an error, and
 /// unlike `println!` it never panics.
-pub fn print(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

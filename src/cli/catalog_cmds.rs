@@ -72,7 +72,7 @@ fn find<'a>(catalog: &'a Catalog, id: &str) -> anyhow::Result<&'a Entry> {
 }
 
 /// The JSON form of a runbook that `show --json` prints: stable keys for scripts.
-pub fn runbook_json(rb: &Runbook) -> Value {
+pub(crate) fn runbook_json(rb: &Runbook) -> Value {
     let sections: Vec<Value> = rb
         .sections
         .iter()
@@ -237,7 +237,7 @@ fn show_command(argv: &[Arg]) -> String {
 
 /// An argv shown the way a technician would type it: each element that needs it is quoted,
 /// so the boundaries between arguments stay visible.
-pub fn show_argv(argv: &[String]) -> String {
+pub(crate) fn show_argv(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
             if !a.is_empty()
@@ -254,7 +254,7 @@ pub fn show_argv(argv: &[String]) -> String {
 }
 
 /// One short phrase for an edit, for listings.
-pub fn describe_edit(action: &EditAction) -> String {
+pub(crate) fn describe_edit(action: &EditAction) -> String {
     match action {
         EditAction::EnsureLine { line, .. } => format!("ensure line: {line}"),
         EditAction::CommentOut { pattern } => format!("comment out lines with: {pattern}"),

@@ -14,7 +14,7 @@ use crate::core::runbook::Runbook;
 
 /// The engines a runbook can be exported to.
 #[derive(Debug, Subcommand)]
-pub enum ExportTo {
+pub(crate) enum ExportTo {
     /// Write an Ansible playbook performing the runbook (one task per step).
     Ansible {
         /// Runbook id (see `fieldbook list`).
@@ -34,7 +34,7 @@ pub enum ExportTo {
 
 /// `--target-python` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PythonArg {
+pub(crate) enum PythonArg {
     /// Python 2.4-era hosts that current Ansible modules cannot drive.
     Old,
     /// Hosts with a Python current Ansible supports.

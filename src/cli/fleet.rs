@@ -15,41 +15,41 @@ use crate::core::fleet::{self, HostAnswer, ssh};
 
 /// Options of `fieldbook fleet`.
 #[derive(Debug, Args)]
-pub struct FleetArgs {
+pub(crate) struct FleetArgs {
     /// Hosts as ssh takes them (`name`, `user@name`, an alias from your ssh config).
     #[arg(value_name = "HOST")]
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     /// Read more hosts from FILE: one per line, `#` comments.
     #[arg(long = "hosts", value_name = "FILE")]
-    pub hosts_file: Option<PathBuf>,
+    pub(crate) hosts_file: Option<PathBuf>,
     /// Print the merged answers as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// An ssh option for every host, passed as `-o OPTION` (repeatable), e.g. `-o Port=2222`,
     /// `-o ControlMaster=auto`.
     #[arg(short = 'o', long = "ssh-option", value_name = "OPTION")]
-    pub ssh_options: Vec<String>,
+    pub(crate) ssh_options: Vec<String>,
     /// Any other ssh argument, passed as given (repeatable), e.g. `--ssh-arg=-F --ssh-arg=cfg`.
     #[arg(long = "ssh-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub ssh_args: Vec<String>,
+    pub(crate) ssh_args: Vec<String>,
     /// Seconds to wait for each connection (ssh's ConnectTimeout).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub connect_timeout: u32,
+    pub(crate) connect_timeout: u32,
     /// The fieldbook program on the hosts.
     #[arg(long, value_name = "PATH", default_value = "fieldbook")]
-    pub remote_fieldbook: String,
+    pub(crate) remote_fieldbook: String,
     /// Instead of the table, print this runbook's handover report from the (single) host;
     /// the run's target is `--target`, or the host's own run of that runbook.
     #[arg(long, value_name = "RUNBOOK", conflicts_with_all = ["json", "app"])]
-    pub report: Option<String>,
+    pub(crate) report: Option<String>,
     /// Open the app on the fleet screen (Enter on a row shows that host's report; r asks again).
     #[arg(long, conflicts_with = "json")]
-    pub app: bool,
+    pub(crate) app: bool,
 }
 
 impl FleetArgs {
     /// The ssh settings these options ask for (`FIELDBOOK_SSH` names another ssh binary).
-    pub fn settings(&self) -> ssh::SshSettings {
+    pub(crate) fn settings(&self) -> ssh::SshSettings {
         let mut s = ssh::SshSettings::from_env();
         s.connect_timeout = self.connect_timeout;
         s.remote_fieldbook = self.remote_fieldbook.clone();
@@ -63,7 +63,7 @@ impl FleetArgs {
     }
 
     /// Hosts from the command line and the hosts file, checked, without duplicates.
-    pub fn all_hosts(&self) -> anyhow::Result<Vec<String>> {
+    pub(crate) fn all_hosts(&self) -> anyhow::Result<Vec<String>> {
         let mut hosts = Vec::new();
         for h in &self.hosts {
             fleet::check_host(h).map_err(|e| UsageError(e.to_string()))?;

@@ -11,7 +11,7 @@ use crate::core::gcc::{PRACTICE_LISTING, switch_commands};
 use crate::core::parse::gcc_config;
 
 /// Prints the profiles (or JSON with `current`, `newest` and `switch` commands).
-pub fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
     let text = listing(&["gcc-config", "-l"], global.practice, PRACTICE_LISTING)?;
     let list = gcc_config::parse(&text);

@@ -21,7 +21,7 @@ mod report;
 mod reset;
 mod run;
 mod runlevels;
-pub mod runs;
+pub(crate) mod runs;
 mod services;
 pub(crate) mod snort;
 mod status;
@@ -29,8 +29,8 @@ mod subnet;
 mod supervise;
 
 /// Documented exit statuses, shared by every subcommand.
-pub use crate::core::exit;
-pub use crate::core::exit::UsageError;
+pub(crate) use crate::core::exit;
+pub(crate) use crate::core::exit::UsageError;
 
 /// fieldbook walks you through sysadmin runbooks, runs the real commands, edits the real files
 /// and records every step so the work survives a dropped connection and can be handed over.
@@ -41,56 +41,56 @@ pub use crate::core::exit::UsageError;
 3 the step needs the terminal, 4 a long step still runs under its supervisor (exec stopped \
 watching it).\nRun without a subcommand to open the app."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options every subcommand shares.
     #[command(flatten)]
-    pub global: GlobalOpts,
+    pub(crate) global: GlobalOpts,
     /// What to do; none opens the app.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// Options every subcommand shares (where runbooks and state live, which target).
 #[derive(Debug, Clone, Args)]
-pub struct GlobalOpts {
+pub(crate) struct GlobalOpts {
     /// Extra runbook directory; a file there with a built-in id replaces the built-in.
     #[arg(long, global = true, value_name = "DIR", env = CHECKLISTS_ENV)]
-    pub checklists: Option<PathBuf>,
+    pub(crate) checklists: Option<PathBuf>,
     /// State directory (default: /var/lib/fieldbook as root, else $XDG_STATE_HOME/fieldbook).
     #[arg(long, global = true, value_name = "DIR", env = "FIELDBOOK_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
     /// Which machine this run is for (default: this host's name); one run per target.
     #[arg(long, global = true, value_name = "NAME")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Practice mode: nothing is executed and no file is touched; progress is kept apart.
     #[arg(long, global = true)]
-    pub practice: bool,
+    pub(crate) practice: bool,
     /// Resolve every edited path under DIR (a chroot or a mounted VM image).
     #[arg(long, global = true, value_name = "DIR", env = "FIELDBOOK_ROOT")]
-    pub root: Option<PathBuf>,
+    pub(crate) root: Option<PathBuf>,
     /// Draw with ASCII only (automatic on TERM=vt100/vt102/vt220/dumb or a non-UTF-8 locale).
     #[arg(long, global = true, conflicts_with = "unicode")]
-    pub ascii: bool,
+    pub(crate) ascii: bool,
     /// Draw with Unicode line characters even where ASCII would be chosen.
     #[arg(long, global = true)]
-    pub unicode: bool,
+    pub(crate) unicode: bool,
     /// No colour (also NO_COLOR); reverse video and bold still mark the selection.
     #[arg(long, global = true)]
-    pub no_color: bool,
+    pub(crate) no_color: bool,
     /// Terminal size COLSxROWS, for serial consoles that report 0x0.
     #[arg(long, global = true, value_name = "COLSxROWS")]
-    pub size: Option<String>,
+    pub(crate) size: Option<String>,
     /// For slow serial links: a running command's output is redrawn at most once a second
     /// (keys are still answered at once).
     #[arg(long, global = true)]
-    pub low_bandwidth: bool,
+    pub(crate) low_bandwidth: bool,
     /// Draw in the main screen instead of the alternate screen (GNU screen without altscreen).
     #[arg(long, global = true)]
-    pub no_alt_screen: bool,
+    pub(crate) no_alt_screen: bool,
     /// Use the alternate screen inside GNU screen too (only with `altscreen on` in ~/.screenrc;
     /// without this flag fieldbook draws in the main screen when STY is set).
     #[arg(long, global = true, conflicts_with = "no_alt_screen")]
-    pub alt_screen: bool,
+    pub(crate) alt_screen: bool,
     /// How long the rest of a key sequence split by a slow line may take to arrive before an
     /// Esc counts as Esc, in milliseconds (default 300; 1000 with --low-bandwidth).
     #[arg(
@@ -100,15 +100,15 @@ pub struct GlobalOpts {
         env = "FIELDBOOK_ESCDELAY",
         value_parser = clap::value_parser!(u64).range(0..=10_000)
     )]
-    pub esc_delay: Option<u64>,
+    pub(crate) esc_delay: Option<u64>,
     /// Run everything that touches the machine on HOST over OpenSSH (one ControlMaster
     /// connection for the session); state, journal, logs and backups stay here. The target
     /// defaults to HOST without the user.
     #[arg(long, global = true, value_name = "[USER@]HOST")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// An ssh option for --host, passed as `-o OPT` (repeatable), e.g. `Port=2222`.
     #[arg(long = "ssh-option", global = true, value_name = "OPT")]
-    pub ssh_options: Vec<String>,
+    pub(crate) ssh_options: Vec<String>,
     /// An extra ssh argument for --host (repeatable), e.g. `--ssh-arg=-F --ssh-arg=cfg`.
     #[arg(
         long = "ssh-arg",
@@ -116,17 +116,19 @@ pub struct GlobalOpts {
         value_name = "ARG",
         allow_hyphen_values = true
     )]
-    pub ssh_args: Vec<String>,
+    pub(crate) ssh_args: Vec<String>,
     /// fieldbook's private directory on HOST (long steps, edit backups); default
     /// /var/tmp/fieldbook-USER. Created 0700; refused if a symlink or someone else's.
     #[arg(long, global = true, value_name = "DIR")]
-    pub remote_dir: Option<String>,
+    pub(crate) remote_dir: Option<String>,
 }
 
 impl GlobalOpts {
     /// The machine these options name: practice, a host over ssh (with `--root`, a chroot
     /// there), a chroot, or this machine.
-    pub fn machine_settings(&self) -> Result<crate::core::machine::MachineSettings, UsageError> {
+    pub(crate) fn machine_settings(
+        &self,
+    ) -> Result<crate::core::machine::MachineSettings, UsageError> {
         let ssh = match &self.host {
             Some(host) => Some(
                 crate::core::machine::SshConfig::new(
@@ -149,7 +151,7 @@ impl GlobalOpts {
 
 impl GlobalOpts {
     /// The session's one [`Settings`] value, built from these options.
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         Settings {
             practice: self.practice,
             root: self.root.clone(),
@@ -177,7 +179,7 @@ impl GlobalOpts {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List every runbook with its id, title and number of steps.
     List {
         /// Print JSON instead of a table.

@@ -12,7 +12,7 @@ use crate::core::{report, store};
 
 /// Output format of `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Markdown, for a ticket or an email.
     #[default]
     Md,
@@ -22,7 +22,12 @@ pub enum Format {
 
 /// Prints the report of the run of `id` (the `--target` one, else the only one, else this
 /// host's).
-pub fn run(global: &GlobalOpts, catalog: &Catalog, id: &str, format: Format) -> anyhow::Result<u8> {
+pub(crate) fn run(
+    global: &GlobalOpts,
+    catalog: &Catalog,
+    id: &str,
+    format: Format,
+) -> anyhow::Result<u8> {
     let dir = runs::state_dir(global)?;
     let (mut found, unreadable) = runs::pick_run(&dir, id, global.target.as_deref())?;
     // A long step that finished while nobody watched reads as it ended, not "running".

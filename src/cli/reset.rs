@@ -9,7 +9,7 @@ use crate::core::state_dir;
 use crate::core::store::{self, archive_run};
 
 /// Archives the run of `id` on the chosen target after a confirmation (`--yes` for scripts).
-pub fn run(global: &GlobalOpts, id: &str, yes: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(global: &GlobalOpts, id: &str, yes: bool) -> anyhow::Result<u8> {
     let dir = runs::state_dir(global)?;
     // An explicit target is used as given, so even an unreadable run can be archived.
     let (target, summary) = match &global.target {

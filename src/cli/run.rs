@@ -9,7 +9,7 @@ use super::{Cli, exit};
 
 /// Handles `--version --verbose` (in any order, with any global options) before clap, whose
 /// own `--version` prints and exits on sight. Returns the exit status when it handled it.
-pub fn version_verbose(args: &[OsString]) -> Option<u8> {
+pub(crate) fn version_verbose(args: &[OsString]) -> Option<u8> {
     let has = |flags: &[&str]| args.iter().skip(1).any(|a| flags.iter().any(|f| a == f));
     if !(has(&["--version", "-V"]) && has(&["--verbose"])) {
         return None;

@@ -10,7 +10,7 @@ use crate::core::parse::rc_update;
 use crate::core::runlevels::{PRACTICE_LISTING, RunlevelTable};
 
 /// Prints the table (or JSON), one column per runlevel, `x` where the script is in it.
-pub fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
     let text = listing(
         &["rc-update", "-v", "show"],

@@ -15,23 +15,23 @@ use crate::core::store::{self, IfCorrupt, Store, StoreError};
 /// The state directory the global options point at (practice area with `--practice`), refused
 /// (exit 1, the reason on stderr) when an existing part of it cannot be trusted: another
 /// user's, writable by others, or a link planted inside ([`StateDir::check_existing`]).
-pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<StateDir> {
+pub(crate) fn state_dir(global: &GlobalOpts) -> anyhow::Result<StateDir> {
     let dir = global.settings().state()?;
     dir.check_existing()?;
     Ok(dir)
 }
 
 /// A run read from its state file, with the file it came from.
-pub struct FoundRun {
+pub(crate) struct FoundRun {
     /// The state file.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The run.
-    pub run: Run,
+    pub(crate) run: Run,
 }
 
 /// Every readable run (optionally of one runbook and/or one target), and the messages for state
 /// files that could not be read (never moved or changed here: these commands only look).
-pub fn find_runs(
+pub(crate) fn find_runs(
     dir: &StateDir,
     runbook: Option<&str>,
     target: Option<&str>,
@@ -60,7 +60,7 @@ pub fn find_runs(
 
 /// The one run of `runbook` a command acts on: the `--target` one, else the only one, else the
 /// one for this host; several candidates without `--target` is a usage error that lists them.
-pub fn pick_run(
+pub(crate) fn pick_run(
     dir: &StateDir,
     runbook: &str,
     target: Option<&str>,
@@ -92,13 +92,13 @@ pub fn pick_run(
 }
 
 /// The runbook of a run, if it is still in the catalog (for titles and current order).
-pub fn runbook_of<'a>(catalog: &'a Catalog, run: &Run) -> Option<&'a Runbook> {
+pub(crate) fn runbook_of<'a>(catalog: &'a Catalog, run: &Run) -> Option<&'a Runbook> {
     catalog.get(&run.runbook).map(|e| &e.runbook)
 }
 
 /// Asks a yes/no question on the terminal. `--yes` answers it; without a terminal and without
 /// `--yes` it is a usage error, so a script never hangs on a prompt nobody sees.
-pub fn confirm(question: &str, assume_yes: bool) -> anyhow::Result<bool> {
+pub(crate) fn confirm(question: &str, assume_yes: bool) -> anyhow::Result<bool> {
     if assume_yes {
         return Ok(true);
     }
@@ -122,7 +122,7 @@ pub fn confirm(question: &str, assume_yes: bool) -> anyhow::Result<bool> {
 
 /// Opens a run for writing from the command line: an unreadable state file is moved aside and
 /// reported, and a fresh run starts only if the technician confirms (or `assume_yes`).
-pub fn open_store(
+pub(crate) fn open_store(
     global: &GlobalOpts,
     runbook: &Runbook,
     assume_yes: bool,
@@ -142,4 +142,4 @@ pub fn open_store(
     }
 }
 
-pub use crate::core::terminal_text::terminal_safe;
+pub(crate) use crate::core::terminal_text::terminal_safe;

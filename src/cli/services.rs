@@ -13,7 +13,7 @@ use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
 /// Prints the table (or JSON); with `plan`, prints the commands that follow the clear advice
 /// (`off` and `on`, never `maybe off` or locked) instead, one per line, conditional advice
 /// marked with a trailing `# conditional: ...` comment.
-pub fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
     let text = listing(&["chkconfig", "--list"], global.practice, PRACTICE_LISTING)?;
     let list = chkconfig::parse(&text);

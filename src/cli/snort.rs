@@ -17,7 +17,7 @@ use crate::core::terminal_text::terminal_safe_line;
 
 /// `fieldbook snort` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum SnortAction {
+pub(crate) enum SnortAction {
     /// Add (or re-word) one of your own SIDs to <state-dir>/snort-sids.toml.
     Add {
         /// The rule's sid.
@@ -28,17 +28,21 @@ pub enum SnortAction {
 }
 
 /// The state directory (the real one, not the practice area: the rules are the machine's).
-pub fn state_dir(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
+pub(crate) fn state_dir(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
     Ok(global.settings().state()?.base())
 }
 
 /// The user SID file for these options.
-pub fn user_file(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
+pub(crate) fn user_file(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
     Ok(state_dir(global)?.join(USER_FILE))
 }
 
 /// Scans and prints the report (or JSON), or adds a SID.
-pub fn run(global: &GlobalOpts, json: bool, action: Option<&SnortAction>) -> anyhow::Result<u8> {
+pub(crate) fn run(
+    global: &GlobalOpts,
+    json: bool,
+    action: Option<&SnortAction>,
+) -> anyhow::Result<u8> {
     let mut out = String::new();
     let file = user_file(global)?;
     if let Some(SnortAction::Add { sid, reason }) = action {

@@ -16,7 +16,7 @@ use crate::ui::text::wrap;
 
 /// Prints the runs (all, or those of `id`; `--target` filters). With an id, every step is
 /// listed with its marker. Exit 1 if some state file could not be read (it is named on stderr).
-pub fn run(
+pub(crate) fn run(
     global: &GlobalOpts,
     catalog: &Catalog,
     id: Option<&str>,

@@ -1197,13 +1197,12 @@ impl EditSite {
 }
 
 /// What undo needs from an applied edit's backup, for a machine that does its own file I/O
-/// (a host over ssh): the original, its owner, and whether a file now is what the edit left.
+/// (a host over ssh): the original, and whether a file now is what the edit left (the owner
+/// is the host file's own, not the one the archive recorded for the staging copy).
 #[derive(Debug, Clone)]
 pub struct UndoSource {
     /// The file before the edit.
     pub original: Node,
-    /// Its owner and group.
-    pub owner: Option<(u32, u32)>,
     /// The path as the runbook names it.
     pub shown: String,
     meta: BackupMeta,
@@ -1229,7 +1228,6 @@ pub fn undo_source(applied: &AppliedEdit, state_dir: &Path) -> Result<UndoSource
     let (meta, original) = load_backup(applied.backup.as_deref(), &applied.path, state_dir)?;
     Ok(UndoSource {
         original,
-        owner: meta.owner,
         shown: meta.shown.clone(),
         meta,
     })

@@ -17,6 +17,10 @@ use crate::core::runner::Command;
 /// Longest a housekeeping command (signal, exit probe, file read) may take.
 const QUICK_LIMIT: Duration = Duration::from_secs(60);
 
+/// How long a program left running on the host by a dropped link has to end after SIGTERM
+/// before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// How long the master stays after the last use if fieldbook dies without closing it.
 const PERSIST_SECS: u32 = 600;
 
@@ -328,6 +332,38 @@ impl SshSession {
         })
     }
 
+    /// After the link dropped under a short program: reconnects and ends what is left of its
+    /// group on the host (SIGTERM, then SIGKILL after [`STOP_GRACE`]), so a step that is
+    /// reported interrupted is not still changing the box. Says which in the error.
+    fn stop_left_behind(&self, mark: &str, lost: MachineError) -> MachineError {
+        if !self.reconnect() {
+            return MachineError::Link(format!(
+                "{lost}; it may still be running on {} (fieldbook could not reconnect to stop it)",
+                self.cfg.destination
+            ));
+        }
+        let alive = || {
+            self.run_line(remote_line::group_alive(mark), None, QUICK_LIMIT)
+                .is_ok_and(|o| o.exit == Exit::Code(0))
+        };
+        if !alive() {
+            return lost;
+        }
+        let _ = self.run_line(remote_line::signal(mark, libc::SIGTERM), None, QUICK_LIMIT);
+        let deadline = Instant::now() + STOP_GRACE;
+        while alive() {
+            if Instant::now() >= deadline {
+                let _ = self.run_line(remote_line::signal(mark, libc::SIGKILL), None, QUICK_LIMIT);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        MachineError::Link(format!(
+            "{lost}; fieldbook reconnected and stopped the program on {}",
+            self.cfg.destination
+        ))
+    }
+
     fn link_lost(&self, stderr: &[u8]) -> MachineError {
         let said =
             crate::core::terminal_text::terminal_safe_line(String::from_utf8_lossy(stderr).trim());
@@ -470,8 +506,8 @@ impl Machine for SshSession {
         // The program itself may have exited 255: its exit file says so.
         match self.run_line(remote_line::exit_of(mark), None, QUICK_LIMIT) {
             Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "255" => Ok(exit),
-            Ok(_) => Err(self.link_lost(b"")),
-            Err(e) => Err(e),
+            Ok(_) => Err(self.stop_left_behind(mark, self.link_lost(b""))),
+            Err(e) => Err(self.stop_left_behind(mark, e)),
         }
     }
 
