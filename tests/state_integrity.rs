@@ -178,6 +178,58 @@ fn a_killed_supervisors_program_is_found_before_a_retry() {
     s.start("build").expect("retry once the program is stopped");
 }
 
+/// Item 10: an attempt that ran on a host over ssh (`<log>.remote`) is never judged by this
+/// machine's processes: a local orphaned group that happens to carry its pid number is not its
+/// program, so it neither blocks a retry nor is stopped.
+#[test]
+fn a_hosts_attempt_is_never_judged_by_this_machines_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::at(tmp.path(), false);
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    let started = s.start("build").unwrap();
+    // A local group left behind by a killed supervisor...
+    let pid = supervisor::launch(&exe(), &sh("echo started; sleep 30"), &started.log).unwrap();
+    let _guard = GroupGuard(pid);
+    s.set_pid("build", pid).unwrap();
+    wait_for("the program to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started.log).is_ok_and(|l| l.contains("started"))
+    });
+    // SAFETY: kill only sends a signal to the supervisor we started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    wait_for("the supervisor to end", Duration::from_secs(10), || {
+        !alive(pid)
+    });
+    drop(s);
+    let s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Interrupted);
+    let local = s.orphans("build");
+    assert!(!local.is_empty(), "the local group is there");
+    drop(s);
+    // ...but the attempt is recorded as one that ran on a host.
+    let mut sidecar = started.log.clone().into_os_string();
+    sidecar.push(".remote");
+    std::fs::write(
+        &sidecar,
+        format!("{{\"destination\":\"fb@gw\",\"dir\":\"/var/tmp/x\",\"pid\":{pid}}}"),
+    )
+    .unwrap();
+    let mut s = Store::open(&dir, &rb(), TARGET, IfCorrupt::Stop).unwrap();
+    assert_eq!(s.run().status("build"), Status::Interrupted);
+    assert_eq!(s.orphans("build"), Vec::<u32>::new());
+    assert_eq!(
+        s.stop_orphans("build", Duration::from_millis(100)),
+        Vec::<u32>::new()
+    );
+    assert!(
+        local.iter().all(|p| alive(*p)),
+        "a local process was stopped"
+    );
+    s.start("build")
+        .expect("a retry is not blocked by a local group");
+}
+
 /// Item 10: a dead supervisor's pid now belongs to another run's supervisor. The dead step
 /// must not look running, and cancelling it must not touch the other run's program.
 #[test]

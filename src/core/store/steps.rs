@@ -166,13 +166,24 @@ impl Store {
         if self.status_of(step) != Status::Interrupted {
             return Vec::new();
         }
-        self.run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .and_then(super::reconcile::supervisor_of)
+        self.local_supervisor(step)
             .map(|s| s.orphans())
             .unwrap_or_default()
+    }
+
+    /// The supervisor `step`'s last attempt recorded, when it ran on this machine: an attempt
+    /// started on a host over ssh (`<log>.remote`) has its pid there, and this machine's
+    /// `/proc` says nothing about it (a local group of that number is someone else's).
+    fn local_supervisor(&self, step: &str) -> Option<crate::core::attempt_id::Supervisor> {
+        let a = self.run.steps.get(step).and_then(|s| s.attempts.last())?;
+        let remote = a
+            .log
+            .as_deref()
+            .is_some_and(|l| crate::core::exec::is_remote(&self.dir.resolve_path(l)));
+        if remote {
+            return None;
+        }
+        super::reconcile::supervisor_of(a)
     }
 
     /// The dead supervisor of `step`'s last attempt, when programs it left still run: what
@@ -182,21 +193,13 @@ impl Store {
         if self.orphans(step).is_empty() {
             return None;
         }
-        self.run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .and_then(super::reconcile::supervisor_of)
+        self.local_supervisor(step)
     }
 
     /// Stops the programs a killed supervisor of `step`'s last attempt left running (SIGTERM,
     /// then SIGKILL after `grace`), so the step can be retried. Returns their pids.
     pub fn stop_orphans(&self, step: &str, grace: std::time::Duration) -> Vec<u32> {
-        self.run
-            .steps
-            .get(step)
-            .and_then(|s| s.attempts.last())
-            .and_then(super::reconcile::supervisor_of)
+        self.local_supervisor(step)
             .map(|s| s.stop_orphans(grace))
             .unwrap_or_default()
     }
