@@ -738,6 +738,20 @@ pub struct Model {
     /// saved progress is unreadable and the technician declined a fresh run): nothing is run
     /// or marked, and the screens say so.
     pub read_only: Option<ReadOnly>,
+    /// The edit step whose file work the loop is doing now (a preview, an apply or an undo):
+    /// the step's keys wait for it, and a preview answer for any other request is dropped.
+    pub edit_busy: Option<EditBusy>,
+}
+
+/// An edit step's file work in flight (see [`Model::edit_busy`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditBusy {
+    /// Runbook id.
+    pub runbook: String,
+    /// Step id.
+    pub step: String,
+    /// A preview (read-only, its answer may be dropped) rather than an apply or an undo.
+    pub preview: bool,
 }
 
 /// A runbook shown read-only, and why.
@@ -791,6 +805,7 @@ impl Model {
             offers: BTreeMap::new(),
             gate_passed: None,
             read_only: None,
+            edit_busy: None,
         }
     }
 

@@ -7,7 +7,9 @@ use crate::core::runner::RunOutcome;
 use crate::core::store::Transition;
 
 use super::super::keys::Action;
-use super::super::model::{EditPreview, EditProblem, Effect, Model, Overlay, Pending, Screen};
+use super::super::model::{
+    EditBusy, EditPreview, EditProblem, Effect, Model, Overlay, Pending, Screen,
+};
 use super::{pop, record, scroll_by};
 
 /// `r` on an edit step: ask the loop for the diff.
@@ -15,7 +17,55 @@ pub(super) fn request_preview(model: &mut Model, runbook: &str, step: &str) -> V
     preview_effect(model, runbook, step, false)
 }
 
+/// The edit work in flight, if any, said on the status line: a second request waits for it
+/// (two previews would open two diff screens, and an apply could be confirmed against the
+/// older one).
+fn busy(model: &mut Model) -> bool {
+    let Some(work) = &model.edit_busy else {
+        return false;
+    };
+    model.message = Some(if work.preview {
+        "Preview in progress: wait for the diff".into()
+    } else {
+        "The edit is being written: wait for it to end".into()
+    });
+    true
+}
+
+fn set_busy(model: &mut Model, runbook: &str, step: &str, preview: bool) {
+    model.edit_busy = Some(EditBusy {
+        runbook: runbook.into(),
+        step: step.into(),
+        preview,
+    });
+}
+
+/// Ends the edit work of this step, if it is the one in flight; true when it was.
+fn end_busy(model: &mut Model, runbook: &str, step: &str) -> bool {
+    let ours = model
+        .edit_busy
+        .as_ref()
+        .is_some_and(|w| w.runbook == runbook && w.step == step);
+    if ours {
+        model.edit_busy = None;
+    }
+    ours
+}
+
+/// Leaving an edit step's screen forgets its preview in flight (its answer is then dropped);
+/// an apply or an undo in flight is kept, since its answer is recorded wherever the
+/// technician is.
+pub(super) fn left_step(model: &mut Model) {
+    if model.edit_busy.as_ref().is_some_and(|w| w.preview) {
+        model.edit_busy = None;
+    }
+}
+
 fn preview_effect(model: &mut Model, runbook: &str, step: &str, follow: bool) -> Vec<Effect> {
+    if busy(model) {
+        return Vec::new();
+    }
+    set_busy(model, runbook, step, true);
     let secrets = model.secrets.clone();
     let run = model.run_mut(runbook).clone();
     vec![Effect::PreviewEdit {
@@ -44,6 +94,10 @@ pub(super) fn request_undo(model: &mut Model, runbook: &str, step: &str) -> Vec<
         model.message = Some("Nothing to undo: no file edit of this step is recorded".into());
         return Vec::new();
     }
+    if busy(model) {
+        return Vec::new();
+    }
+    set_busy(model, runbook, step, true);
     vec![Effect::PreviewUndo {
         runbook: runbook.to_string(),
         step: step.to_string(),
@@ -58,6 +112,24 @@ pub(super) fn previewed(
     step: &str,
     result: Result<EditPreview, EditProblem>,
 ) -> Vec<Effect> {
+    // An answer nobody waits for any more (the technician left the step, or it is not the
+    // preview in flight) is dropped: it would open a diff screen out of place.
+    let on_screen = match model.screens.last() {
+        Some(Screen::Step {
+            runbook: r,
+            step: s,
+            ..
+        })
+        | Some(Screen::Diff {
+            runbook: r,
+            step: s,
+            ..
+        }) => r == runbook && s == step,
+        _ => false,
+    };
+    if !end_busy(model, runbook, step) || !on_screen {
+        return Vec::new();
+    }
     let preview = match result {
         Ok(p) => p,
         Err(EditProblem::Symlink { message }) => {
@@ -126,6 +198,9 @@ pub(super) fn diff_key(
 }
 
 fn ask_apply(model: &mut Model, runbook: &str, step: &str, preview: &EditPreview) {
+    if busy(model) {
+        return;
+    }
     let files = preview
         .diff
         .iter()
@@ -187,6 +262,10 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
             if model.settings.practice {
                 return mark_done(model, &runbook, &step, "practice: the edit was not written");
             }
+            if busy(model) {
+                return Vec::new();
+            }
+            set_busy(model, &runbook, &step, false);
             let secrets = model.secrets.clone();
             let run = model.run_mut(&runbook).clone();
             vec![Effect::ApplyEdit {
@@ -207,6 +286,9 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
             step,
             force,
         } => {
+            if busy(model) {
+                return Vec::new();
+            }
             let Some(Screen::Diff { preview, .. }) = model.screens.last() else {
                 return Vec::new();
             };
@@ -220,6 +302,7 @@ pub(super) fn confirmed(model: &mut Model, pending: Pending) -> Vec<Effect> {
                         .collect()
                 })
                 .unwrap_or_default();
+            set_busy(model, &runbook, &step, false);
             vec![Effect::UndoEdit {
                 runbook,
                 step,
@@ -262,6 +345,7 @@ pub(super) fn applied(
     applied: Vec<crate::core::progress::AppliedEdit>,
     error: Option<String>,
 ) -> Vec<Effect> {
+    end_busy(model, runbook, step);
     if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
         pop(model);
     }
@@ -312,6 +396,7 @@ pub(super) fn undone(
     undone: Vec<usize>,
     error: Option<String>,
 ) -> Vec<Effect> {
+    end_busy(model, runbook, step);
     if matches!(model.screens.last(), Some(Screen::Diff { .. })) {
         pop(model);
     }

@@ -904,6 +904,7 @@ fn step_key(
     }
     match action {
         Action::Back => {
+            edit::left_step(model);
             pop(model);
             Vec::new()
         }

@@ -1015,3 +1015,72 @@ fn a_followed_run_whose_holder_left_is_offered_for_work() {
     );
     assert!(m.read_only.is_none());
 }
+
+fn a_preview(m: &mut Model, step: &str) -> Vec<Effect> {
+    let preview = crate::ui::model::EditPreview {
+        diff: vec![
+            "--- /etc/hosts".into(),
+            "+++ /etc/hosts".into(),
+            "+x router".into(),
+        ],
+        already_applied: false,
+        undo: None,
+        changed_since: false,
+        follow_symlinks: false,
+    };
+    update(
+        m,
+        Msg::EditPreviewed {
+            runbook: "demo".into(),
+            step: step.into(),
+            result: Ok(preview),
+        },
+    )
+}
+
+fn diff_screens(m: &Model) -> usize {
+    m.screens
+        .iter()
+        .filter(|s| matches!(s, Screen::Diff { .. }))
+        .count()
+}
+
+/// Edit previews are asynchronous: a second `r` while the first preview is on its way asks
+/// for no second one, only one diff screen opens, an answer for a step left is dropped, and no
+/// apply is asked while a preview is in flight.
+#[test]
+fn a_second_r_on_an_edit_step_waits_for_the_preview_in_flight() {
+    let mut m = model();
+    open_step(&mut m, 3);
+    assert!(matches!(m.screen(), Screen::Step { step, .. } if step == "hosts"));
+    let first = keys(&mut m, &[Key::Char('r')]);
+    assert!(
+        matches!(&first[..], [Effect::PreviewEdit { step, .. }] if step == "hosts"),
+        "{first:?} {:?} {:?}",
+        m.overlay,
+        m.message
+    );
+    let second = keys(&mut m, &[Key::Char('r')]);
+    assert!(second.is_empty(), "a second preview was asked: {second:?}");
+    assert_eq!(
+        m.message.as_deref(),
+        Some("Preview in progress: wait for the diff")
+    );
+    a_preview(&mut m, "hosts");
+    assert_eq!(diff_screens(&m), 1);
+    // A late answer (for a request made before) opens nothing more.
+    a_preview(&mut m, "hosts");
+    assert_eq!(diff_screens(&m), 1);
+    keys(&mut m, &[Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Step { .. }));
+
+    // Asked, then the technician leaves the step: the answer is dropped.
+    let asked = keys(&mut m, &[Key::Char('r')]);
+    assert_eq!(asked.len(), 1);
+    keys(&mut m, &[Key::Esc]);
+    assert!(matches!(m.screen(), Screen::Runbook { .. }));
+    a_preview(&mut m, "hosts");
+    assert_eq!(diff_screens(&m), 0);
+    assert!(matches!(m.screen(), Screen::Runbook { .. }));
+    assert!(m.overlay.is_none());
+}
