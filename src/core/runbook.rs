@@ -681,6 +681,12 @@ struct Validator<'a> {
 /// Every step kind the format knows, for messages.
 const KINDS: &str = "manual, command, script, edit, form, tool";
 
+/// A text action may give the mode of the file it creates (`chmod` and `symlink` use `mode`
+/// and `target` for themselves).
+fn creates_with_mode(e: &RawEdit) -> bool {
+    !matches!(e.action.get_ref().as_str(), "chmod" | "symlink")
+}
+
 impl Validator<'_> {
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.problems.push(Problem {
@@ -1282,9 +1288,37 @@ impl Validator<'_> {
         if e.path.get_ref().trim().is_empty() {
             self.problem(e.path.span(), "an edit needs a file `path`");
         }
-        let action_name = e.action.get_ref().as_str();
-        // Which optional fields each action takes; anything else given is reported.
-        let allowed: &[&str] = match action_name {
+        let allowed = self.edit_fields(e)?;
+        self.check_edit_fields(e, allowed);
+        let action = self.edit_action(e, declared)?;
+        let mode = match &e.mode {
+            Some(m) if creates_with_mode(e) => Some(self.new_file_mode(m, e.create)?),
+            _ => None,
+        };
+        if let Some(m) = &e.missing
+            && (m.get_ref().trim().is_empty() || m.get_ref().contains(char::is_control))
+        {
+            self.problem(
+                m.span(),
+                "`missing` must be one line of text saying what was expected",
+            );
+        }
+        Some(Edit {
+            path: e.path.get_ref().clone(),
+            comment: e
+                .comment
+                .as_ref()
+                .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
+            create: e.create,
+            mode,
+            missing: e.missing.as_ref().map(|m| m.get_ref().clone()),
+            action,
+        })
+    }
+
+    /// The optional fields the edit's action takes (`None`, reported, for an unknown action).
+    fn edit_fields(&mut self, e: &RawEdit) -> Option<&'static [&'static str]> {
+        Some(match e.action.get_ref().as_str() {
             "ensure_line" => &["line", "replace"],
             "comment_out" | "uncomment" => &["pattern"],
             "set_var" => &["key", "value"],
@@ -1303,7 +1337,12 @@ impl Validator<'_> {
                 );
                 return None;
             }
-        };
+        })
+    }
+
+    /// Reports every field the action does not use, and a `comment` prefix that is not one.
+    fn check_edit_fields(&mut self, e: &RawEdit, allowed: &[&str]) {
+        let action_name = e.action.get_ref().as_str();
         let given: [(&str, Option<Range<usize>>); 9] = [
             ("line", e.line.as_ref().map(Spanned::span)),
             ("replace", e.replace.as_ref().map(Spanned::span)),
@@ -1315,12 +1354,10 @@ impl Validator<'_> {
             ("block", e.block.as_ref().map(Spanned::span)),
             ("mode", e.mode.as_ref().map(Spanned::span)),
         ];
-        // A text action may give the mode of the file it creates.
-        let new_file_mode = !matches!(action_name, "chmod" | "symlink");
         for (field, span) in given {
             if let Some(span) = span
                 && !allowed.contains(&field)
-                && !(field == "mode" && new_file_mode)
+                && !(field == "mode" && creates_with_mode(e))
             {
                 self.problem(
                     span,
@@ -1350,22 +1387,14 @@ impl Validator<'_> {
                     .to_string(),
             );
         }
-        let mut need = |field: &str, value: &Option<Spanned<String>>| -> Option<String> {
-            match value {
-                Some(v) => {
-                    self.refs(v, declared);
-                    Some(v.get_ref().clone())
-                }
-                None => {
-                    self.problem(
-                        e.action.span(),
-                        format!("the {action_name} action needs `{field}`"),
-                    );
-                    None
-                }
-            }
+    }
+
+    /// The action with its fields; every field it needs and lacks is reported.
+    fn edit_action(&mut self, e: &RawEdit, declared: &BTreeSet<String>) -> Option<EditAction> {
+        let mut need = |field: &str, value: &Option<Spanned<String>>| {
+            self.edit_field(e, field, value, declared)
         };
-        let action = match action_name {
+        Some(match e.action.get_ref().as_str() {
             "ensure_line" => {
                 let line = need("line", &e.line)?;
                 let replace = match &e.replace {
@@ -1391,36 +1420,23 @@ impl Validator<'_> {
                     value: value?,
                 }
             }
-            "add_words" | "remove_words" => {
+            "add_words" => {
                 let key = need("key", &e.key)?;
-                let words: Vec<String> = match &e.words {
-                    Some(w) if !w.get_ref().is_empty() => {
-                        for word in w.get_ref() {
-                            self.refs(word, declared);
-                        }
-                        w.get_ref().iter().map(|x| x.get_ref().clone()).collect()
-                    }
-                    _ => {
-                        self.problem(
-                            e.action.span(),
-                            format!("the {action_name} action needs a non-empty `words` list"),
-                        );
-                        return None;
-                    }
-                };
-                if action_name == "add_words" {
-                    if let (Some(w), Some((a, b))) =
-                        (&e.words, crate::core::edit::contradicting_words(&words))
-                    {
-                        self.problem(
-                            w.span(),
-                            format!("'{a}' and '{b}' contradict each other: add one of them"),
-                        );
-                    }
-                    EditAction::AddWords { key, words }
-                } else {
-                    EditAction::RemoveWords { key, words }
+                let words = self.word_list(e, declared)?;
+                if let (Some(w), Some((a, b))) =
+                    (&e.words, crate::core::edit::contradicting_words(&words))
+                {
+                    self.problem(
+                        w.span(),
+                        format!("'{a}' and '{b}' contradict each other: add one of them"),
+                    );
                 }
+                EditAction::AddWords { key, words }
+            }
+            "remove_words" => {
+                let key = need("key", &e.key)?;
+                let words = self.word_list(e, declared)?;
+                EditAction::RemoveWords { key, words }
             }
             "comment_form" => EditAction::CommentForm {
                 key: need("key", &e.key)?,
@@ -1440,24 +1456,8 @@ impl Validator<'_> {
             },
             "python_add_words" => {
                 let key = need("key", &e.key)?;
-                match &e.words {
-                    Some(w) if !w.get_ref().is_empty() => {
-                        for word in w.get_ref() {
-                            self.refs(word, declared);
-                        }
-                        EditAction::PythonAddWords {
-                            key,
-                            words: w.get_ref().iter().map(|x| x.get_ref().clone()).collect(),
-                        }
-                    }
-                    _ => {
-                        self.problem(
-                            e.action.span(),
-                            "the python_add_words action needs a non-empty `words` list",
-                        );
-                        return None;
-                    }
-                }
+                let words = self.word_list(e, declared)?;
+                EditAction::PythonAddWords { key, words }
             }
             "ensure_block" => {
                 let marker = need("marker", &e.marker);
@@ -1469,46 +1469,73 @@ impl Validator<'_> {
             }
             "chmod" => {
                 let mode = need("mode", &e.mode)?;
-                match mode.as_str() {
-                    "+x" => EditAction::Chmod { executable: true },
-                    "-x" => EditAction::Chmod { executable: false },
-                    _ => {
-                        let span = e.mode.as_ref().map_or(e.action.span(), Spanned::span);
-                        self.problem(
-                            span,
-                            format!("chmod mode '{mode}' must be \"+x\" or \"-x\""),
-                        );
-                        return None;
-                    }
-                }
+                self.chmod_action(e, &mode)?
             }
             _ => EditAction::Symlink {
                 target: need("target", &e.target)?,
             },
-        };
-        let mode = match &e.mode {
-            Some(m) if new_file_mode => Some(self.new_file_mode(m, e.create)?),
-            _ => None,
-        };
-        if let Some(m) = &e.missing
-            && (m.get_ref().trim().is_empty() || m.get_ref().contains(char::is_control))
-        {
-            self.problem(
-                m.span(),
-                "`missing` must be one line of text saying what was expected",
-            );
-        }
-        Some(Edit {
-            path: e.path.get_ref().clone(),
-            comment: e
-                .comment
-                .as_ref()
-                .map_or_else(|| "#".to_string(), |c| c.get_ref().clone()),
-            create: e.create,
-            mode,
-            missing: e.missing.as_ref().map(|m| m.get_ref().clone()),
-            action,
         })
+    }
+
+    /// A field the edit's action needs: its value (with its `{name}`s checked), or reported.
+    fn edit_field(
+        &mut self,
+        e: &RawEdit,
+        field: &str,
+        value: &Option<Spanned<String>>,
+        declared: &BTreeSet<String>,
+    ) -> Option<String> {
+        match value {
+            Some(v) => {
+                self.refs(v, declared);
+                Some(v.get_ref().clone())
+            }
+            None => {
+                self.problem(
+                    e.action.span(),
+                    format!("the {} action needs `{field}`", e.action.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    /// The edit's non-empty `words` list (with its `{name}`s checked), or reported.
+    fn word_list(&mut self, e: &RawEdit, declared: &BTreeSet<String>) -> Option<Vec<String>> {
+        match &e.words {
+            Some(w) if !w.get_ref().is_empty() => {
+                for word in w.get_ref() {
+                    self.refs(word, declared);
+                }
+                Some(w.get_ref().iter().map(|x| x.get_ref().clone()).collect())
+            }
+            _ => {
+                self.problem(
+                    e.action.span(),
+                    format!(
+                        "the {} action needs a non-empty `words` list",
+                        e.action.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `chmod`'s mode: `+x` or `-x`.
+    fn chmod_action(&mut self, e: &RawEdit, mode: &str) -> Option<EditAction> {
+        match mode {
+            "+x" => Some(EditAction::Chmod { executable: true }),
+            "-x" => Some(EditAction::Chmod { executable: false }),
+            _ => {
+                let span = e.mode.as_ref().map_or(e.action.span(), Spanned::span);
+                self.problem(
+                    span,
+                    format!("chmod mode '{mode}' must be \"+x\" or \"-x\""),
+                );
+                None
+            }
+        }
     }
 
     /// The `mode` of a file a text edit creates: octal permission bits (`"0640"`), only with

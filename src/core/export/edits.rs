@@ -94,7 +94,6 @@ fn path(e: &Edit) -> (String, Yaml) {
 }
 
 fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
-    let c = &e.comment;
     let create = ("create".to_string(), Yaml::Bool(e.create));
     match &e.action {
         // The format-aware edits have no Ansible module: the same sh + awk program as for
@@ -121,140 +120,17 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
         EditAction::EnsureLine {
             line,
             replace: Some(pattern),
-        } => {
-            // fieldbook replaces the FIRST active line containing the text, else the first
-            // commented one, else appends — and changes nothing when the exact line is there.
-            // lineinfile would take the last match, so the first two cases are `replace` tasks
-            // guarded by a look-ahead that fails once the line exists.
-            let guard = cat(vec![
-                lits(r"\A(?![\s\S]*^"),
-                regex(line),
-                lits(r"$)((?:.*\n)*?)"),
-            ]);
-            let guard = match guard {
-                Yaml::Str(s) | Yaml::Unsafe(s) => s,
-                _ => String::new(),
-            };
-            let mut tasks = Vec::new();
-            for (label, active) in [("active line", true), ("commented line", false)] {
-                let head = if active {
-                    cat(vec![
-                        lits(&guard),
-                        lits("(?![ \\t]*"),
-                        regex(c),
-                        lits(")"),
-                        lits(".*"),
-                        regex(pattern),
-                        lits(".*$"),
-                    ])
-                } else {
-                    cat(vec![lits(&guard), lits(".*"), regex(pattern), lits(".*$")])
-                };
-                tasks.push(task(
-                    format!("{name} (replace the first {label})"),
-                    "ansible.builtin.replace",
-                    Yaml::Map(vec![
-                        path(e),
-                        ("regexp".into(), head),
-                        (
-                            "replace".into(),
-                            cat(vec![lits("\\g<1>"), replacement(line)]),
-                        ),
-                    ]),
-                ));
-            }
-            tasks.push(task(
-                format!("{name} (append when still missing)"),
-                "ansible.builtin.lineinfile",
-                Yaml::Map(vec![path(e), ("line".into(), jinja::template(line))]),
-            ));
-            tasks
-        }
-        EditAction::SetVar { key, value } => vec![task(
-            name,
-            "ansible.builtin.lineinfile",
-            Yaml::Map(vec![
-                path(e),
-                (
-                    "regexp".into(),
-                    cat(vec![
-                        lits("^[ \\t]*(export[ \\t]+)?"),
-                        regex(key),
-                        lits("="),
-                    ]),
-                ),
-                (
-                    "line".into(),
-                    cat(vec![
-                        jinja::pieces(key),
-                        lits("=\""),
-                        shell_dq(value),
-                        lits("\""),
-                    ]),
-                ),
-                create,
-            ]),
-        )],
+        } => replace_line_tasks(name, e, line, pattern),
+        EditAction::SetVar { key, value } => vec![set_var_task(name, e, key, value)],
         EditAction::AddWords { key, words } => words_tasks(name, e, key, words, true),
         EditAction::RemoveWords { key, words } => words_tasks(name, e, key, words, false),
-        EditAction::EnsureBlock { marker, block } => {
-            let body = block.strip_suffix('\n').unwrap_or(block);
-            vec![task(
-                name,
-                "ansible.builtin.blockinfile",
-                Yaml::Map(vec![
-                    path(e),
-                    // Ansible puts BEGIN/END where {mark} stands: "# BEGIN fieldbook MARKER".
-                    (
-                        "marker".into(),
-                        cat(vec![
-                            lits(&format!("{c} {{mark}} fieldbook ")),
-                            jinja::pieces(marker),
-                        ]),
-                    ),
-                    ("marker_begin".into(), Yaml::str("BEGIN")),
-                    ("marker_end".into(), Yaml::str("END")),
-                    ("block".into(), jinja::template(body)),
-                    create,
-                ]),
-            )]
-        }
+        EditAction::EnsureBlock { marker, block } => vec![block_task(name, e, marker, block)],
         EditAction::Chmod { executable: false } => vec![task(
             name,
             "ansible.builtin.file",
             Yaml::Map(vec![path(e), ("mode".into(), Yaml::str("a-x"))]),
         )],
-        EditAction::Chmod { executable: true } => {
-            // fieldbook's +x adds execute only for the classes that may read (a private 0600
-            // file becomes 0700, not 0711), which a symbolic mode cannot say: compute it.
-            let m = "(fb_stat.stat.mode | int(base=8))";
-            let add: Vec<String> = [(256, 64), (32, 8), (4, 1)]
-                .iter()
-                .map(|(r, x)| {
-                    format!("((({m} // {r}) % 2 == 1 and ({m} // {x}) % 2 == 0) | ternary({x}, 0))")
-                })
-                .collect();
-            let mut stat = task(
-                format!("{name} (read the mode)"),
-                "ansible.builtin.stat",
-                Yaml::Map(vec![path(e)]),
-            );
-            stat.push(("register".into(), Yaml::str("fb_stat")));
-            vec![
-                stat,
-                task(
-                    name,
-                    "ansible.builtin.file",
-                    Yaml::Map(vec![
-                        path(e),
-                        (
-                            "mode".into(),
-                            Yaml::str(format!("{{{{ '%04o' % ({m} + {}) }}}}", add.join(" + "))),
-                        ),
-                    ]),
-                ),
-            ]
-        }
+        EditAction::Chmod { executable: true } => executable_tasks(name, e),
         EditAction::Symlink { target } => vec![task(
             name,
             "ansible.builtin.file",
@@ -265,6 +141,141 @@ fn modern_edit(name: &str, e: &Edit) -> Vec<Task> {
             ]),
         )],
     }
+}
+
+/// `ensure_line` with `replace`: fieldbook replaces the FIRST active line containing the
+/// text, else the first commented one, else appends — and changes nothing when the exact line
+/// is there. lineinfile would take the last match, so the first two cases are `replace` tasks
+/// guarded by a look-ahead that fails once the line exists.
+fn replace_line_tasks(name: &str, e: &Edit, line: &str, pattern: &str) -> Vec<Task> {
+    let guard = cat(vec![
+        lits(r"\A(?![\s\S]*^"),
+        regex(line),
+        lits(r"$)((?:.*\n)*?)"),
+    ]);
+    let guard = match guard {
+        Yaml::Str(s) | Yaml::Unsafe(s) => s,
+        _ => String::new(),
+    };
+    let mut tasks = Vec::new();
+    for (label, active) in [("active line", true), ("commented line", false)] {
+        let head = if active {
+            cat(vec![
+                lits(&guard),
+                lits("(?![ \\t]*"),
+                regex(&e.comment),
+                lits(")"),
+                lits(".*"),
+                regex(pattern),
+                lits(".*$"),
+            ])
+        } else {
+            cat(vec![lits(&guard), lits(".*"), regex(pattern), lits(".*$")])
+        };
+        tasks.push(task(
+            format!("{name} (replace the first {label})"),
+            "ansible.builtin.replace",
+            Yaml::Map(vec![
+                path(e),
+                ("regexp".into(), head),
+                (
+                    "replace".into(),
+                    cat(vec![lits("\\g<1>"), replacement(line)]),
+                ),
+            ]),
+        ));
+    }
+    tasks.push(task(
+        format!("{name} (append when still missing)"),
+        "ansible.builtin.lineinfile",
+        Yaml::Map(vec![path(e), ("line".into(), jinja::template(line))]),
+    ));
+    tasks
+}
+
+/// `set_var`: `KEY="value"` (shell-quoted), replacing an assignment of KEY, `export` or not.
+fn set_var_task(name: &str, e: &Edit, key: &str, value: &str) -> Task {
+    task(
+        name,
+        "ansible.builtin.lineinfile",
+        Yaml::Map(vec![
+            path(e),
+            (
+                "regexp".into(),
+                cat(vec![
+                    lits("^[ \\t]*(export[ \\t]+)?"),
+                    regex(key),
+                    lits("="),
+                ]),
+            ),
+            (
+                "line".into(),
+                cat(vec![
+                    jinja::pieces(key),
+                    lits("=\""),
+                    shell_dq(value),
+                    lits("\""),
+                ]),
+            ),
+            ("create".to_string(), Yaml::Bool(e.create)),
+        ]),
+    )
+}
+
+/// `ensure_block`: the block between fieldbook's BEGIN/END marker lines.
+fn block_task(name: &str, e: &Edit, marker: &str, block: &str) -> Task {
+    let body = block.strip_suffix('\n').unwrap_or(block);
+    task(
+        name,
+        "ansible.builtin.blockinfile",
+        Yaml::Map(vec![
+            path(e),
+            // Ansible puts BEGIN/END where {mark} stands: "# BEGIN fieldbook MARKER".
+            (
+                "marker".into(),
+                cat(vec![
+                    lits(&format!("{} {{mark}} fieldbook ", e.comment)),
+                    jinja::pieces(marker),
+                ]),
+            ),
+            ("marker_begin".into(), Yaml::str("BEGIN")),
+            ("marker_end".into(), Yaml::str("END")),
+            ("block".into(), jinja::template(body)),
+            ("create".to_string(), Yaml::Bool(e.create)),
+        ]),
+    )
+}
+
+/// `chmod +x`: fieldbook adds execute only for the classes that may read (a private 0600 file
+/// becomes 0700, not 0711), which a symbolic mode cannot say: the mode is read, then computed.
+fn executable_tasks(name: &str, e: &Edit) -> Vec<Task> {
+    let m = "(fb_stat.stat.mode | int(base=8))";
+    let add: Vec<String> = [(256, 64), (32, 8), (4, 1)]
+        .iter()
+        .map(|(r, x)| {
+            format!("((({m} // {r}) % 2 == 1 and ({m} // {x}) % 2 == 0) | ternary({x}, 0))")
+        })
+        .collect();
+    let mut stat = task(
+        format!("{name} (read the mode)"),
+        "ansible.builtin.stat",
+        Yaml::Map(vec![path(e)]),
+    );
+    stat.push(("register".into(), Yaml::str("fb_stat")));
+    vec![
+        stat,
+        task(
+            name,
+            "ansible.builtin.file",
+            Yaml::Map(vec![
+                path(e),
+                (
+                    "mode".into(),
+                    Yaml::str(format!("{{{{ '%04o' % ({m} + {}) }}}}", add.join(" + "))),
+                ),
+            ]),
+        ),
+    ]
 }
 
 /// Creates a missing file without touching an existing one.

@@ -333,13 +333,7 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             model.tool_details = !model.tool_details;
             Vec::new()
         }
-        Action::ShowOutput => {
-            model.screens.push(Screen::Output {
-                scroll: usize::MAX,
-                follow: true,
-            });
-            Vec::new()
-        }
+        Action::ShowOutput => crate::ui::update::show_output(model),
         Action::ClearChoices => {
             match &mut session.view {
                 ToolView::Services(t) => t.clear_choices(),

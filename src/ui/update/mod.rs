@@ -557,19 +557,25 @@ fn declined_open(model: &mut Model, pending: Pending) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Opens the Output screen at its end, following new output.
+pub(crate) fn show_output(model: &mut Model) -> Vec<Effect> {
+    model.screens.push(Screen::Output {
+        scroll: usize::MAX,
+        follow: true,
+    });
+    Vec::new()
+}
+
 fn prompt_key(model: &mut Model, action: Action) -> Vec<Effect> {
     let Some(Overlay::Prompt { input, .. }) = &mut model.overlay else {
         return Vec::new();
     };
-    let request = match action {
-        Action::DeleteBack => InputRequest::DeletePrevChar,
-        Action::DeleteForward => InputRequest::DeleteNextChar,
-        Action::ClearLine => InputRequest::DeleteLine,
-        Action::CursorLeft => InputRequest::GoToPrevChar,
-        Action::CursorRight => InputRequest::GoToNextChar,
-        Action::CursorStart => InputRequest::GoToStart,
-        Action::CursorEnd => InputRequest::GoToEnd,
-        Action::Redraw => return vec![Effect::Redraw],
+    if let Some(request) = form::request_of(action) {
+        input.handle(request);
+        return Vec::new();
+    }
+    match action {
+        Action::Redraw => vec![Effect::Redraw],
         Action::Back => {
             // Esc may be the first byte of a split arrow key: it never throws text away.
             if input.value().is_empty() {
@@ -578,13 +584,11 @@ fn prompt_key(model: &mut Model, action: Action) -> Vec<Effect> {
                 model.message =
                     Some("Enter saves the text; Ctrl-U clears it, then Esc closes".into());
             }
-            return Vec::new();
+            Vec::new()
         }
-        Action::Submit => return submit_prompt(model),
-        _ => return Vec::new(),
-    };
-    input.handle(request);
-    Vec::new()
+        Action::Submit => submit_prompt(model),
+        _ => Vec::new(),
+    }
 }
 
 fn submit_prompt(model: &mut Model) -> Vec<Effect> {
@@ -978,13 +982,7 @@ fn step_key(
             });
             Vec::new()
         }
-        Action::ShowOutput => {
-            model.screens.push(Screen::Output {
-                scroll: usize::MAX,
-                follow: true,
-            });
-            Vec::new()
-        }
+        Action::ShowOutput => show_output(model),
         Action::Next | Action::Previous => {
             step_to(model, runbook, step, action == Action::Next);
             Vec::new()
