@@ -1045,6 +1045,97 @@ fn cancel_reaches_a_long_step_on_the_host() {
     assert!(exit.starts_with("code 130"), "{exit}");
 }
 
+/// Issue 18: cancel of a long step on a host without `setsid` (user fbnosid, whose PATH has
+/// every program but setsid). The supervisor then stays in the group sshd gave its starter and
+/// does not lead a group of its own; cancel still reaches the program there (SIGINT is ignored
+/// by a program started in the background, so SIGTERM ends it): the program is gone, the
+/// supervisor recorded how it ended, and the step is cancelled.
+#[test]
+fn cancel_reaches_a_long_step_on_a_host_without_setsid() {
+    let Some(s) = sshd("cancel_reaches_a_long_step_on_a_host_without_setsid") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("never-nosid");
+    let var = format!("gate={}", gate.display());
+    let log = state.path().join("logs/remote-test@127.0.0.1/long.1.log");
+    let mut child = s
+        .fb(
+            "fbnosid",
+            state.path(),
+            &["exec", "remote-test", "long", "--yes", "--var", &var],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the step's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(|x| x == "started"))
+    });
+    let gate_text = gate.display().to_string();
+    assert!(
+        !remote_processes_mentioning(&gate_text).is_empty(),
+        "the program should run on the host"
+    );
+    // The supervisor was started without setsid: it does not lead a process group.
+    let remote: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.remote", log.display())).unwrap())
+            .unwrap();
+    let pid = remote["pid"].as_u64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let pgid: u64 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(
+        pgid, pid,
+        "the supervisor leads its group: setsid was found"
+    );
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fieldbook did not end after cancel"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    wait_for(
+        "the program on the host to be gone",
+        Duration::from_secs(10),
+        || remote_processes_mentioning(&gate_text).is_empty(),
+    );
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("long: cancelled"), "{stderr}");
+    let exit = std::fs::read_to_string(log.with_file_name("long.1.log.exit")).unwrap();
+    assert!(exit.starts_with("code 143"), "{exit}");
+    let recorded = state_file(state.path());
+    assert!(recorded.contains("cancelled"), "{recorded}");
+}
+
 /// A host whose user cannot find `sh`: named before anything runs.
 #[test]
 fn a_host_without_sh_is_named() {

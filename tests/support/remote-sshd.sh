@@ -5,6 +5,8 @@
 #   fbtest  login shell /bin/sh (dash)
 #   fbash   login shell busybox ash (DIR/ash, a link to busybox named ash)
 #   fbnosh  login shell /bin/sh but PATH=/nonexistent: stands in for a host without `sh`
+#   fbnosid login shell /bin/sh, PATH=~/stubs:~/bin where ~/bin links every program of
+#           /usr/bin and /usr/sbin except `setsid`: stands in for a host without setsid
 # and root, by key only, for the acceptance test that runs a chroot on the host. Every user's
 # authorized key is in DIR/authorized_keys_USER (no ~/.ssh is touched), so several checkouts
 # can run these tests at once, each with its own server, port and keys.
@@ -50,7 +52,7 @@ if [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; then
 fi
 
 ln -sf "$(command -v busybox)" "$DIR/ash"
-for u in fbtest fbash fbnosh; do
+for u in fbtest fbash fbnosh fbnosid; do
   shell=/bin/sh
   [ "$u" = fbash ] && shell=$DIR/ash
   if ! id "$u" >/dev/null 2>&1; then
@@ -65,7 +67,7 @@ done
 [ -f "$DIR/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_ed25519"
 chmod 755 "$DIR"
 
-for u in fbtest fbash fbnosh; do
+for u in fbtest fbash fbnosh fbnosid; do
   home=$(getent passwd "$u" | cut -d: -f6)
   install -d -o "$u" -g "$u" -m 700 "$home/.ssh"
   install -d -o "$u" -g "$u" -m 755 "$home/stubs"
@@ -74,6 +76,13 @@ for u in fbtest fbash fbnosh; do
   install -o "$u" -g "$u" -m 600 "$DIR/id_ed25519.pub" "$DIR/authorized_keys_$u"
   echo "PATH=$home/stubs:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" >"$home/.ssh/environment"
   [ "$u" != fbnosh ] || echo "PATH=/nonexistent" >"$home/.ssh/environment"
+  if [ "$u" = fbnosid ]; then
+    install -d -o "$u" -g "$u" -m 755 "$home/bin"
+    for f in /usr/bin/* /usr/sbin/*; do
+      [ "${f##*/}" = setsid ] || ln -sfn "$f" "$home/bin/${f##*/}"
+    done
+    echo "PATH=$home/stubs:$home/bin" >"$home/.ssh/environment"
+  fi
   chown "$u:$u" "$home/.ssh/environment"
 done
 
@@ -100,7 +109,7 @@ PermitUserEnvironment yes
 StrictModes no
 MaxSessions 100
 MaxStartups 100:30:200
-AllowUsers fbtest fbash fbnosh root
+AllowUsers fbtest fbash fbnosh fbnosid root
 CONF
 mkdir -p /run/sshd
 /usr/sbin/sshd -t -f "$DIR/sshd_config" || die "sshd rejects its config"

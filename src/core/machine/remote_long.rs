@@ -194,8 +194,11 @@ pub fn script(job: &StepJob, secrets: &[String]) -> String {
 /// good, so cancel's first signal would never reach the program. The starter `exec`s setsid
 /// as the session leader sshd made it, so setsid forks, the session ends at once and the
 /// supervisor runs on in a session of its own with SIGINT as it should be. Without setsid,
-/// `nohup … &` is the fallback (cancel then ends the program with SIGTERM). `read` takes its
-/// input a byte at a time from a pipe, so `cat` gets exactly the script after the secrets.
+/// `nohup … &` is the fallback: the supervisor then stays in the starter's process group (sshd
+/// made the starter a session leader, so that group's id is the starter's pid), which the
+/// starter writes to `DIR/group` for cancel (see [`signal_line`]); the program ignores SIGINT
+/// there, so cancel ends it with SIGTERM. `read` takes its input a byte at a time from a pipe,
+/// so `cat` gets exactly the script after the secrets.
 const STARTER: &str = "umask 077; d=$1; mkdir \"$d\" || exit 3; \
                        i=0; while [ $i -lt $2 ]; do \
                        IFS= read -r l && printf '%s\\n' \"$l\" >>\"$d/secrets\" \
@@ -204,7 +207,21 @@ const STARTER: &str = "umask 077; d=$1; mkdir \"$d\" || exit 3; \
                        : >\"$d/log\"; \
                        if command -v setsid >/dev/null 2>&1; then \
                        exec setsid nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1; \
-                       else nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi";
+                       else echo $$ >\"$d/group\"; \
+                       nohup sh \"$d/run.sh\" \"$d\" </dev/null >/dev/null 2>&1 & fi";
+
+/// Sends signal `sig` to a supervised step's programs on the host: the supervisor's own group
+/// when it leads one (started with setsid), else the group it was started in (`DIR/group`,
+/// written by the starter without setsid). The supervisor itself ignores INT and TERM and
+/// records how its program ended; SIGKILL ends it too. Falls back to the supervisor's pid.
+fn signal_line(dir: &str, sig: i32) -> String {
+    let script = "d=$1; s=$2; [ -f \"$d/pid\" ] || exit 0; read p <\"$d/pid\"; \
+                  if kill -0 -\"$p\" 2>/dev/null; then kill -\"$s\" -\"$p\" 2>/dev/null; exit 0; fi; \
+                  if [ -f \"$d/group\" ] && read g <\"$d/group\" && \
+                  kill -\"$s\" -\"$g\" 2>/dev/null; then exit 0; fi; \
+                  kill -\"$s\" \"$p\" 2>/dev/null; exit 0";
+    shell_quote::join(&["sh", "-c", script, "sh", dir, &sig.to_string()])
+}
 
 /// What the starter reads: one line per secret value, then the supervisor script.
 fn starter_input(job: &StepJob, secrets: &[String]) -> Vec<u8> {
@@ -377,11 +394,7 @@ struct SupervisorGroup {
 impl RemoteGroup for SupervisorGroup {
     fn signal(&self, sig: i32) {
         if let Some(s) = self.machine.ssh() {
-            let _ = s.run_line(
-                remote_line::signal(&format!("{}/pid", self.dir), sig),
-                None,
-                POLL_LIMIT,
-            );
+            let _ = s.run_line(signal_line(&self.dir, sig), None, POLL_LIMIT);
         }
     }
 
