@@ -547,6 +547,18 @@ fn a_remote_long_steps_secret_never_sits_in_a_file() {
         Vec::<PathBuf>::new(),
         "in the state dir"
     );
+    // What a later fieldbook following this step again judges it by belongs to this attempt
+    // (it was written without the attempt, so a re-attach found no job: expect and ok_output
+    // unknown).
+    let job = fieldbook::core::supervisor::read_job(&log)
+        .expect("the local job file is read back for this attempt");
+    assert!(
+        job.commands
+            .iter()
+            .any(|c| c.argv.iter().any(|a| a == "--password=***")),
+        "{:?}",
+        job.commands
+    );
     std::fs::write(&gate, "0").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

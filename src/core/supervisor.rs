@@ -106,17 +106,7 @@ pub fn launch_with_secrets(
     if let Some(dir) = log.parent() {
         atomic::create_private_dir(dir)?;
     }
-    let nonce = attempt_id::read_nonce(log);
-    let file = JobFile {
-        attempt: nonce.clone(),
-        job: job.clone(),
-    };
-    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-    let write = || atomic::write_atomic(&job_path(log), &json);
-    match disk_space::base_of_log(log) {
-        Some(base) => disk_space::with_reserve(&base, write).0?,
-        None => write()?,
-    }
+    let nonce = write_job(log, job)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.env_remove(attempt_id::ATTEMPT_ENV);
     for (i, s) in secrets.iter().enumerate() {
@@ -385,6 +375,24 @@ pub fn ended_at(log: &Path) -> Option<String> {
         .ok()?
         .as_secs();
     Some(super::clock::format_unix(i64::try_from(secs).ok()?))
+}
+
+/// Writes `<log>.job` for the attempt `<log>.attempt` names (in fieldbook's reserve space when
+/// the disk is full), and returns that attempt's nonce. The one way a job file is written, for
+/// a local supervisor and a host's alike, so [`read_job`] finds either.
+pub fn write_job(log: &Path, job: &StepJob) -> std::io::Result<Option<String>> {
+    let nonce = attempt_id::read_nonce(log);
+    let file = JobFile {
+        attempt: nonce.clone(),
+        job: job.clone(),
+    };
+    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+    let write = || atomic::write_atomic(&job_path(log), &json);
+    match disk_space::base_of_log(log) {
+        Some(base) => disk_space::with_reserve(&base, write).0?,
+        None => write()?,
+    }
+    Ok(nonce)
 }
 
 /// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone or

@@ -277,9 +277,9 @@ pub fn launch(
     if let Some(dir) = log.parent() {
         atomic::create_private_dir(dir).map_err(local_err)?;
     }
-    let json = serde_json::to_vec(&masked_job(job, &secrets))
-        .map_err(|e| MachineError::Failed(e.to_string()))?;
-    atomic::write_atomic(&supervisor::job_path(log), &json).map_err(local_err)?;
+    // Written as a local supervisor's is (with the attempt it belongs to), so a later
+    // fieldbook that follows the step again reads what it must judge by.
+    supervisor::write_job(log, &masked_job(job, &secrets)).map_err(local_err)?;
     OpenOptions::new()
         .create(true)
         .append(true)
