@@ -45,6 +45,21 @@ enum Line {
     Outcome { backup: String, outcome: String },
 }
 
+/// The name a staging directory of a host's edit starts with (under the temp directory): the
+/// host's files are copied there, edited by the engine, then written back to the host.
+pub const STAGING_DIR_PREFIX: &str = "fieldbook-stage.";
+
+/// True when `path` is a staging copy of a host's file: its intent says nothing about the
+/// host's file (a kill may have come before the copy went back), so it is never settled from
+/// the local copy.
+fn is_staged(path: &str) -> bool {
+    Path::new(path).components().any(|c| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|name| name.starts_with(STAGING_DIR_PREFIX))
+    })
+}
+
 /// The edit journal of a run's archive.
 pub fn journal_path(state_dir: &Path, archive: &Path) -> PathBuf {
     state_dir.join(archive).join("intents.jsonl")
@@ -152,7 +167,7 @@ fn settle(
     let (intents, ended) = read(state_dir, archive);
     let mut found = Vec::new();
     for intent in intents {
-        if recorded.contains(&intent.backup) {
+        if recorded.contains(&intent.backup) || is_staged(&intent.path) {
             continue;
         }
         let Ok((meta, original)) =
@@ -183,4 +198,62 @@ fn settle(
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::apply::EditContext;
+    use crate::core::runbook::{Edit, EditAction};
+    use std::collections::BTreeMap;
+
+    /// Edits a file under `root` and never records it (a kill before the run saved it); what
+    /// opening the run would then recover.
+    fn recovered_after_a_kill(root: &Path, state: &Path) -> (usize, usize) {
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/x.conf"), "a=1\n").unwrap();
+        let values = BTreeMap::new();
+        let archive = PathBuf::from("archive/t");
+        let ctx = EditContext {
+            root: Some(root),
+            state_dir: state,
+            archive: &archive,
+            values: &values,
+            follow_symlinks: false,
+        };
+        let edit = Edit {
+            path: "/etc/x.conf".into(),
+            comment: "#".into(),
+            create: false,
+            mode: None,
+            missing: None,
+            action: EditAction::EnsureLine {
+                line: "b=2".into(),
+                replace: None,
+            },
+        };
+        let applied = apply::apply_step("s", &[edit], &ctx, "t").unwrap();
+        assert_eq!(applied.len(), 1);
+        (
+            unrecorded(state, &archive, &BTreeSet::new()).len(),
+            recover(state, &archive, &BTreeSet::new()).len(),
+        )
+    }
+
+    #[test]
+    fn an_unrecorded_local_edit_is_recovered_but_a_hosts_staged_copy_never_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tmp.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        assert_eq!(
+            recovered_after_a_kill(&tmp.path().join("root"), &state),
+            (1, 1)
+        );
+        // The staged copy has the edit, but the host's file may never have been written: a
+        // record from the copy would claim an edit that did not happen.
+        let stage = tmp.path().join(format!("{STAGING_DIR_PREFIX}1.2"));
+        let state = tmp.path().join("state2");
+        std::fs::create_dir_all(&state).unwrap();
+        assert_eq!(recovered_after_a_kill(&stage, &state), (0, 0));
+    }
 }

@@ -228,7 +228,11 @@ impl Staging {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = base.join(format!("fieldbook-stage.{}.{stamp}", std::process::id()));
+        let dir = base.join(format!(
+            "{}{}.{stamp}",
+            crate::core::edit_journal::STAGING_DIR_PREFIX,
+            std::process::id()
+        ));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
