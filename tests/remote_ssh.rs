@@ -50,6 +50,13 @@ const STUBS: &[(&str, &str)] = &[
          [ \"$answer\" = yes ]\n",
     ),
     (
+        "mv",
+        "#!/bin/sh\n# mv as usual; after replacing a file whose path names fb-hold it holds for a \
+         minute, so a test can kill fieldbook between the host's rename and its record.\n\
+         for last; do :; done\n/bin/mv \"$@\" || exit $?\n\
+         case \"$last\" in *fb-hold*) sleep 60 ;; esac\n",
+    ),
+    (
         "rc-update",
         "#!/bin/sh\n# rc-update -v show as on a Gentoo box, so the tool reads it on the host.\n\
          echo \"$*\" >>\"$HOME/rc-update.log\"\n\
@@ -573,6 +580,66 @@ fn a_remote_long_steps_secret_never_sits_in_a_file() {
         holding(state.path()),
         Vec::<PathBuf>::new(),
         "in the state dir, after"
+    );
+}
+
+/// Issue 18: a kill after the host's file was replaced but before the run recorded the edit
+/// loses no record. The host's file has its own intent in the edit journal, settled by the
+/// host's file when the run is next opened over `--host` (before, the run had no record of an
+/// edit that was on the host, and undo was impossible).
+#[test]
+fn a_kill_after_the_hosts_rename_keeps_the_edit_on_record() {
+    let Some(s) = sshd("a_kill_after_the_hosts_rename_keeps_the_edit_on_record") else {
+        return;
+    };
+    let file = user_file("fbtest", "fb-hold", "a=1\n", 0o644);
+    let state = tempfile::tempdir().unwrap();
+    let var = format!("file={}", file.display());
+    let args = [
+        "exec",
+        "remote-test",
+        "edit",
+        "--yes",
+        "--var",
+        &var,
+        "--var",
+        "value=v",
+    ];
+    let mut child = s
+        .fb("fbtest", state.path(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the host's file replaced", Duration::from_secs(30), || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("fieldbook was here"))
+    });
+    // The stub mv now holds: fieldbook has not recorded the edit yet.
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let run_file = state.path().join("runs/remote-test@127.0.0.1.toml");
+    let before = std::fs::read_to_string(&run_file).unwrap_or_default();
+    let shown = file.display().to_string();
+    assert!(
+        !before.contains(&format!("path = \"{shown}\"")),
+        "the edit was recorded before the kill: {before}"
+    );
+    // Opening the run again over --host settles the journal by the host's file.
+    let out = s.run("fbtest", state.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&run_file).unwrap();
+    assert!(
+        after.contains(&format!("path = \"{shown}\"")),
+        "the edit on the host is not on record: {after}"
+    );
+    assert!(!after.contains("fieldbook-stage."), "{after}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "a=1\n# fieldbook was here: v\n"
     );
 }
 

@@ -766,6 +766,7 @@ fn apply_change(
         at: at.to_string(),
         hash_before: before.hash(),
         hash_after: after.hash(),
+        host: None,
     };
     edit_journal::record_intent(ctx.state_dir, ctx.archive, &intent)
         .map_err(io_error(&loc.real, "journalling the edit"))?;

@@ -35,6 +35,11 @@ pub struct Intent {
     pub hash_before: String,
     /// Content hash after.
     pub hash_after: String,
+    /// The host (`[USER@]HOST` of `--host`) whose file this is, when it is not this machine's:
+    /// the intent is settled by the host's file, read over ssh when the run is next opened
+    /// with that `--host` (never from a local copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// One line of the edit journal.
@@ -51,13 +56,26 @@ pub const STAGING_DIR_PREFIX: &str = "fieldbook-stage.";
 
 /// True when `path` is a staging copy of a host's file: its intent says nothing about the
 /// host's file (a kill may have come before the copy went back), so it is never settled from
-/// the local copy.
+/// the local copy; the host's own intent (with [`Intent::host`]) is.
 fn is_staged(path: &str) -> bool {
     Path::new(path).components().any(|c| {
         c.as_os_str()
             .to_str()
             .is_some_and(|name| name.starts_with(STAGING_DIR_PREFIX))
     })
+}
+
+/// What the intent's file holds now: on this machine, or on its host when this session is
+/// connected to that host (`None` otherwise: it cannot be told from here).
+fn current_node(intent: &Intent, meta: &apply::BackupMeta) -> Option<apply::Node> {
+    let Some(host) = &intent.host else {
+        return apply::current_node(meta);
+    };
+    let machine = super::machine::current();
+    let session = machine.ssh().filter(|s| s.destination() == host)?;
+    super::machine::remote_files::read(session, &intent.path)
+        .ok()
+        .map(|r| r.node)
 }
 
 /// The edit journal of a run's archive.
@@ -175,7 +193,7 @@ fn settle(
         else {
             continue;
         };
-        let Some(now) = apply::current_node(&meta) else {
+        let Some(now) = current_node(&intent, &meta) else {
             continue;
         };
         let hash = now.hash();

@@ -20,6 +20,7 @@ use crate::core::apply::{
     self, ApplyFailure, EditContext, EditError, MAX_FILE_BYTES, Node, StepPreview,
 };
 use crate::core::edit;
+use crate::core::edit_journal;
 use crate::core::progress::AppliedEdit;
 use crate::core::runbook::Edit;
 use crate::core::shell_quote;
@@ -437,6 +438,27 @@ pub fn apply(
             .backup
             .as_deref()
             .map(|b| format!("{}/{}", session.remote_dir(), b));
+        // The host's file gets its own intent before it is replaced and an outcome after, so a
+        // kill in between is settled by the host's file when the run is next opened.
+        if let Some(backup) = &a.backup {
+            let intent = edit_journal::Intent {
+                backup: backup.clone(),
+                step: step.to_string(),
+                path: host_path.clone(),
+                at: at.to_string(),
+                hash_before: change.before.hash(),
+                hash_after: change.after.hash(),
+                host: Some(session.destination().to_string()),
+            };
+            if let Err(source) = edit_journal::record_intent(ctx.state_dir, ctx.archive, &intent) {
+                let error = EditError::Io {
+                    path: host_path.clone(),
+                    doing: "journalling the edit",
+                    source,
+                };
+                return Err(ApplyFailure { applied, error });
+            }
+        }
         if let Err(error) = write(
             session,
             &host_path,
@@ -445,6 +467,9 @@ pub fn apply(
             archive.as_deref(),
         ) {
             return Err(ApplyFailure { applied, error });
+        }
+        if let Some(backup) = &a.backup {
+            let _ = edit_journal::record_outcome(ctx.state_dir, ctx.archive, backup, "applied");
         }
         if let Ok(mut m) = PREVIEWED.lock()
             && let Some(map) = m.as_mut()
