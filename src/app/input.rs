@@ -117,10 +117,14 @@ fn escape(b: &[u8]) -> Step {
     match b.get(1) {
         None => Step::Incomplete,
         Some(b'[') => csi(b),
-        Some(b'O') => match b.get(2) {
-            None => Step::Incomplete,
-            Some(c) => Step::Key(final_key(*c), 3),
-        },
+        Some(b'O') => {
+            // Some terminals put a modifier between O and the final byte (`Esc O 5 A`).
+            let end = 2 + b[2..].iter().take_while(|c| c.is_ascii_digit()).count();
+            match b.get(end) {
+                None => Step::Incomplete,
+                Some(c) => Step::Key(final_key(*c), end + 1),
+            }
+        }
         Some(_) => Step::Key(Some(Key::Esc), 1),
     }
 }
@@ -213,6 +217,7 @@ mod tests {
             ),
             // A modified cursor key is the cursor key; F-keys and unknown sequences vanish whole.
             (b"\x1b[1;5A\x1b[15~\x1bOPx", &[Key::Up, c('x')]),
+            (b"\x1bO5A\x1bO2Px", &[Key::Up, c('x')]),
             ("é€".as_bytes(), &[c('é'), c('€')]),
             // Esc then a key (no Alt on a serial line), and a lone Esc.
             (b"\x1bq", &[Key::Esc, c('q')]),
