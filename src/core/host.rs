@@ -57,10 +57,8 @@ pub(crate) fn spawn_fake_supervisor() -> std::process::Child {
         .expect("spawn sh");
     let cmdline = format!("/proc/{}/cmdline", child.id());
     for _ in 0..500 {
-        if std::fs::read(&cmdline).is_ok_and(|c| {
-            c.split(|&b| b == 0)
-                .any(|a| a == crate::core::supervisor::SUBCOMMAND.as_bytes())
-        }) {
+        // What a supervisor's liveness check looks for: "fieldbook" in its command line.
+        if std::fs::read(&cmdline).is_ok_and(|c| c.windows(9).any(|w| w == b"fieldbook")) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));

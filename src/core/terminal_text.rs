@@ -106,6 +106,11 @@ impl StyledLine {
         })
     }
 
+    /// What a line cut for display says after its text (`None` when nothing was cut).
+    pub fn cut_note(&self) -> Option<String> {
+        (self.cut > 0).then(|| format!(" [... {} more characters in the log]", self.cut))
+    }
+
     /// Number of characters kept.
     pub fn char_count(&self) -> usize {
         self.chars

@@ -41,8 +41,7 @@ impl OutputLine {
         if line.is_plain() && line.cut == 0 {
             return OutputLine::plain(line.into_text());
         }
-        let suffix =
-            (line.cut > 0).then(|| format!(" [... {} more characters in the log]", line.cut));
+        let suffix = line.cut_note();
         let len = line.as_str().len() + suffix.as_ref().map_or(0, String::len);
         let mut text = String::with_capacity(len);
         let mut runs: Vec<StyleRun> = Vec::new();

@@ -637,8 +637,8 @@ const SECOND_CTRL_C: Duration = Duration::from_secs(2);
 /// Writes a filtered line as plain text, saying when it was cut.
 fn write_line(out: &mut impl Write, line: &StyledLine) {
     let _ = out.write_all(line.as_str().as_bytes());
-    if line.cut > 0 {
-        let _ = write!(out, " [... {} more characters in the log]", line.cut);
+    if let Some(note) = line.cut_note() {
+        let _ = out.write_all(note.as_bytes());
     }
     let _ = out.write_all(b"\n");
 }
