@@ -27,7 +27,7 @@ fn site(model: &Model) -> Result<EditSite, String> {
 
 /// An edit effect with everything its work needs, taken from the model on the loop's thread
 /// (cheap), so the work itself can run anywhere.
-pub struct EditJob {
+pub(crate) struct EditJob {
     effect: Effect,
     site: Result<EditSite, String>,
     /// The edit step's edits (preview and apply).
@@ -41,7 +41,7 @@ pub struct EditJob {
 
 impl EditJob {
     /// Takes what `effect` needs from the model.
-    pub fn of(model: &Model, effect: Effect) -> EditJob {
+    pub(crate) fn of(model: &Model, effect: Effect) -> EditJob {
         let (runbook, step) = match &effect {
             Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
                 (run.runbook.clone(), step.clone())
@@ -85,7 +85,7 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
 }
 
 /// The work of one edit effect.
-pub fn run(job: EditJob) -> Msg {
+pub(crate) fn run(job: EditJob) -> Msg {
     let EditJob {
         effect,
         site,

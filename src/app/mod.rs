@@ -4,7 +4,7 @@
 //! edits ([`edits`]) and progress ([`recorder`]). It owns the session's one
 //! [`Settings`] value (inside the model) and reads it whenever a job starts.
 
-pub mod edits;
+pub(crate) mod edits;
 mod event_loop;
 pub(crate) mod fleet_jobs;
 mod follow;

@@ -258,7 +258,8 @@ pub(super) fn lock_run(path: &Path) -> Result<File, StoreError> {
 
 /// Whether some process holds the run's lock now, read from `/proc/locks` without taking it
 /// (taking it, even for a moment, could refuse the holder's own reopening). `None` when the
-/// lock file or `/proc/locks` cannot be read.
+/// lock file or `/proc/locks` cannot be read. A lock just released can still read as held for a
+/// few milliseconds (see `lock_run`), so a caller polls rather than trusting one answer.
 pub fn run_lock_held(dir: &StateDir, runbook: &str, target: &str) -> Option<bool> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(dir.lock_file(runbook, target)).ok()?;
