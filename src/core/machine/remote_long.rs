@@ -599,6 +599,7 @@ mod tests {
             ],
             expect: vec![0],
             ok_output: vec![],
+            shows: Vec::new(),
         };
         let d = dir.path().display().to_string();
         std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
@@ -638,6 +639,7 @@ mod tests {
             ],
             expect: vec![0],
             ok_output: vec!["is not in the runlevel".into()],
+            shows: Vec::new(),
         };
         let d = dir.path().display().to_string();
         std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
@@ -681,6 +683,7 @@ mod tests {
             }],
             expect: vec![0],
             ok_output: vec![],
+            shows: Vec::new(),
         };
         let secrets = vec![secret.to_string(), other.to_string(), String::new()];
         let script_text = script(&job, &secrets);
