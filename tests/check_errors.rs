@@ -26,7 +26,7 @@ const BAD: &[(&str, &[&str])] = &[
         "unknown_key.toml",
         &[
             "13:1: unknown field `comands`, expected one of `id`, `title`, `why`, `kind`, \
-           `confirm`, `reboot`, `when`, `after`, `commands`, `script`, `shell`, `expect`, `ok_output`, `check`, \
+           `confirm`, `reboot`, `when`, `after`, `commands`, `script`, `shell`, `expect`, `ok_output`, `shows`, `check`, \
            `interactive`, `long`, `resume`, `practice`, `edit`, `fields`, `tool`",
         ],
     ),
@@ -139,6 +139,15 @@ const BAD: &[(&str, &[&str])] = &[
     (
         "manual_with_commands.toml",
         &["12:8: a manual step cannot have `commands` (that belongs to a command step)"],
+    ),
+    (
+        "shows_problems.toml",
+        &[
+            "18:16: variable 'address' is used but not declared (add a [[variable]])",
+            "18:29: each `shows` text must be one line of text that is not blank",
+            "27:9: `shows` cannot be used here: a long step's output is followed for hours, not \
+           judged as a readout",
+        ],
     ),
     (
         "manual_with_options.toml",

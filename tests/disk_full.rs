@@ -78,6 +78,7 @@ fn sh(script: &str) -> StepJob {
         }],
         expect: vec![0],
         ok_output: Vec::new(),
+        shows: Vec::new(),
     }
 }
 

@@ -1309,3 +1309,84 @@ commands = [["sh", "-c", "printf '[%s]' \"$@\" > {}", "sh", "a b", {{ arg = "--k
         }
     }
 }
+
+/// A step's `shows` texts under real Ansible, in both exports: the task fails unless the
+/// output shows the text with the variable's value, and the value stays data (a default of
+/// `{{ 7*7 }}` is never rendered into `49`, which the output does show).
+#[test]
+fn shows_fails_the_task_unless_the_output_shows_the_value_under_real_ansible() {
+    let Some(bin) =
+        ansible_bin("shows_fails_the_task_unless_the_output_shows_the_value_under_real_ansible")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books");
+    std::fs::create_dir(&books).unwrap();
+    let cases = [
+        ("right", "10.0.0.1/24", true),
+        ("other", "10.0.0.9/24", false),
+        ("hostile", "{{ 7*7 }}", false),
+    ];
+    for (id, value, _) in cases {
+        std::fs::write(
+            books.join(format!("{id}.toml")),
+            format!(
+                "id = \"{id}\"\ntitle = \"T\"\n[[variable]]\nname = \"addr\"\ntype = \"text\"\n\
+                 default = \"{value}\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\n\
+                 id = \"address\"\ntitle = \"Check\"\nwhy = \"w\"\nkind = \"command\"\n\
+                 commands = [[\"printf\", \"%s\\n\", \"inet 10.0.0.1/24 brd x\", \"inet 49 brd\"]]\n\
+                 shows = [\"inet {{addr}} \"]\n"
+            ),
+        )
+        .unwrap();
+    }
+    for python in ["modern", "old"] {
+        for (id, _, passes) in cases {
+            let playbook = dir.path().join(format!("{id}-{python}.yml"));
+            let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+                .arg("--checklists")
+                .arg(&books)
+                .args(["export", "ansible", id, "--target-python", python, "-o"])
+                .arg(&playbook)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let out = Command::new(bin.join("ansible-playbook"))
+                .args(["-i", "localhost,", "-c", "local"])
+                .arg("-e")
+                .arg(format!(
+                    "ansible_python_interpreter={}",
+                    bin.join("python").display()
+                ))
+                .arg(&playbook)
+                .env("ANSIBLE_NOCOLOR", "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.success(),
+                passes,
+                "{id} ({python}):\n{text}{}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(&playbook).unwrap()
+            );
+            if !passes {
+                // Failed by the `shows` check itself, not by anything else.
+                let why = if python == "modern" {
+                    "\"failed_when_result\": true"
+                } else {
+                    "fieldbook: the output does not show what the step checks"
+                };
+                assert!(
+                    text.contains("failed=1") && text.contains(why),
+                    "{id} ({python}): {text}"
+                );
+            }
+        }
+    }
+}

@@ -146,12 +146,17 @@ impl Sshd {
     }
 
     fn fb_port(&self, user: &str, state: &Path, port: u16, args: &[&str]) -> Command {
+        self.fb_books("remote", user, state, port, args)
+    }
+
+    /// `fieldbook --host USER@127.0.0.1` with the runbooks of `tests/fixtures/BOOKS`.
+    fn fb_books(&self, books: &str, user: &str, state: &Path, port: u16, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
         c.env_remove("FIELDBOOK_STATE_DIR")
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("FIELDBOOK_SSH")
             .arg("--checklists")
-            .arg(repo().join("tests/fixtures/remote"))
+            .arg(repo().join("tests/fixtures").join(books))
             .arg("--state-dir")
             .arg(state)
             .arg("--host")
@@ -1591,5 +1596,358 @@ fn a_remote_symlink_is_handled_as_locally() {
             .unwrap()
             .file_type()
             .is_symlink()
+    );
+}
+
+/// The orphan tests' run: `remote-orphan` on 127.0.0.1, its state file and its log.
+fn orphan_run(state: &Path) -> (PathBuf, PathBuf) {
+    (
+        state.join("runs/remote-orphan@127.0.0.1.toml"),
+        state.join("logs/remote-orphan@127.0.0.1/hold.1.log"),
+    )
+}
+
+/// Kills, when a test ends however it ends, every process whose command line mentions its
+/// text (the programs a failing orphan test would leave waiting for a gate that never comes).
+struct Reaper(String);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if pid != std::process::id() as i32
+                && cmd.windows(self.0.len()).any(|w| w == self.0.as_bytes())
+            {
+                // SAFETY: only signals a test program that names this test's own gate.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Issue 18 (issue 17 item 10 over `--host`): runs the long step `hold` on the host, waits for
+/// its program, and kills its remote supervisor with SIGKILL while `exec` follows it. Returns
+/// the gate the orphaned program waits for (it runs on until the gate exists or it is
+/// stopped) and `exec`'s stderr.
+fn orphan_a_program_on_the_host(s: &Sshd, user: &str, state: &Path, gate: &Path) -> String {
+    let (_, log) = orphan_run(state);
+    let var = format!("gate={}", gate.display());
+    let child = s
+        .fb_books(
+            "remote-orphan",
+            user,
+            state,
+            s.port,
+            &["exec", "remote-orphan", "hold", "--yes", "--var", &var],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the program's first line", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(|x| x == "started"))
+    });
+    let gate_text = gate.display().to_string();
+    assert!(!remote_processes_mentioning(&gate_text).is_empty());
+    let remote: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.remote", log.display())).unwrap())
+            .unwrap();
+    let pid = remote["pid"].as_u64().unwrap() as i32;
+    // SAFETY: the remote supervisor is a process of the loopback host's test user.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !remote_processes_mentioning(&gate_text).is_empty(),
+        "the program should outlive its supervisor"
+    );
+    text(&out.stderr)
+}
+
+/// A program orphaned on HOST by a killed remote supervisor is said when the followed step is
+/// found interrupted, refuses a retry (nothing starts beside it), is never judged without the
+/// host, and `--stop-orphans` stops it there (SIGTERM to its group) and records that.
+#[test]
+fn a_program_orphaned_on_the_host_is_found_and_stopped_only_when_asked() {
+    let Some(s) = sshd("a_program_orphaned_on_the_host_is_found_and_stopped_only_when_asked")
+    else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gates = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(gates.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let gate = gates.path().join("orphan-never");
+    let gate_text = gate.display().to_string();
+    let _reaper = Reaper(gate_text.clone());
+    let open = gates.path().join("open");
+    std::fs::write(&open, "0").unwrap();
+    let (file, _) = orphan_run(state.path());
+
+    let stderr = orphan_a_program_on_the_host(s, "fbtest", state.path(), &gate);
+    assert!(
+        stderr.contains("on fbtest@127.0.0.1 was killed, but its program is still running there"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("interrupted")
+    );
+
+    // Without --host the host's attempt cannot be judged: said, and nothing is signalled.
+    let copy = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(state.path().join("."))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let open_var = format!("gate={}", open.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .env_remove("FIELDBOOK_STATE_DIR")
+        .arg("--checklists")
+        .arg(repo().join("tests/fixtures/remote-orphan"))
+        .arg("--state-dir")
+        .arg(copy.path())
+        .args([
+            "--target",
+            "127.0.0.1",
+            "exec",
+            "remote-orphan",
+            "hold",
+            "--yes",
+        ])
+        .args(["--stop-orphans", "--var", &open_var])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("last attempt ran on fbtest@127.0.0.1: whether its program still runs there cannot be checked here"),
+        "{said}"
+    );
+    assert!(
+        !remote_processes_mentioning(&gate_text).is_empty(),
+        "{said}"
+    );
+
+    // Over --host, a retry is refused while it runs, naming --stop-orphans.
+    let out = s
+        .fb_books(
+            "remote-orphan",
+            "fbtest",
+            state.path(),
+            s.port,
+            &["exec", "remote-orphan", "hold", "--yes", "--var", &open_var],
+        )
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("still running on fbtest@127.0.0.1 without its supervisor"),
+        "{said}"
+    );
+    assert!(said.contains("--stop-orphans"), "{said}");
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        recorded.matches("[[steps.hold.attempts]]").count(),
+        1,
+        "{recorded}"
+    );
+    assert!(!remote_processes_mentioning(&gate_text).is_empty());
+
+    // --stop-orphans stops it on the host, records that, and runs the step.
+    let out = s
+        .fb_books(
+            "remote-orphan",
+            "fbtest",
+            state.path(),
+            s.port,
+            &[
+                "exec",
+                "remote-orphan",
+                "hold",
+                "--yes",
+                "--stop-orphans",
+                "--var",
+                &open_var,
+            ],
+        )
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("stopped the program a killed supervisor left running on fbtest@127.0.0.1"),
+        "{said}"
+    );
+    assert!(remote_processes_mentioning(&gate_text).is_empty(), "{said}");
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        recorded
+            .contains("stopped the program a killed supervisor left running on fbtest@127.0.0.1"),
+        "{recorded}"
+    );
+    assert!(recorded.contains("status = \"done\""), "{recorded}");
+}
+
+/// The app offers to stop a program orphaned on HOST, as it does locally: `r` on the step asks
+/// "Stop it now?" (the host is asked off the loop), nothing starts beside it, and yes stops it
+/// there and records that on the step.
+#[test]
+fn the_app_offers_to_stop_a_program_orphaned_on_the_host() {
+    let Some(s) = sshd("the_app_offers_to_stop_a_program_orphaned_on_the_host") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gates = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(gates.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let gate = gates.path().join("orphan-app-never");
+    let gate_text = gate.display().to_string();
+    let _reaper = Reaper(gate_text.clone());
+    let (file, _) = orphan_run(state.path());
+    orphan_a_program_on_the_host(s, "fbtest", state.path(), &gate);
+
+    let books = repo()
+        .join("tests/fixtures/remote-orphan")
+        .display()
+        .to_string();
+    let mut args: Vec<String> = vec![
+        "--checklists".into(),
+        books,
+        "--host".into(),
+        "fbtest@127.0.0.1".into(),
+    ];
+    args.extend(s.ssh_opts(s.port));
+    args.extend(["run".to_string(), "remote-orphan".into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut app = common::pty::App::spawn(common::pty::Spawn {
+        args: &refs,
+        env: &[
+            ("TERM", "vt100"),
+            ("LANG", "C.UTF-8"),
+            ("PATH", path.as_str()),
+        ],
+        state: Some(state.path()),
+        ..common::pty::Spawn::default()
+    });
+    let flat = |s: &[String]| {
+        s.iter()
+            .map(|l| l.replace(['|', '+'], " "))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    app.wait_for("Hold until the gate opens");
+    app.send(b"\r");
+    app.wait_for("Why");
+    app.send(b"r");
+    app.wait_until(|s| flat(s).contains("Stop it now?"), "the offer to stop it");
+    assert!(
+        flat(&app.screen()).contains("still running on fbtest@127.0.0.1"),
+        "{}",
+        app.screen().join("\n")
+    );
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        recorded.matches("[[steps.hold.attempts]]").count(),
+        1,
+        "{recorded}"
+    );
+    assert!(!remote_processes_mentioning(&gate_text).is_empty());
+    app.send(b"y");
+    app.wait_until(|s| flat(s).contains("Stopped pid"), "the stop");
+    assert!(remote_processes_mentioning(&gate_text).is_empty());
+    wait_for("the note on the record", Duration::from_secs(10), || {
+        std::fs::read_to_string(&file).is_ok_and(|t| {
+            t.contains("stopped the program a killed supervisor left running on fbtest@127.0.0.1")
+        })
+    });
+}
+
+/// The same on a host without `setsid` (user fbnosid): the supervisor ran in the group its
+/// starter was given, which the starter recorded; that group is found and stopped.
+#[test]
+fn a_program_orphaned_on_a_host_without_setsid_is_found_and_stopped() {
+    let Some(s) = sshd("a_program_orphaned_on_a_host_without_setsid_is_found_and_stopped") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let gates = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(gates.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let gate = gates.path().join("orphan-nosid-never");
+    let gate_text = gate.display().to_string();
+    let _reaper = Reaper(gate_text.clone());
+    let open = gates.path().join("open");
+    std::fs::write(&open, "0").unwrap();
+    let (file, log) = orphan_run(state.path());
+    let stderr = orphan_a_program_on_the_host(s, "fbnosid", state.path(), &gate);
+    assert!(
+        stderr.contains("on fbnosid@127.0.0.1 was killed, but its program is still running there"),
+        "{stderr}"
+    );
+    // The supervisor did not lead its group: the recorded group is what was found.
+    let remote: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.remote", log.display())).unwrap())
+            .unwrap();
+    let group = std::fs::read_to_string(format!("{}/group", remote["dir"].as_str().unwrap()))
+        .unwrap()
+        .trim()
+        .to_string();
+    let open_var = format!("gate={}", open.display());
+    let out = s
+        .fb_books(
+            "remote-orphan",
+            "fbnosid",
+            state.path(),
+            s.port,
+            &["exec", "remote-orphan", "hold", "--yes", "--var", &open_var],
+        )
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("kill -TERM -{group} on fbnosid@127.0.0.1")),
+        "{said}"
+    );
+    let out = s
+        .fb_books(
+            "remote-orphan",
+            "fbnosid",
+            state.path(),
+            s.port,
+            &[
+                "exec",
+                "remote-orphan",
+                "hold",
+                "--yes",
+                "--stop-orphans",
+                "--var",
+                &open_var,
+            ],
+        )
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(remote_processes_mentioning(&gate_text).is_empty(), "{said}");
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("status = \"done\"")
     );
 }

@@ -42,6 +42,7 @@ fn job(argvs: &[&[&str]], env: &[(String, String)]) -> StepJob {
             .collect(),
         expect: vec![0],
         ok_output: vec![],
+        shows: Vec::new(),
     }
 }
 
@@ -155,6 +156,7 @@ fn a_hostile_value_is_one_literal_argument() {
         ])],
         expect: vec![],
         ok_output: vec![],
+        shows: Vec::new(),
         check: None,
         interactive: false,
         long: false,
@@ -188,6 +190,7 @@ fn a_script_gets_values_as_environment_only() {
         }],
         expect: vec![],
         ok_output: vec![],
+        shows: Vec::new(),
         check: None,
         interactive: false,
         long: false,

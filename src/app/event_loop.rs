@@ -318,6 +318,14 @@ fn carry_out(
         }
         Effect::StopFollowing => parts.store.follower.stop(),
         Effect::StopOrphans { runbook, step } => {
+            // A host's attempt is stopped on its host, over ssh, off the loop.
+            if let Some(at) = parts.store.host_attempt(&model.settings, &runbook, &step) {
+                let tx = bg_tx.clone();
+                std::thread::spawn(move || {
+                    let _ = tx.send(super::step_runner::stop_on_host(runbook, step, &at));
+                });
+                return Ok(Turn::Continue);
+            }
             let found = parts
                 .store
                 .orphaned_supervisor(&model.settings, &runbook, &step);
@@ -333,6 +341,7 @@ fn carry_out(
                     step,
                     stopped,
                     left,
+                    on: None,
                 });
             });
         }

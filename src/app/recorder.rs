@@ -154,6 +154,18 @@ impl Recorder {
         store.orphaned_supervisor(step)
     }
 
+    /// `step`'s last attempt when it ran on a host and was interrupted (see
+    /// [`Store::host_attempt`]).
+    pub(crate) fn host_attempt(
+        &mut self,
+        settings: &Settings,
+        runbook: &str,
+        step: &str,
+    ) -> Option<crate::core::machine::remote_orphans::HostAttempt> {
+        let store = self.store_or(settings, runbook, IfCorrupt::Stop).ok()?;
+        store.host_attempt(step)
+    }
+
     /// Opens a run after the technician agreed to start fresh because its state file was
     /// unreadable (it has been moved aside).
     pub(crate) fn open_run_fresh(

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::recorder::Recorder;
 use crate::core::exec::{self, Mode};
+use crate::core::machine::remote_orphans::{self, HostCheck};
 use crate::core::progress::Status;
 use crate::core::runbook::Action;
 use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
@@ -82,6 +83,13 @@ enum Active {
         runbook: String,
         step: String,
     },
+    /// The host its last attempt ran on is asked, on a thread, whether that attempt's killed
+    /// supervisor left its program running there.
+    HostOrphans {
+        answer: Receiver<HostCheck>,
+        runbook: String,
+        step: String,
+    },
     /// The step's `check` runs on a thread.
     Checking {
         answer: Receiver<CheckResult>,
@@ -120,6 +128,9 @@ pub(crate) struct StepRunner {
     check_answered: Option<(String, String)>,
     /// The step whose `when` probe just said yes: its start goes on without probing again.
     probe_answered: Option<(String, String)>,
+    /// The step whose last attempt's host was just asked for programs left running (none):
+    /// its start goes on without asking again.
+    host_answered: Option<(String, String)>,
 }
 
 impl StepRunner {
@@ -157,6 +168,34 @@ impl StepRunner {
             }
         };
         let practice = model.settings.practice;
+        // Its last attempt ran on a host and was interrupted: that host is asked first, off
+        // the loop, whether the program still runs there (never this machine's processes).
+        let host_asked = self.host_answered.take() == Some((runbook.to_string(), step.to_string()));
+        if !practice
+            && !host_asked
+            && let Some(at) = model.run(runbook).and_then(|run| {
+                let dir = model.settings.state().ok()?;
+                remote_orphans::host_attempt(run, &dir, step)
+            })
+        {
+            let (tx, rx) = mpsc::channel();
+            let dest = at.step.destination.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(remote_orphans::check(
+                    &*crate::core::machine::current(),
+                    &at,
+                ));
+            });
+            self.active = Some(Active::HostOrphans {
+                answer: rx,
+                runbook: runbook.to_string(),
+                step: step.to_string(),
+            });
+            return Start::Messages(vec![Msg::OutputLine(format!(
+                "fieldbook: its last attempt ran on {dest}; asking there whether its program \
+                 still runs"
+            ))]);
+        }
         // The step's `when` probe first, off the loop: a step that does not apply here is not
         // run. Its answer comes back as a message; a yes starts the step again, unprobed.
         let probed = self.probe_answered.take() == Some((runbook.to_string(), step.to_string()));
@@ -357,6 +396,43 @@ impl StepRunner {
                     "the step's probe ended without an answer".into(),
                 )],
             },
+            Some(Active::HostOrphans {
+                answer,
+                runbook,
+                step,
+            }) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    self.active = Some(Active::HostOrphans {
+                        answer,
+                        runbook,
+                        step,
+                    });
+                    Vec::new()
+                }
+                Ok(HostCheck::Found(found)) => vec![
+                    Msg::NotStarted(format!(
+                        "the program of its last attempt still runs on {} without its supervisor",
+                        found.destination
+                    )),
+                    Msg::Orphaned {
+                        message: found.refusal(&step),
+                        runbook,
+                        step,
+                    },
+                ],
+                Ok(answer) => {
+                    let mut msgs = Vec::new();
+                    if let HostCheck::Unknown(why) = answer {
+                        msgs.push(Msg::OutputLine(format!("fieldbook: {why}")));
+                    }
+                    self.host_answered = Some((runbook.clone(), step.clone()));
+                    msgs.push(Msg::Applies { runbook, step });
+                    msgs
+                }
+                Err(TryRecvError::Disconnected) => vec![Msg::NotStarted(
+                    "asking the host about the last attempt ended without an answer".into(),
+                )],
+            },
             Some(Active::Checking {
                 answer,
                 prepared,
@@ -463,7 +539,7 @@ impl StepRunner {
     pub(crate) fn cancel(&mut self) {
         match &self.active {
             Some(Active::Running { running, .. }) => running.cancel.cancel(),
-            Some(Active::Checking { .. } | Active::Probing { .. }) => {
+            Some(Active::Checking { .. } | Active::Probing { .. } | Active::HostOrphans { .. }) => {
                 self.active = None;
             }
             None => {}
@@ -489,7 +565,7 @@ impl StepRunner {
                 };
                 vec![owner.finished(recorder, &outcome), Msg::StepEnded(outcome)]
             }
-            Some(Active::Checking { .. } | Active::Probing { .. }) => {
+            Some(Active::Checking { .. } | Active::Probing { .. } | Active::HostOrphans { .. }) => {
                 vec![Msg::NotStarted(format!("{why} before the step started"))]
             }
             // A supervised step keeps running; its attempt stays `running` with the pid.
@@ -709,6 +785,25 @@ fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
     filter.feed(tail, &mut styled);
     filter.finish(&mut styled);
     styled.into_iter().map(OutputLine::from_child).collect()
+}
+
+/// Stops, on its host, what the killed supervisor of a host's attempt left running (SIGTERM,
+/// then SIGKILL after the grace); run off the loop. The answer is the message for the model.
+pub(crate) fn stop_on_host(runbook: String, step: String, at: &remote_orphans::HostAttempt) -> Msg {
+    let on = crate::core::machine::current();
+    let stopped = remote_orphans::session_for(&*on, at).and_then(|session| {
+        remote_orphans::stop(session, at, exec::headless::ORPHAN_GRACE).map_err(|e| e.to_string())
+    });
+    match stopped {
+        Ok(stopped) => Msg::OrphansStopped {
+            runbook,
+            step,
+            stopped: stopped.found.map(|f| f.pids).unwrap_or_default(),
+            left: stopped.left,
+            on: Some(at.step.destination.clone()),
+        },
+        Err(why) => Msg::Problem(format!("the program on the host was not stopped: {why}")),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,10 @@ use std::thread;
 use std::time::Duration;
 
 use super::progress::{Exit, Status};
-use super::runner::{CancelHandle, Command, RunEvent, RunOutcome, RunningStep, StepJob, judge};
+use super::runner::{
+    CancelHandle, Command, RunEvent, RunOutcome, RunningStep, Seen, StepJob, Watch, judge,
+    judge_shows,
+};
 use super::terminal_text::TerminalText;
 
 macro_rules! transcripts {
@@ -170,7 +173,8 @@ fn play(
             command: command.display(),
         });
         let mut filter = TerminalText::new();
-        let mut ok_seen = false;
+        let watch = Watch::of(job, index + 1 == job.commands.len());
+        let mut seen = Seen::default();
         for line in t.output.split_inclusive('\n') {
             if cancel.is_requested() {
                 return RunOutcome {
@@ -185,10 +189,7 @@ fn play(
             }
             let mut lines = Vec::new();
             filter.feed(line.as_bytes(), &mut lines);
-            ok_seen |= lines.iter().any(|l| {
-                let text = l.text();
-                job.ok_output.iter().any(|o| text.contains(o.as_str()))
-            });
+            watch.look(&lines, &mut seen);
             super::runner::send_output(&mut filter, lines, tx);
             if !pace.is_zero() {
                 thread::sleep(pace);
@@ -196,6 +197,7 @@ fn play(
         }
         let mut lines = Vec::new();
         filter.finish(&mut lines);
+        watch.look(&lines, &mut seen);
         if !lines.is_empty() {
             let _ = tx.send(RunEvent::Output {
                 lines,
@@ -204,7 +206,24 @@ fn play(
         }
         let exit = Exit::Code(t.exit);
         last = Some(exit);
-        if let Some(why) = judge(exit, &job.expect, ok_seen) {
+        let why = judge(exit, &job.expect, seen.ok_output);
+        // Nothing simulated what this command prints: the practice run cannot judge `shows`
+        // and says so in its verdict instead of passing or failing on text it never had.
+        if why.is_none()
+            && t.key == "generic"
+            && let Some(missing) = judge_shows(&watch.shows, seen.shows)
+        {
+            return RunOutcome {
+                status: Status::Done,
+                exit: Some(exit),
+                failed_program: None,
+                message: format!(
+                    "finished [practice: nothing was executed; a real run fails if {missing}]"
+                ),
+            };
+        }
+        let why = why.or_else(|| judge_shows(&watch.shows, seen.shows));
+        if let Some(why) = why {
             if let Some(advice) = &t.advice {
                 let _ = tx.send(RunEvent::Notice(format!("[practice] {advice}")));
             }
@@ -353,6 +372,7 @@ mod tests {
             commands: vec![cmd(&["yum", "-y", "install", "httpd"])],
             expect: vec![0],
             ok_output: vec![],
+            shows: Vec::new(),
         };
         let run = start(
             job,

@@ -166,6 +166,10 @@ pub struct RunSpec {
     /// Output text that means "already done" even with an unexpected exit code (real
     /// `rc-update del` exits 1 with "not in the runlevel" when run twice).
     pub ok_output: Vec<String>,
+    /// Texts of which the last program's output must show one (on one line) for the step to
+    /// pass, `{name}` filled in as data (`inet {int_address} ` after `ip addr show`). Only for
+    /// captured steps: never with `long` or `interactive`.
+    pub shows: Vec<String>,
     /// A command whose success means the step is already done.
     pub check: Option<Vec<String>>,
     /// Needs the real terminal (`emerge --ask`, `etc-update`).
@@ -568,6 +572,7 @@ struct RawStep {
     shell: Option<String>,
     expect: Option<Vec<i32>>,
     ok_output: Option<Vec<String>>,
+    shows: Option<Spanned<Vec<Spanned<String>>>>,
     check: Option<SpannedArgv>,
     interactive: Option<bool>,
     long: Option<bool>,
@@ -1025,6 +1030,7 @@ impl Validator<'_> {
         let run_options: Vec<&str> = [
             ("expect", st.expect.is_some()),
             ("ok_output", st.ok_output.is_some()),
+            ("shows", st.shows.is_some()),
             ("check", st.check.is_some()),
             ("interactive", st.interactive.is_some()),
             ("long", st.long.is_some()),
@@ -1271,16 +1277,61 @@ impl Validator<'_> {
         };
         let interactive = st.interactive.unwrap_or(false);
         let long = st.long.unwrap_or(false);
+        let shows = self.shows(st, declared);
         Some(Action::Run(RunSpec {
             programs,
             expect: st.expect.clone().unwrap_or_else(|| vec![0]),
             ok_output: st.ok_output.clone().unwrap_or_default(),
+            shows,
             check,
             interactive,
             long,
             resume,
             practice: st.practice.clone(),
         }))
+    }
+
+    /// The `shows` texts: each one line of text, its variables declared; refused on a step whose
+    /// output is not captured and judged when it ends (`long`, `interactive`).
+    fn shows(&mut self, st: &RawStep, declared: &BTreeSet<String>) -> Vec<String> {
+        let Some(shows) = &st.shows else {
+            return Vec::new();
+        };
+        if shows.get_ref().is_empty() {
+            self.problem(
+                shows.span(),
+                "`shows` is empty: give the text the output must show",
+            );
+        }
+        for (flag, why) in [
+            (
+                st.long,
+                "a long step's output is followed for hours, not judged as a readout",
+            ),
+            (
+                st.interactive,
+                "an interactive step's output goes to the terminal, not to fieldbook",
+            ),
+        ] {
+            if flag == Some(true) {
+                self.problem(shows.span(), format!("`shows` cannot be used here: {why}"));
+            }
+        }
+        for text in shows.get_ref() {
+            let t = text.get_ref();
+            if t.trim().is_empty() || t.contains(char::is_control) {
+                self.problem(
+                    text.span(),
+                    "each `shows` text must be one line of text that is not blank",
+                );
+            }
+            self.refs(text, declared);
+        }
+        shows
+            .get_ref()
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect()
     }
 
     fn edit(&mut self, e: &RawEdit, declared: &BTreeSet<String>) -> Option<Edit> {

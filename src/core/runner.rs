@@ -60,6 +60,10 @@ pub struct StepJob {
     /// Output text meaning "fine" whatever the exit code.
     #[serde(default)]
     pub ok_output: Vec<String>,
+    /// Texts of which the last program's output must show one, on one line, for the step to
+    /// pass (the runbook's `shows`, values filled in as plain text).
+    #[serde(default)]
+    pub shows: Vec<String>,
 }
 
 impl StepJob {
@@ -88,6 +92,11 @@ impl StepJob {
                 spec.expect.clone()
             },
             ok_output: spec.ok_output.clone(),
+            shows: spec
+                .shows
+                .iter()
+                .map(|t| vars::substitute(t, values))
+                .collect(),
         }
     }
 
@@ -426,8 +435,10 @@ fn run_job(
             index,
             command: command.display(),
         });
-        let result = run_one(command, &job.ok_output, log, options, cancel, tx);
-        let (exit, ok_seen) = match result {
+        let last = index + 1 == job.commands.len();
+        let watch = Watch::of(job, last);
+        let result = run_one(command, &watch, log, options, cancel, tx);
+        let (exit, seen) = match result {
             Ok(r) => r,
             Err(NotRun::Failed(message)) => {
                 let _ = tx.send(RunEvent::Notice(message.clone()));
@@ -453,7 +464,9 @@ fn run_job(
         if cancel.is_requested() {
             return cancelled(last_exit, index);
         }
-        if let Some(why) = judge(exit, &job.expect, ok_seen) {
+        let why = judge(exit, &job.expect, seen.ok_output)
+            .or_else(|| judge_shows(&watch.shows, seen.shows));
+        if let Some(why) = why {
             let message = failure_message(&job.commands, index, &why);
             let _ = tx.send(RunEvent::Notice(message.clone()));
             return RunOutcome {
@@ -519,6 +532,54 @@ pub fn judge(exit: Exit, expect: &[i32], ok_output_seen: bool) -> Option<String>
     }
 }
 
+/// `None` when the output showed what the step's `shows` asks for (or it asks for nothing),
+/// else what was missing, in words: `the output does not show "inet 10.0.0.1/24 "`.
+pub fn judge_shows(shows: &[String], seen: bool) -> Option<String> {
+    if shows.is_empty() || seen {
+        return None;
+    }
+    let texts: Vec<String> = shows.iter().map(|t| format!("\"{t}\"")).collect();
+    Some(format!("the output does not show {}", texts.join(" or ")))
+}
+
+/// What one program's output is watched for: the step's `ok_output` texts and, for its last
+/// program, its `shows` texts. Each is looked for inside one line of the filtered output.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watch {
+    pub(crate) ok_output: Vec<String>,
+    pub(crate) shows: Vec<String>,
+}
+
+/// Which of a [`Watch`]'s texts were seen.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    pub(crate) ok_output: bool,
+    pub(crate) shows: bool,
+}
+
+impl Watch {
+    /// The watch for one program of `job`; `shows` belongs to the last one.
+    pub(crate) fn of(job: &StepJob, last: bool) -> Watch {
+        Watch {
+            ok_output: job.ok_output.clone(),
+            shows: if last { job.shows.clone() } else { Vec::new() },
+        }
+    }
+
+    /// Marks in `seen` the texts that finished `lines` show.
+    pub(crate) fn look(&self, lines: &[StyledLine], seen: &mut Seen) {
+        let any = |texts: &[String]| {
+            !texts.is_empty()
+                && lines.iter().any(|l| {
+                    let text = l.text();
+                    texts.iter().any(|o| text.contains(o.as_str()))
+                })
+        };
+        seen.ok_output |= any(&self.ok_output);
+        seen.shows |= any(&self.shows);
+    }
+}
+
 fn create_log(log: &Path) -> std::io::Result<()> {
     if let Some(dir) = log.parent() {
         super::atomic::create_private_dir(dir)?;
@@ -560,15 +621,15 @@ impl RemoteGroup for SpawnedGroup {
     }
 }
 
-/// Runs one program to its end. Ok((exit, whether an ok_output text was seen)).
+/// Runs one program to its end. Ok((exit, which watched texts were seen)).
 fn run_one(
     command: &Command,
-    ok_output: &[String],
+    watch: &Watch,
     log: &Path,
     options: &RunOptions,
     cancel: &CancelHandle,
     tx: &SyncSender<RunEvent>,
-) -> Result<(Exit, bool), NotRun> {
+) -> Result<(Exit, Seen), NotRun> {
     let spawn = options
         .machine
         .program(command, How::Captured)
@@ -617,10 +678,10 @@ fn run_one(
         .map_err(|e| format!("cannot write the log {}: {e}", log.display()))?;
     let (done_tx, done_rx) = mpsc::channel();
     let tx2 = tx.clone();
-    let ok_output = ok_output.to_vec();
+    let watch = watch.clone();
     let log_path = log.to_path_buf();
     thread::spawn(move || {
-        let result = pump(reader, log_file, &log_path, &ok_output, &tx2);
+        let result = pump(reader, log_file, &log_path, &watch, &tx2);
         let _ = done_tx.send(result);
     });
     let status = handle.wait().map(|o| o.status);
@@ -640,7 +701,7 @@ fn run_one(
             .settle(&spawn, exit)
             .map_err(|e| NotRun::Interrupted(e.to_string()))?
     };
-    let ok_seen = match done_rx.recv_timeout(options.drain_after_exit) {
+    let seen = match done_rx.recv_timeout(options.drain_after_exit) {
         Ok(seen) => seen,
         Err(_) => {
             let _ = tx.send(RunEvent::Notice(
@@ -648,10 +709,10 @@ fn run_one(
                  not waiting for it"
                     .to_string(),
             ));
-            false
+            Seen::default()
         }
     };
-    Ok((exit, ok_seen))
+    Ok((exit, seen))
 }
 
 /// Read size: big enough that 200,000 fast lines cost few wake-ups.
@@ -670,7 +731,7 @@ const FLOOD_PAUSE: Duration = Duration::from_millis(1);
 const PIPE_BYTES: libc::c_int = 1024 * 1024;
 
 /// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
-/// whether any `ok_output` text was seen (matched on filtered text, so colours cannot hide it).
+/// which watched texts were seen (matched on filtered text, so colours cannot hide them).
 /// A log that cannot be written (full disk) never stops the command: the output goes on on
 /// screen, a notice says at which byte the log was cut, and the log ends with a line saying so
 /// (written in fieldbook's reserve space if need be).
@@ -678,9 +739,9 @@ pub(crate) fn pump(
     mut reader: impl Read,
     log: File,
     log_path: &Path,
-    ok_output: &[String],
+    watch: &Watch,
     tx: &SyncSender<RunEvent>,
-) -> bool {
+) -> Seen {
     let mut log = LogWriter {
         written: log.metadata().map_or(0, |m| m.len()),
         file: log,
@@ -690,7 +751,7 @@ pub(crate) fn pump(
     };
     let mut filter = TerminalText::new();
     let mut buf = vec![0u8; READ_CHUNK];
-    let mut seen = false;
+    let mut seen = Seen::default();
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -703,7 +764,7 @@ pub(crate) fn pump(
         }
         let mut lines = Vec::new();
         filter.feed(&buf[..n], &mut lines);
-        seen |= matches_ok(&lines, ok_output);
+        watch.look(&lines, &mut seen);
         send_output(&mut filter, lines, tx);
         if (FLOOD_READ..buf.len()).contains(&n) {
             thread::sleep(FLOOD_PAUSE);
@@ -712,7 +773,7 @@ pub(crate) fn pump(
     log.mark_cut(log_path);
     let mut lines = Vec::new();
     filter.finish(&mut lines);
-    seen |= matches_ok(&lines, ok_output);
+    watch.look(&lines, &mut seen);
     if !lines.is_empty() {
         let _ = tx.send(RunEvent::Output {
             lines,
@@ -801,14 +862,6 @@ impl LogWriter {
             }
         }
     }
-}
-
-fn matches_ok(lines: &[StyledLine], ok_output: &[String]) -> bool {
-    !ok_output.is_empty()
-        && lines.iter().any(|l| {
-            let text = l.text();
-            ok_output.iter().any(|o| text.contains(o.as_str()))
-        })
 }
 
 /// Sends finished lines and, when it changed, the current partial line.
@@ -952,5 +1005,63 @@ pub fn run_check_on(machine: &dyn Machine, command: &Command, limit: Duration) -
             }
             Err(e) => return CheckResult::Unknown(format!("the check failed to run: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<StyledLine> {
+        let mut filter = TerminalText::new();
+        let mut out = Vec::new();
+        filter.feed(text.as_bytes(), &mut out);
+        filter.finish(&mut out);
+        out
+    }
+
+    fn verdict(output: &str, shows: &[&str]) -> Option<String> {
+        let watch = Watch {
+            ok_output: Vec::new(),
+            shows: shows.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut seen = Seen::default();
+        watch.look(&lines(output), &mut seen);
+        judge(Exit::Code(0), &[0], seen.ok_output).or_else(|| judge_shows(&watch.shows, seen.shows))
+    }
+
+    /// `shows` passes when a line of the output holds the text, and fails naming the text
+    /// otherwise; the address is plain text (dots are dots, `10.2` is not `10.20`).
+    #[test]
+    fn the_judge_passes_only_when_the_output_shows_the_text() {
+        let with =
+            "2: xenbr0: <UP>\n    inet 192.168.10.2/24 brd 192.168.10.255 scope global xenbr0\n";
+        let other =
+            "2: xenbr0: <UP>\n    inet 192.168.10.20/24 brd 192.168.10.255 scope global xenbr0\n";
+        let dots = "    inet 192x168x10x2/24 scope global xenbr0\n";
+        let without = "2: xenbr0: <UP>\n    link/ether 72:ed:ce:4c:33:f3 brd ff:ff:ff:ff:ff:ff\n";
+        assert_eq!(verdict(with, &["inet 192.168.10.2/24 "]), None);
+        assert_eq!(verdict(with, &[]), None);
+        for out in [other, dots, without, ""] {
+            assert_eq!(
+                verdict(out, &["inet 192.168.10.2/24 "]).as_deref(),
+                Some("the output does not show \"inet 192.168.10.2/24 \""),
+                "{out}"
+            );
+        }
+        assert_eq!(
+            verdict(other, &["inet addr:192.168.10.2 ", "inet 192.168.10.20/"]),
+            None
+        );
+        assert_eq!(
+            verdict(without, &["not-here", "nor-here"]).as_deref(),
+            Some("the output does not show \"not-here\" or \"nor-here\"")
+        );
+    }
+
+    /// A text split across two lines is not shown on one line: never matched.
+    #[test]
+    fn the_text_must_be_on_one_line() {
+        assert!(verdict("inet 10.0.0.1\n/24 \n", &["inet 10.0.0.1/24 "]).is_some());
     }
 }

@@ -712,6 +712,7 @@ mod tests {
                 .collect(),
             expect: vec![0],
             ok_output: ok_output.iter().map(|o| o.to_string()).collect(),
+            shows: Vec::new(),
         }
     }
 

@@ -319,6 +319,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        self.host_orphans(step)?;
         if self.stop_orphans {
             let stopped = self.store.borrow().stop_orphans(&step.id, ORPHAN_GRACE);
             if !stopped.is_empty() {
@@ -379,6 +380,47 @@ impl<'a> Context<'a> {
             outcome: outcome.clone(),
         })?;
         Ok(())
+    }
+
+    /// A last attempt that ran on a host over ssh: what its killed supervisor may have left
+    /// running is looked for on that host, never here (without that host it is said that it
+    /// cannot be checked). Found, it is stopped with `--stop-orphans` (and that is recorded on
+    /// the step), else the step is refused as a local one is.
+    fn host_orphans(&self, step: &Step) -> anyhow::Result<()> {
+        use machine::remote_orphans::{self, HostCheck};
+        let Some(at) = self.store.borrow().host_attempt(&step.id) else {
+            return Ok(());
+        };
+        let on = machine::current();
+        match remote_orphans::check(&*on, &at) {
+            HostCheck::Clear => Ok(()),
+            HostCheck::Unknown(why) => {
+                say(&format!("{}: {why}", step.id));
+                Ok(())
+            }
+            HostCheck::Found(found) if !self.stop_orphans => Err(anyhow::anyhow!(
+                "{}, or let fieldbook stop it: fieldbook --host {} exec {} {} --stop-orphans",
+                found.refusal(&step.id),
+                found.destination,
+                self.runbook.id,
+                step.id
+            )),
+            HostCheck::Found(_) => {
+                let session = remote_orphans::session_for(&*on, &at).map_err(anyhow::Error::msg)?;
+                let stopped = remote_orphans::stop(session, &at, ORPHAN_GRACE)?;
+                let Some(found) = stopped.found else {
+                    return Ok(());
+                };
+                let text = remote_orphans::stopped_note(&found, &stopped.left);
+                say(&format!("{}: {text}", step.id));
+                self.store.borrow_mut().note(&step.id, &text)?;
+                if stopped.left.is_empty() {
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("{}: {text}", step.id))
+                }
+            }
+        }
     }
 
     fn follow_and_record(

@@ -120,6 +120,7 @@ pub fn tool_job(
             .collect(),
         expect: vec![0],
         ok_output: Vec::new(),
+        shows: Vec::new(),
     };
     (job, on)
 }

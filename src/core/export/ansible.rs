@@ -217,7 +217,7 @@ fn header(ex: &Export) -> String {
     out
 }
 
-/// Names of the variables the runbook's steps refer to: `{name}` in commands and edits, the
+/// Names of the variables the runbook's steps refer to: `{name}` in commands, `shows` and edits, the
 /// fields of forms, and `$FB_name` in scripts.
 fn used_variables(rb: &Runbook) -> BTreeSet<String> {
     let mut texts: Vec<&str> = Vec::new();
@@ -247,6 +247,7 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
                     }
                 }
                 texts.extend(spec.check.iter().flatten().map(String::as_str));
+                texts.extend(spec.shows.iter().map(String::as_str));
             }
             Action::Edit { edits } => {
                 for e in edits {

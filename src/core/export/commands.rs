@@ -62,14 +62,21 @@ pub(super) fn run_step(ex: &Export, step: &Step, spec: &RunSpec) -> Vec<Task> {
         } else {
             format!("{name} ({}/{count})", i + 1)
         };
-        let mut t = modern_task(ex, sub, p);
+        // `shows` judges the last program's output, so that one stays a command whose output
+        // is registered, never a module that judges itself.
+        let shows: &[String] = if i + 1 == count { &spec.shows } else { &[] };
+        let mut t = modern_task(ex, sub, p, !shows.is_empty());
         if !is_module_with_own_result(&t) {
-            if let Some(cond) = failed_when(spec) {
+            if let Some(cond) = failed_when(spec, shows) {
                 t.push(("register".into(), Yaml::str("fb_result")));
                 t.push(("failed_when".into(), Yaml::str(cond)));
                 if !spec.ok_output.is_empty() {
                     let texts = spec.ok_output.iter().map(|o| Yaml::Unsafe(o.clone()));
                     add_var(&mut t, "fb_ok_output", Yaml::Seq(texts.collect()));
+                }
+                if !shows.is_empty() {
+                    let texts = shows.iter().map(|o| jinja::template(o));
+                    add_var(&mut t, "fb_shows", Yaml::Seq(texts.collect()));
                 }
             }
         }
@@ -162,9 +169,9 @@ fn is_module_with_own_result(t: &Task) -> bool {
 }
 
 /// `failed_when` for a step whose success is more than exit status 0; it refers to the
-/// `ok_output` texts by name (`fb_ok_output`), never by value.
-fn failed_when(spec: &RunSpec) -> Option<String> {
-    if spec.expect == [0] && spec.ok_output.is_empty() {
+/// `ok_output` and `shows` texts by name (`fb_ok_output`, `fb_shows`), never by value.
+fn failed_when(spec: &RunSpec, shows: &[String]) -> Option<String> {
+    if spec.expect == [0] && spec.ok_output.is_empty() && shows.is_empty() {
         return None;
     }
     let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
@@ -179,6 +186,17 @@ fn failed_when(spec: &RunSpec) -> Option<String> {
             })
             .collect();
         cond = format!("{cond} and not ({})", texts.join(" or "));
+    }
+    if !shows.is_empty() {
+        // The texts are the task's `fb_shows` var: `!unsafe` where they are plain text, and
+        // where they name a variable, its value is data (`!unsafe` in the play's vars).
+        let texts: Vec<String> = (0..shows.len())
+            .map(|i| {
+                let t = format!("fb_shows[{i}]");
+                format!("{t} in fb_result.stdout or {t} in fb_result.stderr")
+            })
+            .collect();
+        cond = format!("({cond}) or not ({})", texts.join(" or "));
     }
     Some(cond)
 }
@@ -222,7 +240,7 @@ fn command_argv(argv: &[Arg]) -> (Yaml, Vec<(String, Yaml)>) {
 }
 
 /// One program as the most natural module for a host with a modern Python.
-fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
+fn modern_task(ex: &Export, name: String, program: &Program, plain: bool) -> Task {
     match program {
         Program::Script { shell, script } => {
             let mut t = task(
@@ -239,10 +257,10 @@ fn modern_task(ex: &Export, name: String, program: &Program) -> Task {
             t
         }
         Program::Argv(argv) => {
-            if let Some(args) = rc_update_service(argv) {
+            if let Some(args) = rc_update_service(argv).filter(|_| !plain) {
                 return task(name, "ansible.builtin.service", args);
             }
-            if let Some(args) = portage(argv) {
+            if let Some(args) = portage(argv).filter(|_| !plain) {
                 return task(name, "community.general.portage", args);
             }
             let (value, vars) = command_argv(argv);
@@ -455,7 +473,12 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
         );
     }
     let codes: Vec<String> = spec.expect.iter().map(i32::to_string).collect();
-    for program in programs {
+    for (i, program) in programs.iter().enumerate() {
+        let shows: &[String] = if i + 1 == programs.len() {
+            &spec.shows
+        } else {
+            &[]
+        };
         let mut cmd: Vec<Piece> = Vec::new();
         match program {
             Program::Argv(argv) => cmd.extend(shell_command(argv)),
@@ -473,10 +496,10 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
                 )));
             }
         }
-        if spec.ok_output.is_empty() && spec.expect == [0] {
+        if spec.ok_output.is_empty() && shows.is_empty() && spec.expect == [0] {
             p.extend(cmd);
             lit(&mut p, " || exit $?\n");
-        } else if spec.ok_output.is_empty() {
+        } else if spec.ok_output.is_empty() && shows.is_empty() {
             p.extend(cmd);
             lit(
                 &mut p,
@@ -495,14 +518,24 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
                 .iter()
                 .map(|t| format!("*{}*", shell_quote::quote(t)))
                 .collect();
+            let otherwise = if pats.is_empty() {
+                "exit $fb_rc".to_string()
+            } else {
+                format!(
+                    "case $fb_out in {}) ;; *) exit $fb_rc;; esac",
+                    pats.join("|")
+                )
+            };
             lit(
                 &mut p,
                 &format!(
-                    "case $fb_rc in {}) ;; *) case $fb_out in {}) ;; *) exit $fb_rc;; esac;; esac\n",
-                    codes.join("|"),
-                    pats.join("|")
+                    "case $fb_rc in {}) ;; *) {otherwise};; esac\n",
+                    codes.join("|")
                 ),
             );
+            if !shows.is_empty() {
+                shows_case(&mut p, shows);
+            }
         }
     }
     // Drop the final newline so a one-program step is one readable line.
@@ -512,6 +545,22 @@ fn old_line(ex: &Export, spec: &RunSpec, programs: &[Program]) -> Yaml {
         }
     }
     jinja::render(&p)
+}
+
+/// The `shows` check of a `raw` line: the captured output must hold one of the texts, each a
+/// quoted shell word (a variable's value quoted by Ansible's `quote`), so it is matched as
+/// plain text, never as a pattern.
+fn shows_case(p: &mut Vec<Piece>, shows: &[String]) {
+    p.push(Piece::Lit("case $fb_out in ".into()));
+    for (i, text) in shows.iter().enumerate() {
+        p.push(Piece::Lit(if i == 0 { "*" } else { "|*" }.into()));
+        p.extend(jinja::shell_word(text));
+        p.push(Piece::Lit("*".into()));
+    }
+    p.push(Piece::Lit(
+        ") ;; *) echo 'fieldbook: the output does not show what the step checks' >&2; exit 1;; esac\n"
+            .into(),
+    ));
 }
 
 #[cfg(test)]
@@ -681,6 +730,25 @@ mod tests {
             old.contains("case $fb_rc in 0|100) ;; *) exit $fb_rc;; esac"),
             "{old}"
         );
+    }
+
+    /// `shows` judges the last program's output in both exports, by name (`fb_shows`) in the
+    /// modern one; the text is data: `!unsafe` when plain, its variables filled by Ansible.
+    #[test]
+    fn shows_fails_the_last_task_unless_the_output_shows_the_text() {
+        let step = "kind = \"command\"\ncommands = [[\"rc-update\", \"add\", \"net.br0\", \"default\"], [\"rc-update\", \"add\", \"net.br1\", \"default\"]]\nshows = [\"net.br0 | {atom} \", \"*'{{x}}'\"]\n";
+        let out = export(step, TargetPython::Modern);
+        // The last program stays a command: a module's own verdict has no output to judge.
+        assert_eq!(out.matches("ansible.builtin.service:").count(), 1, "{out}");
+        assert!(out.contains("failed_when: \"(fb_result.rc not in [0]) or not (fb_shows[0] in fb_result.stdout or fb_shows[0] in fb_result.stderr or fb_shows[1] in fb_result.stdout or fb_shows[1] in fb_result.stderr)\"\n"), "{out}");
+        assert!(out.contains("fb_shows:\n              - \"net.br0 | {{ atom }} \"\n              - !unsafe \"*'{x}'\"\n"), "{out}");
+        assert_eq!(out.matches("fb_shows:").count(), 1, "{out}");
+        let old = export(step, TargetPython::Old);
+        assert!(
+            old.contains("rc-update add net.br0 default || exit $?\n"),
+            "{old}"
+        );
+        assert!(old.contains("case $fb_out in *'net.br0 | '{{ atom | quote }}' '*|*'*'\\''{x}'\\'''*) ;; *) echo 'fieldbook: the output does not show what the step checks' >&2; exit 1;; esac"), "{old}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod chroot;
 pub mod remote_files;
 pub mod remote_line;
 pub mod remote_long;
+pub mod remote_orphans;
 pub mod ssh;
 
 pub use chroot::Chroot;

@@ -293,8 +293,16 @@ pub fn launch(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
+    // The attempt's nonce goes into the supervisor's environment, which its programs inherit,
+    // as locally: programs a killed supervisor leaves are known by it (`remote_orphans`).
+    let attempt = crate::core::attempt_id::read_nonce(log)
+        .map(|n| {
+            let name = crate::core::attempt_id::ATTEMPT_ENV;
+            format!("{name}={}; export {name}; ", quote(&n))
+        })
+        .unwrap_or_default();
     let line = format!(
-        "exec {}",
+        "{attempt}exec {}",
         shell_quote::join(&["sh", "-c", STARTER, "sh", &dir, &secrets.len().to_string()])
     );
     let started = session.run_line(line, Some(&starter_input(job, &secrets)), POLL_LIMIT)?;
@@ -512,11 +520,7 @@ fn follow(
                                 status: Status::Interrupted,
                                 exit: None,
                                 failed_program: None,
-                                message: format!(
-                                    "the supervisor on {} ended without recording an exit \
-                                     status (killed, or the host rebooted)",
-                                    step.destination
-                                ),
+                                message: gone_why(session, log, step),
                             }
                         };
                     }
@@ -543,6 +547,23 @@ fn follow(
                 };
             }
         }
+    }
+}
+
+/// Why a followed step is over without an exit file: its program may still run on the host
+/// (the supervisor was killed), which the host is asked.
+fn gone_why(session: &SshSession, log: &Path, step: &RemoteStep) -> String {
+    let at = super::remote_orphans::HostAttempt {
+        step: step.clone(),
+        nonce: crate::core::attempt_id::read_nonce(log),
+    };
+    match super::remote_orphans::look(session, &at) {
+        Ok(super::remote_orphans::Look::Orphaned(o)) => o.interrupted_why(),
+        _ => format!(
+            "the supervisor on {} ended without recording an exit status (killed, or the host \
+             rebooted)",
+            step.destination
+        ),
     }
 }
 
@@ -599,6 +620,7 @@ mod tests {
             ],
             expect: vec![0],
             ok_output: vec![],
+            shows: Vec::new(),
         };
         let d = dir.path().display().to_string();
         std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
@@ -638,6 +660,7 @@ mod tests {
             ],
             expect: vec![0],
             ok_output: vec!["is not in the runlevel".into()],
+            shows: Vec::new(),
         };
         let d = dir.path().display().to_string();
         std::fs::write(dir.path().join("run.sh"), script(&job, &[])).unwrap();
@@ -681,6 +704,7 @@ mod tests {
             }],
             expect: vec![0],
             ok_output: vec![],
+            shows: Vec::new(),
         };
         let secrets = vec![secret.to_string(), other.to_string(), String::new()];
         let script_text = script(&job, &secrets);

@@ -186,6 +186,15 @@ impl Store {
         super::reconcile::supervisor_of(a)
     }
 
+    /// `step`'s last attempt when it ran on a host over ssh and was interrupted: only that
+    /// host can tell whether its program still runs (see `core::machine::remote_orphans`).
+    pub fn host_attempt(
+        &self,
+        step: &str,
+    ) -> Option<crate::core::machine::remote_orphans::HostAttempt> {
+        crate::core::machine::remote_orphans::host_attempt(&self.run, &self.dir, step)
+    }
+
     /// The dead supervisor of `step`'s last attempt, when programs it left still run: what
     /// [`crate::core::attempt_id::Supervisor::stop_orphans`] needs, for a caller that stops
     /// them off its own thread (the app).

@@ -640,6 +640,7 @@ fn supervisor_left(log: &std::path::Path, programs: &[&[&str]], ok_output: &[&st
             .collect(),
         expect: vec![0],
         ok_output: ok_output.iter().map(|o| o.to_string()).collect(),
+        shows: Vec::new(),
     };
     let job_file = crate::core::supervisor::job_path(log);
     let nonce = crate::core::attempt_id::read_nonce(log).unwrap();

@@ -112,6 +112,8 @@ pub enum Msg {
         stopped: Vec<u32>,
         /// Pids still running afterwards (empty when all are gone).
         left: Vec<u32>,
+        /// The host they ran on (`[USER@]HOST`), `None` for this machine.
+        on: Option<String>,
     },
     /// The fieldbook that held a followed run has let it go: it may be opened for work.
     HolderLeft {

@@ -114,7 +114,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             step,
             stopped,
             left,
-        } => orphans_stopped(model, &runbook, &step, &stopped, &left),
+            on,
+        } => orphans_stopped(model, (&runbook, &step), &stopped, &left, on.as_deref()),
         Msg::HolderLeft { runbook } => {
             if model.read_only_why(&runbook).is_some() && model.overlay.is_none() {
                 model.overlay = Some(Overlay::Confirm {
@@ -452,11 +453,12 @@ fn confirm_key(model: &mut Model, action: Action) -> Vec<Effect> {
 /// was stopped, or what still runs) and said on the status line.
 fn orphans_stopped(
     model: &mut Model,
-    runbook: &str,
-    step: &str,
+    (runbook, step): (&str, &str),
     stopped: &[u32],
     left: &[u32],
+    on: Option<&str>,
 ) -> Vec<Effect> {
+    let at = on.map(|host| format!(" on {host}")).unwrap_or_default();
     let list = |pids: &[u32]| {
         pids.iter()
             .map(u32::to_string)
@@ -470,18 +472,18 @@ fn orphans_stopped(
         )
     } else if left.is_empty() {
         let text = format!(
-            "stopped the program a killed supervisor left running (pid {}): SIGTERM, then \
+            "stopped the program a killed supervisor left running{at} (pid {}): SIGTERM, then \
              SIGKILL if needed",
             list(stopped)
         );
         (
             Some(text),
-            format!("Stopped pid {}; r runs the step again", list(stopped)),
+            format!("Stopped pid {}{at}; r runs the step again", list(stopped)),
         )
     } else {
         let text = format!(
-            "tried to stop the program a killed supervisor left running (pid {}), but pid {} \
-             still runs after SIGKILL",
+            "tried to stop the program a killed supervisor left running{at} (pid {}), but pid \
+             {} still runs after SIGKILL",
             list(stopped),
             list(left)
         );

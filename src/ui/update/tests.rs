@@ -936,6 +936,7 @@ fn an_orphaned_program_is_stopped_only_after_a_yes_and_the_outcome_is_recorded()
             step: "update".into(),
             stopped: vec![41, 42],
             left: vec![42],
+            on: None,
         },
     );
     carry_out(&mut m, fx);
@@ -958,6 +959,7 @@ fn an_orphaned_program_is_stopped_only_after_a_yes_and_the_outcome_is_recorded()
             step: "update".into(),
             stopped: vec![42],
             left: vec![],
+            on: None,
         },
     );
     carry_out(&mut m, fx);
