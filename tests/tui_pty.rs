@@ -65,7 +65,9 @@ fn a_zero_size_pty_without_columns_or_lines_gets_an_80x24_screen() {
         view: (80, 24),
         ..Spawn::default()
     });
-    let screen = app.wait_for("fieldbook: runbooks");
+    // The whole frame, not its first rows only: under load it arrives in several reads.
+    let screen = app.wait_until(|s| s[23].contains("?:help"), "the hint line at row 24");
+    assert!(screen[0].contains("fieldbook: runbooks"), "{screen:#?}");
     assert_eq!(screen[22].len(), 80, "{screen:#?}");
     assert!(
         screen[22].starts_with('+') && screen[22].ends_with('+'),
@@ -229,9 +231,15 @@ fn resizing_the_pty_redraws_at_the_new_size() {
     app.resize(100, 30);
     app.set_view(100, 30);
     app.send(b"\x0c");
+    // Both last rows: under load the frame arrives in several reads.
     let screen = app.wait_until(
-        |s| s[28].starts_with('+') && s[28].ends_with('+') && s[28].len() == 100,
-        "a 100x30 frame",
+        |s| {
+            s[28].starts_with('+')
+                && s[28].ends_with('+')
+                && s[28].len() == 100
+                && s[29].contains("?:help")
+        },
+        "a 100x30 frame with its hint line",
     );
     assert!(screen[29].contains("?:help"));
     app.send(b"q");

@@ -37,6 +37,8 @@ pub struct App {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     output: Arc<Mutex<Vec<u8>>>,
+    /// Set when the reader met the end of the terminal (every process closed its side).
+    reader_done: Arc<std::sync::atomic::AtomicBool>,
     /// Size the screen is parsed at (a 0x0 pty is parsed as 80x24, as a far-end emulator would).
     view: (u16, u16),
     mark: usize,
@@ -103,6 +105,8 @@ impl App {
         let writer = pair.master.take_writer().expect("writer");
         let output = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&output);
+        let reader_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = Arc::clone(&reader_done);
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = reader.read(&mut buf) {
@@ -111,6 +115,7 @@ impl App {
                 }
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         App {
             state,
@@ -118,6 +123,7 @@ impl App {
             child,
             writer,
             output,
+            reader_done,
             view: opts.view,
             mark: 0,
         }
@@ -167,13 +173,18 @@ impl App {
         self.wait_until(|s| s.iter().any(|l| l.contains(text)), text)
     }
 
-    /// Waits until `cond` holds for the screen; panics with the screen on timeout.
+    /// Waits until `cond` holds for the screen; panics with the screen on timeout. The screen
+    /// returned is the one once the output paused (30 ms, at most 300 ms) if `cond` still holds
+    /// for it: under load a frame arrives in several reads, and a row the caller checks next
+    /// may not have come yet when `cond` first holds.
     pub fn wait_until(&self, cond: impl Fn(&[String]) -> bool, what: &str) -> Vec<String> {
         let start = Instant::now();
         loop {
             let s = self.screen();
             if cond(&s) {
-                return s;
+                self.settle_within(Duration::from_millis(30), Duration::from_millis(300));
+                let later = self.screen();
+                return if cond(&later) { later } else { s };
             }
             if start.elapsed() > TIMEOUT {
                 panic!("timed out waiting for {what:?}; screen:\n{}", s.join("\n"));
@@ -184,10 +195,15 @@ impl App {
 
     /// Waits until no output arrived for `quiet` (so a key's whole update has been written).
     pub fn settle(&self, quiet: Duration) {
+        self.settle_within(quiet, TIMEOUT);
+    }
+
+    /// [`App::settle`], giving up after `limit`.
+    fn settle_within(&self, quiet: Duration, limit: Duration) {
         let start = Instant::now();
         let mut last = self.bytes();
         let mut since = Instant::now();
-        while since.elapsed() < quiet && start.elapsed() < TIMEOUT {
+        while since.elapsed() < quiet && start.elapsed() < limit {
             std::thread::sleep(Duration::from_millis(10));
             let n = self.bytes();
             if n != last {
@@ -219,8 +235,16 @@ impl App {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader collect the last bytes.
-                std::thread::sleep(Duration::from_millis(50));
+                // The reader has the last bytes once the terminal's other side is closed by
+                // every process (EOF). A fixed 50 ms was too short under load in CI: the
+                // restored cursor was not read yet. A step's process that keeps the terminal
+                // open ends this wait after a few seconds.
+                let until = Instant::now() + Duration::from_secs(5);
+                while !self.reader_done.load(std::sync::atomic::Ordering::SeqCst)
+                    && Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status;
             }
             if start.elapsed() > TIMEOUT {

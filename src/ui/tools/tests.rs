@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::core::progress::Status;
+use crate::core::progress::{AppliedEdit, Status};
 use crate::core::runbook::load_str;
+use crate::core::services::ServiceTable;
 use crate::ui::keys::Key;
 use crate::ui::model::Msg;
 use crate::ui::testkit::{carry_out, done, runner_ends};
