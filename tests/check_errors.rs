@@ -154,6 +154,13 @@ const BAD: &[(&str, &[&str])] = &[
         &["18:21: `shows` cannot use the secret 'community': its verdict would show the value"],
     ),
     (
+        "cidr_part_of_text.toml",
+        &[
+            "18:16: {address.address}: 'address' is of type ip; only a cidr variable has \
+           .address and .prefix",
+        ],
+    ),
+    (
         "manual_with_options.toml",
         &[
             "12:8: a manual step cannot have command options (interactive, long); only command \

@@ -1312,7 +1312,8 @@ commands = [["sh", "-c", "printf '[%s]' \"$@\" > {}", "sh", "a b", {{ arg = "--k
 
 /// A step's `shows` texts under real Ansible, in both exports: the task fails unless the
 /// output shows the text with the variable's value, and the value stays data (a default of
-/// `{{ 7*7 }}` is never rendered into `49`, which the output does show).
+/// `{{ 7*7 }}` is never rendered into `49`, which the output does show). `{net.address}` and
+/// `{net.prefix}` are cut from a cidr value by Ansible as fieldbook cuts them.
 #[test]
 fn shows_fails_the_task_unless_the_output_shows_the_value_under_real_ansible() {
     let Some(bin) =
@@ -1324,16 +1325,21 @@ fn shows_fails_the_task_unless_the_output_shows_the_value_under_real_ansible() {
     let books = dir.path().join("books");
     std::fs::create_dir(&books).unwrap();
     let cases = [
-        ("right", "10.0.0.1/24", true),
-        ("other", "10.0.0.9/24", false),
-        ("hostile", "{{ 7*7 }}", false),
+        ("right", "10.0.0.1/24", "10.0.0.1/24", true),
+        ("other", "10.0.0.9/24", "10.0.0.1/24", false),
+        ("hostile", "{{ 7*7 }}", "10.0.0.1/24", false),
+        ("prefix", "10.0.0.1/24", "10.0.0.1/16", false),
     ];
-    for (id, value, _) in cases {
+    for (id, value, net, _) in cases {
         std::fs::write(
             books.join(format!("{id}.toml")),
             format!(
                 "id = \"{id}\"\ntitle = \"T\"\n[[variable]]\nname = \"addr\"\ntype = \"text\"\n\
-                 default = \"{value}\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.step]]\n\
+                 default = \"{value}\"\n[[variable]]\nname = \"net\"\ntype = \"cidr\"\n\
+                 default = \"{net}\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n\
+                 [[section.step]]\nid = \"parts\"\ntitle = \"Parts\"\nwhy = \"w\"\n\
+                 kind = \"command\"\ncommands = [[\"printf\", \"%s\\n\", \"inet 10.0.0.1/24 brd x\"]]\n\
+                 shows = [\"inet {{net.address}}/{{net.prefix}} \"]\n[[section.step]]\n\
                  id = \"address\"\ntitle = \"Check\"\nwhy = \"w\"\nkind = \"command\"\n\
                  commands = [[\"printf\", \"%s\\n\", \"inet 10.0.0.1/24 brd x\", \"inet 49 brd\"]]\n\
                  shows = [\"inet {{addr}} \"]\n"
@@ -1342,7 +1348,7 @@ fn shows_fails_the_task_unless_the_output_shows_the_value_under_real_ansible() {
         .unwrap();
     }
     for python in ["modern", "old"] {
-        for (id, _, passes) in cases {
+        for (id, _, _, passes) in cases {
             let playbook = dir.path().join(format!("{id}-{python}.yml"));
             let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
                 .arg("--checklists")

@@ -638,7 +638,7 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
         source,
         problems: Vec::new(),
         choices: BTreeMap::new(),
-        secrets: BTreeSet::new(),
+        types: BTreeMap::new(),
     };
     let runbook = v.runbook(raw);
     if v.problems.is_empty() {
@@ -682,8 +682,9 @@ struct Validator<'a> {
     problems: Vec<Problem>,
     /// The allowed values of each `choice` variable, for optional arguments.
     choices: BTreeMap<String, Vec<String>>,
-    /// The `secret` variables, which a `shows` text may not use (its verdict would show them).
-    secrets: BTreeSet<String>,
+    /// Each declared variable's type: a `shows` text may not use a `secret` (its verdict would
+    /// show it), and only a `cidr` has `{name.address}` and `{name.prefix}`.
+    types: BTreeMap<String, VarType>,
 }
 
 /// Every step kind the format knows, for messages.
@@ -730,9 +731,7 @@ impl Validator<'_> {
                 if v.ty == VarType::Choice {
                     self.choices.insert(v.name.clone(), v.choices.clone());
                 }
-                if v.ty == VarType::Secret {
-                    self.secrets.insert(v.name.clone());
-                }
+                self.types.insert(v.name.clone(), v.ty);
                 variables.push(v);
             }
         }
@@ -857,6 +856,22 @@ impl Validator<'_> {
                     start..start,
                     format!("variable '{name}' is used but not declared (add a [[variable]])"),
                 );
+            }
+        }
+        for (offset, name, part) in vars::cidr_part_references(text.get_ref()) {
+            match self.types.get(&name) {
+                Some(VarType::Cidr) | None => {}
+                Some(ty) => {
+                    let start = text.span().start + quote + offset;
+                    self.problem(
+                        start..start,
+                        format!(
+                            "{{{name}.{}}}: '{name}' is of type {}; only a cidr variable has .address and .prefix",
+                            part.name(),
+                            ty.name()
+                        ),
+                    );
+                }
             }
         }
     }
@@ -1334,7 +1349,7 @@ impl Validator<'_> {
             self.refs(text, declared);
             let quote = quote_len(self.source, text.span().start);
             for (offset, name) in vars::references(t) {
-                if self.secrets.contains(&name) {
+                if self.types.get(&name) == Some(&VarType::Secret) {
                     let start = text.span().start + quote + offset;
                     self.problem(
                         start..start,

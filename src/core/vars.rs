@@ -184,6 +184,69 @@ pub enum Part<'a> {
     Text(&'a str),
     /// A variable reference `{name}` starting at byte offset `at` of the template.
     Var { at: usize, name: &'a str },
+    /// A part of a `cidr` variable's value, `{name.address}` or `{name.prefix}`, starting at
+    /// byte offset `at`.
+    CidrPart {
+        at: usize,
+        name: &'a str,
+        part: CidrPart,
+    },
+}
+
+/// A part of an `address/prefix` value that a template can name on its own, for tools that
+/// print them apart (`ifconfig` shows `inet 10.0.0.2  netmask ...`, not `10.0.0.2/24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CidrPart {
+    /// `{name.address}`: `10.0.0.2` of `10.0.0.2/24`.
+    Address,
+    /// `{name.prefix}`: `24` of `10.0.0.2/24`.
+    Prefix,
+}
+
+impl CidrPart {
+    fn parse(word: &str) -> Option<CidrPart> {
+        match word {
+            "address" => Some(CidrPart::Address),
+            "prefix" => Some(CidrPart::Prefix),
+            _ => None,
+        }
+    }
+
+    /// The word after the dot.
+    pub fn name(self) -> &'static str {
+        match self {
+            CidrPart::Address => "address",
+            CidrPart::Prefix => "prefix",
+        }
+    }
+
+    /// This part of `value` (a value without `/` is all address and no prefix).
+    pub fn of(self, value: &str) -> &str {
+        let (address, prefix) = value.split_once('/').unwrap_or((value, ""));
+        match self {
+            CidrPart::Address => address,
+            CidrPart::Prefix => prefix,
+        }
+    }
+
+    /// Its index in the value split at `/`, for a Jinja expression (`[0]`, `[-1]`).
+    pub fn split_index(self) -> i32 {
+        match self {
+            CidrPart::Address => 0,
+            CidrPart::Prefix => -1,
+        }
+    }
+}
+
+/// What is between a template's braces, when it is a reference: a variable name, or a name
+/// and one of its [`CidrPart`]s.
+fn reference(inner: &str) -> Option<(&str, Option<CidrPart>)> {
+    if is_var_name(inner) {
+        return Some((inner, None));
+    }
+    let (name, word) = inner.split_once('.')?;
+    let part = CidrPart::parse(word)?;
+    is_var_name(name).then_some((name, Some(part)))
 }
 
 /// The one `{name}` scanner, used by substitution, `check` and the Ansible export: `{{` and
@@ -208,16 +271,17 @@ pub fn scan<'a>(template: &'a str) -> Vec<Part<'a>> {
             }
             b'{' if i > 0 && bytes[i - 1] == b'$' => i += 1,
             b'{' => match template[i + 1..].find('}') {
-                Some(len) if is_var_name(&template[i + 1..i + 1 + len]) => {
-                    flush(&mut parts, text, i);
-                    parts.push(Part::Var {
-                        at: i,
-                        name: &template[i + 1..i + 1 + len],
-                    });
+                Some(len) => {
+                    if let Some((name, part)) = reference(&template[i + 1..i + 1 + len]) {
+                        flush(&mut parts, text, i);
+                        parts.push(match part {
+                            None => Part::Var { at: i, name },
+                            Some(part) => Part::CidrPart { at: i, name, part },
+                        });
+                        text = i + len + 2;
+                    }
                     i += len + 2;
-                    text = i;
                 }
-                Some(len) => i += len + 2,
                 None => i += 1,
             },
             _ => i += 1,
@@ -242,19 +306,37 @@ pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> String {
                     out.push('}');
                 }
             },
+            Part::CidrPart { name, part, .. } => match values.get(name) {
+                Some(v) => out.push_str(part.of(v)),
+                None => out.push_str(&format!("{{{name}.{}}}", part.name())),
+            },
         }
     }
     out
 }
 
 /// The variable names a template refers to, with their byte offsets in the template (for
-/// `check` to point at the undeclared one).
+/// `check` to point at the undeclared one); `{name.address}` refers to `name`.
 pub fn references(template: &str) -> Vec<(usize, String)> {
     scan(template)
         .into_iter()
         .filter_map(|p| match p {
-            Part::Var { at, name } => Some((at, name.to_string())),
+            Part::Var { at, name } | Part::CidrPart { at, name, .. } => {
+                Some((at, name.to_string()))
+            }
             Part::Text(_) => None,
+        })
+        .collect()
+}
+
+/// The `{name.address}` / `{name.prefix}` references of a template, with their offsets (for
+/// `check` to refuse them on a variable that is not a `cidr`).
+pub fn cidr_part_references(template: &str) -> Vec<(usize, String, CidrPart)> {
+    scan(template)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::CidrPart { at, name, part } => Some((at, name.to_string(), part)),
+            Part::Var { .. } | Part::Text(_) => None,
         })
         .collect()
 }
@@ -324,6 +406,39 @@ mod tests {
                 Part::Var { at: 8, name: "gw" },
                 Part::Text(" ${HOME} {a b}"),
             ]
+        );
+    }
+
+    /// `{name.address}` and `{name.prefix}` name the parts of an `address/prefix` value; any
+    /// other word after the dot leaves the braces as written, as before.
+    #[test]
+    fn a_cidr_value_has_an_address_and_a_prefix() {
+        let v = vals(&[("net", "192.168.10.2/24")]);
+        assert_eq!(
+            substitute(
+                "inet {net.address}  netmask; /{net.prefix} {net} {net.mask} {x.address}",
+                &v
+            ),
+            "inet 192.168.10.2  netmask; /24 192.168.10.2/24 {net.mask} {x.address}"
+        );
+        assert_eq!(
+            scan("a{net.prefix}"),
+            vec![
+                Part::Text("a"),
+                Part::CidrPart {
+                    at: 1,
+                    name: "net",
+                    part: CidrPart::Prefix
+                }
+            ]
+        );
+        assert_eq!(
+            references("{net.address} {y}"),
+            vec![(0, "net".into()), (14, "y".into())]
+        );
+        assert_eq!(
+            cidr_part_references("{net.address} {y}"),
+            vec![(0, "net".into(), CidrPart::Address)]
         );
     }
 

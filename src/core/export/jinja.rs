@@ -30,6 +30,16 @@ pub fn pieces(template: &str) -> Vec<Piece> {
                 }
                 out.push(Piece::Expr(name.to_string()));
             }
+            // The part of `address/prefix` the template names, cut by Jinja from the value.
+            vars::Part::CidrPart { name, part, .. } => {
+                if !lit.is_empty() {
+                    out.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                out.push(Piece::Expr(format!(
+                    "({name}.split('/')[{}])",
+                    part.split_index()
+                )));
+            }
         }
     }
     if !lit.is_empty() || out.is_empty() {
@@ -156,6 +166,18 @@ mod tests {
         assert_eq!(
             template("{{{{{a} {{%"),
             Yaml::str("{{ '{{' ~ (a) ~ ' {%' }}")
+        );
+    }
+
+    #[test]
+    fn a_cidr_part_is_cut_from_the_value_by_jinja() {
+        assert_eq!(
+            template("inet {net.address}  /{net.prefix}"),
+            Yaml::str("inet {{ (net.split('/')[0]) }}  /{{ (net.split('/')[-1]) }}")
+        );
+        assert_eq!(
+            render(&shell_word("{net.address}")),
+            Yaml::str("{{ (net.split('/')[0]) | quote }}")
         );
     }
 
