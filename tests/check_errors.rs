@@ -150,6 +150,10 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "shows_secret.toml",
+        &["18:21: `shows` cannot use the secret 'community': its verdict would show the value"],
+    ),
+    (
         "manual_with_options.toml",
         &[
             "12:8: a manual step cannot have command options (interactive, long); only command \

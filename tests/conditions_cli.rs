@@ -285,3 +285,194 @@ fn the_unattended_choice_is_an_option_on_the_one_world_argv() {
     let rb = &catalog.get("gentoo-world-update").unwrap().runbook;
     assert!(rb.step("world-keep-going").is_none());
 }
+
+/// Issue 16 (Tests): `auto` over the built-in Gentoo runbook with the stub tools on PATH. Its
+/// conditions are questions about what happened during the update (did glibc fail, did emerge
+/// stop on blocks or collisions, was perl upgraded), which no probe on the box can answer, so
+/// the technician answers them beforehand with `--answer STEP=yes|no`. Where `auto` stops for
+/// a person (manual, tool, interactive or confirmed steps) the test does what the technician
+/// does in the app: the step is marked done, and `auto` is run again. Every yes runs its step
+/// (the stubs record the argv; the collision edits change make.conf and restore it), every no
+/// is recorded `[-] STEP: not needed (why)`, and each answer is noted on its step.
+#[test]
+fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
+    use fieldbook::core::runbook::WhenTest;
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get("gentoo-world-update").unwrap().runbook;
+    let questions: Vec<(String, String)> = rb
+        .steps()
+        .filter_map(|(_, s)| match &s.when {
+            Some(w) if matches!(w.test, WhenTest::Ask(_)) => {
+                Some((s.id.clone(), w.not_needed.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<&str> = questions.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "fragile-atom",
+            "quickpkg",
+            "cflags-fallback",
+            "blocked",
+            "collision-form",
+            "collision-protect",
+            "perl-cleaner",
+            "world-again",
+            "collision-restore"
+        ]
+    );
+    for yes in [true, false] {
+        let answer = if yes { "yes" } else { "no" };
+        let env = Env::new();
+        let make_conf = env.state.path().join("make.conf");
+        let original = "CFLAGS=\"-O2\"\nFEATURES=\"sandbox\"\n";
+        std::fs::write(&make_conf, original).unwrap();
+        let mut args: Vec<String> = [
+            "auto",
+            "gentoo-world-update",
+            "--var",
+            "fragile_atom=x11-drivers/ati-drivers",
+            "--var",
+            "unattended=no",
+            "--var",
+            "collision_feature=-collision-protect",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(["--var".into(), format!("make_conf={}", make_conf.display())]);
+        for (id, _) in &questions {
+            args.extend(["--answer".to_string(), format!("{id}={answer}")]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut said = String::new();
+        let mut by_hand = Vec::new();
+        let mut protected_then = None;
+        for _ in 0..40 {
+            let o = env.run(&args);
+            let err = stderr(&o);
+            said.push_str(&err);
+            if o.status.code() == Some(0) {
+                break;
+            }
+            assert_eq!(o.status.code(), Some(3), "{answer}: {err}");
+            let stopped = err
+                .split("stopped at '")
+                .nth(1)
+                .and_then(|r| r.split('\'').next())
+                .unwrap_or_else(|| panic!("{answer}: {err}"))
+                .to_string();
+            let step = rb.step(&stopped).unwrap();
+            let needs_person = match &step.action {
+                fieldbook::core::runbook::Action::Run(spec) => {
+                    spec.interactive || step.confirm.is_some()
+                }
+                fieldbook::core::runbook::Action::Manual
+                | fieldbook::core::runbook::Action::Tool { .. } => true,
+                _ => false,
+            };
+            assert!(needs_person, "{answer}: auto stopped at {stopped}: {err}");
+            if stopped == "depclean" {
+                // The collision word is in make.conf between the relaxing step and the restore.
+                protected_then = Some(std::fs::read_to_string(&make_conf).unwrap());
+            }
+            env.store("gentoo-world-update")
+                .mark_done(&stopped, "done by the technician in the app")
+                .unwrap();
+            by_hand.push(stopped);
+        }
+        assert!(
+            said.contains("every step of 'gentoo-world-update' is finished"),
+            "{said}"
+        );
+        let store = env.store("gentoo-world-update");
+        let run = store.run();
+        for (id, not_needed) in &questions {
+            let state = &run.steps[id.as_str()];
+            assert!(
+                state
+                    .notes
+                    .iter()
+                    .any(|n| n.text.starts_with(&format!("answered {answer} to \""))),
+                "{answer}: {id}: {:?}",
+                state.notes
+            );
+            let line = format!("[-] {id}: not needed ({not_needed})");
+            if yes {
+                assert_eq!(state.status, Status::Done, "{id}");
+                assert!(!said.contains(&line), "{said}");
+            } else {
+                assert_eq!(state.status, Status::Skipped, "{id}");
+                assert_eq!(
+                    state.reason.as_deref(),
+                    Some(format!("not needed ({not_needed})").as_str())
+                );
+                assert!(said.contains(&line), "{id}: {said}");
+            }
+        }
+        let recorded = env.recorded();
+        // The steps without a question ran whatever the answers were.
+        for always in [
+            "emerge --sync\n",
+            "emerge portage\n",
+            "emerge --update gcc glibc\n",
+            "emerge screen\n",
+            "emerge --pretend --update --newuse --deep world\n",
+            "python-updater\n",
+            "emerge lafilefixer\n",
+            "lafilefixer --justfixit\n",
+            "emerge --depclean --pretend\n",
+        ] {
+            assert!(recorded.contains(always), "{answer}: {always}{recorded}");
+        }
+        assert_eq!(
+            recorded.matches("revdep-rebuild\n").count(),
+            2,
+            "{recorded}"
+        );
+        let asked_ran = ["quickpkg x11-drivers/ati-drivers\n", "perl-cleaner all\n"];
+        for cmd in asked_ran {
+            assert_eq!(recorded.contains(cmd), yes, "{answer}: {cmd}{recorded}");
+        }
+        let relaxed = protected_then.expect("auto stopped at depclean");
+        assert_eq!(
+            relaxed.contains("-collision-protect"),
+            yes,
+            "{answer}: {relaxed}"
+        );
+        assert_eq!(std::fs::read_to_string(&make_conf).unwrap(), original);
+        // What needed a person: the manual, tool, interactive and confirmed steps, and with
+        // yes the question steps that are manual or interactive.
+        let mut want = vec!["gcc-config", "source-profile", "screen-session", "world"];
+        if yes {
+            want.insert(0, "cflags-fallback");
+            want.push("blocked");
+        }
+        want.extend(["keep-packages", "depclean", "etc-update", "if-it-breaks"]);
+        if yes {
+            want.insert(want.len() - 4, "world-again");
+        }
+        assert_eq!(by_hand, want, "{answer}");
+    }
+}
+
+/// An answer must name a step that asks a question, and be yes or no; otherwise nothing runs.
+#[test]
+fn auto_refuses_an_answer_to_no_question_or_neither_yes_nor_no() {
+    let env = Env::new();
+    for (answer, says) in [
+        (
+            "sync=yes",
+            "has no step 'sync' that asks a question (steps that do: fragile-atom,",
+        ),
+        ("perl-cleaner=maybe", "the answer must be yes or no"),
+        ("perl-cleaner", "must be STEP=yes or STEP=no"),
+    ] {
+        let o = env.run(&["auto", "gentoo-world-update", "--answer", answer]);
+        assert_eq!(o.status.code(), Some(2), "{answer}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{answer}: {}", stderr(&o));
+    }
+    assert_eq!(env.recorded(), "", "nothing ran");
+}

@@ -3,25 +3,30 @@
 //! does, or at a failure, saying which and why. For serial consoles and for running the same
 //! runbook on many machines.
 
+use std::collections::BTreeMap;
+
 use super::exec::{find_runbook, open};
-use super::{GlobalOpts, exit};
+use super::{GlobalOpts, UsageError, exit};
 use crate::core::catalog::Catalog;
 use crate::core::exec::headless::StepEnd;
+use crate::core::runbook::{Runbook, WhenTest};
 
-/// `fieldbook auto ID [--var NAME=VALUE]... [--force]`.
+/// `fieldbook auto ID [--var NAME=VALUE]... [--answer STEP=yes|no]... [--force]`.
 pub(super) fn auto(
     global: &GlobalOpts,
     catalog: &Catalog,
     id: &str,
-    given: &[String],
+    (given, answers): (&[String], &[String]),
     force: bool,
 ) -> anyhow::Result<u8> {
     let runbook = find_runbook(catalog, id)?;
+    let answers = parse_answers(runbook, answers)?;
     // `auto` never confirms destructive steps on the technician's behalf, and never answers
-    // a step's question for them.
+    // a step's question for them: only the answers they gave with --answer.
     let mut ctx = open(global, runbook, given, false)?;
     ctx.force = force;
     ctx.ask_stops = true;
+    ctx.answers = answers;
     let mut ran = 0;
     for (_, step) in runbook.steps() {
         if ctx.status(&step.id).is_finished() {
@@ -70,4 +75,55 @@ pub(super) fn auto(
     }
     eprintln!("fieldbook: every step of '{id}' is finished ({ran} run by auto).");
     Ok(exit::OK)
+}
+
+/// Parses `--answer STEP=yes|no` against the runbook: the step must exist and ask a question.
+fn parse_answers(
+    runbook: &Runbook,
+    given: &[String],
+) -> Result<BTreeMap<String, bool>, UsageError> {
+    let mut answers = BTreeMap::new();
+    for item in given {
+        let Some((step_id, answer)) = item.split_once('=') else {
+            return Err(UsageError(format!(
+                "--answer '{item}' must be STEP=yes or STEP=no"
+            )));
+        };
+        let yes = match answer {
+            "yes" => true,
+            "no" => false,
+            _ => {
+                return Err(UsageError(format!(
+                    "--answer '{item}': the answer must be yes or no"
+                )));
+            }
+        };
+        let asks = runbook
+            .step(step_id)
+            .and_then(|s| s.when.as_ref())
+            .is_some_and(|w| matches!(w.test, WhenTest::Ask(_)));
+        if !asks {
+            let asking: Vec<&str> = runbook
+                .steps()
+                .filter(|(_, s)| {
+                    s.when
+                        .as_ref()
+                        .is_some_and(|w| matches!(w.test, WhenTest::Ask(_)))
+                })
+                .map(|(_, s)| s.id.as_str())
+                .collect();
+            return Err(UsageError(format!(
+                "--answer '{item}': runbook '{}' has no step '{step_id}' that asks a question \
+                 (steps that do: {})",
+                runbook.id,
+                if asking.is_empty() {
+                    "none".to_string()
+                } else {
+                    asking.join(", ")
+                }
+            )));
+        }
+        answers.insert(step_id.to_string(), yes);
+    }
+    Ok(answers)
 }

@@ -314,13 +314,18 @@ pub(crate) enum Command {
     },
     /// Run forward from the first unfinished step through the steps that need nobody; stop at
     /// the first manual, interactive or destructive step, or at a failure. Steps whose `when`
-    /// probe says no are skipped as not needed; a step that asks a question stops it.
+    /// probe says no are skipped as not needed; a step that asks a question stops it unless
+    /// `--answer` answers it.
     Auto {
         /// Runbook id.
         id: String,
         /// A variable value, NAME=VALUE (repeatable).
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Your answer to a step's question (its `when`), STEP=yes or STEP=no (repeatable): yes
+        /// runs the step, no skips it as not needed; the answer is recorded in the run.
+        #[arg(long = "answer", value_name = "STEP=yes|no")]
+        answers: Vec<String>,
         /// Run steps even though steps they come after are not done or skipped (recorded as
         /// forced).
         #[arg(long)]
@@ -484,8 +489,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Auto {
             ref id,
             ref vars,
+            ref answers,
             force,
-        }) => auto::auto(&cli.global, &catalog(), id, vars, force),
+        }) => auto::auto(&cli.global, &catalog(), id, (vars, answers), force),
         Some(Command::Supervise { ref log }) => Ok(supervise::supervise(log)),
         Some(Command::Export { ref to }) => export::run(&catalog(), to),
         Some(Command::Fleet(ref args)) => fleet::run(&cli.global, catalog(), args),

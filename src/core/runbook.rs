@@ -638,6 +638,7 @@ pub fn load_str(file: &str, source: &str) -> Result<Runbook, Vec<Problem>> {
         source,
         problems: Vec::new(),
         choices: BTreeMap::new(),
+        secrets: BTreeSet::new(),
     };
     let runbook = v.runbook(raw);
     if v.problems.is_empty() {
@@ -681,6 +682,8 @@ struct Validator<'a> {
     problems: Vec<Problem>,
     /// The allowed values of each `choice` variable, for optional arguments.
     choices: BTreeMap<String, Vec<String>>,
+    /// The `secret` variables, which a `shows` text may not use (its verdict would show them).
+    secrets: BTreeSet<String>,
 }
 
 /// Every step kind the format knows, for messages.
@@ -726,6 +729,9 @@ impl Validator<'_> {
             if let Some(v) = self.variable(rv, &mut declared) {
                 if v.ty == VarType::Choice {
                     self.choices.insert(v.name.clone(), v.choices.clone());
+                }
+                if v.ty == VarType::Secret {
+                    self.secrets.insert(v.name.clone());
                 }
                 variables.push(v);
             }
@@ -1326,6 +1332,18 @@ impl Validator<'_> {
                 );
             }
             self.refs(text, declared);
+            let quote = quote_len(self.source, text.span().start);
+            for (offset, name) in vars::references(t) {
+                if self.secrets.contains(&name) {
+                    let start = text.span().start + quote + offset;
+                    self.problem(
+                        start..start,
+                        format!(
+                            "`shows` cannot use the secret '{name}': its verdict would show the value"
+                        ),
+                    );
+                }
+            }
         }
         shows
             .get_ref()

@@ -42,6 +42,9 @@ pub struct Context<'a> {
     /// A step whose `when` is a question stops the run (`auto`) instead of running because
     /// the technician named it (`exec`).
     pub ask_stops: bool,
+    /// The technician's answers to steps' questions given beforehand (`auto --answer`), by
+    /// step id: yes runs the step, no skips it as not needed; either is recorded.
+    pub answers: BTreeMap<String, bool>,
     signals: Signals,
 }
 
@@ -112,6 +115,7 @@ impl<'a> Context<'a> {
             force: false,
             stop_orphans: false,
             ask_stops: false,
+            answers: BTreeMap::new(),
             signals: Signals::register(),
         }
     }
@@ -148,6 +152,10 @@ impl<'a> Context<'a> {
                 say(&format!("[-] {}: {reason}", step.id));
                 Err(StepEnd::NotNeeded(reason))
             }
+            Gate::Ask(question) if self.answers.contains_key(&step.id) => {
+                let yes = self.answers.get(&step.id).copied().unwrap_or(false);
+                self.answered(step, &question, yes)?
+            }
             Gate::Ask(question) if self.ask_stops => Err(StepEnd::NeedsTerminal(format!(
                 "it applies only sometimes (\"{}\"): answer in the app, or run it with \
                  `fieldbook exec {} {}`",
@@ -167,6 +175,31 @@ impl<'a> Context<'a> {
                 "cannot tell whether the step applies here: {why}"
             ))),
         })
+    }
+
+    /// A question the technician answered beforehand: the answer is noted on the step; yes
+    /// goes on to run it, no records it skipped as not needed, as a probe's no is.
+    fn answered(
+        &self,
+        step: &Step,
+        question: &str,
+        yes: bool,
+    ) -> anyhow::Result<Result<Vec<String>, StepEnd>> {
+        let note = format!(
+            "answered {} to \"{}\" (--answer)",
+            if yes { "yes" } else { "no" },
+            question.trim()
+        );
+        self.store.borrow_mut().note(&step.id, &note)?;
+        if yes {
+            say(&format!("{}: {note}", step.id));
+            return Ok(Ok(Vec::new()));
+        }
+        let why = step.when.as_ref().map_or("", |w| w.not_needed.as_str());
+        let reason = conditions::not_needed_outcome(why);
+        self.store.borrow_mut().skip(&step.id, &reason)?;
+        say(&format!("[-] {}: {reason}", step.id));
+        Ok(Err(StepEnd::NotNeeded(reason)))
     }
 
     /// Why a step cannot run here, if it cannot (manual, interactive, a tool, a form without

@@ -71,7 +71,7 @@ pub fn plan(
     })
 }
 
-/// A variable the step's argv or check uses that has no value yet.
+/// A variable the step's argv, check or `shows` uses that has no value yet.
 fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<String> {
     // An optional element needs the value of the variable deciding it.
     let texts = spec
@@ -91,8 +91,10 @@ fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<St
         .iter()
         .flatten()
         .flat_map(|a| vars::references(a));
+    let shows = spec.shows.iter().flat_map(|t| vars::references(t));
     texts
         .chain(checks)
+        .chain(shows)
         .map(|(_, name)| name)
         .find(|name| !values.contains_key(name))
 }
@@ -420,6 +422,19 @@ why = "w"
         let err = plan(&rb, &spec(&rb), &BTreeMap::new()).unwrap_err();
         assert_eq!(err.name, "lan_ip");
         assert_eq!(err.label, " (LAN address)");
+    }
+
+    /// A `shows` text needs its variables' values too: without one the step would judge the
+    /// output against `{name}` written out.
+    #[test]
+    fn a_plan_names_a_variable_only_shows_uses() {
+        let rb = runbook();
+        let mut s = spec(&rb);
+        s.programs = vec![crate::core::runbook::Program::Argv(vec!["true".into()])];
+        s.check = None;
+        s.shows = vec!["inet {lan_ip} ".into()];
+        let err = plan(&rb, &s, &BTreeMap::new()).unwrap_err();
+        assert_eq!(err.name, "lan_ip");
     }
 
     #[test]
