@@ -65,6 +65,7 @@ fn edit_crash_child() {
     let site = EditSite {
         root: Some(root),
         state_dir: dir.base(),
+        machine: Default::default(),
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "opened").unwrap();
@@ -176,6 +177,7 @@ fn a_kill_during_an_edit_never_loses_its_record() {
             let site = EditSite {
                 root: Some(root.clone()),
                 state_dir: dir.base(),
+                machine: Default::default(),
             };
             site.undo_preview(&last)
                 .unwrap_or_else(|e| panic!("iteration {iteration}: {e}"));
@@ -212,6 +214,7 @@ fn status_and_report_show_an_edit_a_kill_left_unrecorded() {
     let site = EditSite {
         root: Some(root.clone()),
         state_dir: dir.base(),
+        machine: Default::default(),
     };
     let applied = site
         .apply(

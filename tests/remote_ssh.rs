@@ -1496,13 +1496,13 @@ fn the_snort_screen_edits_the_hosts_rules_it_listed() {
         .expect("SID 1091 listed");
     let edits = snort::disable_edits(row);
     assert!(!edits.is_empty());
-    fieldbook::core::machine::set_current(std::sync::Arc::new(session));
     let state = tempfile::tempdir().unwrap();
     let settings = fieldbook::core::settings::Settings {
         root: Some(root.clone()),
         state_dir: Some(state.path().to_path_buf()),
         target: "snort-host".into(),
         host: Some("fbtest@127.0.0.1".into()),
+        machine: fieldbook::core::machine::SessionMachine(std::sync::Arc::new(session)),
         ..Default::default()
     };
     let ask = |job: ToolJob| {
@@ -1545,7 +1545,9 @@ fn the_snort_screen_edits_the_hosts_rules_it_listed() {
         on_host.display()
     );
     let undone = ask(ToolJob::UndoEdit(applied[0].clone()));
-    fieldbook::core::machine::close_current();
+    if let Some(session) = settings.machine.ssh() {
+        session.close();
+    }
     assert!(
         matches!(undone, ToolResult::EditUndone(Ok(_))),
         "{undone:?}"

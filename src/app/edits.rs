@@ -21,6 +21,7 @@ fn site(model: &Model) -> Result<EditSite, String> {
         .map(|dir| EditSite {
             root: model.settings.root.clone(),
             state_dir: dir.base(),
+            machine: model.settings.machine.clone(),
         })
         .map_err(|e| e.to_string())
 }
@@ -130,7 +131,7 @@ pub(crate) fn run(job: EditJob) -> Msg {
         } => {
             // The step's `when` probe first: an edit that does not apply here is not shown.
             if let Some(st) = &probe {
-                match conditions::probe_here(st, &values) {
+                match conditions::probe_here(&*site.machine, st, &values) {
                     Applicability::NotNeeded(why) => {
                         return Msg::NotNeeded {
                             runbook: run.runbook.clone(),

@@ -321,8 +321,9 @@ fn carry_out(
             // A host's attempt is stopped on its host, over ssh, off the loop.
             if let Some(at) = parts.store.host_attempt(&model.settings, &runbook, &step) {
                 let tx = bg_tx.clone();
+                let on = model.settings.machine.shared();
                 std::thread::spawn(move || {
-                    let _ = tx.send(super::step_runner::stop_on_host(runbook, step, &at));
+                    let _ = tx.send(super::step_runner::stop_on_host(&*on, runbook, step, &at));
                 });
                 return Ok(Turn::Continue);
             }

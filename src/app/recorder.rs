@@ -74,7 +74,14 @@ impl Recorder {
                 .iter()
                 .find(|r| r.id == runbook)
                 .ok_or_else(|| StoreError::UnknownStep(format!("runbook {runbook}")))?;
-            let store = Store::open(&settings.state()?, rb, &settings.target, if_corrupt)?;
+            let mut store = Store::open(&settings.state()?, rb, &settings.target, if_corrupt)?;
+            // An edit a kill left unrecorded on `--host` is settled from the host's file (only
+            // after such a kill is anything read there).
+            if !settings.practice
+                && let Some(session) = settings.machine.ssh()
+            {
+                store.recover_host_edits(session);
+            }
             self.open.insert(key.clone(), store);
         }
         self.open

@@ -180,11 +180,9 @@ impl StepRunner {
         {
             let (tx, rx) = mpsc::channel();
             let dest = at.step.destination.clone();
+            let on = model.settings.machine.shared();
             std::thread::spawn(move || {
-                let _ = tx.send(remote_orphans::check(
-                    &*crate::core::machine::current(),
-                    &at,
-                ));
+                let _ = tx.send(remote_orphans::check(&*on, &at));
             });
             self.active = Some(Active::HostOrphans {
                 answer: rx,
@@ -208,8 +206,9 @@ impl StepRunner {
         {
             let (tx, rx) = mpsc::channel();
             let (st, values) = (st.clone(), values.clone());
+            let on = model.settings.machine.shared();
             std::thread::spawn(move || {
-                let _ = tx.send(conditions::probe_here(&st, &values));
+                let _ = tx.send(conditions::probe_here(&*on, &st, &values));
             });
             self.active = Some(Active::Probing {
                 answer: rx,
@@ -253,15 +252,22 @@ impl StepRunner {
         let prepared = Prepared {
             owner,
             work: plan.job,
-            mode: Mode::of(spec, &values, practice, PRACTICE_PACE),
+            mode: Mode::of(
+                spec,
+                &values,
+                practice,
+                PRACTICE_PACE,
+                &model.settings.machine.shared(),
+            ),
         };
         let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match plan.check.filter(|_| !practice && !answered) {
             Some(check) => {
                 let (tx, rx) = mpsc::channel();
                 let shown = check.display();
+                let on = model.settings.machine.shared();
                 std::thread::spawn(move || {
-                    let _ = tx.send(exec::run_check(&check));
+                    let _ = tx.send(exec::run_check(&on, &check));
                 });
                 msgs.push(Msg::OutputLine(format!(
                     "fieldbook: checking first: {shown}"
@@ -287,14 +293,14 @@ impl StepRunner {
         commands: Vec<Vec<String>>,
         env: Vec<(String, String)>,
     ) -> Vec<Msg> {
-        let (work, on) = exec::tool_job(commands, &env);
+        let (work, on) = exec::tool_job(&model.settings.machine.shared(), commands, &env);
         let mode = if model.settings.practice {
             Mode::Practice {
                 key: None,
                 pace: PRACTICE_PACE,
             }
         } else {
-            Mode::Direct(Some(on))
+            Mode::Direct(on)
         };
         let owner = Owner {
             settings: model.settings.clone(),
@@ -518,7 +524,7 @@ impl StepRunner {
                     continue;
                 }
                 self.active = Some(Active::Running {
-                    running: exec::follow_supervised(pid, &log),
+                    running: exec::follow_supervised(&model.settings.machine.0, pid, &log),
                     supervised: true,
                     owner: Box::new(Owner {
                         settings: model.settings.clone(),
@@ -701,6 +707,7 @@ pub(crate) fn hand_over(session: &mut Session, signals: &Signals, step: Interact
         )));
         let size = (session.size.cols, session.size.rows);
         let ran = exec::run_foreground(
+            &step.owner.settings.machine.0,
             command,
             size,
             &size_env,
@@ -789,9 +796,13 @@ fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
 
 /// Stops, on its host, what the killed supervisor of a host's attempt left running (SIGTERM,
 /// then SIGKILL after the grace); run off the loop. The answer is the message for the model.
-pub(crate) fn stop_on_host(runbook: String, step: String, at: &remote_orphans::HostAttempt) -> Msg {
-    let on = crate::core::machine::current();
-    let stopped = remote_orphans::session_for(&*on, at).and_then(|session| {
+pub(crate) fn stop_on_host(
+    on: &dyn crate::core::machine::Machine,
+    runbook: String,
+    step: String,
+    at: &remote_orphans::HostAttempt,
+) -> Msg {
+    let stopped = remote_orphans::session_for(on, at).and_then(|session| {
         remote_orphans::stop(session, at, exec::headless::ORPHAN_GRACE).map_err(|e| e.to_string())
     });
     match stopped {

@@ -70,7 +70,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             let text = match listing_of(tool) {
                 None => Err("this tool has no listing".into()),
                 Some((_, practice)) if ctx.practice => Ok(practice.to_string()),
-                Some((argv, _)) => exec::capture(argv, env),
+                Some((argv, _)) => exec::capture(&ctx.machine.0, argv, env),
             };
             ToolResult::Listing {
                 tool,
@@ -82,7 +82,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             gcc::reload_profile_env(ctx.root.as_deref()).map_err(|e| e.to_string()),
         ),
         ToolJob::ScanSnort => {
-            let machine = crate::core::machine::current();
+            let machine = &ctx.machine;
             // Where the rules were read: the host over ssh, else this machine's disk (under
             // `--root` when given), in practice too (reading changes nothing).
             let under = ctx.root.as_ref().map(|r| format!("under {}", r.display()));
@@ -95,7 +95,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             let scan = snort::load_sids(user_sids(ctx).as_deref())
                 .map(|list| {
                     crate::core::machine::snort_scan(
-                        &*machine,
+                        &**machine,
                         ctx.root.as_deref(),
                         &snort::RULE_DIRS,
                         &list,
@@ -117,8 +117,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
                 let archive = PathBuf::new();
                 let values = BTreeMap::new();
                 let cx = edit_context(ctx, state_dir, &archive, &values);
-                let machine = crate::core::machine::current();
-                match machine.ssh() {
+                match ctx.machine.ssh() {
                     Some(session) => {
                         remote_files::preview(session, ctx.root.as_deref(), &edits, &cx)
                     }
@@ -138,8 +137,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             Some(state_dir) => {
                 let values = BTreeMap::new();
                 let cx = edit_context(ctx, state_dir, &archive, &values);
-                let machine = crate::core::machine::current();
-                let result = match machine.ssh() {
+                let result = match ctx.machine.ssh() {
                     Some(session) => {
                         remote_files::apply(session, ctx.root.as_deref(), &step, &edits, &cx, &at)
                     }
@@ -162,7 +160,7 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             },
         },
         ToolJob::UndoEdit(applied) => ToolResult::EditUndone(match &state_dir(ctx) {
-            Some(state_dir) => match crate::core::machine::current().ssh() {
+            Some(state_dir) => match ctx.machine.ssh() {
                 Some(session) => remote_files::undo(session, &applied, state_dir, false),
                 None => apply::undo(&applied, state_dir, false),
             }
@@ -170,5 +168,73 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             .map_err(|e| e.to_string()),
             None => Err(NO_STATE_DIR.into()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::machine::{How, Machine, MachineError, SessionMachine, Spawn};
+    use crate::core::runner::Command;
+
+    /// A machine that runs `echo NAME ARGV…`: its output says which machine ran a program.
+    #[derive(Debug)]
+    struct Named(&'static str);
+
+    impl Machine for Named {
+        fn describe(&self) -> String {
+            self.0.to_string()
+        }
+
+        fn program(&self, command: &Command, _how: How) -> Result<Spawn, MachineError> {
+            let mut argv = vec!["echo".to_string(), self.0.to_string()];
+            argv.extend(command.argv.iter().cloned());
+            Ok(Spawn {
+                argv,
+                env: command.env.clone(),
+                remote_mark: None,
+            })
+        }
+    }
+
+    /// Two sessions in one process, each with its own machine, list at the same time: each job
+    /// runs on the machine of the settings it started with (there is no process-wide machine
+    /// for one to change under the other).
+    #[test]
+    fn each_job_runs_on_the_machine_of_its_own_settings() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for name in ["alpha", "beta", "alpha", "beta"] {
+            let settings = Settings {
+                machine: SessionMachine(Arc::new(Named(name))),
+                ..Settings::default()
+            };
+            start(
+                ToolJob::List(ToolKind::Services),
+                &settings,
+                Vec::new(),
+                tx.clone(),
+            );
+        }
+        let mut listed = Vec::new();
+        for _ in 0..4 {
+            match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(Msg::Tool(ToolResult::Listing { text, .. })) => {
+                    listed.push(text.expect("listed").trim().to_string());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                "alpha chkconfig --list",
+                "alpha chkconfig --list",
+                "beta chkconfig --list",
+                "beta chkconfig --list"
+            ]
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::core::parse::gcc_config;
 /// Prints the profiles (or JSON with `current`, `newest` and `switch` commands).
 pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
-    let text = listing(&["gcc-config", "-l"], global.practice, PRACTICE_LISTING)?;
+    let text = listing(global, &["gcc-config", "-l"], PRACTICE_LISTING)?;
     let list = gcc_config::parse(&text);
     let newest = list.newest();
     let switch = newest

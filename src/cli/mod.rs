@@ -121,6 +121,10 @@ pub(crate) struct GlobalOpts {
     /// /var/tmp/fieldbook-USER. Created 0700; refused if a symlink or someone else's.
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) remote_dir: Option<String>,
+    /// The machine opened from these options before anything runs (the ssh master's prompts
+    /// come first); not an option. Every command reaches the target through it.
+    #[arg(skip)]
+    pub(crate) machine: crate::core::machine::SessionMachine,
 }
 
 impl GlobalOpts {
@@ -173,6 +177,7 @@ impl GlobalOpts {
                 low_bandwidth: self.low_bandwidth,
             },
             practice_only: self.practice,
+            machine: self.machine.clone(),
         }
     }
 }
@@ -434,8 +439,8 @@ fn open_machine(cli: &mut Cli) -> anyhow::Result<()> {
         cli.global.target = Some(ssh.host_name().to_string());
     }
     if touches_machine(&cli.command) {
-        let machine = crate::core::machine::open(&settings)?;
-        crate::core::machine::set_current(machine);
+        cli.global.machine =
+            crate::core::machine::SessionMachine(crate::core::machine::open(&settings)?);
     }
     Ok(())
 }
@@ -450,7 +455,9 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
         return Err(e);
     }
     let result = dispatch(&cli);
-    crate::core::machine::close_current();
+    if let Some(session) = cli.global.machine.ssh() {
+        session.close();
+    }
     result
 }
 

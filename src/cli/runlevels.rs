@@ -12,11 +12,7 @@ use crate::core::runlevels::{PRACTICE_LISTING, RunlevelTable};
 /// Prints the table (or JSON), one column per runlevel, `x` where the script is in it.
 pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
-    let text = listing(
-        &["rc-update", "-v", "show"],
-        global.practice,
-        PRACTICE_LISTING,
-    )?;
+    let text = listing(global, &["rc-update", "-v", "show"], PRACTICE_LISTING)?;
     let show = rc_update::parse(&text);
     let table = RunlevelTable::new(&show);
     if json {

@@ -129,17 +129,24 @@ pub(crate) fn open_store(
 ) -> anyhow::Result<Store> {
     let dir = state_dir(global)?;
     let target = store::default_target(global.target.as_deref());
-    match Store::open(&dir, runbook, &target, IfCorrupt::Stop) {
+    let mut store = match Store::open(&dir, runbook, &target, IfCorrupt::Stop) {
         Err(e @ StoreError::Corrupt { .. }) => {
             eprintln!("fieldbook: {e}");
             if confirm("Start a fresh run?", assume_yes)? {
-                Ok(Store::open(&dir, runbook, &target, IfCorrupt::StartFresh)?)
+                Store::open(&dir, runbook, &target, IfCorrupt::StartFresh)?
             } else {
                 anyhow::bail!("nothing changed; the unreadable file was kept where it was moved")
             }
         }
-        other => Ok(other?),
+        other => other?,
+    };
+    // An edit a kill left unrecorded on `--host` is settled from the host's file.
+    if !global.practice
+        && let Some(session) = global.machine.ssh()
+    {
+        store.recover_host_edits(session);
     }
+    Ok(store)
 }
 
 pub(crate) use crate::core::terminal_text::terminal_safe;

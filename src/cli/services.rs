@@ -15,7 +15,7 @@ use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
 /// marked with a trailing `# conditional: ...` comment.
 pub(crate) fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
-    let text = listing(&["chkconfig", "--list"], global.practice, PRACTICE_LISTING)?;
+    let text = listing(global, &["chkconfig", "--list"], PRACTICE_LISTING)?;
     let list = chkconfig::parse(&text);
     let policy = ServicePolicy::clearos()?;
     let mut table = ServiceTable::new(&list, &policy);

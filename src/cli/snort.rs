@@ -55,9 +55,12 @@ pub(crate) fn run(
         return Ok(exit::OK);
     }
     let list = snort::load_sids(Some(&file))?;
-    let machine = crate::core::machine::current();
-    let report =
-        crate::core::machine::snort_scan(&*machine, global.root.as_deref(), &RULE_DIRS, &list);
+    let report = crate::core::machine::snort_scan(
+        &*global.machine,
+        global.root.as_deref(),
+        &RULE_DIRS,
+        &list,
+    );
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         print(&out)?;

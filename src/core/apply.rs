@@ -1077,8 +1077,8 @@ pub fn undo(applied: &AppliedEdit, state_dir: &Path, force: bool) -> Result<(), 
     .map_err(io_error(&loc.real, "restoring"))
 }
 
-/// Where edits happen on this machine: the `--root` and the state directory. Built once by the
-/// app or by `fieldbook exec`; every edit step goes through it, so both callers preview, apply
+/// Where edits happen: the session's machine, its `--root` and the state directory. Built by
+/// the app for each edit job, or by `fieldbook exec`; every edit step goes through it, so both callers preview, apply
 /// and undo the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EditSite {
@@ -1086,6 +1086,8 @@ pub struct EditSite {
     pub root: Option<PathBuf>,
     /// The state directory's base (practice runs never apply edits).
     pub state_dir: PathBuf,
+    /// The machine whose files are edited: this one (and its `--root`), or `--host` over ssh.
+    pub machine: super::machine::SessionMachine,
 }
 
 impl EditSite {
@@ -1108,8 +1110,7 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
-        let machine = super::machine::current();
-        if let Some(session) = machine.ssh() {
+        if let Some(session) = self.machine.ssh() {
             return super::machine::remote_files::preview(
                 session,
                 self.root.as_deref(),
@@ -1149,8 +1150,7 @@ impl EditSite {
         let values = Self::values(run, secrets);
         let archive = archive_for(run);
         let ctx = self.context(&values, &archive, follow_symlinks);
-        let machine = super::machine::current();
-        if let Some(session) = machine.ssh() {
+        if let Some(session) = self.machine.ssh() {
             return super::machine::remote_files::apply(
                 session,
                 self.root.as_deref(),
@@ -1165,8 +1165,7 @@ impl EditSite {
 
     /// The reverse diff of an applied edit.
     pub fn undo_preview(&self, applied: &AppliedEdit) -> Result<UndoPreview, EditError> {
-        let machine = super::machine::current();
-        if let Some(session) = machine.ssh() {
+        if let Some(session) = self.machine.ssh() {
             return super::machine::remote_files::undo_preview(session, applied, &self.state_dir);
         }
         undo_preview(applied, &self.state_dir)
@@ -1174,8 +1173,7 @@ impl EditSite {
 
     /// Restores an applied edit from its backup.
     pub fn undo(&self, applied: &AppliedEdit, force: bool) -> Result<(), EditError> {
-        let machine = super::machine::current();
-        if let Some(session) = machine.ssh() {
+        if let Some(session) = self.machine.ssh() {
             return super::machine::remote_files::undo(session, applied, &self.state_dir, force);
         }
         undo(applied, &self.state_dir, force)

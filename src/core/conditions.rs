@@ -11,13 +11,16 @@ use super::runner::{CheckResult, Command, script_env};
 /// else; a probe is meant to be a quick test such as `test -f /etc/rc.conf`).
 pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Answers a step's `when` probe on the machine the session works on (this host, or the
+/// Answers a step's `when` probe on the machine the session works on, `on` (this host, or the
 /// `--host` over ssh: the same seam as a step's check), quietly, with [`PROBE_LIMIT`]; a
 /// question or no `when` at all is `Applies` here: questions are asked before the step starts.
-pub fn probe_here(step: &Step, values: &BTreeMap<String, String>) -> Applicability {
-    let machine = super::machine::current();
+pub fn probe_here(
+    on: &dyn super::machine::Machine,
+    step: &Step,
+    values: &BTreeMap<String, String>,
+) -> Applicability {
     match decide(step, values, |c| {
-        super::runner::run_check_on(&*machine, c, PROBE_LIMIT)
+        super::runner::run_check_on(on, c, PROBE_LIMIT)
     }) {
         Applicability::Ask(_) => Applicability::Applies,
         other => other,

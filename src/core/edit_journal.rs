@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::apply;
 use super::atomic;
+use super::machine::SshSession;
 use super::progress::AppliedEdit;
 
 /// An edit about to be made (journalled before the rename).
@@ -65,14 +66,17 @@ fn is_staged(path: &str) -> bool {
     })
 }
 
-/// What the intent's file holds now: on this machine, or on its host when this session is
-/// connected to that host (`None` otherwise: it cannot be told from here).
-fn current_node(intent: &Intent, meta: &apply::BackupMeta) -> Option<apply::Node> {
-    let Some(host) = &intent.host else {
+/// What the intent's file holds now: on this machine, or on its host when `host` is a session
+/// to that host (`None` otherwise: it cannot be told from here).
+fn current_node(
+    intent: &Intent,
+    meta: &apply::BackupMeta,
+    host: Option<&SshSession>,
+) -> Option<apply::Node> {
+    let Some(name) = &intent.host else {
         return apply::current_node(meta);
     };
-    let machine = super::machine::current();
-    let session = machine.ssh().filter(|s| s.destination() == host)?;
+    let session = host.filter(|s| s.destination() == name)?;
     super::machine::remote_files::read(session, &intent.path)
         .ok()
         .map(|r| r.node)
@@ -160,26 +164,32 @@ fn read(state_dir: &Path, archive: &Path) -> (Vec<Intent>, BTreeSet<String>) {
 /// edit whose file now has its "after" hash was made, and comes back as an [`AppliedEdit`] to
 /// record; one whose file still has its "before" hash was not, and gets that outcome. A file
 /// that has neither hash was changed since by someone else; it is left unrecorded (its backup
-/// stays in the archive).
-pub fn recover(state_dir: &Path, archive: &Path, recorded: &BTreeSet<String>) -> Vec<AppliedEdit> {
-    settle(state_dir, archive, recorded, true)
+/// stays in the archive). A host's edit is settled only through `host`, a session to it.
+pub fn recover(
+    state_dir: &Path,
+    archive: &Path,
+    recorded: &BTreeSet<String>,
+    host: Option<&SshSession>,
+) -> Vec<AppliedEdit> {
+    settle(state_dir, archive, recorded, host, true)
 }
 
 /// The edits [`recover`] would record, found the same way but writing nothing: for `status`
 /// and `report`, which only look, so they show an edit a kill left unrecorded before the run
-/// is next opened.
+/// is next opened. A host's edits are not looked at (they open no connection).
 pub fn unrecorded(
     state_dir: &Path,
     archive: &Path,
     recorded: &BTreeSet<String>,
 ) -> Vec<AppliedEdit> {
-    settle(state_dir, archive, recorded, false)
+    settle(state_dir, archive, recorded, None, false)
 }
 
 fn settle(
     state_dir: &Path,
     archive: &Path,
     recorded: &BTreeSet<String>,
+    host: Option<&SshSession>,
     write: bool,
 ) -> Vec<AppliedEdit> {
     let (intents, ended) = read(state_dir, archive);
@@ -193,7 +203,7 @@ fn settle(
         else {
             continue;
         };
-        let Some(now) = current_node(&intent, &meta) else {
+        let Some(now) = current_node(&intent, &meta, host) else {
             continue;
         };
         let hash = now.hash();
@@ -254,7 +264,7 @@ mod tests {
         assert_eq!(applied.len(), 1);
         (
             unrecorded(state, &archive, &BTreeSet::new()).len(),
-            recover(state, &archive, &BTreeSet::new()).len(),
+            recover(state, &archive, &BTreeSet::new(), None).len(),
         )
     }
 

@@ -1,11 +1,12 @@
 //! The session's [`Settings`]: one value, built by the CLI from its options and owned by the
 //! app. Every job reads it when it starts, so a change (practice toggled with `p`) reaches the
-//! next job and never a stale copy. (The machine commands run on is opened once from the same
-//! options, `core::machine::current`, and fixed for the session: `p` only switches between it
-//! and the practice transcripts, and a session started with `--practice` opens none.)
+//! next job and never a stale copy. The machine commands run on is part of it: opened once by
+//! the CLI from the same options and fixed for the session (`p` only switches between it and
+//! the practice transcripts, and a session started with `--practice` opens none).
 
 use std::path::PathBuf;
 
+use super::machine::SessionMachine;
 use super::state_dir::{StateDir, StateDirError};
 
 /// How the terminal is to be driven (`--ascii`, `--unicode`, `--no-color`, `--size`,
@@ -51,6 +52,9 @@ pub struct Settings {
     /// The session started with `--practice`: no machine was opened (never a connection to
     /// `--host`), so practice cannot be turned off in it; a real run needs a new start.
     pub practice_only: bool,
+    /// The machine commands, probes, listings and edits reach: this one, a chroot (`--root`),
+    /// or `--host` over its ssh master.
+    pub machine: SessionMachine,
 }
 
 impl Settings {

@@ -134,7 +134,7 @@ impl<'a> Context<'a> {
                 if practice {
                     CheckResult::AlreadyDone
                 } else {
-                    super::run_check(cmd)
+                    super::run_check(&self.settings.machine.0, cmd)
                 }
             },
         );
@@ -329,7 +329,7 @@ impl<'a> Context<'a> {
                 live.pid,
                 log.display()
             ));
-            let running = super::follow_supervised(live.pid, &log);
+            let running = super::follow_supervised(&self.settings.machine.0, live.pid, &log);
             return self.follow_and_record(step, &running, true);
         }
         let plan = match super::plan(self.runbook, spec, &self.values) {
@@ -339,7 +339,7 @@ impl<'a> Context<'a> {
         if !self.settings.practice
             && let Some(check) = &plan.check
         {
-            match super::run_check(check) {
+            match super::run_check(&self.settings.machine.0, check) {
                 CheckResult::AlreadyDone => {
                     let reason = format!("already done: `{}` succeeded", check.display());
                     say(&format!("{}: {reason}", step.id));
@@ -380,7 +380,14 @@ impl<'a> Context<'a> {
                 e => e.into(),
             })?;
         let log = started.log.clone();
-        let mode = Mode::of(spec, &self.values, self.settings.practice, Duration::ZERO);
+        let on = self.settings.machine.shared();
+        let mode = Mode::of(
+            spec,
+            &self.values,
+            self.settings.practice,
+            Duration::ZERO,
+            &on,
+        );
         let supervised = mode.is_supervised();
         let launched = match super::launch_with_secrets(plan.job, log.clone(), mode, &plan.secrets)
         {
@@ -424,8 +431,7 @@ impl<'a> Context<'a> {
         let Some(at) = self.store.borrow().host_attempt(&step.id) else {
             return Ok(());
         };
-        let on = machine::current();
-        match remote_orphans::check(&*on, &at) {
+        match remote_orphans::check(&*self.settings.machine, &at) {
             HostCheck::Clear => Ok(()),
             HostCheck::Unknown(why) => {
                 say(&format!("{}: {why}", step.id));
@@ -439,7 +445,8 @@ impl<'a> Context<'a> {
                 step.id
             )),
             HostCheck::Found(_) => {
-                let session = remote_orphans::session_for(&*on, &at).map_err(anyhow::Error::msg)?;
+                let session = remote_orphans::session_for(&*self.settings.machine, &at)
+                    .map_err(anyhow::Error::msg)?;
                 let stopped = remote_orphans::stop(session, &at, ORPHAN_GRACE)?;
                 let Some(found) = stopped.found else {
                     return Ok(());
@@ -505,8 +512,7 @@ impl<'a> Context<'a> {
             values: &self.values,
             follow_symlinks: false,
         };
-        let machine = machine::current();
-        let remote = machine.ssh();
+        let remote = self.settings.machine.ssh();
         let previewed = match remote {
             Some(session) => {
                 machine::remote_files::preview(session, self.settings.root.as_deref(), edits, &ctx)

@@ -5,8 +5,8 @@
 //! Every process a step starts is started here, each kind by exactly one function:
 //! [`start_direct`] (a step's programs), [`run_check`] (its check), [`start_supervised`] and
 //! [`follow_supervised`] (a long step's supervisor), [`run_foreground`] (an interactive
-//! program) and [`capture`] (a tool's read-only listing); each goes through the session's
-//! machine (`core::machine`: this one, a chroot, a host over ssh, practice).
+//! program) and [`capture`] (a tool's read-only listing); each goes through the machine its
+//! caller passes, the session's (`Settings::machine`: this one, a chroot, a host over ssh).
 
 pub mod headless;
 
@@ -102,6 +102,7 @@ fn missing_value(spec: &RunSpec, values: &BTreeMap<String, String>) -> Option<St
 /// A job made of exact argv vectors (a tool screen's commands), judged like a step (exit 0),
 /// and the machine it runs on: a tool that takes `ROOT=` itself runs beside a chroot.
 pub fn tool_job(
+    on: &machine::Shared,
     commands: Vec<Vec<String>>,
     env: &[(String, String)],
 ) -> (StepJob, machine::Shared) {
@@ -110,7 +111,7 @@ pub fn tool_job(
         .and_then(|c| c.first())
         .cloned()
         .unwrap_or_default();
-    let on = machine::for_tool(machine::current(), &program, env);
+    let on = machine::for_tool(on.clone(), &program, env);
     let env = machine::tool_env(&*on, env);
     let job = StepJob {
         commands: commands
@@ -127,9 +128,9 @@ pub fn tool_job(
     (job, on)
 }
 
-/// Runs a step's check quietly with [`CHECK_LIMIT`], on the session's machine.
-pub fn run_check(check: &Command) -> CheckResult {
-    runner::run_check_on(&*machine::current(), check, CHECK_LIMIT)
+/// Runs a step's check quietly with [`CHECK_LIMIT`], on the session's machine `on`.
+pub fn run_check(on: &machine::Shared, check: &Command) -> CheckResult {
+    runner::run_check_on(&**on, check, CHECK_LIMIT)
 }
 
 /// How a step's programs are to be run.
@@ -142,20 +143,21 @@ pub enum Mode {
         /// Delay between lines.
         pace: Duration,
     },
-    /// A long step: under a detached supervisor that survives a dropped link.
-    Supervised,
-    /// Directly, as children of this process (through the session's machine, or the one
-    /// given: a tool that takes `ROOT=` itself runs beside a chroot).
-    Direct(Option<machine::Shared>),
+    /// A long step: under a detached supervisor that survives a dropped link, on the machine.
+    Supervised(machine::Shared),
+    /// Directly, as children of this process, through the machine (the session's, or for a
+    /// tool that takes `ROOT=` itself, this one beside a chroot).
+    Direct(machine::Shared),
 }
 
 impl Mode {
-    /// The mode for a step's spec (with the run's values) in or out of practice.
+    /// The mode for a step's spec (with the run's values) in or out of practice, on `on`.
     pub fn of(
         spec: &RunSpec,
         values: &BTreeMap<String, String>,
         practice: bool,
         pace: Duration,
+        on: &machine::Shared,
     ) -> Mode {
         if practice {
             Mode::Practice {
@@ -163,15 +165,15 @@ impl Mode {
                 pace,
             }
         } else if spec.long {
-            Mode::Supervised
+            Mode::Supervised(on.clone())
         } else {
-            Mode::Direct(None)
+            Mode::Direct(on.clone())
         }
     }
 
     /// True for a long step under its supervisor.
     pub fn is_supervised(&self) -> bool {
-        matches!(self, Mode::Supervised)
+        matches!(self, Mode::Supervised(_))
     }
 }
 
@@ -201,8 +203,8 @@ pub fn launch_with_secrets(
             running: practice::start(job, key, Some(log), pace),
             pid: None,
         }),
-        Mode::Supervised => {
-            let (pid, running) = start_supervised(&job, &log, secrets)?;
+        Mode::Supervised(on) => {
+            let (pid, running) = start_supervised(&on, &job, &log, secrets)?;
             Ok(Launched {
                 running,
                 pid: Some(pid),
@@ -215,28 +217,27 @@ pub fn launch_with_secrets(
     }
 }
 
-/// Starts a step's programs as children of this process, on `on` or the session's machine.
-pub fn start_direct(job: StepJob, log: PathBuf, on: Option<machine::Shared>) -> RunningStep {
-    let on = on.unwrap_or_else(machine::current);
+/// Starts a step's programs as children of this process, through the machine `on`.
+pub fn start_direct(job: StepJob, log: PathBuf, on: machine::Shared) -> RunningStep {
     runner::start(job, log, RunOptions::on(on))
 }
 
-/// Starts the detached supervisor of a long step on the session's machine; returns its pid
-/// and the step to follow.
+/// Starts the detached supervisor of a long step on the machine `on`; returns its pid and
+/// the step to follow.
 pub fn start_supervised(
+    on: &machine::Shared,
     job: &StepJob,
     log: &Path,
     secrets: &[String],
 ) -> Result<(u32, RunningStep), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find fieldbook itself: {e}"))?;
-    machine::start_long_with_secrets(&machine::current(), &exe, job, log, secrets)
-        .map_err(|e| e.to_string())
+    machine::start_long_with_secrets(on, &exe, job, log, secrets).map_err(|e| e.to_string())
 }
 
 /// Follows a supervised step left running by an earlier fieldbook (here, or on its host over
 /// ssh) through its log and exit file.
-pub fn follow_supervised(pid: u32, log: &Path) -> RunningStep {
-    machine::follow_long(&machine::current(), pid, log)
+pub fn follow_supervised(on: &machine::Shared, pid: u32, log: &Path) -> RunningStep {
+    machine::follow_long(on, pid, log)
 }
 
 /// True when a long step's attempt runs on a host over ssh (its `<log>.remote` says so):
@@ -267,12 +268,8 @@ pub fn is_alive(attempt: &Attempt) -> bool {
 
 /// The boot id that tells whether a long step's machine rebooted: this machine's, or none for
 /// a host over ssh (a reboot here says nothing about a step running there).
-pub fn boot_id() -> Option<String> {
-    machine::current()
-        .ssh()
-        .is_none()
-        .then(host::boot_id)
-        .flatten()
+pub fn boot_id(on: &dyn machine::Machine) -> Option<String> {
+    on.ssh().is_none().then(host::boot_id).flatten()
 }
 
 /// How an interactive program run by [`run_foreground`] ended.
@@ -294,6 +291,7 @@ pub struct Foreground {
 /// to it, its output to the terminal and to `log` (every byte), the window size follows.
 /// `stop` set (SIGHUP) ends it as a hang-up does. `Err` says why it could not start.
 pub fn run_foreground(
+    on: &machine::Shared,
     command: &Command,
     (cols, rows): (u16, u16),
     extra_env: &[(String, String)],
@@ -302,7 +300,6 @@ pub fn run_foreground(
 ) -> Result<Foreground, String> {
     use std::os::unix::process::ExitStatusExt;
     let how = machine::How::Interactive { cols, rows };
-    let on = machine::current();
     let spawn = on.program(command, how).map_err(|e| e.to_string())?;
     let relayed = super::relay::run(
         &spawn.command(),
@@ -336,9 +333,13 @@ pub fn run_foreground(
 
 /// Runs a tool's read-only listing with a null stdin; its stdout, or an error naming the
 /// program.
-pub fn capture(argv: &[&str], env: &[(String, String)]) -> Result<String, String> {
+pub fn capture(
+    on: &machine::Shared,
+    argv: &[&str],
+    env: &[(String, String)],
+) -> Result<String, String> {
     let first = argv.first().copied().unwrap_or_default();
-    let on = machine::for_tool(machine::current(), first, env);
+    let on = machine::for_tool(on.clone(), first, env);
     if !on.is_local() {
         return machine::capture_listing(&*on, argv, env);
     }

@@ -153,6 +153,42 @@ pub trait Machine: Send + Sync + fmt::Debug {
 /// A shared machine, cheap to clone into threads.
 pub type Shared = Arc<dyn Machine>;
 
+/// The machine a session's commands run on, opened once by the command line (an ssh master
+/// for `--host`, a chroot for `--root`) and carried in the session's `Settings`, so every job
+/// reaches it through the settings it started with, never through a process-wide value. Two
+/// are equal when they name the same place ([`Machine::describe`]); the default is this
+/// machine.
+#[derive(Clone, Debug)]
+pub struct SessionMachine(pub Shared);
+
+impl SessionMachine {
+    /// The machine, to share with a job.
+    pub fn shared(&self) -> Shared {
+        self.0.clone()
+    }
+}
+
+impl Default for SessionMachine {
+    fn default() -> Self {
+        SessionMachine(Arc::new(Local))
+    }
+}
+
+impl PartialEq for SessionMachine {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.describe() == other.0.describe()
+    }
+}
+
+impl Eq for SessionMachine {}
+
+impl std::ops::Deref for SessionMachine {
+    type Target = dyn Machine;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
 /// This machine: programs run as they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Local;
@@ -350,36 +386,6 @@ pub fn follow_long(machine: &Shared, pid: u32, log: &Path) -> RunningStep {
     match remote_long::read_sidecar(log) {
         Some(step) => remote_long::watch(machine.clone(), log.to_path_buf(), step, None),
         None => supervisor::watch(pid, log.to_path_buf(), None),
-    }
-}
-
-/// The session's machine, opened once by the command line before anything draws (the ssh
-/// master's prompts must come first) and used by every caller that touches the target.
-static CURRENT: std::sync::Mutex<Option<Shared>> = std::sync::Mutex::new(None);
-
-/// Makes `machine` the session's machine.
-pub fn set_current(machine: Shared) {
-    if let Ok(mut c) = CURRENT.lock() {
-        *c = Some(machine);
-    }
-}
-
-/// The session's machine: the one set by [`set_current`], else this machine.
-pub fn current() -> Shared {
-    CURRENT
-        .lock()
-        .ok()
-        .and_then(|c| c.clone())
-        .unwrap_or_else(|| Arc::new(Local))
-}
-
-/// Ends the session's machine (closes an ssh master) at exit.
-pub fn close_current() {
-    let machine = CURRENT.lock().ok().and_then(|mut c| c.take());
-    if let Some(m) = machine
-        && let Some(s) = m.ssh()
-    {
-        s.close();
     }
 }
 

@@ -14,6 +14,7 @@ use crate::core::clock;
 use crate::core::edit_journal;
 use crate::core::host;
 use crate::core::journal::Event;
+use crate::core::machine::SshSession;
 use crate::core::progress::Run;
 use crate::core::runbook::{Action, Runbook};
 use crate::core::state_dir::{self, StateDir};
@@ -120,7 +121,7 @@ impl Store {
         };
         let mut reconcile_events = store.reconcile_running();
         events.append(&mut reconcile_events);
-        events.append(&mut store.recover_edits());
+        events.append(&mut store.recover_edits(None));
         if store.run != before || is_new || !events.is_empty() {
             store.run.updated = now;
             // A failed save here is not fatal: the technician can still look at the run, and
@@ -130,10 +131,25 @@ impl Store {
         Ok(store)
     }
 
+    /// Records, from `host`'s files over its ssh session, the edits of a `--host` session whose
+    /// file on that host was replaced but whose record was lost (a kill between the host's
+    /// rename and the save). Opening a run settles only this machine's files; the opener that
+    /// holds a session to the host calls this next. Returns how many were recorded. As when
+    /// opening, a failed save is not fatal here: [`Store::save_problem`] reports it.
+    pub fn recover_host_edits(&mut self, host: &SshSession) -> usize {
+        let events = self.recover_edits(Some(host));
+        let found = events.len();
+        if found > 0 {
+            self.run.updated = clock::now();
+            let _ = self.commit_many(events);
+        }
+        found
+    }
+
     /// Records the edits whose file was replaced but whose record was lost (a kill between the
     /// rename and the save): settled from the run's edit journal by their hashes
-    /// ([`edit_journal::recover`]).
-    fn recover_edits(&mut self) -> Vec<Event> {
+    /// ([`edit_journal::recover`]); a host's edits only through `host`, a session to it.
+    fn recover_edits(&mut self, host: Option<&SshSession>) -> Vec<Event> {
         if self.dir.is_practice() {
             return Vec::new();
         }
@@ -144,7 +160,7 @@ impl Store {
             .filter_map(|e| e.backup.clone())
             .collect();
         let archive = crate::core::apply::archive_for(&self.run);
-        let found = edit_journal::recover(&self.dir.base(), &archive, &recorded);
+        let found = edit_journal::recover(&self.dir.base(), &archive, &recorded, host);
         found
             .into_iter()
             .map(|e| {
