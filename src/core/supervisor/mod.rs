@@ -379,7 +379,10 @@ pub fn outcome_of(
     ok_seen: bool,
     cancelled: bool,
 ) -> RunOutcome {
-    let mut outcome = judged(record, job, expect, ok_seen, cancelled);
+    let commands = job.map_or(&[][..], |j| j.commands.as_slice());
+    let expect = job.map_or(expect, |j| j.expect.as_slice());
+    let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
+    let mut outcome = judged(record, commands, why, cancelled);
     if record.disk_full {
         outcome
             .message
@@ -388,16 +391,13 @@ pub fn outcome_of(
     outcome
 }
 
+/// The outcome the record and this side's verdict `why` (None: the exit was as expected) say.
 fn judged(
     record: &ExitRecord,
-    job: Option<&StepJob>,
-    expect: &[i32],
-    ok_seen: bool,
+    commands: &[super::runner::Command],
+    why: Option<String>,
     cancelled: bool,
 ) -> RunOutcome {
-    let commands = job.map_or(&[][..], |j| j.commands.as_slice());
-    let expect = job.map_or(expect, |j| j.expect.as_slice());
-    let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
     let success = record.success.unwrap_or(why.is_none());
     // An older record does not say which program ended the run; with one program it is clear.
     let count = record.programs.unwrap_or(commands.len());

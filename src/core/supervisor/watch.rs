@@ -1,8 +1,10 @@
 //! Following a supervised step from outside: is its supervisor alive, and its log tailed as output.
 
 use super::*;
-use crate::core::progress::{Exit, Status};
-use crate::core::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob};
+use crate::core::progress::Status;
+use crate::core::runner::{
+    CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, finish_output,
+};
 use crate::core::terminal_text::TerminalText;
 use crate::core::{attempt_id, disk_space};
 use std::fs::File;
@@ -79,21 +81,7 @@ pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
                     break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
                 }
                 tail.finish(&ok_output, &tx);
-                break if c.is_requested() {
-                    RunOutcome {
-                        status: Status::Cancelled,
-                        exit: Some(Exit::Signal(libc::SIGKILL)),
-                        failed_program: None,
-                        message: "cancelled (the supervisor was killed)".to_string(),
-                    }
-                } else {
-                    RunOutcome {
-                        status: Status::Interrupted,
-                        exit: None,
-                        failed_program: None,
-                        message: gone_without_exit(&log),
-                    }
-                };
+                break RunOutcome::supervisor_gone(c.is_requested(), || gone_without_exit(&log));
             }
             thread::sleep(TAIL_EVERY);
         };
@@ -163,18 +151,13 @@ impl LogTail {
     }
 
     pub(super) fn finish(&mut self, ok_output: &[String], tx: &mpsc::SyncSender<RunEvent>) -> bool {
-        let mut lines = Vec::new();
-        self.filter.finish(&mut lines);
-        let seen = lines.iter().any(|l| {
-            let t = l.text();
-            ok_output.iter().any(|o| t.contains(o.as_str()))
-        });
-        if !lines.is_empty() {
-            let _ = tx.send(RunEvent::Output {
-                lines,
-                partial: Some(Default::default()),
+        let mut seen = false;
+        finish_output(&mut self.filter, tx, |lines| {
+            seen = lines.iter().any(|l| {
+                let t = l.text();
+                ok_output.iter().any(|o| t.contains(o.as_str()))
             });
-        }
+        });
         seen
     }
 }
