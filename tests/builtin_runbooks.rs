@@ -810,6 +810,15 @@ fn xen_network_checks_are_the_issues() {
             "xend-config"
         ]
     );
+    // Nothing that takes the network apart runs before brctl is known to be there.
+    for step in ["del-ext-if", "del-int-if", "bridge-config"] {
+        assert_eq!(rb.step(step).unwrap().after, ["brctl-present"], "{step}");
+        assert!(position(&rb, "brctl-present") < position(&rb, step));
+        assert!(
+            rb.step(step).unwrap().why.contains("brctl-present"),
+            "{step}'s why says what it waits for"
+        );
+    }
     for prerequisite in &restart.after {
         assert!(position(&rb, prerequisite) < position(&rb, "restart-network"));
     }

@@ -778,6 +778,44 @@ fn the_clearos_console_step_adds_the_articles_tty2_getty() {
     assert_eq!(fs::read_to_string(&path).unwrap(), without);
 }
 
+/// The ClearOS `securetty-serial` step on a Xen guest (its probe, `test -d /proc/xen`,
+/// answered from the root says yes): ttyS0 is added once to a stock securetty, again changes
+/// nothing, undo gives the file back. Without /proc/xen the probe says no and it is not needed.
+#[test]
+fn the_clearos_serial_console_step_applies_on_a_xen_guest() {
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get("clearos-install").unwrap().runbook;
+    let step = rb.step("securetty-serial").unwrap();
+    let Action::Edit { edits } = &step.action else {
+        panic!("securetty-serial is an edit step");
+    };
+    let sb = sandbox();
+    let values = rb.default_values();
+    assert!(
+        !applies_under_root(step, &sb.root, &values),
+        "no /proc/xen: not a Xen guest"
+    );
+    let stock = fs::read_to_string(sb.root.join("guest/etc/securetty")).unwrap();
+    assert!(!stock.lines().any(|l| l == "ttyS0"), "{stock}");
+    fs::write(sb.root.join("etc/securetty"), &stock).unwrap();
+    fs::create_dir_all(sb.root.join("proc/xen")).unwrap();
+    assert!(applies_under_root(step, &sb.root, &values), "a Xen guest");
+    let archive = apply::archive_dir("clearos-install", "testhost", "2026-12-03T08:00:00Z");
+    let c = ctx(&sb, &values, &archive);
+    let preview = apply::preview(edits, &c).unwrap();
+    let applied = apply::apply("securetty-serial", &preview, &c, "2026-12-03T08:00:00Z").unwrap();
+    let after = fs::read_to_string(sb.root.join("etc/securetty")).unwrap();
+    assert_eq!(after, format!("{stock}ttyS0\n"));
+    assert!(apply::preview(edits, &c).unwrap().already_applied());
+    for a in applied.iter().rev() {
+        apply::undo(a, &sb.state, false).unwrap();
+    }
+    assert_eq!(
+        fs::read_to_string(sb.root.join("etc/securetty")).unwrap(),
+        stock
+    );
+}
+
 #[test]
 fn golden_xen4_migration() {
     golden_for("xen4-migration");
