@@ -403,8 +403,6 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
             "fragile_atom=x11-drivers/ati-drivers",
             "--var",
             "unattended=no",
-            "--var",
-            "collision_feature=-collision-protect",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -442,7 +440,7 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
             };
             assert!(needs_person, "{answer}: auto stopped at {stopped}: {err}");
             if stopped == "depclean" {
-                // The collision word is in make.conf between the relaxing step and the restore.
+                // The collision words are in make.conf between the relaxing step and the restore.
                 protected_then = Some(std::fs::read_to_string(&make_conf).unwrap());
             }
             env.store("gentoo-world-update")
@@ -505,7 +503,7 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
         }
         let relaxed = protected_then.expect("auto stopped at depclean");
         assert_eq!(
-            relaxed.contains("-collision-protect"),
+            relaxed.contains("FEATURES=\"sandbox -collision-protect -protect-owned\""),
             yes,
             "{answer}: {relaxed}"
         );
