@@ -405,6 +405,41 @@ pub enum EditAction {
     },
 }
 
+impl Edit {
+    /// Every template text of the edit: its path and each text it writes or looks for (not a
+    /// mode), for whoever needs the `{name}`s it uses.
+    pub(crate) fn texts(&self) -> Vec<&str> {
+        let mut texts: Vec<&str> = vec![&self.path];
+        match &self.action {
+            EditAction::EnsureLine { line, replace } => {
+                texts.push(line);
+                texts.extend(replace.as_deref());
+            }
+            EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
+                texts.push(pattern)
+            }
+            EditAction::SetVar { key, value } => texts.extend([key.as_str(), value]),
+            EditAction::AddWords { key, words }
+            | EditAction::RemoveWords { key, words }
+            | EditAction::PythonAddWords { key, words } => {
+                texts.push(key);
+                texts.extend(words.iter().map(String::as_str));
+            }
+            EditAction::EnsureBlock { marker, block } => texts.extend([marker.as_str(), block]),
+            EditAction::CommentForm { key } => texts.push(key),
+            EditAction::PythonListItem {
+                key,
+                pattern,
+                value,
+            } => texts.extend([key.as_str(), pattern, value]),
+            EditAction::PythonLine { line } => texts.push(line),
+            EditAction::Chmod { .. } => {}
+            EditAction::Symlink { target } => texts.push(target),
+        }
+        texts
+    }
+}
+
 impl EditAction {
     /// The action word used in runbook files.
     pub fn name(&self) -> &'static str {

@@ -7,7 +7,7 @@
 //! [`super::practice`]; all three speak the same [`RunEvent`]s.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -28,7 +28,8 @@ mod program;
 use cancel::signal_group;
 pub use cancel::{CancelHandle, RemoteGroup, group_exists};
 use output::PIPE_BYTES;
-pub(crate) use output::{pump, send_output};
+pub(crate) use output::{finish_output, pump, send_output};
+use program::in_own_group;
 pub use program::{CheckResult, find_program, missing_program_message, run_check, run_check_on};
 
 /// One program ready to start: the argv after variable substitution, and extra environment.
@@ -133,6 +134,28 @@ pub struct RunOutcome {
     pub failed_program: Option<usize>,
     /// One sentence for the technician (also stored as the attempt's outcome).
     pub message: String,
+}
+
+impl RunOutcome {
+    /// A supervised step whose supervisor is gone without leaving an exit record: cancelled
+    /// when a cancel was asked for (the supervisor was killed), else interrupted, for `why`.
+    pub(crate) fn supervisor_gone(cancelled: bool, why: impl FnOnce() -> String) -> RunOutcome {
+        if cancelled {
+            RunOutcome {
+                status: Status::Cancelled,
+                exit: Some(Exit::Signal(libc::SIGKILL)),
+                failed_program: None,
+                message: "cancelled (the supervisor was killed)".to_string(),
+            }
+        } else {
+            RunOutcome {
+                status: Status::Interrupted,
+                exit: None,
+                failed_program: None,
+                message: why(),
+            }
+        }
+    }
 }
 
 /// What a running step reports, in order; `Finished` is always last.
@@ -453,20 +476,11 @@ fn run_one(
             PIPE_BYTES,
         );
     }
-    let mut expr = duct::cmd(program, &local.argv[1..])
+    let expr = in_own_group(program, &local)
         .stdin_null()
         // duct applies the outer redirection first: stdout to the pipe, then stderr joins it.
         .stderr_to_stdout()
-        .stdout_file(writer)
-        .unchecked()
-        .before_spawn(|c| {
-            // Its own process group, so cancel reaches everything it starts.
-            c.process_group(0);
-            Ok(())
-        });
-    for (k, v) in &local.env {
-        expr = expr.env(k, v);
-    }
+        .stdout_file(writer);
     let handle = expr
         .start()
         .map_err(|e| format!("cannot start {}: {e}", command.display()))?;

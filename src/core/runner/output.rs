@@ -65,15 +65,7 @@ pub(crate) fn pump(
         }
     }
     log.mark_cut(log_path);
-    let mut lines = Vec::new();
-    filter.finish(&mut lines);
-    watch.look(&lines, &mut seen);
-    if !lines.is_empty() {
-        let _ = tx.send(RunEvent::Output {
-            lines,
-            partial: None,
-        });
-    }
+    finish_output(&mut filter, tx, |lines| watch.look(lines, &mut seen));
     seen
 }
 
@@ -159,6 +151,24 @@ impl LogWriter {
 }
 
 /// Sends finished lines and, when it changed, the current partial line.
+/// Ends a child's output: its unfinished last line becomes a line and is sent to whoever
+/// watches (the unfinished line cleared); `look` sees the lines first.
+pub(crate) fn finish_output(
+    filter: &mut TerminalText,
+    tx: &SyncSender<RunEvent>,
+    look: impl FnOnce(&[StyledLine]),
+) {
+    let mut lines = Vec::new();
+    filter.finish(&mut lines);
+    look(&lines);
+    if !lines.is_empty() {
+        let _ = tx.send(RunEvent::Output {
+            lines,
+            partial: Some(StyledLine::default()),
+        });
+    }
+}
+
 pub(crate) fn send_output(
     filter: &mut TerminalText,
     lines: Vec<StyledLine>,

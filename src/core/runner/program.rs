@@ -9,6 +9,22 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// `command` as a duct expression for `program` (its resolved path), with its environment, in
+/// a process group of its own so a cancel or a time limit reaches everything it starts; its
+/// exit status is returned, never turned into an error.
+pub(super) fn in_own_group(program: PathBuf, command: &Command) -> duct::Expression {
+    let mut expr = duct::cmd(program, &command.argv[1..])
+        .unchecked()
+        .before_spawn(|c| {
+            c.process_group(0);
+            Ok(())
+        });
+    for (k, v) in &command.env {
+        expr = expr.env(k, v);
+    }
+    expr
+}
+
 /// Resolves the program on PATH (or as a path), so a missing tool gives a clear message naming
 /// it and the PATH searched instead of a bare "No such file or directory".
 pub fn find_program(command: &Command) -> Result<PathBuf, String> {
@@ -87,18 +103,10 @@ pub fn run_check_on(machine: &dyn Machine, command: &Command, limit: Duration) -
         Ok(p) => p,
         Err(m) => return CheckResult::Unknown(m),
     };
-    let mut expr = duct::cmd(program, &local.argv[1..])
+    let expr = in_own_group(program, &local)
         .stdin_null()
         .stdout_null()
-        .stderr_null()
-        .unchecked()
-        .before_spawn(|c| {
-            c.process_group(0);
-            Ok(())
-        });
-    for (k, v) in &local.env {
-        expr = expr.env(k, v);
-    }
+        .stderr_null();
     let handle = match expr.start() {
         Ok(h) => h,
         Err(e) => return CheckResult::Unknown(format!("cannot start the check: {e}")),

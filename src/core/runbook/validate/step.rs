@@ -203,17 +203,7 @@ impl Validator<'_> {
             let argv = self.argv(p.clone(), "the `when` probe", declared)?;
             WhenTest::Probe(Program::Argv(argv.into_iter().map(Arg::Word).collect()))
         } else if let Some(script) = &w.script {
-            if script.get_ref().trim().is_empty() {
-                self.problem(script.span(), "the `when` script is empty");
-            }
-            if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
-                let start =
-                    script.span().start + quote_len(self.source, script.span().start) + offset;
-                self.problem(
-                    start..start,
-                    format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
-                );
-            }
+            self.script_text(script, "the `when` script is empty");
             WhenTest::Probe(Program::Script {
                 shell: w.shell.clone().unwrap_or_else(|| "/bin/sh".to_string()),
                 script: script.get_ref().clone(),
@@ -238,17 +228,7 @@ impl Validator<'_> {
                 self.problem(st.kind.span(), "a script step needs `script = \"...\"`");
                 return None;
             };
-            if script.get_ref().trim().is_empty() {
-                self.problem(script.span(), "the script is empty");
-            }
-            if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
-                let start =
-                    script.span().start + quote_len(self.source, script.span().start) + offset;
-                self.problem(
-                    start..start,
-                    format!("a script never splices variables: use \"$FB_{name}\", which fieldbook exports to the script"),
-                );
-            }
+            self.script_text(script, "the script is empty");
             programs.push(Program::Script {
                 shell: st.shell.clone().unwrap_or_else(|| "/bin/sh".to_string()),
                 script: script.get_ref().clone(),
@@ -350,5 +330,22 @@ impl Validator<'_> {
             .iter()
             .map(|t| t.get_ref().clone())
             .collect()
+    }
+
+    /// A script's text: not empty, and never a `{name}` (a script gets values as `$FB_name`).
+    fn script_text(&mut self, script: &Spanned<String>, empty: &str) {
+        if script.get_ref().trim().is_empty() {
+            self.problem(script.span(), empty);
+        }
+        if let Some((offset, name)) = vars::references(script.get_ref()).into_iter().next() {
+            let start = script.span().start + quote_len(self.source, script.span().start) + offset;
+            self.problem(
+                start..start,
+                format!(
+                    "a script never splices variables: use \"$FB_{name}\", which fieldbook \
+                     exports to the script"
+                ),
+            );
+        }
     }
 }
