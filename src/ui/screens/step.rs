@@ -9,7 +9,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::core::runbook::{Action, Edit, EditAction, Program, Runbook, Step, WhenTest};
+use crate::core::progress::StepState;
+use crate::core::runbook::{Action, Edit, EditAction, Program, RunSpec, Runbook, Step, WhenTest};
 use crate::core::terminal_text::terminal_safe_line;
 use crate::core::vars::substitute;
 use crate::ui::keys::Scope;
@@ -134,40 +135,7 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
             Style::new(),
         );
     }
-    if let Some(when) = &st.when {
-        let test = match &when.test {
-            WhenTest::Probe(Program::Argv(argv)) => {
-                let text = crate::core::runbook::words(argv).join(" ");
-                format!("`{}` succeeds", model.filled(runbook, &text))
-            }
-            WhenTest::Probe(Program::Script { .. }) => "its probe script succeeds".to_string(),
-            WhenTest::Ask(q) => format!("you answer yes to \"{}\"", q.trim()),
-        };
-        para(
-            &mut out,
-            &format!(
-                "Applies only when {test}; otherwise not needed ({}).",
-                when.not_needed.trim()
-            ),
-            width,
-            0,
-            Style::new(),
-        );
-    }
-    if !st.after.is_empty() {
-        let after: Vec<String> = st
-            .after
-            .iter()
-            .map(|id| format!("{} {id}", model.status(runbook, id).marker()))
-            .collect();
-        para(
-            &mut out,
-            &format!("Comes after: {}", after.join(", ")),
-            width,
-            0,
-            Style::new(),
-        );
-    }
+    condition_lines(&mut out, model, runbook, st, width);
     heading(&mut out, theme, "Why");
     para(
         &mut out,
@@ -191,41 +159,90 @@ pub fn body_lines(model: &Model, runbook: &str, step: &str, width: usize) -> Vec
         );
     }
     if let Some(state) = state {
-        if !state.attempts.is_empty() {
-            heading(&mut out, theme, "Attempts");
-            for a in &state.attempts {
-                let mut t = format!("#{} {}", a.number, super::home::when(&a.started));
-                if let Some(e) = &a.exit {
-                    t.push_str(&format!(", {e}"));
-                }
-                if let Some(o) = &a.outcome {
-                    t.push_str(&format!(", {o}"));
-                }
-                if !a.who.is_empty() {
-                    t.push_str(&format!(" ({})", a.who));
-                }
-                para(&mut out, &t, width, 2, Style::new());
-            }
-        }
-        if !state.notes.is_empty() {
-            heading(&mut out, theme, "Notes");
-            for n in &state.notes {
-                let who = if n.who.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", n.who)
-                };
-                para(
-                    &mut out,
-                    &format!("{}{who}: {}", super::home::when(&n.at), n.text),
-                    width,
-                    2,
-                    Style::new(),
-                );
-            }
-        }
+        history_lines(&mut out, theme, state, width);
     }
     out
+}
+
+/// When the step applies (its `when`) and what it comes after, with their status.
+fn condition_lines(
+    out: &mut Vec<Line<'static>>,
+    model: &Model,
+    runbook: &str,
+    st: &Step,
+    width: usize,
+) {
+    if let Some(when) = &st.when {
+        let test = match &when.test {
+            WhenTest::Probe(Program::Argv(argv)) => {
+                let text = crate::core::runbook::words(argv).join(" ");
+                format!("`{}` succeeds", model.filled(runbook, &text))
+            }
+            WhenTest::Probe(Program::Script { .. }) => "its probe script succeeds".to_string(),
+            WhenTest::Ask(q) => format!("you answer yes to \"{}\"", q.trim()),
+        };
+        para(
+            out,
+            &format!(
+                "Applies only when {test}; otherwise not needed ({}).",
+                when.not_needed.trim()
+            ),
+            width,
+            0,
+            Style::new(),
+        );
+    }
+    if !st.after.is_empty() {
+        let after: Vec<String> = st
+            .after
+            .iter()
+            .map(|id| format!("{} {id}", model.status(runbook, id).marker()))
+            .collect();
+        para(
+            out,
+            &format!("Comes after: {}", after.join(", ")),
+            width,
+            0,
+            Style::new(),
+        );
+    }
+}
+
+/// The step's attempts and notes, oldest first.
+fn history_lines(out: &mut Vec<Line<'static>>, theme: &Theme, state: &StepState, width: usize) {
+    if !state.attempts.is_empty() {
+        heading(out, theme, "Attempts");
+        for a in &state.attempts {
+            let mut t = format!("#{} {}", a.number, super::home::when(&a.started));
+            if let Some(e) = &a.exit {
+                t.push_str(&format!(", {e}"));
+            }
+            if let Some(o) = &a.outcome {
+                t.push_str(&format!(", {o}"));
+            }
+            if !a.who.is_empty() {
+                t.push_str(&format!(" ({})", a.who));
+            }
+            para(out, &t, width, 2, Style::new());
+        }
+    }
+    if !state.notes.is_empty() {
+        heading(out, theme, "Notes");
+        for n in &state.notes {
+            let who = if n.who.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", n.who)
+            };
+            para(
+                out,
+                &format!("{}{who}: {}", super::home::when(&n.at), n.text),
+                width,
+                2,
+                Style::new(),
+            );
+        }
+    }
 }
 
 fn action_lines(
@@ -249,119 +266,13 @@ fn action_lines(
             );
         }
         Action::Run(spec) => {
-            heading(out, theme, "Commands");
-            for p in &spec.programs {
-                match p {
-                    Program::Argv(argv) => {
-                        let filled = crate::core::runbook::resolve_argv(argv, &values);
-                        para(
-                            out,
-                            &format!("$ {}", show_argv(&filled)),
-                            width,
-                            2,
-                            theme.command(),
-                        );
-                    }
-                    Program::Script { shell, script } => {
-                        para(
-                            out,
-                            &format!("{shell} script (variables arrive as FB_<name>):"),
-                            width,
-                            2,
-                            Style::new(),
-                        );
-                        for l in script.lines() {
-                            out.push(Line::styled(
-                                format!("    {}", terminal_safe_line(l)),
-                                theme.command(),
-                            ));
-                        }
-                    }
-                }
-            }
-            if let Some(check) = &spec.check {
-                let filled: Vec<String> = check.iter().map(|a| substitute(a, &values)).collect();
-                para(
-                    out,
-                    &format!("Already done when this succeeds: {}", show_argv(&filled)),
-                    width,
-                    2,
-                    Style::new(),
-                );
-            }
-            let mut flags = Vec::new();
-            match (spec.interactive, spec.long) {
-                // It gets the terminal itself, so it cannot run detached: a dropped link ends
-                // it unless fieldbook runs inside screen or tmux.
-                (true, true) => flags.push(
-                    "needs the terminal (interactive) and takes long: run fieldbook inside \
-                     screen or tmux, a dropped link would end it",
-                ),
-                (true, false) => flags.push("needs the terminal (interactive)"),
-                (false, true) => flags.push("long: runs detached, survives a dropped link"),
-                (false, false) => {}
-            }
-            if !flags.is_empty() {
-                para(out, &flags.join("; "), width, 2, Style::new());
-            }
+            run_lines(out, theme, spec, &values, width);
         }
         Action::Edit { edits } => {
-            heading(out, theme, "Changes");
-            for e in edits {
-                para(out, &describe_edit(e, &values), width, 2, Style::new());
-            }
-            para(
-                out,
-                "r shows the diff first; nothing is written before you answer yes.",
-                width,
-                2,
-                theme.quiet(),
-            );
-            let applied: Vec<_> = model
-                .run(&rb.id)
-                .map(|r| r.edits.iter().filter(|e| e.step == st.id).collect())
-                .unwrap_or_default();
-            if !applied.is_empty() {
-                heading(out, theme, "Applied (u undoes)");
-                for a in applied {
-                    let state = if a.undone { ", undone" } else { "" };
-                    let backup = a.backup.as_deref().unwrap_or("none");
-                    para(
-                        out,
-                        &format!(
-                            "{} {}{state}; backup {backup}",
-                            super::home::when(&a.at),
-                            a.path
-                        ),
-                        width,
-                        2,
-                        Style::new(),
-                    );
-                }
-            }
+            edit_lines(out, model, rb, st, edits, &values, width);
         }
         Action::Form { fields } => {
-            heading(out, theme, "Asks for");
-            for f in fields {
-                let label = rb.variable(f).map_or(f.as_str(), |v| v.label.as_str());
-                let value = values.get(f).map_or("(not set)".to_string(), |v| {
-                    if rb
-                        .variable(f)
-                        .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret)
-                    {
-                        "(secret)".to_string()
-                    } else {
-                        v.clone()
-                    }
-                });
-                para(
-                    out,
-                    &format!("{label} ({f}): {value}"),
-                    width,
-                    2,
-                    Style::new(),
-                );
-            }
+            form_lines(out, theme, rb, fields, &values, width);
         }
         Action::Tool { tool } => {
             heading(out, theme, "Tool");
@@ -373,6 +284,149 @@ fn action_lines(
                 Style::new(),
             );
         }
+    }
+}
+
+/// A command or script step: its programs as they will run, its check, and how it runs.
+fn run_lines(
+    out: &mut Vec<Line<'static>>,
+    theme: &Theme,
+    spec: &RunSpec,
+    values: &BTreeMap<String, String>,
+    width: usize,
+) {
+    heading(out, theme, "Commands");
+    for p in &spec.programs {
+        match p {
+            Program::Argv(argv) => {
+                let filled = crate::core::runbook::resolve_argv(argv, values);
+                para(
+                    out,
+                    &format!("$ {}", show_argv(&filled)),
+                    width,
+                    2,
+                    theme.command(),
+                );
+            }
+            Program::Script { shell, script } => {
+                para(
+                    out,
+                    &format!("{shell} script (variables arrive as FB_<name>):"),
+                    width,
+                    2,
+                    Style::new(),
+                );
+                for l in script.lines() {
+                    out.push(Line::styled(
+                        format!("    {}", terminal_safe_line(l)),
+                        theme.command(),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(check) = &spec.check {
+        let filled: Vec<String> = check.iter().map(|a| substitute(a, values)).collect();
+        para(
+            out,
+            &format!("Already done when this succeeds: {}", show_argv(&filled)),
+            width,
+            2,
+            Style::new(),
+        );
+    }
+    let mut flags = Vec::new();
+    match (spec.interactive, spec.long) {
+        // It gets the terminal itself, so it cannot run detached: a dropped link ends
+        // it unless fieldbook runs inside screen or tmux.
+        (true, true) => flags.push(
+            "needs the terminal (interactive) and takes long: run fieldbook inside \
+             screen or tmux, a dropped link would end it",
+        ),
+        (true, false) => flags.push("needs the terminal (interactive)"),
+        (false, true) => flags.push("long: runs detached, survives a dropped link"),
+        (false, false) => {}
+    }
+    if !flags.is_empty() {
+        para(out, &flags.join("; "), width, 2, Style::new());
+    }
+}
+
+/// An edit step: what it changes, and the edits applied so far with their backups.
+fn edit_lines(
+    out: &mut Vec<Line<'static>>,
+    model: &Model,
+    rb: &Runbook,
+    st: &Step,
+    edits: &[Edit],
+    values: &BTreeMap<String, String>,
+    width: usize,
+) {
+    let theme = &model.theme;
+    heading(out, theme, "Changes");
+    for e in edits {
+        para(out, &describe_edit(e, values), width, 2, Style::new());
+    }
+    para(
+        out,
+        "r shows the diff first; nothing is written before you answer yes.",
+        width,
+        2,
+        theme.quiet(),
+    );
+    let applied: Vec<_> = model
+        .run(&rb.id)
+        .map(|r| r.edits.iter().filter(|e| e.step == st.id).collect())
+        .unwrap_or_default();
+    if !applied.is_empty() {
+        heading(out, theme, "Applied (u undoes)");
+        for a in applied {
+            let state = if a.undone { ", undone" } else { "" };
+            let backup = a.backup.as_deref().unwrap_or("none");
+            para(
+                out,
+                &format!(
+                    "{} {}{state}; backup {backup}",
+                    super::home::when(&a.at),
+                    a.path
+                ),
+                width,
+                2,
+                Style::new(),
+            );
+        }
+    }
+}
+
+/// A form step: each field with its label and value (a secret never shown).
+fn form_lines(
+    out: &mut Vec<Line<'static>>,
+    theme: &Theme,
+    rb: &Runbook,
+    fields: &[String],
+    values: &BTreeMap<String, String>,
+    width: usize,
+) {
+    heading(out, theme, "Asks for");
+    for f in fields {
+        let label = rb.variable(f).map_or(f.as_str(), |v| v.label.as_str());
+        let value = values.get(f).map_or("(not set)".to_string(), |v| {
+            if rb
+                .variable(f)
+                .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret)
+            {
+                "(secret)".to_string()
+            } else {
+                v.clone()
+            }
+        });
+        para(
+            out,
+            &format!("{label} ({f}): {value}"),
+            width,
+            2,
+            Style::new(),
+        );
     }
 }
 
