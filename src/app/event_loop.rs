@@ -11,6 +11,7 @@ use super::input::Decoder;
 use super::recorder::{Recorder, opened};
 use super::step_runner::{Start, StepRunner};
 use super::{fleet_jobs, tool_jobs};
+use crate::core::store::Transition;
 use crate::core::{clock, exit};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::keys::Key;
@@ -295,16 +296,7 @@ fn carry_out(
         Effect::Record {
             runbook,
             transition,
-        } => match parts.store.record(&model.settings, &runbook, &transition) {
-            Ok((truth, _)) => {
-                queue.push_back(Msg::RunLoaded(Box::new(truth)));
-                // Saved, but the disk is full: the status line says so.
-                if let Some(problem) = parts.store.save_problem(&model.settings, &runbook) {
-                    queue.push_back(Msg::Problem(problem));
-                }
-            }
-            Err(e) => queue.push_back(Msg::Problem(format!("progress not saved: {e:#}"))),
-        },
+        } => record(parts, model, &runbook, &transition, queue),
         Effect::OpenRun { runbook } => {
             let result = parts.store.open_run(&model.settings, &runbook);
             queue.push_back(opened(runbook, result));
@@ -318,33 +310,7 @@ fn carry_out(
         }
         Effect::StopFollowing => parts.store.follower.stop(),
         Effect::StopOrphans { runbook, step } => {
-            // A host's attempt is stopped on its host, over ssh, off the loop.
-            if let Some(at) = parts.store.host_attempt(&model.settings, &runbook, &step) {
-                let tx = bg_tx.clone();
-                let on = model.settings.machine.shared();
-                std::thread::spawn(move || {
-                    let _ = tx.send(super::step_runner::stop_on_host(&*on, runbook, step, &at));
-                });
-                return Ok(Turn::Continue);
-            }
-            let found = parts
-                .store
-                .orphaned_supervisor(&model.settings, &runbook, &step);
-            let tx = bg_tx.clone();
-            // Up to twice the grace: never on the loop.
-            std::thread::spawn(move || {
-                let stopped = found.as_ref().map_or_else(Vec::new, |s| {
-                    s.stop_orphans(crate::core::exec::headless::ORPHAN_GRACE)
-                });
-                let left = found.as_ref().map_or_else(Vec::new, |s| s.orphans());
-                let _ = tx.send(Msg::OrphansStopped {
-                    runbook,
-                    step,
-                    stopped,
-                    left,
-                    on: None,
-                });
-            });
+            stop_orphans(parts, model, runbook, step, bg_tx.clone());
         }
         Effect::OpenRunFresh { runbook } => {
             let result = parts.store.open_run_fresh(&model.settings, &runbook);
@@ -393,6 +359,62 @@ fn carry_out(
         }
     }
     Ok(Turn::Continue)
+}
+
+/// Records a transition; the saved run comes back as the truth (and a full disk is said).
+fn record(
+    parts: &mut Parts<'_>,
+    model: &Model,
+    runbook: &str,
+    transition: &Transition,
+    queue: &mut VecDeque<Msg>,
+) {
+    match parts.store.record(&model.settings, runbook, transition) {
+        Ok((truth, _)) => {
+            queue.push_back(Msg::RunLoaded(Box::new(truth)));
+            // Saved, but the disk is full: the status line says so.
+            if let Some(problem) = parts.store.save_problem(&model.settings, runbook) {
+                queue.push_back(Msg::Problem(problem));
+            }
+        }
+        Err(e) => queue.push_back(Msg::Problem(format!("progress not saved: {e:#}"))),
+    }
+}
+
+/// Stops what a killed supervisor left running, off the loop: a host's attempt on its host
+/// over ssh, a local one here; the answer comes back as a message.
+fn stop_orphans(
+    parts: &mut Parts<'_>,
+    model: &Model,
+    runbook: String,
+    step: String,
+    tx: Sender<Msg>,
+) {
+    // A host's attempt is stopped on its host, over ssh, off the loop.
+    if let Some(at) = parts.store.host_attempt(&model.settings, &runbook, &step) {
+        let on = model.settings.machine.shared();
+        std::thread::spawn(move || {
+            let _ = tx.send(super::step_runner::stop_on_host(&*on, runbook, step, &at));
+        });
+        return;
+    }
+    let found = parts
+        .store
+        .orphaned_supervisor(&model.settings, &runbook, &step);
+    // Up to twice the grace: never on the loop.
+    std::thread::spawn(move || {
+        let stopped = found.as_ref().map_or_else(Vec::new, |s| {
+            s.stop_orphans(crate::core::exec::headless::ORPHAN_GRACE)
+        });
+        let left = found.as_ref().map_or_else(Vec::new, |s| s.orphans());
+        let _ = tx.send(Msg::OrphansStopped {
+            runbook,
+            step,
+            stopped,
+            left,
+            on: None,
+        });
+    });
 }
 
 /// Ctrl-Z: stops fieldbook until the shell's `fg`.
