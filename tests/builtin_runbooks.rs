@@ -770,6 +770,78 @@ fn xen_edits_are_the_articles() {
     }
 }
 
+/// The checks after the Xen network section (issue 16 item 2): the bridges and their ports,
+/// a ping of the gateway out of the internal bridge, the restart that makes the network real,
+/// and the confirms that warn about losing the network point to that restart.
+#[test]
+fn xen_network_checks_are_the_issues() {
+    let rb = runbook("xen4-migration");
+    assert_eq!(
+        argvs(run_spec(&rb, "verify-bridges")),
+        [
+            vec!["brctl", "show"],
+            vec!["test", "-e", "/sys/class/net/{ext_bridge}/brif/{ext_if}"],
+            vec!["test", "-e", "/sys/class/net/{int_bridge}/brif/{int_if}"],
+        ]
+    );
+    assert_eq!(
+        argvs(run_spec(&rb, "verify-gateway")),
+        [["ping", "-c", "3", "-I", "{int_bridge}", "{gateway}"]]
+    );
+    let nns = argvs(run_spec(&rb, "verify-no-network-script"));
+    assert_eq!(nns.len(), 1);
+    assert_eq!(nns[0].first().map(String::as_str), Some("awk"));
+    assert_eq!(
+        nns[0].last().map(String::as_str),
+        Some("/etc/xen/xend-config.sxp")
+    );
+
+    let restart = rb.step("restart-network").unwrap();
+    assert!(matches!(restart.action, Action::Manual));
+    assert!(restart.reboot, "restart-network may reboot the box");
+    assert_eq!(
+        restart.after,
+        [
+            "brctl-present",
+            "bridge-config",
+            "bridge-init-scripts",
+            "add-ext-bridge",
+            "add-int-bridge",
+            "xend-config"
+        ]
+    );
+    for prerequisite in &restart.after {
+        assert!(position(&rb, prerequisite) < position(&rb, "restart-network"));
+    }
+    assert_in_order(
+        &rb,
+        &[
+            "xend-config",
+            "restart-network",
+            "verify-bridges",
+            "verify-address",
+            "verify-gateway",
+            "verify-no-network-script",
+        ],
+    );
+
+    // Every confirm of the Xen runbook that warns about the network points to the restart step.
+    let warns: Vec<(&str, &str)> = rb
+        .steps()
+        .filter_map(|(_, s)| s.confirm.as_deref().map(|c| (s.id.as_str(), c)))
+        .filter(|(_, c)| c.contains("network") || c.contains("reboot"))
+        .collect();
+    let ids: Vec<&str> = warns.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, ["del-ext-if", "del-int-if"]);
+    for (id, confirm) in warns {
+        assert!(
+            confirm.contains("'restart-network'"),
+            "{id}'s confirm must name the step that makes a reboot safe: {confirm}"
+        );
+        assert!(confirm.contains("loses its network"), "{id}: {confirm}");
+    }
+}
+
 #[test]
 fn xen_blanks_in_the_article_are_left_to_the_technician() {
     let rb = runbook("xen4-migration");
@@ -849,6 +921,75 @@ fn clearos_commands_are_the_articles() {
         run_spec(&rb, "install-screen").check,
         Some(vec!["rpm".into(), "-q".into(), "screen".into()])
     );
+    // snmpd is started and asked for its system group with the community just configured.
+    let snmpd = rb.step("snmpd-start").unwrap();
+    assert_eq!(
+        argvs(run_spec(&rb, "snmpd-start")),
+        [
+            vec!["service", "snmpd", "start"],
+            vec![
+                "snmpwalk",
+                "-v2c",
+                "-c",
+                "{snmp_community}",
+                "localhost",
+                "system"
+            ],
+        ]
+    );
+    assert_eq!(snmpd.after, ["snmpd-conf", "snmpd-on"]);
+    // fail2ban is started now, enabled at boot, and its jails listed by the running server.
+    assert_eq!(
+        argvs(run_spec(&rb, "fail2ban-start")),
+        [
+            vec!["service", "fail2ban", "start"],
+            vec!["chkconfig", "--level", "2345", "fail2ban", "on"],
+        ]
+    );
+    assert_eq!(
+        rb.step("fail2ban-start").unwrap().after,
+        ["install-fail2ban"]
+    );
+    assert_eq!(
+        argvs(run_spec(&rb, "fail2ban-jails")),
+        [["fail2ban-client", "status"]]
+    );
+    assert_eq!(rb.step("fail2ban-jails").unwrap().after, ["fail2ban-start"]);
+    // The SYN settings are applied now, each value the one rc.firewall.local writes at boot,
+    // and tcp_syncookies and tcp_max_syn_backlog are read back from /proc.
+    let block = match &edits(&rb, "syn-flood")[0].action {
+        EditAction::EnsureBlock { block, .. } => block.clone(),
+        other => panic!("{other:?}"),
+    };
+    let now = argvs(run_spec(&rb, "syn-flood-now"));
+    let mut sysctls = Vec::new();
+    for line in block.lines() {
+        let (value, path) = line
+            .strip_prefix("echo ")
+            .and_then(|l| l.split_once(" > /proc/sys/net/ipv4/"))
+            .unwrap_or_else(|| panic!("{line}"));
+        sysctls.push(vec![
+            "sysctl".to_string(),
+            "-w".to_string(),
+            format!("net.ipv4.{path}={value}"),
+        ]);
+    }
+    assert_eq!(sysctls.len(), 4);
+    assert_eq!(now[..4], sysctls[..], "applied now as at boot");
+    assert_eq!(
+        now[4..],
+        [
+            vec!["grep", "-qx", "1", "/proc/sys/net/ipv4/tcp_syncookies"],
+            vec![
+                "grep",
+                "-qx",
+                "3096",
+                "/proc/sys/net/ipv4/tcp_max_syn_backlog"
+            ],
+        ],
+        "read back"
+    );
+    assert_eq!(rb.step("syn-flood-now").unwrap().after, ["syn-flood"]);
     match &rb.step("prune-services").unwrap().action {
         Action::Tool { tool } => assert_eq!(tool.name(), "services"),
         other => panic!("{other:?}"),

@@ -725,6 +725,59 @@ fn golden_for(id: &str) {
     );
 }
 
+/// The ClearOS console step ends with the article's three getty lines even on an inittab
+/// without a tty2 getty (the fixture has one, so the golden run cannot tell whether the tty2
+/// line is ensured at all): the clearconsole autologin commented out, a plain tty1 getty and
+/// the article's `2:2345:respawn:/sbin/mingetty tty2`, each once; again changes nothing, undo
+/// gives the file back.
+#[test]
+fn the_clearos_console_step_adds_the_articles_tty2_getty() {
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get("clearos-install").unwrap().runbook;
+    let Action::Edit { edits } = &rb.step("inittab-console").unwrap().action else {
+        panic!("inittab-console is an edit step");
+    };
+    let sb = sandbox();
+    let path = sb.root.join("etc/inittab");
+    let stock = fs::read_to_string(&path).unwrap();
+    let tty2 = "2:2345:respawn:/sbin/mingetty tty2";
+    let without: String = stock
+        .lines()
+        .filter(|l| *l != tty2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!without.contains("tty2"), "{without}");
+    fs::write(&path, &without).unwrap();
+    let values = rb.default_values();
+    let archive = apply::archive_dir("clearos-install", "testhost", "2026-12-03T08:00:00Z");
+    let c = ctx(&sb, &values, &archive);
+    let preview = apply::preview(edits, &c).unwrap();
+    assert!(
+        preview.diff().contains(&format!("+{tty2}\n")),
+        "{}",
+        preview.diff()
+    );
+    let applied = apply::apply("inittab-console", &preview, &c, "2026-12-03T08:00:00Z").unwrap();
+    let after = fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = after.lines().collect();
+    for want in [
+        "#1:2345:respawn:/sbin/mingetty --autologin=clearconsole tty1",
+        "1:2345:respawn:/sbin/mingetty tty1",
+        tty2,
+    ] {
+        assert_eq!(
+            lines.iter().filter(|l| **l == want).count(),
+            1,
+            "{want} once:\n{after}"
+        );
+    }
+    assert!(apply::preview(edits, &c).unwrap().already_applied());
+    for a in applied.iter().rev() {
+        apply::undo(a, &sb.state, false).unwrap();
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), without);
+}
+
 #[test]
 fn golden_xen4_migration() {
     golden_for("xen4-migration");

@@ -496,6 +496,28 @@ fn engine_results(root_before: &Path) -> Vec<(String, String)> {
     files.into_iter().collect()
 }
 
+/// The title of a Xen runbook step, as the playbook's task names carry it.
+fn rb_step_title(id: &str) -> String {
+    let catalog = fieldbook::core::catalog::Catalog::load(None);
+    let rb = &catalog.get("xen4-migration").unwrap().runbook;
+    rb.step(id).unwrap().title.clone()
+}
+
+/// The outcome ansible-playbook printed for the task named exactly `name` (`ok`, `changed`,
+/// `skipping`, `failed`, ...): the first word of the line after its `TASK [name]` header.
+fn task_outcome<'a>(log: &'a str, name: &str) -> &'a str {
+    let header = format!("TASK [{name}]");
+    let mut lines = log.lines();
+    lines
+        .by_ref()
+        .find(|l| l.starts_with(&header))
+        .unwrap_or_else(|| panic!("no task {header} in:\n{log}"));
+    lines
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| l.split(':').next())
+        .unwrap_or("")
+}
+
 #[test]
 fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
     const TEST: &str = "old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links";
@@ -542,7 +564,34 @@ fn old_python_network_playbook_in_an_openrc_chroot_leaves_fieldbook_s_links() {
         );
         text
     };
-    run();
+    let seeded_rc = std::fs::read_to_string(root.join("etc/conf.d/rc")).unwrap();
+    assert!(root.join("etc/rc.conf").is_file(), "an OpenRC root");
+    let first_log = run();
+    // What a probe rules out is skipped: rc-plug edits baselayout-1's /etc/conf.d/rc, which
+    // OpenRC (it has /etc/rc.conf) does not read; its probe says no, its edit task is skipped
+    // and the file is left exactly as it was.
+    let plug = rb_step_title("rc-plug");
+    assert_eq!(
+        task_outcome(&first_log, &format!("rc-plug: {plug}")),
+        "skipping",
+        "{first_log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/conf.d/rc")).unwrap(),
+        seeded_rc,
+        "rc-plug was ruled out on OpenRC: /etc/conf.d/rc must be untouched"
+    );
+    assert!(
+        !expected_files.iter().any(|(f, _)| f == "/etc/conf.d/rc"),
+        "nor does fieldbook's engine edit it on OpenRC: {expected_files:?}"
+    );
+    // Its OpenRC counterpart, whose probe says yes, ran.
+    let hotplug = rb_step_title("rc-hotplug");
+    assert_eq!(
+        task_outcome(&first_log, &format!("rc-hotplug: {hotplug}")),
+        "changed",
+        "{first_log}"
+    );
     let after = runlevel_links(&root);
     let net: Vec<&String> = after.iter().filter(|l| l.contains("net.")).collect();
     assert_eq!(

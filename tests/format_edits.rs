@@ -150,6 +150,114 @@ fn every_network_script_spelling_is_commented_out() {
     }
 }
 
+/// Runs step `verify-no-network-script`'s own program on the root's xend-config.sxp (its
+/// path argument pointed into the root) and judges it by the step's `expect`. Returns whether
+/// the step passes and what it printed.
+fn verify_no_network_script(rb: &Runbook, r: &Root) -> (bool, String) {
+    use fieldbook::core::runbook::{Program, resolve_argv};
+    let Action::Run(spec) = &rb.step("verify-no-network-script").unwrap().action else {
+        panic!("verify-no-network-script is a command step");
+    };
+    assert_eq!(spec.programs.len(), 1);
+    let Program::Argv(argv) = &spec.programs[0] else {
+        panic!("an argv, not a script");
+    };
+    let target = "/etc/xen/xend-config.sxp";
+    let argv: Vec<String> = resolve_argv(argv, &values())
+        .into_iter()
+        .map(|a| {
+            if a == target {
+                r.root
+                    .join(target.trim_start_matches('/'))
+                    .display()
+                    .to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    assert!(argv.iter().any(|a| a.ends_with(target)), "{argv:?}");
+    let out = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code == 0 || code == 1, "{argv:?}: {out:?}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (spec.expect.contains(&code), text)
+}
+
+/// The verify step fails on every active form the xend-config edit would comment out (a tab
+/// before it, spaces or a line break between "(" and the name, the name quoted) and names its
+/// line, and passes once the edit has commented them out. Comments and quoted text that only
+/// mention network-script never make it fail.
+#[test]
+fn verify_no_network_script_finds_every_form_the_edit_comments() {
+    let stock_line = "\n(network-script network-bridge)\n";
+    let rb = xen();
+    for (variant, shown) in [
+        (
+            "(network-script network-bridge)",
+            "(network-script network-bridge)",
+        ),
+        (
+            "\t(network-script network-bridge) # the default",
+            "\t(network-script",
+        ),
+        (
+            "\t \t(network-script 'network-bridge netdev=eth1')",
+            "netdev=eth1",
+        ),
+        ("( network-script   network-bridge )", "( network-script"),
+        ("(\tnetwork-script network-bridge)", "(\tnetwork-script"),
+        (
+            "(\n    network-script network-bridge)",
+            "    network-script network-bridge)",
+        ),
+        (
+            "(network-script\n    'network-bridge netdev=eth1')",
+            "(network-script",
+        ),
+        ("(\"network-script\" network-bridge)", "(\"network-script\""),
+        ("('network-script' my-two-bridges)", "('network-script'"),
+    ] {
+        let sxp = STOCK_SXP.replace(stock_line, &format!("\n{variant}\n"));
+        let r = root_with(&[("/etc/xen/xend-config.sxp", &sxp)]);
+        let (passes, out) = verify_no_network_script(&rb, &r);
+        assert!(
+            !passes,
+            "an active form passed the check: {variant:?}\n{out}"
+        );
+        assert!(out.contains("line 46: "), "{variant:?}: {out}");
+        assert!(out.contains(shown), "{variant:?}: {out}");
+        assert_eq!(
+            out.lines().count(),
+            variant
+                .split("network-script")
+                .next()
+                .unwrap()
+                .lines()
+                .count(),
+            "the lines from \"(\" to the name and nothing else: {variant:?}: {out}"
+        );
+        apply_again_undo(&r, edits(&rb, "xend-config"), "/etc/xen/xend-config.sxp");
+        let (passes, out) = verify_no_network_script(&rb, &r);
+        assert!(
+            passes,
+            "after the edit: {variant:?}\n{out}\n{}",
+            read(&r, "/etc/xen/xend-config.sxp")
+        );
+        assert_eq!(out, "", "{variant:?}");
+    }
+    // Mentions that are not active forms: in comments, in a string, a longer name.
+    let quiet = STOCK_SXP.replace(
+        stock_line,
+        "\n#(network-script network-bridge)\n(xend-address '(network-script x')\n\
+         (network-scripts y) # (network-script z)\n",
+    );
+    let r = root_with(&[("/etc/xen/xend-config.sxp", &quiet)]);
+    let (passes, out) = verify_no_network_script(&rb, &r);
+    assert!(passes, "{out}");
+}
+
 #[test]
 fn an_unsure_xend_config_is_refused_with_its_line_and_left_alone() {
     let rb = xen();

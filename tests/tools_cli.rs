@@ -82,6 +82,48 @@ fn services_plan_follows_the_clear_advice_only() {
     );
 }
 
+/// `--plan --json` carries the same conditional marking as the text plan: each command is
+/// `{"argv": [...], "conditional": "leave it on if ..."}`, `conditional` null for clear advice.
+#[test]
+fn services_plan_json_marks_conditional_advice_as_the_text_plan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fieldbook(dir.path(), &["services", "--plan", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = v.as_array().unwrap_or_else(|| panic!("a list: {v}"));
+    let text = text(&fieldbook(dir.path(), &["services", "--plan"]));
+    assert_eq!(plan.len(), text.lines().count());
+    for (entry, line) in plan.iter().zip(text.lines()) {
+        let argv: Vec<&str> = entry["argv"]
+            .as_array()
+            .unwrap_or_else(|| panic!("argv: {entry}"))
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let (command, comment) = match line.split_once("  # conditional: ") {
+            Some((c, why)) => (c, Some(why)),
+            None => (line, None),
+        };
+        assert_eq!(argv.join(" "), command);
+        assert_eq!(entry["conditional"].as_str(), comment, "{entry}");
+        assert_eq!(entry.as_object().unwrap().len(), 2, "{entry}");
+    }
+    assert_eq!(
+        plan[2],
+        serde_json::json!({
+            "argv": ["chkconfig", "--level", "2345", "iscsid", "off"],
+            "conditional": "leave it on if you use iSCSI"
+        })
+    );
+    assert_eq!(
+        plan[0],
+        serde_json::json!({
+            "argv": ["chkconfig", "--level", "2345", "avahi-daemon", "off"],
+            "conditional": null
+        })
+    );
+}
+
 #[test]
 fn services_json_and_practice_mode() {
     let dir = tempfile::tempdir().unwrap();

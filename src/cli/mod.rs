@@ -226,7 +226,8 @@ pub(crate) enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Print the chkconfig commands that follow the advice (off/on), one per line.
+        /// Print the chkconfig commands that follow the advice (off/on), one per line,
+        /// conditional advice marked; with --json, a list of {argv, conditional}.
         #[arg(long)]
         plan: bool,
     },

@@ -10,9 +10,18 @@ use crate::cli::exit;
 use crate::core::parse::chkconfig;
 use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
 
+/// One command of `services --plan --json`: the argv, and for conditional advice the
+/// condition as the text plan's `# conditional: ...` comment says it (null otherwise).
+#[derive(serde::Serialize)]
+struct PlanEntry {
+    argv: Vec<String>,
+    conditional: Option<String>,
+}
+
 /// Prints the table (or JSON); with `plan`, prints the commands that follow the clear advice
 /// (`off` and `on`, never `maybe off` or locked) instead, one per line, conditional advice
-/// marked with a trailing `# conditional: ...` comment.
+/// marked with a trailing `# conditional: ...` comment (in JSON, each command's
+/// `conditional`).
 pub(crate) fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
     let text = listing(global, &["chkconfig", "--list"], PRACTICE_LISTING)?;
@@ -22,7 +31,16 @@ pub(crate) fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result
     if plan {
         table.follow_advice();
         if json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&table.commands())?)?;
+            // The same marking as the text plan: `conditional` says when to leave it alone.
+            let plan: Vec<PlanEntry> = table
+                .plan()
+                .into_iter()
+                .map(|(argv, unless)| PlanEntry {
+                    argv,
+                    conditional: unless.map(|u| format!("leave it on if {u}")),
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?;
         } else {
             // Conditional advice is marked as such: a shell comment keeps the line runnable.
             for (argv, unless) in table.plan() {

@@ -195,15 +195,7 @@ fn play(
                 thread::sleep(pace);
             }
         }
-        let mut lines = Vec::new();
-        filter.finish(&mut lines);
-        watch.look(&lines, &mut seen);
-        if !lines.is_empty() {
-            let _ = tx.send(RunEvent::Output {
-                lines,
-                partial: Some(Default::default()),
-            });
-        }
+        super::runner::finish_output(&mut filter, tx, |lines| watch.look(lines, &mut seen));
         let exit = Exit::Code(t.exit);
         last = Some(exit);
         let why = judge(exit, &job.expect, seen.ok_output);

@@ -462,6 +462,56 @@ alert tcp any any -> any 80 (msg:\"presid:966;\"; sid:9660; rev:1;)
         assert!(article_sids().unwrap().iter().all(|s| !s.reason.is_empty()));
     }
 
+    /// The reasons of SIDs 1807, 2229 and 1394 say what the article ("Bad Snort Rules") says:
+    /// 1807 and 2229 have a fix (tuning the rule) and a technician should hear of it before
+    /// disabling them; 1394's reason is the article's sentence and no more (an anecdote the
+    /// article does not tell crept in once). The quoted texts are the article's.
+    #[test]
+    fn the_reasons_say_what_the_article_says() {
+        let sids = article_sids().unwrap();
+        let reason = |sid: u64| -> String {
+            sids.iter()
+                .find(|s| s.sid == sid)
+                .map(|s| s.reason.clone())
+                .unwrap_or_else(|| panic!("SID {sid} is not listed"))
+        };
+        assert_eq!(
+            reason(1394),
+            "False positive on payloads containing 'aaaaaaaaaaaaaaaaaaaaa'."
+        );
+        // Article: 'False positive on any request where the string "chunked" preceeds the
+        // Transfer-Encoding header. A fix is available at:'
+        let r1807 = reason(1807);
+        assert!(
+            r1807.starts_with(
+                "False positive on any request where the string \"chunked\" precedes the \
+                 Transfer-Encoding header."
+            ),
+            "{r1807}"
+        );
+        // Article: "This rule is false positive for ANY request to viewtopic.php, taking out
+        // any visitors to a phpBB installation. There is a fix for this rule outlined in this
+        // e-mail from 2004:"
+        let r2229 = reason(2229);
+        assert!(
+            r2229.starts_with("False positive for ANY request to viewtopic.php"),
+            "{r2229}"
+        );
+        assert!(r2229.contains("phpBB"), "{r2229}");
+        assert!(
+            r2229.contains("2004"),
+            "the article's e-mail is from 2004: {r2229}"
+        );
+        for (sid, r) in [(1807, &r1807), (2229, &r2229)] {
+            assert!(r.contains("A fix for "), "SID {sid}: a fix exists: {r}");
+            assert!(r.contains("tun"), "SID {sid}: the fix is tuning: {r}");
+            assert!(
+                r.contains("the article's link is not in the source"),
+                "SID {sid}: say why no link is given: {r}"
+            );
+        }
+    }
+
     #[test]
     fn finds_sids_exactly() {
         assert_eq!(sids_in_line("(sid:1091; rev:1;)"), [(1091, 1..10)]);

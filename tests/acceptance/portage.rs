@@ -120,6 +120,13 @@ fn world_update_steps_run_through_fieldbook_against_the_real_emerge() {
         &[("fragile_atom", "app-misc/hello")],
     );
     let plain = Fieldbook::new(&work.path().join("state-quickpkg"), &[root.bin()]);
+    // quickpkg comes after the form that names the package (`after`), as on a real walk.
+    let out = plain.exec(
+        RUNBOOK,
+        "fragile-atom",
+        &[("fragile_atom", "app-misc/hello")],
+    );
+    done("fragile-atom", &out);
     let out = plain.exec(RUNBOOK, &quickpkg, &[("fragile_atom", "app-misc/hello")]);
     done(&quickpkg, &out);
     assert!(

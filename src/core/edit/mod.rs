@@ -98,38 +98,7 @@ pub enum TextEditError {
 /// The first `{name}` an edit uses (in its path or any text it writes or looks for) that has no
 /// value yet: writing the placeholder itself into a config file would be worse than stopping.
 pub fn missing_value(edit: &Edit, values: &BTreeMap<String, String>) -> Option<String> {
-    let mut texts: Vec<&str> = vec![&edit.path];
-    match &edit.action {
-        EditAction::EnsureLine { line, replace } => {
-            texts.push(line);
-            texts.extend(replace.as_deref());
-        }
-        EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
-            texts.push(pattern)
-        }
-        EditAction::SetVar { key, value } => texts.extend([key.as_str(), value.as_str()]),
-        EditAction::AddWords { key, words } | EditAction::RemoveWords { key, words } => {
-            texts.push(key);
-            texts.extend(words.iter().map(String::as_str));
-        }
-        EditAction::EnsureBlock { marker, block } => {
-            texts.extend([marker.as_str(), block.as_str()])
-        }
-        EditAction::CommentForm { key } => texts.push(key),
-        EditAction::PythonListItem {
-            key,
-            pattern,
-            value,
-        } => texts.extend([key.as_str(), pattern.as_str(), value.as_str()]),
-        EditAction::PythonAddWords { key, words } => {
-            texts.push(key);
-            texts.extend(words.iter().map(String::as_str));
-        }
-        EditAction::PythonLine { line } => texts.push(line),
-        EditAction::Chmod { .. } => {}
-        EditAction::Symlink { target } => texts.push(target),
-    }
-    texts
+    edit.texts()
         .into_iter()
         .flat_map(vars::references)
         .map(|(_, name)| name)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::core::runbook::{Action, Arg, EditAction, Program, Runbook, Step, Variable};
+use crate::core::runbook::{Action, Arg, Program, Runbook, Step, Variable};
 use crate::core::vars::{self, VarType};
 use crate::core::yaml::{self, Yaml};
 
@@ -251,38 +251,7 @@ fn used_variables(rb: &Runbook) -> BTreeSet<String> {
             }
             Action::Edit { edits } => {
                 for e in edits {
-                    texts.push(&e.path);
-                    match &e.action {
-                        EditAction::EnsureLine { line, replace } => {
-                            texts.push(line);
-                            texts.extend(replace.as_deref());
-                        }
-                        EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
-                            texts.push(pattern)
-                        }
-                        EditAction::SetVar { key, value } => texts.extend([key.as_str(), value]),
-                        EditAction::AddWords { key, words }
-                        | EditAction::RemoveWords { key, words } => {
-                            texts.push(key);
-                            texts.extend(words.iter().map(String::as_str));
-                        }
-                        EditAction::EnsureBlock { marker, block } => {
-                            texts.extend([marker.as_str(), block])
-                        }
-                        EditAction::CommentForm { key } => texts.push(key),
-                        EditAction::PythonListItem {
-                            key,
-                            pattern,
-                            value,
-                        } => texts.extend([key.as_str(), pattern, value]),
-                        EditAction::PythonAddWords { key, words } => {
-                            texts.push(key);
-                            texts.extend(words.iter().map(String::as_str));
-                        }
-                        EditAction::PythonLine { line } => texts.push(line),
-                        EditAction::Chmod { .. } => {}
-                        EditAction::Symlink { target } => texts.push(target),
-                    }
+                    texts.extend(e.texts());
                 }
             }
             Action::Form { fields } => names.extend(fields.iter().cloned()),

@@ -24,7 +24,7 @@ use crate::core::exit_record::ExitRecord;
 use crate::core::progress::{Exit, Status};
 use crate::core::runner::{
     CHANNEL_DEPTH, CancelHandle, RemoteGroup, RunEvent, RunOutcome, RunningStep, StepJob,
-    send_output,
+    finish_output, send_output,
 };
 use crate::core::shell_quote::{self, quote};
 use crate::core::terminal_text::TerminalText;
@@ -483,14 +483,7 @@ fn follow(
                 match seen {
                     Seen::Alive => {}
                     Seen::Ended(text) => {
-                        let mut lines = Vec::new();
-                        filter.finish(&mut lines);
-                        if !lines.is_empty() {
-                            let _ = tx.send(RunEvent::Output {
-                                lines,
-                                partial: Some(Default::default()),
-                            });
-                        }
+                        finish_output(&mut filter, tx, |_| {});
                         let record = ExitRecord::parse(&text).unwrap_or_else(|| ExitRecord {
                             error: Some(format!(
                                 "the host's exit file could not be read: {}",
@@ -508,21 +501,9 @@ fn follow(
                         );
                     }
                     Seen::Gone => {
-                        return if cancel.is_requested() {
-                            RunOutcome {
-                                status: Status::Cancelled,
-                                exit: Some(Exit::Signal(libc::SIGKILL)),
-                                failed_program: None,
-                                message: "cancelled (the supervisor was killed)".to_string(),
-                            }
-                        } else {
-                            RunOutcome {
-                                status: Status::Interrupted,
-                                exit: None,
-                                failed_program: None,
-                                message: gone_why(session, log, step),
-                            }
-                        };
+                        return RunOutcome::supervisor_gone(cancel.is_requested(), || {
+                            gone_why(session, log, step)
+                        });
                     }
                 }
                 thread::sleep(POLL_EVERY);

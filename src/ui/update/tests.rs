@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::steps::request_run;
 use super::*;
 use crate::core::progress::Exit;
 use crate::core::runbook::load_str;

@@ -18,15 +18,19 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use super::exit_record::ExitRecord;
 use super::progress::{Exit, Status};
-use super::runner::{CancelHandle, RunEvent, RunOutcome, RunningStep, StepJob, judge};
+use super::runner::{RunOutcome, StepJob, judge};
 use super::terminal_text::TerminalText;
 use super::{atomic, attempt_id, disk_space, state_dir};
+
+mod files;
+mod watch;
+pub use files::{ended_at, read_exit, read_exit_record, read_exit_record_of, read_job, write_job};
+pub use watch::{gone_without_exit, is_alive, watch};
 
 /// The job file: the step's programs and the attempt they belong to.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -346,65 +350,6 @@ fn output_since(log: &Path, start: u64, ok_output: &[String]) -> bool {
     matches(&lines)
 }
 
-/// Reads `<log>.exit`'s exit status (`None` until the supervisor wrote it).
-pub fn read_exit(log: &Path) -> Option<Exit> {
-    read_exit_record(log).map(|r| r.exit)
-}
-
-/// Reads `<log>.exit` in full: the exit status and what the supervisor judged (`None` until it
-/// wrote it, or when it names another attempt than `<log>.attempt`).
-pub fn read_exit_record(log: &Path) -> Option<ExitRecord> {
-    read_exit_record_of(log, attempt_id::read_nonce(log).as_deref())
-}
-
-/// Reads `<log>.exit` for the attempt with nonce `nonce` (as the run recorded it): a file
-/// written for another attempt is not its verdict and reads as `None`.
-pub fn read_exit_record_of(log: &Path, nonce: Option<&str>) -> Option<ExitRecord> {
-    let record = state_dir::read_exit_record(&exit_path(log))
-        .ok()
-        .flatten()?;
-    attempt_id::belongs(nonce, record.attempt.as_deref()).then_some(record)
-}
-
-/// When the supervisor recorded the end (the exit file's time, RFC 3339 UTC): the real end of
-/// a step found finished hours later, so its duration in the report is true.
-pub fn ended_at(log: &Path) -> Option<String> {
-    let modified = std::fs::metadata(exit_path(log)).ok()?.modified().ok()?;
-    let secs = modified
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    Some(super::clock::format_unix(i64::try_from(secs).ok()?))
-}
-
-/// Writes `<log>.job` for the attempt `<log>.attempt` names (in fieldbook's reserve space when
-/// the disk is full), and returns that attempt's nonce. The one way a job file is written, for
-/// a local supervisor and a host's alike, so [`read_job`] finds either.
-pub fn write_job(log: &Path, job: &StepJob) -> std::io::Result<Option<String>> {
-    let nonce = attempt_id::read_nonce(log);
-    let file = JobFile {
-        attempt: nonce.clone(),
-        job: job.clone(),
-    };
-    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-    let write = || atomic::write_atomic(&job_path(log), &json);
-    match disk_space::base_of_log(log) {
-        Some(base) => disk_space::with_reserve(&base, write).0?,
-        None => write()?,
-    }
-    Ok(nonce)
-}
-
-/// Reads `<log>.job`: the step's programs as they were started (`None` if it is gone or
-/// belongs to another attempt than `<log>.attempt`).
-pub fn read_job(log: &Path) -> Option<StepJob> {
-    let file = atomic::read_nofollow(&job_path(log))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<JobFile>(&b).ok())?;
-    let nonce = attempt_id::read_nonce(log);
-    attempt_id::belongs(nonce.as_deref(), file.attempt.as_deref()).then_some(file.job)
-}
-
 /// How a supervised step ended, when its supervisor has recorded it: what a direct run of the
 /// same programs reports (status, exit, which program failed, the same words). For a later
 /// fieldbook that finds the step finished while nobody watched. `expect` judges an exit file
@@ -434,7 +379,10 @@ pub fn outcome_of(
     ok_seen: bool,
     cancelled: bool,
 ) -> RunOutcome {
-    let mut outcome = judged(record, job, expect, ok_seen, cancelled);
+    let commands = job.map_or(&[][..], |j| j.commands.as_slice());
+    let expect = job.map_or(expect, |j| j.expect.as_slice());
+    let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
+    let mut outcome = judged(record, commands, why, cancelled);
     if record.disk_full {
         outcome
             .message
@@ -443,16 +391,13 @@ pub fn outcome_of(
     outcome
 }
 
+/// The outcome the record and this side's verdict `why` (None: the exit was as expected) say.
 fn judged(
     record: &ExitRecord,
-    job: Option<&StepJob>,
-    expect: &[i32],
-    ok_seen: bool,
+    commands: &[super::runner::Command],
+    why: Option<String>,
     cancelled: bool,
 ) -> RunOutcome {
-    let commands = job.map_or(&[][..], |j| j.commands.as_slice());
-    let expect = job.map_or(expect, |j| j.expect.as_slice());
-    let why = judge(record.exit, expect, ok_seen || record.ok_output_seen);
     let success = record.success.unwrap_or(why.is_none());
     // An older record does not say which program ended the run; with one program it is clear.
     let count = record.programs.unwrap_or(commands.len());
@@ -496,176 +441,10 @@ fn judged(
     }
 }
 
-/// True while the supervisor with this pid runs. A zombie or a pid reused by another program
-/// counts as gone (checked through /proc where it exists).
-pub fn is_alive(pid: u32) -> bool {
-    if pid == 0 {
-        return false;
-    }
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    if Path::new("/proc/self").exists() {
-        let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-            return false;
-        };
-        // The state follows the last ')' (the command name may contain parentheses).
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next());
-        if matches!(state, Some("Z") | Some("X") | None) {
-            return false;
-        }
-        let cmdline = std::fs::read(proc_dir.join("cmdline")).unwrap_or_default();
-        return cmdline
-            .split(|&b| b == 0)
-            .any(|arg| arg == SUBCOMMAND.as_bytes());
-    }
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(pid as i32, 0) == 0 }
-}
-
-/// Polling interval of the log tail: fast enough to feel live, slow enough to cost nothing.
-const TAIL_EVERY: Duration = Duration::from_millis(50);
-
-/// Watches a supervised step: tails its log from the start (so a re-attached screen shows the
-/// output so far) and finishes when `<log>.exit` appears or the supervisor is gone without one.
-/// The outcome is the supervisor's own verdict from the exit file ([`outcome_of`]), so it is
-/// the same whether this watch saw the whole run or re-attached halfway.
-///
-/// The supervisor is identified as it is when the watch starts (pid, start time, the
-/// attempt's nonce): if it dies and the kernel gives its pid to another process, the step does
-/// not look running and cancel does not signal that process.
-pub fn watch(pid: u32, log: PathBuf, job: Option<StepJob>) -> RunningStep {
-    let (tx, rx) = mpsc::sync_channel(crate::core::runner::CHANNEL_DEPTH);
-    let identity = attempt_id::Supervisor::now(pid, attempt_id::read_nonce(&log));
-    let cancel = CancelHandle::for_supervisor(identity.clone());
-    let c = cancel.clone();
-    thread::spawn(move || {
-        let job = job.or_else(|| read_job(&log));
-        let ok_output = job
-            .as_ref()
-            .map(|j| j.ok_output.clone())
-            .unwrap_or_default();
-        let mut tail = LogTail::new(log.clone());
-        let mut ok_seen = false;
-        let outcome = loop {
-            ok_seen |= tail.pump(&ok_output, &tx);
-            if let Some(record) = read_exit_record(&log) {
-                ok_seen |= tail.pump(&ok_output, &tx);
-                ok_seen |= tail.finish(&ok_output, &tx);
-                break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
-            }
-            if !identity.alive() {
-                // The exit file is written just before the supervisor ends: look once more.
-                thread::sleep(TAIL_EVERY);
-                ok_seen |= tail.pump(&ok_output, &tx);
-                if let Some(record) = read_exit_record(&log) {
-                    ok_seen |= tail.finish(&ok_output, &tx);
-                    break outcome_of(&record, job.as_ref(), &[0], ok_seen, c.is_requested());
-                }
-                tail.finish(&ok_output, &tx);
-                break if c.is_requested() {
-                    RunOutcome {
-                        status: Status::Cancelled,
-                        exit: Some(Exit::Signal(libc::SIGKILL)),
-                        failed_program: None,
-                        message: "cancelled (the supervisor was killed)".to_string(),
-                    }
-                } else {
-                    RunOutcome {
-                        status: Status::Interrupted,
-                        exit: None,
-                        failed_program: None,
-                        message: gone_without_exit(&log),
-                    }
-                };
-            }
-            thread::sleep(TAIL_EVERY);
-        };
-        if outcome.status == Status::Failed {
-            // As a direct run does: say which program failed before the verdict.
-            let _ = tx.send(RunEvent::Notice(outcome.message.clone()));
-        }
-        let _ = tx.send(RunEvent::Finished(outcome));
-    });
-    RunningStep { events: rx, cancel }
-}
-
-/// Why a supervisor ended without an exit status, as far as can be told: a full disk is
-/// named as such, not blamed on a kill or a reboot.
-pub fn gone_without_exit(log: &Path) -> String {
-    if disk_space::no_space_at(log.parent().unwrap_or(log)) {
-        "the supervisor ended without recording an exit status: the disk is full \
-         (free some space; its log may be cut)"
-            .to_string()
-    } else {
-        "the supervisor ended without recording an exit status \
-         (killed, or the machine rebooted)"
-            .to_string()
-    }
-}
-
-/// Reads what was appended to a log since the last look, through the display filter.
-struct LogTail {
-    path: PathBuf,
-    offset: u64,
-    filter: TerminalText,
-}
-
-impl LogTail {
-    fn new(path: PathBuf) -> LogTail {
-        LogTail {
-            path,
-            offset: 0,
-            filter: TerminalText::new(),
-        }
-    }
-
-    fn pump(&mut self, ok_output: &[String], tx: &mpsc::SyncSender<RunEvent>) -> bool {
-        let Ok(mut f) = File::open(&self.path) else {
-            return false;
-        };
-        if f.seek(SeekFrom::Start(self.offset)).is_err() {
-            return false;
-        }
-        let mut seen = false;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match f.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            self.offset += n as u64;
-            let mut lines = Vec::new();
-            self.filter.feed(&buf[..n], &mut lines);
-            seen |= lines.iter().any(|l| {
-                let t = l.text();
-                ok_output.iter().any(|o| t.contains(o.as_str()))
-            });
-            super::runner::send_output(&mut self.filter, lines, tx);
-        }
-        seen
-    }
-
-    fn finish(&mut self, ok_output: &[String], tx: &mpsc::SyncSender<RunEvent>) -> bool {
-        let mut lines = Vec::new();
-        self.filter.finish(&mut lines);
-        let seen = lines.iter().any(|l| {
-            let t = l.text();
-            ok_output.iter().any(|o| t.contains(o.as_str()))
-        });
-        if !lines.is_empty() {
-            let _ = tx.send(RunEvent::Output {
-                lines,
-                partial: Some(Default::default()),
-            });
-        }
-        seen
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::runner::RunEvent;
 
     /// Issue 17 item 12: `ok_output` is matched on the log a chunk at a time (a text split
     /// between two reads is still found, after megabytes of other output).

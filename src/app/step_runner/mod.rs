@@ -8,22 +8,25 @@
 use crate::core::conditions::{self, Applicability};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
 
 use super::recorder::Recorder;
 use crate::core::exec::{self, Mode};
 use crate::core::machine::remote_orphans::{self, HostCheck};
 use crate::core::progress::Status;
 use crate::core::runbook::Action;
-use crate::core::runner::{self, CheckResult, RunEvent, RunOutcome, RunningStep, StepJob};
+use crate::core::runner::{CheckResult, RunOutcome, RunningStep, StepJob};
 use crate::core::settings::Settings;
 use crate::core::store::{StoreError, Transition};
-use crate::terminal::{self, Session, Signals};
+use crate::terminal::{Session, Signals};
 use crate::ui::Msg;
-use crate::ui::model::{Model, OUTPUT_LIMIT};
-use crate::ui::output_line::OutputLine;
+use crate::ui::model::Model;
+
+mod handover;
+mod poll;
+pub(crate) use handover::hand_over;
+use handover::in_multiplexer;
 
 /// Most runner events turned into messages per loop turn, so keys stay responsive while a
 /// command floods its output.
@@ -403,172 +406,6 @@ impl StepRunner {
         msgs
     }
 
-    /// Drains what the running step reported since the last call, without blocking; records
-    /// its end.
-    pub(crate) fn poll(&mut self, recorder: &mut Recorder) -> Vec<Msg> {
-        match self.active.take() {
-            None => Vec::new(),
-            Some(Active::Probing {
-                answer,
-                runbook,
-                step,
-            }) => match answer.try_recv() {
-                Err(TryRecvError::Empty) => {
-                    self.active = Some(Active::Probing {
-                        answer,
-                        runbook,
-                        step,
-                    });
-                    Vec::new()
-                }
-                Ok(Applicability::NotNeeded(why)) => {
-                    vec![Msg::NotNeeded { runbook, step, why }]
-                }
-                Ok(Applicability::Unknown(why)) => vec![Msg::NotStarted(format!(
-                    "cannot tell whether the step applies here: {why}"
-                ))],
-                Ok(Applicability::Applies | Applicability::Ask(_)) => {
-                    self.probe_answered = Some((runbook.clone(), step.clone()));
-                    vec![Msg::Applies { runbook, step }]
-                }
-                Err(TryRecvError::Disconnected) => vec![Msg::NotStarted(
-                    "the step's probe ended without an answer".into(),
-                )],
-            },
-            Some(Active::HostOrphans {
-                answer,
-                runbook,
-                step,
-            }) => match answer.try_recv() {
-                Err(TryRecvError::Empty) => {
-                    self.active = Some(Active::HostOrphans {
-                        answer,
-                        runbook,
-                        step,
-                    });
-                    Vec::new()
-                }
-                Ok(HostCheck::Found(found)) => vec![
-                    Msg::NotStarted(format!(
-                        "the program of its last attempt still runs on {} without its supervisor",
-                        found.destination
-                    )),
-                    Msg::Orphaned {
-                        message: found.refusal(&step),
-                        runbook,
-                        step,
-                    },
-                ],
-                Ok(answer) => {
-                    let mut msgs = Vec::new();
-                    if let HostCheck::Unknown(why) = answer {
-                        msgs.push(Msg::OutputLine(format!("fieldbook: {why}")));
-                    }
-                    self.host_answered = Some((runbook.clone(), step.clone()));
-                    msgs.push(Msg::Applies { runbook, step });
-                    msgs
-                }
-                Err(TryRecvError::Disconnected) => vec![Msg::NotStarted(
-                    "asking the host about the last attempt ended without an answer".into(),
-                )],
-            },
-            Some(Active::CheckingInteractive {
-                answer,
-                runbook,
-                step,
-                check,
-            }) => match answer.try_recv() {
-                Err(TryRecvError::Empty) => {
-                    self.active = Some(Active::CheckingInteractive {
-                        answer,
-                        runbook,
-                        step,
-                        check,
-                    });
-                    Vec::new()
-                }
-                Ok(CheckResult::AlreadyDone) => {
-                    self.check_answered = Some((runbook, step));
-                    vec![
-                        Msg::OutputLine(format!(
-                            "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
-                        )),
-                        Msg::AlreadyDone { check },
-                    ]
-                }
-                Ok(other) => {
-                    let mut msgs = Vec::new();
-                    if let CheckResult::Unknown(why) = other {
-                        msgs.push(Msg::OutputLine(format!(
-                            "fieldbook: the check was not conclusive ({why}); running the step"
-                        )));
-                    }
-                    self.check_cleared = Some((runbook.clone(), step.clone()));
-                    msgs.push(Msg::Applies { runbook, step });
-                    msgs
-                }
-                Err(TryRecvError::Disconnected) => {
-                    self.check_cleared = Some((runbook.clone(), step.clone()));
-                    vec![Msg::Applies { runbook, step }]
-                }
-            },
-            Some(Active::Checking {
-                answer,
-                prepared,
-                check,
-            }) => match answer.try_recv() {
-                Err(TryRecvError::Empty) => {
-                    self.active = Some(Active::Checking {
-                        answer,
-                        prepared,
-                        check,
-                    });
-                    Vec::new()
-                }
-                Ok(CheckResult::AlreadyDone) => {
-                    self.check_answered = Some((prepared.owner.runbook, prepared.owner.step));
-                    vec![
-                        Msg::OutputLine(format!(
-                            "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
-                        )),
-                        Msg::AlreadyDone { check },
-                    ]
-                }
-                Ok(CheckResult::Unknown(why)) => {
-                    let mut m = vec![Msg::OutputLine(format!(
-                        "fieldbook: the check was not conclusive ({why}); running the step"
-                    ))];
-                    m.extend(self.launch(recorder, *prepared));
-                    m
-                }
-                Ok(CheckResult::NotDone) | Err(TryRecvError::Disconnected) => {
-                    self.launch(recorder, *prepared)
-                }
-            },
-            Some(Active::Running {
-                running,
-                supervised,
-                owner,
-            }) => {
-                let (mut msgs, finished) = drain(&running);
-                match finished {
-                    Some(outcome) => {
-                        msgs.push(owner.finished(recorder, &outcome));
-                        msgs.push(Msg::StepEnded(outcome));
-                    }
-                    None => {
-                        self.active = Some(Active::Running {
-                            running,
-                            supervised,
-                            owner,
-                        })
-                    }
-                }
-                msgs
-            }
-        }
-    }
-
     /// Finds a long step of the current target still running under a live supervisor (after
     /// fieldbook was killed, crashed or lost its terminal) and follows it again. Returns the
     /// message that tells the model, or nothing.
@@ -692,191 +529,6 @@ fn unsaved() -> Msg {
     Msg::NotStarted("its start could not be recorded (see the message), so nothing was run".into())
 }
 
-/// The output a running step reported since the last turn (bounded), and its outcome once it
-/// has ended.
-fn drain(running: &RunningStep) -> (Vec<Msg>, Option<RunOutcome>) {
-    let mut lines = Vec::new();
-    let mut partial = None;
-    let mut finished = None;
-    for _ in 0..EVENTS_PER_TURN {
-        match running.events.try_recv() {
-            Ok(RunEvent::Started { command, .. }) => {
-                lines.push(OutputLine::plain(format!("$ {command}")))
-            }
-            Ok(RunEvent::Output {
-                lines: l,
-                partial: p,
-            }) => {
-                if !l.is_empty() {
-                    // Completed lines end the unfinished one shown so far.
-                    partial = partial.or(Some(OutputLine::default()));
-                }
-                lines.extend(l.into_iter().map(OutputLine::from_child));
-                if lines.len() >= 2 * OUTPUT_LIMIT {
-                    // The screen keeps only the last OUTPUT_LIMIT lines: a flood drained in
-                    // one turn must not hold more than that in memory.
-                    lines.drain(..lines.len() - OUTPUT_LIMIT);
-                }
-                if let Some(p) = p {
-                    partial = Some(OutputLine::from_child(p));
-                }
-            }
-            Ok(RunEvent::Notice(n)) => lines.push(OutputLine::plain(format!("fieldbook: {n}"))),
-            Ok(RunEvent::Finished(outcome)) => {
-                finished = Some(outcome);
-                break;
-            }
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => {
-                finished = Some(RunOutcome {
-                    status: Status::Interrupted,
-                    exit: None,
-                    failed_program: None,
-                    message: "lost track of the command".into(),
-                });
-                break;
-            }
-        }
-    }
-    let mut msgs = Vec::new();
-    if !lines.is_empty() {
-        msgs.push(Msg::Output(lines));
-    }
-    if let Some(p) = partial {
-        msgs.push(Msg::OutputPartial(p));
-    }
-    (msgs, finished)
-}
-
-fn in_multiplexer() -> bool {
-    std::env::var_os("STY").is_some() || std::env::var_os("TMUX").is_some()
-}
-
-/// Gives the real terminal to an interactive step (`emerge --ask`, `etc-update`): leaves raw
-/// mode and the alternate screen, runs the programs with the terminal as stdin/stdout/stderr in
-/// the foreground, waits, then takes the terminal back and forces a full redraw. The output
-/// went to the terminal, so the log only records what ran and how it ended.
-pub(crate) fn hand_over(session: &mut Session, signals: &Signals, step: Interactive) -> Vec<Msg> {
-    use std::io::Write;
-    let alt = session.alt_screen;
-    terminal::restore_all();
-    let terminate_before = signals.terminate.load(Ordering::SeqCst);
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&step.log)
-        .ok();
-    let mut outcome = RunOutcome {
-        status: Status::Done,
-        exit: None,
-        failed_program: None,
-        message: "finished".into(),
-    };
-    let mut lines = Vec::new();
-    let started = Instant::now();
-    let size_env = terminal::child_size_env_here((session.size.cols, session.size.rows));
-    for (index, command) in step.job.commands.iter().enumerate() {
-        println!("\r\n$ {}", command.display());
-        if let Some(l) = log.as_mut() {
-            let _ = writeln!(
-                l,
-                "$ {} (interactive: every byte it printed follows)",
-                command.display()
-            );
-        }
-        lines.push(OutputLine::plain(format!(
-            "$ {} (interactive)",
-            command.display()
-        )));
-        let size = (session.size.cols, session.size.rows);
-        let ran = exec::run_foreground(
-            &step.owner.settings.machine.0,
-            command,
-            size,
-            &size_env,
-            log.as_mut().map(|l| l as &mut dyn Write),
-            &signals.hangup,
-        );
-        let (exit, link_lost) = match ran {
-            Ok(done) => {
-                // What it printed, as the Output screen shows any command's output.
-                lines.extend(tail_lines(&done.tail));
-                if done.hung_up {
-                    if let Some(l) = log.as_mut() {
-                        let _ = writeln!(l, "\nfieldbook: the terminal hung up");
-                    }
-                    outcome = RunOutcome {
-                        status: Status::Interrupted,
-                        exit: None,
-                        failed_program: Some(index),
-                        message: "interrupted: the terminal hung up while the interactive \
-                                  program ran; its own result is unknown"
-                            .into(),
-                    };
-                    break;
-                }
-                (done.exit, done.link_lost)
-            }
-            Err(message) => {
-                outcome = RunOutcome {
-                    status: Status::Failed,
-                    exit: None,
-                    failed_program: Some(index),
-                    message,
-                };
-                break;
-            }
-        };
-        // ssh's own exit 255 (the link dropped) is not the program's result; the program's
-        // own 255, recorded on the host, is.
-        if let Some(message) = link_lost {
-            outcome = RunOutcome {
-                status: Status::Interrupted,
-                exit: None,
-                failed_program: Some(index),
-                message,
-            };
-            break;
-        }
-        if let Some(l) = log.as_mut() {
-            let _ = writeln!(l, "\nfieldbook: {exit}");
-        }
-        outcome.exit = Some(exit);
-        if let Some(why) = runner::judge(exit, &step.job.expect, false) {
-            outcome = RunOutcome {
-                status: Status::Failed,
-                exit: Some(exit),
-                failed_program: Some(index),
-                message: format!("{} failed ({why})", command.display()),
-            };
-            break;
-        }
-        outcome.message = format!("finished ({exit})");
-    }
-    let _ = std::io::stdout().flush();
-    // Ctrl-C typed while the child had the terminal reached us too (same process group);
-    // it was meant for the child, not for fieldbook.
-    if !terminate_before {
-        signals.terminate.store(false, Ordering::SeqCst);
-    }
-    let _ = session.reenter(alt);
-    lines.push(OutputLine::plain(format!(
-        "fieldbook: back from the interactive step after {} s",
-        started.elapsed().as_secs()
-    )));
-    vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
-}
-
-/// The lines an interactive program left, for the Output screen (the screen keeps its own
-/// bound; the log has every byte).
-fn tail_lines(tail: &[u8]) -> Vec<OutputLine> {
-    let mut filter = crate::core::terminal_text::TerminalText::new();
-    let mut styled = Vec::new();
-    filter.feed(tail, &mut styled);
-    filter.finish(&mut styled);
-    styled.into_iter().map(OutputLine::from_child).collect()
-}
-
 /// Stops, on its host, what the killed supervisor of a host's attempt left running (SIGTERM,
 /// then SIGKILL after the grace); run off the loop. The answer is the message for the model.
 pub(crate) fn stop_on_host(
@@ -902,9 +554,11 @@ pub(crate) fn stop_on_host(
 
 #[cfg(test)]
 mod tests {
+    use super::poll::drain;
     use super::*;
-    use crate::core::runner::CancelHandle;
+    use crate::core::runner::{CancelHandle, RunEvent};
     use crate::core::terminal_text::TerminalText;
+    use crate::ui::model::OUTPUT_LIMIT;
 
     /// A running step whose events are already waiting in its channel.
     fn following(events: Vec<RunEvent>) -> RunningStep {

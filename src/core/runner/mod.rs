@@ -7,24 +7,30 @@
 //! [`super::practice`]; all three speak the same [`RunEvent`]s.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::machine::{How, Local, Machine, Shared, Spawn};
+use super::machine::{How, Local, Shared, Spawn};
 use super::progress::{Exit, Status};
 use super::runbook::{Program, RunSpec};
-use super::terminal_text::{StyledLine, TerminalText};
+use super::terminal_text::StyledLine;
 use super::vars;
+
+mod cancel;
+mod output;
+mod program;
+use cancel::signal_group;
+pub use cancel::{CancelHandle, RemoteGroup, group_exists};
+use output::PIPE_BYTES;
+pub(crate) use output::{finish_output, pump, send_output};
+use program::in_own_group;
+pub use program::{CheckResult, find_program, missing_program_message, run_check, run_check_on};
 
 /// One program ready to start: the argv after variable substitution, and extra environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +136,28 @@ pub struct RunOutcome {
     pub message: String,
 }
 
+impl RunOutcome {
+    /// A supervised step whose supervisor is gone without leaving an exit record: cancelled
+    /// when a cancel was asked for (the supervisor was killed), else interrupted, for `why`.
+    pub(crate) fn supervisor_gone(cancelled: bool, why: impl FnOnce() -> String) -> RunOutcome {
+        if cancelled {
+            RunOutcome {
+                status: Status::Cancelled,
+                exit: Some(Exit::Signal(libc::SIGKILL)),
+                failed_program: None,
+                message: "cancelled (the supervisor was killed)".to_string(),
+            }
+        } else {
+            RunOutcome {
+                status: Status::Interrupted,
+                exit: None,
+                failed_program: None,
+                message: why(),
+            }
+        }
+    }
+}
+
 /// What a running step reports, in order; `Finished` is always last.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
@@ -151,203 +179,6 @@ pub enum RunEvent {
     Notice(String),
     /// The step ended.
     Finished(RunOutcome),
-}
-
-/// Lets the UI (or a signal handler) cancel a running step from another thread.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle {
-    inner: Arc<CancelState>,
-}
-
-#[derive(Default)]
-struct CancelState {
-    requested: AtomicBool,
-    /// Process group of the program running now (0 when none).
-    pgid: AtomicI32,
-    grace: std::sync::Mutex<Option<(Duration, Duration)>>,
-    /// For a supervised step: the supervisor whose group this is. The group is signalled only
-    /// while it still owns that pid (never another process that got the pid later).
-    owner: std::sync::Mutex<Option<super::attempt_id::Supervisor>>,
-    /// The program's group on another machine (over ssh), reached by the machine's own
-    /// `kill` instead of a local `killpg`.
-    remote: std::sync::Mutex<Option<Arc<dyn RemoteGroup>>>,
-}
-
-impl std::fmt::Debug for CancelState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CancelState")
-            .field("requested", &self.requested)
-            .field("pgid", &self.pgid)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A process group on another machine: cancel signals it there and waits until it is gone.
-pub trait RemoteGroup: Send + Sync {
-    /// Sends signal `sig` to the group.
-    fn signal(&self, sig: i32);
-    /// True while any process of the group is left.
-    fn exists(&self) -> bool;
-}
-
-impl CancelHandle {
-    /// A handle for a process group that already exists (a supervised step found on start-up).
-    pub fn for_group(pgid: u32) -> CancelHandle {
-        let h = CancelHandle::default();
-        h.set_group(pgid as i32);
-        h
-    }
-
-    /// A handle for the process group of a supervised step's supervisor, which is signalled
-    /// only while that pid is still this supervisor or its orphaned programs.
-    pub fn for_supervisor(supervisor: super::attempt_id::Supervisor) -> CancelHandle {
-        let h = CancelHandle::for_group(supervisor.pid);
-        if let Ok(mut o) = h.inner.owner.lock() {
-            *o = Some(supervisor);
-        }
-        h
-    }
-
-    /// True once cancel was asked for.
-    pub fn is_requested(&self) -> bool {
-        self.inner.requested.load(Ordering::SeqCst)
-    }
-
-    fn set_group(&self, pgid: i32) {
-        self.inner.pgid.store(pgid, Ordering::SeqCst);
-    }
-
-    /// Cancel reaches the running program through `group` (a remote process group).
-    pub fn set_remote(&self, group: Option<Arc<dyn RemoteGroup>>) {
-        if let Ok(mut r) = self.inner.remote.lock() {
-            *r = group;
-        }
-    }
-
-    fn remote(&self) -> Option<Arc<dyn RemoteGroup>> {
-        self.inner.remote.lock().ok().and_then(|r| r.clone())
-    }
-
-    fn set_grace(&self, grace: (Duration, Duration)) {
-        if let Ok(mut g) = self.inner.grace.lock() {
-            *g = Some(grace);
-        }
-    }
-
-    /// Asks the program to stop: SIGINT to its process group, then SIGTERM, then SIGKILL, each
-    /// after a short wait. Returns at once; the step then finishes as cancelled.
-    pub fn cancel(&self) {
-        if self.inner.requested.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let inner = self.inner.clone();
-        let (int_wait, term_wait) = self
-            .inner
-            .grace
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .unwrap_or((Duration::from_secs(3), Duration::from_secs(3)));
-        if let Some(remote) = self.remote() {
-            let local = self.clone();
-            thread::spawn(move || cancel_remote(&*remote, &local, (int_wait, term_wait)));
-            return;
-        }
-        thread::spawn(move || {
-            for (sig, wait) in [
-                (libc::SIGINT, int_wait),
-                (libc::SIGTERM, term_wait),
-                (libc::SIGKILL, Duration::ZERO),
-            ] {
-                let pgid = inner.pgid.load(Ordering::SeqCst);
-                if pgid <= 0 || !group_exists(pgid) || !inner.owns_group() {
-                    return;
-                }
-                signal_group(pgid, sig);
-                let deadline = Instant::now() + wait;
-                while Instant::now() < deadline {
-                    let pgid = inner.pgid.load(Ordering::SeqCst);
-                    if pgid <= 0 || !group_exists(pgid) {
-                        return;
-                    }
-                    thread::sleep(Duration::from_millis(20));
-                }
-            }
-        });
-    }
-
-    /// Ends the group at once with SIGTERM then SIGKILL (on hang-up of the UI for a short step,
-    /// where nobody is left to watch it). Blocks for at most about a second.
-    pub fn end_now(&self) {
-        self.inner.requested.store(true, Ordering::SeqCst);
-        if let Some(remote) = self.remote() {
-            remote.signal(libc::SIGTERM);
-            remote.signal(libc::SIGKILL);
-        }
-        let pgid = self.inner.pgid.load(Ordering::SeqCst);
-        if pgid <= 0 || !self.inner.owns_group() {
-            return;
-        }
-        signal_group(pgid, libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_millis(800);
-        while Instant::now() < deadline && group_exists(pgid) {
-            thread::sleep(Duration::from_millis(20));
-        }
-        if group_exists(pgid) && self.inner.owns_group() {
-            signal_group(pgid, libc::SIGKILL);
-        }
-    }
-}
-
-/// Cancel of a program on another machine: SIGINT, SIGTERM, SIGKILL to its remote group, each
-/// after its wait, then the local ssh client's group is ended too.
-fn cancel_remote(remote: &dyn RemoteGroup, local: &CancelHandle, waits: (Duration, Duration)) {
-    for (sig, wait) in [
-        (libc::SIGINT, waits.0),
-        (libc::SIGTERM, waits.1),
-        (libc::SIGKILL, Duration::ZERO),
-    ] {
-        if !remote.exists() {
-            break;
-        }
-        remote.signal(sig);
-        let deadline = Instant::now() + wait;
-        while Instant::now() < deadline && remote.exists() {
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-    let pgid = local.inner.pgid.load(Ordering::SeqCst);
-    if pgid > 0 && group_exists(pgid) {
-        signal_group(pgid, libc::SIGKILL);
-    }
-}
-
-impl CancelState {
-    /// False when the group belongs to a supervisor whose pid is now another process's.
-    fn owns_group(&self) -> bool {
-        self.owner
-            .lock()
-            .map(|o| {
-                o.as_ref()
-                    .is_none_or(super::attempt_id::Supervisor::owns_group)
-            })
-            .unwrap_or(true)
-    }
-}
-
-/// Sends `sig` to every process of group `pgid`.
-fn signal_group(pgid: i32, sig: i32) {
-    // SAFETY: killpg only sends a signal; a stale group gives ESRCH, which is fine.
-    unsafe {
-        libc::killpg(pgid, sig);
-    }
-}
-
-/// True while any process of the group exists.
-pub fn group_exists(pgid: i32) -> bool {
-    // SAFETY: signal 0 performs only the existence and permission check.
-    let r = unsafe { libc::killpg(pgid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Knobs of a direct run (tests shorten the waits).
@@ -645,20 +476,11 @@ fn run_one(
             PIPE_BYTES,
         );
     }
-    let mut expr = duct::cmd(program, &local.argv[1..])
+    let expr = in_own_group(program, &local)
         .stdin_null()
         // duct applies the outer redirection first: stdout to the pipe, then stderr joins it.
         .stderr_to_stdout()
-        .stdout_file(writer)
-        .unchecked()
-        .before_spawn(|c| {
-            // Its own process group, so cancel reaches everything it starts.
-            c.process_group(0);
-            Ok(())
-        });
-    for (k, v) in &local.env {
-        expr = expr.env(k, v);
-    }
+        .stdout_file(writer);
     let handle = expr
         .start()
         .map_err(|e| format!("cannot start {}: {e}", command.display()))?;
@@ -715,302 +537,10 @@ fn run_one(
     Ok((exit, seen))
 }
 
-/// Read size: big enough that 200,000 fast lines cost few wake-ups.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// A read at least this big that emptied the pipe means a flood: the pump pauses
-/// [`FLOOD_PAUSE`] so the next read finds a pipe's worth, instead of waking (and waking the
-/// screen) for every 4 KiB the child writes.
-const FLOOD_READ: usize = 16 * 1024;
-
-/// See [`FLOOD_READ`]; unnoticeable on screen, and a trickle of output never waits.
-const FLOOD_PAUSE: Duration = Duration::from_millis(1);
-
-/// The pipe a command writes into holds this much (Linux allows 1 MiB unprivileged), so a
-/// flooding child is not stopped while the pump pauses.
-const PIPE_BYTES: libc::c_int = 1024 * 1024;
-
-/// Copies a program's output to the log byte for byte and, filtered, to the channel. Returns
-/// which watched texts were seen (matched on filtered text, so colours cannot hide them).
-/// A log that cannot be written (full disk) never stops the command: the output goes on on
-/// screen, a notice says at which byte the log was cut, and the log ends with a line saying so
-/// (written in fieldbook's reserve space if need be).
-pub(crate) fn pump(
-    mut reader: impl Read,
-    log: File,
-    log_path: &Path,
-    watch: &Watch,
-    tx: &SyncSender<RunEvent>,
-) -> Seen {
-    let mut log = LogWriter {
-        written: log.metadata().map_or(0, |m| m.len()),
-        file: log,
-        dir: log_path.parent().map(Path::to_path_buf),
-        cut: None,
-        unchecked: 0,
-    };
-    let mut filter = TerminalText::new();
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut seen = Seen::default();
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        if let Some(notice) = log.write(&buf[..n]) {
-            let _ = tx.send(RunEvent::Notice(notice));
-        }
-        let mut lines = Vec::new();
-        filter.feed(&buf[..n], &mut lines);
-        watch.look(&lines, &mut seen);
-        send_output(&mut filter, lines, tx);
-        if (FLOOD_READ..buf.len()).contains(&n) {
-            thread::sleep(FLOOD_PAUSE);
-        }
-    }
-    log.mark_cut(log_path);
-    let mut lines = Vec::new();
-    filter.finish(&mut lines);
-    watch.look(&lines, &mut seen);
-    if !lines.is_empty() {
-        let _ = tx.send(RunEvent::Output {
-            lines,
-            partial: None,
-        });
-    }
-    seen
-}
-
-/// A step's log as the pump writes it: how many bytes got there, and where and why it was
-/// cut if it was.
-struct LogWriter {
-    file: File,
-    /// The log's directory, whose file system is watched for room.
-    dir: Option<std::path::PathBuf>,
-    written: u64,
-    cut: Option<String>,
-    /// Bytes that may still be written before the room on the disk is asked again.
-    unchecked: u64,
-}
-
-impl LogWriter {
-    /// Writes `bytes`; the first failure cuts the log and returns the notice saying so.
-    fn write(&mut self, mut bytes: &[u8]) -> Option<String> {
-        if self.cut.is_some() {
-            return None;
-        }
-        // The log stops short of filling the disk, so the step's outcome can still be saved.
-        // The room is asked again once half of what was left above the margin is used (not on
-        // every read: a flood of output cost a statvfs per 4 KiB).
-        let len = bytes.len() as u64;
-        if self.unchecked < len
-            && let Some(dir) = &self.dir
-            && let Some(room) = super::disk_space::room_left(dir)
-        {
-            if room < super::disk_space::LOG_MARGIN.saturating_add(len) {
-                return self.cut_at(std::io::Error::from_raw_os_error(libc::ENOSPC));
-            }
-            self.unchecked = (room - super::disk_space::LOG_MARGIN) / 2;
-        }
-        self.unchecked = self.unchecked.saturating_sub(len);
-        while !bytes.is_empty() {
-            match self.file.write(bytes) {
-                Ok(0) => return self.cut_at(std::io::Error::from(std::io::ErrorKind::WriteZero)),
-                Ok(n) => {
-                    self.written += n as u64;
-                    bytes = &bytes[n..];
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return self.cut_at(e),
-            }
-        }
-        None
-    }
-
-    fn cut_at(&mut self, e: std::io::Error) -> Option<String> {
-        let why = if super::disk_space::is_full(&e) {
-            "the disk is full".to_string()
-        } else {
-            e.to_string()
-        };
-        let notice = format!(
-            "the log is cut at byte {}: {why}; the output goes on on screen only",
-            self.written
-        );
-        self.cut = Some(why);
-        Some(notice)
-    }
-
-    /// Ends a cut log with a line saying where and why it was cut.
-    fn mark_cut(&mut self, path: &Path) {
-        let Some(why) = &self.cut else {
-            return;
-        };
-        let line = format!(
-            "\n[fieldbook: the log was cut here, at byte {}: {why}]\n",
-            self.written
-        );
-        let mut write = || self.file.write_all(line.as_bytes());
-        match super::disk_space::base_of_log(path) {
-            Some(base) => {
-                let _ = super::disk_space::with_reserve(&base, write).0;
-            }
-            None => {
-                let _ = write();
-            }
-        }
-    }
-}
-
-/// Sends finished lines and, when it changed, the current partial line.
-pub(crate) fn send_output(
-    filter: &mut TerminalText,
-    lines: Vec<StyledLine>,
-    tx: &SyncSender<RunEvent>,
-) {
-    let partial_changed = filter.take_partial_changed();
-    if lines.is_empty() && !partial_changed {
-        return;
-    }
-    let partial = if partial_changed {
-        Some(filter.partial().cloned().unwrap_or_default())
-    } else {
-        None
-    };
-    let _ = tx.send(RunEvent::Output { lines, partial });
-}
-
-/// Resolves the program on PATH (or as a path), so a missing tool gives a clear message naming
-/// it and the PATH searched instead of a bare "No such file or directory".
-pub fn find_program(command: &Command) -> Result<PathBuf, String> {
-    let name = command.argv.first().map_or("", String::as_str);
-    // A PATH given to the command itself wins, as it would for the child.
-    let path_var = command
-        .env
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os("PATH"))
-        .unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
-    resolve(name, &path_var).ok_or_else(|| missing_program_message(name, &path_var))
-}
-
-/// The message for a program that is not on this machine.
-pub fn missing_program_message(name: &str, path_var: &std::ffi::OsStr) -> String {
-    if name.contains('/') {
-        format!(
-            "'{name}' does not exist or is not executable. Is this the machine the runbook is \
-             for? To rehearse without running anything, start fieldbook with --practice."
-        )
-    } else {
-        format!(
-            "'{name}' was not found: no executable '{name}' in PATH ({}). Is this the kind of \
-             machine the runbook is for? To rehearse without running anything, start fieldbook \
-             with --practice.",
-            path_var.to_string_lossy()
-        )
-    }
-}
-
-fn resolve(name: &str, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
-    if name.is_empty() {
-        return None;
-    }
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return is_executable(&p).then_some(p);
-    }
-    std::env::split_paths(path_var)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// What a `check` command said.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckResult {
-    /// It succeeded: the step looks done already.
-    AlreadyDone,
-    /// It failed: the step is needed.
-    NotDone,
-    /// It could not run (missing program, timeout); the reason in words.
-    Unknown(String),
-}
-
-/// Runs a step's `check` quietly (output discarded, stdin null), with a generous time limit.
-pub fn run_check(command: &Command, limit: Duration) -> CheckResult {
-    run_check_on(&Local, command, limit)
-}
-
-/// Runs a step's `check` on `machine`; a lost link makes the answer unknown, never "not done".
-pub fn run_check_on(machine: &dyn Machine, command: &Command, limit: Duration) -> CheckResult {
-    let spawn = match machine.program(command, How::Captured) {
-        Ok(s) => s,
-        Err(e) => return CheckResult::Unknown(e.to_string()),
-    };
-    let local = spawn.command();
-    let program = match find_program(&local) {
-        Ok(p) => p,
-        Err(m) => return CheckResult::Unknown(m),
-    };
-    let mut expr = duct::cmd(program, &local.argv[1..])
-        .stdin_null()
-        .stdout_null()
-        .stderr_null()
-        .unchecked()
-        .before_spawn(|c| {
-            c.process_group(0);
-            Ok(())
-        });
-    for (k, v) in &local.env {
-        expr = expr.env(k, v);
-    }
-    let handle = match expr.start() {
-        Ok(h) => h,
-        Err(e) => return CheckResult::Unknown(format!("cannot start the check: {e}")),
-    };
-    let deadline = Instant::now() + limit;
-    loop {
-        match handle.try_wait() {
-            Ok(Some(out)) => {
-                let exit = match (out.status.code(), out.status.signal()) {
-                    (Some(c), _) => Exit::Code(c),
-                    (None, Some(s)) => Exit::Signal(s),
-                    (None, None) => Exit::Code(-1),
-                };
-                return match machine.settle(&spawn, exit) {
-                    Ok(Exit::Code(0)) => CheckResult::AlreadyDone,
-                    Ok(_) => CheckResult::NotDone,
-                    Err(e) => CheckResult::Unknown(e.to_string()),
-                };
-            }
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                if let Some(&pid) = handle.pids().first() {
-                    signal_group(pid as i32, libc::SIGKILL);
-                }
-                let _ = handle.wait();
-                return CheckResult::Unknown(format!(
-                    "the check `{}` took longer than {} s",
-                    command.display(),
-                    limit.as_secs()
-                ));
-            }
-            Err(e) => return CheckResult::Unknown(format!("the check failed to run: {e}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::terminal_text::TerminalText;
 
     fn lines(text: &str) -> Vec<StyledLine> {
         let mut filter = TerminalText::new();
