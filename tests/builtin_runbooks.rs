@@ -580,12 +580,45 @@ fn gentoo_commands_are_the_articles() {
     ));
 }
 
+/// The collision steps add and take out both of portage's words (protect-owned guards the
+/// files of other packages by default since portage 2.1.6, so -collision-protect alone does
+/// not relax the protection), in the Gentoo runbook and the Xen one.
 #[test]
-fn gentoo_collision_word_is_never_guessed() {
-    let rb = runbook("gentoo-world-update");
-    let v = rb.variable("collision_feature").unwrap();
-    assert_eq!(v.default, None);
-    assert!(v.help.contains("PLACEHOLDER"));
+fn the_collision_steps_relax_and_restore_both_words() {
+    let both = ["-collision-protect", "-protect-owned"];
+    let gentoo = runbook("gentoo-world-update");
+    assert!(gentoo.variable("collision_feature").is_none());
+    for (rb, step) in [
+        (&gentoo, "collision-protect"),
+        (&gentoo, "collision-restore"),
+        (&runbook("xen4-migration"), "collision-protect"),
+    ] {
+        let edits = edits(rb, step);
+        assert_eq!(edits.len(), 1, "{step}");
+        assert_eq!(edits[0].path, "{make_conf}");
+        match &edits[0].action {
+            EditAction::AddWords { key, words } if step == "collision-protect" => {
+                assert_eq!(
+                    (key.as_str(), words.clone()),
+                    ("FEATURES", both.map(String::from).to_vec())
+                )
+            }
+            EditAction::RemoveWords { key, words } if step == "collision-restore" => {
+                assert_eq!(
+                    (key.as_str(), words.clone()),
+                    ("FEATURES", both.map(String::from).to_vec())
+                )
+            }
+            other => panic!("{}: {step}: {other:?}", rb.id),
+        }
+        let why = &rb.step(step).unwrap().why;
+        for w in both {
+            assert!(why.contains(w), "{}: {step}'s why names {w}: {why}", rb.id);
+        }
+        if step == "collision-protect" {
+            assert!(why.contains("2.1.6"), "{}: {step}: {why}", rb.id);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -810,6 +843,15 @@ fn xen_network_checks_are_the_issues() {
             "xend-config"
         ]
     );
+    // Nothing that takes the network apart runs before brctl is known to be there.
+    for step in ["del-ext-if", "del-int-if", "bridge-config"] {
+        assert_eq!(rb.step(step).unwrap().after, ["brctl-present"], "{step}");
+        assert!(position(&rb, "brctl-present") < position(&rb, step));
+        assert!(
+            rb.step(step).unwrap().why.contains("brctl-present"),
+            "{step}'s why says what it waits for"
+        );
+    }
     for prerequisite in &restart.after {
         assert!(position(&rb, prerequisite) < position(&rb, "restart-network"));
     }

@@ -105,6 +105,73 @@ fn exec_depclean_on_a_fresh_run_fails_naming_its_prerequisites() {
     assert_eq!(store.run().status("depclean"), Status::Pending);
 }
 
+/// The Xen bridges need brctl: on a fresh run `exec` refuses bridge-config and both del-*-if
+/// steps naming `brctl-present` (exit 1, nothing run or written), and once brctl-present is
+/// done bridge-config is written.
+#[test]
+fn exec_of_the_bridge_steps_on_a_fresh_run_names_brctl_present() {
+    let env = Env::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc/conf.d")).unwrap();
+    let net = root.path().join("etc/conf.d/net");
+    std::fs::copy(
+        repo().join("tests/fixtures/edits/root/etc/conf.d/net"),
+        &net,
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(&net).unwrap();
+    let root_arg = root.path().to_string_lossy().into_owned();
+    let exec = |step: &str| {
+        env.run(&[
+            "--root",
+            &root_arg,
+            "exec",
+            "xen4-migration",
+            step,
+            "--yes",
+            "--var",
+            "int_if=eth1",
+            "--var",
+            "int_address=10.0.0.2/24",
+            "--var",
+            "gateway=10.0.0.1",
+        ])
+    };
+    for step in ["del-ext-if", "del-int-if", "bridge-config"] {
+        let o = exec(step);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{step}: {err}");
+        assert!(
+            err.contains(&format!(
+                "'{step}' must come after 'brctl-present' (not done or skipped yet); run it \
+                 first, or pass --force"
+            )),
+            "{step}: {err}"
+        );
+    }
+    assert_eq!(env.recorded(), "", "nothing ran");
+    assert_eq!(
+        std::fs::read_to_string(&net).unwrap(),
+        before,
+        "nothing written"
+    );
+    let mut store = env.store("xen4-migration");
+    for step in ["del-ext-if", "del-int-if", "bridge-config"] {
+        assert_eq!(store.run().status(step), Status::Pending, "{step}");
+    }
+    store.start("brctl-present").unwrap();
+    store.finish("brctl-present", Exit::Code(0), true).unwrap();
+    drop(store);
+    let o = exec("bridge-config");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&net)
+            .unwrap()
+            .contains("bridge_xenbr0=\"eth1\""),
+        "bridge-config was applied"
+    );
+}
+
 fn grub_root() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("boot/grub")).unwrap();
@@ -336,8 +403,6 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
             "fragile_atom=x11-drivers/ati-drivers",
             "--var",
             "unattended=no",
-            "--var",
-            "collision_feature=-collision-protect",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -375,7 +440,7 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
             };
             assert!(needs_person, "{answer}: auto stopped at {stopped}: {err}");
             if stopped == "depclean" {
-                // The collision word is in make.conf between the relaxing step and the restore.
+                // The collision words are in make.conf between the relaxing step and the restore.
                 protected_then = Some(std::fs::read_to_string(&make_conf).unwrap());
             }
             env.store("gentoo-world-update")
@@ -438,7 +503,7 @@ fn auto_walks_the_gentoo_runbook_running_what_the_answers_say_yes_to() {
         }
         let relaxed = protected_then.expect("auto stopped at depclean");
         assert_eq!(
-            relaxed.contains("-collision-protect"),
+            relaxed.contains("FEATURES=\"sandbox -collision-protect -protect-owned\""),
             yes,
             "{answer}: {relaxed}"
         );

@@ -616,7 +616,6 @@ fn test_values() -> BTreeMap<&'static str, &'static str> {
         ("snmp_contact", "admin@example.net"),
         ("fail2ban_rpm_url", "http://example.net/fail2ban.rpm"),
         ("fragile_atom", "x11-drivers/ati-drivers"),
-        ("collision_feature", "-collision-protect"),
         ("int_if", "eth1"),
         ("int_address", "192.168.10.2/24"),
         ("gateway", "192.168.10.1"),
@@ -776,6 +775,121 @@ fn the_clearos_console_step_adds_the_articles_tty2_getty() {
         apply::undo(a, &sb.state, false).unwrap();
     }
     assert_eq!(fs::read_to_string(&path).unwrap(), without);
+}
+
+/// The ClearOS `securetty-serial` step on a Xen guest (its probe, `test -d /proc/xen`,
+/// answered from the root says yes): ttyS0 is added once to a stock securetty, again changes
+/// nothing, undo gives the file back. Without /proc/xen the probe says no and it is not needed.
+#[test]
+fn the_clearos_serial_console_step_applies_on_a_xen_guest() {
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get("clearos-install").unwrap().runbook;
+    let step = rb.step("securetty-serial").unwrap();
+    let Action::Edit { edits } = &step.action else {
+        panic!("securetty-serial is an edit step");
+    };
+    let sb = sandbox();
+    let values = rb.default_values();
+    assert!(
+        !applies_under_root(step, &sb.root, &values),
+        "no /proc/xen: not a Xen guest"
+    );
+    let stock = fs::read_to_string(sb.root.join("guest/etc/securetty")).unwrap();
+    assert!(!stock.lines().any(|l| l == "ttyS0"), "{stock}");
+    fs::write(sb.root.join("etc/securetty"), &stock).unwrap();
+    fs::create_dir_all(sb.root.join("proc/xen")).unwrap();
+    assert!(applies_under_root(step, &sb.root, &values), "a Xen guest");
+    let archive = apply::archive_dir("clearos-install", "testhost", "2026-12-03T08:00:00Z");
+    let c = ctx(&sb, &values, &archive);
+    let preview = apply::preview(edits, &c).unwrap();
+    let applied = apply::apply("securetty-serial", &preview, &c, "2026-12-03T08:00:00Z").unwrap();
+    let after = fs::read_to_string(sb.root.join("etc/securetty")).unwrap();
+    assert_eq!(after, format!("{stock}ttyS0\n"));
+    assert!(apply::preview(edits, &c).unwrap().already_applied());
+    for a in applied.iter().rev() {
+        apply::undo(a, &sb.state, false).unwrap();
+    }
+    assert_eq!(
+        fs::read_to_string(sb.root.join("etc/securetty")).unwrap(),
+        stock
+    );
+}
+
+/// FEATURES of make.conf after the given runbook's collision steps (`protect` then, when
+/// given, `restore`) on the fixture make.conf with FEATURES set to `features`: each step
+/// applied, applied again (nothing changes) and, at the end, both undone (the file is back).
+fn collision_steps(runbook: &str, restore: Option<&str>, features: &str) -> (String, String) {
+    let catalog = Catalog::load(None);
+    let rb = &catalog.get(runbook).unwrap().runbook;
+    let sb = sandbox();
+    let path = sb.root.join("etc/portage/make.conf");
+    let stock = fs::read_to_string(&path).unwrap().replace(
+        "FEATURES=\"parallel-fetch\"",
+        &format!("FEATURES=\"{features}\""),
+    );
+    fs::write(&path, &stock).unwrap();
+    let values = rb.default_values();
+    let archive = apply::archive_dir(runbook, "testhost", "2026-12-03T08:00:00Z");
+    let c = ctx(&sb, &values, &archive);
+    let features_of = || {
+        fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("FEATURES=").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut applied = Vec::new();
+    let mut seen = Vec::new();
+    for step in std::iter::once("collision-protect").chain(restore) {
+        let Action::Edit { edits } = &rb.step(step).unwrap().action else {
+            panic!("{step} is an edit step");
+        };
+        let preview = apply::preview(edits, &c).unwrap_or_else(|e| panic!("{step}: {e}"));
+        assert!(!preview.already_applied(), "{step} has nothing to do");
+        applied.extend(apply::apply(step, &preview, &c, "2026-12-03T08:00:00Z").unwrap());
+        assert!(
+            apply::preview(edits, &c).unwrap().already_applied(),
+            "{step} again"
+        );
+        seen.push(features_of());
+    }
+    for a in applied.iter().rev() {
+        apply::undo(a, &sb.state, false).unwrap();
+    }
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        stock,
+        "undo gives the file back"
+    );
+    let after_restore = seen.get(1).cloned().unwrap_or_default();
+    (seen[0].clone(), after_restore)
+}
+
+/// Relaxing collision protection takes both of portage's words (protect-owned, the default
+/// since portage 2.1.6, guards the files of other packages even with collision-protect off),
+/// and the closing step takes both out again, leaving the rest of FEATURES as it was.
+#[test]
+fn the_collision_steps_add_both_words_and_the_closing_step_takes_both_out() {
+    for (features, relaxed) in [
+        (
+            "parallel-fetch",
+            "\"parallel-fetch -collision-protect -protect-owned\"",
+        ),
+        (
+            "parallel-fetch collision-protect protect-owned",
+            "\"parallel-fetch -collision-protect -protect-owned\"",
+        ),
+        (
+            "parallel-fetch -protect-owned",
+            "\"parallel-fetch -protect-owned -collision-protect\"",
+        ),
+    ] {
+        let (on, off) = collision_steps("gentoo-world-update", Some("collision-restore"), features);
+        assert_eq!(on, relaxed, "{features}");
+        assert_eq!(off, "\"parallel-fetch\"", "{features}");
+    }
+    let (on, _) = collision_steps("xen4-migration", None, "parallel-fetch");
+    assert_eq!(on, "\"parallel-fetch -collision-protect -protect-owned\"");
 }
 
 #[test]

@@ -693,6 +693,15 @@ fn modern_edit_tasks_equal_the_engine_under_real_ansible() {
             "action = \"add_words\"\nkey = \"USE\"\nwords = [\"pae\"]\n",
             "# nothing yet\n",
         ),
+        // The collision steps of the Gentoo and Xen runbooks: both words in, both out.
+        (
+            "action = \"add_words\"\nkey = \"FEATURES\"\nwords = [\"-collision-protect\", \"-protect-owned\"]\n",
+            "FEATURES=\"parallel-fetch collision-protect protect-owned\"\n",
+        ),
+        (
+            "action = \"remove_words\"\nkey = \"FEATURES\"\nwords = [\"-collision-protect\", \"-protect-owned\"]\n",
+            "FEATURES=\"parallel-fetch -protect-owned sandbox -collision-protect\"\n",
+        ),
         (
             "action = \"remove_words\"\nkey = \"USE\"\nwords = [\"x\"]\n",
             "USE=\"x y x\"\n",

@@ -9,6 +9,7 @@ use std::sync::mpsc::Sender;
 
 use crate::core::apply::{EditError, EditSite};
 use crate::core::conditions::{self, Applicability};
+use crate::core::progress::{AppliedEdit, Run};
 use crate::core::runbook::{Action as StepAction, Edit, Step};
 use crate::ui::model::{EditPreview, EditProblem, Model};
 use crate::ui::{Effect, Msg};
@@ -43,15 +44,7 @@ pub(crate) struct EditJob {
 impl EditJob {
     /// Takes what `effect` needs from the model.
     pub(crate) fn of(model: &Model, effect: Effect) -> EditJob {
-        let (runbook, step) = match &effect {
-            Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
-                (run.runbook.clone(), step.clone())
-            }
-            Effect::PreviewUndo { runbook, step, .. } | Effect::UndoEdit { runbook, step, .. } => {
-                (runbook.clone(), step.clone())
-            }
-            _ => (String::new(), String::new()),
-        };
+        let (runbook, step) = effect_step(&effect);
         let st = model.step(&runbook, &step).map(|(_, s)| s.clone());
         let edits = match st.as_ref().map(|s| &s.action) {
             Some(StepAction::Edit { edits }) => edits.clone(),
@@ -85,36 +78,39 @@ pub fn edit_effect(model: &Model, effect: Effect) -> Msg {
     run(EditJob::of(model, effect))
 }
 
-/// The work of one edit effect.
-pub(crate) fn run(job: EditJob) -> Msg {
-    let EditJob {
-        effect,
-        site,
-        edits,
-        probe,
-        values,
-        practice,
-        now,
-    } = job;
-    let site = &site;
-    let problem = |e: EditError| match e {
+/// The runbook and step an edit effect is for.
+fn effect_step(effect: &Effect) -> (String, String) {
+    match effect {
+        Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
+            (run.runbook.clone(), step.clone())
+        }
+        Effect::PreviewUndo { runbook, step, .. } | Effect::UndoEdit { runbook, step, .. } => {
+            (runbook.clone(), step.clone())
+        }
+        _ => (String::new(), String::new()),
+    }
+}
+
+/// An engine error as the model shows it: a symbolic link is a question, the rest a problem.
+fn problem(e: EditError) -> EditProblem {
+    match e {
         EditError::Symlink { .. } => EditProblem::Symlink {
             message: e.to_string(),
         },
         other => EditProblem::Other(other.to_string()),
-    };
-    let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
-    let site = match site {
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+/// The work of one edit effect.
+pub(crate) fn run(job: EditJob) -> Msg {
+    let site = match &job.site {
         Ok(s) => s,
         Err(e) => {
-            let (runbook, step) = match &effect {
-                Effect::PreviewEdit { run, step, .. } | Effect::ApplyEdit { run, step, .. } => {
-                    (run.runbook.clone(), step.clone())
-                }
-                Effect::PreviewUndo { runbook, step, .. }
-                | Effect::UndoEdit { runbook, step, .. } => (runbook.clone(), step.clone()),
-                _ => (String::new(), String::new()),
-            };
+            let (runbook, step) = effect_step(&job.effect);
             return Msg::EditPreviewed {
                 runbook,
                 step,
@@ -122,63 +118,13 @@ pub(crate) fn run(job: EditJob) -> Msg {
             };
         }
     };
-    match effect {
+    match &job.effect {
         Effect::PreviewEdit {
             run,
             step,
             secrets,
             follow_symlinks,
-        } => {
-            // The step's `when` probe first: an edit that does not apply here is not shown.
-            if let Some(st) = &probe {
-                match conditions::probe_here(&*site.machine, st, &values) {
-                    Applicability::NotNeeded(why) => {
-                        return Msg::NotNeeded {
-                            runbook: run.runbook.clone(),
-                            step,
-                            why,
-                        };
-                    }
-                    Applicability::Unknown(why) => {
-                        return Msg::EditPreviewed {
-                            runbook: run.runbook.clone(),
-                            step,
-                            result: Err(EditProblem::Other(format!(
-                                "cannot tell whether the step applies here: {why}"
-                            ))),
-                        };
-                    }
-                    Applicability::Applies | Applicability::Ask(_) => {}
-                }
-            }
-            let previewed = if practice {
-                site.preview_practice(&run, &edits, &secrets, follow_symlinks)
-            } else {
-                site.preview(&run, &edits, &secrets, follow_symlinks)
-                    .map(|p| (p, Vec::new()))
-            };
-            let result = previewed
-                .map(|(p, stood_in)| {
-                    let mut diff: Vec<String> = stood_in
-                        .iter()
-                        .map(|path| format!("practice: {path} missing here; shown as empty"))
-                        .collect();
-                    diff.extend(lines(&p.diff()));
-                    EditPreview {
-                        diff,
-                        already_applied: p.already_applied(),
-                        undo: None,
-                        changed_since: false,
-                        follow_symlinks,
-                    }
-                })
-                .map_err(problem);
-            Msg::EditPreviewed {
-                runbook: run.runbook,
-                step,
-                result,
-            }
-        }
+        } => preview(site, &job, run, step, secrets, *follow_symlinks),
         Effect::ApplyEdit {
             run,
             step,
@@ -186,14 +132,14 @@ pub(crate) fn run(job: EditJob) -> Msg {
             follow_symlinks,
         } => {
             let (mut applied, error) =
-                match site.apply(&run, &step, &edits, &secrets, follow_symlinks, &now) {
+                match site.apply(run, step, &job.edits, secrets, *follow_symlinks, &job.now) {
                     Ok(a) => (a, None),
                     Err(f) => (f.applied, Some(f.error.to_string())),
                 };
             crate::core::apply::mask_secrets(&mut applied, secrets.values().map(String::as_str));
             Msg::EditApplied {
-                runbook: run.runbook,
-                step,
+                runbook: run.runbook.clone(),
+                step: step.clone(),
                 applied,
                 error,
             }
@@ -202,36 +148,7 @@ pub(crate) fn run(job: EditJob) -> Msg {
             runbook,
             step,
             edits,
-        } => {
-            let mut diff = Vec::new();
-            let mut changed_since = false;
-            for (_, e) in &edits {
-                match site.undo_preview(e) {
-                    Ok(p) => {
-                        changed_since |= p.changed_since;
-                        diff.extend(lines(&p.diff));
-                    }
-                    Err(e) => {
-                        return Msg::EditPreviewed {
-                            runbook,
-                            step,
-                            result: Err(problem(e)),
-                        };
-                    }
-                }
-            }
-            Msg::EditPreviewed {
-                runbook,
-                step,
-                result: Ok(EditPreview {
-                    diff,
-                    already_applied: false,
-                    undo: Some(edits.iter().map(|(i, _)| *i).collect()),
-                    changed_since,
-                    follow_symlinks: false,
-                }),
-            }
-        }
+        } => preview_undo(site, runbook, step, edits),
         Effect::UndoEdit {
             runbook,
             step,
@@ -240,8 +157,8 @@ pub(crate) fn run(job: EditJob) -> Msg {
         } => {
             let mut undone = Vec::new();
             let mut error = None;
-            for (i, e) in &edits {
-                match site.undo(e, force) {
+            for (i, e) in edits {
+                match site.undo(e, *force) {
                     Ok(()) => undone.push(*i),
                     Err(e) => {
                         error = Some(e.to_string());
@@ -250,12 +167,100 @@ pub(crate) fn run(job: EditJob) -> Msg {
                 }
             }
             Msg::EditUndone {
-                runbook,
-                step,
+                runbook: runbook.clone(),
+                step: step.clone(),
                 undone,
                 error,
             }
         }
         _ => Msg::Problem("internal: not an edit effect".into()),
+    }
+}
+
+/// An edit step's preview: its `when` probe first (an edit that does not apply here is not
+/// shown), then the diff, from the practice copy in practice mode.
+fn preview(
+    site: &EditSite,
+    job: &EditJob,
+    run: &Run,
+    step: &str,
+    secrets: &BTreeMap<String, String>,
+    follow_symlinks: bool,
+) -> Msg {
+    let answer = |result| Msg::EditPreviewed {
+        runbook: run.runbook.clone(),
+        step: step.to_string(),
+        result,
+    };
+    if let Some(st) = &job.probe {
+        match conditions::probe_here(&*site.machine, st, &job.values) {
+            Applicability::NotNeeded(why) => {
+                return Msg::NotNeeded {
+                    runbook: run.runbook.clone(),
+                    step: step.to_string(),
+                    why,
+                };
+            }
+            Applicability::Unknown(why) => {
+                return answer(Err(EditProblem::Other(format!(
+                    "cannot tell whether the step applies here: {why}"
+                ))));
+            }
+            Applicability::Applies | Applicability::Ask(_) => {}
+        }
+    }
+    let previewed = if job.practice {
+        site.preview_practice(run, &job.edits, secrets, follow_symlinks)
+    } else {
+        site.preview(run, &job.edits, secrets, follow_symlinks)
+            .map(|p| (p, Vec::new()))
+    };
+    answer(
+        previewed
+            .map(|(p, stood_in)| {
+                let mut diff: Vec<String> = stood_in
+                    .iter()
+                    .map(|path| format!("practice: {path} missing here; shown as empty"))
+                    .collect();
+                diff.extend(lines(&p.diff()));
+                EditPreview {
+                    diff,
+                    already_applied: p.already_applied(),
+                    undo: None,
+                    changed_since: false,
+                    follow_symlinks,
+                }
+            })
+            .map_err(problem),
+    )
+}
+
+/// The diff an undo of `edits` would make, and whether a file changed since its edit.
+fn preview_undo(site: &EditSite, runbook: &str, step: &str, edits: &[(usize, AppliedEdit)]) -> Msg {
+    let mut diff = Vec::new();
+    let mut changed_since = false;
+    let mut result = Ok(());
+    for (_, e) in edits {
+        match site.undo_preview(e) {
+            Ok(p) => {
+                changed_since |= p.changed_since;
+                diff.extend(lines(&p.diff));
+            }
+            Err(e) => {
+                result = Err(problem(e));
+                break;
+            }
+        }
+    }
+    Msg::EditPreviewed {
+        runbook: runbook.to_string(),
+        step: step.to_string(),
+        result: result.map(|()| EditPreview {
+            diff,
+            already_applied: false,
+            undo: Some(edits.iter().map(|(i, _)| *i).collect()),
+            changed_since,
+            follow_symlinks: false,
+        }),
     }
 }

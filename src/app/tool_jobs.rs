@@ -237,4 +237,51 @@ mod tests {
             ]
         );
     }
+
+    /// Issue 15 item 11: `p` in a session that started real switches what the next tool job
+    /// reads and where its files go, as `--practice` does, and back again: the services
+    /// listing comes from the practice transcript (the machine is never asked), the state
+    /// directory is the practice area, and after a second `p` the machine is asked again.
+    #[test]
+    fn p_switches_listings_and_files_to_practice_and_back() {
+        use crate::core::services::PRACTICE_LISTING;
+        use crate::ui::keys::Key;
+        use crate::ui::model::Model;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = Model::new(Vec::new(), Default::default(), Vec::new());
+        model.settings.machine = SessionMachine(Arc::new(Named("real")));
+        model.settings.state_dir = Some(dir.path().to_path_buf());
+        let real_dir = state_dir(&model.settings).expect("state dir");
+        let listing = |model: &Model| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            start(
+                ToolJob::List(ToolKind::Services),
+                &model.settings,
+                Vec::new(),
+                tx,
+            );
+            match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(Msg::Tool(ToolResult::Listing { text, .. })) => text.expect("listed"),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(listing(&model).trim(), "real chkconfig --list");
+
+        crate::ui::update::update(&mut model, Msg::Key(Key::Char('p')));
+        assert!(model.settings.practice, "{:?}", model.message);
+        assert_eq!(listing(&model), PRACTICE_LISTING);
+        let practice_dir = state_dir(&model.settings).expect("practice state dir");
+        assert_ne!(practice_dir, real_dir);
+        assert!(
+            practice_dir.starts_with(dir.path()),
+            "{}",
+            practice_dir.display()
+        );
+
+        crate::ui::update::update(&mut model, Msg::Key(Key::Char('p')));
+        assert!(!model.settings.practice);
+        assert_eq!(listing(&model).trim(), "real chkconfig --list");
+        assert_eq!(state_dir(&model.settings).expect("state dir"), real_dir);
+    }
 }

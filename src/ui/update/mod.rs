@@ -30,26 +30,11 @@ use steps::{
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => key_pressed(model, key),
-        Msg::Resized { cols, rows } => {
-            model.size = (cols, rows);
-            clamp_scrolls(model);
-            Vec::new()
-        }
-        Msg::OutputLine(line) => {
-            model.push_output(line);
-            clamp_scrolls(model);
-            Vec::new()
-        }
-        Msg::Output(lines) => {
-            for line in lines {
-                model.push_output(line);
-            }
-            clamp_scrolls(model);
-            Vec::new()
-        }
-        Msg::OutputPartial(line) => {
-            model.set_output_partial(line);
-            clamp_scrolls(model);
+        msg @ (Msg::Resized { .. }
+        | Msg::OutputLine(_)
+        | Msg::Output(_)
+        | Msg::OutputPartial(_)) => {
+            shown(model, msg);
             Vec::new()
         }
         Msg::NotNeeded { runbook, step, why } => not_needed(model, &runbook, &step, &why),
@@ -79,72 +64,15 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.message = Some(text);
             Vec::new()
         }
-        Msg::RunCorrupt { runbook, message } => confirm(
-            model,
-            format!(
-                "{message}\nStart a fresh run of {runbook}? The unreadable copy stays where it \
-                 is for you to inspect."
-            ),
-            Pending::StartFresh { runbook },
-        ),
-        Msg::RunHeld { runbook, message } => confirm(
-            model,
-            format!(
-                "{message}\nFollow it read-only? Its progress is shown as that fieldbook saves \
-                 it; nothing is run or marked here. (n: back to the list)"
-            ),
-            Pending::Follow { runbook },
-        ),
-        Msg::Followed { runbook, run } => {
-            if model.read_only_why(&runbook).is_some()
-                && let Some(run) = run
-            {
-                model.replace_run(*run);
-                clamp_scrolls(model);
-            }
-            Vec::new()
-        }
-        Msg::Orphaned {
-            runbook,
-            step,
-            message,
-        } => confirm(
-            model,
-            format!(
-                "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still there; \
-                 recorded on the step.) Then r runs the step again."
-            ),
-            Pending::StopOrphans { runbook, step },
-        ),
-        Msg::OrphansStopped {
-            runbook,
-            step,
-            stopped,
-            left,
-            on,
-        } => orphans_stopped(model, (&runbook, &step), &stopped, &left, on.as_deref()),
-        Msg::HolderLeft { runbook } => {
-            if model.read_only_why(&runbook).is_some() && model.overlay.is_none() {
-                model.overlay = Some(Overlay::Confirm {
-                    question: format!(
-                        "The other fieldbook has let go of this run of {runbook}.\nOpen it for \
-                         work here? (n: keep following it read-only)"
-                    ),
-                    on_yes: Pending::TakeOver { runbook },
-                });
-            }
-            Vec::new()
-        }
         Msg::Resumed => vec![Effect::Redraw],
-        Msg::RunLoaded(run) => {
-            model.replace_run(*run);
-            clamp_scrolls(model);
-            Vec::new()
-        }
-        Msg::RunOpened(run) => {
-            run_opened(model, *run);
-            Vec::new()
-        }
+        msg @ (Msg::RunCorrupt { .. }
+        | Msg::RunHeld { .. }
+        | Msg::Followed { .. }
+        | Msg::Orphaned { .. }
+        | Msg::OrphansStopped { .. }
+        | Msg::HolderLeft { .. }
+        | Msg::RunLoaded(_)
+        | Msg::RunOpened(_)) => run_news(model, msg),
         Msg::EditPreviewed {
             runbook,
             step,
@@ -166,6 +94,101 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             undone,
             error,
         } => edit::undone(model, &runbook, &step, undone, error),
+    }
+}
+
+/// The terminal's size or a running command's output changed: the view follows.
+fn shown(model: &mut Model, msg: Msg) {
+    match msg {
+        Msg::Resized { cols, rows } => {
+            model.size = (cols, rows);
+        }
+        Msg::OutputLine(line) => {
+            model.push_output(line);
+        }
+        Msg::Output(lines) => {
+            for line in lines {
+                model.push_output(line);
+            }
+        }
+        Msg::OutputPartial(line) => {
+            model.set_output_partial(line);
+        }
+        _ => {}
+    }
+    clamp_scrolls(model);
+}
+
+/// News about a run itself: opened, loaded, unreadable, held by another fieldbook, let go,
+/// or a program its killed supervisor left behind.
+fn run_news(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::RunCorrupt { runbook, message } => confirm(
+            model,
+            format!(
+                "{message}\nStart a fresh run of {runbook}? The unreadable copy stays where it \
+             is for you to inspect."
+            ),
+            Pending::StartFresh { runbook },
+        ),
+        Msg::RunHeld { runbook, message } => confirm(
+            model,
+            format!(
+                "{message}\nFollow it read-only? Its progress is shown as that fieldbook saves \
+             it; nothing is run or marked here. (n: back to the list)"
+            ),
+            Pending::Follow { runbook },
+        ),
+        Msg::Followed { runbook, run } => {
+            if model.read_only_why(&runbook).is_some()
+                && let Some(run) = run
+            {
+                model.replace_run(*run);
+                clamp_scrolls(model);
+            }
+            Vec::new()
+        }
+        Msg::Orphaned {
+            runbook,
+            step,
+            message,
+        } => confirm(
+            model,
+            format!(
+                "{message}\nStop it now? (SIGTERM to it, SIGKILL after 5 s if it is still there; \
+             recorded on the step.) Then r runs the step again."
+            ),
+            Pending::StopOrphans { runbook, step },
+        ),
+        Msg::OrphansStopped {
+            runbook,
+            step,
+            stopped,
+            left,
+            on,
+        } => orphans_stopped(model, (&runbook, &step), &stopped, &left, on.as_deref()),
+        Msg::HolderLeft { runbook } => {
+            if model.read_only_why(&runbook).is_some() && model.overlay.is_none() {
+                model.overlay = Some(Overlay::Confirm {
+                    question: format!(
+                        "The other fieldbook has let go of this run of {runbook}.\nOpen it for \
+                     work here? (n: keep following it read-only)"
+                    ),
+                    on_yes: Pending::TakeOver { runbook },
+                });
+            }
+            Vec::new()
+        }
+        Msg::RunLoaded(run) => {
+            model.replace_run(*run);
+            clamp_scrolls(model);
+            Vec::new()
+        }
+        Msg::RunOpened(run) => {
+            run_opened(model, *run);
+            Vec::new()
+        }
+        _ => Vec::new(),
     }
 }
 

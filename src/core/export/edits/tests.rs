@@ -260,6 +260,15 @@ fn old_edits_equal_the_engine() {
             "path = \"x\"\naction = \"remove_words\"\nkey = \"USE\"\nwords = [\"x\"]\n",
             "USE=\"x y x\"\n",
         ),
+        // The collision steps of the Gentoo and Xen runbooks: both words in, both out.
+        (
+            "path = \"x\"\naction = \"add_words\"\nkey = \"FEATURES\"\nwords = [\"-collision-protect\", \"-protect-owned\"]\n",
+            "FEATURES=\"parallel-fetch collision-protect protect-owned\"\n",
+        ),
+        (
+            "path = \"x\"\naction = \"remove_words\"\nkey = \"FEATURES\"\nwords = [\"-collision-protect\", \"-protect-owned\"]\n",
+            "FEATURES=\"parallel-fetch -protect-owned sandbox -collision-protect\"\n",
+        ),
         (
             "path = \"x\"\naction = \"ensure_block\"\nmarker = \"m\"\nblock = \"one\\ntwo\\n\"\n",
             "before\n",

@@ -27,129 +27,8 @@ impl Validator<'_> {
             );
         }
         let kind = st.kind.get_ref().as_str();
-        // Fields that belong to other kinds are mistakes worth pointing at, but only when the
-        // kind itself is known: after a typo in `kind` they would be noise.
-        let known_kind = matches!(
-            kind,
-            "manual" | "command" | "script" | "edit" | "form" | "tool"
-        );
-        let run_options: Vec<&str> = [
-            ("expect", st.expect.is_some()),
-            ("ok_output", st.ok_output.is_some()),
-            ("shows", st.shows.is_some()),
-            ("check", st.check.is_some()),
-            ("interactive", st.interactive.is_some()),
-            ("long", st.long.is_some()),
-            ("resume", st.resume.is_some()),
-            ("practice", st.practice.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, there)| there.then_some(name))
-        .collect();
-        let present: [(&str, bool, &[&str]); 6] = [
-            ("commands", st.commands.is_some(), &["command"]),
-            ("script", st.script.is_some(), &["script"]),
-            ("shell", st.shell.is_some(), &["script"]),
-            ("edit", st.edit.is_some(), &["edit"]),
-            ("fields", st.fields.is_some(), &["form"]),
-            ("tool", st.tool.is_some(), &["tool"]),
-        ];
-        for (field, is_there, kinds) in present {
-            if known_kind && is_there && !kinds.contains(&kind) {
-                self.problem(
-                    st.kind.span(),
-                    format!(
-                        "a {kind} step cannot have `{field}` (that belongs to a {} step)",
-                        kinds.join("/")
-                    ),
-                );
-            }
-        }
-        if known_kind && !run_options.is_empty() && !matches!(kind, "command" | "script") {
-            self.problem(
-                st.kind.span(),
-                format!(
-                    "a {kind} step cannot have command options ({}); only command and script steps run programs",
-                    run_options.join(", ")
-                ),
-            );
-        }
-        let action = match kind {
-            "manual" => Some(Action::Manual),
-            "command" | "script" => self.run_spec(&st, declared),
-            "edit" => match &st.edit {
-                None => {
-                    self.problem(
-                        st.kind.span(),
-                        "an edit step needs at least one [[section.step.edit]]",
-                    );
-                    None
-                }
-                Some(edits) => {
-                    let mut out = Vec::new();
-                    for e in edits.get_ref() {
-                        if let Some(e) = self.edit(e, declared) {
-                            out.push(e);
-                        }
-                    }
-                    Some(Action::Edit { edits: out })
-                }
-            },
-            "form" => match &st.fields {
-                Some(fields) if !fields.get_ref().is_empty() => {
-                    for f in fields.get_ref() {
-                        if !declared.contains(f.get_ref()) {
-                            self.problem(
-                                f.span(),
-                                format!("form field '{}' is not a declared variable", f.get_ref()),
-                            );
-                        }
-                    }
-                    Some(Action::Form {
-                        fields: fields
-                            .get_ref()
-                            .iter()
-                            .map(|f| f.get_ref().clone())
-                            .collect(),
-                    })
-                }
-                _ => {
-                    self.problem(
-                        st.kind.span(),
-                        "a form step needs `fields = [\"name\", ...]`",
-                    );
-                    None
-                }
-            },
-            "tool" => match &st.tool {
-                Some(t) => match ToolKind::ALL.iter().find(|k| k.name() == t.get_ref()) {
-                    Some(k) => Some(Action::Tool { tool: *k }),
-                    None => {
-                        let names: Vec<_> = ToolKind::ALL.iter().map(|k| k.name()).collect();
-                        self.problem(
-                            t.span(),
-                            format!(
-                                "unknown tool '{}' (one of: {})",
-                                t.get_ref(),
-                                names.join(", ")
-                            ),
-                        );
-                        None
-                    }
-                },
-                None => {
-                    self.problem(st.kind.span(), "a tool step needs `tool = \"...\"`");
-                    None
-                }
-            },
-            other => {
-                self.problem(
-                    st.kind.span(),
-                    format!("unknown step kind '{other}' (one of: {KINDS})"),
-                );
-                None
-            }
-        };
+        self.fields_of_other_kinds(&st, kind);
+        let action = self.action(&st, kind, declared);
         let when = match &st.when {
             Some(w) => Some(self.when(w.get_ref(), w.span(), declared)?),
             None => None,
@@ -347,5 +226,137 @@ impl Validator<'_> {
                 ),
             );
         }
+    }
+
+    /// Fields that belong to other kinds are mistakes worth pointing at, but only when the
+    /// kind itself is known: after a typo in `kind` they would be noise.
+    fn fields_of_other_kinds(&mut self, st: &RawStep, kind: &str) {
+        let known_kind = matches!(
+            kind,
+            "manual" | "command" | "script" | "edit" | "form" | "tool"
+        );
+        let run_options: Vec<&str> = [
+            ("expect", st.expect.is_some()),
+            ("ok_output", st.ok_output.is_some()),
+            ("shows", st.shows.is_some()),
+            ("check", st.check.is_some()),
+            ("interactive", st.interactive.is_some()),
+            ("long", st.long.is_some()),
+            ("resume", st.resume.is_some()),
+            ("practice", st.practice.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, there)| there.then_some(name))
+        .collect();
+        let present: [(&str, bool, &[&str]); 6] = [
+            ("commands", st.commands.is_some(), &["command"]),
+            ("script", st.script.is_some(), &["script"]),
+            ("shell", st.shell.is_some(), &["script"]),
+            ("edit", st.edit.is_some(), &["edit"]),
+            ("fields", st.fields.is_some(), &["form"]),
+            ("tool", st.tool.is_some(), &["tool"]),
+        ];
+        for (field, is_there, kinds) in present {
+            if known_kind && is_there && !kinds.contains(&kind) {
+                self.problem(
+                    st.kind.span(),
+                    format!(
+                        "a {kind} step cannot have `{field}` (that belongs to a {} step)",
+                        kinds.join("/")
+                    ),
+                );
+            }
+        }
+        if known_kind && !run_options.is_empty() && !matches!(kind, "command" | "script") {
+            self.problem(
+                st.kind.span(),
+                format!(
+                    "a {kind} step cannot have command options ({}); only command and script steps run programs",
+                    run_options.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// What the step does, by its kind.
+    fn action(&mut self, st: &RawStep, kind: &str, declared: &BTreeSet<String>) -> Option<Action> {
+        match kind {
+            "manual" => Some(Action::Manual),
+            "command" | "script" => self.run_spec(st, declared),
+            "edit" => self.edit_action_list(st, declared),
+            "form" => self.form(st, declared),
+            "tool" => self.tool(st),
+            other => {
+                self.problem(
+                    st.kind.span(),
+                    format!("unknown step kind '{other}' (one of: {KINDS})"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An edit step's `[[section.step.edit]]` tables; a bad one is left out after its problem.
+    fn edit_action_list(&mut self, st: &RawStep, declared: &BTreeSet<String>) -> Option<Action> {
+        let Some(edits) = &st.edit else {
+            self.problem(
+                st.kind.span(),
+                "an edit step needs at least one [[section.step.edit]]",
+            );
+            return None;
+        };
+        let edits = edits
+            .get_ref()
+            .iter()
+            .filter_map(|e| self.edit(e, declared))
+            .collect();
+        Some(Action::Edit { edits })
+    }
+
+    /// A form step's fields, each a declared variable.
+    fn form(&mut self, st: &RawStep, declared: &BTreeSet<String>) -> Option<Action> {
+        let Some(fields) = st.fields.as_ref().filter(|f| !f.get_ref().is_empty()) else {
+            self.problem(
+                st.kind.span(),
+                "a form step needs `fields = [\"name\", ...]`",
+            );
+            return None;
+        };
+        for f in fields.get_ref() {
+            if !declared.contains(f.get_ref()) {
+                self.problem(
+                    f.span(),
+                    format!("form field '{}' is not a declared variable", f.get_ref()),
+                );
+            }
+        }
+        Some(Action::Form {
+            fields: fields
+                .get_ref()
+                .iter()
+                .map(|f| f.get_ref().clone())
+                .collect(),
+        })
+    }
+
+    /// A tool step's tool, one fieldbook knows.
+    fn tool(&mut self, st: &RawStep) -> Option<Action> {
+        let Some(t) = &st.tool else {
+            self.problem(st.kind.span(), "a tool step needs `tool = \"...\"`");
+            return None;
+        };
+        if let Some(k) = ToolKind::ALL.iter().find(|k| k.name() == t.get_ref()) {
+            return Some(Action::Tool { tool: *k });
+        }
+        let names: Vec<_> = ToolKind::ALL.iter().map(|k| k.name()).collect();
+        self.problem(
+            t.span(),
+            format!(
+                "unknown tool '{}' (one of: {})",
+                t.get_ref(),
+                names.join(", ")
+            ),
+        );
+        None
     }
 }
