@@ -849,7 +849,7 @@ fn xen4_migration_walks_over_host() {
     let make = w.read("etc/portage/make.conf");
     assert!(make.contains(" acm flask xsm pae xen pygrub\"\n"), "{make}");
     assert!(
-        make.contains("FEATURES=\"parallel-fetch -collision-protect\"\n"),
+        make.contains("FEATURES=\"parallel-fetch -collision-protect -protect-owned\"\n"),
         "{make}"
     );
     assert_eq!(w.mode("etc/portage/make.conf"), 0o640);
@@ -923,7 +923,7 @@ fn xen4_migration_walks_over_host() {
 }
 
 /// The Gentoo world update on a Gentoo-shaped box, left unattended (--keep-going), with a
-/// fragile package kept, perl upgraded, a collision word added and taken out again, and a
+/// fragile package kept, perl upgraded, the collision words added and taken out again, and a
 /// second world update; the CFLAGS fallback and the blocked-packages step are answered no.
 fn gentoo_world_update_walks_over_host() {
     let Some(mut w) = Walk::new(
@@ -934,11 +934,7 @@ fn gentoo_world_update_walks_over_host() {
         return;
     };
     let started = Instant::now();
-    w.vars = strings(&[
-        "fragile_atom=x11-drivers/ati-drivers",
-        "unattended=yes",
-        "collision_feature=-collision-protect",
-    ]);
+    w.vars = strings(&["fragile_atom=x11-drivers/ati-drivers", "unattended=yes"]);
     w.answers = strings(&[
         "fragile-atom=yes",
         "quickpkg=yes",
@@ -1017,8 +1013,8 @@ fn gentoo_world_update_walks_over_host() {
         w.read("etc/ssh/sshd_config"),
         "Port 22\nPermitRootLogin prohibit-password\n"
     );
-    // The collision word went into make.conf and came out again: the file is as it was, and
-    // the backup taken before the word came out has it.
+    // The collision words went into make.conf and came out again: the file is as it was, and
+    // the backup taken before they came out has them.
     assert_eq!(
         w.read("etc/portage/make.conf"),
         Walk::original("etc/portage/make.conf")
@@ -1036,7 +1032,7 @@ fn gentoo_world_update_walks_over_host() {
     assert!(
         backups
             .iter()
-            .any(|b| b.contains("FEATURES=\"parallel-fetch -collision-protect\"\n")),
+            .any(|b| b.contains("FEATURES=\"parallel-fetch -collision-protect -protect-owned\"\n")),
         "{backups:?}"
     );
 }
