@@ -99,6 +99,10 @@ fn step_json(step: &crate::core::runbook::Step) -> Value {
         "why": step.why,
         "confirm": step.confirm,
         "reboot": step.reboot,
+        // What decides whether the step applies (a probe, or the question `auto --answer`
+        // answers) and what it comes after: a script driving `auto` needs both.
+        "when": step.when,
+        "after": step.after,
     });
     match &step.action {
         Action::Run(spec) => {
@@ -309,4 +313,40 @@ pub(super) fn check(files: &[PathBuf]) -> u8 {
         }
     }
     if bad { exit::FAILURE } else { exit::OK }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `show --json` says which steps ask a question (the ones `auto --answer STEP=yes|no`
+    /// answers), which are probed, and what each step comes after.
+    #[test]
+    fn show_json_carries_when_and_after() {
+        let rb = crate::core::runbook::load_str(
+            "w.toml",
+            "id = \"w\"\ntitle = \"W\"\nsummary = \"s\"\n[[section]]\nid = \"s\"\n\
+             title = \"S\"\n[[section.step]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\n\
+             why = \"w\"\nwhen = { ask = \"Did it fail?\", not_needed = \"it did not\" }\n\
+             [[section.step]]\nid = \"b\"\ntitle = \"B\"\nkind = \"command\"\n\
+             commands = [[\"true\"]]\nwhy = \"w\"\nafter = [\"a\"]\n\
+             when = { probe = [\"test\", \"-d\", \"/proc/xen\"], not_needed = \"no xen\" }\n",
+        )
+        .unwrap();
+        let steps: Vec<Value> = rb.steps().map(|(_, s)| step_json(s)).collect();
+        assert_eq!(
+            steps[0]["when"]["test"]["ask"], "Did it fail?",
+            "{}",
+            steps[0]
+        );
+        assert_eq!(steps[0]["when"]["not_needed"], "it did not");
+        assert_eq!(steps[0]["after"], json!([]));
+        assert_eq!(
+            steps[1]["when"]["test"]["probe"],
+            json!(["test", "-d", "/proc/xen"]),
+            "{}",
+            steps[1]
+        );
+        assert_eq!(steps[1]["after"], json!(["a"]));
+    }
 }

@@ -93,6 +93,14 @@ enum Active {
         runbook: String,
         step: String,
     },
+    /// An interactive step's `check` runs on a thread before the terminal is handed over;
+    /// not done, its answer starts the step again, unchecked.
+    CheckingInteractive {
+        answer: Receiver<CheckResult>,
+        runbook: String,
+        step: String,
+        check: String,
+    },
     /// The step's `check` runs on a thread.
     Checking {
         answer: Receiver<CheckResult>,
@@ -134,6 +142,9 @@ pub(crate) struct StepRunner {
     /// The step whose last attempt's host was just asked for programs left running (none):
     /// its start goes on without asking again.
     host_answered: Option<(String, String)>,
+    /// The interactive step whose `check` just said not done: its start goes on to the
+    /// terminal without checking again.
+    check_cleared: Option<(String, String)>,
 }
 
 impl StepRunner {
@@ -228,7 +239,30 @@ impl StepRunner {
             runbook: runbook.to_string(),
             step: step.to_string(),
         };
+        let key = (runbook.to_string(), step.to_string());
+        let answered = self.check_answered.take().as_ref() == Some(&key);
+        let cleared = self.check_cleared.take().as_ref() == Some(&key);
         if spec.interactive && !practice {
+            // Its check first, as for any step (`yum install screen` is not run again when
+            // `rpm -q screen` says it is installed), off the loop; the terminal is handed over
+            // only once it says not done.
+            if let Some(check) = plan.check.as_ref().filter(|_| !answered && !cleared) {
+                let (tx, rx) = mpsc::channel();
+                let shown = check.display();
+                let (check, on) = (check.clone(), model.settings.machine.shared());
+                std::thread::spawn(move || {
+                    let _ = tx.send(exec::run_check(&on, &check));
+                });
+                self.active = Some(Active::CheckingInteractive {
+                    answer: rx,
+                    runbook: key.0,
+                    step: key.1,
+                    check: shown.clone(),
+                });
+                return Start::Messages(vec![Msg::OutputLine(format!(
+                    "fieldbook: checking first: {shown}"
+                ))]);
+            }
             let (loaded, log) = owner.record(
                 recorder,
                 Transition::Started {
@@ -263,7 +297,6 @@ impl StepRunner {
                 &model.settings.machine.shared(),
             ),
         };
-        let answered = self.check_answered.take() == Some((runbook.to_string(), step.to_string()));
         match plan.check.filter(|_| !practice && !answered) {
             Some(check) => {
                 let (tx, rx) = mpsc::channel();
@@ -422,7 +455,12 @@ impl StepRunner {
     pub(crate) fn cancel(&mut self) {
         match &self.active {
             Some(Active::Running { running, .. }) => running.cancel.cancel(),
-            Some(Active::Checking { .. } | Active::Probing { .. } | Active::HostOrphans { .. }) => {
+            Some(
+                Active::Checking { .. }
+                | Active::CheckingInteractive { .. }
+                | Active::Probing { .. }
+                | Active::HostOrphans { .. },
+            ) => {
                 self.active = None;
             }
             None => {}
@@ -448,7 +486,12 @@ impl StepRunner {
                 };
                 vec![owner.finished(recorder, &outcome), Msg::StepEnded(outcome)]
             }
-            Some(Active::Checking { .. } | Active::Probing { .. } | Active::HostOrphans { .. }) => {
+            Some(
+                Active::Checking { .. }
+                | Active::CheckingInteractive { .. }
+                | Active::Probing { .. }
+                | Active::HostOrphans { .. },
+            ) => {
                 vec![Msg::NotStarted(format!("{why} before the step started"))]
             }
             // A supervised step keeps running; its attempt stays `running` with the pid.
@@ -689,5 +732,79 @@ mod tests {
             std::thread::sleep(Duration::from_millis(25));
         }
         assert!(ran.exists(), "the step did not run");
+    }
+
+    /// An interactive step's `check` runs first, off the loop, as any step's does: passing, the
+    /// step is offered as already done and the terminal is never handed over (`yum install
+    /// screen` is not run when `rpm -q screen` says it is there); not done, the answer starts
+    /// the step again and it goes to the terminal without checking twice.
+    #[test]
+    fn an_interactive_steps_check_runs_before_the_terminal_is_handed_over() {
+        use crate::core::runbook::load_str;
+        let tmp = tempfile::tempdir().unwrap();
+        let there = tmp.path().join("installed");
+        std::fs::write(&there, "").unwrap();
+        let step = |id: &str, path: &std::path::Path| {
+            format!(
+                "[[section.step]]\nid = \"{id}\"\ntitle = \"{id}\"\nkind = \"command\"\n\
+                 commands = [[\"sh\", \"-c\", \"read a\"]]\ninteractive = true\n\
+                 check = [\"test\", \"-e\", \"{}\"]\nwhy = \"w\"\n",
+                path.display()
+            )
+        };
+        let rb = load_str(
+            "ask.toml",
+            &format!(
+                "id = \"ask\"\ntitle = \"A\"\nsummary = \"s\"\n[[section]]\nid = \"s\"\n\
+                 title = \"S\"\n{}{}",
+                step("present", &there),
+                step("absent", &tmp.path().join("missing"))
+            ),
+        )
+        .unwrap();
+        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
+        model.settings.state_dir = Some(tmp.path().join("state"));
+        model.settings.target = "gw1".into();
+        let mut recorder = Recorder::new(vec![rb]);
+        let mut runner = StepRunner::default();
+        let poll_until = |runner: &mut StepRunner, recorder: &mut Recorder| {
+            for _ in 0..400 {
+                let msgs = runner.poll(recorder);
+                if !msgs.is_empty() {
+                    return msgs;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            panic!("no answer from the check");
+        };
+        let checking = |start: Start| match start {
+            Start::Messages(msgs) => assert!(
+                matches!(&msgs[..], [Msg::OutputLine(l)] if l.contains("checking first")),
+                "{msgs:?}"
+            ),
+            Start::Interactive(_) => panic!("the terminal was handed over before the check ran"),
+        };
+        let terminal = |start: Start| match start {
+            Start::Interactive(_) => {}
+            Start::Messages(msgs) => panic!("not handed the terminal: {msgs:?}"),
+        };
+        // Not done: the check's answer starts the step again, which then gets the terminal.
+        checking(runner.start(&model, &mut recorder, "ask", "absent"));
+        let msgs = poll_until(&mut runner, &mut recorder);
+        assert!(
+            matches!(&msgs[..], [Msg::Applies { step, .. }] if step == "absent"),
+            "{msgs:?}"
+        );
+        terminal(runner.start(&model, &mut recorder, "ask", "absent"));
+        // Done already: offered as done; the terminal is never asked for.
+        checking(runner.start(&model, &mut recorder, "ask", "present"));
+        let msgs = poll_until(&mut runner, &mut recorder);
+        assert!(
+            msgs.iter().any(|m| matches!(m, Msg::AlreadyDone { .. })),
+            "{msgs:?}"
+        );
+        assert!(!runner.busy());
+        // "Run it anyway" after that: straight to the terminal, not checked twice.
+        terminal(runner.start(&model, &mut recorder, "ask", "present"));
     }
 }

@@ -81,6 +81,46 @@ impl StepRunner {
                     "asking the host about the last attempt ended without an answer".into(),
                 )],
             },
+            Some(Active::CheckingInteractive {
+                answer,
+                runbook,
+                step,
+                check,
+            }) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    self.active = Some(Active::CheckingInteractive {
+                        answer,
+                        runbook,
+                        step,
+                        check,
+                    });
+                    Vec::new()
+                }
+                Ok(CheckResult::AlreadyDone) => {
+                    self.check_answered = Some((runbook, step));
+                    vec![
+                        Msg::OutputLine(format!(
+                            "fieldbook: `{check}` succeeded: the step looks already done; nothing was run."
+                        )),
+                        Msg::AlreadyDone { check },
+                    ]
+                }
+                Ok(other) => {
+                    let mut msgs = Vec::new();
+                    if let CheckResult::Unknown(why) = other {
+                        msgs.push(Msg::OutputLine(format!(
+                            "fieldbook: the check was not conclusive ({why}); running the step"
+                        )));
+                    }
+                    self.check_cleared = Some((runbook.clone(), step.clone()));
+                    msgs.push(Msg::Applies { runbook, step });
+                    msgs
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.check_cleared = Some((runbook.clone(), step.clone()));
+                    vec![Msg::Applies { runbook, step }]
+                }
+            },
             Some(Active::Checking {
                 answer,
                 prepared,

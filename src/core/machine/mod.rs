@@ -360,11 +360,14 @@ pub fn start_long_with_secrets(
     secrets: &[String],
 ) -> Result<(u32, RunningStep), MachineError> {
     if let Some(session) = machine.ssh() {
-        let step = remote_long::launch(session, job, log, secrets)?;
+        // With `--root` too, the programs run inside the chroot on the host, never on the
+        // host itself.
+        let job = session.rooted_job(job);
+        let step = remote_long::launch(session, &job, log, secrets)?;
         let pid = step.pid;
         return Ok((
             pid,
-            remote_long::watch(machine.clone(), log.to_path_buf(), step, Some(job.clone())),
+            remote_long::watch(machine.clone(), log.to_path_buf(), step, Some(job)),
         ));
     }
     let mut local = job.clone();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::{Captured, How, Machine, MachineError, Spawn, remote_line};
 use crate::core::fleet::{self, ssh::SSH_ENV};
 use crate::core::progress::Exit;
-use crate::core::runner::Command;
+use crate::core::runner::{Command, StepJob};
 
 /// Longest a housekeeping command (signal, exit probe, file read) may take.
 const QUICK_LIMIT: Duration = Duration::from_secs(60);
@@ -276,6 +276,17 @@ impl SshSession {
             }
             None => argv.to_vec(),
         }
+    }
+
+    /// `job` as it must run on the host: each program behind `chroot DIR` when `--root` was
+    /// given too, as every other command of the session runs (the supervisor itself, its log
+    /// and exit file stay outside the root, in the remote dir).
+    pub(crate) fn rooted_job(&self, job: &StepJob) -> StepJob {
+        let mut job = job.clone();
+        for c in &mut job.commands {
+            c.argv = self.rooted(&c.argv);
+        }
+        job
     }
 
     /// Runs a remote line through the master, feeding `stdin`, and waits at most `limit`.
