@@ -261,6 +261,41 @@ fn a_hostile_value_arrives_as_one_literal_argument() {
     }
 }
 
+/// A session leaves no marks behind: each captured program writes its process group and its
+/// own exit to `marks/` in the remote dir (for cancel and to tell its exit 255 from ssh's);
+/// closing the session removes its own (a walk of the ClearOS runbook left 98 files).
+#[test]
+fn a_session_removes_its_marks_on_the_host_when_it_closes() {
+    let Some(s) = sshd("a_session_removes_its_marks_on_the_host_when_it_closes") else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let dir = format!("/var/tmp/fb-marks-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = s.run(
+        "fbtest",
+        state.path(),
+        &[
+            "--remote-dir",
+            &dir,
+            "exec",
+            "remote-test",
+            "args",
+            "--yes",
+            "--var",
+            "value=x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("[x]"), "{}", text(&out.stdout));
+    let left: Vec<_> = std::fs::read_dir(format!("{dir}/marks"))
+        .expect("the session's marks directory")
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(left.is_empty(), "left on the host: {left:?}");
+}
+
 /// The check runs on the host (its program exists only there) and a script step gets its
 /// variables as FB_ variables there, as the host's user.
 #[test]

@@ -84,6 +84,19 @@ pub fn exit_of(mark: &str) -> String {
     ])
 }
 
+/// Removes the group and exit files of one session's captured programs (`marks/NONCE-*`),
+/// when the session closes: nothing reads them after that, and a session runs hundreds.
+pub fn forget_marks(dir: &str, nonce: &str) -> String {
+    shell_quote::join(&[
+        "sh",
+        "-c",
+        "rm -f \"$1/marks/$2-\"*; exit 0",
+        "sh",
+        dir,
+        nonce,
+    ])
+}
+
 /// Marker the open probe prints before the remote directory it settled on.
 pub const DIR_MARK: &str = "fieldbook-remote-dir ";
 

@@ -427,6 +427,10 @@ impl SshSession {
         }
         *closed = true;
         if self.socket.exists() {
+            // The session's marks go with it (a kill leaves them: the next session's own marks
+            // have another nonce, so stale ones are only files, never read).
+            let forget = remote_line::forget_marks(&self.remote_dir, &self.nonce);
+            let _ = self.run_line(forget, None, Duration::from_secs(3));
             let mut argv = self.user_args();
             argv.extend(
                 [
