@@ -104,15 +104,18 @@ fn xen_networking_steps_run_through_fieldbook_against_the_real_rc_update() {
     let log1 = work.path().join("calls-1");
     let bin = wrappers(&root, &work.path().join("bin-1"), &log1, None);
     let fb = Fieldbook::new(&work.path().join("state-1"), &[bin, root.bin()]);
-    // Taking eth0 out asks for confirmation: without --yes nothing runs (exit 3).
-    let unconfirmed = fb.exec(RUNBOOK, &ids[0], &[STEPS[0].1]);
+    // These steps come after brctl-present (`after`), which looks for /sbin/brctl on this
+    // machine; the suite is about rc-update, so they run with --force (the ordering has its
+    // own tests in conditions_cli.rs). Taking eth0 out asks for confirmation: without --yes
+    // nothing runs (exit 3).
+    let unconfirmed = fb.exec_with(RUNBOOK, &ids[0], &[STEPS[0].1], &["--force"]);
     assert_eq!(unconfirmed.code, 3, "{}", unconfirmed.all());
     assert!(
         calls(&log1).is_empty(),
         "rc-update ran without confirmation"
     );
     for (id, (argv, var, message)) in ids.iter().zip(STEPS) {
-        let out = fb.exec_with(RUNBOOK, id, &[var], &["--yes"]);
+        let out = fb.exec_with(RUNBOOK, id, &[var], &["--yes", "--force"]);
         assert_eq!(out.code, 0, "{id} should end done:\n{}", out.all());
         assert!(
             out.all().contains(message),
@@ -204,7 +207,7 @@ fn xen_networking_steps_run_through_fieldbook_against_the_real_rc_update() {
     // root) say so, and rc-update is not run again.
     let before = calls(&log1).len();
     for id in &ids {
-        let out = fb.exec_with(RUNBOOK, id, &[], &["--yes"]);
+        let out = fb.exec_with(RUNBOOK, id, &[], &["--yes", "--force"]);
         assert_eq!(out.code, 0, "{id} again should stay done:\n{}", out.all());
         assert_clean(id, &out.all());
     }
@@ -227,7 +230,7 @@ fn xen_networking_steps_run_through_fieldbook_against_the_real_rc_update() {
         " * rc-update: net.xenbr0 already installed in runlevel `default'; skipping\n",
     ];
     for ((id, (_, var, _)), message) in ids.iter().zip(STEPS).zip(again) {
-        let out = fb3.exec_with(RUNBOOK, id, &[var], &["--yes"]);
+        let out = fb3.exec_with(RUNBOOK, id, &[var], &["--yes", "--force"]);
         assert_eq!(out.code, 0, "{id} run twice must end done:\n{}", out.all());
         assert!(
             out.all().contains(message),
@@ -419,7 +422,8 @@ fn xen_networking_steps_through_the_chroot_machine_and_over_ssh() {
             back_to_the_start(&root);
         }
         let fb = Fieldbook::new(&work.path().join(format!("state-{n}")), &[]);
-        let mut extra: Vec<&str> = vec!["--yes", "--target", "guest"];
+        // --force: past brctl-present (`after`), as in the test above.
+        let mut extra: Vec<&str> = vec!["--yes", "--force", "--target", "guest"];
         extra.extend(global.iter().map(String::as_str));
         for (id, (_, var, message)) in ids.iter().zip(STEPS) {
             let out = fb.exec_with(RUNBOOK, id, &[var], &extra);
