@@ -143,90 +143,24 @@ impl<'a> Context<'a> {
         }
         let spec = match &step.action {
             Action::Run(spec) => spec,
-            Action::Form { fields } => {
-                self.store
-                    .borrow_mut()
-                    .mark_done(&step.id, "values given on the command line")?;
-                // Say what was saved: a form step that printed nothing looked like one that
-                // did nothing.
-                let mut out = std::io::stdout().lock();
-                for name in fields {
-                    let secret = self
-                        .runbook
-                        .variable(name)
-                        .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret);
-                    let shown = match self.values.get(name) {
-                        Some(_) if secret => "(secret: used now, never saved)".to_string(),
-                        Some(v) => v.clone(),
-                        None => "(no value)".to_string(),
-                    };
-                    let _ = writeln!(out, "{name} = {}", terminal_safe(&shown));
-                }
-                say(&format!(
-                    "{}: done; values saved for the later steps",
-                    step.id
-                ));
-                return Ok(StepEnd::Done);
-            }
+            Action::Form { fields } => return self.form_step(step, fields),
             Action::Edit { edits } => return self.edit_step(step, edits),
             _ => return Ok(StepEnd::NeedsTerminal("it needs the app".into())),
         };
         // A long step still running under its supervisor (started earlier, by the app or by
         // another exec): follow it instead of starting it twice.
-        let live = self
-            .store
-            .borrow()
-            .live_steps()
-            .into_iter()
-            .find(|l| l.step == step.id);
-        if let Some(live) = live {
-            let Some(log) = live.log else {
-                return Ok(StepEnd::NotDone("running, but its log is unknown".into()));
-            };
-            say(&format!(
-                "{} is still running (supervisor pid {}); following its log {}",
-                step.id,
-                live.pid,
-                log.display()
-            ));
-            let running = super::follow_supervised(&self.settings.machine.0, live.pid, &log);
-            return self.follow_and_record(step, &running, true);
+        if let Some(end) = self.follow_live(step)? {
+            return Ok(end);
         }
         let plan = match super::plan(self.runbook, spec, &self.values) {
             Ok(plan) => plan,
             Err(m) => return Ok(StepEnd::NotDone(format!("no value for '{}'", m.name))),
         };
-        if !self.settings.practice
-            && let Some(check) = &plan.check
-        {
-            match super::run_check(&self.settings.machine.0, check) {
-                CheckResult::AlreadyDone => {
-                    let reason = format!("already done: `{}` succeeded", check.display());
-                    say(&format!("{}: {reason}", step.id));
-                    self.store.borrow_mut().mark_done(&step.id, &reason)?;
-                    return Ok(StepEnd::Done);
-                }
-                CheckResult::NotDone => {}
-                CheckResult::Unknown(why) => {
-                    say(&format!("{}: check not conclusive: {why}", step.id));
-                }
-            }
+        if self.already_done(step, &plan)? {
+            return Ok(StepEnd::Done);
         }
         self.host_orphans(step)?;
-        if self.stop_orphans {
-            let stopped = self.store.borrow().stop_orphans(&step.id, ORPHAN_GRACE);
-            if !stopped.is_empty() {
-                let pids: Vec<String> = stopped.iter().map(u32::to_string).collect();
-                let text = format!(
-                    "stopped the program a killed supervisor left running (pid {}): SIGTERM, \
-                     then SIGKILL if needed",
-                    pids.join(", ")
-                );
-                say(&format!("{}: {text}", step.id));
-                // On the record too, as the app records it.
-                self.store.borrow_mut().note(&step.id, &text)?;
-            }
-        }
+        self.stop_orphans_first(step)?;
         let started = self
             .store
             .borrow_mut()
@@ -271,6 +205,102 @@ impl<'a> Context<'a> {
         }
         say(&format!("{} (log: {})", step.title, log.display()));
         self.follow_and_record(step, &launched.running, supervised)
+    }
+
+    /// A form step given its values on the command line: done, saying what was saved (a form
+    /// step that printed nothing looked like one that did nothing).
+    fn form_step(&self, step: &Step, fields: &[String]) -> anyhow::Result<StepEnd> {
+        self.store
+            .borrow_mut()
+            .mark_done(&step.id, "values given on the command line")?;
+        let mut out = std::io::stdout().lock();
+        for name in fields {
+            let secret = self
+                .runbook
+                .variable(name)
+                .is_some_and(|v| v.ty == crate::core::vars::VarType::Secret);
+            let shown = match self.values.get(name) {
+                Some(_) if secret => "(secret: used now, never saved)".to_string(),
+                Some(v) => v.clone(),
+                None => "(no value)".to_string(),
+            };
+            let _ = writeln!(out, "{name} = {}", terminal_safe(&shown));
+        }
+        say(&format!(
+            "{}: done; values saved for the later steps",
+            step.id
+        ));
+        Ok(StepEnd::Done)
+    }
+
+    /// Follows the step when it is still running under its supervisor; None when it is not.
+    fn follow_live(&self, step: &Step) -> anyhow::Result<Option<StepEnd>> {
+        let live = self
+            .store
+            .borrow()
+            .live_steps()
+            .into_iter()
+            .find(|l| l.step == step.id);
+        if let Some(live) = live {
+            let Some(log) = live.log else {
+                return Ok(Some(StepEnd::NotDone(
+                    "running, but its log is unknown".into(),
+                )));
+            };
+            say(&format!(
+                "{} is still running (supervisor pid {}); following its log {}",
+                step.id,
+                live.pid,
+                log.display()
+            ));
+            let running = super::follow_supervised(&self.settings.machine.0, live.pid, &log);
+            return self.follow_and_record(step, &running, true).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// True when the step's check says it is done already (recorded so); a check that cannot
+    /// tell is said and the step runs.
+    fn already_done(&self, step: &Step, plan: &super::Plan) -> anyhow::Result<bool> {
+        if self.settings.practice {
+            return Ok(false);
+        }
+        if let Some(check) = &plan.check {
+            match super::run_check(&self.settings.machine.0, check) {
+                CheckResult::AlreadyDone => {
+                    let reason = format!("already done: `{}` succeeded", check.display());
+                    say(&format!("{}: {reason}", step.id));
+                    self.store.borrow_mut().mark_done(&step.id, &reason)?;
+                    return Ok(true);
+                }
+                CheckResult::NotDone => {}
+                CheckResult::Unknown(why) => {
+                    say(&format!("{}: check not conclusive: {why}", step.id));
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// `--stop-orphans`: stops what a killed supervisor left running before the step starts
+    /// again, and records it as the app does.
+    fn stop_orphans_first(&self, step: &Step) -> anyhow::Result<()> {
+        if !self.stop_orphans {
+            return Ok(());
+        }
+        let stopped = self.store.borrow().stop_orphans(&step.id, ORPHAN_GRACE);
+        if !stopped.is_empty() {
+            let pids: Vec<String> = stopped.iter().map(u32::to_string).collect();
+            let text = format!(
+                "stopped the program a killed supervisor left running (pid {}): SIGTERM, \
+                 then SIGKILL if needed",
+                pids.join(", ")
+            );
+            say(&format!("{}: {text}", step.id));
+            // On the record too, as the app records it.
+            self.store.borrow_mut().note(&step.id, &text)?;
+        }
+        Ok(())
     }
 
     /// Records how the step's attempt ended.
