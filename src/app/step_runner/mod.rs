@@ -15,7 +15,7 @@ use super::recorder::Recorder;
 use crate::core::exec::{self, Mode};
 use crate::core::machine::remote_orphans::{self, HostCheck};
 use crate::core::progress::Status;
-use crate::core::runbook::Action;
+use crate::core::runbook::{Action, Step};
 use crate::core::runner::{CheckResult, RunOutcome, RunningStep, StepJob};
 use crate::core::settings::Settings;
 use crate::core::store::{StoreError, Transition};
@@ -182,57 +182,11 @@ impl StepRunner {
             }
         };
         let practice = model.settings.practice;
-        // Its last attempt ran on a host and was interrupted: that host is asked first, off
-        // the loop, whether the program still runs there (never this machine's processes).
-        let host_asked = self.host_answered.take() == Some((runbook.to_string(), step.to_string()));
-        if !practice
-            && !host_asked
-            && let Some(at) = model.run(runbook).and_then(|run| {
-                let dir = model.settings.state().ok()?;
-                remote_orphans::host_attempt(run, &dir, step)
-            })
-        {
-            let (tx, rx) = mpsc::channel();
-            let dest = at.step.destination.clone();
-            let on = model.settings.machine.shared();
-            std::thread::spawn(move || {
-                let _ = tx.send(remote_orphans::check(&*on, &at));
-            });
-            self.active = Some(Active::HostOrphans {
-                answer: rx,
-                runbook: runbook.to_string(),
-                step: step.to_string(),
-            });
-            return Start::Messages(vec![Msg::OutputLine(format!(
-                "fieldbook: its last attempt ran on {dest}; asking there whether its program \
-                 still runs"
-            ))]);
+        if let Some(start) = self.ask_host_first(model, runbook, step) {
+            return start;
         }
-        // The step's `when` probe first, off the loop: a step that does not apply here is not
-        // run. Its answer comes back as a message; a yes starts the step again, unprobed.
-        let probed = self.probe_answered.take() == Some((runbook.to_string(), step.to_string()));
-        if !practice
-            && !probed
-            && let Some(probe) = st
-                .when
-                .as_ref()
-                .and_then(|w| conditions::probe_command(w, &values))
-        {
-            let (tx, rx) = mpsc::channel();
-            let (st, values) = (st.clone(), values.clone());
-            let on = model.settings.machine.shared();
-            std::thread::spawn(move || {
-                let _ = tx.send(conditions::probe_here(&*on, &st, &values));
-            });
-            self.active = Some(Active::Probing {
-                answer: rx,
-                runbook: runbook.to_string(),
-                step: step.to_string(),
-            });
-            return Start::Messages(vec![Msg::OutputLine(format!(
-                "fieldbook: does the step apply here? asking: {}",
-                probe.display()
-            ))]);
+        if let Some(start) = self.probe_first(model, runbook, st, &values) {
+            return start;
         }
         let owner = Owner {
             settings: model.settings.clone(),
@@ -243,40 +197,7 @@ impl StepRunner {
         let answered = self.check_answered.take().as_ref() == Some(&key);
         let cleared = self.check_cleared.take().as_ref() == Some(&key);
         if spec.interactive && !practice {
-            // Its check first, as for any step (`yum install screen` is not run again when
-            // `rpm -q screen` says it is installed), off the loop; the terminal is handed over
-            // only once it says not done.
-            if let Some(check) = plan.check.as_ref().filter(|_| !answered && !cleared) {
-                let (tx, rx) = mpsc::channel();
-                let shown = check.display();
-                let (check, on) = (check.clone(), model.settings.machine.shared());
-                std::thread::spawn(move || {
-                    let _ = tx.send(exec::run_check(&on, &check));
-                });
-                self.active = Some(Active::CheckingInteractive {
-                    answer: rx,
-                    runbook: key.0,
-                    step: key.1,
-                    check: shown.clone(),
-                });
-                return Start::Messages(vec![Msg::OutputLine(format!(
-                    "fieldbook: checking first: {shown}"
-                ))]);
-            }
-            let (loaded, log) = owner.record(
-                recorder,
-                Transition::Started {
-                    step: step.to_string(),
-                },
-            );
-            return match log {
-                Some(log) => Start::Interactive(Box::new(Interactive {
-                    owner,
-                    job: plan.job,
-                    log,
-                })),
-                None => Start::Messages(vec![loaded, unsaved()]),
-            };
+            return self.start_interactive(model, recorder, owner, plan, answered || cleared);
         }
         let mut msgs = Vec::new();
         if spec.long && !practice && !in_multiplexer() {
@@ -317,6 +238,114 @@ impl StepRunner {
             None => msgs.extend(self.launch(recorder, prepared)),
         }
         Start::Messages(msgs)
+    }
+
+    /// Its last attempt ran on a host and was interrupted: that host is asked first, off the
+    /// loop, whether the program still runs there (never this machine's processes). None when
+    /// the host answered already, in practice, or when no host attempt is left.
+    fn ask_host_first(&mut self, model: &Model, runbook: &str, step: &str) -> Option<Start> {
+        let asked = self.host_answered.take() == Some((runbook.to_string(), step.to_string()));
+        if asked || model.settings.practice {
+            return None;
+        }
+        let at = model.run(runbook).and_then(|run| {
+            let dir = model.settings.state().ok()?;
+            remote_orphans::host_attempt(run, &dir, step)
+        })?;
+        let (tx, rx) = mpsc::channel();
+        let dest = at.step.destination.clone();
+        let on = model.settings.machine.shared();
+        std::thread::spawn(move || {
+            let _ = tx.send(remote_orphans::check(&*on, &at));
+        });
+        self.active = Some(Active::HostOrphans {
+            answer: rx,
+            runbook: runbook.to_string(),
+            step: step.to_string(),
+        });
+        Some(Start::Messages(vec![Msg::OutputLine(format!(
+            "fieldbook: its last attempt ran on {dest}; asking there whether its program \
+             still runs"
+        ))]))
+    }
+
+    /// The step's `when` probe first, off the loop: a step that does not apply here is not
+    /// run. Its answer comes back as a message; a yes starts the step again, unprobed. None
+    /// when it was probed already, in practice, or when the step has no probe.
+    fn probe_first(
+        &mut self,
+        model: &Model,
+        runbook: &str,
+        st: &Step,
+        values: &BTreeMap<String, String>,
+    ) -> Option<Start> {
+        let probed = self.probe_answered.take() == Some((runbook.to_string(), st.id.clone()));
+        if probed || model.settings.practice {
+            return None;
+        }
+        let probe = st
+            .when
+            .as_ref()
+            .and_then(|w| conditions::probe_command(w, values))?;
+        let (tx, rx) = mpsc::channel();
+        let (step, values) = (st.clone(), values.clone());
+        let on = model.settings.machine.shared();
+        std::thread::spawn(move || {
+            let _ = tx.send(conditions::probe_here(&*on, &step, &values));
+        });
+        self.active = Some(Active::Probing {
+            answer: rx,
+            runbook: runbook.to_string(),
+            step: st.id.clone(),
+        });
+        Some(Start::Messages(vec![Msg::OutputLine(format!(
+            "fieldbook: does the step apply here? asking: {}",
+            probe.display()
+        ))]))
+    }
+
+    /// An interactive step: its check first, as for any step (`yum install screen` is not run
+    /// again when `rpm -q screen` says it is installed), off the loop, unless its answer is in
+    /// already (`check_settled`); the terminal is handed over only once it says not done.
+    fn start_interactive(
+        &mut self,
+        model: &Model,
+        recorder: &mut Recorder,
+        owner: Owner,
+        plan: exec::Plan,
+        check_settled: bool,
+    ) -> Start {
+        if let Some(check) = plan.check.as_ref().filter(|_| !check_settled) {
+            let (tx, rx) = mpsc::channel();
+            let shown = check.display();
+            let (check, on) = (check.clone(), model.settings.machine.shared());
+            std::thread::spawn(move || {
+                let _ = tx.send(exec::run_check(&on, &check));
+            });
+            self.active = Some(Active::CheckingInteractive {
+                answer: rx,
+                runbook: owner.runbook.clone(),
+                step: owner.step.clone(),
+                check: shown.clone(),
+            });
+            return Start::Messages(vec![Msg::OutputLine(format!(
+                "fieldbook: checking first: {shown}"
+            ))]);
+        }
+        let (loaded, log) = owner.record(
+            recorder,
+            Transition::Started {
+                step: owner.step.clone(),
+            },
+        );
+        match log {
+            Some(log) => Start::Interactive(Box::new(Interactive {
+                owner,
+                job: plan.job,
+                log,
+            })),
+            None => Start::Messages(vec![loaded, unsaved()]),
+        }
     }
 
     /// Runs commands a tool screen built (exact argv, e.g. `chkconfig --level 2345 cups off`)
