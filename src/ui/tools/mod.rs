@@ -103,14 +103,7 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::ColumnLeft | Action::ColumnRight => {
-            if let ToolView::Runlevels(t) = &session.view {
-                let last = t.runlevels.len().saturating_sub(1);
-                session.column = if action == Action::ColumnLeft {
-                    session.column.saturating_sub(1)
-                } else {
-                    (session.column + 1).min(last)
-                };
-            }
+            move_column(session, action);
             Vec::new()
         }
         Action::Refresh => {
@@ -124,16 +117,7 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::ShowOutput => crate::ui::update::show_output(model),
         Action::ClearChoices => {
-            match &mut session.view {
-                ToolView::Services(t) => t.clear_choices(),
-                ToolView::Runlevels(t) => {
-                    for r in &mut t.rows {
-                        r.wanted = r.current.clone();
-                    }
-                }
-                ToolView::Snort(s) => s.wanted.clear(),
-                _ => {}
-            }
+            clear_choices(&mut session.view);
             Vec::new()
         }
         Action::FollowAdvice => {
@@ -152,17 +136,7 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Apply => apply(model, root_env),
-        Action::Restart => {
-            let commands = vec![snort::RESTART.iter().map(|s| s.to_string()).collect()];
-            ask(
-                model,
-                "Restart snort so it re-reads its rules?\n/etc/init.d/snort restart".into(),
-                ToolConfirm::Run {
-                    commands,
-                    env: Vec::new(),
-                },
-            )
-        }
+        Action::Restart => ask_restart(model),
         Action::AddOwn => {
             model.overlay = Some(Overlay::Prompt {
                 title: "Your own SID: the number, a space, then why".into(),
@@ -173,29 +147,73 @@ pub fn key(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::Undo => {
             let (runbook, step) = (session.runbook.clone(), session.step.clone());
-            let last = model.run(&runbook).and_then(|r| {
-                r.edits
-                    .iter()
-                    .rev()
-                    .find(|e| e.step == step && !e.undone)
-                    .cloned()
-            });
-            match last {
-                Some(applied) => ask(
-                    model,
-                    format!(
-                        "Undo the last rules edit? {} goes back to its backup from {}.",
-                        applied.path, applied.at
-                    ),
-                    ToolConfirm::Undo(applied),
-                ),
-                None => {
-                    model.message = Some("No rules edit of this step to undo".into());
-                    Vec::new()
-                }
-            }
+            ask_undo(model, &runbook, &step)
         }
         _ => Vec::new(),
+    }
+}
+
+/// Runlevels: the column the cursor is in moves left or right, within the runlevels listed.
+fn move_column(session: &mut ToolSession, action: Action) {
+    if let ToolView::Runlevels(t) = &session.view {
+        let last = t.runlevels.len().saturating_sub(1);
+        session.column = if action == Action::ColumnLeft {
+            session.column.saturating_sub(1)
+        } else {
+            (session.column + 1).min(last)
+        };
+    }
+}
+
+/// Forgets the choices made on a tool screen: every row wants what it has.
+fn clear_choices(view: &mut ToolView) {
+    match view {
+        ToolView::Services(t) => t.clear_choices(),
+        ToolView::Runlevels(t) => {
+            for r in &mut t.rows {
+                r.wanted = r.current.clone();
+            }
+        }
+        ToolView::Snort(s) => s.wanted.clear(),
+        _ => {}
+    }
+}
+
+/// Asks before restarting snort so it reads its rules again.
+fn ask_restart(model: &mut Model) -> Vec<Effect> {
+    let commands = vec![snort::RESTART.iter().map(|s| s.to_string()).collect()];
+    ask(
+        model,
+        "Restart snort so it re-reads its rules?\n/etc/init.d/snort restart".into(),
+        ToolConfirm::Run {
+            commands,
+            env: Vec::new(),
+        },
+    )
+}
+
+/// Asks before undoing the step's last rules edit not undone yet, or says there is none.
+fn ask_undo(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    let last = model.run(runbook).and_then(|r| {
+        r.edits
+            .iter()
+            .rev()
+            .find(|e| e.step == step && !e.undone)
+            .cloned()
+    });
+    match last {
+        Some(applied) => ask(
+            model,
+            format!(
+                "Undo the last rules edit? {} goes back to its backup from {}.",
+                applied.path, applied.at
+            ),
+            ToolConfirm::Undo(applied),
+        ),
+        None => {
+            model.message = Some("No rules edit of this step to undo".into());
+            Vec::new()
+        }
     }
 }
 
