@@ -9,7 +9,7 @@ use std::sync::mpsc::Sender;
 use crate::core::apply::{self, EditContext};
 use crate::core::exec;
 use crate::core::machine::remote_files;
-use crate::core::runbook::ToolKind;
+use crate::core::runbook::{Edit, ToolKind};
 use crate::core::settings::Settings;
 use crate::core::{gcc, runlevels, services, snort};
 use crate::ui::Msg;
@@ -66,44 +66,15 @@ fn user_sids(ctx: &Settings) -> Option<PathBuf> {
 
 fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
     match job {
-        ToolJob::List(tool) => {
-            let text = match listing_of(tool) {
-                None => Err("this tool has no listing".into()),
-                Some((_, practice)) if ctx.practice => Ok(practice.to_string()),
-                Some((argv, _)) => exec::capture(&ctx.machine.0, argv, env),
-            };
-            ToolResult::Listing {
-                tool,
-                text,
-                taken: ctx.taken_in(),
-            }
-        }
+        ToolJob::List(tool) => ToolResult::Listing {
+            tool,
+            text: listing(tool, ctx, env),
+            taken: ctx.taken_in(),
+        },
         ToolJob::ReadProfileEnv => ToolResult::ProfileEnv(
             gcc::reload_profile_env(ctx.root.as_deref()).map_err(|e| e.to_string()),
         ),
-        ToolJob::ScanSnort => {
-            let machine = &ctx.machine;
-            // Where the rules were read: the host over ssh, else this machine's disk (under
-            // `--root` when given), in practice too (reading changes nothing).
-            let under = ctx.root.as_ref().map(|r| format!("under {}", r.display()));
-            let taken = match (machine.ssh(), under) {
-                (Some(s), Some(u)) => format!("on {}, {u}", s.destination()),
-                (Some(s), None) => format!("on {}", s.destination()),
-                (None, Some(u)) => u,
-                (None, None) => "this machine".into(),
-            };
-            let scan = snort::load_sids(user_sids(ctx).as_deref())
-                .map(|list| {
-                    crate::core::machine::snort_scan(
-                        &**machine,
-                        ctx.root.as_deref(),
-                        &snort::RULE_DIRS,
-                        &list,
-                    )
-                })
-                .map_err(|e| e.to_string());
-            ToolResult::Snort(scan, taken)
-        }
+        ToolJob::ScanSnort => scan_snort(ctx),
         ToolJob::AddSid { sid, reason } => ToolResult::SidAdded(match user_sids(ctx) {
             Some(file) => snort::add_user_sid(&file, sid, &reason)
                 .map(|()| sid)
@@ -112,53 +83,13 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
         }),
         // Edits go where the listing was read: over `--host`, the host's files (the scan read
         // the host's rules), never this machine's.
-        ToolJob::PreviewEdits { edits } => ToolResult::EditPreview(match &state_dir(ctx) {
-            Some(state_dir) => {
-                let archive = PathBuf::new();
-                let values = BTreeMap::new();
-                let cx = edit_context(ctx, state_dir, &archive, &values);
-                match ctx.machine.ssh() {
-                    Some(session) => {
-                        remote_files::preview(session, ctx.root.as_deref(), &edits, &cx)
-                    }
-                    None => apply::preview(&edits, &cx),
-                }
-                .map(|p| p.diff())
-                .map_err(|e| e.to_string())
-            }
-            None => Err(NO_STATE_DIR.into()),
-        }),
+        ToolJob::PreviewEdits { edits } => ToolResult::EditPreview(preview_edits(ctx, &edits)),
         ToolJob::ApplyEdits {
             step,
             archive,
             at,
             edits,
-        } => match &state_dir(ctx) {
-            Some(state_dir) => {
-                let values = BTreeMap::new();
-                let cx = edit_context(ctx, state_dir, &archive, &values);
-                let result = match ctx.machine.ssh() {
-                    Some(session) => {
-                        remote_files::apply(session, ctx.root.as_deref(), &step, &edits, &cx, &at)
-                    }
-                    None => apply::apply_step(&step, &edits, &cx, &at),
-                };
-                match result {
-                    Ok(applied) => ToolResult::EditsApplied {
-                        applied,
-                        error: None,
-                    },
-                    Err(f) => ToolResult::EditsApplied {
-                        applied: f.applied,
-                        error: Some(f.error.to_string()),
-                    },
-                }
-            }
-            None => ToolResult::EditsApplied {
-                applied: Vec::new(),
-                error: Some(NO_STATE_DIR.into()),
-            },
-        },
+        } => apply_edits(ctx, &step, &archive, &at, &edits),
         ToolJob::UndoEdit(applied) => ToolResult::EditUndone(match &state_dir(ctx) {
             Some(state_dir) => match ctx.machine.ssh() {
                 Some(session) => remote_files::undo(session, &applied, state_dir, false),
@@ -168,6 +99,84 @@ fn run(job: ToolJob, ctx: &Settings, env: &[(String, String)]) -> ToolResult {
             .map_err(|e| e.to_string()),
             None => Err(NO_STATE_DIR.into()),
         }),
+    }
+}
+
+/// A tool's read-only listing: the practice transcript in practice, else the program's output
+/// on the session's machine.
+fn listing(tool: ToolKind, ctx: &Settings, env: &[(String, String)]) -> Result<String, String> {
+    match listing_of(tool) {
+        None => Err("this tool has no listing".into()),
+        Some((_, practice)) if ctx.practice => Ok(practice.to_string()),
+        Some((argv, _)) => exec::capture(&ctx.machine.0, argv, env),
+    }
+}
+
+/// The snort rule files scanned for the article's SIDs and the user's own, where the session
+/// reads them: the host over ssh, else this machine's disk (under `--root` when given), in
+/// practice too (reading changes nothing). The result says where.
+fn scan_snort(ctx: &Settings) -> ToolResult {
+    let machine = &ctx.machine;
+    let under = ctx.root.as_ref().map(|r| format!("under {}", r.display()));
+    let taken = match (machine.ssh(), under) {
+        (Some(s), Some(u)) => format!("on {}, {u}", s.destination()),
+        (Some(s), None) => format!("on {}", s.destination()),
+        (None, Some(u)) => u,
+        (None, None) => "this machine".into(),
+    };
+    let scan = snort::load_sids(user_sids(ctx).as_deref())
+        .map(|list| {
+            crate::core::machine::snort_scan(
+                &**machine,
+                ctx.root.as_deref(),
+                &snort::RULE_DIRS,
+                &list,
+            )
+        })
+        .map_err(|e| e.to_string());
+    ToolResult::Snort(scan, taken)
+}
+
+/// The diff a tool's edits would make, on the session's machine.
+fn preview_edits(ctx: &Settings, edits: &[Edit]) -> Result<String, String> {
+    let Some(state_dir) = state_dir(ctx) else {
+        return Err(NO_STATE_DIR.into());
+    };
+    let archive = PathBuf::new();
+    let values = BTreeMap::new();
+    let cx = edit_context(ctx, &state_dir, &archive, &values);
+    match ctx.machine.ssh() {
+        Some(session) => remote_files::preview(session, ctx.root.as_deref(), edits, &cx),
+        None => apply::preview(edits, &cx),
+    }
+    .map(|p| p.diff())
+    .map_err(|e| e.to_string())
+}
+
+/// A tool's edits applied on the session's machine, backed up in `archive`; what was applied
+/// before a failure is kept with the error.
+fn apply_edits(ctx: &Settings, step: &str, archive: &Path, at: &str, edits: &[Edit]) -> ToolResult {
+    let Some(state_dir) = state_dir(ctx) else {
+        return ToolResult::EditsApplied {
+            applied: Vec::new(),
+            error: Some(NO_STATE_DIR.into()),
+        };
+    };
+    let values = BTreeMap::new();
+    let cx = edit_context(ctx, &state_dir, archive, &values);
+    let result = match ctx.machine.ssh() {
+        Some(session) => remote_files::apply(session, ctx.root.as_deref(), step, edits, &cx, at),
+        None => apply::apply_step(step, edits, &cx, at),
+    };
+    match result {
+        Ok(applied) => ToolResult::EditsApplied {
+            applied,
+            error: None,
+        },
+        Err(f) => ToolResult::EditsApplied {
+            applied: f.applied,
+            error: Some(f.error.to_string()),
+        },
     }
 }
 
