@@ -90,7 +90,6 @@ pub(super) fn step_key(
     action: Action,
     page: usize,
 ) -> Vec<Effect> {
-    let target = (runbook.to_string(), step.to_string());
     if let Some(why) = model.read_only_why(runbook)
         && matches!(
             action,
@@ -108,74 +107,8 @@ pub(super) fn step_key(
         }
         Action::Run => request_run(model, runbook, step),
         Action::Undo => edit::request_undo(model, runbook, step),
-        Action::MarkDone => {
-            if is_running(model, runbook, step) {
-                model.message = Some("The step is running: wait for it to end".into());
-                return Vec::new();
-            }
-            // Overriding a recorded failure, or declaring done a step fieldbook never ran, needs
-            // the technician's reason in the handover report; finishing a manual step does not.
-            let never_ran = model
-                .step(runbook, step)
-                .is_some_and(|(_, s)| !matches!(s.action, StepAction::Manual))
-                && model
-                    .run(runbook)
-                    .and_then(|r| r.steps.get(step))
-                    .is_none_or(|s| s.attempts.is_empty());
-            let status = model.status(runbook, step);
-            let overriding = matches!(
-                status,
-                Status::Failed | Status::Interrupted | Status::Cancelled
-            );
-            if overriding || (never_ran && status != Status::Done) {
-                model.overlay = Some(Overlay::Prompt {
-                    title: "Why mark it done? (e.g. ran it by hand)".into(),
-                    input: Input::default(),
-                    purpose: PromptFor::DoneReason {
-                        runbook: target.0,
-                        step: target.1,
-                    },
-                });
-                return Vec::new();
-            }
-            to_next_step(model, runbook, step);
-            vec![record(
-                runbook,
-                Transition::MarkedDone {
-                    step: step.to_string(),
-                    reason: None,
-                },
-            )]
-        }
-        Action::Skip | Action::Note => {
-            if action == Action::Skip && is_running(model, runbook, step) {
-                model.message = Some("The step is running: wait for it to end".into());
-                return Vec::new();
-            }
-            let (title, purpose) = if action == Action::Skip {
-                (
-                    "Why skip this step?",
-                    PromptFor::SkipReason {
-                        runbook: target.0,
-                        step: target.1,
-                    },
-                )
-            } else {
-                (
-                    "Note",
-                    PromptFor::Note {
-                        runbook: target.0,
-                        step: target.1,
-                    },
-                )
-            };
-            model.overlay = Some(Overlay::Prompt {
-                title: title.into(),
-                input: Input::default(),
-                purpose,
-            });
-            Vec::new()
-        }
+        Action::MarkDone => mark_done(model, runbook, step),
+        Action::Skip | Action::Note => ask_reason(model, runbook, step, action),
         Action::ShowOutput => show_output(model),
         Action::Next | Action::Previous => {
             step_to(model, runbook, step, action == Action::Next);
@@ -189,6 +122,78 @@ pub(super) fn step_key(
             Vec::new()
         }
     }
+}
+
+/// `d`: marks the step done; overriding a recorded failure, or declaring done a step fieldbook
+/// never ran, first asks for the technician's reason (it goes into the handover report).
+fn mark_done(model: &mut Model, runbook: &str, step: &str) -> Vec<Effect> {
+    if is_running(model, runbook, step) {
+        model.message = Some("The step is running: wait for it to end".into());
+        return Vec::new();
+    }
+    // Finishing a manual step needs no reason.
+    let never_ran = model
+        .step(runbook, step)
+        .is_some_and(|(_, s)| !matches!(s.action, StepAction::Manual))
+        && model
+            .run(runbook)
+            .and_then(|r| r.steps.get(step))
+            .is_none_or(|s| s.attempts.is_empty());
+    let status = model.status(runbook, step);
+    let overriding = matches!(
+        status,
+        Status::Failed | Status::Interrupted | Status::Cancelled
+    );
+    if overriding || (never_ran && status != Status::Done) {
+        model.overlay = Some(Overlay::Prompt {
+            title: "Why mark it done? (e.g. ran it by hand)".into(),
+            input: Input::default(),
+            purpose: PromptFor::DoneReason {
+                runbook: runbook.to_string(),
+                step: step.to_string(),
+            },
+        });
+        return Vec::new();
+    }
+    to_next_step(model, runbook, step);
+    vec![record(
+        runbook,
+        Transition::MarkedDone {
+            step: step.to_string(),
+            reason: None,
+        },
+    )]
+}
+
+/// `s` or `n`: asks why the step is skipped, or for a note to keep on it.
+fn ask_reason(model: &mut Model, runbook: &str, step: &str, action: Action) -> Vec<Effect> {
+    if action == Action::Skip && is_running(model, runbook, step) {
+        model.message = Some("The step is running: wait for it to end".into());
+        return Vec::new();
+    }
+    let (title, purpose) = if action == Action::Skip {
+        (
+            "Why skip this step?",
+            PromptFor::SkipReason {
+                runbook: runbook.to_string(),
+                step: step.to_string(),
+            },
+        )
+    } else {
+        (
+            "Note",
+            PromptFor::Note {
+                runbook: runbook.to_string(),
+                step: step.to_string(),
+            },
+        )
+    };
+    model.overlay = Some(Overlay::Prompt {
+        title: title.into(),
+        input: Input::default(),
+        purpose,
+    });
+    Vec::new()
 }
 
 /// Puts the runbook's screen and the step's screen on the stack (the Output screen goes on top
