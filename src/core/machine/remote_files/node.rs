@@ -89,6 +89,12 @@ echo "F $pe"; echo "$l"; exec cat "$p""#;
         &MAX_FILE_BYTES.to_string(),
         &parent_of(path),
     ]);
+    let text = answer_of(session, path, line)?;
+    node_of(path, &text)
+}
+
+/// Runs the read's line on the host: its output, or the error its failure means.
+fn answer_of(session: &SshSession, path: &str, line: String) -> Result<Vec<u8>, EditError> {
     let out = session
         .run_line(line, None, FILE_LIMIT)
         .map_err(link_err(path))?;
@@ -106,7 +112,12 @@ echo "F $pe"; echo "$l"; exec cat "$p""#;
             source: std::io::Error::other(stderr.trim().to_string()),
         });
     }
-    let text = &out.stdout;
+    Ok(out.stdout)
+}
+
+/// The node the host's answer describes: a first line `KIND P|N [SIZE]`, then for a link its
+/// `ls -ld` line, for a file its `ls -ldn` line and its bytes.
+fn node_of(path: &str, text: &[u8]) -> Result<RemoteNode, EditError> {
     let first_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
     let head = String::from_utf8_lossy(&text[..first_end]).to_string();
     let rest = text.get(first_end + 1..).unwrap_or_default();
@@ -152,38 +163,46 @@ echo "F $pe"; echo "$l"; exec cat "$p""#;
                 .ok_or_else(|| bad("link"))?;
             Node::Link { target }
         }
-        "F" => {
-            let l_end = rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .ok_or_else(|| bad("file"))?;
-            let listing = String::from_utf8_lossy(&rest[..l_end]).to_string();
-            let fields: Vec<&str> = listing.split_whitespace().collect();
-            let mode = fields
-                .first()
-                .and_then(|m| parse_mode(m))
-                .ok_or_else(|| bad("mode"))?;
-            let owner = match (fields.get(2), fields.get(3)) {
-                (Some(u), Some(g)) => u.parse().ok().zip(g.parse().ok()),
-                _ => None,
-            };
-            let bytes = rest[l_end + 1..].to_vec();
-            if bytes.contains(&0) {
-                return Err(EditError::Binary(path.to_string()));
-            }
-            let content =
-                String::from_utf8(bytes).map_err(|_| EditError::Binary(path.to_string()))?;
-            return Ok(RemoteNode {
-                node: Node::File { content, mode },
-                owner,
-                parent_exists,
-            });
-        }
+        "F" => return file_of(path, rest, parent_exists),
         other => return Err(bad(other)),
     };
     Ok(RemoteNode {
         node,
         owner: None,
+        parent_exists,
+    })
+}
+
+/// A regular file from its `ls -ldn` line and its bytes: mode, owner and text (a file with a
+/// NUL byte or that is not UTF-8 is binary, never edited).
+fn file_of(path: &str, rest: &[u8], parent_exists: bool) -> Result<RemoteNode, EditError> {
+    let bad = |what: &str| EditError::Io {
+        path: path.to_string(),
+        doing: "reading on the host",
+        source: std::io::Error::other(format!("unexpected answer ({what})")),
+    };
+    let l_end = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| bad("file"))?;
+    let listing = String::from_utf8_lossy(&rest[..l_end]).to_string();
+    let fields: Vec<&str> = listing.split_whitespace().collect();
+    let mode = fields
+        .first()
+        .and_then(|m| parse_mode(m))
+        .ok_or_else(|| bad("mode"))?;
+    let owner = match (fields.get(2), fields.get(3)) {
+        (Some(u), Some(g)) => u.parse().ok().zip(g.parse().ok()),
+        _ => None,
+    };
+    let bytes = rest[l_end + 1..].to_vec();
+    if bytes.contains(&0) {
+        return Err(EditError::Binary(path.to_string()));
+    }
+    let content = String::from_utf8(bytes).map_err(|_| EditError::Binary(path.to_string()))?;
+    Ok(RemoteNode {
+        node: Node::File { content, mode },
+        owner,
         parent_exists,
     })
 }
