@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::exec::{self};
-use crate::core::progress::Status;
+use crate::core::progress::{Exit, Status};
 use crate::core::runner::{self, RunOutcome};
 use crate::terminal::{self, Session, Signals};
 use crate::ui::Msg;
@@ -38,68 +38,15 @@ pub(crate) fn hand_over(session: &mut Session, signals: &Signals, step: Interact
     let started = Instant::now();
     let size_env = terminal::child_size_env_here((session.size.cols, session.size.rows));
     for (index, command) in step.job.commands.iter().enumerate() {
-        println!("\r\n$ {}", command.display());
-        if let Some(l) = log.as_mut() {
-            let _ = writeln!(
-                l,
-                "$ {} (interactive: every byte it printed follows)",
-                command.display()
-            );
-        }
-        lines.push(OutputLine::plain(format!(
-            "$ {} (interactive)",
-            command.display()
-        )));
         let size = (session.size.cols, session.size.rows);
-        let ran = exec::run_foreground(
-            &step.owner.settings.machine.0,
-            command,
-            size,
-            &size_env,
-            log.as_mut().map(|l| l as &mut dyn Write),
-            &signals.hangup,
-        );
-        let (exit, link_lost) = match ran {
-            Ok(done) => {
-                // What it printed, as the Output screen shows any command's output.
-                lines.extend(tail_lines(&done.tail));
-                if done.hung_up {
-                    if let Some(l) = log.as_mut() {
-                        let _ = writeln!(l, "\nfieldbook: the terminal hung up");
-                    }
-                    outcome = RunOutcome {
-                        status: Status::Interrupted,
-                        exit: None,
-                        failed_program: Some(index),
-                        message: "interrupted: the terminal hung up while the interactive \
-                                  program ran; its own result is unknown"
-                            .into(),
-                    };
-                    break;
-                }
-                (done.exit, done.link_lost)
-            }
-            Err(message) => {
-                outcome = RunOutcome {
-                    status: Status::Failed,
-                    exit: None,
-                    failed_program: Some(index),
-                    message,
-                };
+        let ran = run_program(&step, index, size, &size_env, &mut log, &mut lines, signals);
+        let exit = match ran {
+            Ok(exit) => exit,
+            Err(ended) => {
+                outcome = ended;
                 break;
             }
         };
-        // ssh's own exit 255 (the link dropped) is not the program's result; the program's
-        // own 255, recorded on the host, is.
-        if let Some(message) = link_lost {
-            outcome = RunOutcome {
-                status: Status::Interrupted,
-                exit: None,
-                failed_program: Some(index),
-                message,
-            };
-            break;
-        }
         if let Some(l) = log.as_mut() {
             let _ = writeln!(l, "\nfieldbook: {exit}");
         }
@@ -127,6 +74,71 @@ pub(crate) fn hand_over(session: &mut Session, signals: &Signals, step: Interact
         started.elapsed().as_secs()
     )));
     vec![Msg::Output(lines), Msg::StepEnded(outcome), Msg::Resumed]
+}
+
+/// Runs program `index` of an interactive step on the real terminal, every byte it prints to
+/// the log and its last lines to `lines`. Its exit, or the outcome that ends the step: the
+/// terminal hung up, the link to the host dropped (ssh's own 255 is not the program's result;
+/// the program's own 255, recorded on the host, is), or it could not start.
+fn run_program(
+    step: &Interactive,
+    index: usize,
+    size: (u16, u16),
+    size_env: &[(String, String)],
+    log: &mut Option<std::fs::File>,
+    lines: &mut Vec<OutputLine>,
+    signals: &Signals,
+) -> Result<Exit, RunOutcome> {
+    use std::io::Write;
+    let command = &step.job.commands[index];
+    println!("\r\n$ {}", command.display());
+    if let Some(l) = log.as_mut() {
+        let _ = writeln!(
+            l,
+            "$ {} (interactive: every byte it printed follows)",
+            command.display()
+        );
+    }
+    lines.push(OutputLine::plain(format!(
+        "$ {} (interactive)",
+        command.display()
+    )));
+    let interrupted = |message: String| RunOutcome {
+        status: Status::Interrupted,
+        exit: None,
+        failed_program: Some(index),
+        message,
+    };
+    let done = exec::run_foreground(
+        &step.owner.settings.machine.0,
+        command,
+        size,
+        size_env,
+        log.as_mut().map(|l| l as &mut dyn Write),
+        &signals.hangup,
+    )
+    .map_err(|message| RunOutcome {
+        status: Status::Failed,
+        exit: None,
+        failed_program: Some(index),
+        message,
+    })?;
+    // What it printed, as the Output screen shows any command's output.
+    lines.extend(tail_lines(&done.tail));
+    if done.hung_up {
+        if let Some(l) = log.as_mut() {
+            let _ = writeln!(l, "\nfieldbook: the terminal hung up");
+        }
+        return Err(interrupted(
+            "interrupted: the terminal hung up while the interactive program ran; its own \
+             result is unknown"
+                .into(),
+        ));
+    }
+    match done.link_lost {
+        Some(message) => Err(interrupted(message)),
+        None => Ok(done.exit),
+    }
 }
 
 /// The lines an interactive program left, for the Output screen (the screen keeps its own
