@@ -11,6 +11,7 @@ use crate::core::progress::Run;
 use crate::ui::keys::Scope;
 use crate::ui::model::{Cursor, Model, Progress};
 use crate::ui::text::wrap;
+use crate::ui::theme::Theme;
 use crate::ui::widgets::{self, put};
 
 /// What the advice box says (the articles' advice for work over SSH).
@@ -76,67 +77,12 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
         Scope::Home,
         model.message.as_deref(),
     );
-    let mut list = inner;
-    if model.ssh_advice && inner.height > 6 {
-        let lines = wrap(SSH_ADVICE, usize::from(inner.width.saturating_sub(2)));
-        let h = (lines.len() as u16).min(inner.height / 2);
-        for (i, l) in lines.iter().take(h.into()).enumerate() {
-            put(
-                buf,
-                inner.x + 1,
-                inner.y + i as u16,
-                l,
-                inner.width - 1,
-                theme.warning(),
-            );
-        }
-        list.y += h + 1;
-        list.height = list.height.saturating_sub(h + 1);
-    }
-    // Rows: a heading per group, one line per runbook, one per other target.
-    let mut rows: Vec<(Line, Option<usize>)> = Vec::new();
-    let applicable = model
-        .order
-        .iter()
-        .filter(|&&i| model.applicable.contains(&model.runbooks[i].id))
-        .count();
-    for (pos, &i) in model.order.iter().enumerate() {
-        let rb = &model.runbooks[i];
-        if pos == 0 && applicable > 0 {
-            rows.push((Line::styled("For this host", theme.emphasis()), None));
-        }
-        if pos == applicable && applicable > 0 {
-            rows.push((Line::styled("Other runbooks", theme.emphasis()), None));
-        }
-        let runs = model.runs_of(&rb.id);
-        let own = runs.iter().find(|r| r.target == model.settings.target);
-        let p = Progress::of(rb, own.copied());
-        let mut right = progress_text(&p);
-        if let Some(r) = own.filter(|r| !r.updated.is_empty()) {
-            right.push_str(&format!("  {}", when(&r.updated)));
-        }
-        let width = usize::from(list.width.saturating_sub(2));
-        let title_w = width.saturating_sub(right.chars().count() + 1);
-        let title: String = rb.title.chars().take(title_w).collect();
-        let pad = width.saturating_sub(title.chars().count() + right.chars().count());
-        rows.push((
-            Line::from(vec![
-                Span::raw(title),
-                Span::raw(" ".repeat(pad)),
-                Span::styled(right, theme.quiet()),
-            ]),
-            Some(pos),
-        ));
-        for run in runs.iter().filter(|r| r.target != model.settings.target) {
-            rows.push((
-                Line::styled(format!("  {}", run_line(model, rb, run)), theme.quiet()),
-                None,
-            ));
-        }
-    }
-    if model.order.is_empty() {
-        rows.push((Line::raw("No runbooks found."), None));
-    }
+    let list = if model.ssh_advice {
+        draw_ssh_advice(buf, inner, theme)
+    } else {
+        inner
+    };
+    let rows = list_rows(model, usize::from(list.width.saturating_sub(2)));
     let selected_row = rows
         .iter()
         .position(|(_, c)| *c == Some(cursor.index))
@@ -158,4 +104,76 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
     widgets::more_marks(buf, boxed, theme, offset > 0, offset + h < rows.len());
+}
+
+/// The SSH-without-screen advice at the top of the list (when there is room for it); the
+/// area left for the list below it.
+fn draw_ssh_advice(buf: &mut Buffer, inner: Rect, theme: &Theme) -> Rect {
+    let mut list = inner;
+    if inner.height > 6 {
+        let lines = wrap(SSH_ADVICE, usize::from(inner.width.saturating_sub(2)));
+        let h = (lines.len() as u16).min(inner.height / 2);
+        for (i, l) in lines.iter().take(h.into()).enumerate() {
+            put(
+                buf,
+                inner.x + 1,
+                inner.y + i as u16,
+                l,
+                inner.width - 1,
+                theme.warning(),
+            );
+        }
+        list.y += h + 1;
+        list.height = list.height.saturating_sub(h + 1);
+    }
+    list
+}
+
+/// The list's rows, `width` columns wide: a heading per group, one line per runbook (with the
+/// position in the order it stands for), one per run of another target.
+fn list_rows(model: &Model, width: usize) -> Vec<(Line<'static>, Option<usize>)> {
+    let theme = &model.theme;
+    let mut rows: Vec<(Line, Option<usize>)> = Vec::new();
+    let applicable = model
+        .order
+        .iter()
+        .filter(|&&i| model.applicable.contains(&model.runbooks[i].id))
+        .count();
+    for (pos, &i) in model.order.iter().enumerate() {
+        let rb = &model.runbooks[i];
+        if pos == 0 && applicable > 0 {
+            rows.push((Line::styled("For this host", theme.emphasis()), None));
+        }
+        if pos == applicable && applicable > 0 {
+            rows.push((Line::styled("Other runbooks", theme.emphasis()), None));
+        }
+        let runs = model.runs_of(&rb.id);
+        let own = runs.iter().find(|r| r.target == model.settings.target);
+        let p = Progress::of(rb, own.copied());
+        let mut right = progress_text(&p);
+        if let Some(r) = own.filter(|r| !r.updated.is_empty()) {
+            right.push_str(&format!("  {}", when(&r.updated)));
+        }
+        let title_w = width.saturating_sub(right.chars().count() + 1);
+        let title: String = rb.title.chars().take(title_w).collect();
+        let pad = width.saturating_sub(title.chars().count() + right.chars().count());
+        rows.push((
+            Line::from(vec![
+                Span::raw(title),
+                Span::raw(" ".repeat(pad)),
+                Span::styled(right, theme.quiet()),
+            ]),
+            Some(pos),
+        ));
+        for run in runs.iter().filter(|r| r.target != model.settings.target) {
+            rows.push((
+                Line::styled(format!("  {}", run_line(model, rb, run)), theme.quiet()),
+                None,
+            ));
+        }
+    }
+    if model.order.is_empty() {
+        rows.push((Line::raw("No runbooks found."), None));
+    }
+    rows
 }
