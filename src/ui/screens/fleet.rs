@@ -5,10 +5,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use crate::core::fleet::HostAnswer;
+use crate::core::fleet::{HostAnswer, HostReport};
 use crate::core::terminal_text::terminal_safe_line;
 use crate::ui::keys::Scope;
 use crate::ui::model::{Cursor, Model};
+use crate::ui::theme::Theme;
 use crate::ui::widgets::{self, put};
 
 /// Draws the fleet list with the row `cursor` selected.
@@ -69,54 +70,58 @@ pub fn draw(model: &Model, cursor: Cursor, area: Rect, buf: &mut Buffer) {
         if i == cursor.index {
             put(buf, inner.x, y, theme.glyphs.cursor, 1, Style::new());
         }
-        let host = cut(&report.host, 10);
-        let (line, style) = match (&report.answer, row.run) {
-            (HostAnswer::Ok { runs, .. }, Some(r)) => {
-                let run = &runs[r.min(runs.len().saturating_sub(1))];
-                let mut problems: Vec<String> =
-                    run.failed.iter().map(|s| format!("!{s}")).collect();
-                problems.extend(run.interrupted.iter().map(|s| format!("~{s}")));
-                let problems = if problems.is_empty() {
-                    "-".to_string()
-                } else {
-                    problems.join(",")
-                };
-                let style = if run.failed.is_empty() && run.interrupted.is_empty() {
-                    Style::new()
-                } else {
-                    theme.warning()
-                };
-                (
-                    columns(
-                        &host,
-                        &run.runbook,
-                        &format!("{}/{}", run.done, run.total),
-                        &problems,
-                        &short_time(&run.last_activity),
-                        &run.who.join(","),
-                    ),
-                    style,
-                )
-            }
-            (HostAnswer::Ok { .. }, None) => {
-                (format!("{host:<10} no fieldbook runs yet"), theme.quiet())
-            }
-            (HostAnswer::Unreachable { message }, _) => (
-                format!("{host:<10} UNREACHABLE: {message}"),
-                theme.warning(),
-            ),
-            (HostAnswer::NoFieldbook { message }, _) => (
-                format!("{host:<10} NO FIELDBOOK: {message}"),
-                theme.warning(),
-            ),
-            (HostAnswer::Failed { message, .. }, _) => {
-                (format!("{host:<10} FAILED: {message}"), theme.warning())
-            }
-        };
+        let (line, style) = host_line(report, row.run, theme);
         put(buf, x, y, &terminal_safe_line(&line), width, style);
     }
     let (boxed, _, _) = crate::ui::layout::frame(area);
     widgets::more_marks(buf, boxed, theme, offset > 0, offset + h < rows.len());
+}
+
+/// One host's line in the table and its style: its run, or what kept it from answering.
+fn host_line(report: &HostReport, run: Option<usize>, theme: &Theme) -> (String, Style) {
+    let host = cut(&report.host, 10);
+    match (&report.answer, run) {
+        (HostAnswer::Ok { runs, .. }, Some(r)) => {
+            let run = &runs[r.min(runs.len().saturating_sub(1))];
+            let mut problems: Vec<String> = run.failed.iter().map(|s| format!("!{s}")).collect();
+            problems.extend(run.interrupted.iter().map(|s| format!("~{s}")));
+            let problems = if problems.is_empty() {
+                "-".to_string()
+            } else {
+                problems.join(",")
+            };
+            let style = if run.failed.is_empty() && run.interrupted.is_empty() {
+                Style::new()
+            } else {
+                theme.warning()
+            };
+            (
+                columns(
+                    &host,
+                    &run.runbook,
+                    &format!("{}/{}", run.done, run.total),
+                    &problems,
+                    &short_time(&run.last_activity),
+                    &run.who.join(","),
+                ),
+                style,
+            )
+        }
+        (HostAnswer::Ok { .. }, None) => {
+            (format!("{host:<10} no fieldbook runs yet"), theme.quiet())
+        }
+        (HostAnswer::Unreachable { message }, _) => (
+            format!("{host:<10} UNREACHABLE: {message}"),
+            theme.warning(),
+        ),
+        (HostAnswer::NoFieldbook { message }, _) => (
+            format!("{host:<10} NO FIELDBOOK: {message}"),
+            theme.warning(),
+        ),
+        (HostAnswer::Failed { message, .. }, _) => {
+            (format!("{host:<10} FAILED: {message}"), theme.warning())
+        }
+    }
 }
 
 /// Draws the report fetched from a host, from line `scroll`.
