@@ -216,30 +216,7 @@ pub fn apply(
         ..ctx.clone()
     };
     let p = apply::preview(edits, &staged).map_err(fail)?;
-    // A file that changed on the host since the technician saw it: refuse with the new diff.
-    let shown = PREVIEWED
-        .lock()
-        .ok()
-        .and_then(|m| m.clone())
-        .unwrap_or_default();
-    for c in &p.changes {
-        let host_path = on_host(root, &c.path);
-        if let Some(before) = shown.get(&host_path)
-            && *before != c.before
-        {
-            return Err(fail(EditError::Io {
-                path: c.path.clone(),
-                doing: "applying",
-                source: std::io::Error::other(format!(
-                    "{} changed on {} since the preview; nothing was written. The new \
-                     changes would be:\n{}",
-                    c.path,
-                    session.destination(),
-                    c.diff()
-                )),
-            }));
-        }
-    }
+    unchanged_since_preview(session, root, &p).map_err(fail)?;
     let local = apply::apply(step, &p, &staged, at).map_err(|f| ApplyFailure {
         // Nothing reached the host: only the staging copy was written.
         applied: Vec::new(),
@@ -270,12 +247,7 @@ pub fn apply(
                 hash_after: change.after.hash(),
                 host: Some(session.destination().to_string()),
             };
-            if let Err(source) = edit_journal::record_intent(ctx.state_dir, ctx.archive, &intent) {
-                let error = EditError::Io {
-                    path: host_path.clone(),
-                    doing: "journalling the edit",
-                    source,
-                };
+            if let Err(error) = journal_intent(ctx, &intent) {
                 return Err(ApplyFailure { applied, error });
             }
         }
@@ -300,6 +272,50 @@ pub fn apply(
         applied.push(a);
     }
     Ok(applied)
+}
+
+/// A file that changed on the host since the technician saw its preview is refused, with the
+/// diff the edit would make now.
+fn unchanged_since_preview(
+    session: &SshSession,
+    root: Option<&Path>,
+    p: &StepPreview,
+) -> Result<(), EditError> {
+    let shown = PREVIEWED
+        .lock()
+        .ok()
+        .and_then(|m| m.clone())
+        .unwrap_or_default();
+    for c in &p.changes {
+        let host_path = on_host(root, &c.path);
+        if let Some(before) = shown.get(&host_path)
+            && *before != c.before
+        {
+            return Err(EditError::Io {
+                path: c.path.clone(),
+                doing: "applying",
+                source: std::io::Error::other(format!(
+                    "{} changed on {} since the preview; nothing was written. The new \
+                     changes would be:\n{}",
+                    c.path,
+                    session.destination(),
+                    c.diff()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The host file's edit intent, journalled (and synced) before the file is replaced.
+fn journal_intent(ctx: &EditContext<'_>, intent: &edit_journal::Intent) -> Result<(), EditError> {
+    edit_journal::record_intent(ctx.state_dir, ctx.archive, intent).map_err(|source| {
+        EditError::Io {
+            path: intent.path.clone(),
+            doing: "journalling the edit",
+            source,
+        }
+    })
 }
 
 /// What undo would do to a file on the host.
