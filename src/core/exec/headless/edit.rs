@@ -41,20 +41,7 @@ impl Context<'_> {
                     "{e}: the app asks for that confirmation"
                 )));
             }
-            Err(apply::EditError::NoValue { name: variable, .. }) => {
-                // Exit 2, as for a command step: the value is missing, not the file.
-                let label = self
-                    .runbook
-                    .variable(&variable)
-                    .map(|v| format!(" ({})", v.label))
-                    .unwrap_or_default();
-                return Err(UsageError(format!(
-                    "step '{}' needs variable '{variable}'{label}: give it with --var \
-                     {variable}=VALUE (or do its form step first)",
-                    step.id
-                ))
-                .into());
-            }
+            Err(apply::EditError::NoValue { name, .. }) => return Err(self.no_value(step, &name)),
             Err(e) => return self.edit_failed(step, edits, &e.to_string()),
         };
         print!("{}", preview.diff_for_terminal());
@@ -79,10 +66,37 @@ impl Context<'_> {
             ),
             None => apply::apply(&step.id, &preview, &ctx, &clock::now()),
         };
-        let (mut applied, error) = match result {
+        let (applied, error) = match result {
             Ok(applied) => (applied, None),
             Err(f) => (f.applied, Some(f.error.to_string())),
         };
+        self.record_applied(step, edits, applied, error)
+    }
+
+    /// Exit 2, as for a command step: the value is missing, not the file.
+    fn no_value(&self, step: &Step, variable: &str) -> anyhow::Error {
+        let label = self
+            .runbook
+            .variable(variable)
+            .map(|v| format!(" ({})", v.label))
+            .unwrap_or_default();
+        UsageError(format!(
+            "step '{}' needs variable '{variable}'{label}: give it with --var \
+             {variable}=VALUE (or do its form step first)",
+            step.id
+        ))
+        .into()
+    }
+
+    /// Records the edits that were applied (secret values masked in their diffs), then the
+    /// step done, or failed with `error`.
+    fn record_applied(
+        &self,
+        step: &Step,
+        edits: &[crate::core::runbook::Edit],
+        mut applied: Vec<crate::core::progress::AppliedEdit>,
+        error: Option<String>,
+    ) -> anyhow::Result<StepEnd> {
         let secrets = self
             .runbook
             .variables
