@@ -328,10 +328,11 @@ fn carry_out(
         } => {
             // Through the same runner as a step: log, cancel, exit recorded.
             let owner = (runbook.as_str(), step.as_str());
-            let msgs = parts
-                .runner
-                .start_commands(model, parts.store, owner, commands, env);
-            queue.extend(msgs);
+            queue.extend(
+                parts
+                    .runner
+                    .start_commands(model, parts.store, owner, commands, env),
+            );
         }
         Effect::Fleet(job) => fleet_jobs::start(job, bg_tx.clone()),
         Effect::Tool(job) => {
@@ -343,22 +344,33 @@ fn carry_out(
             );
         }
         Effect::RunStep { runbook, step } => {
-            match parts.runner.start(model, parts.store, &runbook, &step) {
-                Start::Messages(msgs) => queue.extend(msgs),
-                Start::Interactive(child) => {
-                    let msgs = parts.runner.run_interactive(
-                        parts.store,
-                        parts.session,
-                        parts.signals,
-                        *child,
-                    );
-                    queue.extend(msgs);
-                    drawing.dirty = true;
-                }
-            }
+            run_step(parts, model, &runbook, &step, queue, drawing);
         }
     }
     Ok(Turn::Continue)
+}
+
+/// Starts a step: its messages are queued, or an interactive step gets the terminal now and
+/// the screen is drawn again after it.
+fn run_step(
+    parts: &mut Parts<'_>,
+    model: &Model,
+    runbook: &str,
+    step: &str,
+    queue: &mut VecDeque<Msg>,
+    drawing: &mut Drawing,
+) {
+    match parts.runner.start(model, parts.store, runbook, step) {
+        Start::Messages(msgs) => queue.extend(msgs),
+        Start::Interactive(child) => {
+            let msgs =
+                parts
+                    .runner
+                    .run_interactive(parts.store, parts.session, parts.signals, *child);
+            queue.extend(msgs);
+            drawing.dirty = true;
+        }
+    }
 }
 
 /// Records a transition; the saved run comes back as the truth (and a full disk is said).
