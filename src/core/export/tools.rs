@@ -105,42 +105,62 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
             None => format!("{name} (turn {state}: {})", list.join(", ")),
             Some(_) => format!("{name} (conditional, turn {state}: {})", list.join(", ")),
         };
-        let guard = switch.map(|v| ("when".to_string(), Yaml::str(format!("{v} | bool"))));
-        if ex.old() {
-            let names: Vec<String> = list.iter().map(|s| shell_quote::quote(s)).collect();
-            let line = format!(
-                "for s in {}; do\n  if chkconfig --list \"$s\" >/dev/null 2>&1; then chkconfig --level {} \"$s\" {state} || exit $?; fi\ndone",
-                names.join(" "),
-                shell_quote::quote(&policy.levels)
-            );
-            let mut t = raw(sub, Yaml::str(line));
-            t.extend(guard);
-            tasks.push(t);
-        } else {
-            let mut t = task(
-                sub,
-                "ansible.builtin.command",
-                Yaml::map([(
-                    "argv",
-                    Yaml::Seq(vec![
-                        Yaml::str("chkconfig"),
-                        Yaml::str("--level"),
-                        Yaml::str(policy.levels.clone()),
-                        Yaml::str("{{ item }}"),
-                        Yaml::str(state),
-                    ]),
-                )]),
-            );
-            t.push(("loop".into(), Yaml::strs(list.iter().copied())));
-            t.push(("register".into(), Yaml::str("fb_result")));
-            t.push((
-                "failed_when".into(),
-                Yaml::str("fb_result.rc != 0 and 'error reading information on service' not in fb_result.stderr"),
-            ));
-            t.extend(guard);
-            tasks.push(t);
-        }
+        let mut t = chkconfig_task(ex, sub, &policy.levels, &list, state);
+        t.extend(switch.map(|v| ("when".to_string(), Yaml::str(format!("{v} | bool")))));
+        tasks.push(t);
     }
+    tasks.push(decide_by_hand(&policy, name));
+    tasks
+}
+
+/// One task that turns `list` to `state` at the policy's levels: a `raw` loop for old targets
+/// (a service the box lacks is passed over), else `command` with `loop` (its "error reading
+/// information" is not a failure).
+fn chkconfig_task(ex: &Export, name: String, levels: &str, list: &[&str], state: &str) -> Task {
+    if ex.old() {
+        let names: Vec<String> = list.iter().map(|s| shell_quote::quote(s)).collect();
+        let line = format!(
+            "for s in {}; do\n  if chkconfig --list \"$s\" >/dev/null 2>&1; then chkconfig --level {} \"$s\" {state} || exit $?; fi\ndone",
+            names.join(" "),
+            shell_quote::quote(levels)
+        );
+        return raw(name, Yaml::str(line));
+    }
+    let mut t = task(
+        name,
+        "ansible.builtin.command",
+        Yaml::map([(
+            "argv",
+            Yaml::Seq(vec![
+                Yaml::str("chkconfig"),
+                Yaml::str("--level"),
+                Yaml::str(levels),
+                Yaml::str("{{ item }}"),
+                Yaml::str(state),
+            ]),
+        )]),
+    );
+    t.push(("loop".into(), Yaml::strs(list.iter().copied())));
+    t.push(("register".into(), Yaml::str("fb_result")));
+    t.push((
+        "failed_when".into(),
+        Yaml::str(
+            "fb_result.rc != 0 and 'error reading information on service' not in fb_result.stderr",
+        ),
+    ));
+    t
+}
+
+/// The pause that lists the services to decide per machine and those never to touch.
+fn decide_by_hand(policy: &ServicePolicy, name: &str) -> Task {
+    let pick = |a: Advice| -> Vec<&str> {
+        policy
+            .services
+            .iter()
+            .filter(|s| s.advice == a)
+            .map(|s| s.name.as_str())
+            .collect()
+    };
     let maybe: Vec<String> = policy
         .services
         .iter()
@@ -154,7 +174,7 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
             .iter()
             .map(|p| format!("anything containing '{p}'")),
     );
-    tasks.push(pause(
+    pause(
         format!("{name} (decide by hand)"),
         format!(
             "Decide per machine whether to turn these off (`chkconfig --level {} NAME off`):\n{}\n\n\
@@ -164,8 +184,7 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
             locked.join(", "),
             policy.lock_reason
         ),
-    ));
-    tasks
+    )
 }
 
 /// Comments out every active rule line carrying one of the article's SIDs (the snort tool's
