@@ -334,28 +334,7 @@ fn portage(argv: &[Arg]) -> Option<Yaml> {
         let long: Vec<&str> = if let Some(l) = a.strip_prefix("--") {
             vec![l]
         } else if let Some(s) = a.strip_prefix('-') {
-            let mut v = Vec::new();
-            for c in s.chars() {
-                v.push(match c {
-                    'u' => "update",
-                    'D' => "deep",
-                    'N' => "newuse",
-                    'U' => "changed-use",
-                    '1' => "oneshot",
-                    'n' => "noreplace",
-                    'O' => "nodeps",
-                    'o' => "onlydeps",
-                    'q' => "quiet",
-                    'v' => "verbose",
-                    'g' => "getbinpkg",
-                    'G' => "getbinpkgonly",
-                    'k' => "usepkg",
-                    'K' => "usepkgonly",
-                    'c' => "depclean",
-                    _ => return None,
-                });
-            }
-            v
+            short_options(s)?
         } else {
             packages.push(match a.as_str() {
                 "world" | "system" => format!("@{a}"),
@@ -378,6 +357,19 @@ fn portage(argv: &[Arg]) -> Option<Yaml> {
             flags.push(flag);
         }
     }
+    module_args(sync, depclean, &packages, &flags, optional)
+}
+
+/// The portage module's arguments for what the emerge line asks: a sync, a depclean or
+/// packages, each flag a boolean, an optional one true when its variable has its value. None
+/// when the module cannot say the same (the step stays a plain command).
+fn module_args(
+    sync: bool,
+    depclean: bool,
+    packages: &[String],
+    flags: &[&'static str],
+    optional: Vec<(&'static str, String)>,
+) -> Option<Yaml> {
     let mut out: Vec<(String, Yaml)> = Vec::new();
     if sync {
         // The module syncs and stops when no package is named; anything more stays a command.
@@ -403,7 +395,7 @@ fn portage(argv: &[Arg]) -> Option<Yaml> {
         // re-emerges, so say which one the runbook meant.
         out.push(("noreplace".into(), Yaml::Bool(flags.contains(&"noreplace"))));
     }
-    for &f in &flags {
+    for &f in flags {
         if f != "noreplace" {
             out.push((f.into(), Yaml::Bool(true)));
         }
@@ -412,6 +404,34 @@ fn portage(argv: &[Arg]) -> Option<Yaml> {
         out.push((f.into(), Yaml::Str(format!("{{{{ {test} }}}}"))));
     }
     Some(Yaml::Map(out))
+}
+
+/// The long names of bundled short emerge options (`-uDN`: update, deep, newuse); None for
+/// a letter the export does not know, which keeps the step a plain command.
+fn short_options(letters: &str) -> Option<Vec<&'static str>> {
+    letters
+        .chars()
+        .map(|c| {
+            Some(match c {
+                'u' => "update",
+                'D' => "deep",
+                'N' => "newuse",
+                'U' => "changed-use",
+                '1' => "oneshot",
+                'n' => "noreplace",
+                'O' => "nodeps",
+                'o' => "onlydeps",
+                'q' => "quiet",
+                'v' => "verbose",
+                'g' => "getbinpkg",
+                'G' => "getbinpkgonly",
+                'k' => "usepkg",
+                'K' => "usepkgonly",
+                'c' => "depclean",
+                _ => return None,
+            })
+        })
+        .collect()
 }
 
 /// The portage module's boolean for an emerge long option, when it has one.
