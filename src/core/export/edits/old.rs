@@ -340,48 +340,7 @@ pub(super) fn old_edit(e: &Edit) -> Yaml {
                 EditAction::PythonLine { .. } => "line",
                 _ => "set",
             };
-            let mut env: Vec<Piece> = Vec::new();
-            env.push(Piece::Lit(format!(
-                "FB_COMMENT={} FB_MODE={mode} ",
-                crate::core::shell_quote::quote(&e.comment)
-            )));
-            match action {
-                EditAction::EnsureLine { line, replace } => {
-                    env.extend(env_assign("FB_LINE", line));
-                    env.extend(env_assign("FB_PATTERN", replace.as_deref().unwrap_or("")));
-                }
-                EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
-                    env.extend(env_assign("FB_PATTERN", pattern));
-                }
-                EditAction::SetVar { key, value } => {
-                    env.extend(env_assign("FB_KEY", key));
-                    env.extend(env_assign("FB_VALUE", value));
-                }
-                EditAction::AddWords { key, words } | EditAction::RemoveWords { key, words } => {
-                    env.extend(env_assign("FB_KEY", key));
-                    env.extend(env_assign("FB_VALUE", &words.join(" ")));
-                }
-                EditAction::EnsureBlock { marker, block } => {
-                    env.extend(env_assign("FB_MARKER", marker));
-                    env.extend(env_assign("FB_BLOCK", block));
-                }
-                EditAction::CommentForm { key } => env.extend(env_assign("FB_KEY", key)),
-                EditAction::PythonListItem {
-                    key,
-                    pattern,
-                    value,
-                } => {
-                    env.extend(env_assign("FB_KEY", key));
-                    env.extend(env_assign("FB_PATTERN", pattern));
-                    env.extend(env_assign("FB_VALUE", value));
-                }
-                EditAction::PythonAddWords { key, words } => {
-                    env.extend(env_assign("FB_KEY", key));
-                    env.extend(env_assign("FB_VALUE", &words.join(" ")));
-                }
-                EditAction::PythonLine { line } => env.extend(env_assign("FB_LINE", line)),
-                EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
-            }
+            let env = awk_env(e, action, mode);
             let missing = if e.create {
                 format!(
                     "(umask 077 && : > \"$f\") && chmod {} \"$f\" || exit 1",
@@ -405,4 +364,52 @@ pub(super) fn old_edit(e: &Edit) -> Yaml {
         }
     }
     jinja::render(&p)
+}
+
+/// The environment the awk program gets its values in (never spliced into the program): the
+/// comment marker, the mode, and the action's texts as `FB_*` variables.
+fn awk_env(e: &Edit, action: &EditAction, mode: &str) -> Vec<Piece> {
+    let mut env: Vec<Piece> = Vec::new();
+    env.push(Piece::Lit(format!(
+        "FB_COMMENT={} FB_MODE={mode} ",
+        crate::core::shell_quote::quote(&e.comment)
+    )));
+    match action {
+        EditAction::EnsureLine { line, replace } => {
+            env.extend(env_assign("FB_LINE", line));
+            env.extend(env_assign("FB_PATTERN", replace.as_deref().unwrap_or("")));
+        }
+        EditAction::CommentOut { pattern } | EditAction::Uncomment { pattern } => {
+            env.extend(env_assign("FB_PATTERN", pattern));
+        }
+        EditAction::SetVar { key, value } => {
+            env.extend(env_assign("FB_KEY", key));
+            env.extend(env_assign("FB_VALUE", value));
+        }
+        EditAction::AddWords { key, words } | EditAction::RemoveWords { key, words } => {
+            env.extend(env_assign("FB_KEY", key));
+            env.extend(env_assign("FB_VALUE", &words.join(" ")));
+        }
+        EditAction::EnsureBlock { marker, block } => {
+            env.extend(env_assign("FB_MARKER", marker));
+            env.extend(env_assign("FB_BLOCK", block));
+        }
+        EditAction::CommentForm { key } => env.extend(env_assign("FB_KEY", key)),
+        EditAction::PythonListItem {
+            key,
+            pattern,
+            value,
+        } => {
+            env.extend(env_assign("FB_KEY", key));
+            env.extend(env_assign("FB_PATTERN", pattern));
+            env.extend(env_assign("FB_VALUE", value));
+        }
+        EditAction::PythonAddWords { key, words } => {
+            env.extend(env_assign("FB_KEY", key));
+            env.extend(env_assign("FB_VALUE", &words.join(" ")));
+        }
+        EditAction::PythonLine { line } => env.extend(env_assign("FB_LINE", line)),
+        EditAction::Chmod { .. } | EditAction::Symlink { .. } => {}
+    }
+    env
 }
