@@ -300,6 +300,31 @@ pub fn markdown(r: &Report) -> String {
         cell(&r.title),
         cell(&r.target)
     );
+    summary_table(&mut o, r);
+    if !r.values.is_empty() {
+        let _ = writeln!(o, "\n## Values entered\n");
+        for (k, v) in &r.values {
+            let _ = writeln!(o, "- {}: {}", code(k), code(v));
+        }
+    }
+    steps_table(&mut o, r);
+    let detailed: Vec<&StepReport> = r
+        .steps
+        .iter()
+        .filter(|s| s.reason.is_some() || !s.notes.is_empty() || !s.attempts.is_empty())
+        .collect();
+    if !detailed.is_empty() {
+        let _ = writeln!(o, "\n## Details");
+        for s in detailed {
+            step_details(&mut o, s);
+        }
+    }
+    edits_applied(&mut o, r);
+    o
+}
+
+/// The table at the top: runbook, target, host, people, activity, progress, next step.
+fn summary_table(o: &mut String, r: &Report) {
     let _ = writeln!(o, "| | |\n|---|---|");
     let people = if r.untouched() {
         "nobody yet".to_string()
@@ -324,12 +349,10 @@ pub fn markdown(r: &Report) -> String {
     ] {
         let _ = writeln!(o, "| {k} | {v} |");
     }
-    if !r.values.is_empty() {
-        let _ = writeln!(o, "\n## Values entered\n");
-        for (k, v) in &r.values {
-            let _ = writeln!(o, "- {}: {}", code(k), code(v));
-        }
-    }
+}
+
+/// One row per step: number, title and id, status, time taken, exit.
+fn steps_table(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n## Steps\n");
     let _ = writeln!(o, "| # | Step | Status | Took | Exit |");
     let _ = writeln!(o, "|---|---|---|---|---|");
@@ -352,17 +375,10 @@ pub fn markdown(r: &Report) -> String {
             s.exit.map(|e| e.to_string()).unwrap_or_default()
         );
     }
-    let detailed: Vec<&StepReport> = r
-        .steps
-        .iter()
-        .filter(|s| s.reason.is_some() || !s.notes.is_empty() || !s.attempts.is_empty())
-        .collect();
-    if !detailed.is_empty() {
-        let _ = writeln!(o, "\n## Details");
-        for s in detailed {
-            step_details(&mut o, s);
-        }
-    }
+}
+
+/// Each edit applied (or undone), with its backup and its diff fenced as diff.
+fn edits_applied(o: &mut String, r: &Report) {
     if !r.edits.is_empty() {
         let _ = writeln!(o, "\n## Edits applied");
         for e in &r.edits {
@@ -384,7 +400,6 @@ pub fn markdown(r: &Report) -> String {
             }
         }
     }
-    o
 }
 
 fn step_details(o: &mut String, s: &StepReport) {
