@@ -123,21 +123,7 @@ fn run_opened(
     open: Option<&str>,
     fleet: Option<(SshSettings, Vec<String>)>,
 ) -> anyhow::Result<u8> {
-    if let Some(id) = open
-        && catalog.get(id).is_none()
-    {
-        return Err(UsageError(format!(
-            "no runbook '{id}' (known: {})",
-            catalog.ids().join(", ")
-        ))
-        .into());
-    }
-    if !terminal::is_interactive() {
-        anyhow::bail!(
-            "the app needs a terminal: stdin and stdout must be a tty \
-             (the subcommands list, show and check work without one)"
-        );
-    }
+    can_start(&catalog, open)?;
     let (prof, size, info) = terminal_info(&settings.terminal).map_err(UsageError)?;
     let mut store = Recorder::new(catalog.entries.iter().map(|e| e.runbook.clone()).collect());
     let mut model = new_model(settings, &catalog, &mut store, info)?;
@@ -160,16 +146,7 @@ fn run_opened(
     }
     let signals = Signals::register().context("cannot install signal handlers")?;
     signals.watch_for_hangup();
-    let options = model.settings.terminal.clone();
-    let (alt_screen, _) = profile::use_alt_screen(
-        prof.alt_screen,
-        options.no_alt_screen,
-        options.alt_screen,
-        std::env::var_os("STY").is_some(),
-    );
-    let mut session = Session::start(&prof, size, options.size.clone(), alt_screen)
-        .context("cannot set up the terminal")?;
-    session.esc_delay = profile::esc_delay(options.esc_delay, options.low_bandwidth);
+    let mut session = start_session(&model.settings.terminal, &prof, size)?;
     for runbook in first {
         let result = store.open_run(&model.settings, &runbook);
         let msg = opened(runbook, result);
@@ -186,10 +163,9 @@ fn run_opened(
         store: &mut store,
         runner: &mut runner,
     };
-    let result = event_loop::event_loop(&mut parts, &mut model);
-    // A terminal that went away can fail a draw or a read (EIO) before the loop sees the
-    // hang-up: that is the hang-up, not an error of fieldbook's.
-    let result = match result {
+    let result = match event_loop::event_loop(&mut parts, &mut model) {
+        // A terminal that went away can fail a draw or a read (EIO) before the loop sees the
+        // hang-up: that is the hang-up, not an error of fieldbook's.
         Err(_) if event_loop::hung_up(&signals) => {
             event_loop::stop_running(&mut model, &mut parts, "the terminal hung up");
             Ok(event_loop::HANGUP_EXIT)
@@ -206,4 +182,43 @@ fn run_opened(
         );
     }
     result
+}
+
+/// The app starts only for a runbook that exists, and only on a terminal.
+fn can_start(catalog: &Catalog, open: Option<&str>) -> anyhow::Result<()> {
+    if let Some(id) = open
+        && catalog.get(id).is_none()
+    {
+        return Err(UsageError(format!(
+            "no runbook '{id}' (known: {})",
+            catalog.ids().join(", ")
+        ))
+        .into());
+    }
+    if !terminal::is_interactive() {
+        anyhow::bail!(
+            "the app needs a terminal: stdin and stdout must be a tty \
+             (the subcommands list, show and check work without one)"
+        );
+    }
+    Ok(())
+}
+
+/// The terminal set up for the app: the alternate screen unless inside GNU screen (or asked
+/// otherwise), the size, and how long a split key sequence may take.
+fn start_session(
+    options: &TerminalOptions,
+    prof: &profile::Profile,
+    size: profile::ResolvedSize,
+) -> anyhow::Result<Session> {
+    let (alt_screen, _) = profile::use_alt_screen(
+        prof.alt_screen,
+        options.no_alt_screen,
+        options.alt_screen,
+        std::env::var_os("STY").is_some(),
+    );
+    let mut session = Session::start(prof, size, options.size.clone(), alt_screen)
+        .context("cannot set up the terminal")?;
+    session.esc_delay = profile::esc_delay(options.esc_delay, options.low_bandwidth);
+    Ok(session)
 }
