@@ -68,14 +68,7 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
             )];
         }
     };
-    let pick = |a: Advice| -> Vec<&str> {
-        policy
-            .services
-            .iter()
-            .filter(|s| s.advice == a)
-            .map(|s| s.name.as_str())
-            .collect()
-    };
+    let pick = |a: Advice| with_advice(&policy, a);
     // Conditional advice ("off unless you use iSCSI") is never applied blindly: it has its own
     // task behind a switch that defaults to off.
     let conditional: Vec<&str> = policy
@@ -111,6 +104,16 @@ fn services(ex: &Export, name: &str) -> Vec<Task> {
     }
     tasks.push(decide_by_hand(&policy, name));
     tasks
+}
+
+/// The names of the policy's services with advice `a`, in its order.
+fn with_advice(policy: &ServicePolicy, a: Advice) -> Vec<&str> {
+    policy
+        .services
+        .iter()
+        .filter(|s| s.advice == a)
+        .map(|s| s.name.as_str())
+        .collect()
 }
 
 /// One task that turns `list` to `state` at the policy's levels: a `raw` loop for old targets
@@ -153,14 +156,7 @@ fn chkconfig_task(ex: &Export, name: String, levels: &str, list: &[&str], state:
 
 /// The pause that lists the services to decide per machine and those never to touch.
 fn decide_by_hand(policy: &ServicePolicy, name: &str) -> Task {
-    let pick = |a: Advice| -> Vec<&str> {
-        policy
-            .services
-            .iter()
-            .filter(|s| s.advice == a)
-            .map(|s| s.name.as_str())
-            .collect()
-    };
+    let pick = |a: Advice| with_advice(policy, a);
     let maybe: Vec<String> = policy
         .services
         .iter()
