@@ -171,6 +171,27 @@ fn exec_refuses_steps_that_need_the_terminal() {
     assert_eq!(env.recorded(), "emerge --depclean\n");
 }
 
+/// An interactive step whose check says it is done needs nobody: `exec` runs the check
+/// first (as the app does before handing over the terminal), records the step done and runs
+/// nothing; without a check, or when the check says not done, it still needs the app.
+#[test]
+fn exec_of_an_interactive_step_runs_its_check_first() {
+    let env = Env::new();
+    let o = env.run(&["exec", "runner-test", "merge-checked"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already done: `test -d /` succeeded"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(env.recorded(), "", "etc-update never ran");
+    let state = env.state_json(false);
+    assert_eq!(state["steps"]["merge-checked"]["status"], "done", "{state}");
+    let o = env.run(&["exec", "runner-test", "merge"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(stderr(&o).contains("interactive"), "{}", stderr(&o));
+}
+
 #[test]
 fn exec_names_a_missing_program() {
     let env = Env::new();

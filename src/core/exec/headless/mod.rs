@@ -134,6 +134,11 @@ impl<'a> Context<'a> {
             Err(end) => return Ok(end),
         };
         if let Some(reason) = self.blocker(step)? {
+            // An interactive step whose check says it is done already needs nobody: it is
+            // recorded done, as the app does before it would hand over the terminal.
+            if self.interactive_done_by_check(step)? {
+                return Ok(StepEnd::Done);
+            }
             return Ok(StepEnd::NeedsTerminal(reason));
         }
         if !forced.is_empty() {
@@ -257,6 +262,21 @@ impl<'a> Context<'a> {
             return self.follow_and_record(step, &running, true).map(Some);
         }
         Ok(None)
+    }
+
+    /// An interactive step (confirmed, when it asks) whose check, run here, says it is done
+    /// already: recorded so. False for any other step, or when its values are missing.
+    fn interactive_done_by_check(&self, step: &Step) -> anyhow::Result<bool> {
+        let Action::Run(spec) = &step.action else {
+            return Ok(false);
+        };
+        if !spec.interactive || spec.check.is_none() || (step.confirm.is_some() && !self.yes) {
+            return Ok(false);
+        }
+        match super::plan(self.runbook, spec, &self.values) {
+            Ok(plan) => self.already_done(step, &plan),
+            Err(_) => Ok(false),
+        }
     }
 
     /// True when the step's check says it is done already (recorded so); a check that cannot
