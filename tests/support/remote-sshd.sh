@@ -3,7 +3,7 @@
 # openssh-server on 127.0.0.1 at a free high port, with a throwaway host key, a throwaway client
 # key and two dedicated non-root users:
 #   fbtest  login shell /bin/sh (dash)
-#   fbash   login shell busybox ash (DIR/ash, a link to busybox named ash)
+#   fbash   login shell busybox ash (/usr/local/lib/fieldbook-tests/ash, a link to busybox)
 #   fbnosh  login shell /bin/sh but PATH=/nonexistent: stands in for a host without `sh`
 #   fbnosid login shell /bin/sh, PATH=~/stubs:~/bin where ~/bin links every program of
 #           /usr/bin and /usr/sbin except `setsid`: stands in for a host without setsid
@@ -41,20 +41,29 @@ if ! command -v busybox >/dev/null; then
   [ -n "$ok" ] || { echo "remote-sshd: apt-get install busybox kept failing" >&2; exit "$EX_UNREACHABLE"; }
 fi
 
+# fbash's login shell: busybox ash at a path no checkout owns (the users are shared by every
+# checkout's server, so a path inside one DIR broke fbash's logins once that DIR was deleted).
+ASH=/usr/local/lib/fieldbook-tests/ash
+mkdir -p "${ASH%/*}"
+ln -sf "$(command -v busybox)" "$ASH"
+fbash_shell() {
+  if [ "$(getent passwd fbash | cut -d: -f7)" != "$ASH" ]; then usermod -s "$ASH" fbash; fi
+}
+
 # A running server for DIR is reused, unless this script changed since it was started.
 STAMP=$(sha256sum "$0" | cut -c1-16)
 if [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; then
   if [ -f "$DIR/port" ] && [ "$(cat "$DIR/stamp" 2>/dev/null)" = "$STAMP" ]; then
+    id fbash >/dev/null 2>&1 && fbash_shell
     exit 0
   fi
   kill "$(cat "$DIR/sshd.pid")"
   sleep 0.2
 fi
 
-ln -sf "$(command -v busybox)" "$DIR/ash"
 for u in fbtest fbash fbnosh fbnosid; do
   shell=/bin/sh
-  [ "$u" = fbash ] && shell=$DIR/ash
+  [ "$u" = fbash ] && shell=$ASH
   if ! id "$u" >/dev/null 2>&1; then
     useradd -m -s "$shell" "$u" || die "useradd $u failed"
   else
