@@ -16,19 +16,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Setup's exit code for "the Debian archive could not be reached".
-const EX_UNREACHABLE: i32 = 75;
-
-struct Sshd {
-    dir: PathBuf,
-    port: u16,
-}
+use common::sshd::Sshd;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
-
-use common::skip::{is_root, skip};
 
 const STUBS: &[(&str, &str)] = &[
     (
@@ -65,35 +57,11 @@ const STUBS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Starts (once per test binary) the sshd and installs the stubs.
+/// Starts (once per test binary) the sshd (`common::sshd`) and installs the stubs.
 fn sshd(test: &str) -> Option<&'static Sshd> {
-    static SSHD: OnceLock<Result<Sshd, String>> = OnceLock::new();
-    if !is_root() {
-        return skip(
-            test,
-            "not running as root (sshd, test users and a tmpfs need root)",
-        );
-    }
-    let result = SSHD.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("remote-sshd");
-        let out = Command::new("bash")
-            .arg(repo().join("tests/support/remote-sshd.sh"))
-            .arg(&dir)
-            .output()
-            .map_err(|e| format!("cannot run remote-sshd.sh: {e}"))?;
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            return Err(if out.status.code() == Some(EX_UNREACHABLE) {
-                format!("the Debian archive could not be reached: {why}")
-            } else {
-                format!("remote-sshd.sh failed: {why}")
-            });
-        }
-        let port = std::fs::read_to_string(dir.join("port"))
-            .map_err(|e| e.to_string())?
-            .trim()
-            .parse()
-            .map_err(|e| format!("port: {e}"))?;
+    static STUBBED: OnceLock<Result<(), String>> = OnceLock::new();
+    let s = common::sshd::start(test)?;
+    let stubbed = STUBBED.get_or_init(|| {
         for user in ["fbtest", "fbash"] {
             let stubs = PathBuf::from(format!("/home/{user}/stubs"));
             for (name, text) in STUBS {
@@ -103,44 +71,15 @@ fn sshd(test: &str) -> Option<&'static Sshd> {
                     .map_err(|e| e.to_string())?;
             }
         }
-        Ok(Sshd { dir, port })
+        Ok(())
     });
-    match result {
-        Ok(s) => Some(s),
-        Err(why) if why.contains("could not be reached") => skip(test, why),
-        Err(why) => panic!("{test}: {why}"),
+    if let Err(why) = stubbed {
+        panic!("{test}: installing the stubs: {why}");
     }
+    Some(s)
 }
 
 impl Sshd {
-    /// The ssh options every test passes: this server's port and keys, nothing from ~/.ssh.
-    fn ssh_opts(&self, port: u16) -> Vec<String> {
-        let mut v = Vec::new();
-        for o in [
-            format!("Port={port}"),
-            format!(
-                "UserKnownHostsFile={}",
-                self.dir.join("known_hosts").display()
-            ),
-            "StrictHostKeyChecking=yes".into(),
-            "BatchMode=yes".into(),
-            "IdentitiesOnly=yes".into(),
-            "ConnectTimeout=10".into(),
-        ] {
-            v.push("--ssh-option".into());
-            v.push(o);
-        }
-        for a in [
-            "-F".to_string(),
-            "/dev/null".into(),
-            "-i".into(),
-            self.dir.join("id_ed25519").display().to_string(),
-        ] {
-            v.push(format!("--ssh-arg={a}"));
-        }
-        v
-    }
-
     fn fb(&self, user: &str, state: &Path, args: &[&str]) -> Command {
         self.fb_port(user, state, self.port, args)
     }

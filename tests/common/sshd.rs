@@ -25,7 +25,7 @@ pub fn start(test: &str) -> Option<&'static Sshd> {
     if !is_root() {
         return skip(
             test,
-            "not running as root (sshd, test users and chroot need root)",
+            "not running as root (sshd, test users, a chroot or a tmpfs need root)",
         );
     }
     let result = SSHD.get_or_init(|| {
@@ -62,8 +62,16 @@ impl Sshd {
     /// `--host USER@127.0.0.1` with this server's port and keys (`--ssh-option`/`--ssh-arg`).
     pub fn host_args(&self, user: &str) -> Vec<String> {
         let mut v = vec!["--host".to_string(), format!("{user}@127.0.0.1")];
+        v.extend(self.ssh_opts(self.port));
+        v
+    }
+
+    /// The ssh options every test passes: `port` (another one to reach nobody) and this
+    /// server's keys, nothing from `~/.ssh`.
+    pub fn ssh_opts(&self, port: u16) -> Vec<String> {
+        let mut v = Vec::new();
         for o in [
-            format!("Port={}", self.port),
+            format!("Port={port}"),
             format!(
                 "UserKnownHostsFile={}",
                 self.dir.join("known_hosts").display()

@@ -585,9 +585,30 @@ pub(crate) fn stop_on_host(
 mod tests {
     use super::poll::drain;
     use super::*;
+    use crate::core::runbook::Runbook;
     use crate::core::runner::{CancelHandle, RunEvent};
     use crate::core::terminal_text::TerminalText;
     use crate::ui::model::OUTPUT_LIMIT;
+
+    /// A model with one runbook, its state under `dir` and target gw1, its recorder and a runner.
+    fn session(rb: Runbook, dir: &std::path::Path) -> (Model, Recorder, StepRunner) {
+        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
+        model.settings.state_dir = Some(dir.join("state"));
+        model.settings.target = "gw1".into();
+        (model, Recorder::new(vec![rb]), StepRunner::default())
+    }
+
+    /// Polls until the runner says something (10 s at most): the answer of `what`.
+    fn poll_until(runner: &mut StepRunner, recorder: &mut Recorder, what: &str) -> Vec<Msg> {
+        for _ in 0..400 {
+            let msgs = runner.poll(recorder);
+            if !msgs.is_empty() {
+                return msgs;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("no answer from {what}");
+    }
 
     /// A running step whose events are already waiting in its channel.
     fn following(events: Vec<RunEvent>) -> RunningStep {
@@ -699,21 +720,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
-        model.settings.state_dir = Some(tmp.path().join("state"));
-        model.settings.target = "gw1".into();
-        let mut recorder = Recorder::new(vec![rb]);
-        let mut runner = StepRunner::default();
-        let poll_until = |runner: &mut StepRunner, recorder: &mut Recorder| {
-            for _ in 0..400 {
-                let msgs = runner.poll(recorder);
-                if !msgs.is_empty() {
-                    return msgs;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            panic!("no answer from the probe");
-        };
+        let (model, mut recorder, mut runner) = session(rb, tmp.path());
         // The probe waits for the gate: start must not wait with it.
         let Start::Messages(msgs) = runner.start(&model, &mut recorder, "probe", "slow") else {
             panic!("not a command step?");
@@ -728,7 +735,7 @@ mod tests {
             "answered before the probe ended"
         );
         std::fs::write(&gate, "").unwrap();
-        let msgs = poll_until(&mut runner, &mut recorder);
+        let msgs = poll_until(&mut runner, &mut recorder, "the probe");
         assert!(
             matches!(&msgs[..], [Msg::NotNeeded { why, .. }] if why == "gate empty"),
             "{msgs:?}"
@@ -737,7 +744,7 @@ mod tests {
         // Yes: a message, then the step starts without asking the probe again.
         std::fs::write(&gate, "yes").unwrap();
         runner.start(&model, &mut recorder, "probe", "slow");
-        let msgs = poll_until(&mut runner, &mut recorder);
+        let msgs = poll_until(&mut runner, &mut recorder, "the probe");
         assert!(
             matches!(&msgs[..], [Msg::Applies { step, .. }] if step == "slow"),
             "{msgs:?}"
@@ -791,21 +798,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let mut model = Model::new(vec![rb.clone()], Default::default(), Vec::new());
-        model.settings.state_dir = Some(tmp.path().join("state"));
-        model.settings.target = "gw1".into();
-        let mut recorder = Recorder::new(vec![rb]);
-        let mut runner = StepRunner::default();
-        let poll_until = |runner: &mut StepRunner, recorder: &mut Recorder| {
-            for _ in 0..400 {
-                let msgs = runner.poll(recorder);
-                if !msgs.is_empty() {
-                    return msgs;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            panic!("no answer from the check");
-        };
+        let (model, mut recorder, mut runner) = session(rb, tmp.path());
         let checking = |start: Start| match start {
             Start::Messages(msgs) => assert!(
                 matches!(&msgs[..], [Msg::OutputLine(l)] if l.contains("checking first")),
@@ -819,7 +812,7 @@ mod tests {
         };
         // Not done: the check's answer starts the step again, which then gets the terminal.
         checking(runner.start(&model, &mut recorder, "ask", "absent"));
-        let msgs = poll_until(&mut runner, &mut recorder);
+        let msgs = poll_until(&mut runner, &mut recorder, "the check");
         assert!(
             matches!(&msgs[..], [Msg::Applies { step, .. }] if step == "absent"),
             "{msgs:?}"
@@ -827,7 +820,7 @@ mod tests {
         terminal(runner.start(&model, &mut recorder, "ask", "absent"));
         // Done already: offered as done; the terminal is never asked for.
         checking(runner.start(&model, &mut recorder, "ask", "present"));
-        let msgs = poll_until(&mut runner, &mut recorder);
+        let msgs = poll_until(&mut runner, &mut recorder, "the check");
         assert!(
             msgs.iter().any(|m| matches!(m, Msg::AlreadyDone { .. })),
             "{msgs:?}"
