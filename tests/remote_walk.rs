@@ -100,8 +100,6 @@ struct StepInfo {
     /// The step's confirmation question, if it asks one.
     confirm: Option<String>,
     ask: bool,
-    /// Its `when` is a probe (run on the host), not a question.
-    probe: bool,
 }
 
 impl Walk {
@@ -177,7 +175,6 @@ impl Walk {
                     interactive: s["interactive"].as_bool().unwrap_or(false),
                     confirm: s["confirm"].as_str().map(str::to_string),
                     ask: s["when"]["test"]["ask"].is_string(),
-                    probe: s["when"].is_object() && !s["when"]["test"]["ask"].is_string(),
                 });
             }
         }
@@ -278,11 +275,6 @@ impl Walk {
     /// `exec`: a step whose `when` question is answered no is skipped by `auto`.
     fn in_app(&self, step: &StepInfo) -> bool {
         if step.ask && self.answers.contains(&format!("{}=no", step.id)) {
-            return false;
-        }
-        // A probe decides first, on the host: auto runs it and records the step not needed
-        // (a `d` in the app would mark it done unasked).
-        if step.probe {
             return false;
         }
         matches!(step.kind.as_str(), "manual" | "tool") || step.interactive
@@ -935,8 +927,7 @@ fn xen4_migration_walks_over_host() {
 
 /// The Gentoo world update on a Gentoo-shaped box, left unattended (--keep-going), with a
 /// fragile package kept, perl upgraded, the collision words added and taken out again, and a
-/// second world update; the CFLAGS fallback is answered no, and the blocked-packages step is
-/// ruled out by its probe (emerge's preview, run in the box, shows no `[blocks B]` line).
+/// second world update; the CFLAGS fallback and the blocked-packages step are answered no.
 fn gentoo_world_update_walks_over_host() {
     let Some(mut w) = Walk::new(
         "gentoo_world_update_walks_over_host",
@@ -951,6 +942,7 @@ fn gentoo_world_update_walks_over_host() {
         "fragile-atom=yes",
         "quickpkg=yes",
         "cflags-fallback=no",
+        "blocked=no",
         "collision-form=yes",
         "collision-protect=yes",
         "perl-cleaner=yes",
@@ -992,7 +984,6 @@ fn gentoo_world_update_walks_over_host() {
             "/usr/bin/emerge screen",
             "/usr/bin/emerge --pretend --update --newuse --deep world",
             "/usr/bin/emerge --update --newuse --deep world --keep-going",
-            "/usr/bin/emerge --pretend --update --newuse --deep world",
             "/usr/sbin/revdep-rebuild",
             "/usr/sbin/python-updater",
             "/usr/sbin/perl-cleaner all",
