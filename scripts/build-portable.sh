@@ -9,7 +9,7 @@
 #
 # The script then checks what it built and fails unless:
 #   - the highest GLIBC_ symbol version the binary needs is <= 2.17 (objdump -T or readelf);
-#   - the binary runs `fieldbook list`.
+#   - the binary runs `fieldbook list` and `--version --verbose` reports the floor.
 #
 # Usage: scripts/build-portable.sh
 # Exit codes: 0 built and checked; 1 build or check failed; 75 PyPI could not be reached.
@@ -69,6 +69,9 @@ fi
 log "highest glibc symbol version needed: GLIBC_$highest (floor $FLOOR)"
 
 "./$OUT" list >/dev/null || die "$OUT does not run 'list'"
-"./$OUT" --version --verbose 2>/dev/null | grep -q "glibc floor: $FLOOR" \
-  || die "$OUT --version --verbose does not report the glibc floor $FLOOR"
+# Read the whole report before matching: `| grep -q` under pipefail would fail whenever grep
+# left before the binary had finished writing.
+report=$("./$OUT" --version --verbose 2>&1) || die "$OUT --version --verbose failed: $report"
+printf '%s\n' "$report" | grep -qx "glibc floor: $FLOOR" \
+  || die "$OUT --version --verbose does not report the glibc floor $FLOOR: $report"
 log "ok: $OUT"

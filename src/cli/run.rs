@@ -26,38 +26,47 @@ pub(crate) fn version_verbose(args: &[OsString]) -> Option<u8> {
             return Some(exit::USAGE);
         }
     };
-    println!("fieldbook {}", env!("CARGO_PKG_VERSION"));
-    println!("glibc floor: {}", glibc_floor());
+    let header = format!(
+        "fieldbook {}\nglibc floor: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        glibc_floor()
+    );
     match crate::app::terminal_info(&cli.global.settings().terminal) {
         Ok((prof, _, info)) => {
             let kernel = crate::terminal::kernel_size()
                 .map_or("unavailable".to_string(), |(c, r)| format!("{c}x{r}"));
-            println!("size: {} (kernel reports {kernel})", info.size);
-            println!("glyphs: {}", info.glyphs);
-            println!("colour: {}", info.color);
-            println!(
-                "term: {}",
-                if prof.term.is_empty() {
-                    "(unset)"
-                } else {
-                    &prof.term
-                }
-            );
+            let term = if prof.term.is_empty() {
+                "(unset)"
+            } else {
+                &prof.term
+            };
             let (_, screen) = crate::terminal::profile::use_alt_screen(
                 prof.alt_screen,
                 cli.global.no_alt_screen,
                 cli.global.alt_screen,
                 std::env::var_os("STY").is_some(),
             );
-            println!("screen: {screen}");
-            println!(
-                "esc delay: {} ms",
-                crate::terminal::profile::esc_delay(cli.global.esc_delay, cli.global.low_bandwidth)
-                    .as_millis()
+            let esc =
+                crate::terminal::profile::esc_delay(cli.global.esc_delay, cli.global.low_bandwidth);
+            let report = format!(
+                "{header}size: {} (kernel reports {kernel})\nglyphs: {}\ncolour: {}\n\
+                 term: {term}\nscreen: {screen}\nesc delay: {} ms\n",
+                info.size,
+                info.glyphs,
+                info.color,
+                esc.as_millis()
             );
-            Some(exit::OK)
+            // A reader that stops early (`| grep -q`, `| head -1`) is not a failure: no panic.
+            match super::capture::print(&report) {
+                Ok(()) => Some(exit::OK),
+                Err(e) => {
+                    eprintln!("fieldbook: cannot write the report: {e}");
+                    Some(exit::FAILURE)
+                }
+            }
         }
         Err(e) => {
+            let _ = super::capture::print(&header);
             eprintln!("fieldbook: {e}");
             Some(exit::USAGE)
         }
