@@ -72,6 +72,6 @@ log "highest glibc symbol version needed: GLIBC_$highest (floor $FLOOR)"
 # Read the whole report before matching: `| grep -q` under pipefail would fail whenever grep
 # left before the binary had finished writing.
 report=$("./$OUT" --version --verbose 2>&1) || die "$OUT --version --verbose failed: $report"
-printf '%s\n' "$report" | grep -qx "glibc floor: $FLOOR" \
+grep -qx "glibc floor: $FLOOR" <<<"$report" \
   || die "$OUT --version --verbose does not report the glibc floor $FLOOR: $report"
 log "ok: $OUT"
