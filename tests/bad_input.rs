@@ -300,3 +300,44 @@ fn version_verbose_whose_reader_closed_the_pipe_does_not_panic() {
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     assert_eq!(out.status.code(), Some(0), "{:?} {stderr}", out.status);
 }
+
+/// `fieldbook exec … 2>&1 | head -1`: a command that records progress has no reader left for
+/// stdout or stderr. It must finish the step and record it, never panic part way (it exited 101
+/// with the step unrecorded, on a `print!` of the edit's diff and on every `eprintln!`).
+#[test]
+fn exec_whose_readers_closed_both_pipes_finishes_and_records_the_step() {
+    let state = tempfile::tempdir().unwrap();
+    for closed in ["stdout", "stderr", "both"] {
+        let dir = state.path().join(closed);
+        std::fs::create_dir(&dir).unwrap();
+        let (reader, writer) = os_pipe::pipe().unwrap();
+        drop(reader);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+        cmd.args(["exec", "--practice", "--force", "--state-dir"])
+            .arg(&dir)
+            .args(["xen4-migration", "keywords"])
+            .stdin(Stdio::null());
+        match closed {
+            "stdout" => cmd.stdout(writer).stderr(Stdio::piped()),
+            "stderr" => cmd.stdout(Stdio::piped()).stderr(writer),
+            _ => cmd.stdout(writer.try_clone().unwrap()).stderr(writer),
+        };
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{closed}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{closed}: {stderr}");
+        let status = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+            .args(["status", "--practice", "--json", "--state-dir"])
+            .arg(&dir)
+            .arg("xen4-migration")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(
+            json["runs"][0]["progress"]["done"],
+            1,
+            "{closed}: keywords recorded done: {}",
+            text(&status.stdout)
+        );
+    }
+}

@@ -33,47 +33,49 @@ pub(super) fn auto(
             continue;
         }
         if step.reboot {
-            eprintln!(
+            crate::core::stdio::eprint_line(&format!(
                 "fieldbook: stopped at '{}' ({}): it reboots the machine; do it from the app",
                 step.id, step.title
-            );
+            ));
             return Ok(exit::NEEDS_TERMINAL);
         }
         match ctx.run_step(step)? {
             StepEnd::Done => ran += 1,
             StepEnd::NotNeeded(_) => {}
             StepEnd::OutOfOrder(message) => {
-                eprintln!(
+                crate::core::stdio::eprint_line(&format!(
                     "fieldbook: stopped at '{}' ({}): {message}. {ran} step(s) done by auto.",
                     step.id, step.title
-                );
+                ));
                 return Ok(exit::FAILURE);
             }
             StepEnd::NeedsTerminal(reason) => {
-                eprintln!(
+                crate::core::stdio::eprint_line(&format!(
                     "fieldbook: stopped at '{}' ({}): {reason}. {ran} step(s) done by auto.",
                     step.id, step.title
-                );
+                ));
                 return Ok(exit::NEEDS_TERMINAL);
             }
             StepEnd::StillRunning(message) => {
-                eprintln!(
+                crate::core::stdio::eprint_line(&format!(
                     "fieldbook: stopped at '{}' ({}): {message}. {ran} step(s) done by auto.",
                     step.id, step.title
-                );
+                ));
                 return Ok(exit::STILL_RUNNING);
             }
             StepEnd::NotDone(message) => {
-                eprintln!(
+                crate::core::stdio::eprint_line(&format!(
                     "fieldbook: stopped at '{}' ({}): it did not succeed: {message}. Read its \
                      why with `fieldbook show {id}`; retry with `fieldbook exec {id} {}`.",
                     step.id, step.title, step.id
-                );
+                ));
                 return Ok(exit::FAILURE);
             }
         }
     }
-    eprintln!("fieldbook: every step of '{id}' is finished ({ran} run by auto).");
+    crate::core::stdio::eprint_line(&format!(
+        "fieldbook: every step of '{id}' is finished ({ran} run by auto)."
+    ));
     Ok(exit::OK)
 }
 

@@ -34,14 +34,3 @@ pub(crate) fn listing(
 pub(crate) fn display_argv(argv: &[String]) -> String {
     crate::core::shell_quote::join(argv)
 }
-
-/// Writes `text` to stdout; a closed pipe (`fieldbook services | head`) is not an error, and
-/// unlike `println!` it never panics.
-pub(crate) fn print(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
-}

@@ -6,16 +6,19 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::capture::print;
 use super::runs::terminal_safe;
 use super::{UsageError, exit};
 use crate::core::catalog::{self, Catalog, Entry};
 use crate::core::runbook::{Action, Arg, EditAction, Program, Runbook};
+use crate::core::stdio::print;
 
 /// Prints problems of user runbook files that were skipped, so a typo never hides silently.
 fn warn_problems(catalog: &Catalog) {
     for p in &catalog.problems {
-        eprintln!("fieldbook: skipped: {}", terminal_safe(&p.to_string()));
+        crate::core::stdio::eprint_line(&format!(
+            "fieldbook: skipped: {}",
+            terminal_safe(&p.to_string())
+        ));
     }
 }
 
@@ -290,24 +293,21 @@ pub(super) fn check(files: &[PathBuf]) -> u8 {
                 bad = true;
                 let first = seen.iter().find(|(id, _)| *id == rb.id).map(|(_, p)| *p);
                 let p = catalog::duplicate_id(f, &rb.id, first.map_or(f.as_path(), |p| p));
-                println!("{}", terminal_safe(&p.to_string()));
+                crate::core::stdio::print_line(&terminal_safe(&p.to_string()));
             }
             Ok(rb) => {
                 seen.push((rb.id.clone(), f));
-                println!(
-                    "{}",
-                    terminal_safe(&format!(
-                        "{}: ok ({}, {} steps)",
-                        f.display(),
-                        rb.id,
-                        rb.step_count()
-                    ))
-                )
+                crate::core::stdio::print_line(&terminal_safe(&format!(
+                    "{}: ok ({}, {} steps)",
+                    f.display(),
+                    rb.id,
+                    rb.step_count()
+                )))
             }
             Err(problems) => {
                 bad = true;
                 for p in problems {
-                    println!("{}", terminal_safe(&p.to_string()));
+                    crate::core::stdio::print_line(&terminal_safe(&p.to_string()));
                 }
             }
         }

@@ -93,7 +93,7 @@ pub(super) fn exec(
     ctx.stop_orphans = stop_orphans;
     let end = ctx.run_step(step)?;
     if let StepEnd::OutOfOrder(message) = &end {
-        eprintln!("fieldbook: {message}");
+        crate::core::stdio::eprint_line(&format!("fieldbook: {message}"));
     }
     if let StepEnd::NeedsTerminal(reason) = &end {
         say(&format!(

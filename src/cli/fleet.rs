@@ -189,14 +189,14 @@ fn report(
         None => {
             let answer = ssh::ask_all(settings, &[host.to_string()]).remove(0).answer;
             let HostAnswer::Ok { runs, .. } = answer else {
-                eprintln!(
+                crate::core::stdio::eprint_line(&format!(
                     "fieldbook: {host}: {}",
                     fleet::note(&fleet::HostReport {
                         host: host.into(),
                         answer
                     })
                     .unwrap_or_default()
-                );
+                ));
                 return Ok(exit::FAILURE);
             };
             match runs.iter().find(|r| r.runbook == runbook && !r.practice) {
@@ -213,7 +213,7 @@ fn report(
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!("fieldbook: {host}: {e}");
+            crate::core::stdio::eprint_line(&format!("fieldbook: {host}: {e}"));
             Ok(exit::FAILURE)
         }
     }

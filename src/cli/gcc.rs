@@ -5,10 +5,10 @@ use crate::cli::GlobalOpts;
 use crate::cli::capture::{display_argv, listing};
 use std::fmt::Write as _;
 
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::gcc::{PRACTICE_LISTING, switch_commands};
 use crate::core::parse::gcc_config;
+use crate::core::stdio::print;
 
 /// Prints the profiles (or JSON with `current`, `newest` and `switch` commands).
 pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
@@ -43,7 +43,7 @@ pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
         writeln!(out, "{}", line.trim_end())?;
     }
     if list.profiles.is_empty() {
-        eprintln!("fieldbook: gcc-config -l listed no profiles");
+        crate::core::stdio::eprint_line("fieldbook: gcc-config -l listed no profiles");
         print(&out)?;
         return Ok(exit::FAILURE);
     }

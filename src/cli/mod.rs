@@ -450,7 +450,7 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
     read_out_dies_on_closed_pipe(&cli.command);
     if let Err(e) = open_machine(&mut cli) {
         if e.downcast_ref::<UsageError>().is_some() {
-            eprintln!("fieldbook: {e}");
+            crate::core::stdio::eprint_line(&format!("fieldbook: {e}"));
             return Ok(exit::USAGE);
         }
         return Err(e);
@@ -524,7 +524,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     };
     match result {
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {
-            eprintln!("fieldbook: {e}");
+            crate::core::stdio::eprint_line(&format!("fieldbook: {e}"));
             Ok(exit::USAGE)
         }
         other => other,

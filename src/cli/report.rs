@@ -4,10 +4,10 @@
 use clap::ValueEnum;
 
 use crate::cli::GlobalOpts;
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, terminal_safe};
 use crate::core::catalog::Catalog;
+use crate::core::stdio::print;
 use crate::core::{report, store};
 
 /// Output format of `report`.
@@ -36,7 +36,10 @@ pub(crate) fn run(
     // An edit a kill left made but unrecorded is in the handover too.
     store::show_unrecorded_edits(&mut found.run, &dir);
     for e in &unreadable {
-        eprintln!("fieldbook: unreadable state file: {}", terminal_safe(e));
+        crate::core::stdio::eprint_line(&format!(
+            "fieldbook: unreadable state file: {}",
+            terminal_safe(e)
+        ));
     }
     let r = report::build(&found.run, runs::runbook_of(catalog, &found.run));
     let text = match format {

@@ -38,13 +38,13 @@ pub(crate) fn run(global: &GlobalOpts, id: &str, yes: bool) -> anyhow::Result<u8
         runs::terminal_safe(&summary)
     );
     if !confirm(&question, yes)? {
-        println!("Nothing changed.");
+        crate::core::stdio::print_line("Nothing changed.");
         return Ok(exit::FAILURE);
     }
     let dest = archive_run(&dir, id, &target)?;
-    println!(
+    crate::core::stdio::print_line(&format!(
         "Archived to {}. The next start begins a fresh run.",
         dest.display()
-    );
+    ));
     Ok(exit::OK)
 }

@@ -57,17 +57,19 @@ pub(crate) fn version_verbose(args: &[OsString]) -> Option<u8> {
                 esc.as_millis()
             );
             // A reader that stops early (`| grep -q`, `| head -1`) is not a failure: no panic.
-            match super::capture::print(&report) {
+            match crate::core::stdio::print(&report) {
                 Ok(()) => Some(exit::OK),
                 Err(e) => {
-                    eprintln!("fieldbook: cannot write the report: {e}");
+                    crate::core::stdio::eprint_line(&format!(
+                        "fieldbook: cannot write the report: {e}"
+                    ));
                     Some(exit::FAILURE)
                 }
             }
         }
         Err(e) => {
-            let _ = super::capture::print(&header);
-            eprintln!("fieldbook: {e}");
+            let _ = crate::core::stdio::print(&header);
+            crate::core::stdio::eprint_line(&format!("fieldbook: {e}"));
             Some(exit::USAGE)
         }
     }

@@ -4,10 +4,10 @@ use crate::cli::GlobalOpts;
 use crate::cli::capture::listing;
 use std::fmt::Write as _;
 
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::rc_update;
 use crate::core::runlevels::{PRACTICE_LISTING, RunlevelTable};
+use crate::core::stdio::print;
 
 /// Prints the table (or JSON), one column per runlevel, `x` where the script is in it.
 pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
@@ -38,10 +38,10 @@ pub(crate) fn run(global: &GlobalOpts, json: bool) -> anyhow::Result<u8> {
         writeln!(out, "{}", line.trim_end())?;
     }
     for (line, text) in &show.unrecognised {
-        eprintln!(
+        crate::core::stdio::eprint_line(&format!(
             "fieldbook: rc-update output line {line} not understood: {}",
             crate::core::terminal_text::terminal_safe_line(text)
-        );
+        ));
     }
     print(&out)?;
     Ok(exit::OK)

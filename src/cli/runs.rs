@@ -131,7 +131,7 @@ pub(crate) fn open_store(
     let target = store::default_target(global.target.as_deref());
     let mut store = match Store::open(&dir, runbook, &target, IfCorrupt::Stop) {
         Err(e @ StoreError::Corrupt { .. }) => {
-            eprintln!("fieldbook: {e}");
+            crate::core::stdio::eprint_line(&format!("fieldbook: {e}"));
             if confirm("Start a fresh run?", assume_yes)? {
                 Store::open(&dir, runbook, &target, IfCorrupt::StartFresh)?
             } else {

@@ -5,10 +5,10 @@ use crate::cli::GlobalOpts;
 use crate::cli::capture::{display_argv, listing};
 use std::fmt::Write as _;
 
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::parse::chkconfig;
 use crate::core::services::{PRACTICE_LISTING, ServicePolicy, ServiceTable};
+use crate::core::stdio::print;
 
 /// One command of `services --plan --json`: the argv, and for conditional advice the
 /// condition as the text plan's `# conditional: ...` comment says it (null otherwise).
@@ -78,10 +78,10 @@ pub(crate) fn run(global: &GlobalOpts, json: bool, plan: bool) -> anyhow::Result
         writeln!(out, "{}", line.trim_end())?;
     }
     for (line, text) in &list.unrecognised {
-        eprintln!(
+        crate::core::stdio::eprint_line(&format!(
             "fieldbook: chkconfig output line {line} not understood: {}",
             crate::core::terminal_text::terminal_safe_line(text)
-        );
+        ));
     }
     print(&out)?;
     Ok(exit::OK)

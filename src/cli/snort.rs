@@ -10,9 +10,9 @@ use clap::Subcommand;
 use crate::cli::GlobalOpts;
 use std::fmt::Write as _;
 
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::core::snort::{self, RULE_DIRS, USER_FILE};
+use crate::core::stdio::print;
 use crate::core::terminal_text::terminal_safe_line;
 
 /// `fieldbook snort` subcommands.
@@ -72,10 +72,10 @@ pub(crate) fn run(
             .as_ref()
             .map(|r| format!(" under {}", r.display()))
             .unwrap_or_default();
-        eprintln!(
+        crate::core::stdio::eprint_line(&format!(
             "fieldbook: no snort rules directory{root} ({})",
             RULE_DIRS.join(" or ")
-        );
+        ));
         print(&out)?;
         return Ok(exit::FAILURE);
     }
@@ -98,7 +98,7 @@ pub(crate) fn run(
         }
     }
     for e in &report.errors {
-        eprintln!("fieldbook: {}", terminal_safe_line(e));
+        crate::core::stdio::eprint_line(&format!("fieldbook: {}", terminal_safe_line(e)));
     }
     print(&out)?;
     Ok(exit::OK)

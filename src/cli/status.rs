@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::cli::GlobalOpts;
-use crate::cli::capture::print;
 use crate::cli::exit;
 use crate::cli::runs::{self, FoundRun, terminal_safe};
 use crate::core::catalog::Catalog;
 use crate::core::report::{self, Report};
+use crate::core::stdio::print;
 use crate::core::store;
 use crate::ui::text::wrap;
 
@@ -56,7 +56,10 @@ pub(crate) fn run(
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         for e in &unreadable {
-            eprintln!("fieldbook: unreadable state file: {}", terminal_safe(e));
+            crate::core::stdio::eprint_line(&format!(
+                "fieldbook: unreadable state file: {}",
+                terminal_safe(e)
+            ));
         }
         if reports.is_empty() {
             let what = id.map_or_else(|| "runs".to_string(), |i| format!("runs of '{i}'"));

@@ -38,6 +38,7 @@ pub(crate) mod sexp_edit;
 pub mod shell_quote;
 pub mod snort;
 pub mod state_dir;
+pub(crate) mod stdio;
 pub mod store;
 pub mod supervisor;
 pub mod terminal_text;

@@ -91,7 +91,7 @@ fn run_program(
 ) -> Result<Exit, RunOutcome> {
     use std::io::Write;
     let command = &step.job.commands[index];
-    println!("\r\n$ {}", command.display());
+    crate::core::stdio::print_line(&format!("\r\n$ {}", command.display()));
     if let Some(l) = log.as_mut() {
         let _ = writeln!(
             l,

@@ -44,7 +44,7 @@ impl Context<'_> {
             Err(apply::EditError::NoValue { name, .. }) => return Err(self.no_value(step, &name)),
             Err(e) => return self.edit_failed(step, edits, &e.to_string()),
         };
-        print!("{}", preview.diff_for_terminal());
+        let _ = crate::core::stdio::print(&preview.diff_for_terminal());
         if preview.already_applied() {
             say(&format!("{}: already applied; nothing to change", step.id));
             self.store.borrow_mut().complete(&step.id)?;

@@ -348,5 +348,5 @@ fn write_line(out: &mut impl Write, line: &StyledLine) {
 /// A `fieldbook: ` line on stderr. Runbook text and values in it (titles, commands, messages
 /// quoting them) are made visible, never sent to the terminal raw.
 pub fn say(text: &str) {
-    eprintln!("fieldbook: {}", terminal_safe(text));
+    crate::core::stdio::eprint_line(&format!("fieldbook: {}", terminal_safe(text)));
 }
