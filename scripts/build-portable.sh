@@ -40,7 +40,7 @@ if [ ! -e "$VENV/.ready" ]; then
 fi
 [ -x "$VENV/bin/cargo-zigbuild" ] || die "$VENV/bin/cargo-zigbuild missing after install"
 
-rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET" >/dev/null
+grep -qx "$TARGET" <<<"$(rustup target list --installed 2>/dev/null)" || rustup target add "$TARGET" >/dev/null
 
 # The floor is printed by `fieldbook --version --verbose`.
 export FIELDBOOK_GLIBC_FLOOR=$FLOOR
