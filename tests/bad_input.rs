@@ -262,23 +262,30 @@ fn stdout_to_a_pipe_is_refused_by_the_app() {
 #[test]
 fn a_read_out_command_whose_reader_closed_the_pipe_does_not_panic() {
     use std::os::unix::process::ExitStatusExt;
-    let (reader, writer) = os_pipe::pipe().unwrap();
-    drop(reader);
     let files: Vec<PathBuf> = ["clearos-install", "xen4-migration", "gentoo-world-update"]
         .iter()
         .map(|id| root().join(format!("assets/checklists/{id}.toml")))
         .collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
-        .arg("check")
-        .args(&files)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+    cmd.arg("check").args(&files);
+    let out = output_into_a_closed_pipe(&mut cmd);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
+
+/// Runs `cmd` with stdout a pipe whose reader is already gone (stderr captured), and checks that
+/// it did not panic.
+fn output_into_a_closed_pipe(cmd: &mut Command) -> Output {
+    let (reader, writer) = os_pipe::pipe().unwrap();
+    drop(reader);
+    let out = cmd
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    out
 }
 
 /// `fieldbook --version --verbose | grep -q 'glibc floor'`: grep leaves after the second line.
@@ -286,19 +293,10 @@ fn a_read_out_command_whose_reader_closed_the_pipe_does_not_panic() {
 /// exit 101 in about one run in five, which failed the portable build's check under pipefail).
 #[test]
 fn version_verbose_whose_reader_closed_the_pipe_does_not_panic() {
-    let (reader, writer) = os_pipe::pipe().unwrap();
-    drop(reader);
-    let out = Command::new(env!("CARGO_BIN_EXE_fieldbook"))
-        .args(["--version", "--verbose"])
-        .env("TERM", "vt100")
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-    assert_eq!(out.status.code(), Some(0), "{:?} {stderr}", out.status);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldbook"));
+    cmd.args(["--version", "--verbose"]).env("TERM", "vt100");
+    let out = output_into_a_closed_pipe(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{:?}", out.status);
 }
 
 /// `fieldbook exec … 2>&1 | head -1`: a command that records progress has no reader left for
