@@ -19,6 +19,7 @@ use crate::core::runbook::{Action, Step};
 use crate::core::runner::{CheckResult, RunOutcome, RunningStep, StepJob};
 use crate::core::settings::Settings;
 use crate::core::store::{StoreError, Transition};
+use crate::core::supervisor;
 use crate::terminal::{Session, Signals};
 use crate::ui::Msg;
 use crate::ui::model::Model;
@@ -459,7 +460,11 @@ impl StepRunner {
                     continue;
                 };
                 let log = dir.resolve_path(log);
-                if !exec::is_remote(&log) && !exec::is_alive(a) {
+                // A supervisor that ended after `open` reconciled the run (alive then, its
+                // verdict written since) is followed too: the watch reads the verdict at once
+                // and it is recorded. Skipped, the step was shown running for good.
+                let verdict = || supervisor::read_exit_record_of(&log, a.nonce.as_deref());
+                if !exec::is_remote(&log) && !exec::is_alive(a) && verdict().is_none() {
                     continue;
                 }
                 self.active = Some(Active::Running {
@@ -645,6 +650,43 @@ mod tests {
         assert!(lines.len() >= OUTPUT_LIMIT);
         assert_eq!(lines.last().unwrap().text(), "line 299999");
         assert!(!lines.last().unwrap().is_plain(), "colours are kept");
+    }
+
+    /// A long step whose supervisor was alive when the run was opened (so `open` left it
+    /// running) and ended before the loop's first look: its verdict is followed and recorded,
+    /// never left showing running. Before the fix it was skipped as dead, for good.
+    #[test]
+    fn a_supervisor_that_ended_after_open_is_followed_to_its_verdict() {
+        use crate::core::exit_record::ExitRecord;
+        use crate::core::progress::Exit;
+        use crate::core::runbook::load_str;
+        use crate::core::state_dir;
+        use crate::core::store::{IfCorrupt, Store};
+        let tmp = tempfile::tempdir().unwrap();
+        let rb = load_str(
+            "long.toml",
+            "id = \"long\"\ntitle = \"L\"\nsummary = \"s\"\n[[section]]\nid = \"s\"\n\
+             title = \"S\"\n[[section.step]]\nid = \"build\"\ntitle = \"Build\"\n\
+             kind = \"command\"\nlong = true\ncommands = [[\"true\"]]\nwhy = \"w\"\n",
+        )
+        .unwrap();
+        let (mut model, _recorder, mut runner) = session(rb.clone(), tmp.path());
+        let dir = model.settings.state().unwrap();
+        let mut store = Store::open(&dir, &rb, "gw1", IfCorrupt::Stop).unwrap();
+        let started = store.start("build").unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        store.set_pid("build", gone.id()).unwrap();
+        let record = ExitRecord {
+            attempt: Some(started.nonce.clone()),
+            ..ExitRecord::from(Exit::Code(0))
+        };
+        state_dir::write_exit_record(&state_dir::exit_file(&started.log), &record).unwrap();
+        model.runs = vec![store.run().clone()];
+        assert!(
+            matches!(runner.reattach(&model), Some(Msg::Reattached { step, .. }) if step == "build"),
+            "the ended step is followed"
+        );
     }
 
     /// Issue 15 item 1: a run another fieldbook holds runs nothing and marks nothing.
